@@ -1,0 +1,35 @@
+# Two commands on a machine with only python3:
+#   make demo   create .venv, install, screen every sample dossier
+#   make test   create .venv, install with dev extras, run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint schemas clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/dossier-rules packs list
+	$(BIN)/dossier-rules check samples/ --fail-on never
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/dossier-rules packs lint rules/
+
+schemas: $(VENV)/.installed
+	$(BIN)/dossier-rules schemas write --dir schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache

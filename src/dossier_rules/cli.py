@@ -1,0 +1,318 @@
+"""The ``dossier-rules`` command line.
+
+Exit codes, for every command that evaluates or checks:
+0 nothing at or above the threshold; 1 findings (or lint/test failures);
+2 usage errors or inputs that could not be read (bad dossier, bad pack).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import schemas as schema_files
+from .engine import Engine
+from .packs import SEVERITY_RANK, PackSet, lint, load_packs
+from .report import ErrorDetail, ErrorRecord, Report
+from .sources import InputError, Problem, parse_dossier, read_dossier
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+_STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
+
+
+def default_packs_dir() -> Path:
+    """``$DOSSIER_RULES_PACKS``, else the ``rules/`` directory of this checkout."""
+    env = os.environ.get("DOSSIER_RULES_PACKS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def _console(err: bool = False) -> Console:
+    stream = sys.stderr if err else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 120, soft_wrap=False, highlight=False)
+
+
+def _print_problems(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+
+
+def _load(packs_dir: Path) -> PackSet:
+    try:
+        return load_packs(packs_dir)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+packs_option = click.option(
+    "--packs",
+    "packs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=default_packs_dir,
+    show_default="rules/ of this checkout, or $DOSSIER_RULES_PACKS",
+    help="Directory of rule packs.",
+)
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate as of this date (YYYY-MM-DD); default: each dossier's submitted date.",
+)
+
+
+@click.group()
+@click.version_option(package_name="dossier-rules")
+def main() -> None:
+    """Screen SSW candidate and broker dossiers against the MOC rule packs."""
+
+
+# --------------------------------------------------------------------------- check
+
+
+def expand(paths: Iterable[str]) -> Iterator[str]:
+    """Files to screen, in a stable order: directories give their *.json files, sorted."""
+    for raw in paths:
+        path = Path(raw)
+        if raw != "-" and path.is_dir():
+            yield from (str(p) for p in sorted(path.rglob("*.json")))
+        else:
+            yield raw
+
+
+def screen(engine: Engine, source: str, as_of: date | None) -> Report | ErrorRecord:
+    """One file in, one report or one error record out; never raises for bad input."""
+    try:
+        if source == "-":
+            dossier = parse_dossier(sys.stdin.buffer.read(), "<stdin>")
+        else:
+            dossier = read_dossier(Path(source))
+        return engine.evaluate(dossier, as_of=as_of, source=source)
+    except InputError as exc:
+        return error_record(source, exc.problems)
+
+
+def error_record(source: str, problems: Iterable[Problem]) -> ErrorRecord:
+    return ErrorRecord(source=source, errors=[ErrorDetail(**p.to_json()) for p in problems])
+
+
+def summarize(results: list[Report | ErrorRecord]) -> dict[str, Any]:
+    reports = [r for r in results if isinstance(r, Report)]
+    findings = {"block": 0, "warn": 0, "info": 0}
+    for report in reports:
+        for severity, n in report.counts.items():
+            findings[severity] += n
+    return {
+        "records": len(results),
+        "evaluated": len(reports),
+        "errors": len(results) - len(reports),
+        "findings": findings,
+    }
+
+
+def exit_code(results: list[Report | ErrorRecord], fail_on: str) -> int:
+    if any(isinstance(r, ErrorRecord) for r in results):
+        return EXIT_INPUT
+    if fail_on != "never":
+        threshold = SEVERITY_RANK[fail_on]
+        if any(r.worst() >= threshold for r in results if isinstance(r, Report)):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True, help="Language of messages in text output.")
+@click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1.")
+@as_of_option
+@packs_option
+def check(files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, packs_dir: Path) -> None:
+    """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
+
+    Every file gets a report or an error record; a bad file never stops the others.
+    """
+    engine = Engine(_load(packs_dir))
+    day = as_of.date() if as_of else None
+    results: list[Report | ErrorRecord] = []
+    for source in expand(files):
+        result = screen(engine, source, day)
+        results.append(result)
+        if fmt == "jsonl":
+            click.echo(result.model_dump_json())
+    summary = summarize(results)
+    if fmt == "json":
+        payload = {"results": [r.model_dump(mode="json") for r in results], "summary": summary}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif fmt == "text":
+        print_text(results, summary, lang)
+    raise SystemExit(exit_code(results, fail_on))
+
+
+def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], lang: str) -> None:
+    out = _console()
+    for result in results:
+        if isinstance(result, ErrorRecord):
+            for err in result.errors:
+                where = result.source + (f":{err.line}" if err.line else "")
+                at = f" (at {err.pointer})" if err.pointer is not None else ""
+                out.print(Text(f"✗ {where}: {err.message}{at}", style="bold magenta"))
+            continue
+        out.print(_report_header(result, lang))
+        if result.findings:
+            out.print(_findings_table(result, lang))
+    f = summary["findings"]
+    out.print(
+        f"{summary['records']} dossiers: {summary['evaluated']} screened, {summary['errors']} unreadable; "
+        f"findings: {f['block']} block, {f['warn']} warn, {f['info']} info"
+    )
+
+
+def _report_header(report: Report, lang: str) -> Text:
+    worst = max((f.severity for f in report.findings), key=SEVERITY_RANK.__getitem__, default=None)
+    mark, style = ("✓", "green") if worst is None else ("●", _STYLE[worst])
+    pack = next(p for p in report.packs if p.id == report.pack)
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts.items() if n) or ("指摘なし" if lang == "ja" else "no findings")
+    header = Text(f"{mark} ", style=style)
+    header.append(f"{report.dossier_id}", style="bold")
+    header.append(f"  {report.kind} {report.country} · {report.source} · pack {pack.id} {pack.version} · as of {report.as_of} · {counts}")
+    return header
+
+
+def _findings_table(report: Report, lang: str) -> Table:
+    table = Table(show_header=True, header_style="bold", expand=False, padding=(0, 1))
+    table.add_column("severity", no_wrap=True)
+    table.add_column("article", no_wrap=True)
+    table.add_column("finding")
+    table.add_column("rule", no_wrap=True, style="dim")
+    for finding in report.findings:
+        body = Text(getattr(finding.message, lang))
+        for pointer, value in finding.evidence.items():
+            body.append(f"\n  {pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim")
+        severity = finding.severity + (" ⇄" if finding.share else "")
+        table.add_row(Text(severity, style=_STYLE[finding.severity]), finding.article, body, finding.rule_id)
+    return table
+
+
+# --------------------------------------------------------------------------- packs
+
+
+@main.group()
+def packs() -> None:
+    """List, inspect, lint and test rule packs."""
+
+
+@packs.command("list")
+@packs_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def packs_list(packs_dir: Path, fmt: str) -> None:
+    """List the packs in the pack directory."""
+    packset = _load(packs_dir)
+    rows = []
+    for source in packset.sources.values():
+        meta = source.spec.pack
+        pack = packset.packs.get(source.id)
+        rows.append(
+            {
+                "id": meta.id,
+                "version": meta.version,
+                "country": meta.country,
+                "abstract": meta.abstract,
+                "extends": meta.extends,
+                "rules": len(pack.rules) if pack else len(source.rules),
+                "file": str(source.path),
+                "sha256": source.sha256,
+                "title": meta.title.en,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "version", "country", "rules", "extends", "title")
+    for row in rows:
+        table.add_row(row["id"], row["version"], row["country"] or "(abstract)", str(row["rules"]), ", ".join(row["extends"]), row["title"])
+    _console().print(table)
+
+
+@packs.command("show")
+@click.argument("pack_id")
+@packs_option
+def packs_show(pack_id: str, packs_dir: Path) -> None:
+    """Show a pack's metadata and the rules it applies (with articles resolved)."""
+    packset = _load(packs_dir)
+    source = packset.sources.get(pack_id)
+    if source is None:
+        raise click.UsageError(f"unknown pack '{pack_id}'; known: {', '.join(sorted(packset.sources))}")
+    out = _console()
+    meta = source.spec.pack
+    out.print(Text(f"{meta.id} {meta.version} — {meta.title.en} / {meta.title.ja}", style="bold"))
+    out.print(f"file: {source.path}  sha256: {source.sha256}")
+    if meta.extends:
+        out.print("extends: " + ", ".join(meta.extends))
+    if meta.moc:
+        moc = meta.moc
+        out.print(f"partner ministry: {moc.partner_ministry.en} ({moc.partner_ministry.ja})")
+        out.print(f"contact points (art. {moc.contact_points.article}): Japan — {moc.contact_points.japan.en}; partner — {moc.contact_points.partner.en}")
+        out.print(f"confidentiality (art. {moc.confidentiality.article}, {moc.confidentiality.scope}): {moc.confidentiality.text.en}")
+        signed = "; ".join(f"{s.on} {s.place}" for s in moc.signed)
+        period = moc.in_force
+        out.print(f"signed: {signed}; in force from {period.starts_on or 'unknown'} to {period.ends_on or 'open'} (art. {period.article})")
+    pack = packset.packs.get(pack_id)
+    table = Table("rule", "article", "applies to", "severity", "share", "title")
+    rules = pack.rules if pack else [None] * 0
+    for resolved in rules:
+        spec = resolved.rule.spec
+        table.add_row(spec.id, resolved.article, spec.applies_to, spec.severity, spec.share.act if spec.share else "", spec.title.en)
+    if pack is None:
+        for rule in source.rules:
+            table.add_row(rule.id, rule.spec.article, rule.spec.applies_to, rule.spec.severity, rule.spec.share.act if rule.spec.share else "", rule.spec.title.en)
+    out.print(table)
+
+
+@packs.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def packs_lint(paths: tuple[Path, ...]) -> None:
+    """Check pack files: YAML, schema, conditions, articles, test dossiers.
+
+    Exit 0 when clean, 1 when problems are found.
+    """
+    problems = lint(list(paths))
+    _print_problems(problems)
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    click.echo("packs are clean")
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+@main.group()
+def schemas() -> None:
+    """Generated JSON Schemas."""
+
+
+@schemas.command("write")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"), show_default=True)
+@click.option("--check", is_flag=True, help="Do not write; exit 1 if the files are stale.")
+def schemas_write(directory: Path, check: bool) -> None:
+    """Regenerate the schemas from the models (or check that they are current)."""
+    if check:
+        stale = schema_files.stale(directory)
+        if stale:
+            click.echo("stale: " + ", ".join(stale), err=True)
+            raise SystemExit(EXIT_FINDINGS)
+        click.echo("schemas are current")
+        return
+    for path in schema_files.write(directory):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,564 @@
+"""The condition language: check a YAML condition against the dossier schema, then compile it.
+
+The pipeline follows CEL's: an *environment* says what exists (the dossier
+fields and their types, derived from :mod:`dossier_rules.model`, and the
+variables such as ``as_of``); :func:`parse` turns a YAML condition into an
+AST and checks every field path, operator and operand type against that
+environment, so that a typo fails when the pack is loaded, with its line;
+:meth:`Node.program` turns the AST into a plain Python closure that runs
+without any interpretation overhead. Nothing in a pack is ever executed as
+code: the only things a condition can do are the operators below.
+
+Operators (YAML)::
+
+    all: [C, ...]          any: [C, ...]          not: C
+    exists: PATH           missing: PATH
+    {field: PATH, OP: OPERAND}    OP in eq ne lt le gt ge in not_in
+    some:  {in: PATH, as: NAME, where: C}
+    every: {in: PATH, as: NAME, where: C}
+
+An OPERAND is a literal (string, number, boolean, ISO date, or a list for
+``in``/``not_in``), ``{field: PATH}``, or ``{var: as_of}``; a date operand may
+carry ``offset: "-6m"`` (days d, weeks w, months m, years y).
+
+Unknown is not false: a comparison whose field is missing is never true, in
+either direction (``eq`` and ``ne`` alike). Use ``missing:`` to test for an
+absent value. ``some`` over a missing list is false and ``every`` over a
+missing or empty list is true; pair it with ``exists:`` when that matters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+import re
+import types
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, get_origin
+
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel
+
+Env = dict[str, Any]
+"""Evaluation state: ``"$"`` is the dossier, ``"$as_of"`` the date, other keys are bound items."""
+Program = Callable[[Env], bool]
+Getter = Callable[[Env], Any]
+
+ROOT = "$"
+VARIABLES = {"as_of": "date"}
+"""Variables a condition may read with ``{var: NAME}``; the engine binds them as ``"$NAME"``."""
+
+
+# --------------------------------------------------------------------------- the environment
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """The static type of a dossier field, as the compiler sees it."""
+
+    kind: Literal["object", "list", "string", "date", "bool", "number"]
+    fields: Mapping[str, "FieldType"] = field(default_factory=dict)
+    item: "FieldType | None" = None
+    choices: frozenset[str] | None = None
+
+    def describe(self) -> str:
+        if self.kind == "list" and self.item:
+            return f"list of {self.item.describe()}"
+        if self.choices:
+            return "one of " + ", ".join(sorted(self.choices))
+        return self.kind
+
+
+@cache
+def type_of_model(model: type[BaseModel]) -> FieldType:
+    """The :class:`FieldType` of a pydantic model, built from its annotations."""
+    return FieldType("object", {name: type_of(info.annotation) for name, info in model.model_fields.items()})
+
+
+def type_of(annotation: Any) -> FieldType:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return type_of(args[0])
+    if origin in (Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        if len(present) != 1:
+            raise TypeError(f"unsupported union in dossier model: {annotation!r}")
+        return type_of(present[0])
+    if origin is list:
+        return FieldType("list", item=type_of(args[0]))
+    if origin is Literal:
+        return FieldType("string", choices=frozenset(args))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return type_of_model(annotation)
+    simple = {bool: "bool", int: "number", float: "number", str: "string", date: "date"}
+    if annotation in simple:
+        return FieldType(simple[annotation])  # type: ignore[arg-type]
+    raise TypeError(f"unsupported type in dossier model: {annotation!r}")
+
+
+class ConditionError(Exception):
+    """A condition that does not type-check; ``line`` points into the pack file."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What names a condition can see: the dossier's fields and the items bound by ``some``/``every``."""
+
+    root: FieldType
+    bindings: Mapping[str, FieldType] = field(default_factory=dict)
+
+    def bind(self, name: str, ftype: FieldType, line: int | None) -> "Scope":
+        if name in self.bindings or name in self.root.fields or name in VARIABLES:
+            raise ConditionError(f"'{name}' is already a field or a bound name; choose another name for 'as'", line)
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ConditionError(f"'as' must be a lower-case identifier, got {name!r}", line)
+        return Scope(self.root, {**self.bindings, name: ftype})
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@dataclass(frozen=True)
+class Path:
+    """A checked field path: where it starts (the dossier or a bound item) and the fields it walks."""
+
+    text: str
+    start: str
+    names: tuple[str, ...]
+    type: FieldType
+
+    def getter(self) -> Getter:
+        start, names = self.start, self.names
+        if not names:
+            return lambda env: env[start]
+        if len(names) == 1:
+            (a,) = names
+            return lambda env: getattr(env[start], a, None)
+        if len(names) == 2:
+            a, b = names
+            return lambda env: getattr(getattr(env[start], a, None), b, None)
+
+        def walk(env: Env) -> Any:
+            value = env[start]
+            for name in names:
+                value = getattr(value, name, None)
+            return value
+
+        return walk
+
+    def pointer(self, bases: Mapping[str, str]) -> str:
+        """JSON pointer of this path, given the pointers of bound items."""
+        return bases[self.start] + "".join("/" + n for n in self.names)
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def resolve(text: Any, scope: Scope, line: int | None) -> Path:
+    """Check a dotted field path against the scope and return it typed."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", text):
+        raise ConditionError(f"a field path must be dotted names like 'certificate.issue_date', got {text!r}", line)
+    parts = text.split(".")
+    if parts[0] in scope.bindings:
+        start, current, rest = parts[0], scope.bindings[parts[0]], parts[1:]
+    else:
+        start, current, rest = ROOT, scope.root, parts
+    walked: list[str] = [] if start == ROOT else [start]
+    for name in rest:
+        if current.kind == "list":
+            raise ConditionError(
+                f"'{'.'.join(walked)}' is a list; use 'some' or 'every' to look at its items", line
+            )
+        if current.kind != "object" or name not in current.fields:
+            where = f"'{'.'.join(walked)}'" if walked else "the dossier"
+            options = current.fields if current.kind == "object" else []
+            if start == ROOT and not walked:
+                options = list(current.fields) + list(scope.bindings)
+            raise ConditionError(f"unknown field '{name}' in {where}{_suggest(name, options)}", line)
+        walked.append(name)
+        current = current.fields[name]
+    return Path(text, start, tuple(rest), current)
+
+
+# --------------------------------------------------------------------------- the AST
+
+
+class Node:
+    """A checked condition. ``program`` compiles it; ``str`` renders it for people."""
+
+    def program(self) -> Program:
+        raise NotImplementedError
+
+    def paths(self) -> list[Path]:
+        """Every field path the condition reads (for explain and the Rete translation)."""
+        return []
+
+
+@dataclass(frozen=True)
+class All(Node):
+    items: tuple[Node, ...]
+
+    def program(self) -> Program:
+        progs = tuple(n.program() for n in self.items)
+        if len(progs) == 2:
+            a, b = progs
+            return lambda env: a(env) and b(env)
+
+        def run(env: Env) -> bool:
+            for p in progs:
+                if not p(env):
+                    return False
+            return True
+
+        return run
+
+    def paths(self) -> list[Path]:
+        return [p for n in self.items for p in n.paths()]
+
+    def __str__(self) -> str:
+        return "(" + " AND ".join(map(str, self.items)) + ")"
+
+
+@dataclass(frozen=True)
+class Any_(Node):
+    items: tuple[Node, ...]
+
+    def program(self) -> Program:
+        progs = tuple(n.program() for n in self.items)
+
+        def run(env: Env) -> bool:
+            for p in progs:
+                if p(env):
+                    return True
+            return False
+
+        return run
+
+    def paths(self) -> list[Path]:
+        return [p for n in self.items for p in n.paths()]
+
+    def __str__(self) -> str:
+        return "(" + " OR ".join(map(str, self.items)) + ")"
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    item: Node
+
+    def program(self) -> Program:
+        inner = self.item.program()
+        return lambda env: not inner(env)
+
+    def paths(self) -> list[Path]:
+        return self.item.paths()
+
+    def __str__(self) -> str:
+        return f"NOT {self.item}"
+
+
+@dataclass(frozen=True)
+class Presence(Node):
+    path: Path
+    present: bool
+
+    def program(self) -> Program:
+        get = self.path.getter()
+        if self.present:
+            return lambda env: get(env) is not None
+        return lambda env: get(env) is None
+
+    def paths(self) -> list[Path]:
+        return [self.path]
+
+    def __str__(self) -> str:
+        return f"{self.path.text} {'is present' if self.present else 'is missing'}"
+
+
+@dataclass(frozen=True)
+class Operand:
+    """The right-hand side of a comparison: a constant, a field, or a variable, maybe shifted in time."""
+
+    type: FieldType
+    constant: Any = None
+    path: Path | None = None
+    var: str | None = None
+    offset: relativedelta | None = None
+    offset_text: str | None = None
+
+    @property
+    def is_constant(self) -> bool:
+        return self.path is None and self.var is None
+
+    def getter(self) -> Getter:
+        base = self.path.getter() if self.path else (lambda env, key="$" + str(self.var): env[key])
+        shift = self.offset
+        if shift is None:
+            return base
+
+        def shifted(env: Env) -> Any:
+            value = base(env)
+            return None if value is None else value + shift
+
+        return shifted
+
+    def __str__(self) -> str:
+        if self.is_constant:
+            if isinstance(self.constant, frozenset):
+                return "[" + ", ".join(sorted(map(_show, self.constant))) + "]"
+            return _show(self.constant)
+        text = self.path.text if self.path else self.var or ""
+        return f"({text} {self.offset_text})" if self.offset_text else text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+_MEMBERSHIP = ("in", "not_in")
+COMPARISON_OPERATORS = tuple(_COMPARATORS) + _MEMBERSHIP
+_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "in": "in", "not_in": "not in"}
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    path: Path
+    op: str
+    operand: Operand
+
+    def program(self) -> Program:
+        get = self.path.getter()
+        if self.op in _MEMBERSHIP:
+            return self._membership(get)
+        fn = _COMPARATORS[self.op]
+        if self.operand.is_constant:
+            const = self.operand.constant
+            if self.op == "eq":
+                return lambda env: get(env) == const
+            return lambda env: (v := get(env)) is not None and fn(v, const)
+        other = self.operand.getter()
+        return lambda env: (a := get(env)) is not None and (b := other(env)) is not None and fn(a, b)
+
+    def _membership(self, get: Getter) -> Program:
+        negate = self.op == "not_in"
+        if self.operand.is_constant:
+            members = self.operand.constant
+            if negate:
+                return lambda env: (v := get(env)) is not None and v not in members
+            return lambda env: get(env) in members
+        other = self.operand.getter()
+        if negate:
+            return lambda env: (v := get(env)) is not None and (m := other(env)) is not None and v not in m
+        return lambda env: (v := get(env)) is not None and v in (other(env) or ())
+
+    def paths(self) -> list[Path]:
+        return [self.path] + ([self.operand.path] if self.operand.path else [])
+
+    def __str__(self) -> str:
+        return f"{self.path.text} {_SYMBOLS[self.op]} {self.operand}"
+
+
+@dataclass(frozen=True)
+class Quantifier(Node):
+    kind: Literal["some", "every"]
+    path: Path
+    name: str
+    where: Node
+
+    def program(self) -> Program:
+        get, name, inner = self.path.getter(), self.name, self.where.program()
+        if self.kind == "some":
+
+            def some(env: Env) -> bool:
+                for item in get(env) or ():
+                    env[name] = item
+                    if inner(env):
+                        return True
+                return False
+
+            return some
+
+        def every(env: Env) -> bool:
+            for item in get(env) or ():
+                env[name] = item
+                if not inner(env):
+                    return False
+            return True
+
+        return every
+
+    def paths(self) -> list[Path]:
+        return [self.path] + self.where.paths()
+
+    def __str__(self) -> str:
+        word = "SOME" if self.kind == "some" else "EVERY"
+        return f"{word} {self.name} IN {self.path.text}: {self.where}"
+
+
+# --------------------------------------------------------------------------- parsing and checking
+
+_OFFSET = re.compile(r"^([+-]?)(\d{1,4})([dwmy])$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_offset(text: Any, line: int | None) -> relativedelta:
+    match = _OFFSET.match(str(text)) if isinstance(text, (str, int)) else None
+    if not match:
+        raise ConditionError(f"offset must look like '-30d', '2w', '6m' or '1y', got {text!r}", line)
+    sign = -1 if match.group(1) == "-" else 1
+    amount = sign * int(match.group(2))
+    unit = {"d": "days", "w": "weeks", "m": "months", "y": "years"}[match.group(3)]
+    return relativedelta(**{unit: amount})
+
+
+def _line(node: Any, key: Any = None, default: int | None = None) -> int | None:
+    if key is not None and hasattr(node, "key_lines"):
+        return node.key_lines.get(key, default)
+    return getattr(node, "line", default)
+
+
+def _literal(value: Any, expected: FieldType, line: int | None, what: str) -> Any:
+    """Check a constant against the type of the field it is compared with."""
+    kind = expected.kind
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if kind == "date" and isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if kind == "string" and isinstance(value, str):
+        if expected.choices is not None and value not in expected.choices:
+            raise ConditionError(
+                f"{what}: {value!r} is not a possible value; expected {expected.describe()}{_suggest(value, expected.choices)}",
+                line,
+            )
+        return value
+    raise ConditionError(f"{what}: expected a {expected.describe()}, got {value!r}", line)
+
+
+def _operand(raw: Any, expected: FieldType, scope: Scope, line: int | None, what: str) -> Operand:
+    if not isinstance(raw, dict):
+        return Operand(expected, constant=_literal(raw, expected, line, what))
+    line = _line(raw, default=line)
+    keys = set(raw)
+    allowed = {"field", "var", "offset"}
+    if keys - allowed or len(keys & {"field", "var"}) != 1:
+        raise ConditionError(f"{what}: an operand mapping needs exactly one of 'field' or 'var' (and maybe 'offset'), got {sorted(keys)}", line)
+    if "field" in raw:
+        path = resolve(raw["field"], scope, line)
+        otype, var = path.type, None
+    else:
+        name = raw["var"]
+        if name not in VARIABLES:
+            raise ConditionError(f"unknown variable {name!r}; known: {', '.join(VARIABLES)}", line)
+        path, otype, var = None, FieldType(VARIABLES[name]), name  # type: ignore[arg-type]
+    offset = offset_text = None
+    if "offset" in raw:
+        if otype.kind != "date":
+            raise ConditionError(f"{what}: 'offset' applies to dates only, but this operand is a {otype.describe()}", line)
+        offset, offset_text = parse_offset(raw["offset"], line), str(raw["offset"])
+    if otype.kind != expected.kind or (otype.choices and expected.choices and not otype.choices & expected.choices):
+        raise ConditionError(f"{what}: cannot compare a {expected.describe()} with a {otype.describe()}", line)
+    return Operand(otype, path=path, var=var, offset=offset, offset_text=offset_text)
+
+
+def _membership_operand(raw: Any, left: FieldType, scope: Scope, line: int | None, op: str) -> Operand:
+    if isinstance(raw, list):
+        if not raw:
+            raise ConditionError(f"'{op}' needs a non-empty list", line)
+        values = frozenset(_literal(v, left, line, f"'{op}' item") for v in raw)
+        return Operand(left, constant=values)
+    if isinstance(raw, dict) and "field" in raw and set(raw) == {"field"}:
+        path = resolve(raw["field"], scope, _line(raw, default=line))
+        if path.type.kind != "list" or path.type.item is None or path.type.item.kind != left.kind:
+            raise ConditionError(f"'{op}' needs a list of {left.kind} values, but '{path.text}' is a {path.type.describe()}", line)
+        return Operand(path.type, path=path)
+    raise ConditionError(f"'{op}' takes a list of values or {{field: PATH}} naming a list", line)
+
+
+def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
+    """Parse and statically check one condition; raise :class:`ConditionError` at the first fault."""
+    line = _line(raw, default=line)
+    if not isinstance(raw, dict) or not raw:
+        raise ConditionError(f"a condition must be a mapping such as {{all: [...]}} or {{field: ..., eq: ...}}, got {raw!r}", line)
+    if "field" in raw:
+        return _parse_comparison(raw, scope, line)
+    if len(raw) != 1:
+        raise ConditionError(f"a condition mapping has one operator, got {sorted(raw)}", line)
+    ((op, arg),) = raw.items()
+    arg_line = _line(raw, op, line)
+    if op in ("all", "any"):
+        if not isinstance(arg, list) or not arg:
+            raise ConditionError(f"'{op}' takes a non-empty list of conditions", arg_line)
+        items = tuple(parse(item, scope, _item_line(arg, i, arg_line)) for i, item in enumerate(arg))
+        return All(items) if op == "all" else Any_(items)
+    if op == "not":
+        return Not(parse(arg, scope, arg_line))
+    if op in ("exists", "missing"):
+        return Presence(resolve(arg, scope, arg_line), present=op == "exists")
+    if op in ("some", "every"):
+        return _parse_quantifier(op, arg, scope, arg_line)
+    known = ["all", "any", "not", "exists", "missing", "some", "every", "field"]
+    if op in COMPARISON_OPERATORS:
+        raise ConditionError(f"'{op}' needs a 'field' to compare", arg_line)
+    raise ConditionError(f"unknown operator '{op}'{_suggest(op, known + list(COMPARISON_OPERATORS))}", arg_line)
+
+
+def _item_line(seq: Any, index: int, default: int | None) -> int | None:
+    lines = getattr(seq, "item_lines", None)
+    return lines[index] if lines and index < len(lines) else default
+
+
+def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
+    ops = [k for k in raw if k != "field"]
+    if len(ops) != 1:
+        raise ConditionError(f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS)}, got {ops or 'none'}", line)
+    op = ops[0]
+    op_line = _line(raw, op, line)
+    if op not in COMPARISON_OPERATORS:
+        raise ConditionError(f"unknown comparison '{op}'{_suggest(op, COMPARISON_OPERATORS)}", op_line)
+    path = resolve(raw["field"], scope, _line(raw, "field", line))
+    left = path.type
+    if left.kind in ("object", "list"):
+        raise ConditionError(f"'{path.text}' is a {left.describe()}; compare one of its fields, or use exists/missing/some/every", op_line)
+    if op in _MEMBERSHIP:
+        operand = _membership_operand(raw[op], left, scope, op_line, op)
+    else:
+        if op not in ("eq", "ne") and left.kind not in ("number", "date"):
+            raise ConditionError(f"'{op}' orders numbers or dates, but '{path.text}' is a {left.describe()}", op_line)
+        operand = _operand(raw[op], left, scope, op_line, f"'{path.text}' {op}")
+    return Compare(path, op, operand)
+
+
+def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node:
+    if not isinstance(arg, dict) or set(arg) != {"in", "as", "where"}:
+        got = sorted(arg) if isinstance(arg, dict) else arg
+        raise ConditionError(f"'{op}' takes {{in: LIST_PATH, as: NAME, where: CONDITION}}, got {got!r}", line)
+    path = resolve(arg["in"], scope, _line(arg, "in", line))
+    if path.type.kind != "list" or path.type.item is None:
+        raise ConditionError(f"'{op}' iterates over a list, but '{path.text}' is a {path.type.describe()}", line)
+    inner = scope.bind(str(arg["as"]), path.type.item, _line(arg, "as", line))
+    return Quantifier(op, path, str(arg["as"]), parse(arg["where"], inner, _line(arg, "where", line)))  # type: ignore[arg-type]

@@ -1,0 +1,583 @@
+"""Rule packs: the YAML format, loading with located errors, ``extends`` and per-country articles.
+
+A pack file has three parts: ``pack`` (metadata, including the MOC facts
+the sharing notices need), ``test_base`` (a clean dossier per kind that
+rule tests patch), and ``rules``. Loading goes: read YAML safely with line
+numbers -> validate against ``schemas/pack.schema.json`` (generated from the
+models below) -> compile every rule against the dossier schema -> resolve
+``extends`` and turn each rule's article template into the canonical
+citation of the concrete pack's own MOC (``MOC-KH 4(1)(e)``).
+
+A rule written once in the abstract ``common`` pack says
+``article: "{information_sharing}(e)"``; each country pack maps
+``information_sharing`` to its own article number, so a Kyrgyz finding
+cites ``MOC-KG 4(1)(e)`` and a Pakistani test-fraud finding ``MOC-PK 5``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path as FsPath
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import conditions as cond
+from .model import KINDS, Country
+from .sources import InputError, Problem, line_of, load_yaml
+
+Severity = Literal["block", "warn", "info"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
+Act = Literal["a", "b", "c", "d", "e", "test_fraud"]
+Lang = Literal["ja", "en"]
+LANGS: tuple[Lang, ...] = ("ja", "en")
+
+IsoDate = date
+
+
+# --------------------------------------------------------------------------- the file format
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Localized(_Strict):
+    """The same text in Japanese and English."""
+
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Ministry(Localized):
+    abbrev: str | None = None
+
+
+class ContactPoints(_Strict):
+    """The contact points designated in art. 2 of the MOC."""
+
+    article: str
+    japan: Localized
+    partner: Localized
+
+
+class Confidentiality(_Strict):
+    """Art. 3: what may be disclosed of shared information, and to whom."""
+
+    article: str
+    scope: Literal["third_parties", "anyone"] = Field(
+        description="third_parties: no disclosure to third parties without written consent; anyone: no disclosure at all without it"
+    )
+    text: Localized
+
+
+class Signing(_Strict):
+    on: IsoDate
+    place: str
+
+
+class InForce(_Strict):
+    """The period in force. ``starts_on`` is null while the start depends on an event not yet known."""
+
+    article: str
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
+    start_rule: Localized | None = None
+    end_rule: Localized | None = None
+
+
+class Moc(_Strict):
+    partner_ministry: Ministry
+    contact_points: ContactPoints
+    confidentiality: Confidentiality
+    signed: list[Signing] = Field(min_length=1)
+    in_force: InForce
+
+
+class PackMeta(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    title: Localized
+    description: Localized | None = None
+    abstract: bool = Field(default=False, description="An abstract pack holds shared rules and is only used through extends")
+    country: Country | None = None
+    extends: list[str] = Field(default_factory=list)
+    moc: Moc | None = None
+    provisions: dict[str, str] = Field(
+        default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}"
+    )
+
+
+class Share(_Strict):
+    """The finding is information to share under art. 4(1) (acts a-e) or the test-fraud article."""
+
+    act: Act
+
+
+class ForEach(_Strict):
+    """Evaluate the rule once per item of a list; one finding per matching item."""
+
+    in_: str = Field(alias="in")
+    as_: str = Field(alias="as")
+
+
+class TestCase(_Strict):
+    name: str = Field(min_length=1)
+    expect: Literal["fire", "pass"]
+    count: int | None = Field(default=None, ge=1, description="Exact number of findings expected when it fires")
+    as_of: IsoDate | None = None
+    dossier: dict[str, Any] = Field(
+        default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind"
+    )
+
+
+class RuleSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$")
+    title: Localized
+    article: str = Field(description="Article of the MOC, e.g. '5(3)' or '{information_sharing}(e)'")
+    also: list[str] = Field(default_factory=list)
+    applies_to: Literal["candidate", "broker"]
+    severity: Severity
+    share: Share | None = None
+    for_each: ForEach | None = None
+    when: dict[str, Any] = Field(description="The condition (see docs/conditions.md)")
+    message: Localized
+    evidence: list[str] = Field(default_factory=list)
+    tests: list[TestCase] = Field(default_factory=list)
+
+
+class TestBase(_Strict):
+    candidate: dict[str, Any] | None = None
+    broker: dict[str, Any] | None = None
+
+
+class PackFile(_Strict):
+    """One ``rules/*.yaml`` file."""
+
+    pack: PackMeta
+    test_base: TestBase | None = None
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+_SCHEMA_VALIDATOR: jsonschema.Draft202012Validator | None = None
+
+
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    global _SCHEMA_VALIDATOR
+    if _SCHEMA_VALIDATOR is None:
+        schema = PackFile.model_json_schema()
+        _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
+    return _SCHEMA_VALIDATOR
+
+
+# --------------------------------------------------------------------------- compiled rules
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message with ``{path}`` placeholders, checked at load and filled from the dossier."""
+
+    parts: tuple[str | cond.Path, ...]
+
+    def render(self, env: cond.Env, lang: Lang) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                out.append(show_value(part.getter()(env), lang))
+        return "".join(out)
+
+
+def show_value(value: Any, lang: Lang) -> str:
+    """How a dossier value reads inside a message."""
+    if value is None:
+        return "（記載なし）" if lang == "ja" else "(not provided)"
+    if isinstance(value, bool):
+        return ("はい" if value else "いいえ") if lang == "ja" else ("yes" if value else "no")
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, (int, float)):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(show_value(v, lang) for v in value)
+    if isinstance(value, BaseModel):
+        name = getattr(value, "name", None) or getattr(value, "id", None)
+        return str(name) if name else str(value.model_dump(mode="json", exclude_none=True))
+    return str(value)
+
+
+def compile_template(text: str, scope: cond.Scope, line: int | None) -> Template:
+    parts: list[str | cond.Path] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append(text[pos : match.start()])
+        parts.append(cond.resolve(match.group(1).strip(), scope, line))
+        pos = match.end()
+    parts.append(text[pos:])
+    return Template(tuple(p for p in parts if p != ""))
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule as written in its pack, checked and compiled; its article is still a template."""
+
+    spec: RuleSpec
+    pack_id: str
+    source: str
+    line: int | None
+    condition: cond.Node
+    program: cond.Program
+    for_each: cond.Path | None
+    evidence: tuple[cond.Path, ...]
+    messages: dict[str, Template]
+    test_lines: tuple[int | None, ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class ResolvedRule:
+    """A rule as a concrete pack applies it: the article cites that pack's own MOC."""
+
+    rule: CompiledRule
+    article: str
+    also: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """One loaded pack file."""
+
+    spec: PackFile
+    path: FsPath
+    sha256: str
+    rules: tuple[CompiledRule, ...]
+    data: Any
+
+    @property
+    def id(self) -> str:
+        return self.spec.pack.id
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A concrete pack: one country's MOC with everything it extends, ready to evaluate."""
+
+    source: PackSource
+    chain: tuple[PackSource, ...]
+    rules: tuple[ResolvedRule, ...]
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+    @property
+    def meta(self) -> PackMeta:
+        return self.source.spec.pack
+
+    @property
+    def moc(self) -> Moc:
+        assert self.meta.moc is not None  # checked at load for concrete packs
+        return self.meta.moc
+
+    @property
+    def country(self) -> str:
+        assert self.meta.country is not None
+        return self.meta.country
+
+    def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
+        return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
+
+    def test_base(self, kind: str) -> dict[str, Any] | None:
+        base = self.source.spec.test_base
+        return getattr(base, kind) if base else None
+
+
+@dataclass(frozen=True)
+class PackSet:
+    """Every pack in a directory, by id and by country."""
+
+    sources: dict[str, PackSource]
+    packs: dict[str, Pack]
+
+    def for_country(self, country: str) -> Pack | None:
+        for pack in self.packs.values():
+            if pack.country == country:
+                return pack
+        return None
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        for source in self.sources.values():
+            for rule in source.rules:
+                if rule.id == rule_id:
+                    return rule
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _scope_for(kind: str) -> cond.Scope:
+    return cond.Scope(cond.type_of_model(KINDS[kind]))
+
+
+def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[CompiledRule | None, list[Problem]]:
+    line = getattr(raw, "line", None)
+    problems: list[Problem] = []
+
+    def problem(message: str, at: int | None) -> None:
+        problems.append(Problem(source, message, kind="pack", line=at or line, rule=spec.id))
+
+    if not spec.id.startswith(pack_id + "."):
+        problem(f"rule id must start with the pack id '{pack_id}.'", line_of(raw, ["id"]))
+    scope = _scope_for(spec.applies_to)
+    for_each = None
+    try:
+        if spec.for_each:
+            for_each = cond.resolve(spec.for_each.in_, scope, line_of(raw, ["for_each"]))
+            if for_each.type.kind != "list" or for_each.start != cond.ROOT:
+                raise cond.ConditionError(f"for_each needs a list field of the dossier, '{for_each.text}' is a {for_each.type.describe()}", line_of(raw, ["for_each"]))
+            scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))  # type: ignore[arg-type]
+        condition = cond.parse(raw["when"], scope, line_of(raw, ["when"]))
+    except cond.ConditionError as exc:
+        problem(exc.message, exc.line)
+        return None, problems
+    evidence = []
+    for i, text in enumerate(spec.evidence):
+        try:
+            evidence.append(cond.resolve(text, scope, line_of(raw, ["evidence", i])))
+        except cond.ConditionError as exc:
+            problem(f"evidence: {exc.message}", exc.line)
+    messages = {}
+    for lang in LANGS:
+        try:
+            messages[lang] = compile_template(getattr(spec.message, lang), scope, line_of(raw, ["message", lang]))
+        except cond.ConditionError as exc:
+            problem(f"message.{lang}: {exc.message}", exc.line)
+    if spec.severity == "info" and spec.share:
+        problem("an 'info' finding cannot be marked to share; use warn or block", line_of(raw, ["share"]))
+    kinds = {t.expect for t in spec.tests}
+    if kinds != {"fire", "pass"}:
+        lacking = " and ".join(sorted({"fire", "pass"} - kinds))
+        problem(f"every rule needs test cases that fire and that pass; this one has none that {lacking}", line_of(raw, ["tests"]))
+    if problems:
+        return None, problems
+    test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
+    compiled = CompiledRule(
+        spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines
+    )
+    return compiled, []
+
+
+def load_pack_file(path: FsPath) -> PackSource:
+    """Load and compile one pack file; raise :class:`InputError` with every problem found."""
+    source = str(path)
+    data, raw = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError([Problem(source, "a pack file must be a YAML mapping with 'pack' and 'rules'", kind="pack", line=1)])
+    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise InputError(_schema_problem(source, data, e) for e in errors)
+    spec = PackFile.model_validate(data)
+    problems: list[Problem] = []
+    rules: list[CompiledRule] = []
+    seen: dict[str, int | None] = {}
+    for i, rule_spec in enumerate(spec.rules):
+        raw_rule = data["rules"][i]
+        if rule_spec.id in seen:
+            problems.append(Problem(source, f"duplicate rule id (first at line {seen[rule_spec.id]})", kind="pack", line=raw_rule.line, rule=rule_spec.id))
+            continue
+        seen[rule_spec.id] = raw_rule.line
+        compiled, found = _compile_rule(rule_spec, raw_rule, spec.pack.id, source)
+        problems.extend(found)
+        if compiled:
+            rules.append(compiled)
+    problems.extend(_check_meta(spec, data, source))
+    if problems:
+        raise InputError(problems)
+    return PackSource(spec, path, hashlib.sha256(raw).hexdigest(), tuple(rules), data)
+
+
+def _schema_problem(source: str, data: Any, error: jsonschema.ValidationError) -> Problem:
+    path = list(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties":
+        message = f"{error.message.split(' were unexpected')[0].split(' was unexpected')[0]}: not a known key here"
+    elif error.validator == "required":
+        message = f"{error.message}"
+    return Problem(source, message, kind="pack", pointer=cond_pointer(path), line=line_of(data, path))
+
+
+def cond_pointer(path: list[Any]) -> str:
+    return "".join("/" + str(p) for p in path)
+
+
+def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
+    meta = spec.pack
+    problems = []
+    if not meta.abstract:
+        for key in ("country", "moc"):
+            if getattr(meta, key) is None:
+                problems.append(Problem(source, f"a concrete pack needs pack.{key} (or set abstract: true)", kind="pack", line=line_of(data, ["pack"])))
+        kinds = {r.applies_to for r in spec.rules}
+        base = spec.test_base or TestBase()
+        for kind in sorted(kinds):
+            if getattr(base, kind) is None:
+                problems.append(Problem(source, f"test_base.{kind} is needed to run the tests of {kind} rules", kind="pack", line=line_of(data, ["test_base"])))
+    elif meta.country or meta.moc:
+        problems.append(Problem(source, "an abstract pack has no country or moc; those belong to the packs that extend it", kind="pack", line=line_of(data, ["pack"])))
+    return problems
+
+
+def _resolve_article(template: str, provisions: dict[str, str], country: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        return provisions[match.group(1)]
+
+    return f"MOC-{country} " + _PLACEHOLDER.sub(sub, template)
+
+
+def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | None, list[Problem]]:
+    """Resolve ``extends`` for one concrete pack and cite every rule in its MOC's numbering."""
+    chain: list[PackSource] = []
+    problems: list[Problem] = []
+    path = str(source.path)
+
+    def visit(node: PackSource, trail: tuple[str, ...]) -> None:
+        for parent_id in node.spec.pack.extends:
+            if parent_id in trail:
+                problems.append(Problem(path, f"extends forms a cycle: {' -> '.join(trail + (parent_id,))}", kind="pack", line=line_of(node.data, ["pack", "extends"])))
+                continue
+            parent = sources.get(parent_id)
+            if parent is None:
+                problems.append(Problem(str(node.path), f"extends unknown pack '{parent_id}'; known: {', '.join(sorted(sources))}", kind="pack", line=line_of(node.data, ["pack", "extends"])))
+                continue
+            if parent not in chain:
+                visit(parent, trail + (parent_id,))
+                chain.append(parent)
+
+    visit(source, (source.id,))
+    chain.append(source)
+    provisions: dict[str, str] = {}
+    for node in chain:
+        provisions.update(node.spec.pack.provisions)
+    country = source.spec.pack.country or ""
+    rules: list[ResolvedRule] = []
+    seen: dict[str, str] = {}
+    for node in chain:
+        for rule in node.rules:
+            if rule.id in seen:
+                problems.append(Problem(rule.source, f"rule id also defined in pack '{seen[rule.id]}'", kind="pack", line=rule.line, rule=rule.id))
+                continue
+            seen[rule.id] = node.id
+            missing = sorted({m for t in (rule.spec.article, *rule.spec.also) for m in _PLACEHOLDER.findall(t)} - provisions.keys())
+            if missing:
+                problems.append(Problem(rule.source, f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions", kind="pack", line=line_of(rule_raw(node, rule), ["article"]), rule=rule.id))
+                continue
+            article = _resolve_article(rule.spec.article, provisions, country)
+            also = tuple(_resolve_article(a, provisions, country) for a in rule.spec.also)
+            rules.append(ResolvedRule(rule, article, also))
+    if problems:
+        return None, problems
+    return Pack(source, tuple(reversed(chain)), tuple(rules)), []
+
+
+def rule_raw(source: PackSource, rule: CompiledRule) -> Any:
+    """The located YAML of a rule, for pointing at its lines."""
+    for raw in source.data.get("rules", []):
+        if raw.get("id") == rule.id:
+            return raw
+    return None
+
+
+def pack_files(directory: FsPath) -> list[FsPath]:
+    return sorted(p for p in directory.glob("*.yaml") if p.is_file())
+
+
+def load_packs(directory: FsPath) -> PackSet:
+    """Load every pack in a directory; raise :class:`InputError` listing every problem."""
+    if not directory.is_dir():
+        raise InputError([Problem(str(directory), "pack directory not found", kind="not_found")])
+    files = pack_files(directory)
+    if not files:
+        raise InputError([Problem(str(directory), "no *.yaml pack files in this directory", kind="not_found")])
+    return link_sources(files)
+
+
+def link_sources(files: list[FsPath]) -> PackSet:
+    problems: list[Problem] = []
+    sources: dict[str, PackSource] = {}
+    for path in files:
+        try:
+            loaded = load_pack_file(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if loaded.id in sources:
+            problems.append(Problem(str(path), f"pack id '{loaded.id}' is also used by {sources[loaded.id].path}", kind="pack", line=line_of(loaded.data, ["pack", "id"])))
+            continue
+        sources[loaded.id] = loaded
+    packs: dict[str, Pack] = {}
+    countries: dict[str, str] = {}
+    for source in sources.values():
+        if source.spec.pack.abstract:
+            continue
+        pack, found = _link(source, sources)
+        problems.extend(found)
+        if pack is None:
+            continue
+        if pack.country in countries:
+            problems.append(Problem(str(source.path), f"country {pack.country} already has pack '{countries[pack.country]}'", kind="pack", line=line_of(source.data, ["pack", "country"])))
+            continue
+        countries[pack.country] = pack.id
+        packs[pack.id] = pack
+    if problems:
+        raise InputError(problems)
+    return PackSet(sources, packs)
+
+
+def lint(paths: list[FsPath]) -> list[Problem]:
+    """Every problem in the given pack files or directories, linked together.
+
+    Files named on the command line are linked with the other packs of their
+    directory, so a country pack can be linted alone with its ``common``.
+    """
+    files: dict[FsPath, None] = {}
+    for path in paths:
+        if path.is_dir():
+            files.update(dict.fromkeys(pack_files(path)))
+        elif path.exists():
+            files.update(dict.fromkeys(pack_files(path.parent)))
+        else:
+            return [Problem(str(path), "file not found", kind="not_found")]
+    try:
+        packset = link_sources(list(files))
+    except InputError as exc:
+        return exc.problems
+    from .testing import check_test_dossiers  # late import: testing builds on this module
+
+    return check_test_dossiers(packset)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply a JSON merge patch (RFC 7386): ``null`` removes a key, mappings merge, the rest replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

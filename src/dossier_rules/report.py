@@ -1,0 +1,81 @@
+"""What the engine returns: reports, findings and error records.
+
+These models define the JSON output (``schemas/report.schema.json`` is
+generated from them) so that pipelines can rely on its shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .packs import SEVERITY_RANK, Act, Localized, Severity
+
+REPORT_VERSION = "1"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Finding(_Out):
+    rule_id: str
+    pack: str = Field(description="Pack that defines the rule (may be a pack the country pack extends)")
+    article: str = Field(description="Canonical citation in the dossier's own MOC, e.g. 'MOC-KH 4(1)(e)'")
+    also: list[str] = Field(default_factory=list)
+    severity: Severity
+    share: bool = Field(description="Information to share with the partner under art. 4(1) or the test-fraud article")
+    act: Act | None = None
+    title: Localized
+    message: Localized
+    evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
+
+
+class PackUsed(_Out):
+    id: str
+    version: str
+    sha256: str
+
+
+class PackStatus(_Out):
+    """Whether the MOC was in force on the date evaluated."""
+
+    state: Literal["in_force", "not_yet_in_force", "start_unknown", "ended"]
+    article: str
+    detail: Localized
+
+
+class Report(_Out):
+    report_version: Literal["1"] = REPORT_VERSION
+    dossier_id: str
+    kind: Literal["candidate", "broker"]
+    country: str
+    source: str | None = None
+    as_of: date
+    pack: str
+    packs: list[PackUsed]
+    pack_status: PackStatus
+    counts: dict[Severity, int]
+    findings: list[Finding]
+    generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")
+
+    def worst(self) -> int:
+        """Rank of the most severe finding (-1 when there is none)."""
+        return max((SEVERITY_RANK[f.severity] for f in self.findings), default=-1)
+
+
+class ErrorDetail(_Out):
+    kind: str
+    message: str
+    pointer: str | None = None
+    line: int | None = None
+    rule: str | None = None
+
+
+class ErrorRecord(_Out):
+    """A record that could not be evaluated, and why; it stands in the output where its report would."""
+
+    source: str
+    errors: list[ErrorDetail]

@@ -1,0 +1,234 @@
+"""Reading inputs: YAML packs with line numbers, JSON dossiers with JSON pointers.
+
+Every problem with an input becomes a :class:`Problem` that names the file and
+the place (line or JSON pointer) and says what was expected, so a user can fix
+it without reading code, and a run over many files can record it and go on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from .model import DOSSIER_ADAPTER, KINDS, BrokerDossier, CandidateDossier
+
+MAX_DOSSIER_BYTES = 4 * 1024 * 1024
+"""Above this a dossier file is refused: real dossiers are a few kilobytes."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input, located as precisely as we can."""
+
+    source: str
+    message: str
+    kind: str = "invalid"
+    pointer: str | None = None
+    line: int | None = None
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source + (f":{self.line}" if self.line else "")
+        rule = f" [rule {self.rule}]" if self.rule else ""
+        at = f" (at {self.pointer})" if self.pointer is not None else ""
+        return f"{where}:{rule} {self.message}{at}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        for key in ("pointer", "line", "rule"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class InputError(Exception):
+    """Raised with every problem found in one input, so all can be reported at once."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class LocatedDict(dict):
+    """A mapping that remembers the line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LocatedList(list):
+    """A sequence that remembers the line of itself and of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _PackLoader(yaml.SafeLoader):
+    """SafeLoader that keeps YAML 1.2-like scalars and records positions.
+
+    Timestamps stay strings (the schema decides what is a date), only
+    ``true``/``false`` are booleans (``no`` or ``on`` stay strings), and a
+    repeated key is an error instead of silently winning.
+    """
+
+
+_PackLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PackLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _construct_mapping(loader: _PackLoader, node: yaml.MappingNode) -> LocatedDict:
+    loader.flatten_mapping(node)
+    result = LocatedDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise yaml.constructor.ConstructorError(None, None, f"unsupported mapping key {key!r}", key_node.start_mark)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {result.key_lines[key]})", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _PackLoader, node: yaml.SequenceNode) -> LocatedList:
+    result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_PackLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_PackLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def load_yaml(path: Path) -> tuple[Any, bytes]:
+    """Load one YAML document safely; return the data and the raw bytes (for hashing)."""
+    raw = read_bytes(path, limit=None)
+    if not raw.strip():
+        raise InputError([Problem(str(path), "file is empty; expected a YAML mapping", kind="empty")])
+    try:
+        data = yaml.load(raw, Loader=_PackLoader)  # noqa: S506 - _PackLoader derives from SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError([Problem(str(path), f"invalid YAML: {exc.problem or exc}", kind="syntax", line=line)]) from exc
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(str(path), f"invalid YAML: {exc}", kind="syntax")]) from exc
+    return data, raw
+
+
+def line_of(data: Any, path: Iterable[Any]) -> int | None:
+    """The line of the deepest node of ``data`` that ``path`` reaches."""
+    line = getattr(data, "line", None)
+    node = data
+    for step in path:
+        if isinstance(node, LocatedDict) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, LocatedList) and isinstance(step, int) and 0 <= step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+    return line
+
+
+# --------------------------------------------------------------------------- JSON dossiers
+
+
+def read_bytes(path: Path, limit: int | None = MAX_DOSSIER_BYTES) -> bytes:
+    """Read a file, turning OS errors and oversize files into located problems."""
+    source = str(path)
+    try:
+        if limit is not None and path.stat().st_size > limit:
+            raise InputError(
+                [Problem(source, f"file is {path.stat().st_size} bytes; dossiers above {limit} bytes are refused", kind="too_large")]
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError([Problem(source, "file not found", kind="not_found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(source, "is a directory, expected a file", kind="not_found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read file: {exc.strerror}", kind="unreadable")]) from None
+
+
+def pointer(loc: Iterable[Any]) -> str:
+    """JSON pointer (RFC 6901) of a location given as keys and indices."""
+    return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in loc)
+
+
+def problems_from_validation(source: str, exc: ValidationError, line: int | None = None) -> list[Problem]:
+    """Turn pydantic errors into problems with JSON pointers.
+
+    The discriminated union puts the kind's tag first in every location;
+    it is not part of the document, so it is dropped from the pointer.
+    """
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        if loc and loc[0] in KINDS:
+            loc = loc[1:]
+        etype = err["type"]
+        if etype == "json_invalid":
+            problems.append(Problem(source, f"invalid JSON: {err['ctx'].get('error', err['msg'])}", kind="syntax", line=line))
+            continue
+        if etype in ("union_tag_not_found", "union_tag_invalid"):
+            message = "field 'kind' must be one of: " + ", ".join(sorted(KINDS))
+            problems.append(Problem(source, message, kind="schema", pointer="/kind", line=line))
+            continue
+        message = err["msg"]
+        if etype == "missing":
+            message = "required field is missing"
+        elif etype == "extra_forbidden":
+            message = "unknown field (not in the dossier schema)"
+        elif "input" in err and etype not in ("model_type", "dict_type"):
+            message = f"{message}; got {err['input']!r}"
+        problems.append(Problem(source, message, kind="schema", pointer=pointer(loc), line=line))
+    return problems
+
+
+def parse_dossier(raw: bytes | str, source: str, line: int | None = None) -> CandidateDossier | BrokerDossier:
+    """Parse and validate one dossier from JSON text; raise :class:`InputError` when it is bad."""
+    if not raw.strip():
+        raise InputError([Problem(source, "file is empty; expected a JSON dossier", kind="empty", line=line)])
+    try:
+        return DOSSIER_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(source, exc, line)) from None
+
+
+def read_dossier(path: Path) -> CandidateDossier | BrokerDossier:
+    """Read and validate one dossier file."""
+    return parse_dossier(read_bytes(path), str(path))
+
+
+def validate_dossier_data(data: Any, source: str, line: int | None = None) -> CandidateDossier | BrokerDossier:
+    """Validate an already-parsed dossier (e.g. a pack test case)."""
+    try:
+        return DOSSIER_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(source, exc, line)) from None

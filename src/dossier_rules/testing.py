@@ -1,0 +1,136 @@
+"""Running the test cases that live next to each rule, and measuring rule coverage.
+
+Like ``opa test`` or Semgrep's rule tests, a rule carries its own cases: a
+JSON merge patch over the pack's ``test_base`` dossier and whether the rule
+must fire or must not. A rule written once in ``common`` is tested under
+every country pack that extends it, because its article and the base
+dossier differ per country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .engine import Engine
+from .model import BrokerDossier, CandidateDossier
+from .packs import Pack, PackSet, ResolvedRule, TestCase, merge_patch
+from .sources import InputError, Problem, validate_dossier_data
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    pack: str
+    rule: str
+    case: TestCase
+    source: str
+    line: int | None
+    ok: bool
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: [{self.rule}] under pack {self.pack}: case '{self.case.name}': {self.detail}"
+
+
+@dataclass
+class TestRun:
+    results: list[CaseResult] = field(default_factory=list)
+    coverage: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def uncovered(self) -> list[tuple[str, str, list[str]]]:
+        """(pack, rule, ways not exercised by a passing case)."""
+        return [
+            (pack, rule, sorted({"fire", "pass"} - ways))
+            for (pack, rule), ways in sorted(self.coverage.items())
+            if ways != {"fire", "pass"}
+        ]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.uncovered
+
+
+def case_dossier(pack: Pack, resolved: ResolvedRule, index: int) -> CandidateDossier | BrokerDossier:
+    """The dossier of one test case: the pack's base for the rule's kind, patched."""
+    rule = resolved.rule
+    kind = rule.spec.applies_to
+    data = merge_patch(pack.test_base(kind) or {}, rule.spec.tests[index].dossier)
+    source = f"{rule.source} (test '{rule.spec.tests[index].name}' under pack {pack.id})"
+    return validate_dossier_data(data, source, rule.test_lines[index])
+
+
+def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
+    """Concrete packs to test: those named, or those extending a named abstract pack; all by default."""
+    wanted = set(ids)
+    unknown = wanted - set(packset.sources)
+    if unknown:
+        raise InputError([Problem(", ".join(sorted(unknown)), f"unknown pack; known: {', '.join(sorted(packset.sources))}", kind="not_found")])
+    return [
+        pack
+        for pack in packset.packs.values()
+        if not wanted or wanted & {s.id for s in pack.chain}
+    ]
+
+
+def run_tests(packset: PackSet, ids: Iterable[str] = ()) -> TestRun:
+    engine = Engine(packset)
+    run = TestRun()
+    wanted = set(ids)
+    for pack in selected_packs(packset, ids):
+        for resolved in pack.rules:
+            rule = resolved.rule
+            if wanted and rule.pack_id not in wanted and pack.id not in wanted:
+                continue
+            ways = run.coverage.setdefault((pack.id, rule.id), set())
+            for index, case in enumerate(rule.spec.tests):
+                result = _run_case(engine, pack, resolved, index)
+                run.results.append(result)
+                if result.ok:
+                    ways.add(case.expect)
+    return run
+
+
+def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) -> CaseResult:
+    rule = resolved.rule
+    case = rule.spec.tests[index]
+
+    def result(ok: bool, detail: str = "") -> CaseResult:
+        return CaseResult(pack.id, rule.id, case, rule.source, rule.test_lines[index], ok, detail)
+
+    try:
+        dossier = case_dossier(pack, resolved, index)
+    except InputError as exc:
+        return result(False, "test dossier is invalid: " + "; ".join(f"{p.message} at {p.pointer}" for p in exc.problems))
+    report = engine.evaluate(dossier, as_of=case.as_of, timestamp=False)
+    hits = [f for f in report.findings if f.rule_id == rule.id]
+    if case.expect == "pass":
+        if hits:
+            return result(False, f"expected no finding, got {len(hits)}: {hits[0].message.en}")
+        return result(True)
+    if not hits:
+        return result(False, "expected the rule to fire, it did not")
+    if case.count is not None and len(hits) != case.count:
+        return result(False, f"expected {case.count} findings, got {len(hits)}")
+    return result(True)
+
+
+def check_test_dossiers(packset: PackSet) -> list[Problem]:
+    """Lint: every test case's dossier must be a valid dossier of the pack's country."""
+    problems = []
+    for pack in packset.packs.values():
+        for resolved in pack.rules:
+            for index in range(len(resolved.rule.spec.tests)):
+                try:
+                    dossier = case_dossier(pack, resolved, index)
+                except InputError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                if dossier.country != pack.country:
+                    problems.append(Problem(resolved.rule.source, f"test dossier is for {dossier.country}, but pack {pack.id} screens {pack.country}", kind="pack", line=resolved.rule.test_lines[index], rule=resolved.rule.id))
+    return problems
