@@ -7,6 +7,7 @@ Exit codes, for every command that evaluates or checks:
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -19,11 +20,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from . import coverage
 from . import schemas as schema_files
+from .conditions import outline
 from .engine import Engine
 from .packs import SEVERITY_RANK, PackSet, lint, load_packs
 from .report import ErrorDetail, ErrorRecord, Report
 from .sources import InputError, Problem, parse_dossier, read_dossier
+from .testing import run_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 _STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
@@ -34,7 +38,11 @@ def default_packs_dir() -> Path:
     env = os.environ.get("DOSSIER_RULES_PACKS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "rules"
+    path = Path(__file__).resolve().parents[2] / "rules"
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _console(err: bool = False) -> Console:
@@ -316,3 +324,102 @@ def schemas_write(directory: Path, check: bool) -> None:
         return
     for path in schema_files.write(directory):
         click.echo(f"wrote {path}")
+
+
+@packs.command("test")
+@click.argument("pack_ids", nargs=-1)
+@packs_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, fmt: str) -> None:
+    """Run the test cases kept next to each rule, and report rule coverage.
+
+    With PACK ids, run the tests of those packs (an abstract pack's rules
+    are tested under every pack that extends it). Exit 1 on any failing case
+    or any rule not exercised both ways (fires / must not fire).
+    """
+    packset = _load(packs_dir)
+    try:
+        run = run_tests(packset, pack_ids)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    passed = len(run.results) - len(run.failures)
+    covered = len(run.coverage) - len(run.uncovered)
+    if fmt == "json":
+        payload = {
+            "cases": len(run.results),
+            "passed": passed,
+            "failed": [str(f) for f in run.failures],
+            "rules": len(run.coverage),
+            "covered": covered,
+            "uncovered": [{"pack": p, "rule": r, "missing": m} for p, r, m in run.uncovered],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for failure in run.failures:
+            click.echo(f"FAIL {failure}")
+        for pack_id, rule_id, missing in run.uncovered:
+            click.echo(f"UNCOVERED [{rule_id}] under pack {pack_id}: no passing case that {' or '.join(missing)}s")
+        click.echo(f"{len(run.results)} cases: {passed} passed, {len(run.failures)} failed")
+        click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+    raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
+
+
+@main.command()
+@click.argument("rule_id")
+@packs_option
+def explain(rule_id: str, packs_dir: Path) -> None:
+    """Show a rule: its articles per country, its condition in readable form, its tests."""
+    packset = _load(packs_dir)
+    rule = packset.rule(rule_id)
+    if rule is None:
+        ids = sorted(r.id for s in packset.sources.values() for r in s.rules)
+        close = difflib.get_close_matches(rule_id, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise click.UsageError(f"unknown rule '{rule_id}'{hint}")
+    spec = rule.spec
+    out = _console()
+    out.print(Text(f"{spec.id} — {spec.title.en} / {spec.title.ja}", style="bold"))
+    out.print(f"defined in: {rule.source}:{rule.line} (pack {rule.pack_id})")
+    cited = [(p.id, r.article, r.also) for p in packset.packs.values() for r in p.rules if r.rule is rule]
+    for pack_id, article, also in cited:
+        extra = f" (also {', '.join(also)})" if also else ""
+        out.print(f"cites under pack {pack_id}: {article}{extra}")
+    share = f"yes, act {spec.share.act}" if spec.share else "no"
+    out.print(f"applies to: {spec.applies_to}   severity: {spec.severity}   share with partner: {share}")
+    if spec.for_each:
+        out.print(f"for each {spec.for_each.as_} in {spec.for_each.in_} (one finding per matching item):")
+    out.print("condition:")
+    for line in outline(rule.condition, 1):
+        out.print(line, markup=False)
+    out.print("evidence: " + ", ".join(spec.evidence))
+    out.print(f"message (en): {spec.message.en}", markup=False)
+    out.print(f"message (ja): {spec.message.ja}", markup=False)
+    out.print("tests:")
+    for case, line in zip(spec.tests, rule.test_lines):
+        count = f" ×{case.count}" if case.count else ""
+        as_of = f" as of {case.as_of}" if case.as_of else ""
+        out.print(f"  {case.expect:<4}{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
+
+
+@packs.command("coverage")
+@packs_option
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/coverage.md"), show_default=True)
+@click.option("--check", is_flag=True, help="Do not write; exit 1 if the file is stale or a checkable provision is not encoded.")
+def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
+    """Write the provision matrix: each MOC article and the rules that encode it."""
+    packset = _load(packs_dir)
+    text = coverage.markdown(packset)
+    missing = coverage.unencoded(packset)
+    for pack_id, article in missing:
+        click.echo(f"not encoded: {article} (pack {pack_id}) has no rule and no not_checkable reason", err=True)
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else None
+        if current != text:
+            click.echo(f"{output} is stale; run: dossier-rules packs coverage", err=True)
+            raise SystemExit(EXIT_FINDINGS)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)

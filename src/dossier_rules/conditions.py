@@ -562,3 +562,17 @@ def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node
         raise ConditionError(f"'{op}' iterates over a list, but '{path.text}' is a {path.type.describe()}", line)
     inner = scope.bind(str(arg["as"]), path.type.item, _line(arg, "as", line))
     return Quantifier(op, path, str(arg["as"]), parse(arg["where"], inner, _line(arg, "where", line)))  # type: ignore[arg-type]
+
+
+def outline(node: Node, indent: int = 0) -> list[str]:
+    """The condition as indented lines, for people reading ``explain``."""
+    pad = "  " * indent
+    if isinstance(node, (All, Any_)):
+        word = "all of" if isinstance(node, All) else "any of"
+        return [f"{pad}{word}:"] + [line for item in node.items for line in outline(item, indent + 1)]
+    if isinstance(node, Not):
+        return [f"{pad}not:"] + outline(node.item, indent + 1)
+    if isinstance(node, Quantifier):
+        word = "for some" if node.kind == "some" else "for every"
+        return [f"{pad}{word} {node.name} in {node.path.text}:"] + outline(node.where, indent + 1)
+    return [f"{pad}{node}"]

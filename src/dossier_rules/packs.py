@@ -27,7 +27,7 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
-from .model import KINDS, Country
+from .model import KINDS, LABELS, Country
 from .sources import InputError, Problem, line_of, load_yaml
 
 Severity = Literal["block", "warn", "info"]
@@ -98,6 +98,15 @@ class Moc(_Strict):
     in_force: InForce
 
 
+class ArticleEntry(_Strict):
+    """One provision of the MOC, for the provision matrix (``docs/coverage.md``)."""
+
+    article: str = Field(description="As cited by rules, e.g. '5(3)' or '{information_sharing}(e)'")
+    title: Localized
+    not_checkable: Localized | None = Field(default=None, description="Why no rule checks this on a dossier")
+    note: Localized | None = Field(default=None, description="What part of the provision the rules do not cover, if any")
+
+
 class PackMeta(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -110,6 +119,7 @@ class PackMeta(_Strict):
     provisions: dict[str, str] = Field(
         default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}"
     )
+    articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
 
 
 class Share(_Strict):
@@ -210,6 +220,8 @@ def show_value(value: Any, lang: Lang) -> str:
         return f"{value:,}"
     if isinstance(value, list):
         return ", ".join(show_value(v, lang) for v in value)
+    if isinstance(value, str) and value in LABELS:
+        return LABELS[value][0 if lang == "ja" else 1]
     if isinstance(value, BaseModel):
         name = getattr(value, "name", None) or getattr(value, "id", None)
         return str(name) if name else str(value.model_dump(mode="json", exclude_none=True))
@@ -273,7 +285,11 @@ class PackSource:
 
 @dataclass(frozen=True)
 class Pack:
-    """A concrete pack: one country's MOC with everything it extends, ready to evaluate."""
+    """A concrete pack: one country's MOC with everything it extends, ready to evaluate.
+
+    ``chain`` lists the packs it is built from in resolution order: what it
+    extends first, itself last, so later entries override earlier ones.
+    """
 
     source: PackSource
     chain: tuple[PackSource, ...]
@@ -296,6 +312,21 @@ class Pack:
     def country(self) -> str:
         assert self.meta.country is not None
         return self.meta.country
+
+    def inventory(self) -> list[tuple[str, ArticleEntry]]:
+        """Every provision listed by this pack and what it extends, cited in this MOC's numbering."""
+        provisions = self.provisions()
+        return [
+            (_resolve_article(entry.article, provisions, self.country), entry)
+            for source in self.chain
+            for entry in source.spec.pack.articles
+        ]
+
+    def provisions(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for source in self.chain:
+            merged.update(source.spec.pack.provisions)
+        return merged
 
     def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
         return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
@@ -411,6 +442,9 @@ def load_pack_file(path: FsPath) -> PackSource:
 
 
 def _schema_problem(source: str, data: Any, error: jsonschema.ValidationError) -> Problem:
+    """A located, specific message: for anyOf/oneOf, report the alternative that came closest."""
+    if error.context:
+        error = jsonschema.exceptions.best_match(error.context)
     path = list(error.absolute_path)
     message = error.message
     if error.validator == "additionalProperties":
@@ -488,9 +522,34 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
             article = _resolve_article(rule.spec.article, provisions, country)
             also = tuple(_resolve_article(a, provisions, country) for a in rule.spec.also)
             rules.append(ResolvedRule(rule, article, also))
+    problems.extend(_check_inventory(source, chain, provisions, rules))
     if problems:
         return None, problems
-    return Pack(source, tuple(reversed(chain)), tuple(rules)), []
+    return Pack(source, tuple(chain), tuple(rules)), []
+
+
+def _check_inventory(
+    source: PackSource, chain: list[PackSource], provisions: dict[str, str], rules: list[ResolvedRule]
+) -> list[Problem]:
+    """Every article a rule cites must be in the pack's list of provisions, so the matrix is complete."""
+    problems: list[Problem] = []
+    country = source.spec.pack.country or ""
+    listed: set[str] = set()
+    for node in chain:
+        for i, entry in enumerate(node.spec.pack.articles):
+            missing = sorted(set(_PLACEHOLDER.findall(entry.article)) - provisions.keys())
+            if missing:
+                problems.append(Problem(str(node.path), f"article list uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' does not define", kind="pack", line=line_of(node.data, ["pack", "articles", i])))
+                continue
+            listed.add(_resolve_article(entry.article, provisions, country))
+    if not listed:
+        return problems
+    for resolved in rules:
+        for article in (resolved.article, *resolved.also):
+            if article not in listed:
+                rule = resolved.rule
+                problems.append(Problem(rule.source, f"cites {article}, which is not in the article list of pack '{source.id}' (pack.articles)", kind="pack", line=rule.line, rule=rule.id))
+    return problems
 
 
 def rule_raw(source: PackSource, rule: CompiledRule) -> Any:
@@ -518,11 +577,13 @@ def load_packs(directory: FsPath) -> PackSet:
 def link_sources(files: list[FsPath]) -> PackSet:
     problems: list[Problem] = []
     sources: dict[str, PackSource] = {}
+    broken: set[str] = set()
     for path in files:
         try:
             loaded = load_pack_file(path)
         except InputError as exc:
             problems.extend(exc.problems)
+            broken.add(path.stem)
             continue
         if loaded.id in sources:
             problems.append(Problem(str(path), f"pack id '{loaded.id}' is also used by {sources[loaded.id].path}", kind="pack", line=line_of(loaded.data, ["pack", "id"])))
@@ -532,6 +593,10 @@ def link_sources(files: list[FsPath]) -> PackSet:
     countries: dict[str, str] = {}
     for source in sources.values():
         if source.spec.pack.abstract:
+            continue
+        if broken & set(source.spec.pack.extends):
+            failed = ", ".join(sorted(broken & set(source.spec.pack.extends)))
+            problems.append(Problem(str(source.path), f"not linked: it extends {failed}, which failed to load (see above)", kind="pack", line=line_of(source.data, ["pack", "extends"])))
             continue
         pack, found = _link(source, sources)
         problems.extend(found)
