@@ -176,7 +176,7 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], lan
                 at = f" (at {err.pointer})" if err.pointer is not None else ""
                 out.print(Text(f"✗ {where}: {err.message}{at}", style="bold magenta"))
             continue
-        out.print(_report_header(result, lang))
+        out.print(_report_header(result, lang), soft_wrap=True)
         if result.findings:
             out.print(_findings_table(result, lang))
     f = summary["findings"]

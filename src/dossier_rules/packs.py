@@ -154,7 +154,7 @@ class RuleSpec(_Strict):
     severity: Severity
     share: Share | None = None
     for_each: ForEach | None = None
-    when: dict[str, Any] = Field(description="The condition (see docs/conditions.md)")
+    when: dict[str, Any] = Field(description="The condition (see docs/authoring.md)")
     message: Localized
     evidence: list[str] = Field(default_factory=list)
     tests: list[TestCase] = Field(default_factory=list)
@@ -443,8 +443,9 @@ def load_pack_file(path: FsPath) -> PackSource:
 
 def _schema_problem(source: str, data: Any, error: jsonschema.ValidationError) -> Problem:
     """A located, specific message: for anyOf/oneOf, report the alternative that came closest."""
-    if error.context:
-        error = jsonschema.exceptions.best_match(error.context)
+    while error.context:
+        branches = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = max(branches, key=lambda e: len(e.absolute_path))
     path = list(error.absolute_path)
     message = error.message
     if error.validator == "additionalProperties":

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dossier_rules.engine import Engine
+from dossier_rules.model import DOSSIER_ADAPTER
+from dossier_rules.packs import PackSet, load_packs
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules"
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def packset() -> PackSet:
+    return load_packs(RULES)
+
+
+@pytest.fixture(scope="session")
+def engine(packset: PackSet) -> Engine:
+    return Engine(packset)
+
+
+def sample(name: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
+
+
+def candidate(country: str = "KH", **fields: Any) -> Any:
+    """A minimal valid candidate dossier with the given fields set."""
+    data: dict[str, Any] = {
+        "dossier_id": f"{country}-T-1",
+        "kind": "candidate",
+        "country": country,
+        "submitted": "2025-03-01",
+        "identity": {"name": "Test Person"},
+    }
+    data.update(copy.deepcopy(fields))
+    return DOSSIER_ADAPTER.validate_python(data)
+
+
+def write_pack(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+MINI_PACK = """
+pack:
+  id: xx
+  version: 1.0.0
+  country: KH
+  title: {ja: テスト, en: Test}
+  moc:
+    partner_ministry: {ja: 省, en: Ministry}
+    contact_points: {article: "2", japan: {ja: 日本, en: Japan}, partner: {ja: 相手, en: Partner}}
+    confidentiality: {article: "3", scope: third_parties, text: {ja: 秘密, en: Confidential}}
+    signed: [{on: "2020-01-01", place: Tokyo}]
+    in_force: {article: "10", starts_on: "2020-01-01"}
+  provisions: {acts: "4(1)"}
+test_base:
+  candidate: {dossier_id: T-1, kind: candidate, country: KH, submitted: "2025-03-01", identity: {name: T}}
+rules:
+  - id: xx.no-certificate
+    title: {ja: 証明書なし, en: No certificate}
+    article: "{acts}(a)"
+    applies_to: candidate
+    severity: block
+    when:
+      missing: certificate
+    message: {ja: なし, en: "missing ({residence})"}
+    evidence: [certificate]
+    tests:
+      - {name: fires, expect: fire, dossier: {}}
+      - {name: passes, expect: pass, dossier: {certificate: {number: C-1}}}
+"""

@@ -1,0 +1,100 @@
+"""The dossier model, its generated schemas, and dossier errors with JSON pointers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dossier_rules import schemas
+from dossier_rules.model import CandidateDossier
+from dossier_rules.sources import InputError, parse_dossier, read_dossier
+
+from .conftest import ROOT, SAMPLES, candidate
+
+SCHEMAS = ROOT / "schemas"
+
+
+def problems(raw: str | bytes) -> list:
+    with pytest.raises(InputError) as info:
+        parse_dossier(raw, "x.json")
+    return info.value.problems
+
+
+def test_unknown_is_distinguishable_from_false() -> None:
+    unknown = candidate(tests=[{"kind": "skills"}])
+    said_no = candidate(tests=[{"kind": "skills", "identity_verified": False}])
+    assert unknown.tests[0].identity_verified is None
+    assert said_no.tests[0].identity_verified is False
+    assert candidate().fees is None and candidate(fees=[]).fees == []
+
+
+def test_kind_selects_the_model() -> None:
+    assert isinstance(candidate(), CandidateDossier)
+    broker = parse_dossier(json.dumps({"dossier_id": "B", "kind": "broker", "country": "PK", "submitted": "2025-01-01", "name": "B"}), "b")
+    assert broker.kind == "broker"
+
+
+def test_schema_violations_carry_json_pointers() -> None:
+    doc = {"dossier_id": "X", "kind": "candidate", "country": "KH", "submitted": "2025-01-01", "identity": {"name": "A"},
+           "fees": [{"amount": 5}, {"amount": -1}], "residence": "moon", "colour": "red"}
+    found = {p.pointer: p.message for p in problems(json.dumps(doc))}
+    assert set(found) == {"/fees/1/amount", "/residence", "/colour"}
+    assert "greater than or equal to 0" in found["/fees/1/amount"]
+    assert "unknown field" in found["/colour"]
+
+
+def test_unknown_country_and_kind() -> None:
+    doc = {"dossier_id": "X", "kind": "candidate", "country": "VN", "submitted": "2025-01-01", "identity": {"name": "A"}}
+    (problem,) = problems(json.dumps(doc))
+    assert problem.pointer == "/country" and "'KH'" in problem.message
+    (problem,) = problems(json.dumps({**doc, "kind": "employer"}))
+    assert problem.pointer == "/kind"
+    (problem,) = problems(json.dumps({k: v for k, v in doc.items() if k != "kind"}))
+    assert problem.pointer == "/kind"
+
+
+def test_missing_required_field() -> None:
+    doc = {"dossier_id": "X", "kind": "candidate", "country": "KH", "submitted": "2025-01-01"}
+    (problem,) = problems(json.dumps(doc))
+    assert problem.pointer == "/identity" and problem.message == "required field is missing"
+
+
+def test_invalid_json_names_line_and_column() -> None:
+    (problem,) = problems('{\n  "dossier_id": "X",\n  oops\n}')
+    assert problem.kind == "syntax" and "line 3" in problem.message
+
+
+def test_empty_and_missing_and_huge_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("   \n")
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (4 * 1024 * 1024 + 1))
+    for path, kind in ((empty, "empty"), (tmp_path / "nope.json", "not_found"), (huge, "too_large"), (tmp_path, "not_found")):
+        with pytest.raises(InputError) as info:
+            read_dossier(path)
+        assert info.value.problems[0].kind == kind
+        assert info.value.problems[0].source == str(path)
+
+
+def test_checked_in_schemas_are_current() -> None:
+    assert schemas.stale(SCHEMAS) == [], "run: dossier-rules schemas write"
+
+
+def test_samples_validate_against_the_published_json_schema() -> None:
+    schema = json.loads((SCHEMAS / "dossier.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted(SAMPLES.glob("*.json")):
+        data = json.loads(path.read_text())
+        assert not list(validator.iter_errors(data)), path
+        read_dossier(path)
+
+
+def test_published_schema_and_model_agree_on_a_bad_dossier() -> None:
+    schema = json.loads((SCHEMAS / "dossier.schema.json").read_text())
+    bad = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
+    bad["fees"][0]["currency"] = "dollars"
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
+    assert problems(json.dumps(bad))[0].pointer == "/fees/0/currency"
