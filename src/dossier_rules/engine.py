@@ -81,7 +81,7 @@ def _status_finding(pack: Pack, status: PackStatus, dossier: AnyDossier, as_of: 
         share=False,
         title={"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
         message=status.detail,
-        evidence={"/submitted": dossier.submitted.isoformat(), "as_of": as_of.isoformat()},
+        evidence={"/submitted": dossier.submitted.isoformat()},
     )
 
 
