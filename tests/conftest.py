@@ -11,6 +11,7 @@ import pytest
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet, load_packs
+from dossier_rules.registries import Registries, load_registries
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -23,8 +24,13 @@ def packset() -> PackSet:
 
 
 @pytest.fixture(scope="session")
-def engine(packset: PackSet) -> Engine:
-    return Engine(packset)
+def registries() -> Registries:
+    return load_registries(RULES / "registries")
+
+
+@pytest.fixture(scope="session")
+def engine(packset: PackSet, registries: Registries) -> Engine:
+    return Engine(packset, registries)
 
 
 def sample(name: str) -> dict[str, Any]:

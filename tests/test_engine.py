@@ -89,12 +89,12 @@ def test_as_of_defaults_to_submitted_and_can_be_overridden(engine: Engine) -> No
 
 def test_rules_apply_only_to_their_kind(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-broker-revoked.json")))
-    assert rule_ids(report) == ["kh.broker-accreditation-revoked"]
+    assert rule_ids(report) == ["kh.broker-accreditation-revoked", "kh.broker-revoked-on-list"]
 
 
 def test_report_names_packs_with_versions_and_hashes(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("la-candidate-clean.json")))
-    assert [p.id for p in report.packs] == ["common", "accreditation", "la"]
+    assert [p.id for p in report.packs] == ["common", "la-kg-tj", "la"]
     assert all(len(p.sha256) == 64 and p.version == "1.0.0" for p in report.packs)
 
 

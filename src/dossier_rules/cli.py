@@ -7,6 +7,7 @@ Exit codes, for every command that evaluates or checks:
 
 from __future__ import annotations
 
+import csv
 import difflib
 import json
 import os
@@ -23,7 +24,18 @@ from rich.text import Text
 from . import coverage
 from . import schemas as schema_files
 from .conditions import outline
-from .engine import Engine
+from .engine import DEFAULT_MAX_REGISTRY_AGE, Engine
+from .registries import (
+    CSV_COLUMNS,
+    KIND_COUNTRIES,
+    REGISTRY_KINDS,
+    Registries,
+    Registry,
+    load_registries,
+    parse_csv,
+    registry_file,
+    write_registry,
+)
 from .packs import SEVERITY_RANK, PackSet, lint, load_packs
 from .report import ErrorDetail, ErrorRecord, Report
 from .sources import InputError, Problem, parse_dossier, read_dossier
@@ -63,6 +75,19 @@ def _load(packs_dir: Path) -> PackSet:
         raise SystemExit(EXIT_INPUT) from None
 
 
+def _registries(packs_dir: Path, registries_dir: Path | None) -> Registries:
+    try:
+        return load_registries(registries_dir or packs_dir / "registries")
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+def _engine(packs_dir: Path, registries_dir: Path | None, max_age: int) -> Engine:
+    """The engine every evaluating command uses: packs, registries, and the staleness limit."""
+    return Engine(_load(packs_dir), _registries(packs_dir, registries_dir), max_registry_age=max_age)
+
+
 packs_option = click.option(
     "--packs",
     "packs_dir",
@@ -70,6 +95,20 @@ packs_option = click.option(
     default=default_packs_dir,
     show_default="rules/ of this checkout, or $DOSSIER_RULES_PACKS",
     help="Directory of rule packs.",
+)
+registries_option = click.option(
+    "--registries",
+    "registries_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory of registries  [default: registries/ inside the pack directory]",
+)
+max_age_option = click.option(
+    "--max-registry-age",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_REGISTRY_AGE,
+    show_default=True,
+    help="Days after retrieval (counted to the as-of date) from which a registry is reported as stale.",
 )
 as_of_option = click.option(
     "--as-of",
@@ -145,12 +184,16 @@ def exit_code(results: list[Report | ErrorRecord], fail_on: str) -> int:
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1.")
 @as_of_option
 @packs_option
-def check(files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, packs_dir: Path) -> None:
+@registries_option
+@max_age_option
+def check(
+    files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+) -> None:
     """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
 
     Every file gets a report or an error record; a bad file never stops the others.
     """
-    engine = Engine(_load(packs_dir))
+    engine = _engine(packs_dir, registries_dir, max_registry_age)
     day = as_of.date() if as_of else None
     results: list[Report | ErrorRecord] = []
     for source in expand(files):
@@ -423,3 +466,106 @@ def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
     raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)
+
+
+
+# --------------------------------------------------------------------------- registries
+
+
+@main.group()
+def registry() -> None:
+    """Import and inspect the lists rules consult (accredited agencies, improvement orders, ...)."""
+
+
+@registry.command("import")
+@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--country", required=True, type=click.Choice(sorted({c for cs in KIND_COUNTRIES.values() for c in cs})), help="Who keeps the list (JP for Japan's lists).")
+@click.option("--kind", required=True, type=click.Choice(sorted(REGISTRY_KINDS)))
+@click.option("--source", required=True, help="Where the list came from (publication, URL, letter).")
+@click.option("--retrieved-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Date the list was retrieved  [default: today]")
+@click.option("--skip-bad", is_flag=True, help="Write the good rows and a report of the bad ones instead of writing nothing.")
+@packs_option
+@registries_option
+def registry_import(
+    csv_file: Path, country: str, kind: str, source: str, retrieved_on: Any, skip_bad: bool, packs_dir: Path, registries_dir: Path | None
+) -> None:
+    """Import a registry from CSV (columns: id, name, listed_from, ended_on, ended_because, note).
+
+    Every row is validated. With any bad row nothing is written (exit 1),
+    unless --skip-bad: then the good rows are written and the bad ones are
+    reported in FILE.rejected.csv beside the registry.
+    """
+    if country not in KIND_COUNTRIES[kind]:
+        raise click.UsageError(f"a {kind} registry is kept by {', '.join(KIND_COUNTRIES[kind])}, not {country}")
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+        result = parse_csv(text, str(csv_file))
+    except UnicodeDecodeError:
+        _print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
+        raise SystemExit(EXIT_INPUT) from None
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    for line, _, reason in result.rejected:
+        click.echo(f"{csv_file}:{line}: {reason}", err=True)
+    target = registry_file(registries_dir or packs_dir / "registries", country, kind)
+    if result.rejected and not skip_bad:
+        click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    day = retrieved_on.date() if retrieved_on else date.today()
+    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
+    click.echo(f"wrote {target}: {len(result.entries)} entries, retrieved {day}")
+    if result.rejected:
+        report = target.with_name(target.name + ".rejected.csv")
+        with report.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "reason", *CSV_COLUMNS])
+            for line, values, reason in result.rejected:
+                writer.writerow([line, reason, *(values.get(c, "") for c in CSV_COLUMNS)])
+        click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@registry.command("list")
+@packs_option
+@registries_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> None:
+    """List the loaded registries and how old they are today."""
+    rows = []
+    for loaded in _registries(packs_dir, registries_dir):
+        reg = loaded.registry
+        rows.append(
+            {
+                "country": reg.country, "kind": reg.kind, "entries": len(reg.entries), "retrieved_on": reg.retrieved_on.isoformat(),
+                "age_days": (date.today() - reg.retrieved_on).days, "sample": reg.sample, "source": reg.source,
+                "file": str(loaded.path), "sha256": loaded.sha256,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("country", "kind", "entries", "retrieved", "age (days)", "sample", "source")
+    for row in rows:
+        table.add_row(row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), "yes" if row["sample"] else "", row["source"])
+    _console().print(table)
+
+
+@registry.command("show")
+@click.argument("kind", type=click.Choice(sorted(REGISTRY_KINDS)))
+@click.option("--country", required=True, help="Who keeps the list (JP for Japan's lists).")
+@packs_option
+@registries_option
+def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path | None) -> None:
+    """Print the entries of one registry."""
+    loaded = _registries(packs_dir, registries_dir).by_key.get((country, kind))
+    if loaded is None:
+        raise click.UsageError(f"no {kind} registry for {country} is loaded")
+    reg = loaded.registry
+    out = _console()
+    out.print(f"{reg.country} {reg.kind}: {len(reg.entries)} entries, retrieved {reg.retrieved_on}{' (SAMPLE DATA)' if reg.sample else ''}")
+    out.print(f"source: {reg.source}", markup=False)
+    table = Table("id", "name", "listed from", "ended on", "because", "note")
+    for e in reg.entries:
+        table.add_row(e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or "")
+    out.print(table)

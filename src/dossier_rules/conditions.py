@@ -16,6 +16,9 @@ Operators (YAML)::
     {field: PATH, OP: OPERAND}    OP in eq ne lt le gt ge in not_in
     some:  {in: PATH, as: NAME, where: C}
     every: {in: PATH, as: NAME, where: C}
+    {field: PATH, listed_in: KIND}       on the registry KIND as of the evaluation date
+    {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
+    {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
 
 An OPERAND is a literal (string, number, boolean, ISO date, or a list for
 ``in``/``not_in``), ``{field: PATH}``, or ``{var: as_of}``; a date operand may
@@ -41,8 +44,11 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
 
+from .registries import REGISTRY_KINDS
+
 Env = dict[str, Any]
-"""Evaluation state: ``"$"`` is the dossier, ``"$as_of"`` the date, other keys are bound items."""
+"""Evaluation state: ``"$"`` is the dossier, ``"$as_of"`` the date, ``"$registries"`` the
+registry view for the dossier's country and date; other keys are bound items."""
 Program = Callable[[Env], bool]
 Getter = Callable[[Env], Any]
 
@@ -378,6 +384,34 @@ class Compare(Node):
         return f"{self.path.text} {_SYMBOLS[self.op]} {self.operand}"
 
 
+_LOOKUPS = {"listed_in": "is listed in", "not_listed_in": "is not listed in", "revoked_in": "was revoked in"}
+
+
+@dataclass(frozen=True)
+class Lookup(Node):
+    """A registry look-up for the value of a field, as of the evaluation date."""
+
+    path: Path
+    op: str
+    kind: str
+
+    def program(self) -> Program:
+        get, kind = self.path.getter(), self.kind
+        if self.op == "listed_in":
+            return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
+        if self.op == "revoked_in":
+            return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
+        return lambda env: (
+            (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
+        )
+
+    def paths(self) -> list[Path]:
+        return [self.path]
+
+    def __str__(self) -> str:
+        return f"{self.path.text} {_LOOKUPS[self.op]} registry {self.kind} (as of the evaluation date)"
+
+
 @dataclass(frozen=True)
 class Quantifier(Node):
     kind: Literal["some", "every"]
@@ -535,11 +569,13 @@ def _item_line(seq: Any, index: int, default: int | None) -> int | None:
 def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
     ops = [k for k in raw if k != "field"]
     if len(ops) != 1:
-        raise ConditionError(f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS)}, got {ops or 'none'}", line)
+        raise ConditionError(f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS + tuple(_LOOKUPS))}, got {ops or 'none'}", line)
     op = ops[0]
     op_line = _line(raw, op, line)
+    if op in _LOOKUPS:
+        return _parse_lookup(raw, op, scope, line, op_line)
     if op not in COMPARISON_OPERATORS:
-        raise ConditionError(f"unknown comparison '{op}'{_suggest(op, COMPARISON_OPERATORS)}", op_line)
+        raise ConditionError(f"unknown comparison '{op}'{_suggest(op, COMPARISON_OPERATORS + tuple(_LOOKUPS))}", op_line)
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     left = path.type
     if left.kind in ("object", "list"):
@@ -551,6 +587,16 @@ def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
             raise ConditionError(f"'{op}' orders numbers or dates, but '{path.text}' is a {left.describe()}", op_line)
         operand = _operand(raw[op], left, scope, op_line, f"'{path.text}' {op}")
     return Compare(path, op, operand)
+
+
+def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: int | None) -> Node:
+    path = resolve(raw["field"], scope, _line(raw, "field", line))
+    kind = raw[op]
+    if kind not in REGISTRY_KINDS:
+        raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
+    if path.type.kind != "string":
+        raise ConditionError(f"'{op}' looks up an identifier, but '{path.text}' is a {path.type.describe()}", op_line)
+    return Lookup(path, op, kind)
 
 
 def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node:
@@ -576,3 +622,16 @@ def outline(node: Node, indent: int = 0) -> list[str]:
         word = "for some" if node.kind == "some" else "for every"
         return [f"{pad}{word} {node.name} in {node.path.text}:"] + outline(node.where, indent + 1)
     return [f"{pad}{node}"]
+
+
+def registries_used(node: Node) -> set[str]:
+    """The registry kinds a condition consults, so the engine can say when one is missing."""
+    if isinstance(node, Lookup):
+        return {node.kind}
+    if isinstance(node, (All, Any_)):
+        return set().union(*(registries_used(n) for n in node.items))
+    if isinstance(node, Not):
+        return registries_used(node.item)
+    if isinstance(node, Quantifier):
+        return registries_used(node.where)
+    return set()

@@ -15,8 +15,12 @@ from pydantic import BaseModel
 from .conditions import ROOT, Env
 from .model import BrokerDossier, CandidateDossier
 from .packs import Pack, PackSet, ResolvedRule
-from .report import Finding, PackStatus, PackUsed, Report
+from .registries import Registries, keeper
+from .report import Finding, PackStatus, PackUsed, RegistryUsed, Report
 from .sources import InputError, Problem
+
+DEFAULT_MAX_REGISTRY_AGE = 180
+"""Days after retrieval from which a registry is reported as stale (relative to the as-of date)."""
 
 AnyDossier = CandidateDossier | BrokerDossier
 
@@ -71,7 +75,7 @@ def pack_status(pack: Pack, as_of: date) -> PackStatus:
     )
 
 
-def _status_finding(pack: Pack, status: PackStatus, dossier: AnyDossier, as_of: date) -> Finding:
+def _status_finding(pack: Pack, status: PackStatus, dossier: AnyDossier) -> Finding:
     """A pack that is not in force is a finding of its own, so no run can pass silently."""
     return Finding(
         rule_id=f"{pack.id}.pack-not-in-force",
@@ -86,10 +90,24 @@ def _status_finding(pack: Pack, status: PackStatus, dossier: AnyDossier, as_of: 
 
 
 class Engine:
-    """Evaluates dossiers against a loaded :class:`PackSet`."""
+    """Evaluates dossiers against a loaded :class:`PackSet` and the registries its rules consult."""
 
-    def __init__(self, packset: PackSet):
+    def __init__(
+        self,
+        packset: PackSet,
+        registries: Registries | None = None,
+        max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
+    ):
         self.packset = packset
+        self.registries = registries or Registries.empty()
+        self.max_registry_age = max_registry_age
+        self._needs: dict[str, dict[str, tuple[ResolvedRule, ...]]] = {
+            pack.id: {
+                kind: tuple(r for r in pack.rules if kind in r.rule.registries)
+                for kind in sorted({k for r in pack.rules for k in r.rule.registries})
+            }
+            for pack in packset.packs.values()
+        }
         self._used: dict[str, list[PackUsed]] = {
             pack.id: [PackUsed(id=s.id, version=s.spec.pack.version, sha256=s.sha256) for s in pack.chain]
             for pack in packset.packs.values()
@@ -118,8 +136,10 @@ class Engine:
         pack = self.pack_for(dossier, source or dossier.dossier_id)
         as_of = as_of or dossier.submitted
         status = pack_status(pack, as_of)
-        findings = [] if status.state == "in_force" else [_status_finding(pack, status, dossier, as_of)]
-        env: Env = {ROOT: dossier, "$as_of": as_of}
+        findings = [] if status.state == "in_force" else [_status_finding(pack, status, dossier)]
+        used, warnings = self._registries_for(pack, as_of)
+        findings.extend(warnings)
+        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": self.registries.view(dossier.country, as_of)}
         for resolved in self._rules[(pack.country, dossier.kind)]:
             findings.extend(run_rule(resolved, env, pack.id))
         counts = {"block": 0, "warn": 0, "info": 0}
@@ -134,10 +154,63 @@ class Engine:
             pack=pack.id,
             packs=self._used[pack.id],
             pack_status=status,
+            registries=used,
             counts=counts,
             findings=findings,
             generated_at=datetime.now(timezone.utc).replace(microsecond=0) if timestamp else None,
         )
+
+
+    def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[RegistryUsed], list[Finding]]:
+        """Record each registry the pack consults; warn when one is missing or older than allowed."""
+        used, warnings = [], []
+        for kind, rules in self._needs[pack.id].items():
+            country = keeper(pack.country, kind)
+            loaded = self.registries.get(pack.country, kind)
+            if loaded is None:
+                used.append(RegistryUsed(kind=kind, country=country, status="missing"))
+                warnings.append(_registry_finding(pack, kind, country, rules, None))
+                continue
+            reg = loaded.registry
+            age = (as_of - reg.retrieved_on).days
+            stale = self.max_registry_age is not None and age > self.max_registry_age
+            used.append(
+                RegistryUsed(
+                    kind=kind, country=country, status="stale" if stale else "ok", sha256=loaded.sha256,
+                    retrieved_on=reg.retrieved_on, age_days=age, entries=len(reg.entries), sample=reg.sample,
+                )
+            )
+            if stale:
+                warnings.append(_registry_finding(pack, kind, country, rules, age))
+        return used, warnings
+
+
+def _registry_finding(pack: Pack, kind: str, country: str, rules: tuple[ResolvedRule, ...], age: int | None) -> Finding:
+    """A registry that is missing or stale weakens the rules that consult it: say so, never pass silently."""
+    ids = ", ".join(r.rule.id for r in rules)
+    if age is None:
+        rule_id = "registry.missing"
+        message = {
+            "ja": f"{country} の登録簿「{kind}」が読み込まれていないため、次の規則は照合できませんでした：{ids}",
+            "en": f"The {country} registry '{kind}' is not loaded, so these rules could not consult it: {ids}",
+        }
+    else:
+        rule_id = "registry.stale"
+        message = {
+            "ja": f"{country} の登録簿「{kind}」は評価日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象規則：{ids}）。",
+            "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {ids}).",
+        }
+    return Finding(
+        rule_id=rule_id,
+        pack=pack.id,
+        article=rules[0].article,
+        also=sorted({a for r in rules for a in (r.article, *r.also)} - {rules[0].article}),
+        severity="warn",
+        share=False,
+        title={"ja": "登録簿が利用できない、または古い", "en": "Registry missing or out of date"},
+        message=message,
+        evidence={},
+    )
 
 
 def run_rule(resolved: ResolvedRule, env: Env, pack_id: str) -> list[Finding]:

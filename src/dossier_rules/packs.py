@@ -28,11 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
 from .model import KINDS, LABELS, Country
+from .registries import Entry, RegistryKind
 from .sources import InputError, Problem, line_of, load_yaml
 
 Severity = Literal["block", "warn", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
-Act = Literal["a", "b", "c", "d", "e", "test_fraud"]
+Act = Literal["a", "b", "c", "d", "e", "test_fraud", "revocation"]
+"""What a shared finding is: an act of 4(1), test fraud, or a revoked accreditation (the partner acts on it)."""
 Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
 
@@ -170,6 +172,9 @@ class PackFile(_Strict):
 
     pack: PackMeta
     test_base: TestBase | None = None
+    test_registries: dict[RegistryKind, list[Entry]] = Field(
+        default_factory=dict, description="Registry entries the rule tests run against (by kind; for the pack's country or JP)"
+    )
     rules: list[RuleSpec] = Field(default_factory=list)
 
 
@@ -253,6 +258,7 @@ class CompiledRule:
     evidence: tuple[cond.Path, ...]
     messages: dict[str, Template]
     test_lines: tuple[int | None, ...]
+    registries: frozenset[str]
 
     @property
     def id(self) -> str:
@@ -331,6 +337,13 @@ class Pack:
     def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
         return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
 
+    def test_registry_entries(self) -> dict[str, list[Entry]]:
+        """Registry entries for rule tests; a pack's own entries replace those of what it extends, by kind."""
+        merged: dict[str, list[Entry]] = {}
+        for source in self.chain:
+            merged.update(source.spec.test_registries)
+        return merged
+
     def test_base(self, kind: str) -> dict[str, Any] | None:
         base = self.source.spec.test_base
         return getattr(base, kind) if base else None
@@ -407,7 +420,8 @@ def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[
         return None, problems
     test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
     compiled = CompiledRule(
-        spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines
+        spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines,
+        frozenset(cond.registries_used(condition)),
     )
     return compiled, []
 

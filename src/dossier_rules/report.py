@@ -47,6 +47,19 @@ class PackStatus(_Out):
     detail: Localized
 
 
+class RegistryUsed(_Out):
+    """A registry the pack's rules consult, as it was when the report was made."""
+
+    kind: str
+    country: str
+    status: Literal["ok", "stale", "missing"]
+    sha256: str | None = None
+    retrieved_on: date | None = None
+    age_days: int | None = Field(default=None, description="Days between retrieval and the as-of date")
+    entries: int | None = None
+    sample: bool | None = None
+
+
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
     dossier_id: str
@@ -57,6 +70,7 @@ class Report(_Out):
     pack: str
     packs: list[PackUsed]
     pack_status: PackStatus
+    registries: list[RegistryUsed] = Field(default_factory=list)
     counts: dict[Severity, int]
     findings: list[Finding]
     generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")

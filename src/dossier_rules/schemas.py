@@ -13,6 +13,7 @@ from typing import Any
 
 from .model import DOSSIER_ADAPTER, BrokerDossier, CandidateDossier
 from .packs import PackFile
+from .registries import Registry
 from .report import ErrorRecord, Report
 
 _BASE = "https://dossier-rules.invalid/schemas/"
@@ -25,6 +26,7 @@ def generate() -> dict[str, dict[str, Any]]:
         "candidate.schema.json": CandidateDossier.model_json_schema(),
         "broker.schema.json": BrokerDossier.model_json_schema(),
         "pack.schema.json": PackFile.model_json_schema(),
+        "registry.schema.json": Registry.model_json_schema(),
         "report.schema.json": Report.model_json_schema(),
         "error-record.schema.json": ErrorRecord.model_json_schema(),
     }

@@ -10,11 +10,13 @@ dossier differ per country.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterable
 
 from .engine import Engine
 from .model import BrokerDossier, CandidateDossier
 from .packs import Pack, PackSet, ResolvedRule, TestCase, merge_patch
+from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .sources import InputError, Problem, validate_dossier_data
 
 
@@ -78,11 +80,20 @@ def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
     ]
 
 
+def test_registries(pack: Pack) -> Registries:
+    """The registries a pack's rule tests run against: its ``test_registries``, never the shipped data."""
+    built = {}
+    for kind, entries in pack.test_registry_entries().items():
+        registry = Registry(kind=kind, country=keeper(pack.country, kind), source=f"test data of pack {pack.id}", retrieved_on=date.min, entries=entries)
+        built[(registry.country, kind)] = LoadedRegistry(registry, pack.source.path, "", index_entries(registry))
+    return Registries(built)
+
+
 def run_tests(packset: PackSet, ids: Iterable[str] = ()) -> TestRun:
-    engine = Engine(packset)
     run = TestRun()
     wanted = set(ids)
     for pack in selected_packs(packset, ids):
+        engine = Engine(packset, test_registries(pack), max_registry_age=None)
         for resolved in pack.rules:
             rule = resolved.rule
             if wanted and rule.pack_id not in wanted and pack.id not in wanted:
