@@ -20,7 +20,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/dossier-rules packs list
+	$(BIN)/dossier-rules registry list
 	$(BIN)/dossier-rules check samples/ --fail-on never
+	@echo "--- KH-CAND-0004 again, as of 2025-06-30: MoLVT revoked its agency on 2025-07-01, so no revocation finding yet"
+	$(BIN)/dossier-rules check samples/kh-candidate-revoked-agency.json --as-of 2025-06-30 --fail-on never
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

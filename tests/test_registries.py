@@ -1,0 +1,200 @@
+"""Registries and time: dates on both sides of each boundary, the importer, reproducibility."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dossier_rules import conditions as cond
+from dossier_rules.cli import main
+from dossier_rules.engine import Engine
+from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
+from dossier_rules.packs import PackSet
+from dossier_rules.registries import Entry, Registries, Registry, load_registries, load_registry, registry_file, write_registry
+from dossier_rules.sources import InputError
+
+from .conftest import RULES, SAMPLES, candidate, sample
+
+SCOPE = cond.Scope(cond.type_of_model(CandidateDossier))
+
+
+def registries_with(tmp_path: Path, country: str, kind: str, entries: list[dict], retrieved: str = "2025-01-01") -> Registries:
+    registry = Registry(kind=kind, country=country, source="test", retrieved_on=date.fromisoformat(retrieved), entries=[Entry(**e) for e in entries])
+    write_registry(registry, registry_file(tmp_path, country, kind))
+    return load_registries(tmp_path)
+
+
+def rule_ids(report) -> list[str]:
+    return [f.rule_id for f in report.findings]
+
+
+@pytest.mark.parametrize(
+    ("day", "active"),
+    [("2024-12-31", False), ("2025-01-01", True), ("2025-06-30", True), ("2025-07-01", False)],
+)
+def test_entry_is_active_from_listing_until_the_day_it_ends(day: str, active: bool) -> None:
+    entry = Entry(id="A", name="A", listed_from=date(2025, 1, 1), ended_on=date(2025, 7, 1), ended_because="revoked")
+    assert entry.active_on(date.fromisoformat(day)) is active
+    assert entry.revoked_by(date.fromisoformat(day)) is (day == "2025-07-01")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "revoked", "not_listed"),
+    [("2025-06-30", False, False), ("2025-07-01", True, True), ("2025-08-01", True, True)],
+)
+def test_revoked_agency_is_accredited_until_the_revocation_date(
+    packset: PackSet, tmp_path: Path, as_of: str, revoked: bool, not_listed: bool
+) -> None:
+    regs = registries_with(tmp_path, "KH", "accredited-agencies", [{"id": "ACC-1", "name": "A", "listed_from": "2020-01-01", "ended_on": "2025-07-01", "ended_because": "revoked"}])
+    dossier = DOSSIER_ADAPTER.validate_python({**sample("kh-candidate-clean.json"), "sending_agency": {"name": "A", "role": "sending_agency", "accreditation": {"number": "ACC-1"}}})
+    report = Engine(packset, regs).evaluate(dossier, as_of=date.fromisoformat(as_of))
+    assert ("kh.agency-revoked-on-list" in rule_ids(report)) is revoked
+    assert "kh.agency-not-on-molvt-list" not in rule_ids(report)  # a revocation is reported once, as a revocation
+    shared = [f for f in report.findings if f.rule_id == "kh.agency-revoked-on-list"]
+    assert all(f.share and f.act == "revocation" for f in shared)
+
+
+def test_lookup_operators(tmp_path: Path) -> None:
+    regs = registries_with(tmp_path, "JP", "support-organisations", [{"id": "SO-1", "name": "S", "listed_from": "2020-01-01"}])
+    env = {cond.ROOT: candidate(support_organisation_id="SO-1"), "$as_of": date(2025, 1, 1), "$registries": regs.view("KH", date(2025, 1, 1))}
+    listed = cond.parse({"field": "support_organisation_id", "listed_in": "support-organisations"}, SCOPE).program()
+    unlisted = cond.parse({"field": "support_organisation_id", "not_listed_in": "support-organisations"}, SCOPE).program()
+    assert listed(env) and not unlisted(env)
+    env[cond.ROOT] = candidate(support_organisation_id="SO-2")
+    assert unlisted(env) and not listed(env)
+    env[cond.ROOT] = candidate()
+    assert not listed(env) and not unlisted(env)  # nothing to look up: unknown, not "unlisted"
+    env["$registries"] = Registries.empty().view("KH", date(2025, 1, 1))
+    env[cond.ROOT] = candidate(support_organisation_id="SO-2")
+    assert not unlisted(env)  # without the list, nothing can be said
+
+
+def test_lookups_are_statically_checked() -> None:
+    with pytest.raises(cond.ConditionError, match="unknown registry 'accredited-agency'"):
+        cond.parse({"field": "sending_agency.accreditation.number", "listed_in": "accredited-agency"}, SCOPE)
+    with pytest.raises(cond.ConditionError, match="looks up an identifier"):
+        cond.parse({"field": "submitted", "listed_in": "improvement-orders"}, SCOPE)
+
+
+def test_missing_registry_is_reported_not_passed(packset: PackSet) -> None:
+    report = Engine(packset, Registries.empty()).evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))
+    missing = [f for f in report.findings if f.rule_id == "registry.missing"]
+    assert {r.kind for r in report.registries if r.status == "missing"} == {"accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"}
+    assert len(missing) == 4 and all(f.severity == "warn" for f in missing)
+    assert any("kh.agency-not-on-molvt-list" in f.message.en for f in missing)
+
+
+@pytest.mark.parametrize(("retrieved", "stale"), [("2024-09-05", False), ("2024-09-04", True)])
+def test_stale_registry_gives_a_warning(packset: PackSet, registries: Registries, tmp_path: Path, retrieved: str, stale: bool) -> None:
+    for loaded in registries:
+        reg = loaded.registry.model_copy(update={"retrieved_on": date.fromisoformat(retrieved)})
+        write_registry(reg, registry_file(tmp_path, reg.country, reg.kind))
+    engine = Engine(packset, load_registries(tmp_path), max_registry_age=180)
+    report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))  # as of 2025-03-04
+    assert {r.age_days for r in report.registries} == {180 if not stale else 181}
+    assert ("registry.stale" in rule_ids(report)) is stale
+    assert {r.status for r in report.registries} == {"stale" if stale else "ok"}
+
+
+def test_report_records_registries_and_is_reproducible(engine: Engine) -> None:
+    dossier = DOSSIER_ADAPTER.validate_python(sample("la-candidate-registry-findings.json"))
+    first = engine.evaluate(dossier, as_of=date(2025, 8, 4), source="x")
+    again = engine.evaluate(dossier, as_of=date(2025, 8, 4), source="x")
+    assert first.model_dump_json(exclude={"generated_at"}) == again.model_dump_json(exclude={"generated_at"})
+    used = {(r.country, r.kind): r for r in first.registries}
+    assert set(used) == {("LA", "accredited-agencies"), ("JP", "improvement-orders"), ("JP", "support-organisations"), ("JP", "suspended-sectors")}
+    assert all(r.sha256 and len(r.sha256) == 64 and r.retrieved_on and r.sample for r in used.values())
+    assert {"la-kg-tj.agency-revoked-on-list", "la-kg-tj.receiving-organisation-under-order", "la-kg-tj.support-organisation-not-registered"} <= set(rule_ids(first))
+
+
+def test_registry_files_are_validated(tmp_path: Path) -> None:
+    path = tmp_path / "kh-accredited-agencies.json"
+    path.write_text(json.dumps({"kind": "accredited-agencies", "country": "KH", "source": "s", "retrieved_on": "2025-01-01", "entries": [{"id": "A"}]}))
+    with pytest.raises(InputError) as info:
+        load_registry(path)
+    assert info.value.problems[0].pointer == "/entries/0/name"
+    wrong = tmp_path / "jp-accredited-agencies.json"
+    wrong.write_text(json.dumps({"kind": "accredited-agencies", "country": "JP", "source": "s", "retrieved_on": "2025-01-01", "entries": []}))
+    with pytest.raises(InputError, match="kept by KH, LA, KG, TJ"):
+        load_registry(wrong)
+
+
+def test_shipped_registries_are_sample_data_and_current_with_schema(registries: Registries) -> None:
+    loaded = list(registries)
+    assert len(loaded) == 7 and all(r.registry.sample and "SAMPLE" in r.registry.source for r in loaded)
+
+
+# --------------------------------------------------------------------------- the importer
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+GOOD = "id,name,listed_from,ended_on,ended_because,note\nACC-1,Agency One,2021-01-01,,,\nACC-2,Agency Two,2021-01-01,2025-02-01,revoked,licence withdrawn\n"
+BAD = GOOD + "ACC-3,,2021-01-01,,,\nACC-4,Agency Four,2021-13-01,,,\nACC-1,Agency One again,2021-01-01,,,\nACC-5,Agency Five,2025-01-01,2024-01-01,expired,\n"
+
+
+def test_import_writes_a_valid_registry(tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(GOOD)
+    out = tmp_path / "regs"
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "MoLVT list", "--retrieved-on", "2025-03-01", "--registries", str(out))
+    assert result.exit_code == 0, result.output
+    loaded = load_registry(out / "kh-accredited-agencies.json")
+    assert [e.id for e in loaded.registry.entries] == ["ACC-1", "ACC-2"]
+    assert loaded.registry.retrieved_on == date(2025, 3, 1) and loaded.registry.source == "MoLVT list" and not loaded.registry.sample
+
+
+def test_import_reports_every_bad_row_and_writes_nothing(tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(BAD)
+    out = tmp_path / "regs"
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--registries", str(out))
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(csv_file))]
+    assert [line.split(":")[1] for line in lines] == ["4", "5", "6", "7"]
+    assert "name" in lines[0] and "date" in lines[1] and "duplicate of line 2" in lines[2] and "before listed_from" in lines[3]
+    assert not out.exists()
+
+
+def test_import_skip_bad_writes_good_rows_and_a_report(tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(BAD)
+    out = tmp_path / "regs"
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--skip-bad", "--registries", str(out))
+    assert result.exit_code == 1
+    assert [e.id for e in load_registry(out / "kh-accredited-agencies.json").registry.entries] == ["ACC-1", "ACC-2"]
+    report = (out / "kh-accredited-agencies.json.rejected.csv").read_text().splitlines()
+    assert report[0].startswith("line,reason,id") and len(report) == 5
+
+
+def test_import_rejects_a_bad_header_and_a_wrong_keeper(tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("identifier,name\nA,B\n")
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--registries", str(tmp_path))
+    assert result.exit_code == 2 and "missing column(s) id" in result.stderr
+    csv_file.write_text(GOOD)
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "improvement-orders", "--source", "s", "--registries", str(tmp_path))
+    assert result.exit_code == 2 and "kept by JP" in result.output
+
+
+def test_registry_list_and_show() -> None:
+    listed = json.loads(run("registry", "list", "--format", "json").output)
+    assert {(r["country"], r["kind"]) for r in listed} >= {("KH", "accredited-agencies"), ("JP", "suspended-sectors")}
+    assert all(isinstance(r["age_days"], int) for r in listed)
+    shown = run("registry", "show", "accredited-agencies", "--country", "KH")
+    assert "MOLVT-ACC-0017" in shown.output and "revoked" in shown.output
+
+
+def test_check_uses_the_registries_option(tmp_path: Path) -> None:
+    path = str(SAMPLES / "kh-candidate-clean.json")
+    result = run("check", path, "--format", "jsonl", "--registries", str(tmp_path / "none"))
+    record = json.loads(result.output)
+    assert {f["rule_id"] for f in record["findings"]} == {"registry.missing"}
+    result = run("check", path, "--format", "jsonl", "--registries", str(RULES / "registries"))
+    assert json.loads(result.output)["findings"] == []
