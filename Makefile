@@ -24,6 +24,14 @@ demo: $(VENV)/.installed
 	$(BIN)/dossier-rules check samples/ --fail-on never
 	@echo "--- KH-CAND-0004 again, as of 2025-06-30: MoLVT revoked its agency on 2025-07-01, so no revocation finding yet"
 	$(BIN)/dossier-rules check samples/kh-candidate-revoked-agency.json --as-of 2025-06-30 --fail-on never
+	@echo "--- information-sharing notices from the share-marked findings (outbox: .demo/outbox.sqlite)"
+	@mkdir -p .demo && rm -f .demo/outbox.sqlite*
+	$(BIN)/dossier-rules check samples/ --format jsonl --fail-on never > .demo/reports.jsonl
+	$(BIN)/dossier-rules share build .demo/reports.jsonl --outbox .demo/outbox.sqlite
+	$(BIN)/dossier-rules share list --outbox .demo/outbox.sqlite
+	@id=$$($(BIN)/dossier-rules share list --outbox .demo/outbox.sqlite --format json | $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)[0]['id'])") && \
+	  $(BIN)/dossier-rules share approve $$id --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
+	  $(BIN)/dossier-rules share export $$id --format html --output .demo/notice.html --outbox .demo/outbox.sqlite
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
@@ -35,4 +43,4 @@ schemas: $(VENV)/.installed
 	$(BIN)/dossier-rules schemas write --dir schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .demo

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .conditions import ROOT, Env
 from .model import BrokerDossier, CandidateDossier
-from .packs import Pack, PackSet, ResolvedRule
+from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, keeper
 from .report import Finding, PackStatus, PackUsed, RegistryUsed, Report
 from .sources import InputError, Problem
@@ -232,6 +232,7 @@ def make_finding(resolved: ResolvedRule, env: Env, bases: dict[str, str]) -> Fin
     rule = resolved.rule
     spec = rule.spec
     evidence = {path.pointer(bases): json_value(path.getter()(env)) for path in rule.evidence}
+    item = bases[spec.for_each.as_] if spec.for_each else None
     return Finding(
         rule_id=spec.id,
         pack=rule.pack_id,
@@ -243,4 +244,18 @@ def make_finding(resolved: ResolvedRule, env: Env, bases: dict[str, str]) -> Fin
         title=spec.title,
         message={lang: template.render(env, lang) for lang, template in rule.messages.items()},  # type: ignore[arg-type]
         evidence=evidence,
+        item=item,
+        subject=_subject(rule, env),
     )
+
+
+def _subject(rule: CompiledRule, env: Env) -> dict[str, Any] | None:
+    """Who the finding is about: the rule's subject party, or the broker a broker rule examined."""
+    if rule.subject is not None:
+        party = rule.subject.getter()(env)
+        return json_value(party) if party is not None else None
+    dossier = env[ROOT]
+    if isinstance(dossier, BrokerDossier):
+        fields = {"id": dossier.dossier_id, "name": dossier.name, "role": dossier.role, "legal_form": dossier.legal_form, "country": dossier.based_in}
+        return {k: v for k, v in fields.items() if v is not None}
+    return None

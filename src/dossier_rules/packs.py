@@ -27,7 +27,7 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
-from .model import KINDS, LABELS, Country
+from .model import KINDS, LABELS, Country, Party
 from .registries import Entry, RegistryKind
 from .sources import InputError, Problem, line_of, load_yaml
 
@@ -156,6 +156,9 @@ class RuleSpec(_Strict):
     severity: Severity
     share: Share | None = None
     for_each: ForEach | None = None
+    subject: str | None = Field(
+        default=None, description="Path to the party the finding is about (the intermediary a sharing notice names); broker rules are about the broker"
+    )
     when: dict[str, Any] = Field(description="The condition (see docs/authoring.md)")
     message: Localized
     evidence: list[str] = Field(default_factory=list)
@@ -259,6 +262,7 @@ class CompiledRule:
     messages: dict[str, Template]
     test_lines: tuple[int | None, ...]
     registries: frozenset[str]
+    subject: cond.Path | None
 
     @property
     def id(self) -> str:
@@ -404,6 +408,16 @@ def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[
             evidence.append(cond.resolve(text, scope, line_of(raw, ["evidence", i])))
         except cond.ConditionError as exc:
             problem(f"evidence: {exc.message}", exc.line)
+    subject = None
+    if spec.subject is not None:
+        try:
+            subject = cond.resolve(spec.subject, scope, line_of(raw, ["subject"]))
+            if set(subject.type.fields) != set(cond.type_of_model(Party).fields):
+                raise cond.ConditionError(f"subject must name a party (like fee.payee), '{subject.text}' is a {subject.type.describe()}", line_of(raw, ["subject"]))
+        except cond.ConditionError as exc:
+            problem(exc.message, exc.line)
+    if spec.share and spec.share.act != "test_fraud" and spec.applies_to == "candidate" and spec.subject is None:
+        problem("a shared finding about an intermediary needs 'subject': the path of the party the partner must act on", line_of(raw, ["share"]))
     messages = {}
     for lang in LANGS:
         try:
@@ -421,7 +435,7 @@ def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[
     test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
     compiled = CompiledRule(
         spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines,
-        frozenset(cond.registries_used(condition)),
+        frozenset(cond.registries_used(condition)), subject,
     )
     return compiled, []
 

@@ -31,6 +31,8 @@ class Finding(_Out):
     title: Localized
     message: Localized
     evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
+    item: str | None = Field(default=None, description="JSON pointer of the list item the finding is about (for_each rules)")
+    subject: dict[str, Any] | None = Field(default=None, description="The party the finding is about, e.g. the intermediary")
 
 
 class PackUsed(_Out):

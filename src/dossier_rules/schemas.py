@@ -14,6 +14,7 @@ from typing import Any
 from .model import DOSSIER_ADAPTER, BrokerDossier, CandidateDossier
 from .packs import PackFile
 from .registries import Registry
+from .sharing import Notice
 from .report import ErrorRecord, Report
 
 _BASE = "https://dossier-rules.invalid/schemas/"
@@ -29,6 +30,7 @@ def generate() -> dict[str, dict[str, Any]]:
         "registry.schema.json": Registry.model_json_schema(),
         "report.schema.json": Report.model_json_schema(),
         "error-record.schema.json": ErrorRecord.model_json_schema(),
+        "notice.schema.json": Notice.model_json_schema(),
     }
     for name, schema in schemas.items():
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

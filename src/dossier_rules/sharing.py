@@ -1,0 +1,416 @@
+"""Information-sharing notices: findings to forward to the partner's contact point.
+
+The MOCs exist so that both sides share, promptly, what stops abusive
+intermediaries (art. 4(1)) and test fraud (KH 7; others 5). This module turns
+the share-marked findings of reports into *notices*: one per partner
+ministry and intermediary and act (or per test-fraud case), addressed from
+and to the contact points of art. 2, carrying the confidentiality statement
+of that MOC's art. 3.
+
+Notices live in an outbox, an SQLite file. Every change happens in one
+transaction per report, so a run that is killed leaves the outbox as it was
+after the last whole report, and running it again completes the work: a
+finding is stored once under a key made of its rule, dossier and evidence,
+and notice ids are derived from their content, never from the clock.
+Nothing leaves the outbox unless someone approved it.
+
+Data minimisation: a notice names the intermediary fully; a candidate
+appears only by dossier reference, unless the build was asked to include
+personal data, and evidence under ``/identity`` or ``/dependents`` is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .packs import Act, Localized, PackSet
+from .report import Finding, Report
+from .sources import InputError, Problem, problems_from_validation, read_bytes, read_dossier
+
+State = Literal["draft", "approved", "exported"]
+PERSONAL_POINTERS = ("/identity", "/dependents")
+
+JAPAN_SIDE = Localized(
+    ja="日本国法務省、外務省、厚生労働省及び警察庁",
+    en="Ministry of Justice, Ministry of Foreign Affairs, Ministry of Health, Labour and Welfare and National Police Agency of Japan",
+)
+
+ACT_TITLES: dict[str, Localized] = {
+    "a": Localized(ja="保証金等の名目による金銭・財産の管理", en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name"),
+    "b": Localized(ja="違約金等を定める契約の締結", en="Contracts imposing a penalty for non-performance or another unjust transfer of money or property"),
+    "c": Localized(ja="暴行・脅迫・自由の制限等による人権侵害", en="Violence, threats, restriction of liberty or other violations of human rights"),
+    "d": Localized(ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"),
+    "e": Localized(ja="算出基準を示さず額と内訳を理解させない費用の徴収", en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood"),
+    "test_fraud": Localized(ja="試験における不正（替え玉受験、合格証の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"),
+    "revocation": Localized(ja="認定を取り消された送出機関による送出し", en="Candidates sent by an agency whose accreditation was revoked"),
+}
+
+
+# --------------------------------------------------------------------------- the notice
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Side(_Out):
+    ministry: Localized
+    contact_point: Localized
+
+
+class NoticeFinding(_Out):
+    rule_id: str
+    article: str
+    severity: str
+    title: Localized
+    message: Localized
+    evidence: dict[str, Any]
+
+
+class NoticeDossier(_Out):
+    """A dossier concerned, by reference; ``identity`` only when personal data was asked for."""
+
+    dossier_id: str
+    kind: str
+    submitted_as_of: str
+    findings: list[NoticeFinding]
+    identity: dict[str, Any] | None = None
+
+
+class Notice(_Out):
+    """The JSON form of a notice (``schemas/notice.schema.json``)."""
+
+    notice_version: Literal["1"] = "1"
+    notice_id: str
+    state: State
+    country: str
+    act: Act
+    act_title: Localized
+    provision: str = Field(description="The article of this country's MOC that the notice is made under")
+    sender: Side
+    recipient: Side
+    intermediary: dict[str, Any] | None = Field(description="The intermediary concerned, identified fully; null for a test-fraud case")
+    dossiers: list[NoticeDossier]
+    confidentiality: dict[str, Any]
+    packs: list[dict[str, str]]
+    created_at: str
+    approved_by: str | None = None
+    approved_at: str | None = None
+    exported_at: str | None = None
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def finding_key(report: Report, finding: Finding) -> str:
+    """The same finding found again (same rule, dossier and evidence) has the same key."""
+    return _digest(finding.rule_id, report.country, report.dossier_id, finding.evidence)
+
+
+def intermediary_key(subject: dict[str, Any] | None) -> str:
+    """Group by the intermediary's id when known, else by its name, normalised."""
+    if not subject:
+        return "unidentified"
+    if subject.get("id"):
+        return "id:" + str(subject["id"])
+    if subject.get("name"):
+        return "name:" + re.sub(r"\s+", " ", str(subject["name"])).strip().casefold()
+    return "unidentified"
+
+
+def group_key(report: Report, finding: Finding) -> str:
+    """One notice per partner and intermediary and act; one per case for test fraud."""
+    if finding.act == "test_fraud":
+        return f"{report.country}|test_fraud|{report.dossier_id}|{finding.item or ''}"
+    return f"{report.country}|{finding.act}|{intermediary_key(finding.subject)}"
+
+
+def notice_id(country: str, act: str, key: str, seq: int) -> str:
+    return f"N-{country}-{act.replace('_', '-')}-{_digest(key)[:10]}-{seq}"
+
+
+# --------------------------------------------------------------------------- reading reports
+
+
+def read_reports(paths: Iterable[Path]) -> Iterator[tuple[str, Report | list[Problem]]]:
+    """Reports from ``check --format json|jsonl`` or ``batch`` output; error records are skipped."""
+    for path in paths:
+        source = str(path)
+        try:
+            text = read_bytes(path, limit=None).decode("utf-8")
+        except InputError as exc:
+            yield source, exc.problems
+            continue
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None
+        if isinstance(whole, dict):
+            records = [(None, r) for r in whole["results"]] if "results" in whole else [(None, whole)]
+        else:
+            records = []
+            for number, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    try:
+                        records.append((number, json.loads(line)))
+                    except json.JSONDecodeError as exc:
+                        yield source, [Problem(source, f"invalid JSON: {exc.msg}", kind="syntax", line=number)]
+        for line, record in records:
+            if not isinstance(record, dict) or "errors" in record:
+                continue
+            try:
+                yield source, Report.model_validate(record)
+            except ValidationError as exc:
+                yield source, problems_from_validation(source, exc, line)
+
+
+# --------------------------------------------------------------------------- the outbox
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notices (
+    id          TEXT PRIMARY KEY,
+    group_key   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    country     TEXT NOT NULL,
+    act         TEXT NOT NULL,
+    header      TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'exported')),
+    created_at  TEXT NOT NULL,
+    approved_by TEXT,
+    approved_at TEXT,
+    exported_at TEXT,
+    UNIQUE (group_key, seq)
+);
+CREATE TABLE IF NOT EXISTS items (
+    finding_key TEXT PRIMARY KEY,
+    notice_id   TEXT NOT NULL REFERENCES notices(id),
+    dossier_id  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    added_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_by_notice ON items(notice_id, dossier_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class BuildResult:
+    created: list[str]
+    extended: list[str]
+    duplicates: int
+    problems: list[Problem]
+
+
+class OutboxError(Exception):
+    """An operation the outbox refuses (unknown notice, export before approval, ...)."""
+
+
+class Outbox:
+    """The SQLite outbox of notices."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Outbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- build
+
+    def build(self, packset: PackSet, sources: Iterable[Path], with_personal_data: bool = False) -> BuildResult:
+        """Add the share-marked findings of the reports; one transaction per report."""
+        result = BuildResult([], [], 0, [])
+        for source, report in read_reports(sources):
+            if isinstance(report, list):
+                result.problems.extend(report)
+                continue
+            shared = [f for f in report.findings if f.share and f.act]
+            if not shared:
+                continue
+            pack = packset.packs.get(report.pack)
+            if pack is None or pack.country != report.country:
+                result.problems.append(Problem(source, f"report {report.dossier_id} names pack '{report.pack}', which is not loaded for {report.country}", kind="no_pack"))
+                continue
+            identity = _identity(report) if with_personal_data else None
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for finding in shared:
+                    self._add(pack, report, finding, identity, result)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return result
+
+    def _add(self, pack: Any, report: Report, finding: Finding, identity: dict[str, Any] | None, result: BuildResult) -> None:
+        fkey = finding_key(report, finding)
+        if self.db.execute("SELECT 1 FROM items WHERE finding_key = ?", (fkey,)).fetchone():
+            result.duplicates += 1
+            return
+        gkey = group_key(report, finding)
+        last = self.db.execute("SELECT id, seq, state FROM notices WHERE group_key = ? ORDER BY seq DESC LIMIT 1", (gkey,)).fetchone()
+        if last is not None and last["state"] == "draft":
+            nid = last["id"]
+            if nid not in result.created and nid not in result.extended:
+                result.extended.append(nid)
+        else:
+            seq = last["seq"] + 1 if last else 1
+            nid = notice_id(report.country, finding.act or "", gkey, seq)
+            header = _header(pack, report, finding)
+            self.db.execute(
+                "INSERT INTO notices (id, group_key, seq, country, act, header, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'draft', ?)",
+                (nid, gkey, seq, report.country, finding.act, json.dumps(header, ensure_ascii=False), _now()),
+            )
+            result.created.append(nid)
+        body = {
+            "dossier_id": report.dossier_id,
+            "kind": report.kind,
+            "submitted_as_of": report.as_of.isoformat(),
+            "identity": identity,
+            "finding": {
+                "rule_id": finding.rule_id,
+                "article": finding.article,
+                "severity": finding.severity,
+                "title": finding.title.model_dump(),
+                "message": finding.message.model_dump(),
+                "evidence": {k: v for k, v in finding.evidence.items() if not k.startswith(PERSONAL_POINTERS)},
+            },
+        }
+        self.db.execute(
+            "INSERT INTO items (finding_key, notice_id, dossier_id, body, added_at) VALUES (?, ?, ?, ?, ?)",
+            (fkey, nid, report.dossier_id, json.dumps(body, ensure_ascii=False), _now()),
+        )
+
+    # ----------------------------------------------------------------- read
+
+    def notices(self, state: str | None = None) -> list[sqlite3.Row]:
+        query = "SELECT n.*, COUNT(DISTINCT i.dossier_id) AS dossiers, COUNT(i.finding_key) AS findings FROM notices n LEFT JOIN items i ON i.notice_id = n.id"
+        query += " WHERE n.state = ?" if state else ""
+        query += " GROUP BY n.id ORDER BY n.country, n.act, n.id"
+        return self.db.execute(query, (state,) if state else ()).fetchall()
+
+    def notice(self, nid: str) -> Notice:
+        row = self.db.execute("SELECT * FROM notices WHERE id = ?", (nid,)).fetchone()
+        if row is None:
+            raise OutboxError(f"no notice {nid} in {self.path}")
+        header = json.loads(row["header"])
+        dossiers: dict[str, NoticeDossier] = {}
+        for item in self.db.execute("SELECT body FROM items WHERE notice_id = ? ORDER BY dossier_id, finding_key", (nid,)):
+            body = json.loads(item["body"])
+            entry = dossiers.setdefault(
+                body["dossier_id"],
+                NoticeDossier(dossier_id=body["dossier_id"], kind=body["kind"], submitted_as_of=body["submitted_as_of"], findings=[], identity=body["identity"]),
+            )
+            entry.findings.append(NoticeFinding(**body["finding"]))
+        for entry in dossiers.values():
+            entry.findings.sort(key=lambda f: (f.rule_id, json.dumps(f.evidence, sort_keys=True)))
+        return Notice(
+            notice_id=row["id"], state=row["state"], country=row["country"], act=row["act"], dossiers=list(dossiers.values()),
+            created_at=row["created_at"], approved_by=row["approved_by"], approved_at=row["approved_at"], exported_at=row["exported_at"],
+            **header,
+        )
+
+    # ----------------------------------------------------------------- the approval gate
+
+    def approve(self, nid: str, by: str) -> Notice:
+        if not by.strip():
+            raise OutboxError("an approval needs the approver's name (--by)")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT state FROM notices WHERE id = ?", (nid,)).fetchone()
+            if row is None:
+                raise OutboxError(f"no notice {nid} in {self.path}")
+            if row["state"] != "draft":
+                raise OutboxError(f"notice {nid} is already {row['state']}")
+            self.db.execute("UPDATE notices SET state = 'approved', approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), nid))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.notice(nid)
+
+    def export(self, nid: str) -> Notice:
+        """Mark an approved notice exported and return it; a draft never leaves the outbox."""
+        notice = self.notice(nid)
+        if notice.state == "draft":
+            raise OutboxError(f"notice {nid} is a draft: approve it first (share approve {nid} --by NAME)")
+        if notice.state == "approved":
+            self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))
+            notice = self.notice(nid)
+        return notice
+
+
+def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
+    """What a notice says about itself, fixed when it is created from the pack's MOC facts."""
+    moc = pack.moc
+    return {
+        "act_title": ACT_TITLES[finding.act or ""].model_dump(),
+        "provision": finding.article,
+        "sender": {"ministry": JAPAN_SIDE.model_dump(), "contact_point": moc.contact_points.japan.model_dump()},
+        "recipient": {"ministry": moc.partner_ministry.model_dump(exclude={"abbrev"}), "contact_point": moc.contact_points.partner.model_dump()},
+        "intermediary": finding.subject if finding.act != "test_fraud" else None,
+        "confidentiality": {
+            "article": f"MOC-{pack.country} {moc.confidentiality.article}",
+            "scope": moc.confidentiality.scope,
+            "text": moc.confidentiality.text.model_dump(),
+        },
+        "packs": [p.model_dump() for p in report.packs],
+    }
+
+
+def _identity(report: Report) -> dict[str, Any] | None:
+    """The candidate's identity, read from the dossier the report came from (only when asked for)."""
+    if report.kind != "candidate" or not report.source or report.source == "-":
+        return None
+    try:
+        dossier = read_dossier(Path(report.source))
+    except InputError:
+        return None
+    return dossier.identity.model_dump(mode="json", exclude_none=True) if hasattr(dossier, "identity") else None
+
+
+# --------------------------------------------------------------------------- rendering
+
+_TEMPLATES = Environment(
+    loader=PackageLoader("dossier_rules", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_TEMPLATES.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False)
+
+
+def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
+    if fmt == "json":
+        return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+    template = _TEMPLATES.get_template(f"notice.{fmt}")
+    return template.render(n=notice, scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]])

@@ -1,0 +1,257 @@
+"""Sharing notices: grouping, dedup, the approval gate, confidentiality, no cross-country leaks, faults."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from dossier_rules.cli import main
+from dossier_rules.engine import Engine
+from dossier_rules.model import DOSSIER_ADAPTER
+from dossier_rules.packs import PackSet
+from dossier_rules.sharing import Outbox, OutboxError, render
+
+from .conftest import ROOT, SAMPLES, sample
+
+
+def write_reports(engine: Engine, path: Path, dossiers: list[tuple[str, dict]]) -> Path:
+    """Screen dossiers (with their source paths) and write the reports as JSON Lines."""
+    with path.open("w", encoding="utf-8") as out:
+        for source, data in dossiers:
+            out.write(engine.evaluate(DOSSIER_ADAPTER.validate_python(data), source=source).model_dump_json() + "\n")
+    return path
+
+
+def all_samples() -> list[tuple[str, dict]]:
+    return [(str(p), json.loads(p.read_text())) for p in sorted(SAMPLES.glob("*.json"))]
+
+
+@pytest.fixture()
+def reports(engine: Engine, tmp_path: Path) -> Path:
+    return write_reports(engine, tmp_path / "reports.jsonl", all_samples())
+
+
+def build(packset: PackSet, outbox: Path, *sources: Path, personal: bool = False):
+    with Outbox(outbox) as box:
+        return box.build(packset, sources, with_personal_data=personal)
+
+
+def notices(outbox: Path) -> dict[str, object]:
+    with Outbox(outbox) as box:
+        return {row["id"]: box.notice(row["id"]) for row in box.notices()}
+
+
+def test_grouping_one_notice_per_partner_intermediary_and_act(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    build(packset, tmp_path / "o.sqlite", reports)
+    found = notices(tmp_path / "o.sqlite")
+    keys = [(n.country, n.act, (n.intermediary or {}).get("id")) for n in found.values() if n.act != "test_fraud"]
+    assert len(keys) == len(set(keys))
+    pk = {n.act for n in found.values() if n.country == "PK"}
+    assert pk == {"b", "c", "d", "e"}
+    (revocation,) = [n for n in found.values() if n.country == "KH" and n.act == "revocation"]
+    assert [d.dossier_id for d in revocation.dossiers] == ["KH-BRK-0007", "KH-CAND-0004"]
+    assert revocation.intermediary["id"] == "KH-BRK-0007"
+    fraud = [n for n in found.values() if n.act == "test_fraud"]
+    assert len(fraud) == 2 and all(n.intermediary is None and n.provision == "MOC-KG 5" for n in fraud)
+
+
+def test_acts_cite_the_article_of_their_own_moc(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    build(packset, tmp_path / "o.sqlite", reports)
+    for n in notices(tmp_path / "o.sqlite").values():
+        assert n.provision.startswith(f"MOC-{n.country} ")
+        assert all(f.article.startswith(f"MOC-{n.country} ") for d in n.dossiers for f in d.findings)
+
+
+def test_same_findings_again_create_nothing_and_ids_are_deterministic(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    first = build(packset, tmp_path / "a.sqlite", reports)
+    again = build(packset, tmp_path / "a.sqlite", reports)
+    assert first.created and not again.created and not again.extended
+    assert again.duplicates == len(snapshot(tmp_path / "a.sqlite")[1])
+    build(packset, tmp_path / "b.sqlite", reports)
+    assert sorted(notices(tmp_path / "a.sqlite")) == sorted(notices(tmp_path / "b.sqlite"))
+
+
+def test_new_dossier_joins_the_open_draft_and_an_approved_notice_is_frozen(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    base = sample("pk-candidate-false-documents.json")
+    second = {**base, "dossier_id": "PK-CAND-0099"}
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, write_reports(engine, tmp_path / "1.jsonl", [("x", base)]))
+    (d_notice,) = [n for n in notices(outbox).values() if n.act == "d"]
+    result = build(packset, outbox, write_reports(engine, tmp_path / "2.jsonl", [("y", second)]))
+    assert d_notice.notice_id in result.extended and not result.created
+    assert [d.dossier_id for d in notices(outbox)[d_notice.notice_id].dossiers] == ["PK-CAND-0002", "PK-CAND-0099"]
+    with Outbox(outbox) as box:
+        box.approve(d_notice.notice_id, "Sato")
+    third = {**base, "dossier_id": "PK-CAND-0100"}
+    result = build(packset, outbox, write_reports(engine, tmp_path / "3.jsonl", [("z", third)]))
+    assert d_notice.notice_id.replace("-1", "-2") in result.created
+    assert len(notices(outbox)[d_notice.notice_id].dossiers) == 2
+
+
+def test_nothing_leaves_without_approval(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, reports)
+    nid = next(iter(notices(outbox)))
+    with Outbox(outbox) as box:
+        with pytest.raises(OutboxError, match="draft"):
+            box.export(nid)
+        with pytest.raises(OutboxError, match="approver"):
+            box.approve(nid, "  ")
+        approved = box.approve(nid, "Suzuki")
+        assert (approved.state, approved.approved_by) == ("approved", "Suzuki")
+        with pytest.raises(OutboxError, match="already approved"):
+            box.approve(nid, "Suzuki")
+        exported = box.export(nid)
+        assert exported.state == "exported" and exported.exported_at
+    runner = CliRunner()
+    other = [i for i in notices(outbox) if i != nid][0]
+    refused = runner.invoke(main, ["share", "export", other, "--outbox", str(outbox)])
+    assert refused.exit_code == 1 and "approve it first" in refused.stderr
+    assert runner.invoke(main, ["share", "export", "N-XX-nope", "--outbox", str(outbox)]).exit_code == 2
+
+
+def test_confidentiality_wording_follows_each_moc(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, reports)
+    for n in notices(outbox).values():
+        moc = packset.for_country(n.country).moc
+        assert n.confidentiality["article"] == f"MOC-{n.country} 3"
+        assert n.confidentiality["text"] == moc.confidentiality.text.model_dump()
+        html = render(n, "html")
+        if n.country == "PK":
+            assert n.confidentiality["scope"] == "anyone" and "no disclosure to anyone" in html
+        else:
+            assert n.confidentiality["scope"] == "third_parties" and "no disclosure to third parties" in html
+
+
+def test_no_notice_carries_another_countrys_dossier(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    """A mixed batch where one intermediary id appears under several countries still never mixes them."""
+    mixed = all_samples()
+    for country in ("LA", "KG", "TJ", "PK", "KH"):
+        data = sample("pk-candidate-false-documents.json")
+        mixed.append((f"m-{country}", {**data, "dossier_id": f"{country}-MIX-1", "country": country}))
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, write_reports(engine, tmp_path / "mixed.jsonl", mixed))
+    country_of = {data["dossier_id"]: data["country"] for _, data in mixed}
+    with Outbox(outbox) as box:
+        for row in box.notices():
+            box.approve(row["id"], "Reviewer")
+            notice = box.export(row["id"])
+            exported = json.loads(render(notice, "json"))
+            partner = packset.for_country(exported["country"]).moc
+            assert exported["recipient"]["contact_point"] == partner.contact_points.partner.model_dump()
+            assert {country_of[d["dossier_id"]] for d in exported["dossiers"]} == {exported["country"]}
+
+
+def test_candidates_appear_by_reference_unless_personal_data_is_asked_for(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    path = str(SAMPLES / "pk-candidate-false-documents.json")
+    reports = write_reports(engine, tmp_path / "r.jsonl", [(path, sample("pk-candidate-false-documents.json"))])
+    build(packset, tmp_path / "plain.sqlite", reports)
+    for n in notices(tmp_path / "plain.sqlite").values():
+        text = render(n, "json") + render(n, "html") + render(n, "md")
+        assert "Bilal Example" not in text and "PK-CAND-0002" in text
+        assert n.intermediary["name"] == "Indus Example Promoters (fictional)"
+    build(packset, tmp_path / "personal.sqlite", reports, personal=True)
+    for n in notices(tmp_path / "personal.sqlite").values():
+        assert n.dossiers[0].identity["name"] == "Bilal Example"
+        assert "Bilal Example" in render(n, "html")
+
+
+def test_html_escapes_dossier_text(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    data = sample("pk-candidate-false-documents.json")
+    data["documents"][0]["provided_by"]["name"] = "<script>alert(1)</script>"
+    build(packset, tmp_path / "o.sqlite", write_reports(engine, tmp_path / "r.jsonl", [("x", data)]))
+    html = "".join(render(n, "html") for n in notices(tmp_path / "o.sqlite").values())
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_exported_json_matches_the_published_schema(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    schema = json.loads((ROOT / "schemas" / "notice.schema.json").read_text())
+    build(packset, tmp_path / "o.sqlite", reports)
+    for n in notices(tmp_path / "o.sqlite").values():
+        jsonschema.validate(json.loads(render(n, "json")), schema)
+
+
+def snapshot(outbox: Path) -> tuple[list, list]:
+    db = sqlite3.connect(outbox)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM notices n WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.notice_id = n.id)").fetchone()[0] == 0
+        return (
+            db.execute("SELECT id, state FROM notices ORDER BY id").fetchall(),
+            db.execute("SELECT finding_key, notice_id FROM items ORDER BY finding_key").fetchall(),
+        )
+    finally:
+        db.close()
+
+
+BUILD_SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    from dossier_rules.packs import load_packs
+    from dossier_rules.sharing import Outbox
+    die_after = int(sys.argv[3])
+    if die_after:
+        original, calls = Outbox._add, []
+        def dying(self, *args):
+            calls.append(1)
+            if len(calls) > die_after:
+                os._exit(9)   # like a kill: no cleanup, no rollback by Python
+            return original(self, *args)
+        Outbox._add = dying
+    with Outbox(Path(sys.argv[1])) as box:
+        box.build(load_packs(Path(sys.argv[4])), [Path(sys.argv[2])])
+    """
+)
+
+
+def run_build(outbox: Path, reports: Path, die_after: int = 0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(outbox), str(reports), str(die_after), str(ROOT / "rules")])
+
+
+def test_a_killed_run_leaves_the_outbox_consistent_and_a_rerun_completes(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "ref.sqlite"
+    build(packset, reference, reports)
+    outbox = tmp_path / "o.sqlite"
+    assert run_build(outbox, reports, die_after=5).wait() == 9
+    partial_notices, partial_items = snapshot(outbox)
+    assert 0 < len(partial_items) < len(snapshot(reference)[1])
+    assert run_build(outbox, reports).wait() == 0
+    assert snapshot(outbox) == snapshot(reference)
+
+
+def test_two_builds_at_once_neither_corrupt_nor_duplicate(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "ref.sqlite"
+    build(packset, reference, reports)
+    outbox = tmp_path / "o.sqlite"
+    procs = [run_build(outbox, reports) for _ in range(2)]
+    assert [p.wait() for p in procs] == [0, 0]
+    assert snapshot(outbox) == snapshot(reference)
+
+
+def test_share_cli_round_trip(engine: Engine, tmp_path: Path) -> None:
+    runner = CliRunner()
+    checked = runner.invoke(main, ["check", str(SAMPLES), "--format", "json", "--fail-on", "never"])
+    (tmp_path / "reports.json").write_text(checked.output)
+    outbox = str(tmp_path / "o.sqlite")
+    built = runner.invoke(main, ["share", "build", str(tmp_path / "reports.json"), "--outbox", outbox])
+    assert built.exit_code == 0 and "notice(s) created" in built.output
+    listed = json.loads(runner.invoke(main, ["share", "list", "--format", "json", "--outbox", outbox]).output)
+    nid = listed[0]["id"]
+    assert runner.invoke(main, ["share", "approve", nid, "--by", "Kato", "--outbox", outbox]).exit_code == 0
+    html = tmp_path / "n.html"
+    assert runner.invoke(main, ["share", "export", nid, "--format", "html", "--output", str(html), "--outbox", outbox]).exit_code == 0
+    text = html.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "内部確認用の要約" in text and "Contact point" in text
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"dossier_id": \n')
+    assert runner.invoke(main, ["share", "build", str(broken), "--outbox", outbox]).exit_code == 2
