@@ -38,7 +38,7 @@ import re
 import types
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, get_origin
 
 from dateutil.relativedelta import relativedelta
@@ -140,7 +140,9 @@ class Path:
     names: tuple[str, ...]
     type: FieldType
 
+    @cached_property
     def getter(self) -> Getter:
+        """The compiled accessor (built once; a frozen dataclass still caches through ``__dict__``)."""
         start, names = self.start, self.names
         if not names:
             return lambda env: env[start]
@@ -277,7 +279,7 @@ class Presence(Node):
     present: bool
 
     def program(self) -> Program:
-        get = self.path.getter()
+        get = self.path.getter
         if self.present:
             return lambda env: get(env) is not None
         return lambda env: get(env) is None
@@ -305,7 +307,7 @@ class Operand:
         return self.path is None and self.var is None
 
     def getter(self) -> Getter:
-        base = self.path.getter() if self.path else (lambda env, key="$" + str(self.var): env[key])
+        base = self.path.getter if self.path else (lambda env, key="$" + str(self.var): env[key])
         shift = self.offset
         if shift is None:
             return base
@@ -353,7 +355,7 @@ class Compare(Node):
     operand: Operand
 
     def program(self) -> Program:
-        get = self.path.getter()
+        get = self.path.getter
         if self.op in _MEMBERSHIP:
             return self._membership(get)
         fn = _COMPARATORS[self.op]
@@ -396,7 +398,7 @@ class Lookup(Node):
     kind: str
 
     def program(self) -> Program:
-        get, kind = self.path.getter(), self.kind
+        get, kind = self.path.getter, self.kind
         if self.op == "listed_in":
             return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
         if self.op == "revoked_in":
@@ -420,7 +422,7 @@ class Quantifier(Node):
     where: Node
 
     def program(self) -> Program:
-        get, name, inner = self.path.getter(), self.name, self.where.program()
+        get, name, inner = self.path.getter, self.name, self.where.program()
         if self.kind == "some":
 
             def some(env: Env) -> bool:

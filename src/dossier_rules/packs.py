@@ -212,7 +212,7 @@ class Template:
             if isinstance(part, str):
                 out.append(part)
             else:
-                out.append(show_value(part.getter()(env), lang))
+                out.append(show_value(part.getter(env), lang))
         return "".join(out)
 
 

@@ -129,6 +129,13 @@ class Registries:
     def get(self, country: str, kind: str) -> LoadedRegistry | None:
         return self.by_key.get((keeper(country, kind), kind))
 
+    def lists_for(self, country: str) -> dict[str, dict[str, tuple[Entry, ...]]]:
+        """Kind -> index of the lists a dossier of ``country`` consults (computed once per country)."""
+        cache = self.__dict__.setdefault("_lists", {})
+        if country not in cache:
+            cache[country] = {kind: loaded.index for kind in KIND_COUNTRIES if (loaded := self.get(country, kind)) is not None}
+        return cache[country]
+
     def view(self, country: str, as_of: date) -> "RegistryView":
         return RegistryView(self, country, as_of)
 
@@ -162,21 +169,22 @@ def load_registries(directory: Path) -> Registries:
 class RegistryView:
     """Look-ups for one dossier: its country's lists, as of its evaluation date."""
 
-    __slots__ = ("_registries", "_country", "_as_of")
+    __slots__ = ("_lists", "_as_of")
 
     def __init__(self, registries: Registries, country: str, as_of: date):
-        self._registries, self._country, self._as_of = registries, country, as_of
+        self._lists = registries.lists_for(country)
+        self._as_of = as_of
 
     def available(self, kind: str) -> bool:
-        return self._registries.get(self._country, kind) is not None
+        return kind in self._lists
 
     def listed(self, kind: str, key: Any) -> bool:
-        loaded = self._registries.get(self._country, kind)
-        return loaded is not None and any(e.active_on(self._as_of) for e in loaded.index.get(str(key), ()))
+        index = self._lists.get(kind)
+        return index is not None and any(e.active_on(self._as_of) for e in index.get(str(key), ()))
 
     def revoked(self, kind: str, key: Any) -> bool:
-        loaded = self._registries.get(self._country, kind)
-        return loaded is not None and any(e.revoked_by(self._as_of) for e in loaded.index.get(str(key), ()))
+        index = self._lists.get(kind)
+        return index is not None and any(e.revoked_by(self._as_of) for e in index.get(str(key), ()))
 
 
 # --------------------------------------------------------------------------- import
