@@ -1,8 +1,9 @@
 """The engine: pick the dossier's pack, run its compiled rules, build the report.
 
-Evaluation is deterministic: rules run in pack order (what a pack extends
-first), items of a ``for_each`` in list order, and nothing depends on the
-clock except the report's ``generated_at``.
+Evaluation is deterministic: rules run in an order fixed by the pack (what a
+pack extends first, rules that iterate the same list together), items of a
+``for_each`` in list order, and nothing depends on the clock except the
+report's ``generated_at``.
 
 The report is built as plain JSON-ready data (:meth:`Engine.evaluate_data`):
 batch screening serializes it directly, which is what makes it fast.
@@ -132,8 +133,8 @@ class Engine:
             pack.id: [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
             for pack in packset.packs.values()
         }
-        self._rules = {
-            (pack.country, kind): tuple(_Runner(r, pack.id) for r in pack.rules_for(kind))
+        self._plans = {
+            (pack.country, kind): _plan([_Runner(r, pack.id) for r in pack.rules_for(kind)])
             for pack in packset.packs.values()
             for kind in ("candidate", "broker")
         }
@@ -165,8 +166,13 @@ class Engine:
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
         findings.extend(context.warnings)
         env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": self.registries.view(dossier.country, as_of)}
-        for runner in self._rules[(pack.country, dossier.kind)]:
-            runner.run(env, findings)
+        for items, runners in self._plans[(pack.country, dossier.kind)]:
+            if items is None:
+                for runner in runners:
+                    runner.run(env, findings, None)
+            elif present := items(env):
+                for runner in runners:
+                    runner.run(env, findings, present)
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -265,14 +271,11 @@ class _Runner:
             "title": spec.title.model_dump(),
         }
 
-    def run(self, env: Env, out: list[Data]) -> None:
-        """Append this rule's findings; a ``for_each`` rule yields one per matching item."""
-        if self.items is None:
+    def run(self, env: Env, out: list[Data], items: list[Any] | None) -> None:
+        """Append this rule's findings; a ``for_each`` rule yields one per matching item of ``items``."""
+        if items is None:
             if self.program(env):
                 out.append(self._finding(env, {ROOT: ""}, None))
-            return
-        items = self.items(env)
-        if not items:
             return
         name, program = self.name, self.program
         for index, item in enumerate(items):
@@ -290,6 +293,22 @@ class _Runner:
             item=item,
             subject=_subject(rule, env),
         )
+
+
+def _plan(runners: list[_Runner]) -> tuple[tuple[Any, tuple[_Runner, ...]], ...]:
+    """Rules grouped by the list they iterate (in first-appearance order), so an empty list skips its group.
+
+    Findings keep the pack's rule order within a group; groups follow the order
+    in which their first rule appears, which is fixed for a pack, so reports stay
+    deterministic.
+    """
+    groups: dict[str | None, list[_Runner]] = {}
+    getters: dict[str | None, Any] = {}
+    for runner in runners:
+        key = runner.rule.for_each.text if runner.rule.for_each else None
+        groups.setdefault(key, []).append(runner)
+        getters[key] = runner.items
+    return tuple((getters[key], tuple(group)) for key, group in groups.items())
 
 
 def _subject(rule: CompiledRule, env: Env) -> Data | None:

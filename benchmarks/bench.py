@@ -1,0 +1,196 @@
+"""Throughput and memory of batch screening, measured against the floor in one run.
+
+    python benchmarks/bench.py [--n 100000] [--memory-n 1000000] [--seed 7]
+
+1. Generates N synthetic dossiers (seeded: the same N and seed give the same
+   file) with a realistic mix: the five countries, about 10 % broker dossiers,
+   about 70 % clean and the rest with one or two problems, and 1 % malformed
+   records.
+2. Runs, each in its own process, on the same file:
+   * the floor: reading the lines and parsing each with orjson, nothing else;
+   * ``dossier-rules batch`` with one job, and with one job per core;
+   * the same batch on MEMORY_N records (the N-record file repeated), to show
+     that peak memory does not grow with the input.
+3. Prints records/s, records/s per core, peak memory (the largest resident
+   set of any process of the run, from getrusage) and the ratios.
+
+Figures are only comparable within one run: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTRIES = [("KH", 0.3), ("LA", 0.15), ("KG", 0.15), ("TJ", 0.15), ("PK", 0.25)]
+LANG = {"KH": ["km"], "LA": ["lo"], "KG": ["ky", "ru"], "TJ": ["tg", "ru"], "PK": ["ur", "en"]}
+AGENCY = {"KH": "MOLVT-ACC-0042", "LA": "LA-ACC-0210", "KG": "KG-ACC-0008", "TJ": "TJ-ACC-0011"}
+SECTORS = ["agriculture", "construction", "nursing_care", "food_service", "building_cleaning", "accommodation", "industrial_products_manufacturing"]
+
+
+def candidate(rng: random.Random, i: int, country: str) -> dict:
+    agency = {"id": f"{country}-BRK-{rng.randrange(400):04d}", "name": f"Example Agency {rng.randrange(400)} (fictional)", "role": "sending_agency", "country": country}
+    if country in AGENCY:
+        agency["accreditation"] = {"ministry": "ministry", "number": AGENCY[country], "valid_from": "2021-01-01", "valid_to": "2027-12-31"}
+    d = {
+        "schema_version": "1.0",
+        "dossier_id": f"{country}-BENCH-{i:08d}",
+        "kind": "candidate",
+        "country": country,
+        "submitted": f"2025-{rng.randint(3, 9):02d}-{rng.randint(1, 28):02d}",
+        "identity": {"name": f"Candidate {i} (fictional)", "nationality": country, "date_of_birth": f"{rng.randint(1985, 2004)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "passport_number": f"P{i:08d}"},
+        "languages": LANG[country],
+        "residence": "abroad" if rng.random() < 0.85 else "japan",
+        "status_sought": "SSW1" if rng.random() < 0.9 else "SSW2",
+        "sector": rng.choice(SECTORS),
+        "hire_route": "sending_agency",
+        "sending_agency": agency,
+        "tests": [
+            {"kind": "skills", "name": "Skills Test", "certificate_number": f"S-{i}", "taken_on": "2024-10-01", "identity_verified": True},
+            {"kind": "japanese", "name": "JFT-Basic", "certificate_number": f"J-{i}", "taken_on": "2024-09-01", "identity_verified": True},
+        ],
+        "fees": [{"payee": {"id": agency["id"], "name": agency["name"], "role": "sending_agency"}, "amount": rng.randrange(100, 3000), "currency": "USD", "purpose": "training",
+                  "basis_shown": True, "breakdown_explained": True, "explanation_language": LANG[country][0], "acknowledged": True}],
+        "held_property": [],
+        "contract_clauses": [],
+        "incidents": [],
+        "documents": [{"kind": "passport", "number": f"P{i:08d}", "finding": "authentic"}],
+        "dependents": [],
+        "receiving_organisation_id": f"RO-JP-{rng.randrange(2000):04d}",
+    }
+    if country == "KH":
+        d["certificate"] = {"kind": "molvt_registration", "issuer": "MoLVT", "number": f"C-{i}", "issue_date": "2025-02-01"}
+    if d["residence"] == "japan" and rng.random() < 0.5:
+        d["hire_route"] = "direct"
+        del d["sending_agency"]
+    return d
+
+
+PROBLEMS = [
+    lambda d, rng: d["fees"][0].update(basis_shown=False, breakdown_explained=False),
+    lambda d, rng: d["held_property"].append({"item": "passport", "holder": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
+    lambda d, rng: d["tests"][0].update(impersonation_reported=True),
+    lambda d, rng: d.pop("certificate", None),
+    lambda d, rng: d.update(dependents=[{"relation": "spouse", "accompanying": True}], status_sought="SSW1"),
+    lambda d, rng: d["contract_clauses"].append({"kind": "penalty", "amount": 2000, "currency": "USD", "party": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
+    lambda d, rng: d["fees"][0].pop("acknowledged"),
+    lambda d, rng: d["documents"].append({"kind": "diploma", "finding": "altered", "provided_by": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
+]
+
+
+def broker(rng: random.Random, i: int, country: str) -> dict:
+    return {
+        "schema_version": "1.0", "dossier_id": f"{country}-BRKB-{i:08d}", "kind": "broker", "country": country, "submitted": "2025-06-01",
+        "name": f"Example Broker {i} (fictional)", "role": "intermediary", "legal_form": rng.choice(["individual", "corporate"]), "based_in": country,
+        "fee_schedule": {"published": True, "basis_shown": rng.random() < 0.8},
+        "practices": {"holds_passports": rng.random() < 0.1, "takes_deposits": False, "penalty_contracts": rng.random() < 0.05},
+    }
+
+
+def generate(path: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    countries, weights = zip(*COUNTRIES)
+    with path.open("wb") as out:
+        for i in range(n):
+            country = rng.choices(countries, weights)[0]
+            if rng.random() < 0.01:
+                out.write(b'{"dossier_id": "broken", "kind": \n')
+                continue
+            if rng.random() < 0.1:
+                record = broker(rng, i, country)
+            else:
+                record = candidate(rng, i, country)
+                if rng.random() < 0.3:
+                    for problem in rng.sample(PROBLEMS, rng.choice([1, 1, 2])):
+                        problem(record, rng)
+            out.write(orjson.dumps(record) + b"\n")
+
+
+FLOOR = """
+import sys, orjson
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        try:
+            orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+        n += 1
+print(n)
+"""
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds, and the peak RSS (MiB) of the largest process the command ran.
+
+    Each command runs under its own small wrapper, whose RUSAGE_CHILDREN then
+    covers that command and its workers only.
+    """
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK, *argv], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    return seconds, int(done.stdout.strip()) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--memory-n", type=int, default=1_000_000, help="records for the memory run (0 to skip)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    cli = [sys.executable, "-m", "dossier_rules"]
+    work = Path(tempfile.mkdtemp(prefix="dossier-bench-"))
+    try:
+        data = work / "dossiers.jsonl"
+        t = time.perf_counter()
+        generate(data, args.n, args.seed)
+        print(f"generated {args.n:,} dossiers ({data.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s; "
+              f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
+        rows = []
+        rows.append(("orjson parse only (floor)", args.n, 1, *measure([sys.executable, "-c", FLOOR, str(data)])))
+        rows.append(("batch --jobs 1", args.n, 1, *measure(cli + ["batch", str(data), "--out", str(work / "o1.jsonl"), "--jobs", "1"])))
+        rows.append((f"batch --jobs {args.jobs}", args.n, args.jobs, *measure(cli + ["batch", str(data), "--out", str(work / "oN.jsonl"), "--jobs", str(args.jobs)])))
+        if args.memory_n:
+            big = work / "big.jsonl"
+            with big.open("wb") as out:
+                for _ in range(args.memory_n // args.n):
+                    with data.open("rb") as part:
+                        shutil.copyfileobj(part, out)
+            rows.append((f"batch --jobs {args.jobs}", args.memory_n // args.n * args.n, args.jobs, *measure(cli + ["batch", str(big), "--out", str(work / "big-out.jsonl"), "--jobs", str(args.jobs)])))
+        floor_rate = rows[0][1] / rows[0][3]
+        print()
+        print(f"| run | records | seconds | records/s | records/s per core | peak RSS (MiB) | time vs floor |")
+        print(f"|---|---:|---:|---:|---:|---:|---:|")
+        for name, n, cores, seconds, rss in rows:
+            rate = n / seconds
+            print(f"| {name} | {n:,} | {seconds:,.1f} | {rate:,.0f} | {rate / cores:,.0f} | {rss:,.0f} | {floor_rate / rate:,.1f}x |")
+        print()
+        one, many = rows[1], rows[2]
+        print(f"scaling: --jobs {args.jobs} is {(many[1] / many[3]) / (one[1] / one[3]):.2f}x --jobs 1")
+        if args.memory_n:
+            print(f"memory: {rows[3][1]:,} records peak {rows[3][4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB "
+                  f"({(rows[3][4] / many[4] - 1) * 100:+.1f} %)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
