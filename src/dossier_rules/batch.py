@@ -5,8 +5,8 @@ pack or registry changes, so this path is built for volume:
 
 * records stream through in chunks; at most a few chunks per worker are in
   flight, so memory does not grow with the input;
-* workers are processes (``--jobs``); the parent only reads, writes and
-  counts, and results are written in input order;
+* workers are processes (``--jobs``, see :mod:`dossier_rules.workers`); the
+  parent only reads, writes and counts, and results are written in input order;
 * every record in yields exactly one record out: a report, or an error
   record naming the source (file, line) and the reason;
 * output is appended a whole chunk at a time and every record ends with a
@@ -19,12 +19,10 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +30,7 @@ import orjson
 
 from .engine import Engine
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, parse_dossier, read_bytes
+from .workers import OrderedPool, signal_name
 
 CHUNK = 512
 """Records per task: large enough to amortise inter-process overhead, small enough to keep memory flat."""
@@ -169,15 +168,26 @@ def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[I
     if jobs <= 1:
         yield from map(screen_chunk, work)
         return
-    # fork: workers inherit the loaded engine instead of loading packs again
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-        pending: deque[Future[tuple[bytes, Stats]]] = deque()
-        for chunk in work:
-            pending.append(pool.submit(screen_chunk, chunk))
-            if len(pending) >= jobs * 3:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    with OrderedPool(jobs, screen_chunk, merge_results, crashed_record) as pool:
+        yield from pool.map(work)
+
+
+def merge_results(parts: list[tuple[bytes, Stats]]) -> tuple[bytes, Stats]:
+    """One chunk's result from the results of its records, screened one by one after a crash."""
+    stats = Stats()
+    for _, part in parts:
+        stats.add(part)
+    return b"".join(blob for blob, _ in parts), stats
+
+
+def crashed_record(item: Item, code: int | None) -> tuple[bytes, Stats]:
+    """The error record for a record that killed a worker twice."""
+    source, line, _, _ = item
+    problem = Problem(source, f"the worker screening this record died twice ({signal_name(code)}); it was not evaluated", kind="worker_crashed", line=line)
+    record = error_record(label(source, line), [problem])
+    stats = Stats()
+    stats.count(record)
+    return orjson.dumps(record) + b"\n", stats
 
 
 # --------------------------------------------------------------------------- output and resume

@@ -703,13 +703,14 @@ def batch_command(
     console = _console(err=True)
     try:
         if console.is_terminal:
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+            # no refresh thread: workers are forked, and a forked child must not inherit a thread's locks
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, auto_refresh=False) as bar:
                 task = bar.add_task("starting")
 
                 def report(stats: batch.Stats) -> None:
                     rate = stats.records / max(time.monotonic() - started, 1e-9)
                     s = stats.severity
-                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · findings {s['block']:,} block, {s['warn']:,} warn, {s['info']:,} info · {stats.errors:,} errors")
+                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · findings {s['block']:,} block, {s['warn']:,} warn, {s['info']:,} info · {stats.errors:,} errors", refresh=True)
 
                 outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report)
         else:

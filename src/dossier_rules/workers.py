@@ -1,0 +1,176 @@
+"""An ordered pool of worker processes that keeps memory flat and survives crashes.
+
+Batch screening sends chunks of records to forked workers and writes the
+results in input order. The pool is deliberately simple:
+
+* each worker has its own pipe and at most one chunk in flight; results are
+  read in the order the chunks were sent, so output order is input order;
+* the parent runs no helper threads (``concurrent.futures`` pickles through
+  threads, whose allocator arenas kept growing the parent's resident set);
+* a worker that dies (a segfault in a C extension, an OOM kill) is replaced;
+  the records of the chunk it held are retried one by one in a fresh worker,
+  and a record that kills a worker a second time is handed to ``give_up``,
+  which turns it into an error record. Nothing is lost, and the parent lives.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from typing import Any, Generic, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+_CONTEXT = get_context("fork")
+
+
+def _serve(conn: Connection, work: Callable[[Any], Any]) -> None:
+    """Worker loop: receive a chunk, send back its result; an empty message means stop."""
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            conn.send(work(task))
+    except (EOFError, KeyboardInterrupt):
+        return
+    finally:
+        conn.close()
+
+
+class WorkerCrashed(Exception):
+    """The worker died while holding a task."""
+
+
+class _Worker:
+    def __init__(self, work: Callable[[Any], Any]):
+        self.conn, child = _CONTEXT.Pipe(duplex=True)
+        self.process = _CONTEXT.Process(target=_serve, args=(child, work), daemon=True)
+        self.process.start()
+        child.close()
+
+    def send(self, task: Any) -> None:
+        try:
+            self.conn.send(task)
+        except (BrokenPipeError, ConnectionResetError, OSError) as exc:
+            raise WorkerCrashed(str(exc)) from None
+
+    def receive(self) -> Any:
+        try:
+            return self.conn.recv()
+        except (EOFError, ConnectionResetError, OSError) as exc:
+            raise WorkerCrashed(str(exc) or "connection closed") from None
+
+    def exitcode(self) -> int | None:
+        self.process.join(timeout=5)
+        return self.process.exitcode
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class OrderedPool(Generic[Task, Result]):
+    """``jobs`` forked workers applying ``work`` to chunks (lists of records), in order.
+
+    ``work`` and the state it uses are inherited through ``fork``; they must be
+    set up before the pool is created. ``merge`` joins per-record results back
+    into one chunk result after a crash; ``give_up`` makes the result for a
+    record that crashed a worker twice.
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        work: Callable[[list[Task]], Result],
+        merge: Callable[[list[Result]], Result],
+        give_up: Callable[[Task, int | None], Result],
+    ):
+        self.work, self.merge, self.give_up = work, merge, give_up
+        self.workers = [_Worker(work) for _ in range(jobs)]
+        self.crashes = 0
+
+    def __enter__(self) -> "OrderedPool[Task, Result]":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def map(self, chunks: Iterable[list[Task]]) -> Iterator[Result]:
+        """Results of ``work`` for each chunk, in the order of ``chunks``."""
+        jobs = len(self.workers)
+        in_flight: list[list[Task] | None] = [None] * jobs
+        source = iter(chunks)
+        sent = received = 0
+        exhausted = False
+        while True:
+            while not exhausted and sent - received < jobs:
+                chunk = next(source, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                slot = sent % jobs
+                in_flight[slot] = chunk
+                try:
+                    self.workers[slot].send(chunk)
+                except WorkerCrashed:
+                    pass  # noticed when its result is read
+                sent += 1
+            if received == sent:
+                return
+            slot = received % jobs
+            chunk = in_flight[slot]
+            assert chunk is not None
+            try:
+                result = self.workers[slot].receive()
+            except WorkerCrashed:
+                result = self._recover(slot, chunk)
+            in_flight[slot] = None
+            received += 1
+            yield result
+
+    def _replace(self, slot: int) -> int | None:
+        """Start a fresh worker in ``slot``; return how the old one ended."""
+        code = self.workers[slot].exitcode()
+        self.workers[slot].conn.close()
+        self.workers[slot] = _Worker(self.work)
+        self.crashes += 1
+        return code
+
+    def _recover(self, slot: int, chunk: list[Task]) -> Result:
+        """Retry each record of a crashed chunk alone, once; a second crash gives that record up."""
+        self._replace(slot)
+        results = []
+        for task in chunk:
+            worker = self.workers[slot]
+            try:
+                worker.send([task])
+                results.append(worker.receive())
+            except WorkerCrashed:
+                code = self._replace(slot)
+                results.append(self.give_up(task, code))
+        return self.merge(results)
+
+
+def signal_name(code: int | None) -> str:
+    """How a worker ended, for error messages: ``SIGSEGV`` rather than ``-11``."""
+    if code is None:
+        return "unknown cause"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
