@@ -165,10 +165,11 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
 def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]]) -> Iterator[tuple[bytes, Stats]]:
     """Screen chunks in order: in this process for one job, else in ``jobs`` worker processes."""
     _install(engine, as_of)
-    if jobs <= 1:
+    if jobs <= 1 and engine.backend == "native":
         yield from map(screen_chunk, work)
         return
-    with OrderedPool(jobs, screen_chunk, merge_results, crashed_record) as pool:
+    # the rete backend always runs in workers: a crash in durable-rules must not take this process down
+    with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record) as pool:
         yield from pool.map(work)
 
 

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import csv
 import difflib
+import importlib.util
 import json
 import os
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import click
+import orjson
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import batch, coverage, sharing
+from . import batch, coverage, rete, sharing, workers
 from . import schemas as schema_files
 from .conditions import outline
 from .engine import DEFAULT_MAX_REGISTRY_AGE, Engine
@@ -40,7 +42,7 @@ from .registries import (
 )
 from .packs import SEVERITY_RANK, PackSet, lint, load_packs
 from .report import ErrorDetail, ErrorRecord, Report
-from .sources import InputError, Problem, parse_dossier, read_dossier
+from .sources import InputError, Problem, read_bytes
 from .testing import run_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -85,9 +87,32 @@ def _registries(packs_dir: Path, registries_dir: Path | None) -> Registries:
         raise SystemExit(EXIT_INPUT) from None
 
 
-def _engine(packs_dir: Path, registries_dir: Path | None, max_age: int) -> Engine:
-    """The engine every evaluating command uses: packs, registries, and the staleness limit."""
-    return Engine(_load(packs_dir), _registries(packs_dir, registries_dir), max_registry_age=max_age)
+def _engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: str = "native") -> Engine:
+    """The engine every evaluating command uses: packs, registries, the staleness limit, the backend."""
+    packset = _load(packs_dir)
+    _refuse_untranslatable(packset, backend)
+    return Engine(packset, _registries(packs_dir, registries_dir), max_registry_age=max_age, backend=backend)  # type: ignore[arg-type]
+
+
+def _refuse_untranslatable(packset: PackSet, backend: str) -> None:
+    """For the rete backend, a rule it cannot express stops the run before anything is evaluated."""
+    if backend != "rete":
+        return
+    if importlib.util.find_spec("durable") is None:
+        click.echo("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'", err=True)
+        raise SystemExit(EXIT_INPUT)
+    problems = rete.check_packs(packset)
+    if not problems:
+        try:
+            workers.run_isolated(rete.verify, packset)
+        except workers.WorkerError as exc:
+            problems = [exc.args[0].strip().splitlines()[-1]]
+        except workers.WorkerCrashed as exc:
+            problems = [f"durable-rules crashed while building the rulesets ({exc})"]
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        raise SystemExit(EXIT_INPUT)
 
 
 packs_option = click.option(
@@ -111,6 +136,14 @@ max_age_option = click.option(
     default=DEFAULT_MAX_REGISTRY_AGE,
     show_default=True,
     help="Days after retrieval (counted to the as-of date) from which a registry is reported as stale.",
+)
+engine_option = click.option(
+    "--engine",
+    "backend",
+    type=click.Choice(["native", "rete"]),
+    default="native",
+    show_default=True,
+    help="Rule backend: the native compiled conditions, or durable-rules' Rete engine (runs in worker processes).",
 )
 as_of_option = click.option(
     "--as-of",
@@ -139,20 +172,28 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             yield raw
 
 
-def screen(engine: Engine, source: str, as_of: date | None) -> Report | ErrorRecord:
-    """One file in, one report or one error record out; never raises for bad input."""
-    try:
-        if source == "-":
-            dossier = parse_dossier(sys.stdin.buffer.read(), "<stdin>")
-        else:
-            dossier = read_dossier(Path(source))
-        return engine.evaluate(dossier, as_of=as_of, source=source)
-    except InputError as exc:
-        return error_record(source, exc.problems)
+def items_for(files: Iterable[str]) -> Iterator["batch.Item"]:
+    """The records named on the command line, read here so a missing file becomes an error record."""
+    for source in expand(files):
+        try:
+            raw = sys.stdin.buffer.read() if source == "-" else read_bytes(Path(source))
+            yield source, None, raw, None
+        except InputError as exc:
+            yield source, None, None, exc.problems[0]
 
 
-def error_record(source: str, problems: Iterable[Problem]) -> ErrorRecord:
-    return ErrorRecord(source=source, errors=[ErrorDetail(**p.to_json()) for p in problems])
+def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> list[Report | ErrorRecord]:
+    """Reports or error records, one per file, through the same pipeline as ``batch``."""
+    stamp = datetime.now(timezone.utc).replace(microsecond=0)
+    out: list[Report | ErrorRecord] = []
+    for blob, _ in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
+        for line in blob.splitlines():
+            record = orjson.loads(line)
+            if "errors" in record:
+                out.append(ErrorRecord.model_validate(record))
+            else:
+                out.append(Report.model_validate({**record, "generated_at": stamp}))
+    return out
 
 
 def summarize(results: list[Report | ErrorRecord]) -> dict[str, Any]:
@@ -185,23 +226,21 @@ def exit_code(results: list[Report | ErrorRecord], fail_on: str) -> int:
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True, help="Language of messages in text output.")
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1.")
 @as_of_option
+@engine_option
 @packs_option
 @registries_option
 @max_age_option
 def check(
-    files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
 ) -> None:
     """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
 
     Every file gets a report or an error record; a bad file never stops the others.
     """
-    engine = _engine(packs_dir, registries_dir, max_registry_age)
-    day = as_of.date() if as_of else None
-    results: list[Report | ErrorRecord] = []
-    for source in expand(files):
-        result = screen(engine, source, day)
-        results.append(result)
-        if fmt == "jsonl":
+    engine = _engine(packs_dir, registries_dir, max_registry_age, backend)
+    results = screen_files(engine, files, as_of.date() if as_of else None)
+    if fmt == "jsonl":
+        for result in results:
             click.echo(result.model_dump_json())
     summary = summarize(results)
     if fmt == "json":
@@ -686,11 +725,12 @@ def share_export(notice_id: str, fmt: str, output: Path | None, outbox: Path) ->
 @click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1.")
 @as_of_option
+@engine_option
 @packs_option
 @registries_option
 @max_age_option
 def batch_command(
-    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, as_of: Any, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
 ) -> None:
     """Screen every record of INPUT: a directory of JSON files, a JSON Lines file (.gz too), or - for stdin.
 
@@ -698,7 +738,7 @@ def batch_command(
     1 when findings reached --fail-on, 2 when any record was unreadable or
     the run could not start.
     """
-    engine = _engine(packs_dir, registries_dir, max_registry_age)
+    engine = _engine(packs_dir, registries_dir, max_registry_age, backend)
     started = time.monotonic()
     console = _console(err=True)
     try:

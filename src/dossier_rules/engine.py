@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -124,8 +124,11 @@ class Engine:
         packset: PackSet,
         registries: Registries | None = None,
         max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
+        backend: Literal["native", "rete"] = "native",
     ):
         self.packset = packset
+        self.backend = backend
+        self._rete: Any = None
         self.registries = registries or Registries.empty()
         self.max_registry_age = max_registry_age
         self._packs = {pack.country: pack for pack in packset.packs.values()}
@@ -166,13 +169,20 @@ class Engine:
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
         findings.extend(context.warnings)
         env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": self.registries.view(dossier.country, as_of)}
-        for items, runners in self._plans[(pack.country, dossier.kind)]:
-            if items is None:
+        plan = self._plans[(pack.country, dossier.kind)]
+        if self.backend == "rete":
+            fired = self._rete_evaluator().fired(pack, dossier, env)
+            for items, runners in plan:
                 for runner in runners:
-                    runner.run(env, findings, None)
-            elif present := items(env):
-                for runner in runners:
-                    runner.run(env, findings, present)
+                    runner.emit(env, findings, items(env) if items else None, fired)
+        else:
+            for items, runners in plan:
+                if items is None:
+                    for runner in runners:
+                        runner.run(env, findings, None)
+                elif present := items(env):
+                    for runner in runners:
+                        runner.run(env, findings, present)
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -191,6 +201,14 @@ class Engine:
             "findings": findings,
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
         }
+
+    def _rete_evaluator(self) -> Any:
+        """durable-rules, loaded on first use: in a worker process, never in the parent."""
+        if self._rete is None:
+            from .rete import ReteEvaluator
+
+            self._rete = ReteEvaluator(self.packset)
+        return self._rete
 
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
@@ -283,6 +301,18 @@ class _Runner:
             if program(env):
                 pointer = f"{self.base}/{index}"
                 out.append(self._finding(env, {ROOT: "", name: pointer}, pointer))
+
+    def emit(self, env: Env, out: list[Data], items: list[Any] | None, fired: set[tuple[str, int | None]]) -> None:
+        """Append the findings of this rule for the (rule, item) pairs another backend decided fire."""
+        rule_id = self.static["rule_id"]
+        if self.items is None:
+            if (rule_id, None) in fired:
+                out.append(self._finding(env, {ROOT: ""}, None))
+            return
+        for index in sorted(i for r, i in fired if r == rule_id and i is not None):
+            env[self.name] = items[index]  # type: ignore[index]
+            pointer = f"{self.base}/{index}"
+            out.append(self._finding(env, {ROOT: "", self.name: pointer}, pointer))  # type: ignore[dict-item]
 
     def _finding(self, env: Env, bases: dict[str, str], item: str | None) -> Data:
         rule = self.rule

@@ -16,6 +16,7 @@ results in input order. The pool is deliberately simple:
 from __future__ import annotations
 
 import signal
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -27,14 +28,25 @@ Result = TypeVar("Result")
 _CONTEXT = get_context("fork")
 
 
+class _Failure:
+    """What a worker sends back when ``work`` raised: the traceback, so the parent can stop with it."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 def _serve(conn: Connection, work: Callable[[Any], Any]) -> None:
-    """Worker loop: receive a chunk, send back its result; an empty message means stop."""
+    """Worker loop: receive a chunk, send back its result; ``None`` means stop."""
     try:
         while True:
             task = conn.recv()
             if task is None:
                 return
-            conn.send(work(task))
+            try:
+                result = work(task)
+            except Exception:  # a bug, not a crash: report it instead of dying
+                result = _Failure(traceback.format_exc())
+            conn.send(result)
     except (EOFError, KeyboardInterrupt):
         return
     finally:
@@ -43,6 +55,10 @@ def _serve(conn: Connection, work: Callable[[Any], Any]) -> None:
 
 class WorkerCrashed(Exception):
     """The worker died while holding a task."""
+
+
+class WorkerError(Exception):
+    """``work`` raised in a worker; the message is the worker's traceback."""
 
 
 class _Worker:
@@ -60,9 +76,12 @@ class _Worker:
 
     def receive(self) -> Any:
         try:
-            return self.conn.recv()
+            result = self.conn.recv()
         except (EOFError, ConnectionResetError, OSError) as exc:
             raise WorkerCrashed(str(exc) or "connection closed") from None
+        if isinstance(result, _Failure):
+            raise WorkerError(result.text)
+        return result
 
     def exitcode(self) -> int | None:
         self.process.join(timeout=5)
@@ -174,3 +193,16 @@ def signal_name(code: int | None) -> str:
             return f"signal {-code}"
     return f"exit code {code}"
 
+
+
+def run_isolated(work: Callable[[Any], Result], task: Any) -> Result:
+    """Run ``work(task)`` in a forked process: a crash raises :class:`WorkerCrashed` here instead of killing us.
+
+    The task is inherited through ``fork``, not sent, so it need not be picklable (a pack set holds closures).
+    """
+    worker = _Worker(lambda _start: work(task))
+    try:
+        worker.send(True)
+        return worker.receive()
+    finally:
+        worker.stop()
