@@ -413,8 +413,9 @@ def schemas_write(directory: Path, check: bool) -> None:
 @packs.command("test")
 @click.argument("pack_ids", nargs=-1)
 @packs_option
+@engine_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, fmt: str) -> None:
+def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
     With PACK ids, run the tests of those packs (an abstract pack's rules
@@ -422,10 +423,17 @@ def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, fmt: str) -> None:
     or any rule not exercised both ways (fires / must not fire).
     """
     packset = _load(packs_dir)
+    _refuse_untranslatable(packset, backend)
     try:
-        run = run_tests(packset, pack_ids)
+        if backend == "rete":
+            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend="rete"), packset)
+        else:
+            run = run_tests(packset, pack_ids)
     except InputError as exc:
         _print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    except workers.WorkerCrashed as exc:
+        click.echo(f"error: the rete backend crashed while running the tests: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
     passed = len(run.results) - len(run.failures)
     covered = len(run.coverage) - len(run.uncovered)

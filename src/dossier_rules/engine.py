@@ -205,9 +205,9 @@ class Engine:
     def _rete_evaluator(self) -> Any:
         """durable-rules, loaded on first use: in a worker process, never in the parent."""
         if self._rete is None:
-            from .rete import ReteEvaluator
+            from .rete import evaluator_for
 
-            self._rete = ReteEvaluator(self.packset)
+            self._rete = evaluator_for(self.packset)
         return self._rete
 
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:

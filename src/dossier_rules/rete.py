@@ -334,9 +334,20 @@ def _refused(rulesets: dict[str, Any]) -> str | None:
     return None
 
 
+_EVALUATORS: dict[int, ReteEvaluator] = {}
+
+
+def evaluator_for(packset: PackSet) -> ReteEvaluator:
+    """One durable-rules host per pack set and process: many hosts registering the same
+    rulesets in one process is the kind of use the probe saw crash."""
+    if id(packset) not in _EVALUATORS:
+        _EVALUATORS[id(packset)] = ReteEvaluator(packset)
+    return _EVALUATORS[id(packset)]
+
+
 def verify(packset: PackSet) -> str:
     """Build every ruleset in durable-rules; run in an isolated process (see :func:`workers.run_isolated`)."""
-    ReteEvaluator(packset)
+    evaluator_for(packset)
     return "ok"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Literal
 
 from .engine import Engine
 from .model import BrokerDossier, CandidateDossier
@@ -80,7 +80,7 @@ def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
     ]
 
 
-def test_registries(pack: Pack) -> Registries:
+def pack_test_registries(pack: Pack) -> Registries:
     """The registries a pack's rule tests run against: its ``test_registries``, never the shipped data."""
     built = {}
     for kind, entries in pack.test_registry_entries().items():
@@ -89,11 +89,12 @@ def test_registries(pack: Pack) -> Registries:
     return Registries(built)
 
 
-def run_tests(packset: PackSet, ids: Iterable[str] = ()) -> TestRun:
+def run_tests(packset: PackSet, ids: Iterable[str] = (), backend: Literal["native", "rete"] = "native") -> TestRun:
+    """Run the rule tests; with ``backend="rete"`` call this in a worker process (see ``workers.run_isolated``)."""
     run = TestRun()
     wanted = set(ids)
     for pack in selected_packs(packset, ids):
-        engine = Engine(packset, test_registries(pack), max_registry_age=None)
+        engine = Engine(packset, pack_test_registries(pack), max_registry_age=None, backend=backend)
         for resolved in pack.rules:
             rule = resolved.rule
             if wanted and rule.pack_id not in wanted and pack.id not in wanted:

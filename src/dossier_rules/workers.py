@@ -195,14 +195,22 @@ def signal_name(code: int | None) -> str:
 
 
 
-def run_isolated(work: Callable[[Any], Result], task: Any) -> Result:
-    """Run ``work(task)`` in a forked process: a crash raises :class:`WorkerCrashed` here instead of killing us.
+def run_isolated(work: Callable[[Any], Result], task: Any, retries: int = 1) -> Result:
+    """Run ``work(task)`` in a forked process, retried once in a fresh one if it crashes.
 
-    The task is inherited through ``fork``, not sent, so it need not be picklable (a pack set holds closures).
+    A second crash raises :class:`WorkerCrashed` here instead of killing us. The
+    task is inherited through ``fork``, not sent, so it need not be picklable (a
+    pack set holds closures).
     """
-    worker = _Worker(lambda _start: work(task))
-    try:
-        worker.send(True)
-        return worker.receive()
-    finally:
-        worker.stop()
+    for attempt in range(retries + 1):
+        worker = _Worker(lambda _start: work(task))
+        try:
+            worker.send(True)
+            return worker.receive()
+        except WorkerCrashed as exc:
+            code = worker.exitcode()
+            if attempt == retries:
+                raise WorkerCrashed(f"the worker died {retries + 1} times ({signal_name(code)})") from exc
+        finally:
+            worker.stop()
+    raise AssertionError("unreachable")
