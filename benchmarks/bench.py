@@ -9,6 +9,7 @@
 2. Runs, each in its own process, on the same file:
    * the floor: reading the lines and parsing each with orjson, nothing else;
    * ``dossier-rules batch`` with one job, and with one job per core;
+   * the same with ``--engine rete`` (durable-rules), whose output must be identical;
    * the same batch on MEMORY_N records (the N-record file repeated), to show
      that peak memory does not grow with the input.
 3. Prints records/s, records/s per core, peak memory (the largest resident
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, default=1_000_000, help="records for the memory run (0 to skip)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-rete", action="store_true", help="skip the Rete backend row (it needs durable-rules)")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "dossier_rules"]
     work = Path(tempfile.mkdtemp(prefix="dossier-bench-"))
@@ -168,6 +170,10 @@ def main() -> None:
         rows.append(("orjson parse only (floor)", args.n, 1, *measure([sys.executable, "-c", FLOOR, str(data)])))
         rows.append(("batch --jobs 1", args.n, 1, *measure(cli + ["batch", str(data), "--out", str(work / "o1.jsonl"), "--jobs", "1"])))
         rows.append((f"batch --jobs {args.jobs}", args.n, args.jobs, *measure(cli + ["batch", str(data), "--out", str(work / "oN.jsonl"), "--jobs", str(args.jobs)])))
+        if not args.no_rete:
+            rete_run = measure(cli + ["batch", str(data), "--out", str(work / "oR.jsonl"), "--jobs", str(args.jobs), "--engine", "rete"])
+            rows.append((f"batch --jobs {args.jobs} --engine rete", args.n, args.jobs, *rete_run))
+            same = (work / "oN.jsonl").read_bytes() == (work / "oR.jsonl").read_bytes()
         if args.memory_n:
             big = work / "big.jsonl"
             with big.open("wb") as out:
@@ -185,9 +191,14 @@ def main() -> None:
         print()
         one, many = rows[1], rows[2]
         print(f"scaling: --jobs {args.jobs} is {(many[1] / many[3]) / (one[1] / one[3]):.2f}x --jobs 1")
+        if not args.no_rete:
+            native, rete_row = rows[2], rows[3]
+            print(f"backends: native is {rete_row[3] / native[3]:.1f}x faster than rete on the same input "
+                  f"(outputs {'identical' if same else 'DIFFER'})")
         if args.memory_n:
-            print(f"memory: {rows[3][1]:,} records peak {rows[3][4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB "
-                  f"({(rows[3][4] / many[4] - 1) * 100:+.1f} %)")
+            big = rows[-1]
+            print(f"memory: {big[1]:,} records peak {big[4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB "
+                  f"({(big[4] / many[4] - 1) * 100:+.1f} %)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
