@@ -255,3 +255,11 @@ def test_share_cli_round_trip(engine: Engine, tmp_path: Path) -> None:
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"dossier_id": \n')
     assert runner.invoke(main, ["share", "build", str(broken), "--outbox", outbox]).exit_code == 2
+
+
+def test_personal_data_is_found_for_batch_reports_too(packset: PackSet, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n" + (SAMPLES / "pk-candidate-false-documents.json").read_text().replace("\n", "") + "\n")
+    CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "1"])
+    build(packset, tmp_path / "o.sqlite", tmp_path / "out.jsonl", personal=True)
+    assert {n.dossiers[0].identity["name"] for n in notices(tmp_path / "o.sqlite").values()} == {"Bilal Example"}
