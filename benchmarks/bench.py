@@ -183,8 +183,8 @@ def main() -> None:
             rows.append((f"batch --jobs {args.jobs}", args.memory_n // args.n * args.n, args.jobs, *measure(cli + ["batch", str(big), "--out", str(work / "big-out.jsonl"), "--jobs", str(args.jobs)])))
         floor_rate = rows[0][1] / rows[0][3]
         print()
-        print(f"| run | records | seconds | records/s | records/s per core | peak RSS (MiB) | time vs floor |")
-        print(f"|---|---:|---:|---:|---:|---:|---:|")
+        print("| run | records | seconds | records/s | records/s per core | peak RSS (MiB) | time vs floor |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for name, n, cores, seconds, rss in rows:
             rate = n / seconds
             print(f"| {name} | {n:,} | {seconds:,.1f} | {rate:,.0f} | {rate / cores:,.0f} | {rss:,.0f} | {floor_rate / rate:,.1f}x |")

@@ -41,7 +41,7 @@ from .registries import (
     write_registry,
 )
 from .packs import SEVERITY_RANK, PackSet, lint, load_packs
-from .report import ErrorDetail, ErrorRecord, Report
+from .report import ErrorRecord, Report
 from .sources import InputError, Problem, read_bytes
 from .testing import run_tests
 

@@ -8,7 +8,7 @@ it without reading code, and a run over many files can record it and go on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
