@@ -21,6 +21,7 @@ Figures are only comparable within one run: the machine is shared and noisy.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import shutil
@@ -150,6 +151,15 @@ def measure(argv: list[str]) -> tuple[float, float]:
     return seconds, int(done.stdout.strip()) / 1024
 
 
+def checked(name: str, result: tuple[float, float], out: Path, n: int) -> tuple[str, int, float, float]:
+    """A batch run counts only if it wrote one record per input record (it exits 2: 1 % are malformed)."""
+    with out.open("rb") as handle:
+        written = sum(1 for _ in handle)
+    if written != n:
+        raise SystemExit(f"{name}: wrote {written:,} records for {n:,}; the run failed, so its time means nothing")
+    return (name, n, *result)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
@@ -158,6 +168,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-rete", action="store_true", help="skip the Rete backend row (it needs durable-rules)")
     args = parser.parse_args()
+    if not args.no_rete and importlib.util.find_spec("durable") is None:
+        raise SystemExit("the Rete row needs durable-rules (pip install -e '.[rete]'), or pass --no-rete")
     cli = [sys.executable, "-m", "dossier_rules"]
     work = Path(tempfile.mkdtemp(prefix="dossier-bench-"))
     try:
@@ -168,11 +180,15 @@ def main() -> None:
               f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
         rows = []
         rows.append(("orjson parse only (floor)", args.n, 1, *measure([sys.executable, "-c", FLOOR, str(data)])))
-        rows.append(("batch --jobs 1", args.n, 1, *measure(cli + ["batch", str(data), "--out", str(work / "o1.jsonl"), "--jobs", "1"])))
-        rows.append((f"batch --jobs {args.jobs}", args.n, args.jobs, *measure(cli + ["batch", str(data), "--out", str(work / "oN.jsonl"), "--jobs", str(args.jobs)])))
+        def run_batch(label: str, out: Path, jobs: int, n: int, source: Path, *extra: str) -> None:
+            result = measure(cli + ["batch", str(source), "--out", str(out), "--jobs", str(jobs), *extra])
+            name, count, seconds, rss = checked(label, result, out, n)
+            rows.append((name, count, jobs, seconds, rss))
+
+        run_batch("batch --jobs 1", work / "o1.jsonl", 1, args.n, data)
+        run_batch(f"batch --jobs {args.jobs}", work / "oN.jsonl", args.jobs, args.n, data)
         if not args.no_rete:
-            rete_run = measure(cli + ["batch", str(data), "--out", str(work / "oR.jsonl"), "--jobs", str(args.jobs), "--engine", "rete"])
-            rows.append((f"batch --jobs {args.jobs} --engine rete", args.n, args.jobs, *rete_run))
+            run_batch(f"batch --jobs {args.jobs} --engine rete", work / "oR.jsonl", args.jobs, args.n, data, "--engine", "rete")
             same = (work / "oN.jsonl").read_bytes() == (work / "oR.jsonl").read_bytes()
         if args.memory_n:
             big = work / "big.jsonl"
@@ -180,7 +196,7 @@ def main() -> None:
                 for _ in range(args.memory_n // args.n):
                     with data.open("rb") as part:
                         shutil.copyfileobj(part, out)
-            rows.append((f"batch --jobs {args.jobs}", args.memory_n // args.n * args.n, args.jobs, *measure(cli + ["batch", str(big), "--out", str(work / "big-out.jsonl"), "--jobs", str(args.jobs)])))
+            run_batch(f"batch --jobs {args.jobs}", work / "big-out.jsonl", args.jobs, args.memory_n // args.n * args.n, big)
         floor_rate = rows[0][1] / rows[0][3]
         print()
         print("| run | records | seconds | records/s | records/s per core | peak RSS (MiB) | time vs floor |")
