@@ -102,10 +102,70 @@ def test_pack_test_cases_agree(packset: PackSet) -> None:
         assert got == expected, pack.id
 
 
-def test_samples_agree(packset: PackSet, registries: Registries, engine: Engine) -> None:
+def test_samples_agree(packset: PackSet, registries: Registries, native: Engine) -> None:
     dossiers = [(DOSSIER_ADAPTER.validate_json(p.read_bytes()), None) for p in sorted(SAMPLES.glob("*.json"))]
-    expected = [engine.evaluate_data(d, timestamp=False) for d, _ in dossiers]
+    expected = [native.evaluate_data(d, timestamp=False) for d, _ in dossiers]
     assert rete_reports(packset, registries, dossiers) == expected
+
+
+# --------------------------------------------------------------------------- crash containment
+
+
+def _segfault_on(marker: str, original: Any):
+    def screen(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
+        if marker.encode() in raw:
+            faulthandler.disable()  # a deliberate crash: no fault dump in the test output
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return original(engine, source, line, raw)
+
+    return screen
+
+
+@pytest.mark.parametrize("backend", ["native", "rete"])
+def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(SAMPLES.glob("*.json"))] * 40
+    poison = json.loads((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text())
+    poison["dossier_id"] = "PK-POISON-1"
+    lines.insert(333, json.dumps(poison))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    # workers are forked from this process after the patch: they inherit the segfaulting screen
+    monkeypatch.setattr(batch, "screen_one", _segfault_on("PK-POISON-1", batch.screen_one))
+    result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "2", "--engine", backend])
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(out) == len(lines)  # nothing lost, and the parent lived to write the summary
+    crashed = [r for r in out if "errors" in r]
+    assert [r["source"] for r in crashed] == [f"{source}:334"]
+    assert crashed[0]["errors"][0]["kind"] == "worker_crashed" and "SIGSEGV" in crashed[0]["errors"][0]["message"]
+    assert [r["dossier_id"] for r in out if "errors" not in r] == [json.loads(line)["dossier_id"] for i, line in enumerate(lines) if i != 333]
+    assert result.exit_code == 2 and f"{len(lines):,} = {len(lines):,}" in result.stderr
+
+
+def test_a_worker_bug_stops_the_run_instead_of_passing_for_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(batch, "screen_one", broken)
+    source = tmp_path / "in.jsonl"
+    source.write_text((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text().replace("\n", "") + "\n")
+    with pytest.raises(workers.WorkerError, match="ZeroDivisionError"):
+        CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "2"], catch_exceptions=False)
+
+
+def test_rete_check_and_batch_match_native(tmp_path: Path) -> None:
+    runner = CliRunner()
+    native = runner.invoke(main, ["batch", str(SAMPLES), "--out", str(tmp_path / "n.jsonl"), "--jobs", "1"])
+    rete_run = runner.invoke(main, ["batch", str(SAMPLES), "--out", str(tmp_path / "r.jsonl"), "--jobs", "2", "--engine", "rete"])
+    assert native.exit_code == rete_run.exit_code == 0
+    assert (tmp_path / "n.jsonl").read_bytes() == (tmp_path / "r.jsonl").read_bytes()
+    tested = runner.invoke(main, ["packs", "test", "--engine", "rete"])
+    assert tested.exit_code == 0 and " 0 failed" in tested.output, tested.output[-2000:]
+
+
+# --------------------------------------------------------------------------- generated dossiers (last: the
+# module-scoped Rete worker they use then lives only while nothing else forks)
 
 
 # generated dossiers: values chosen around the boundaries the rules care about
@@ -217,62 +277,6 @@ def test_generated_dossiers_agree(dossier: dict[str, Any], rete_pool: Any, nativ
     expected = native.evaluate_data(DOSSIER_ADAPTER.validate_python(dossier), timestamp=False)
     (rete_report,) = next(iter(rete_pool.map([[dossier]])))
     assert findings_of(rete_report) == findings_of(expected), json.dumps(dossier, ensure_ascii=False)
-
-
-# --------------------------------------------------------------------------- crash containment
-
-
-def _segfault_on(marker: str, original: Any):
-    def screen(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
-        if marker.encode() in raw:
-            faulthandler.disable()  # a deliberate crash: no fault dump in the test output
-            os.kill(os.getpid(), signal.SIGSEGV)
-        return original(engine, source, line, raw)
-
-    return screen
-
-
-@pytest.mark.parametrize("backend", ["native", "rete"])
-def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
-) -> None:
-    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(SAMPLES.glob("*.json"))] * 40
-    poison = json.loads((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text())
-    poison["dossier_id"] = "PK-POISON-1"
-    lines.insert(333, json.dumps(poison))
-    source = tmp_path / "in.jsonl"
-    source.write_text("\n".join(lines) + "\n")
-    # workers are forked from this process after the patch: they inherit the segfaulting screen
-    monkeypatch.setattr(batch, "screen_one", _segfault_on("PK-POISON-1", batch.screen_one))
-    result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "2", "--engine", backend])
-    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert len(out) == len(lines)  # nothing lost, and the parent lived to write the summary
-    crashed = [r for r in out if "errors" in r]
-    assert [r["source"] for r in crashed] == [f"{source}:334"]
-    assert crashed[0]["errors"][0]["kind"] == "worker_crashed" and "SIGSEGV" in crashed[0]["errors"][0]["message"]
-    assert [r["dossier_id"] for r in out if "errors" not in r] == [json.loads(line)["dossier_id"] for i, line in enumerate(lines) if i != 333]
-    assert result.exit_code == 2 and f"{len(lines):,} = {len(lines):,}" in result.stderr
-
-
-def test_a_worker_bug_stops_the_run_instead_of_passing_for_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
-        raise ZeroDivisionError("a bug")
-
-    monkeypatch.setattr(batch, "screen_one", broken)
-    source = tmp_path / "in.jsonl"
-    source.write_text((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text().replace("\n", "") + "\n")
-    with pytest.raises(workers.WorkerError, match="ZeroDivisionError"):
-        CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "2"], catch_exceptions=False)
-
-
-def test_rete_check_and_batch_match_native(tmp_path: Path) -> None:
-    runner = CliRunner()
-    native = runner.invoke(main, ["batch", str(SAMPLES), "--out", str(tmp_path / "n.jsonl"), "--jobs", "1"])
-    rete_run = runner.invoke(main, ["batch", str(SAMPLES), "--out", str(tmp_path / "r.jsonl"), "--jobs", "2", "--engine", "rete"])
-    assert native.exit_code == rete_run.exit_code == 0
-    assert (tmp_path / "n.jsonl").read_bytes() == (tmp_path / "r.jsonl").read_bytes()
-    tested = runner.invoke(main, ["packs", "test", "--engine", "rete"])
-    assert tested.exit_code == 0 and " 0 failed" in tested.output, tested.output[-2000:]
 
 
 def test_generated_dossiers_exercise_every_rule(packset: PackSet, native: Engine) -> None:
