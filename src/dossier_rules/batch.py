@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .engine import Engine
+from .packs import SEVERITY_RANK
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, parse_dossier, read_bytes
 from .workers import OrderedPool, signal_name
 
@@ -42,6 +43,18 @@ Item = tuple[str, int | None, bytes | None, Problem | None]
 def label(source: str, line: int | None) -> str:
     """How a record is named in the output: ``file`` or ``file:line``."""
     return f"{source}:{line}" if line is not None else source
+
+
+def record_bytes(name: str) -> tuple[bytes, str, int | None]:
+    """The record a report names (see :func:`label`): a JSON file, or one line of a JSON Lines file."""
+    path, _, line = name.rpartition(":")
+    if line.isdigit() and not Path(name).exists():
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as stream:
+            for number, raw in enumerate(stream, 1):
+                if number == int(line):
+                    return raw, path, number
+        raise InputError([Problem(path, f"no line {line}", kind="not_found")])
+    return read_bytes(Path(name)), name, None
 
 
 @dataclass
@@ -74,6 +87,14 @@ class Stats:
     @property
     def findings(self) -> int:
         return sum(self.severity.values())
+
+    def exit_code(self, fail_on: str) -> int:
+        """2 when any record was unreadable, 1 when findings reach ``fail_on``, else 0 (``check`` and ``batch``)."""
+        if self.errors:
+            return 2
+        if fail_on != "never" and any(n for s, n in self.severity.items() if SEVERITY_RANK[s] >= SEVERITY_RANK[fail_on]):
+            return 1
+        return 0
 
 
 # --------------------------------------------------------------------------- input

@@ -40,10 +40,10 @@ from .registries import (
     registry_file,
     write_registry,
 )
-from .packs import SEVERITY_RANK, PackSet, lint, load_packs
+from .packs import SEVERITY_RANK, PackSet, load_packs
 from .report import ErrorRecord, Report
 from .sources import InputError, Problem, read_bytes
-from .testing import run_tests
+from .testing import lint, run_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 _STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
@@ -182,42 +182,26 @@ def items_for(files: Iterable[str]) -> Iterator["batch.Item"]:
             yield source, None, None, exc.problems[0]
 
 
-def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> list[Report | ErrorRecord]:
-    """Reports or error records, one per file, through the same pipeline as ``batch``."""
+def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Report | ErrorRecord], batch.Stats]:
+    """Reports or error records, one per file, and their counts, through the same pipeline as ``batch``."""
     stamp = datetime.now(timezone.utc).replace(microsecond=0)
     out: list[Report | ErrorRecord] = []
-    for blob, _ in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
+    stats = batch.Stats()
+    for blob, chunk_stats in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
+        stats.add(chunk_stats)
         for line in blob.splitlines():
             record = orjson.loads(line)
             if "errors" in record:
                 out.append(ErrorRecord.model_validate(record))
             else:
                 out.append(Report.model_validate({**record, "generated_at": stamp}))
-    return out
+    return out, stats
 
 
-def summarize(results: list[Report | ErrorRecord]) -> dict[str, Any]:
-    reports = [r for r in results if isinstance(r, Report)]
-    findings = {"block": 0, "warn": 0, "info": 0}
-    for report in reports:
-        for severity, n in report.counts.items():
-            findings[severity] += n
-    return {
-        "records": len(results),
-        "evaluated": len(reports),
-        "errors": len(results) - len(reports),
-        "findings": findings,
-    }
-
-
-def exit_code(results: list[Report | ErrorRecord], fail_on: str) -> int:
-    if any(isinstance(r, ErrorRecord) for r in results):
-        return EXIT_INPUT
-    if fail_on != "never":
-        threshold = SEVERITY_RANK[fail_on]
-        if any(r.worst() >= threshold for r in results if isinstance(r, Report)):
-            return EXIT_FINDINGS
-    return EXIT_OK
+def summary(stats: batch.Stats) -> dict[str, Any]:
+    """The summary ``check`` prints, from the pipeline's counts."""
+    findings = {s: stats.severity[s] for s in ("block", "warn", "info")}
+    return {"records": stats.records, "evaluated": stats.records - stats.errors, "errors": stats.errors, "findings": findings}
 
 
 @main.command()
@@ -238,17 +222,17 @@ def check(
     Every file gets a report or an error record; a bad file never stops the others.
     """
     engine = _engine(packs_dir, registries_dir, max_registry_age, backend)
-    results = screen_files(engine, files, as_of.date() if as_of else None)
+    results, stats = screen_files(engine, files, as_of.date() if as_of else None)
     if fmt == "jsonl":
         for result in results:
             click.echo(result.model_dump_json())
-    summary = summarize(results)
+    counts = summary(stats)
     if fmt == "json":
-        payload = {"results": [r.model_dump(mode="json") for r in results], "summary": summary}
+        payload = {"results": [r.model_dump(mode="json") for r in results], "summary": counts}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     elif fmt == "text":
-        print_text(results, summary, lang)
-    raise SystemExit(exit_code(results, fail_on))
+        print_text(results, counts, lang)
+    raise SystemExit(stats.exit_code(fail_on))
 
 
 def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], lang: str) -> None:
@@ -770,11 +754,7 @@ def batch_command(
         click.echo(f"error: cannot resume {out}: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
     print_batch_summary(console, outcome, time.monotonic() - started, out)
-    stats = outcome.stats
-    if stats.errors:
-        raise SystemExit(EXIT_INPUT)
-    if fail_on != "never" and any(stats.severity[s] for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[fail_on]):
-        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(outcome.stats.exit_code(fail_on))
 
 
 def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: float, out: Path) -> None:

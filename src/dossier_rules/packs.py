@@ -263,6 +263,7 @@ class CompiledRule:
     test_lines: tuple[int | None, ...]
     registries: frozenset[str]
     subject: cond.Path | None
+    article_line: int | None
 
     @property
     def id(self) -> str:
@@ -333,10 +334,7 @@ class Pack:
         ]
 
     def provisions(self) -> dict[str, str]:
-        merged: dict[str, str] = {}
-        for source in self.chain:
-            merged.update(source.spec.pack.provisions)
-        return merged
+        return merged_provisions(self.chain)
 
     def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
         return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
@@ -435,7 +433,7 @@ def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[
     test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
     compiled = CompiledRule(
         spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines,
-        frozenset(cond.registries_used(condition)), subject,
+        frozenset(cond.registries_used(condition)), subject, line_of(raw, ["article"]),
     )
     return compiled, []
 
@@ -511,6 +509,14 @@ def _resolve_article(template: str, provisions: dict[str, str], country: str) ->
     return f"MOC-{country} " + _PLACEHOLDER.sub(sub, template)
 
 
+def merged_provisions(chain: list[PackSource] | tuple[PackSource, ...]) -> dict[str, str]:
+    """Article numbers by name along an extends chain; later packs override earlier ones."""
+    merged: dict[str, str] = {}
+    for source in chain:
+        merged.update(source.spec.pack.provisions)
+    return merged
+
+
 def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | None, list[Problem]]:
     """Resolve ``extends`` for one concrete pack and cite every rule in its MOC's numbering."""
     chain: list[PackSource] = []
@@ -532,9 +538,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
 
     visit(source, (source.id,))
     chain.append(source)
-    provisions: dict[str, str] = {}
-    for node in chain:
-        provisions.update(node.spec.pack.provisions)
+    provisions = merged_provisions(chain)
     country = source.spec.pack.country or ""
     rules: list[ResolvedRule] = []
     seen: dict[str, str] = {}
@@ -546,7 +550,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
             seen[rule.id] = node.id
             missing = sorted({m for t in (rule.spec.article, *rule.spec.also) for m in _PLACEHOLDER.findall(t)} - provisions.keys())
             if missing:
-                problems.append(Problem(rule.source, f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions", kind="pack", line=line_of(rule_raw(node, rule), ["article"]), rule=rule.id))
+                problems.append(Problem(rule.source, f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions", kind="pack", line=rule.article_line, rule=rule.id))
                 continue
             article = _resolve_article(rule.spec.article, provisions, country)
             also = tuple(_resolve_article(a, provisions, country) for a in rule.spec.also)
@@ -579,14 +583,6 @@ def _check_inventory(
                 rule = resolved.rule
                 problems.append(Problem(rule.source, f"cites {article}, which is not in the article list of pack '{source.id}' (pack.articles)", kind="pack", line=rule.line, rule=rule.id))
     return problems
-
-
-def rule_raw(source: PackSource, rule: CompiledRule) -> Any:
-    """The located YAML of a rule, for pointing at its lines."""
-    for raw in source.data.get("rules", []):
-        if raw.get("id") == rule.id:
-            return raw
-    return None
 
 
 def pack_files(directory: FsPath) -> list[FsPath]:
@@ -639,29 +635,6 @@ def link_sources(files: list[FsPath]) -> PackSet:
     if problems:
         raise InputError(problems)
     return PackSet(sources, packs)
-
-
-def lint(paths: list[FsPath]) -> list[Problem]:
-    """Every problem in the given pack files or directories, linked together.
-
-    Files named on the command line are linked with the other packs of their
-    directory, so a country pack can be linted alone with its ``common``.
-    """
-    files: dict[FsPath, None] = {}
-    for path in paths:
-        if path.is_dir():
-            files.update(dict.fromkeys(pack_files(path)))
-        elif path.exists():
-            files.update(dict.fromkeys(pack_files(path.parent)))
-        else:
-            return [Problem(str(path), "file not found", kind="not_found")]
-    try:
-        packset = link_sources(list(files))
-    except InputError as exc:
-        return exc.problems
-    from .testing import check_test_dossiers  # late import: testing builds on this module
-
-    return check_test_dossiers(packset)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

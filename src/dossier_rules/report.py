@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .packs import SEVERITY_RANK, Act, Localized, Severity
+from .packs import Act, Localized, Severity
 
 REPORT_VERSION = "1"
 
@@ -76,10 +76,6 @@ class Report(_Out):
     counts: dict[Severity, int]
     findings: list[Finding]
     generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")
-
-    def worst(self) -> int:
-        """Rank of the most severe finding (-1 when there is none)."""
-        return max((SEVERITY_RANK[f.severity] for f in self.findings), default=-1)
 
 
 class ErrorDetail(_Out):

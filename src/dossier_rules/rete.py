@@ -38,6 +38,7 @@ from datetime import date
 from typing import Any, Iterator
 
 from . import conditions as cond
+from .engine import json_value
 from .packs import Pack, PackSet
 
 NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
@@ -229,16 +230,6 @@ def check_packs(packset: PackSet) -> list[str]:
 # --------------------------------------------------------------------------- facts
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 @dataclass(frozen=True)
 class _Scope:
     """The rules that look at one kind of fact of one pack: the dossier itself, or the items of one list."""
@@ -292,7 +283,7 @@ class ReteEvaluator:
     def fired(self, pack: Pack, dossier: Any, env: cond.Env) -> set[tuple[str, int | None]]:
         """(rule id, item index or None) for every rule that fires on this dossier."""
         self.hits = []
-        root = _jsonable(dossier.model_dump(mode="python", exclude_none=True))
+        root = json_value(dossier)
         serial = next(self._serial)
         for scope, spec in self.scopes.get((pack.id, dossier.kind), {}).items():
             if spec.list_getter is None:
@@ -300,8 +291,7 @@ class ReteEvaluator:
                 continue
             for index, item in enumerate(spec.list_getter(env) or ()):
                 env[spec.name] = item  # type: ignore[index]
-                plain = item.model_dump(mode="python", exclude_none=True) if hasattr(item, "model_dump") else item
-                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": _jsonable(plain), "x": _extra(spec.extra, env)})
+                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": json_value(item), "x": _extra(spec.extra, env)})
         return set(self.hits)
 
     def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:

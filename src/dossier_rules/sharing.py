@@ -21,9 +21,7 @@ personal data, and evidence under ``/identity`` or ``/dependents`` is dropped.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import itertools
 import json
 import re
 import sqlite3
@@ -39,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .model import CandidateDossier
-from .sources import InputError, Problem, parse_dossier, problems_from_validation, read_bytes, read_dossier
+from .batch import record_bytes
+from .sources import InputError, Problem, parse_dossier, problems_from_validation, read_bytes
 
 State = Literal["draft", "approved", "exported"]
 PERSONAL_POINTERS = ("/identity", "/dependents")
@@ -391,27 +390,15 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
 
 
 def _identity(report: Report) -> dict[str, Any] | None:
-    """The candidate's identity, read from the dossier the report came from (only when asked for).
-
-    The source is a JSON file, or ``file:line`` of a JSON Lines file screened by ``batch``.
-    """
+    """The candidate's identity, read from the record the report came from (only when asked for)."""
     if report.kind != "candidate" or not report.source or report.source == "-":
         return None
-    path, _, line = report.source.rpartition(":")
     try:
-        if line.isdigit() and not Path(report.source).exists():
-            with _open_lines(Path(path)) as stream:
-                raw = next(itertools.islice(stream, int(line) - 1, None), b"")
-            dossier = parse_dossier(raw, path, int(line))
-        else:
-            dossier = read_dossier(Path(report.source))
+        raw, path, line = record_bytes(report.source)
+        dossier = parse_dossier(raw, path, line)
     except (InputError, OSError):
         return None
     return dossier.identity.model_dump(mode="json", exclude_none=True) if isinstance(dossier, CandidateDossier) else None
-
-
-def _open_lines(path: Path) -> Any:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
 
 
 # --------------------------------------------------------------------------- rendering

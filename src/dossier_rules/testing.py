@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
 from .engine import Engine
 from .model import BrokerDossier, CandidateDossier
-from .packs import Pack, PackSet, ResolvedRule, TestCase, merge_patch
+from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .sources import InputError, Problem, validate_dossier_data
 
@@ -146,3 +147,24 @@ def check_test_dossiers(packset: PackSet) -> list[Problem]:
                 if dossier.country != pack.country:
                     problems.append(Problem(resolved.rule.source, f"test dossier is for {dossier.country}, but pack {pack.id} screens {pack.country}", kind="pack", line=resolved.rule.test_lines[index], rule=resolved.rule.id))
     return problems
+
+
+def lint(paths: list[FsPath]) -> list[Problem]:
+    """Every problem in the given pack files or directories, linked together.
+
+    Files named on the command line are linked with the other packs of their
+    directory, so a country pack can be linted alone with its ``common``.
+    """
+    files: dict[FsPath, None] = {}
+    for path in paths:
+        if path.is_dir():
+            files.update(dict.fromkeys(pack_files(path)))
+        elif path.exists():
+            files.update(dict.fromkeys(pack_files(path.parent)))
+        else:
+            return [Problem(str(path), "file not found", kind="not_found")]
+    try:
+        packset = link_sources(list(files))
+    except InputError as exc:
+        return exc.problems
+    return check_test_dossiers(packset)

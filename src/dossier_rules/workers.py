@@ -117,7 +117,6 @@ class OrderedPool(Generic[Task, Result]):
     ):
         self.work, self.merge, self.give_up = work, merge, give_up
         self.workers = [_Worker(work) for _ in range(jobs)]
-        self.crashes = 0
 
     def __enter__(self) -> "OrderedPool[Task, Result]":
         return self
@@ -164,7 +163,6 @@ class OrderedPool(Generic[Task, Result]):
         code = self.workers[slot].exitcode()
         self.workers[slot].conn.close()
         self.workers[slot] = _Worker(self.work)
-        self.crashes += 1
         return code
 
     def _recover(self, slot: int, chunk: list[Task]) -> Result:
