@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dossier_rules.engine import Engine
-from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries, load_registries
+from dossier_rules.sources import check_dossier_data
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -37,8 +37,8 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
 
-def candidate(country: str = "KH", **fields: Any) -> Any:
-    """A minimal valid candidate dossier with the given fields set."""
+def candidate(country: str = "KH", **fields: Any) -> dict[str, Any]:
+    """A minimal valid candidate dossier with the given fields set, as checked JSON data."""
     data: dict[str, Any] = {
         "dossier_id": f"{country}-T-1",
         "kind": "candidate",
@@ -47,7 +47,7 @@ def candidate(country: str = "KH", **fields: Any) -> Any:
         "identity": {"name": "Test Person"},
     }
     data.update(copy.deepcopy(fields))
-    return DOSSIER_ADAPTER.validate_python(data)
+    return check_dossier_data(data, "test")
 
 
 def write_pack(directory: Path, name: str, text: str) -> Path:

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from dossier_rules import schemas
-from dossier_rules.model import CandidateDossier
-from dossier_rules.sources import InputError, parse_dossier, read_dossier
+from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
+from dossier_rules.sources import InputError, load_dossier, parse_dossier, read_dossier
 
 from .conftest import ROOT, SAMPLES, candidate
 
@@ -24,15 +24,15 @@ def problems(raw: str | bytes) -> list:
 
 
 def test_unknown_is_distinguishable_from_false() -> None:
-    unknown = candidate(tests=[{"kind": "skills"}])
-    said_no = candidate(tests=[{"kind": "skills", "identity_verified": False}])
+    unknown = DOSSIER_ADAPTER.validate_python(candidate(tests=[{"kind": "skills"}]))
+    said_no = DOSSIER_ADAPTER.validate_python(candidate(tests=[{"kind": "skills", "identity_verified": False}]))
     assert unknown.tests[0].identity_verified is None
     assert said_no.tests[0].identity_verified is False
-    assert candidate().fees is None and candidate(fees=[]).fees == []
+    assert DOSSIER_ADAPTER.validate_python(candidate()).fees is None and DOSSIER_ADAPTER.validate_python(candidate(fees=[])).fees == []
 
 
 def test_kind_selects_the_model() -> None:
-    assert isinstance(candidate(), CandidateDossier)
+    assert isinstance(DOSSIER_ADAPTER.validate_python(candidate()), CandidateDossier)
     broker = parse_dossier(json.dumps({"dossier_id": "B", "kind": "broker", "country": "PK", "submitted": "2025-01-01", "name": "B"}), "b")
     assert broker.kind == "broker"
 
@@ -98,3 +98,17 @@ def test_published_schema_and_model_agree_on_a_bad_dossier() -> None:
     bad["fees"][0]["currency"] = "dollars"
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
     assert problems(json.dumps(bad))[0].pointer == "/fees/0/currency"
+
+
+def test_the_published_schema_decides_where_the_model_would_coerce() -> None:
+    """The model alone would read "yes" as true; the published schema refuses it, at its pointer."""
+    doc = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
+    doc["fees"][0]["basis_shown"] = "yes"
+    (problem,) = problems(json.dumps(doc))
+    assert problem.pointer == "/fees/0/basis_shown" and "boolean" in problem.message
+
+
+def test_screening_reads_the_dossier_as_submitted() -> None:
+    """Validated data is the parsed JSON itself: no field is added, dropped or converted."""
+    raw = (SAMPLES / "kh-candidate-clean.json").read_bytes()
+    assert load_dossier(raw, "x.json") == json.loads(raw)

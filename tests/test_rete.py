@@ -23,7 +23,8 @@ from dossier_rules import batch, rete, workers
 from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
-from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
+from dossier_rules.model import CandidateDossier
+from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries
 from dossier_rules.testing import case_dossier, pack_test_registries
@@ -103,7 +104,7 @@ def test_pack_test_cases_agree(packset: PackSet) -> None:
 
 
 def test_samples_agree(packset: PackSet, registries: Registries, native: Engine) -> None:
-    dossiers = [(DOSSIER_ADAPTER.validate_json(p.read_bytes()), None) for p in sorted(SAMPLES.glob("*.json"))]
+    dossiers = [(load_dossier(p.read_bytes(), str(p)), None) for p in sorted(SAMPLES.glob("*.json"))]
     expected = [native.evaluate_data(d, timestamp=False) for d, _ in dossiers]
     assert rete_reports(packset, registries, dossiers) == expected
 
@@ -255,7 +256,7 @@ def rete_pool(packset: PackSet, registries: Registries):
     engine = Engine(packset, registries, max_registry_age=None, backend="rete")
 
     def work(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [engine.evaluate_data(DOSSIER_ADAPTER.validate_python(d), timestamp=False) for d in chunk]
+        return [engine.evaluate_data(check_dossier_data(d, "generated"), timestamp=False) for d in chunk]
 
     def fail(task: Any, code: int | None) -> list[dict[str, Any]]:
         raise AssertionError(f"the rete worker died ({workers.signal_name(code)}) on {task}")
@@ -274,7 +275,7 @@ def native(packset: PackSet, registries: Registries) -> Engine:
 @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
 @given(dossier=dossiers())
 def test_generated_dossiers_agree(dossier: dict[str, Any], rete_pool: Any, native: Engine) -> None:
-    expected = native.evaluate_data(DOSSIER_ADAPTER.validate_python(dossier), timestamp=False)
+    expected = native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)
     (rete_report,) = next(iter(rete_pool.map([[dossier]])))
     assert findings_of(rete_report) == findings_of(expected), json.dumps(dossier, ensure_ascii=False)
 
@@ -287,7 +288,7 @@ def test_generated_dossiers_exercise_every_rule(packset: PackSet, native: Engine
     @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(dossier=dossiers())
     def collect(dossier: dict[str, Any]) -> None:
-        fired.update(f["rule_id"] for f in native.evaluate_data(DOSSIER_ADAPTER.validate_python(dossier), timestamp=False)["findings"])
+        fired.update(f["rule_id"] for f in native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)["findings"])
 
     collect()
     every_rule = {rule.id for source in packset.sources.values() for rule in source.rules}

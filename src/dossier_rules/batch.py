@@ -30,7 +30,7 @@ import orjson
 
 from .engine import Engine
 from .packs import SEVERITY_RANK
-from .sources import MAX_DOSSIER_BYTES, InputError, Problem, parse_dossier, read_bytes
+from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, read_bytes
 from .workers import OrderedPool, signal_name
 
 CHUNK = 512
@@ -172,7 +172,7 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
 def screen_one(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
     name = label(source, line)
     try:
-        dossier = parse_dossier(raw, source, line)
+        dossier = load_dossier(raw, source, line)
         return engine.evaluate_data(dossier, _AS_OF, source=name, timestamp=False)
     except InputError as exc:
         return error_record(name, exc.problems)

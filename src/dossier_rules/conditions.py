@@ -38,7 +38,7 @@ import re
 import types
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, get_origin
 
 from dateutil.relativedelta import relativedelta
@@ -47,7 +47,7 @@ from pydantic import BaseModel
 from .registries import REGISTRY_KINDS
 
 Env = dict[str, Any]
-"""Evaluation state: ``"$"`` is the dossier, ``"$as_of"`` the date, ``"$registries"`` the
+"""Evaluation state: ``"$"`` is the dossier (validated JSON data), ``"$as_of"`` the date, ``"$registries"`` the
 registry view for the dossier's country and date; other keys are bound items."""
 Program = Callable[[Env], bool]
 Getter = Callable[[Env], Any]
@@ -142,28 +142,49 @@ class Path:
 
     @cached_property
     def getter(self) -> Getter:
-        """The compiled accessor (built once; a frozen dataclass still caches through ``__dict__``)."""
-        start, names = self.start, self.names
-        if not names:
-            return lambda env: env[start]
-        if len(names) == 1:
-            (a,) = names
-            return lambda env: getattr(env[start], a, None)
-        if len(names) == 2:
-            a, b = names
-            return lambda env: getattr(getattr(env[start], a, None), b, None)
+        """The compiled accessor (built once; a frozen dataclass still caches through ``__dict__``).
 
-        def walk(env: Env) -> Any:
-            value = env[start]
-            for name in names:
-                value = getattr(value, name, None)
-            return value
-
-        return walk
+        Dossiers are evaluated as validated JSON data, so a path walks dicts and
+        an absent key reads as ``None``. Dates arrive as ISO strings; a path the
+        model types as a date returns a :class:`date`, so comparisons and offsets
+        work on dates whatever the operand.
+        """
+        get = _walker(self.start, self.names)
+        if self.type.kind != "date":
+            return get
+        return lambda env: None if (value := get(env)) is None else as_date(value)
 
     def pointer(self, bases: Mapping[str, str]) -> str:
         """JSON pointer of this path, given the pointers of bound items."""
         return bases[self.start] + "".join("/" + n for n in self.names)
+
+
+def _walker(start: str, names: tuple[str, ...]) -> Getter:
+    """Read ``names`` from the dict bound to ``start``; ``None`` as soon as a step is absent."""
+    if not names:
+        return lambda env: env[start]
+    if len(names) == 1:
+        (a,) = names
+        return lambda env: env[start].get(a)
+    if len(names) == 2:
+        a, b = names
+        return lambda env: None if (x := env[start].get(a)) is None else x.get(b)
+
+    def walk(env: Env) -> Any:
+        value = env[start]
+        for name in names:
+            value = value.get(name)
+            if value is None:
+                return None
+        return value
+
+    return walk
+
+
+@lru_cache(maxsize=8192)
+def as_date(text: str) -> date:
+    """An ISO date of a dossier (schema-checked before evaluation); cached, as dossiers repeat dates."""
+    return date.fromisoformat(text)
 
 
 def _suggest(word: str, options: Any) -> str:

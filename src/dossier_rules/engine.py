@@ -20,12 +20,10 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
-from .conditions import ROOT, Env
+from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
-from .registries import Registries, keeper
+from .registries import Registries, RegistryView, keeper
 from .report import REPORT_VERSION, Report
 from .sources import InputError, Problem
 
@@ -37,14 +35,8 @@ DEFAULT_MAX_REGISTRY_AGE = 180
 
 
 def json_value(value: Any) -> Any:
-    """A dossier value as it appears in evidence: JSON types only."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [json_value(v) for v in value]
-    return value
+    """A value read by a rule as it appears in evidence: JSON types only (date paths read as dates)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def pack_status(pack: Pack, as_of: date) -> Data:
@@ -76,7 +68,7 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     return {"state": state, "article": article, "detail": detail}
 
 
-def _status_finding(pack: Pack, status: Data, dossier: AnyDossier) -> Data:
+def _status_finding(pack: Pack, status: Data, dossier: Data) -> Data:
     """A pack that is not in force is a finding of its own, so no run can pass silently."""
     return _finding(
         rule_id=f"{pack.id}.pack-not-in-force",
@@ -85,7 +77,7 @@ def _status_finding(pack: Pack, status: Data, dossier: AnyDossier) -> Data:
         severity="warn",
         title={"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
         message=status["detail"],
-        evidence={"/submitted": dossier.submitted.isoformat()},
+        evidence={"/submitted": dossier["submitted"]},
     )
 
 
@@ -114,6 +106,7 @@ class _DateContext:
     status: Data
     registries: list[Data]
     warnings: list[Data]
+    view: RegistryView
 
 
 class Engine:
@@ -150,26 +143,35 @@ class Engine:
         }
         self._context = lru_cache(maxsize=4096)(self._date_context)
 
-    def pack_for(self, dossier: AnyDossier, source: str) -> Pack:
-        pack = self._packs.get(dossier.country)
+    def pack_for(self, country: str, source: str) -> Pack:
+        pack = self._packs.get(country)
         if pack is None:
             known = ", ".join(sorted(self._packs))
-            raise InputError([Problem(source, f"no pack for country {dossier.country}; packs exist for {known}", kind="no_pack", pointer="/country")])
+            raise InputError([Problem(source, f"no pack for country {country}; packs exist for {known}", kind="no_pack", pointer="/country")])
         return pack
 
-    def evaluate(self, dossier: AnyDossier, as_of: date | None = None, source: str | None = None, timestamp: bool = True) -> Report:
-        """Run every rule of the dossier's pack that applies to its kind; the typed report."""
-        return Report.model_validate(self.evaluate_data(dossier, as_of, source, timestamp))
+    def evaluate(self, dossier: AnyDossier | Data, as_of: date | None = None, source: str | None = None, timestamp: bool = True) -> Report:
+        """Run every rule of the dossier's pack that applies to its kind; the typed report.
 
-    def evaluate_data(self, dossier: AnyDossier, as_of: date | None = None, source: str | None = None, timestamp: bool = True) -> Data:
-        """The report as JSON-ready data, in the shape of :class:`Report`."""
-        pack = self.pack_for(dossier, source or dossier.dossier_id)
-        as_of = as_of or dossier.submitted
+        A typed dossier is evaluated as the JSON it stands for, so both kinds of
+        caller get the same findings and evidence.
+        """
+        data = dossier if isinstance(dossier, dict) else dossier.model_dump(mode="json", exclude_unset=True)
+        return Report.model_validate(self.evaluate_data(data, as_of, source, timestamp))
+
+    def evaluate_data(self, dossier: Data, as_of: date | None = None, source: str | None = None, timestamp: bool = True) -> Data:
+        """The report as JSON-ready data, in the shape of :class:`Report`.
+
+        ``dossier`` is validated JSON data (:func:`dossier_rules.sources.load_dossier`).
+        """
+        country, kind = dossier["country"], dossier["kind"]
+        pack = self.pack_for(country, source or dossier["dossier_id"])
+        as_of = as_of or as_date(dossier["submitted"])
         context: _DateContext = self._context(pack.id, as_of)
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
         findings.extend(context.warnings)
-        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": self.registries.view(dossier.country, as_of)}
-        plan = self._plans[(pack.country, dossier.kind)]
+        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
+        plan = self._plans[(country, kind)]
         if self.backend == "rete":
             fired = self._rete_evaluator().fired(pack, dossier, env)
             for items, runners in plan:
@@ -188,9 +190,9 @@ class Engine:
             counts[finding["severity"]] += 1
         return {
             "report_version": REPORT_VERSION,
-            "dossier_id": dossier.dossier_id,
-            "kind": dossier.kind,
-            "country": dossier.country,
+            "dossier_id": dossier["dossier_id"],
+            "kind": kind,
+            "country": country,
             "source": source,
             "as_of": as_of.isoformat(),
             "pack": pack.id,
@@ -213,7 +215,7 @@ class Engine:
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(pack_status(pack, as_of), used, warnings)
+        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of))
 
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
         """Record each registry the pack consults; warn when one is missing or older than allowed."""
@@ -347,7 +349,7 @@ def _subject(rule: CompiledRule, env: Env) -> Data | None:
         party = rule.subject.getter(env)
         return json_value(party) if party is not None else None
     dossier = env[ROOT]
-    if isinstance(dossier, BrokerDossier):
-        fields = {"id": dossier.dossier_id, "name": dossier.name, "role": dossier.role, "legal_form": dossier.legal_form, "country": dossier.based_in}
+    if dossier["kind"] == "broker":
+        fields = {"id": dossier["dossier_id"], "name": dossier["name"], "role": dossier.get("role"), "legal_form": dossier.get("legal_form"), "country": dossier.get("based_in")}
         return {k: v for k, v in fields.items() if v is not None}
     return None

@@ -230,9 +230,9 @@ def show_value(value: Any, lang: Lang) -> str:
         return ", ".join(show_value(v, lang) for v in value)
     if isinstance(value, str) and value in LABELS:
         return LABELS[value][0 if lang == "ja" else 1]
-    if isinstance(value, BaseModel):
-        name = getattr(value, "name", None) or getattr(value, "id", None)
-        return str(name) if name else str(value.model_dump(mode="json", exclude_none=True))
+    if isinstance(value, dict):
+        name = value.get("name") or value.get("id")
+        return str(name) if name else str({k: v for k, v in value.items() if v is not None})
     return str(value)
 
 

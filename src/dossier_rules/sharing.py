@@ -36,9 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
-from .model import CandidateDossier
 from .batch import record_bytes
-from .sources import InputError, Problem, parse_dossier, problems_from_validation, read_bytes
+from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes
 
 State = Literal["draft", "approved", "exported"]
 PERSONAL_POINTERS = ("/identity", "/dependents")
@@ -395,10 +394,11 @@ def _identity(report: Report) -> dict[str, Any] | None:
         return None
     try:
         raw, path, line = record_bytes(report.source)
-        dossier = parse_dossier(raw, path, line)
+        dossier = load_dossier(raw, path, line)
     except (InputError, OSError):
         return None
-    return dossier.identity.model_dump(mode="json", exclude_none=True) if isinstance(dossier, CandidateDossier) else None
+    identity = dossier.get("identity") if dossier["kind"] == "candidate" else None
+    return {k: v for k, v in identity.items() if v is not None} if identity else None
 
 
 # --------------------------------------------------------------------------- rendering

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from functools import cache
 from typing import Any, Iterable
 
+import jsonschema_rs
+import orjson
 import yaml
 from pydantic import ValidationError
 
@@ -212,23 +215,68 @@ def problems_from_validation(source: str, exc: ValidationError, line: int | None
 
 
 def parse_dossier(raw: bytes | str, source: str, line: int | None = None) -> CandidateDossier | BrokerDossier:
-    """Parse and validate one dossier from JSON text; raise :class:`InputError` when it is bad."""
-    if not raw.strip():
-        raise InputError([Problem(source, "file is empty; expected a JSON dossier", kind="empty", line=line)])
-    try:
-        return DOSSIER_ADAPTER.validate_json(raw)
-    except ValidationError as exc:
-        raise InputError(problems_from_validation(source, exc, line)) from None
+    """Parse and validate one dossier into the typed model (for API callers; screening uses :func:`load_dossier`)."""
+    return DOSSIER_ADAPTER.validate_python(load_dossier(raw, source, line))
 
 
 def read_dossier(path: Path) -> CandidateDossier | BrokerDossier:
-    """Read and validate one dossier file."""
+    """Read and validate one dossier file into the typed model."""
     return parse_dossier(read_bytes(path), str(path))
 
 
-def validate_dossier_data(data: Any, source: str, line: int | None = None) -> CandidateDossier | BrokerDossier:
-    """Validate an already-parsed dossier (e.g. a pack test case)."""
+Data = dict[str, Any]
+
+
+@cache
+def _schema_validators() -> dict[str, Any]:
+    """One compiled JSON Schema validator per dossier kind, from the schemas the model generates.
+
+    The published JSON Schema is what decides whether a dossier is valid:
+    it is checked in Rust (jsonschema-rs) on the parsed JSON, without building
+    model objects, which is what lets batch screening keep pace with parsing.
+    """
+    return {kind: jsonschema_rs.validator_for(model.model_json_schema(), validate_formats=True) for kind, model in KINDS.items()}
+
+
+def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data:
+    """Parse one dossier and check it against the dossier schema; its JSON data, or :class:`InputError`."""
+    if not raw.strip():
+        raise InputError([Problem(source, "file is empty; expected a JSON dossier", kind="empty", line=line)])
     try:
-        return DOSSIER_ADAPTER.validate_python(data)
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError([Problem(source, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", kind="syntax", line=line)]) from None
+    return check_dossier_data(data, source, line)
+
+
+def check_dossier_data(data: Any, source: str, line: int | None = None) -> Data:
+    """Check already-parsed dossier data (a JSON document, or a pack test case) against the schema."""
+    validator = _schema_validators().get(data.get("kind")) if isinstance(data, dict) else None
+    if validator is not None and validator.is_valid(data):
+        return data
+    raise InputError(_explain(data, validator, source, line))
+
+
+def _explain(data: Any, validator: Any, source: str, line: int | None) -> list[Problem]:
+    """Why a dossier is invalid, each problem at its JSON pointer.
+
+    The model's messages read best, so they come first; where the model is
+    more lenient than the schema (it would coerce ``"yes"`` to a boolean, say),
+    the schema validator's own errors say what it refused.
+    """
+    try:
+        DOSSIER_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise InputError(problems_from_validation(source, exc, line)) from None
+        return problems_from_validation(source, exc, line)
+    return [
+        Problem(source, error.message, kind="schema", pointer=pointer(error.instance_path), line=line)
+        for error in map(_closest, validator.iter_errors(data))
+    ]
+
+
+def _closest(error: Any) -> Any:
+    """For anyOf/oneOf, the error of the alternative that got furthest into the document."""
+    while context := getattr(error.kind, "context", None):
+        branches = [e for branch in context for e in branch]
+        error = max(branches, key=lambda e: (len(e.instance_path), type(e.kind).__name__ != "Type"))
+    return error

@@ -14,11 +14,10 @@ from datetime import date
 from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
-from .engine import Engine
-from .model import BrokerDossier, CandidateDossier
+from .engine import Data, Engine
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
-from .sources import InputError, Problem, validate_dossier_data
+from .sources import InputError, Problem, check_dossier_data
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,13 @@ class TestRun:
         return not self.failures and not self.uncovered
 
 
-def case_dossier(pack: Pack, resolved: ResolvedRule, index: int) -> CandidateDossier | BrokerDossier:
+def case_dossier(pack: Pack, resolved: ResolvedRule, index: int) -> Data:
     """The dossier of one test case: the pack's base for the rule's kind, patched."""
     rule = resolved.rule
     kind = rule.spec.applies_to
     data = merge_patch(pack.test_base(kind) or {}, rule.spec.tests[index].dossier)
     source = f"{rule.source} (test '{rule.spec.tests[index].name}' under pack {pack.id})"
-    return validate_dossier_data(data, source, rule.test_lines[index])
+    return check_dossier_data(data, source, rule.test_lines[index])
 
 
 def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
@@ -144,8 +143,8 @@ def check_test_dossiers(packset: PackSet) -> list[Problem]:
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
-                if dossier.country != pack.country:
-                    problems.append(Problem(resolved.rule.source, f"test dossier is for {dossier.country}, but pack {pack.id} screens {pack.country}", kind="pack", line=resolved.rule.test_lines[index], rule=resolved.rule.id))
+                if dossier["country"] != pack.country:
+                    problems.append(Problem(resolved.rule.source, f"test dossier is for {dossier['country']}, but pack {pack.id} screens {pack.country}", kind="pack", line=resolved.rule.test_lines[index], rule=resolved.rule.id))
     return problems
 
 
