@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import Any
+
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dossier_rules import schemas
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
-from dossier_rules.sources import InputError, load_dossier, parse_dossier, read_dossier
+from dossier_rules.sources import InputError, check_dossier_data, load_dossier, parse_dossier, read_dossier
 
 from .conftest import ROOT, SAMPLES, candidate
 
@@ -112,3 +116,33 @@ def test_screening_reads_the_dossier_as_submitted() -> None:
     """Validated data is the parsed JSON itself: no field is added, dropped or converted."""
     raw = (SAMPLES / "kh-candidate-clean.json").read_bytes()
     assert load_dossier(raw, "x.json") == json.loads(raw)
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(-2, 2, allow_nan=False), st.sampled_from(["", "x", "KH", "km", "2025-02-30", "2025-01-01", "USD", "yes", "true"]))
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(data=st.data())
+def test_what_the_schema_accepts_the_model_accepts(data: st.DataObject) -> None:
+    """Screening trusts the published schema, so the model must never reject a dossier the schema lets through.
+
+    Each example replaces one value somewhere in a sample with an arbitrary scalar.
+    """
+    names = sorted(p.name for p in SAMPLES.glob("*.json"))
+    doc = json.loads((SAMPLES / data.draw(st.sampled_from(names))).read_text())
+    spots = list(_locations(doc))
+    parent, key = data.draw(st.sampled_from(spots))
+    parent[key] = data.draw(JSON_SCALARS)
+    try:
+        check_dossier_data(doc, "x.json")
+    except InputError:
+        return
+    DOSSIER_ADAPTER.validate_python(doc)
+
+
+def _locations(node: Any) -> Any:
+    """Every (container, key) pair of a JSON document."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield node, key
+        yield from _locations(value)
