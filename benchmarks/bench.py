@@ -14,6 +14,9 @@
      that peak memory does not grow with the input.
 3. Prints records/s, records/s per core, peak memory (the largest resident
    set of any process of the run, from getrusage) and the ratios.
+4. Times each step of screening in one process on the first 20,000 records
+   (parse, validate against the schema, evaluate the rules, serialize the
+   report), to show where the time of a job goes.
 
 Figures are only comparable within one run: the machine is shared and noisy.
 """
@@ -139,6 +142,38 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
+STAGES = """
+import gc, sys, time, orjson
+from dossier_rules.cli import _engine, default_packs_dir
+from dossier_rules.sources import InputError, load_dossier
+
+lines = open(sys.argv[1], "rb").read().splitlines()[: int(sys.argv[2])]
+engine = _engine(default_packs_dir(), None, 180)
+gc.disable()  # every step's results are held here, which the streaming pipeline never does
+
+def timed(step, inputs):
+    out, start = [], time.perf_counter()
+    for x in inputs:
+        try:
+            out.append(step(x))
+        except (InputError, orjson.JSONDecodeError):
+            pass
+    return out, (time.perf_counter() - start) / len(lines) * 1e6
+
+_, parse = timed(orjson.loads, lines)
+dossiers, load = timed(lambda line: load_dossier(line, "bench"), lines)
+reports, rules = timed(lambda d: engine.evaluate_data(d, source="bench", timestamp=False), dossiers)
+_, write = timed(orjson.dumps, reports)
+print(orjson.dumps({"parse": parse, "validate": load - parse, "evaluate": rules, "serialize": write}).decode())
+"""
+
+
+def stages(data: Path, n: int) -> dict[str, float]:
+    """Microseconds per input record for each step of screening, in one process (no output file, no workers)."""
+    done = subprocess.run([sys.executable, "-c", STAGES, str(data), str(n)], check=True, capture_output=True, text=True)
+    return orjson.loads(done.stdout)
+
+
 def measure(argv: list[str]) -> tuple[float, float]:
     """Wall seconds, and the peak RSS (MiB) of the largest process the command ran.
 
@@ -215,6 +250,11 @@ def main() -> None:
             big = rows[-1]
             print(f"memory: {big[1]:,} records peak {big[4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB "
                   f"({(big[4] / many[4] - 1) * 100:+.1f} %)")
+        per = stages(data, min(args.n, 20_000))
+        total = sum(per.values())
+        print()
+        print(f"where the time of one job goes (µs per record, in one process, first {min(args.n, 20_000):,} records):")
+        print("  " + ", ".join(f"{k} {v:.1f}" for k, v in per.items()) + f"; total {total:.1f} µs = {1e6 / total:,.0f} records/s per core")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

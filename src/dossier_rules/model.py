@@ -3,7 +3,10 @@
 This module is the single source of truth for dossiers. The JSON Schemas in
 ``schemas/`` are generated from it (``dossier-rules schemas write``), and the
 condition compiler reads the same classes to check field paths and types
-when a pack is loaded.
+when a pack is loaded. Screening checks each dossier against the generated
+schema and evaluates the parsed JSON itself (see
+:func:`dossier_rules.sources.load_dossier`); the classes explain what is wrong
+with a bad dossier and give API callers typed objects.
 
 Unknown is not false: every fact that a submitter may not know is optional
 and defaults to ``None``. ``None`` means "not provided"; an explicit
