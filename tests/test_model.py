@@ -60,6 +60,12 @@ def test_unknown_country_and_kind() -> None:
     assert problem.pointer == "/kind"
 
 
+def test_a_kind_that_is_not_a_string_is_an_error_not_a_crash() -> None:
+    doc = {"dossier_id": "X", "kind": ["candidate"], "country": "KH", "submitted": "2025-01-01", "identity": {"name": "A"}}
+    (problem,) = problems(json.dumps(doc))
+    assert problem.pointer == "/kind"
+
+
 def test_missing_required_field() -> None:
     doc = {"dossier_id": "X", "kind": "candidate", "country": "KH", "submitted": "2025-01-01"}
     (problem,) = problems(json.dumps(doc))

@@ -25,10 +25,9 @@ from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, RegistryView, keeper
 from .report import REPORT_VERSION, Report
-from .sources import InputError, Problem
+from .sources import Data, InputError, Problem
 
 AnyDossier = CandidateDossier | BrokerDossier
-Data = dict[str, Any]
 
 DEFAULT_MAX_REGISTRY_AGE = 180
 """Days after retrieval from which a registry is reported as stale (relative to the as-of date)."""

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import conditions as cond
 from .model import KINDS, LABELS, Country, Party
 from .registries import Entry, RegistryKind
-from .sources import InputError, Problem, line_of, load_yaml
+from .sources import InputError, Problem, line_of, load_yaml, without_nulls
 
 Severity = Literal["block", "warn", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
@@ -232,7 +232,7 @@ def show_value(value: Any, lang: Lang) -> str:
         return LABELS[value][0 if lang == "ja" else 1]
     if isinstance(value, dict):
         name = value.get("name") or value.get("id")
-        return str(name) if name else str({k: v for k, v in value.items() if v is not None})
+        return str(name) if name else str(without_nulls(value))
     return str(value)
 
 

@@ -39,6 +39,7 @@ from typing import Any, Iterator
 
 from . import conditions as cond
 from .packs import Pack, PackSet
+from .sources import without_nulls
 
 NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
 DURABLE = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
@@ -282,7 +283,7 @@ class ReteEvaluator:
     def fired(self, pack: Pack, dossier: Any, env: cond.Env) -> set[tuple[str, int | None]]:
         """(rule id, item index or None) for every rule that fires on this dossier."""
         self.hits = []
-        root = _without_nulls(dossier)
+        root = without_nulls(dossier)  # durable-rules must see an unknown fact as absent ($ex)
         serial = next(self._serial)
         for scope, spec in self.scopes.get((pack.id, dossier["kind"]), {}).items():
             if spec.list_getter is None:
@@ -290,7 +291,7 @@ class ReteEvaluator:
                 continue
             for index, item in enumerate(spec.list_getter(env) or ()):
                 env[spec.name] = item  # type: ignore[index]
-                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": _without_nulls(item), "x": _extra(spec.extra, env)})
+                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": without_nulls(item), "x": _extra(spec.extra, env)})
         return set(self.hits)
 
     def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:
@@ -302,15 +303,6 @@ class ReteEvaluator:
             self.host.retract_fact(ruleset, fact)
         except self._not_handled:
             pass
-
-
-def _without_nulls(value: Any) -> Any:
-    """JSON with ``null`` members dropped: durable-rules must see an unknown fact as absent (``$ex``)."""
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
 
 
 def _guarded(t: RuleTranslation) -> dict[str, Any]:

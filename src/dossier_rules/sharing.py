@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .batch import record_bytes
-from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes
+from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
 
 State = Literal["draft", "approved", "exported"]
 PERSONAL_POINTERS = ("/identity", "/dependents")
@@ -398,7 +398,7 @@ def _identity(report: Report) -> dict[str, Any] | None:
     except (InputError, OSError):
         return None
     identity = dossier.get("identity") if dossier["kind"] == "candidate" else None
-    return {k: v for k, v in identity.items() if v is not None} if identity else None
+    return without_nulls(identity) if identity else None
 
 
 # --------------------------------------------------------------------------- rendering

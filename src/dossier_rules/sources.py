@@ -251,10 +251,20 @@ def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data
 
 def check_dossier_data(data: Any, source: str, line: int | None = None) -> Data:
     """Check already-parsed dossier data (a JSON document, or a pack test case) against the schema."""
-    validator = _schema_validators().get(data.get("kind")) if isinstance(data, dict) else None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    validator = _schema_validators().get(kind) if isinstance(kind, str) else None
     if validator is not None and validator.is_valid(data):
         return data
     raise InputError(_explain(data, validator, source, line))
+
+
+def without_nulls(value: Any) -> Any:
+    """JSON with ``null`` members dropped, at every depth: where an unknown value must read as absent."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
 
 
 def _explain(data: Any, validator: Any, source: str, line: int | None) -> list[Problem]:

@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
-from .engine import Data, Engine
+from .engine import Engine
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
-from .sources import InputError, Problem, check_dossier_data
+from .sources import Data, InputError, Problem, check_dossier_data
 
 
 @dataclass(frozen=True)
