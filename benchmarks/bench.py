@@ -144,7 +144,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 STAGES = """
 import gc, sys, time, orjson
-from dossier_rules.cli import _engine, default_packs_dir
+from dossier_rules.cli import default_packs_dir, make_engine as _engine
 from dossier_rules.sources import InputError, load_dossier
 
 lines = open(sys.argv[1], "rb").read().splitlines()[: int(sys.argv[2])]

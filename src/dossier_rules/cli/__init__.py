@@ -1,0 +1,30 @@
+"""The ``dossier-rules`` command line: one module per command group.
+
+Exit codes, for every command that evaluates or checks:
+0 nothing at or above the threshold; 1 findings (or lint/test failures);
+2 usage errors or inputs that could not be read (bad dossier, bad pack).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .batch import batch_command
+from .check import check
+from .common import default_packs_dir, make_engine
+from .packs import explain, packs
+from .registry import registry
+from .schemas import schemas
+from .share import share
+
+__all__ = ["main", "default_packs_dir", "make_engine"]
+
+
+@click.group()
+@click.version_option(package_name="dossier-rules")
+def main() -> None:
+    """Screen SSW candidate and broker dossiers against the MOC rule packs."""
+
+
+for command in (check, batch_command, packs, explain, registry, share, schemas):
+    main.add_command(command)

@@ -1,0 +1,95 @@
+"""``batch``: screen many records with worker processes, in input order, resumable."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import batch
+from ..sources import InputError
+from .common import (
+    EXIT_INPUT,
+    as_of_option,
+    console,
+    engine_option,
+    make_engine,
+    max_age_option,
+    packs_option,
+    print_problems,
+    registries_option,
+)
+
+
+@click.command("batch")
+@click.argument("input_spec", metavar="INPUT")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="JSON Lines output: one record per input record, in input order.")
+@click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
+@click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
+@click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1.")
+@as_of_option
+@engine_option
+@packs_option
+@registries_option
+@max_age_option
+def batch_command(
+    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+) -> None:
+    """Screen every record of INPUT: a directory of JSON files, a JSON Lines file (.gz too), or - for stdin.
+
+    Exit 0 when every record was screened (and nothing reached --fail-on),
+    1 when findings reached --fail-on, 2 when any record was unreadable or
+    the run could not start.
+    """
+    engine = make_engine(packs_dir, registries_dir, max_registry_age, backend)
+    started = time.monotonic()
+    err_console = console(err=True)
+    try:
+        if err_console.is_terminal:
+            # no refresh thread: workers are forked, and a forked child must not inherit a thread's locks
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, auto_refresh=False) as bar:
+                task = bar.add_task("starting")
+
+                def report(stats: batch.Stats) -> None:
+                    rate = stats.records / max(time.monotonic() - started, 1e-9)
+                    s = stats.severity
+                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · findings {s['block']:,} block, {s['warn']:,} warn, {s['info']:,} info · {stats.errors:,} errors", refresh=True)
+
+                outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report)
+        else:
+            outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume)
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    except batch.ResumeError as exc:
+        click.echo(f"error: cannot resume {out}: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
+    print_batch_summary(err_console, outcome, time.monotonic() - started, out)
+    raise SystemExit(outcome.stats.exit_code(fail_on))
+
+
+def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: float, out: Path) -> None:
+    stats = outcome.stats
+    same = "=" if outcome.records_in == outcome.records_out else "≠"
+    table = Table(title=f"batch summary → {out}", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row(f"records in {same} records out", f"{outcome.records_in:,} {same} {outcome.records_out:,}")
+    if outcome.resumed_from:
+        table.add_row("already in the output (resumed)", f"{outcome.resumed_from:,}")
+    table.add_row("error records", f"{stats.errors:,}")
+    rate = (outcome.records_in - outcome.resumed_from) / max(seconds, 1e-9)
+    table.add_row("time, rate", f"{seconds:,.1f} s, {rate:,.0f} records/s")
+    for severity in ("block", "warn", "info"):
+        table.add_row(f"findings: {severity}", f"{stats.severity[severity]:,}")
+    for country, n in sorted(stats.country.items()):
+        table.add_row(f"findings in {country} dossiers", f"{n:,}")
+    for article, n in sorted(stats.article.items()):
+        table.add_row(f"findings under {article}", f"{n:,}")
+    console.print(table)

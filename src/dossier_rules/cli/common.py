@@ -1,0 +1,125 @@
+"""What every command shares: exit codes, options, and loading packs, registries and the engine."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import click
+from rich.console import Console
+
+from .. import rete, workers
+from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
+from ..packs import PackSet, load_packs
+from ..registries import Registries, load_registries
+from ..sources import InputError, Problem
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
+
+
+def default_packs_dir() -> Path:
+    """``$DOSSIER_RULES_PACKS``, else the ``rules/`` directory of this checkout."""
+    env = os.environ.get("DOSSIER_RULES_PACKS")
+    if env:
+        return Path(env)
+    path = Path(__file__).resolve().parents[3] / "rules"
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def console(err: bool = False) -> Console:
+    stream = sys.stderr if err else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 120, soft_wrap=False, highlight=False)
+
+
+def print_problems(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+
+
+def load_packset(packs_dir: Path) -> PackSet:
+    try:
+        return load_packs(packs_dir)
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+def load_registry_set(packs_dir: Path, registries_dir: Path | None) -> Registries:
+    try:
+        return load_registries(registries_dir or packs_dir / "registries")
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: str = "native") -> Engine:
+    """The engine every evaluating command uses: packs, registries, the staleness limit, the backend."""
+    packset = load_packset(packs_dir)
+    refuse_untranslatable(packset, backend)
+    return Engine(packset, load_registry_set(packs_dir, registries_dir), max_registry_age=max_age, backend=backend)  # type: ignore[arg-type]
+
+
+def refuse_untranslatable(packset: PackSet, backend: str) -> None:
+    """For the rete backend, a rule it cannot express stops the run before anything is evaluated."""
+    if backend != "rete":
+        return
+    if importlib.util.find_spec("durable") is None:
+        click.echo("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'", err=True)
+        raise SystemExit(EXIT_INPUT)
+    problems = rete.check_packs(packset)
+    if not problems:
+        try:
+            workers.run_isolated(rete.verify, packset)
+        except workers.WorkerError as exc:
+            problems = [exc.args[0].strip().splitlines()[-1]]
+        except workers.WorkerCrashed as exc:
+            problems = [f"durable-rules crashed while building the rulesets ({exc})"]
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        raise SystemExit(EXIT_INPUT)
+
+
+packs_option = click.option(
+    "--packs",
+    "packs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=default_packs_dir,
+    show_default="rules/ of this checkout, or $DOSSIER_RULES_PACKS",
+    help="Directory of rule packs.",
+)
+registries_option = click.option(
+    "--registries",
+    "registries_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory of registries  [default: registries/ inside the pack directory]",
+)
+max_age_option = click.option(
+    "--max-registry-age",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_REGISTRY_AGE,
+    show_default=True,
+    help="Days after retrieval (counted to the as-of date) from which a registry is reported as stale.",
+)
+engine_option = click.option(
+    "--engine",
+    "backend",
+    type=click.Choice(["native", "rete"]),
+    default="native",
+    show_default=True,
+    help="Rule backend: the native compiled conditions, or durable-rules' Rete engine (runs in worker processes).",
+)
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate as of this date (YYYY-MM-DD); default: each dossier's submitted date.",
+)

@@ -1,0 +1,223 @@
+"""``packs`` (list, show, lint, test, coverage) and ``explain``: what rule authors use."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from .. import coverage, workers
+from ..conditions import outline
+from ..sources import InputError
+from ..testing import lint, run_tests
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    console,
+    engine_option,
+    load_packset,
+    packs_option,
+    print_problems,
+    refuse_untranslatable,
+)
+
+
+@click.group()
+def packs() -> None:
+    """List, inspect, lint and test rule packs."""
+
+
+@packs.command("list")
+@packs_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def packs_list(packs_dir: Path, fmt: str) -> None:
+    """List the packs in the pack directory."""
+    packset = load_packset(packs_dir)
+    rows = []
+    for source in packset.sources.values():
+        meta = source.spec.pack
+        pack = packset.packs.get(source.id)
+        rows.append(
+            {
+                "id": meta.id,
+                "version": meta.version,
+                "country": meta.country,
+                "abstract": meta.abstract,
+                "extends": meta.extends,
+                "rules": len(pack.rules) if pack else len(source.rules),
+                "file": str(source.path),
+                "sha256": source.sha256,
+                "title": meta.title.en,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "version", "country", "rules", "extends", "title")
+    for row in rows:
+        table.add_row(row["id"], row["version"], row["country"] or "(abstract)", str(row["rules"]), ", ".join(row["extends"]), row["title"])
+    console().print(table)
+
+
+@packs.command("show")
+@click.argument("pack_id")
+@packs_option
+def packs_show(pack_id: str, packs_dir: Path) -> None:
+    """Show a pack's metadata and the rules it applies (with articles resolved)."""
+    packset = load_packset(packs_dir)
+    source = packset.sources.get(pack_id)
+    if source is None:
+        raise click.UsageError(f"unknown pack '{pack_id}'; known: {', '.join(sorted(packset.sources))}")
+    out = console()
+    meta = source.spec.pack
+    out.print(Text(f"{meta.id} {meta.version} — {meta.title.en} / {meta.title.ja}", style="bold"))
+    out.print(f"file: {source.path}  sha256: {source.sha256}")
+    if meta.extends:
+        out.print("extends: " + ", ".join(meta.extends))
+    if meta.moc:
+        moc = meta.moc
+        out.print(f"partner ministry: {moc.partner_ministry.en} ({moc.partner_ministry.ja})")
+        out.print(f"contact points (art. {moc.contact_points.article}): Japan — {moc.contact_points.japan.en}; partner — {moc.contact_points.partner.en}")
+        out.print(f"confidentiality (art. {moc.confidentiality.article}, {moc.confidentiality.scope}): {moc.confidentiality.text.en}")
+        signed = "; ".join(f"{s.on} {s.place}" for s in moc.signed)
+        period = moc.in_force
+        out.print(f"signed: {signed}; in force from {period.starts_on or 'unknown'} to {period.ends_on or 'open'} (art. {period.article})")
+    pack = packset.packs.get(pack_id)
+    table = Table("rule", "article", "applies to", "severity", "share", "title")
+    rules = pack.rules if pack else [None] * 0
+    for resolved in rules:
+        spec = resolved.rule.spec
+        table.add_row(spec.id, resolved.article, spec.applies_to, spec.severity, spec.share.act if spec.share else "", spec.title.en)
+    if pack is None:
+        for rule in source.rules:
+            table.add_row(rule.id, rule.spec.article, rule.spec.applies_to, rule.spec.severity, rule.spec.share.act if rule.spec.share else "", rule.spec.title.en)
+    out.print(table)
+
+
+@packs.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def packs_lint(paths: tuple[Path, ...]) -> None:
+    """Check pack files: YAML, schema, conditions, articles, test dossiers.
+
+    Exit 0 when clean, 1 when problems are found.
+    """
+    problems = lint(list(paths))
+    print_problems(problems)
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    click.echo("packs are clean")
+
+
+
+
+@packs.command("test")
+@click.argument("pack_ids", nargs=-1)
+@packs_option
+@engine_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str) -> None:
+    """Run the test cases kept next to each rule, and report rule coverage.
+
+    With PACK ids, run the tests of those packs (an abstract pack's rules
+    are tested under every pack that extends it). Exit 1 on any failing case
+    or any rule not exercised both ways (fires / must not fire).
+    """
+    packset = load_packset(packs_dir)
+    refuse_untranslatable(packset, backend)
+    try:
+        if backend == "rete":
+            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend="rete"), packset)
+        else:
+            run = run_tests(packset, pack_ids)
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    except workers.WorkerCrashed as exc:
+        click.echo(f"error: the rete backend crashed while running the tests: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
+    passed = len(run.results) - len(run.failures)
+    covered = len(run.coverage) - len(run.uncovered)
+    if fmt == "json":
+        payload = {
+            "cases": len(run.results),
+            "passed": passed,
+            "failed": [str(f) for f in run.failures],
+            "rules": len(run.coverage),
+            "covered": covered,
+            "uncovered": [{"pack": p, "rule": r, "missing": m} for p, r, m in run.uncovered],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for failure in run.failures:
+            click.echo(f"FAIL {failure}")
+        for pack_id, rule_id, missing in run.uncovered:
+            click.echo(f"UNCOVERED [{rule_id}] under pack {pack_id}: no passing case that {' or '.join(missing)}s")
+        click.echo(f"{len(run.results)} cases: {passed} passed, {len(run.failures)} failed")
+        click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+    raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
+
+
+@click.command()
+@click.argument("rule_id")
+@packs_option
+def explain(rule_id: str, packs_dir: Path) -> None:
+    """Show a rule: its articles per country, its condition in readable form, its tests."""
+    packset = load_packset(packs_dir)
+    rule = packset.rule(rule_id)
+    if rule is None:
+        ids = sorted(r.id for s in packset.sources.values() for r in s.rules)
+        close = difflib.get_close_matches(rule_id, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise click.UsageError(f"unknown rule '{rule_id}'{hint}")
+    spec = rule.spec
+    out = console()
+    out.print(Text(f"{spec.id} — {spec.title.en} / {spec.title.ja}", style="bold"))
+    out.print(f"defined in: {rule.source}:{rule.line} (pack {rule.pack_id})")
+    cited = [(p.id, r.article, r.also) for p in packset.packs.values() for r in p.rules if r.rule is rule]
+    for pack_id, article, also in cited:
+        extra = f" (also {', '.join(also)})" if also else ""
+        out.print(f"cites under pack {pack_id}: {article}{extra}")
+    share = f"yes, act {spec.share.act}" if spec.share else "no"
+    out.print(f"applies to: {spec.applies_to}   severity: {spec.severity}   share with partner: {share}")
+    if spec.for_each:
+        out.print(f"for each {spec.for_each.as_} in {spec.for_each.in_} (one finding per matching item):")
+    out.print("condition:")
+    for line in outline(rule.condition, 1):
+        out.print(line, markup=False)
+    out.print("evidence: " + ", ".join(spec.evidence))
+    out.print(f"message (en): {spec.message.en}", markup=False)
+    out.print(f"message (ja): {spec.message.ja}", markup=False)
+    out.print("tests:")
+    for case, line in zip(spec.tests, rule.test_lines):
+        count = f" ×{case.count}" if case.count else ""
+        as_of = f" as of {case.as_of}" if case.as_of else ""
+        out.print(f"  {case.expect:<4}{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
+
+
+@packs.command("coverage")
+@packs_option
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/coverage.md"), show_default=True)
+@click.option("--check", is_flag=True, help="Do not write; exit 1 if the file is stale or a checkable provision is not encoded.")
+def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
+    """Write the provision matrix: each MOC article and the rules that encode it."""
+    packset = load_packset(packs_dir)
+    text = coverage.markdown(packset)
+    missing = coverage.unencoded(packset)
+    for pack_id, article in missing:
+        click.echo(f"not encoded: {article} (pack {pack_id}) has no rule and no not_checkable reason", err=True)
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else None
+        if current != text:
+            click.echo(f"{output} is stale; run: dossier-rules packs coverage", err=True)
+            raise SystemExit(EXIT_FINDINGS)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)

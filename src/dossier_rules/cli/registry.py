@@ -1,0 +1,123 @@
+"""``registry`` (import, list, show): the lists the rules consult."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..registries import CSV_COLUMNS, KIND_COUNTRIES, REGISTRY_KINDS, Registry, parse_csv, registry_file, write_registry
+from ..sources import InputError, Problem
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    console,
+    load_registry_set,
+    packs_option,
+    print_problems,
+    registries_option,
+)
+
+
+@click.group()
+def registry() -> None:
+    """Import and inspect the lists rules consult (accredited agencies, improvement orders, ...)."""
+
+
+@registry.command("import")
+@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--country", required=True, type=click.Choice(sorted({c for cs in KIND_COUNTRIES.values() for c in cs})), help="Who keeps the list (JP for Japan's lists).")
+@click.option("--kind", required=True, type=click.Choice(sorted(REGISTRY_KINDS)))
+@click.option("--source", required=True, help="Where the list came from (publication, URL, letter).")
+@click.option("--retrieved-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Date the list was retrieved  [default: today]")
+@click.option("--skip-bad", is_flag=True, help="Write the good rows and a report of the bad ones instead of writing nothing.")
+@packs_option
+@registries_option
+def registry_import(
+    csv_file: Path, country: str, kind: str, source: str, retrieved_on: Any, skip_bad: bool, packs_dir: Path, registries_dir: Path | None
+) -> None:
+    """Import a registry from CSV (columns: id, name, listed_from, ended_on, ended_because, note).
+
+    Every row is validated. With any bad row nothing is written (exit 1),
+    unless --skip-bad: then the good rows are written and the bad ones are
+    reported in FILE.rejected.csv beside the registry.
+    """
+    if country not in KIND_COUNTRIES[kind]:
+        raise click.UsageError(f"a {kind} registry is kept by {', '.join(KIND_COUNTRIES[kind])}, not {country}")
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+        result = parse_csv(text, str(csv_file))
+    except UnicodeDecodeError:
+        print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
+        raise SystemExit(EXIT_INPUT) from None
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    for line, _, reason in result.rejected:
+        click.echo(f"{csv_file}:{line}: {reason}", err=True)
+    target = registry_file(registries_dir or packs_dir / "registries", country, kind)
+    if result.rejected and not skip_bad:
+        click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    day = retrieved_on.date() if retrieved_on else date.today()
+    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
+    click.echo(f"wrote {target}: {len(result.entries)} entries, retrieved {day}")
+    if result.rejected:
+        report = target.with_name(target.name + ".rejected.csv")
+        with report.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "reason", *CSV_COLUMNS])
+            for line, values, reason in result.rejected:
+                writer.writerow([line, reason, *(values.get(c, "") for c in CSV_COLUMNS)])
+        click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@registry.command("list")
+@packs_option
+@registries_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> None:
+    """List the loaded registries and how old they are today."""
+    rows = []
+    for loaded in load_registry_set(packs_dir, registries_dir):
+        reg = loaded.registry
+        rows.append(
+            {
+                "country": reg.country, "kind": reg.kind, "entries": len(reg.entries), "retrieved_on": reg.retrieved_on.isoformat(),
+                "age_days": (date.today() - reg.retrieved_on).days, "sample": reg.sample, "source": reg.source,
+                "file": str(loaded.path), "sha256": loaded.sha256,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("country", "kind", "entries", "retrieved", "age (days)", "sample", "source")
+    for row in rows:
+        table.add_row(row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), "yes" if row["sample"] else "", row["source"])
+    console().print(table)
+
+
+@registry.command("show")
+@click.argument("kind", type=click.Choice(sorted(REGISTRY_KINDS)))
+@click.option("--country", required=True, help="Who keeps the list (JP for Japan's lists).")
+@packs_option
+@registries_option
+def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path | None) -> None:
+    """Print the entries of one registry."""
+    loaded = load_registry_set(packs_dir, registries_dir).by_key.get((country, kind))
+    if loaded is None:
+        raise click.UsageError(f"no {kind} registry for {country} is loaded")
+    reg = loaded.registry
+    out = console()
+    out.print(f"{reg.country} {reg.kind}: {len(reg.entries)} entries, retrieved {reg.retrieved_on}{' (SAMPLE DATA)' if reg.sample else ''}")
+    out.print(f"source: {reg.source}", markup=False)
+    table = Table("id", "name", "listed from", "ended on", "because", "note")
+    for e in reg.entries:
+        table.add_row(e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or "")
+    out.print(table)

@@ -1,0 +1,33 @@
+"""``schemas``: the JSON Schemas generated from the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import schemas as schema_files
+from .common import (
+    EXIT_FINDINGS,
+)
+
+
+@click.group()
+def schemas() -> None:
+    """Generated JSON Schemas."""
+
+
+@schemas.command("write")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"), show_default=True)
+@click.option("--check", is_flag=True, help="Do not write; exit 1 if the files are stale.")
+def schemas_write(directory: Path, check: bool) -> None:
+    """Regenerate the schemas from the models (or check that they are current)."""
+    if check:
+        stale = schema_files.stale(directory)
+        if stale:
+            click.echo("stale: " + ", ".join(stale), err=True)
+            raise SystemExit(EXIT_FINDINGS)
+        click.echo("schemas are current")
+        return
+    for path in schema_files.write(directory):
+        click.echo(f"wrote {path}")
