@@ -165,6 +165,26 @@ def test_rete_check_and_batch_match_native(tmp_path: Path) -> None:
     assert tested.exit_code == 0 and " 0 failed" in tested.output, tested.output[-2000:]
 
 
+def test_numbers_in_exponent_form_never_end_a_rete_run(tmp_path: Path) -> None:
+    """durable-rules refuses ``1e+16`` or ``5e-324`` as written by Python: converted, or that record's error record."""
+    clean = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
+    lines = []
+    for amount in ("1e16", "5e-324", "1e300", "1000000000000000000000000000000"):
+        clean["fees"] = [{"amount": 0, "currency": "USD"}]
+        lines.append(json.dumps(clean).replace('"amount": 0', f'"amount": {amount}'))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    native = runner.invoke(main, ["batch", str(source), "--out", str(tmp_path / "n.jsonl"), "--jobs", "1"])
+    rete_run = runner.invoke(main, ["batch", str(source), "--out", str(tmp_path / "r.jsonl"), "--jobs", "1", "--engine", "rete"])
+    assert rete_run.exit_code == 2, rete_run.output
+    n = [json.loads(line) for line in (tmp_path / "n.jsonl").read_text().splitlines()]
+    r = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert len(r) == 4 and native.exit_code in (0, 1)
+    assert r[1]["errors"][0]["kind"] == "unsupported_number" and r[1]["errors"][0]["pointer"] == "/fees/0/amount"
+    assert [findings_of(x) for i, x in enumerate(r) if i != 1] == [findings_of(x) for i, x in enumerate(n) if i != 1]
+
+
 # --------------------------------------------------------------------------- generated dossiers (last: the
 # module-scoped Rete worker they use then lives only while nothing else forks)
 
@@ -210,7 +230,7 @@ CANDIDATE_FIELDS = {
     "certificate": maybe(st.fixed_dictionaries({}, optional={"kind": st.sampled_from(["molvt_registration", "other"]), "number": st.just("C-1"), "issue_date": st.sampled_from(DATES)})),
     "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"identity_verified": TRI, "impersonation_reported": TRI, "certificate_forged_or_altered": TRI})),
     "fees": items(st.fixed_dictionaries({}, optional={
-        "payee": party(), "amount": st.sampled_from([0, 0.5, 300]), "currency": st.just("USD"), "basis_shown": TRI, "breakdown_explained": TRI,
+        "payee": party(), "amount": st.sampled_from([0, 0.5, 300, 1e16, 10**30, 1.5e300]), "currency": st.just("USD"), "basis_shown": TRI, "breakdown_explained": TRI,
         "explanation_language": st.sampled_from(["km", "en", "ja"]), "acknowledged": TRI})),
     "held_property": items(st.fixed_dictionaries({"item": st.sampled_from(["passport", "deposit", "land_title"])}, optional={"holder": party()})),
     "contract_clauses": items(st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party()})),

@@ -17,8 +17,10 @@ pack or registry changes, so this path is built for volume:
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,9 +30,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .engine import Engine
+from .engine import Engine, EvaluationError
 from .packs import SEVERITY_RANK
-from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, read_bytes
+from .sources import MAX_DOSSIER_BYTES, InputError, Problem, excerpt, load_dossier, open_input, read_bytes
 from .workers import OrderedPool, signal_name
 
 CHUNK = 512
@@ -49,10 +51,12 @@ def record_bytes(name: str) -> tuple[bytes, str, int | None]:
     """The record a report names (see :func:`label`): a JSON file, or one line of a JSON Lines file."""
     path, _, line = name.rpartition(":")
     if line.isdigit() and not Path(name).exists():
-        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as stream:
-            for number, raw in enumerate(stream, 1):
+        with open_input(Path(path)) as handle, (gzip.GzipFile(fileobj=handle) if path.endswith(".gz") else handle) as stream:
+            for _, number, raw, problem in read_lines(stream, path):
                 if number == int(line):
-                    return raw, path, number
+                    if problem is not None:
+                        raise InputError([problem])
+                    return raw, path, number  # type: ignore[return-value]
         raise InputError([Problem(path, f"no line {line}", kind="not_found")])
     return read_bytes(Path(name)), name, None
 
@@ -100,34 +104,81 @@ class Stats:
 # --------------------------------------------------------------------------- input
 
 
-def read_input(spec: str) -> Iterator[Item]:
-    """Records from a directory of JSON files, a JSON Lines file (maybe gzip), or ``-`` (stdin)."""
+def file_name(path: Path | str) -> str:
+    """A path as text that can always be written: bytes that are not UTF-8 shown as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def read_input(spec: str, exclude: Path | None = None) -> Iterator[Item]:
+    """Records from a directory of JSON files, a JSON Lines file (maybe gzip), or ``-`` (stdin).
+
+    ``exclude`` is the run's own output: never read back as a record.
+    """
     if spec == "-":
-        yield from _lines(sys.stdin.buffer, "<stdin>")
+        yield from read_lines(sys.stdin.buffer, "<stdin>")
         return
     path = Path(spec)
     if path.is_dir():
         for file in sorted(path.rglob("*.json")):
+            if exclude is not None and _same_file(file, exclude):
+                continue
             try:
-                yield str(file), None, read_bytes(file), None
+                yield file_name(file), None, read_bytes(file), None
             except InputError as exc:
-                yield str(file), None, None, exc.problems[0]
+                yield file_name(file), None, None, exc.problems[0]
         return
     if not path.exists():
         raise InputError([Problem(spec, "input not found", kind="not_found")])
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        yield from _lines(stream, spec)
+    with open_input(path, streams=True) as handle, (gzip.GzipFile(fileobj=handle) if path.suffix == ".gz" else handle) as stream:
+        yield from read_lines(stream, file_name(spec))
 
 
-def _lines(stream: BinaryIO, source: str) -> Iterator[Item]:
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        if len(line) > MAX_DOSSIER_BYTES:
-            yield source, number, None, Problem(source, f"record is {len(line)} bytes; records above {MAX_DOSSIER_BYTES} bytes are refused", kind="too_large", line=number)
-        else:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def read_lines(stream: BinaryIO, source: str) -> Iterator[Item]:
+    """The non-blank lines of a JSON Lines stream, each read with a bound.
+
+    A line longer than :data:`MAX_DOSSIER_BYTES` is skipped up to its newline
+    (never held whole) and becomes an error record. A damaged stream (a
+    truncated or corrupt gzip member) ends with one error record that names
+    the damage and how far the stream was read; every complete line before it
+    was already yielded.
+    """
+    number = 0
+    offset = 0
+    while True:
+        try:
+            line = stream.readline(MAX_DOSSIER_BYTES + 1)
+            size = len(line)
+            if size > MAX_DOSSIER_BYTES and not line.endswith(b"\n"):
+                size += _skip_line(stream)
+        except (EOFError, OSError, zlib.error) as exc:
+            message = f"the input is damaged after {offset} bytes (line {number + 1}): {excerpt(str(exc) or type(exc).__name__)}; the records before it were screened"
+            yield source, number + 1, None, Problem(source, message, kind="corrupt", line=number + 1)
+            return
+        if not line:
+            return
+        number += 1
+        offset += size
+        if size > MAX_DOSSIER_BYTES:
+            yield source, number, None, Problem(source, f"record is {size} bytes; records above {MAX_DOSSIER_BYTES} bytes are refused", kind="too_large", line=number)
+        elif line.strip():
             yield source, number, line, None
+
+
+def _skip_line(stream: BinaryIO) -> int:
+    """Read past the rest of an over-long line, a megabyte at a time; how many bytes were skipped."""
+    skipped = 0
+    while piece := stream.readline(1 << 20):
+        skipped += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return skipped
 
 
 def chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
@@ -170,12 +221,31 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
 
 
 def screen_one(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
+    """The report of one record, or its error record: nothing in a record may end the run."""
     name = label(source, line)
     try:
         dossier = load_dossier(raw, source, line)
-        return engine.evaluate_data(dossier, _AS_OF, source=name, timestamp=False)
+        report = engine.evaluate_data(dossier, _AS_OF, source=name, timestamp=False)
     except InputError as exc:
         return error_record(name, exc.problems)
+    except EvaluationError as exc:
+        return error_record(name, [internal_problem(source, line, exc.cause, exc.rule_id)])
+    except Exception as exc:  # a defect must cost one record, not the run
+        return error_record(name, [internal_problem(source, line, exc, None)])
+    report["source_sha256"] = record_digest(raw)
+    return report
+
+
+def record_digest(raw: bytes) -> str:
+    """The content hash a report records of its dossier (see ``Report.source_sha256``)."""
+    return hashlib.sha256(raw.strip()).hexdigest()
+
+
+def internal_problem(source: str, line: int | None, exc: BaseException, rule_id: str | None) -> Problem:
+    """An error of the program itself while screening one record: named, with the rule at fault when known."""
+    where = f"evaluating rule {rule_id}" if rule_id else "screening this record"
+    message = f"internal error while {where} ({type(exc).__name__}: {excerpt(str(exc))}); the record was not screened, please report it"
+    return Problem(source, message, kind="internal", line=line, rule=rule_id)
 
 
 def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:

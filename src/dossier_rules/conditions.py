@@ -44,6 +44,7 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
 
+from .model import parse_date
 from .registries import REGISTRY_KINDS
 
 Env = dict[str, Any]
@@ -335,7 +336,12 @@ class Operand:
 
         def shifted(env: Env) -> Any:
             value = base(env)
-            return None if value is None else value + shift
+            if value is None:
+                return None
+            try:
+                return value + shift
+            except (OverflowError, ValueError):
+                return None  # before 0001-01-01 or after 9999-12-31: no such date, so unknown (never false)
 
         return shifted
 
@@ -475,7 +481,6 @@ class Quantifier(Node):
 # --------------------------------------------------------------------------- parsing and checking
 
 _OFFSET = re.compile(r"^([+-]?)(\d{1,4})([dwmy])$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_offset(text: Any, line: int | None) -> relativedelta:
@@ -501,11 +506,8 @@ def _literal(value: Any, expected: FieldType, line: int | None, what: str) -> An
         return value
     if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    if kind == "date" and isinstance(value, str) and _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
+    if kind == "date" and (day := parse_date(value)) is not None:
+        return day
     if kind == "string" and isinstance(value, str):
         if expected.choices is not None and value not in expected.choices:
             raise ConditionError(

@@ -98,6 +98,15 @@ def _finding(**fields: Any) -> Data:
     }
 
 
+class EvaluationError(Exception):
+    """Evaluating one dossier raised: a defect, reported as that dossier's error record with the rule at fault."""
+
+    def __init__(self, rule_id: str | None, cause: BaseException):
+        self.rule_id = rule_id
+        self.cause = cause
+        super().__init__(f"{type(cause).__name__}: {cause}")
+
+
 @dataclass(frozen=True)
 class _DateContext:
     """What a report needs that depends only on the pack and the as-of date."""
@@ -171,19 +180,26 @@ class Engine:
         findings.extend(context.warnings)
         env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
         plan = self._plans[(country, kind)]
-        if self.backend == "rete":
-            fired = self._rete_evaluator().fired(pack, dossier, env)
-            for items, runners in plan:
-                for runner in runners:
-                    runner.emit(env, findings, items(env) if items else None, fired)
-        else:
-            for items, runners in plan:
-                if items is None:
+        runner: _Runner | None = None
+        try:
+            if self.backend == "rete":
+                fired = self._rete_evaluator().fired(pack, dossier, env)
+                for items, runners in plan:
                     for runner in runners:
-                        runner.run(env, findings, None)
-                elif present := items(env):
-                    for runner in runners:
-                        runner.run(env, findings, present)
+                        runner.emit(env, findings, items(env) if items else None, fired)
+            else:
+                for items, runners in plan:
+                    runner = runners[0]
+                    if items is None:
+                        for runner in runners:
+                            runner.run(env, findings, None)
+                    elif present := items(env):
+                        for runner in runners:
+                            runner.run(env, findings, present)
+        except InputError:
+            raise  # a record the backend cannot take: its own error record, not a defect
+        except Exception as exc:
+            raise EvaluationError(runner.static["rule_id"] if runner else None, exc) from exc
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -193,6 +209,7 @@ class Engine:
             "kind": kind,
             "country": country,
             "source": source,
+            "source_sha256": None,
             "as_of": as_of.isoformat(),
             "pack": pack.id,
             "packs": self._used[pack.id],

@@ -17,8 +17,9 @@ from "declared that no fees were paid" (``[]``).
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -33,6 +34,39 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Amount = Annotated[float, Field(ge=0)]
+
+MAX_LIST_ITEMS = 200
+"""The most items any list of a dossier may hold (``maxItems`` in the schema).
+
+Real dossiers list a handful of fees or documents; the bound keeps one
+record's findings and error record small (each item can give a finding per
+rule), whatever a submitter sends.
+"""
+
+ISO_DATE_PATTERN = r"^(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"
+"""What a date is, everywhere: strict ``YYYY-MM-DD``, year 0001 to 9999.
+
+The schema pairs this pattern with ``format: date`` (which checks month and
+day ranges but, alone, lets ``2025-01-0,`` or year ``0000`` through), so a
+date the published schema accepts is exactly a date :func:`parse_date` (and
+Python's ``date``) can read. ASCII digits only (``\\d`` admits other scripts) and no
+look-ahead, so any JSON Schema validator reads the pattern the same way.
+"""
+_ISO_DATE = re.compile(ISO_DATE_PATTERN)
+
+IsoDate = Annotated[date, Field(json_schema_extra={"pattern": ISO_DATE_PATTERN})]
+"""The date type of every dossier field: the schema carries :data:`ISO_DATE_PATTERN`."""
+
+
+def parse_date(text: Any) -> date | None:
+    """The date ``text`` denotes under :data:`ISO_DATE_PATTERN`, or ``None`` when it is not one."""
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
 
 Sector = Literal[
     "nursing_care",
@@ -76,9 +110,9 @@ class Accreditation(_Strict):
 
     ministry: Text | None = None
     number: Text | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
-    revoked_on: date | None = Field(default=None, description="Date the accreditation was revoked (KH 5(4); LA/KG/TJ 7(4))")
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
+    revoked_on: IsoDate | None = Field(default=None, description="Date the accreditation was revoked (KH 5(4); LA/KG/TJ 7(4))")
 
 
 class Party(_Strict):
@@ -99,7 +133,7 @@ class Party(_Strict):
 class Identity(_Strict):
     name: Text
     nationality: CountryCode | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
     passport_number: Text | None = None
 
 
@@ -109,7 +143,7 @@ class Certificate(_Strict):
     kind: Literal["molvt_registration", "other"] | None = None
     issuer: Text | None = None
     number: Text | None = None
-    issue_date: date | None = None
+    issue_date: IsoDate | None = None
 
 
 class TestResult(_Strict):
@@ -118,7 +152,7 @@ class TestResult(_Strict):
     kind: Literal["skills", "japanese"]
     name: Text | None = None
     certificate_number: Text | None = None
-    taken_on: date | None = None
+    taken_on: IsoDate | None = None
     identity_verified: bool | None = None
     impersonation_reported: bool | None = None
     certificate_forged_or_altered: bool | None = None
@@ -164,7 +198,7 @@ class Incident(_Strict):
 
     kind: Literal["violence", "threat", "restriction_of_liberty", "other_rights_violation"]
     perpetrator: Party | None = None
-    occurred_on: date | None = None
+    occurred_on: IsoDate | None = None
     description: Text | None = None
 
 
@@ -182,7 +216,7 @@ class SubmittedDocument(_Strict):
 class Dependent(_Strict):
     relation: Literal["spouse", "child"]
     name: Text | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
     accompanying: bool | None = None
 
 
@@ -192,7 +226,7 @@ class Envelope(_Strict):
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     dossier_id: Identifier
     country: Country
-    submitted: date
+    submitted: IsoDate
 
 
 class CandidateDossier(Envelope):
@@ -200,21 +234,21 @@ class CandidateDossier(Envelope):
 
     kind: Literal["candidate"]
     identity: Identity
-    languages: list[LanguageCode] | None = Field(default=None, description="Languages the candidate reads")
+    languages: list[LanguageCode] | None = Field(default=None, max_length=MAX_LIST_ITEMS, description="Languages the candidate reads")
     residence: Literal["abroad", "japan"] | None = None
     status_sought: Literal["SSW1", "SSW2"] | None = None
     sector: Sector | None = None
     hire_route: Literal["sending_agency", "direct"] | None = None
     sending_agency: Party | None = None
-    intermediaries: list[Party] | None = None
+    intermediaries: list[Party] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     certificate: Certificate | None = None
-    tests: list[TestResult] | None = None
-    fees: list[Fee] | None = None
-    held_property: list[HeldItem] | None = None
-    contract_clauses: list[ContractClause] | None = None
-    incidents: list[Incident] | None = None
-    documents: list[SubmittedDocument] | None = None
-    dependents: list[Dependent] | None = None
+    tests: list[TestResult] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    fees: list[Fee] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    held_property: list[HeldItem] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    contract_clauses: list[ContractClause] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    incidents: list[Incident] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    documents: list[SubmittedDocument] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    dependents: list[Dependent] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     receiving_organisation_id: Identifier | None = None
     support_organisation_id: Identifier | None = None
 
@@ -234,7 +268,7 @@ class Practices(_Strict):
 
 
 class Complaint(_Strict):
-    received_on: date | None = None
+    received_on: IsoDate | None = None
     act: Literal["a", "b", "c", "d", "e", "test_fraud", "other"] | None = None
     summary: Text | None = None
     substantiated: bool | None = None
@@ -251,7 +285,7 @@ class BrokerDossier(Envelope):
     accreditation: Accreditation | None = None
     fee_schedule: FeeSchedule | None = None
     practices: Practices | None = None
-    complaints: list[Complaint] | None = None
+    complaints: list[Complaint] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
 
 
 Dossier = Annotated[Union[CandidateDossier, BrokerDossier], Field(discriminator="kind")]

@@ -42,6 +42,9 @@ KIND_COUNTRIES: dict[str, tuple[str, ...]] = {
 
 REGISTRY_KINDS = frozenset(KIND_COUNTRIES)
 
+MAX_REGISTRY_BYTES = 512 * 1024 * 1024
+"""Above this a registry file is refused (a list of a million entries is about 150 MB)."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -100,7 +103,7 @@ def registry_file(directory: Path, country: str, kind: str) -> Path:
 
 
 def load_registry(path: Path) -> LoadedRegistry:
-    raw = read_bytes(path, limit=None)
+    raw = read_bytes(path, limit=MAX_REGISTRY_BYTES)
     try:
         registry = Registry.model_validate_json(raw)
     except ValidationError as exc:

@@ -68,6 +68,9 @@ class Report(_Out):
     kind: Literal["candidate", "broker"]
     country: str
     source: str | None = None
+    source_sha256: str | None = Field(
+        default=None, description="SHA-256 of the record screened (without surrounding whitespace): what proves, later, which dossier this report is about"
+    )
     as_of: date
     pack: str
     packs: list[PackUsed]

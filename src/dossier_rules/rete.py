@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 from . import conditions as cond
 from .packs import Pack, PackSet
-from .sources import without_nulls
+from .sources import InputError, Problem
 
 NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
 DURABLE = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
@@ -283,7 +283,7 @@ class ReteEvaluator:
     def fired(self, pack: Pack, dossier: Any, env: cond.Env) -> set[tuple[str, int | None]]:
         """(rule id, item index or None) for every rule that fires on this dossier."""
         self.hits = []
-        root = without_nulls(dossier)  # durable-rules must see an unknown fact as absent ($ex)
+        root = fact_value(dossier)  # durable-rules must see an unknown fact as absent ($ex)
         serial = next(self._serial)
         for scope, spec in self.scopes.get((pack.id, dossier["kind"]), {}).items():
             if spec.list_getter is None:
@@ -291,7 +291,7 @@ class ReteEvaluator:
                 continue
             for index, item in enumerate(spec.list_getter(env) or ()):
                 env[spec.name] = item  # type: ignore[index]
-                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": without_nulls(item), "x": _extra(spec.extra, env)})
+                self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": fact_value(item), "x": _extra(spec.extra, env)})
         return set(self.hits)
 
     def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:
@@ -303,6 +303,27 @@ class ReteEvaluator:
             self.host.retract_fact(ruleset, fact)
         except self._not_handled:
             pass
+
+
+def fact_value(value: Any, at: str = "") -> Any:
+    """JSON as durable-rules can read it: ``null`` members dropped, numbers in a form its parser accepts.
+
+    durable-rules refuses a number written with an exponent and no decimal
+    point (``1e+16``, ``5e-324``: error 204, which used to end the run). Python
+    writes a float that way when it is integral and at least 1e16, or smaller
+    than 1e-4: the first is sent as the equal integer; the second has no exact
+    form it reads, so the record gets an error record naming the value.
+    """
+    if isinstance(value, dict):
+        return {k: fact_value(v, f"{at}/{k}") for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [fact_value(v, f"{at}/{i}") for i, v in enumerate(value)]
+    if isinstance(value, float) and "e" in (text := repr(value)) and "." not in text:
+        if value.is_integer():
+            return int(value)
+        message = f"the number {text} cannot be evaluated by the rete backend (its form is refused by durable-rules); use --engine native"
+        raise InputError([Problem("", message, kind="unsupported_number", pointer=at or "/")])
+    return value
 
 
 def _guarded(t: RuleTranslation) -> dict[str, Any]:

@@ -36,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
-from .batch import record_bytes
-from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
+from .batch import read_lines, record_bytes
+from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
 
 State = Literal["draft", "approved", "exported"]
 PERSONAL_POINTERS = ("/identity", "/dependents")
@@ -148,36 +148,73 @@ def notice_id(country: str, act: str, key: str, seq: int) -> str:
 # --------------------------------------------------------------------------- reading reports
 
 
+MAX_REPORT_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""A single JSON document of reports (``check --format json``) is read whole up to this size; JSON Lines stream."""
+
+
 def read_reports(paths: Iterable[Path]) -> Iterator[tuple[str, Report | list[Problem]]]:
-    """Reports from ``check --format json|jsonl`` or ``batch`` output; error records are skipped."""
+    """Reports from ``check --format json|jsonl`` or ``batch`` output; error records are skipped.
+
+    JSON Lines (``batch``, ``check --format jsonl``) are read one bounded line
+    at a time, so a file of any number of reports costs the memory of one.
+    """
     for path in paths:
         source = str(path)
         try:
-            text = read_bytes(path, limit=None).decode("utf-8")
+            handle = open_input(path)
         except InputError as exc:
             yield source, exc.problems
             continue
+        with handle:
+            first = handle.readline(MAX_DOSSIER_BYTES + 1)
+            handle.seek(0)
+            if _one_json_object(first):
+                yield from _report_lines(handle, source)
+            else:
+                yield from _report_document(handle, source)
+
+
+def _one_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list[Problem]]]:
+    for _, number, raw, problem in read_lines(handle, source):
+        if problem is not None:
+            yield source, [problem]
+            continue
         try:
-            whole = json.loads(text)
-        except json.JSONDecodeError:
-            whole = None
-        if isinstance(whole, dict):
-            records = [(None, r) for r in whole["results"]] if "results" in whole else [(None, whole)]
-        else:
-            records = []
-            for number, line in enumerate(text.splitlines(), 1):
-                if line.strip():
-                    try:
-                        records.append((number, json.loads(line)))
-                    except json.JSONDecodeError as exc:
-                        yield source, [Problem(source, f"invalid JSON: {exc.msg}", kind="syntax", line=number)]
-        for line, record in records:
-            if not isinstance(record, dict) or "errors" in record:
-                continue
-            try:
-                yield source, Report.model_validate(record)
-            except ValidationError as exc:
-                yield source, problems_from_validation(source, exc, line)
+            record = json.loads(raw)  # type: ignore[arg-type]
+        except ValueError as exc:
+            yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax", line=number)]
+            continue
+        yield from _report(source, number, record)
+
+
+def _report_document(handle: Any, source: str) -> Iterator[tuple[str, Report | list[Problem]]]:
+    try:
+        whole = json.loads(read_stream(handle, source, MAX_REPORT_DOCUMENT_BYTES))
+    except InputError as exc:
+        yield source, exc.problems
+        return
+    except ValueError as exc:
+        yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax")]
+        return
+    records = whole.get("results", []) if isinstance(whole, dict) and "results" in whole else [whole]
+    for record in records if isinstance(records, list) else []:
+        yield from _report(source, None, record)
+
+
+def _report(source: str, line: int | None, record: Any) -> Iterator[tuple[str, Report | list[Problem]]]:
+    if not isinstance(record, dict) or "errors" in record:
+        return
+    try:
+        yield source, Report.model_validate(record)
+    except ValidationError as exc:
+        yield source, problems_from_validation(source, exc, line)
 
 
 # --------------------------------------------------------------------------- the outbox

@@ -7,21 +7,34 @@ it without reading code, and a run over many files can record it and go on.
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from functools import cache
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import jsonschema_rs
 import orjson
 import yaml
 from pydantic import ValidationError
 
-from .model import DOSSIER_ADAPTER, KINDS, BrokerDossier, CandidateDossier
+from .model import DOSSIER_ADAPTER, KINDS, MAX_LIST_ITEMS, BrokerDossier, CandidateDossier
 
 MAX_DOSSIER_BYTES = 4 * 1024 * 1024
 """Above this a dossier file is refused: real dossiers are a few kilobytes."""
+
+MAX_PACK_BYTES = 1024 * 1024
+"""Above this a pack file is refused: the largest shipped pack is about 32 KB."""
+
+MAX_PROBLEMS = 100
+"""Problems listed per error record; the rest are counted in one last problem."""
+
+MAX_QUOTED = 80
+"""Characters of a bad value quoted in a message: enough to recognise it, never a whole document."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,7 @@ _PackLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 def load_yaml(path: Path) -> tuple[Any, bytes]:
     """Load one YAML document safely; return the data and the raw bytes (for hashing)."""
-    raw = read_bytes(path, limit=None)
+    raw = read_bytes(path, limit=MAX_PACK_BYTES)
     if not raw.strip():
         raise InputError([Problem(str(path), "file is empty; expected a YAML mapping", kind="empty")])
     try:
@@ -162,21 +175,71 @@ def line_of(data: Any, path: Iterable[Any]) -> int | None:
 # --------------------------------------------------------------------------- JSON dossiers
 
 
-def read_bytes(path: Path, limit: int | None = MAX_DOSSIER_BYTES) -> bytes:
-    """Read a file, turning OS errors and oversize files into located problems."""
+def open_input(path: Path, streams: bool = False) -> BinaryIO:
+    """Open a file for reading without blocking on it; a device, socket (or FIFO unless ``streams``) is refused.
+
+    Opening a FIFO blocks until someone writes to it, and a device such as
+    ``/dev/zero`` never ends: neither is a dossier. A FIFO is accepted only
+    where a stream of records is expected (``streams``), like standard input.
+    """
     source = str(path)
     try:
-        if limit is not None and path.stat().st_size > limit:
-            raise InputError(
-                [Problem(source, f"file is {path.stat().st_size} bytes; dossiers above {limit} bytes are refused", kind="too_large")]
-            )
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError([Problem(source, "file not found", kind="not_found")]) from None
     except IsADirectoryError:
         raise InputError([Problem(source, "is a directory, expected a file", kind="not_found")]) from None
     except OSError as exc:
         raise InputError([Problem(source, f"cannot read file: {exc.strerror}", kind="unreadable")]) from None
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) or (streams and stat.S_ISFIFO(mode)):
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    os.close(fd)
+    if stat.S_ISDIR(mode):
+        raise InputError([Problem(source, "is a directory, expected a file", kind="not_found")])
+    raise InputError([Problem(source, "is not a regular file (a device, FIFO or socket); not read", kind="not_regular")])
+
+
+def read_bytes(path: Path, limit: int = MAX_DOSSIER_BYTES) -> bytes:
+    """Read a regular file, at most ``limit`` bytes; OS errors, other file types and oversize files become problems.
+
+    The limit applies to the bytes read, not to what ``stat`` says (a device or
+    a growing file would lie).
+    """
+    with open_input(path) as handle:
+        try:
+            return read_stream(handle, str(path), limit)
+        except OSError as exc:
+            raise InputError([Problem(str(path), f"cannot read file: {exc.strerror}", kind="unreadable")]) from None
+
+
+def read_stream(stream: BinaryIO, source: str, limit: int = MAX_DOSSIER_BYTES) -> bytes:
+    """All of a stream (a file, standard input), at most ``limit`` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError([Problem(source, f"larger than {limit} bytes, the limit for this input; refused", kind="too_large")])
+    return data
+
+
+def excerpt(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to ``limit`` characters: messages never echo a whole document."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: Any) -> str:
+    """A bad value as quoted in a message: its ``repr``, cut to :data:`MAX_QUOTED` characters."""
+    return excerpt(repr(value))
+
+
+def capped(problems: Iterable[Problem], source: str, line: int | None = None) -> list[Problem]:
+    """The first :data:`MAX_PROBLEMS` problems, and one more that counts those not listed."""
+    rest = iter(problems)
+    out = list(itertools.islice(rest, MAX_PROBLEMS))
+    more = sum(1 for _ in rest)
+    if more:
+        out.append(Problem(source, f"{more} more problem(s) not listed; fix the ones above first", kind="truncated", line=line))
+    return out
 
 
 def pointer(loc: Iterable[Any]) -> str:
@@ -191,7 +254,7 @@ def problems_from_validation(source: str, exc: ValidationError, line: int | None
     it is not part of the document, so it is dropped from the pointer.
     """
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in exc.errors(include_url=False)[: MAX_PROBLEMS + 1]:
         loc = list(err["loc"])
         if loc and loc[0] in KINDS:
             loc = loc[1:]
@@ -209,8 +272,10 @@ def problems_from_validation(source: str, exc: ValidationError, line: int | None
         elif etype == "extra_forbidden":
             message = "unknown field (not in the dossier schema)"
         elif "input" in err and etype not in ("model_type", "dict_type"):
-            message = f"{message}; got {err['input']!r}"
+            message = f"{message}; got {quote(err['input'])}"
         problems.append(Problem(source, message, kind="schema", pointer=pointer(loc), line=line))
+    if exc.error_count() > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [Problem(source, f"{exc.error_count() - MAX_PROBLEMS} more problem(s) not listed; fix the ones above first", kind="truncated", line=line)]
     return problems
 
 
@@ -246,7 +311,50 @@ def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InputError([Problem(source, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", kind="syntax", line=line)]) from None
+    duplicate = duplicate_key(raw if isinstance(raw, bytes) else raw.encode(), data)
+    if duplicate is not None:
+        message = f"key {quote(duplicate)} appears twice in one object; each key may appear once (which value was meant?)"
+        raise InputError([Problem(source, message, kind="syntax", line=line)])
     return check_dossier_data(data, source, line)
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?')
+"""A JSON string token, and the colon that makes it a key; strings are matched whole, so ``":`` inside one is text."""
+
+
+def duplicate_key(raw: bytes, data: Any) -> str | None:
+    """The first key repeated within one object of ``raw``, or ``None``.
+
+    JSON parsers keep the last of two equal keys silently. Counting key tokens
+    in the text against members in the parsed data is one regular-expression
+    pass; only a document where they differ is parsed again to name the key.
+    """
+    if sum(1 for match in _STRING.finditer(raw) if match.group(1)) == _members(data):
+        return None
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+        return {}
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return "(not identified)"
+    return found[0] if found else None
+
+
+def _members(value: Any) -> int:
+    """How many object members ``value`` holds, at every depth."""
+    if isinstance(value, dict):
+        return len(value) + sum(_members(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_members(v) for v in value)
+    return 0
 
 
 def check_dossier_data(data: Any, source: str, line: int | None = None) -> Data:
@@ -274,14 +382,36 @@ def _explain(data: Any, validator: Any, source: str, line: int | None) -> list[P
     more lenient than the schema (it would coerce ``"yes"`` to a boolean, say),
     the schema validator's own errors say what it refused.
     """
+    oversized = capped(_oversized(data, source, line), source, line)
+    if oversized:  # explaining each of 400,000 bad items would cost more than the run: say what is too big
+        return oversized
     try:
         DOSSIER_ADAPTER.validate_python(data)
     except ValidationError as exc:
         return problems_from_validation(source, exc, line)
-    return [
-        Problem(source, error.message, kind="schema", pointer=pointer(error.instance_path), line=line)
+    if validator is None:  # no usable kind: the model said why above, this is a defensive default
+        return [Problem(source, "field 'kind' must be one of: " + ", ".join(sorted(KINDS)), kind="schema", pointer="/kind", line=line)]
+    errors = (
+        Problem(source, excerpt(error.message, 4 * MAX_QUOTED), kind="schema", pointer=pointer(error.instance_path), line=line)
         for error in map(_closest, validator.iter_errors(data))
-    ]
+    )
+    return capped(errors, source, line)
+
+
+def _oversized(value: Any, source: str, line: int | None, at: str = "") -> Iterator[Problem]:
+    """Lists longer than the schema allows and objects with more members than any in the model, at every depth."""
+    if isinstance(value, dict):
+        if len(value) > MAX_LIST_ITEMS:
+            yield Problem(source, f"object has {len(value)} members; no object of a dossier has more than {MAX_LIST_ITEMS}", kind="schema", pointer=at, line=line)
+            return
+        for key, item in value.items():
+            yield from _oversized(item, source, line, f"{at}/{pointer([key])[1:]}")
+    elif isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            yield Problem(source, f"list has {len(value)} items; at most {MAX_LIST_ITEMS} are allowed", kind="schema", pointer=at, line=line)
+            return
+        for index, item in enumerate(value):
+            yield from _oversized(item, source, line, f"{at}/{index}")
 
 
 def _closest(error: Any) -> Any:

@@ -17,7 +17,7 @@ from .. import batch
 from ..engine import Engine
 from ..packs import SEVERITY_RANK
 from ..report import ErrorRecord, Report
-from ..sources import InputError, read_bytes
+from ..sources import InputError, read_bytes, read_stream
 from .common import (
     STYLE,
     as_of_option,
@@ -30,24 +30,25 @@ from .common import (
 )
 
 
-def expand(paths: Iterable[str]) -> Iterator[str]:
+def expand(paths: Iterable[str]) -> Iterator[str | Path]:
     """Files to screen, in a stable order: directories give their *.json files, sorted."""
     for raw in paths:
         path = Path(raw)
         if raw != "-" and path.is_dir():
-            yield from (str(p) for p in sorted(path.rglob("*.json")))
+            yield from sorted(path.rglob("*.json"))
         else:
             yield raw
 
 
 def items_for(files: Iterable[str]) -> Iterator["batch.Item"]:
-    """The records named on the command line, read here so a missing file becomes an error record."""
+    """The records named on the command line, read here (with a bound) so a bad file becomes an error record."""
     for source in expand(files):
+        name = batch.file_name(source)
         try:
-            raw = sys.stdin.buffer.read() if source == "-" else read_bytes(Path(source))
-            yield source, None, raw, None
+            raw = read_stream(sys.stdin.buffer, name) if source == "-" else read_bytes(Path(source))
+            yield name, None, raw, None
         except InputError as exc:
-            yield source, None, None, exc.problems[0]
+            yield name, None, None, exc.problems[0]
 
 
 def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Report | ErrorRecord], batch.Stats]:
