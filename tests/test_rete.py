@@ -278,8 +278,8 @@ def rete_pool(packset: PackSet, registries: Registries):
     def work(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [engine.evaluate_data(check_dossier_data(d, "generated"), timestamp=False) for d in chunk]
 
-    def fail(task: Any, code: int | None) -> list[dict[str, Any]]:
-        raise AssertionError(f"the rete worker died ({workers.signal_name(code)}) on {task}")
+    def fail(task: Any, how: str) -> list[dict[str, Any]]:
+        raise AssertionError(f"the rete worker died ({how}) on {task}")
 
     with workers.OrderedPool(1, work, lambda parts: [r for p in parts for r in p], fail) as pool:
         yield pool

@@ -19,10 +19,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import signal
 import sys
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,7 +35,7 @@ import orjson
 from .engine import Engine, EvaluationError
 from .packs import SEVERITY_RANK
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, excerpt, load_dossier, open_input, read_bytes
-from .workers import OrderedPool, signal_name
+from .workers import DEADLINE, OrderedPool
 
 CHUNK = 512
 """Records per task: large enough to amortise inter-process overhead, small enough to keep memory flat."""
@@ -253,14 +255,14 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
     return {"source": name, "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems]}
 
 
-def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]]) -> Iterator[tuple[bytes, Stats]]:
+def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]], deadline: float = DEADLINE) -> Iterator[tuple[bytes, Stats]]:
     """Screen chunks in order: in this process for one job, else in ``jobs`` worker processes."""
     _install(engine, as_of)
     if jobs <= 1 and engine.backend == "native":
         yield from map(screen_chunk, work)
         return
     # the rete backend always runs in workers: a crash in durable-rules must not take this process down
-    with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record) as pool:
+    with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record, deadline) as pool:
         yield from pool.map(work)
 
 
@@ -272,10 +274,10 @@ def merge_results(parts: list[tuple[bytes, Stats]]) -> tuple[bytes, Stats]:
     return b"".join(blob for blob, _ in parts), stats
 
 
-def crashed_record(item: Item, code: int | None) -> tuple[bytes, Stats]:
-    """The error record for a record that killed a worker twice."""
+def crashed_record(item: Item, how: str) -> tuple[bytes, Stats]:
+    """The error record for a record that killed (or hung) a worker twice."""
     source, line, _, _ = item
-    problem = Problem(source, f"the worker screening this record died twice ({signal_name(code)}); it was not evaluated", kind="worker_crashed", line=line)
+    problem = Problem(source, f"the worker screening this record failed twice ({how}); it was not evaluated", kind="worker_crashed", line=line)
     record = error_record(label(source, line), [problem])
     stats = Stats()
     stats.count(record)
@@ -336,6 +338,56 @@ class Outcome:
     resumed_from: int
 
 
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the run; the output holds ``written`` whole records, the last one ``last``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.written = 0
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, as shells report a process ended by a signal (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGINT into :class:`Interrupted` (main thread only; elsewhere the defaults stay)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT while a chunk is written and counted: they act between chunks, never inside one."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def check_output_path(spec: str, out: Path) -> None:
+    """Refuse an output that is the input: opening it for writing would empty the input."""
+    if spec != "-" and out.exists() and Path(spec).exists() and out.samefile(spec):
+        raise InputError([Problem(str(out), "--out is the input file; writing the output there would destroy the input. Choose another --out", kind="usage")])
+
+
 def run(
     engine: Engine,
     spec: str,
@@ -344,23 +396,37 @@ def run(
     as_of: date | None = None,
     resume: bool = False,
     progress: Any = None,
+    deadline: float = DEADLINE,
 ) -> Outcome:
-    """Screen every record of ``spec`` into ``out``; returns the counts for the summary."""
-    done, stats, last_label = prepare_output(out, resume)
-    items = skip(read_input(spec), done, last_label)
-    counted = Counter()
+    """Screen every record of ``spec`` into ``out``; returns the counts for the summary.
 
-    def counting(source: Iterator[Item]) -> Iterator[Item]:
-        for item in source:
-            counted["in"] += 1
-            yield item
+    Raises :class:`Interrupted` after SIGTERM or SIGINT, with the output
+    ending at a whole chunk (``--resume`` continues from there).
+    """
+    check_output_path(spec, out)
+    with stop_on_signals():
+        done, stats, last_label = prepare_output(out, resume)
+        items = skip(read_input(spec, exclude=out), done, last_label)
+        counted = Counter()
 
-    with out.open("ab") as handle:
-        for blob, chunk_stats in results(engine, as_of, jobs, chunks(counting(items))):
-            handle.write(blob)
-            handle.flush()
-            stats.add(chunk_stats)
-            if progress is not None:
-                progress(stats)
-        os.fsync(handle.fileno())
+        def counting(source: Iterator[Item]) -> Iterator[Item]:
+            for item in source:
+                counted["in"] += 1
+                yield item
+
+        with out.open("ab") as handle:
+            try:
+                with closing(results(engine, as_of, jobs, chunks(counting(items)), deadline)) as screened:
+                    for blob, chunk_stats in screened:
+                        with signals_held():
+                            handle.write(blob)
+                            handle.flush()
+                            stats.add(chunk_stats)
+                        if progress is not None:
+                            progress(stats)
+            except Interrupted as exc:
+                exc.written = stats.records
+                raise
+            finally:
+                os.fsync(handle.fileno())
     return Outcome(done + counted["in"], stats.records, stats, done)

@@ -170,6 +170,10 @@ class TestBase(_Strict):
     broker: dict[str, Any] | None = None
 
 
+MAX_RULES_PER_PACK = 1000
+"""Rules one pack file may hold: the largest shipped pack has under 20; a bound keeps load time bounded."""
+
+
 class PackFile(_Strict):
     """One ``rules/*.yaml`` file."""
 
@@ -178,7 +182,7 @@ class PackFile(_Strict):
     test_registries: dict[RegistryKind, list[Entry]] = Field(
         default_factory=dict, description="Registry entries the rule tests run against (by kind; for the pack's country or JP)"
     )
-    rules: list[RuleSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=MAX_RULES_PER_PACK)
 
 
 _SCHEMA_VALIDATOR: jsonschema.Draft202012Validator | None = None

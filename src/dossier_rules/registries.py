@@ -203,16 +203,29 @@ class ImportResult:
 
 def parse_csv(text: str, source: str) -> ImportResult:
     """Validate every row of a registry CSV; collect bad rows with their line numbers and reasons."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InputError([Problem(source, f"invalid CSV: {exc}", kind="syntax", line=reader.line_num or 1)]) from None
     missing = [c for c in ("id", "name") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
-    if missing or unknown:
-        detail = "; ".join(filter(None, [missing and f"missing column(s) {', '.join(missing)}", unknown and f"unknown column(s) {', '.join(unknown)}"]))
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or repeated:
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    missing and f"missing column(s) {', '.join(missing)}",
+                    unknown and f"unknown column(s) {', '.join(unknown)}",
+                    repeated and f"column(s) given twice {', '.join(repeated)} (which one is meant?)",
+                ],
+            )
+        )
         raise InputError([Problem(source, f"bad header: {detail}; expected {', '.join(CSV_COLUMNS)}", kind="schema", line=1)])
     result = ImportResult([], [])
     seen: dict[tuple[str, str | None], int] = {}
-    for row in reader:
+    for row in _rows(reader, source):
         line = reader.line_num
         values = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
         if None in row:
@@ -237,6 +250,32 @@ def parse_csv(text: str, source: str) -> ImportResult:
     return result
 
 
+def _rows(reader: csv.DictReader, source: str) -> Iterator[dict[str, Any]]:
+    """The rows of a CSV; a damaged file (a quote never closed) is an error, never rows swallowed silently."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError([Problem(source, f"invalid CSV from line {start}: {exc} (a quote opened and never closed?); nothing imported", kind="syntax", line=start)]) from None
+        yield row
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""Characters a spreadsheet may read as the start of a formula (OWASP, CSV injection)."""
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell value that a spreadsheet shows as text: a leading formula character is prefixed with ``'``."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+REGISTRY_FILE_MODE = 0o644
+"""Registries are public lists: written readable by all, as the shipped ones are."""
+
+
 def write_registry(registry: Registry, path: Path) -> None:
     """Write atomically: a reader never sees a half-written registry."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,6 +284,7 @@ def write_registry(registry: Registry, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, REGISTRY_FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -30,6 +30,12 @@ MAX_DOSSIER_BYTES = 4 * 1024 * 1024
 MAX_PACK_BYTES = 1024 * 1024
 """Above this a pack file is refused: the largest shipped pack is about 32 KB."""
 
+MAX_PACK_NODES = 100_000
+"""YAML nodes a pack may expand to, aliases included: the largest shipped pack has about 2,200."""
+
+MAX_PACK_DEPTH = 100
+"""Nesting a pack may have: shipped packs nest about 12 levels deep."""
+
 MAX_PROBLEMS = 100
 """Problems listed per error record; the rest are counted in one last problem."""
 
@@ -146,7 +152,16 @@ def load_yaml(path: Path) -> tuple[Any, bytes]:
     if not raw.strip():
         raise InputError([Problem(str(path), "file is empty; expected a YAML mapping", kind="empty")])
     try:
-        data = yaml.load(raw, Loader=_PackLoader)  # noqa: S506 - _PackLoader derives from SafeLoader
+        loader = _PackLoader(raw)
+        try:
+            node = loader.get_single_node()
+            if node is not None and expanded_size(node) > MAX_PACK_NODES:
+                raise InputError([Problem(str(path), f"the pack expands to more than {MAX_PACK_NODES} YAML nodes through its aliases (*name); refused", kind="too_large")])
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except (RecursionError, TooDeep):
+        raise InputError([Problem(str(path), f"invalid pack: nested more than {MAX_PACK_DEPTH} levels deep", kind="too_large")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -154,6 +169,37 @@ def load_yaml(path: Path) -> tuple[Any, bytes]:
     except yaml.YAMLError as exc:
         raise InputError([Problem(str(path), f"invalid YAML: {exc}", kind="syntax")]) from exc
     return data, raw
+
+
+class TooDeep(Exception):
+    """A YAML document nested deeper than :data:`MAX_PACK_DEPTH`."""
+
+
+def expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is expanded (as compiling a condition walks it).
+
+    Computed over the node graph with each shared node counted once per use,
+    in time linear in the file: an alias bomb of a few hundred bytes, which
+    expands to billions of nodes, is measured without being expanded. A
+    document nested deeper than :data:`MAX_PACK_DEPTH` raises :class:`TooDeep`.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if depth > MAX_PACK_DEPTH:
+            raise TooDeep()
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child, depth + 1) for child in node.value)
+        else:
+            total = 1
+        sizes[id(node)] = total = min(total, MAX_PACK_NODES + 1)
+        return total
+
+    return size(root, 0)
 
 
 def line_of(data: Any, path: Iterable[Any]) -> int | None:

@@ -10,11 +10,19 @@ results in input order. The pool is deliberately simple:
 * a worker that dies (a segfault in a C extension, an OOM kill) is replaced;
   the records of the chunk it held are retried one by one in a fresh worker,
   and a record that kills a worker a second time is handed to ``give_up``,
-  which turns it into an error record. Nothing is lost, and the parent lives.
+  which turns it into an error record. Nothing is lost, and the parent lives;
+* a worker that holds a chunk past the deadline (stopped, hung) is killed
+  and handled as a crash;
+* a worker ends when its parent does, however the parent ended: it holds
+  only its own end of its pipe (so it reads end-of-file when the parent is
+  gone) and asks the kernel to kill it when the parent dies (Linux).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
 import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +35,12 @@ Result = TypeVar("Result")
 
 _CONTEXT = get_context("fork")
 
+DEADLINE = 300.0
+"""Seconds a worker may hold one chunk (or, on retry, one record) before it is deemed hung and replaced."""
+
+_PARENT_ENDS: set[Connection] = set()
+"""The parent's ends of every worker's pipe; a new worker closes its inherited copies."""
+
 
 class _Failure:
     """What a worker sends back when ``work`` raised: the traceback, so the parent can stop with it."""
@@ -35,8 +49,23 @@ class _Failure:
         self.text = text
 
 
-def _serve(conn: Connection, work: Callable[[Any], Any]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed when the parent dies, and let the parent alone handle Ctrl-C and SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for end in list(_PARENT_ENDS):
+        end.close()  # our copies only: the parent's stay open
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _serve(conn: Connection, work: Callable[[Any], Any], parent: int) -> None:
     """Worker loop: receive a chunk, send back its result; ``None`` means stop."""
+    _die_with_parent(parent)
     try:
         while True:
             task = conn.recv()
@@ -61,10 +90,15 @@ class WorkerError(Exception):
     """``work`` raised in a worker; the message is the worker's traceback."""
 
 
+class WorkerHung(WorkerCrashed):
+    """The worker held a task past the deadline; it was killed."""
+
+
 class _Worker:
     def __init__(self, work: Callable[[Any], Any]):
         self.conn, child = _CONTEXT.Pipe(duplex=True)
-        self.process = _CONTEXT.Process(target=_serve, args=(child, work), daemon=True)
+        _PARENT_ENDS.add(self.conn)
+        self.process = _CONTEXT.Process(target=_serve, args=(child, work, os.getpid()), daemon=True)
         self.process.start()
         child.close()
 
@@ -74,8 +108,11 @@ class _Worker:
         except (BrokenPipeError, ConnectionResetError, OSError) as exc:
             raise WorkerCrashed(str(exc)) from None
 
-    def receive(self) -> Any:
+    def receive(self, deadline: float | None = None) -> Any:
         try:
+            if deadline is not None and not self.conn.poll(deadline):
+                self.process.kill()
+                raise WorkerHung(f"no result within {deadline:g} s")
             result = self.conn.recv()
         except (EOFError, ConnectionResetError, OSError) as exc:
             raise WorkerCrashed(str(exc) or "connection closed") from None
@@ -85,6 +122,9 @@ class _Worker:
 
     def exitcode(self) -> int | None:
         self.process.join(timeout=5)
+        if self.process.is_alive():  # stopped (SIGSTOP) or stuck: it will not end by itself
+            self.process.kill()
+            self.process.join()
         return self.process.exitcode
 
     def stop(self) -> None:
@@ -96,6 +136,10 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.close()
+
+    def close(self) -> None:
+        _PARENT_ENDS.discard(self.conn)
         self.conn.close()
 
 
@@ -105,7 +149,8 @@ class OrderedPool(Generic[Task, Result]):
     ``work`` and the state it uses are inherited through ``fork``; they must be
     set up before the pool is created. ``merge`` joins per-record results back
     into one chunk result after a crash; ``give_up`` makes the result for a
-    record that crashed a worker twice.
+    record that crashed (or hung) a worker twice, given how the worker ended.
+    A worker holding a chunk longer than ``deadline`` seconds is hung.
     """
 
     def __init__(
@@ -113,16 +158,19 @@ class OrderedPool(Generic[Task, Result]):
         jobs: int,
         work: Callable[[list[Task]], Result],
         merge: Callable[[list[Result]], Result],
-        give_up: Callable[[Task, int | None], Result],
+        give_up: Callable[[Task, str], Result],
+        deadline: float = DEADLINE,
     ):
-        self.work, self.merge, self.give_up = work, merge, give_up
+        self.work, self.merge, self.give_up, self.deadline = work, merge, give_up, deadline
         self.workers = [_Worker(work) for _ in range(jobs)]
 
     def __enter__(self) -> "OrderedPool[Task, Result]":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         for worker in self.workers:
+            if kind is not None:  # interrupted or failed: the work in flight is not wanted
+                worker.process.kill()
             worker.stop()
 
     def map(self, chunks: Iterable[list[Task]]) -> Iterator[Result]:
@@ -151,7 +199,7 @@ class OrderedPool(Generic[Task, Result]):
             chunk = in_flight[slot]
             assert chunk is not None
             try:
-                result = self.workers[slot].receive()
+                result = self.workers[slot].receive(self.deadline)
             except WorkerCrashed:
                 result = self._recover(slot, chunk)
             in_flight[slot] = None
@@ -161,22 +209,25 @@ class OrderedPool(Generic[Task, Result]):
     def _replace(self, slot: int) -> int | None:
         """Start a fresh worker in ``slot``; return how the old one ended."""
         code = self.workers[slot].exitcode()
-        self.workers[slot].conn.close()
+        self.workers[slot].close()
         self.workers[slot] = _Worker(self.work)
         return code
 
     def _recover(self, slot: int, chunk: list[Task]) -> Result:
-        """Retry each record of a crashed chunk alone, once; a second crash gives that record up."""
+        """Retry each record of a crashed or hung chunk alone, once; a second failure gives that record up."""
         self._replace(slot)
         results = []
         for task in chunk:
             worker = self.workers[slot]
             try:
                 worker.send([task])
-                results.append(worker.receive())
+                results.append(worker.receive(self.deadline))
+            except WorkerHung as exc:
+                self._replace(slot)
+                results.append(self.give_up(task, str(exc)))
             except WorkerCrashed:
                 code = self._replace(slot)
-                results.append(self.give_up(task, code))
+                results.append(self.give_up(task, signal_name(code)))
         return self.merge(results)
 
 

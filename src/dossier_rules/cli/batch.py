@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import batch
+from .. import batch, workers
 from ..sources import InputError
 from .common import (
     EXIT_INPUT,
@@ -33,13 +33,18 @@ from .common import (
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
 @click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option(
+    "--deadline", type=click.FloatRange(min=0.1), default=workers.DEADLINE, show_default=True,
+    help="Seconds a worker may take over one chunk; a worker that takes longer is replaced and its records retried one by one.",
+)
 @as_of_option
 @engine_option
 @packs_option
 @registries_option
 @max_age_option
 def batch_command(
-    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, deadline: float, as_of: Any, backend: str, packs_dir: Path,
+    registries_dir: Path | None, max_registry_age: int,
 ) -> None:
     """Screen every record of INPUT: a directory of JSON files, a JSON Lines file (.gz too), or - for stdin.
 
@@ -61,11 +66,21 @@ def batch_command(
                     s = stats.severity
                     bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · findings {s['block']:,} block, {s['warn']:,} warn, {s['info']:,} info · {stats.errors:,} errors", refresh=True)
 
-                outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report)
+                outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report, deadline)
         else:
-            outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume)
+            outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, None, deadline)
+    except batch.Interrupted as exc:
+        click.echo(
+            f"stopped by {exc}: {out} holds {exc.written:,} whole record(s); "
+            f"run the same command with --resume to continue after them",
+            err=True,
+        )
+        raise SystemExit(exc.exit_code) from None
     except InputError as exc:
         print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    except OSError as exc:  # reading went through InputError: this is the output (unwritable, disk full)
+        click.echo(f"error: cannot write {out}: {exc.strerror or exc}; the records already in it are whole (--resume continues)", err=True)
         raise SystemExit(EXIT_INPUT) from None
     except batch.ResumeError as exc:
         click.echo(f"error: cannot resume {out}: {exc}", err=True)

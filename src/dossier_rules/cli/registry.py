@@ -11,8 +11,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..registries import CSV_COLUMNS, KIND_COUNTRIES, REGISTRY_KINDS, Registry, parse_csv, registry_file, write_registry
-from ..sources import InputError, Problem
+from ..registries import MAX_REGISTRY_BYTES, CSV_COLUMNS, KIND_COUNTRIES, REGISTRY_KINDS, Registry, parse_csv, registry_file, spreadsheet_safe, write_registry
+from ..sources import InputError, Problem, read_bytes
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -50,7 +50,7 @@ def registry_import(
     if country not in KIND_COUNTRIES[kind]:
         raise click.UsageError(f"a {kind} registry is kept by {', '.join(KIND_COUNTRIES[kind])}, not {country}")
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
+        text = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES).decode("utf-8-sig")
         result = parse_csv(text, str(csv_file))
     except UnicodeDecodeError:
         print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
@@ -73,7 +73,7 @@ def registry_import(
             writer = csv.writer(handle)
             writer.writerow(["line", "reason", *CSV_COLUMNS])
             for line, values, reason in result.rejected:
-                writer.writerow([line, reason, *(values.get(c, "") for c in CSV_COLUMNS)])
+                writer.writerow([line, *(spreadsheet_safe(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
         click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
         raise SystemExit(EXIT_FINDINGS)
 

@@ -1,0 +1,175 @@
+"""Every read, list and error record has a bound; hostile packs and registry files are refused with a reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dossier_rules.cli import main
+from dossier_rules.model import MAX_LIST_ITEMS
+from dossier_rules.packs import load_packs
+from dossier_rules.sources import MAX_PROBLEMS, MAX_QUOTED, InputError, load_dossier, read_bytes
+
+from .conftest import MINI_PACK, SAMPLES, write_pack
+
+CLEAN = json.loads((SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8"))
+
+
+def invoke(*args: str, stdin: bytes | None = None):
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+def problems_of(data: dict) -> list:
+    with pytest.raises(InputError) as info:
+        load_dossier(json.dumps(data).encode(), "d.json")
+    return info.value.problems
+
+
+# ---------------------------------------------------------------- error records and findings
+
+
+def test_an_error_record_lists_at_most_max_problems_and_counts_the_rest() -> None:
+    data = dict(CLEAN, fees=[{"amount": -1, "currency": "usd"}] * MAX_LIST_ITEMS)
+    problems = problems_of(data)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[-1].kind == "truncated" and problems[-1].message.startswith(f"{2 * MAX_LIST_ITEMS - MAX_PROBLEMS} more")
+
+
+def test_a_list_above_the_schema_maximum_is_one_problem_however_long() -> None:
+    problems = problems_of(dict(CLEAN, languages=["X"] * 400_000))
+    assert [(p.pointer, p.kind) for p in problems] == [("/languages", "schema")]
+    schema = json.loads((SAMPLES.parent / "schemas" / "candidate.schema.json").read_text())
+    assert schema["properties"]["fees"]["anyOf"][0]["maxItems"] == MAX_LIST_ITEMS
+
+
+def test_messages_quote_a_bounded_excerpt_never_the_whole_document() -> None:
+    secret = "PASSPORT-SECRET-" + "x" * 500
+    problems = problems_of(dict(CLEAN, identity={"name": "A", "passport_number": secret, "extra": 1}, tests=[secret]))
+    text = " ".join(p.message for p in problems)
+    assert secret not in text and all(len(p.message) < 4 * MAX_QUOTED + 100 for p in problems)
+    problems = problems_of([CLEAN, {"identity": {"passport_number": secret}}])  # type: ignore[arg-type]
+    assert secret not in " ".join(p.message for p in problems)
+
+
+def test_duplicate_keys_are_refused_naming_the_key() -> None:
+    raw = json.dumps(CLEAN)[:-1] + ', "residence": "japan", "residence": "abroad"}'
+    with pytest.raises(InputError) as info:
+        load_dossier(raw.encode(), "d.json")
+    assert "'residence'" in info.value.problems[0].message
+    nested = json.dumps(CLEAN).replace('"identity": {', '"identity": {"name": "B", ', 1)
+    with pytest.raises(InputError, match="'name'"):
+        load_dossier(nested.encode(), "d.json")
+    assert load_dossier(json.dumps({**CLEAN, "identity": {"name": 'a":"b'}}).encode(), "d.json")
+
+
+# ---------------------------------------------------------------- bounded reads
+
+
+def test_a_device_or_fifo_among_dossiers_is_an_error_record_not_a_hang(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(CLEAN))
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.json")
+    result = invoke("check", str(tmp_path), "--format", "jsonl")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("errors", [{}])[0].get("kind") for r in records] == [None, "not_regular", "not_regular"]
+    assert result.exit_code == 2
+
+
+def test_the_read_limit_counts_bytes_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 100)
+    with pytest.raises(InputError, match="larger than 10 bytes"):
+        read_bytes(big, limit=10)
+
+
+def test_stdin_is_read_with_the_same_bound() -> None:
+    result = invoke("check", "-", "--format", "jsonl", stdin=b" " * (4 * 1024 * 1024 + 10))
+    assert json.loads(result.stdout)["errors"][0]["kind"] == "too_large" and result.exit_code == 2
+
+
+def test_an_over_long_line_is_skipped_without_holding_it(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    with source.open("wb") as handle:
+        handle.write(json.dumps(CLEAN).encode() + b"\n" + b"x" * (9 * 1024 * 1024) + b"\n" + json.dumps(CLEAN).encode() + b"\n")
+    result = invoke("batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1")
+    out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert ["errors" in r for r in out] == [False, True, False] and out[1]["errors"][0]["kind"] == "too_large"
+    assert result.exit_code == 2
+
+
+# ---------------------------------------------------------------- packs
+
+
+def test_an_alias_bomb_in_a_condition_is_refused_quickly(tmp_path: Path) -> None:
+    bomb = "".join(f"    - &l{i} [{', '.join([f'*l{i - 1}' if i else '{missing: certificate}'] * 9)}]\n" for i in range(12))
+    text = MINI_PACK.replace("pack:\n", "bombs:\n" + bomb + "pack:\n", 1)
+    write_pack(tmp_path, "xx.yaml", text)
+    done = threading.Event()
+    errors: list[str] = []
+
+    def load() -> None:
+        try:
+            load_packs(tmp_path)
+        except InputError as exc:
+            errors.append(str(exc))
+        done.set()
+
+    threading.Thread(target=load, daemon=True).start()
+    assert done.wait(60), "loading the pack did not finish"
+    assert errors and "aliases" in errors[0]
+
+
+def test_a_deeply_nested_pack_is_refused_with_a_message(tmp_path: Path) -> None:
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("missing: certificate", "not: " + "{not: " * 2000 + "{missing: certificate}" + "}" * 2000))
+    with pytest.raises(InputError, match="nested more than"):
+        load_packs(tmp_path)
+    write_pack(tmp_path, "xx.yaml", "a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(InputError, match="nested more than"):
+        load_packs(tmp_path)
+
+
+def test_pack_size_and_rule_count_are_bounded(tmp_path: Path) -> None:
+    write_pack(tmp_path, "xx.yaml", MINI_PACK + "#" + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(InputError, match="larger than"):
+        load_packs(tmp_path)
+
+
+# ---------------------------------------------------------------- registry import
+
+
+def registry_import(csv_file: Path, out: Path, *extra: str):
+    return invoke("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--registries", str(out), *extra)
+
+
+def test_an_unterminated_quote_imports_nothing(tmp_path: Path) -> None:
+    csv_file = tmp_path / "l.csv"
+    csv_file.write_text('id,name\nA-1,"Agency one\nA-2,Agency two\nA-3,Agency three\n')
+    result = registry_import(csv_file, tmp_path / "out")
+    assert result.exit_code == 2 and "line 2" in result.stderr and "quote" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_column_given_twice_is_refused(tmp_path: Path) -> None:
+    csv_file = tmp_path / "l.csv"
+    csv_file.write_text("id,name,name\nA-1,One,Two\n")
+    result = registry_import(csv_file, tmp_path / "out")
+    assert result.exit_code == 2 and "given twice name" in result.stderr
+
+
+def test_rejected_rows_are_written_safe_for_spreadsheets_and_files_are_readable(tmp_path: Path) -> None:
+    csv_file = tmp_path / "l.csv"
+    csv_file.write_text('id,name,listed_from\nA-1,One,\n=HYPERLINK("http://x"),@SUM(1),bad\n+A,-B,2025-13-01\n')
+    out = tmp_path / "out"
+    result = registry_import(csv_file, out, "--skip-bad")
+    assert result.exit_code == 1
+    rejected = (out / "kh-accredited-agencies.json.rejected.csv").read_text().splitlines()[1:]
+    cells = [cell for row in rejected for cell in row.split(",")]
+    assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in cells), rejected
+    assert "'=HYPERLINK" in rejected[0]
+    assert stat.S_IMODE((out / "kh-accredited-agencies.json").stat().st_mode) == stat.S_IMODE((SAMPLES.parent / "rules" / "registries" / "kh-accredited-agencies.json").stat().st_mode) == 0o644
