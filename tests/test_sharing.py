@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from dossier_rules.batch import record_digest
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
@@ -26,7 +27,10 @@ def write_reports(engine: Engine, path: Path, dossiers: list[tuple[str, dict]]) 
     """Screen dossiers (with their source paths) and write the reports as JSON Lines."""
     with path.open("w", encoding="utf-8") as out:
         for source, data in dossiers:
-            out.write(engine.evaluate(DOSSIER_ADAPTER.validate_python(data), source=source).model_dump_json() + "\n")
+            report = engine.evaluate(DOSSIER_ADAPTER.validate_python(data), source=source)
+            if Path(source).is_file():  # as batch and check record it: the proof of which dossier this is
+                report.source_sha256 = record_digest(Path(source).read_bytes())
+            out.write(report.model_dump_json() + "\n")
     return path
 
 

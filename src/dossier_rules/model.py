@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -34,6 +34,14 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Amount = Annotated[float, Field(ge=0)]
+
+PERSONAL: dict[str, Any] = {"x-personal": True}
+"""Marks a field as the candidate's (or a relative's) personal data, in the model and the published schema.
+
+Declared once here; notices withhold every field so marked (messages,
+evidence, identity) unless personal data was asked for: see
+:func:`personal_pointer` and :mod:`dossier_rules.sharing`.
+"""
 
 MAX_LIST_ITEMS = 200
 """The most items any list of a dossier may hold (``maxItems`` in the schema).
@@ -131,10 +139,12 @@ class Party(_Strict):
 
 
 class Identity(_Strict):
-    name: Text
-    nationality: CountryCode | None = None
-    date_of_birth: IsoDate | None = None
-    passport_number: Text | None = None
+    """Who the candidate is: personal data as a whole."""
+
+    name: Text = Field(json_schema_extra=PERSONAL)
+    nationality: CountryCode | None = Field(default=None, json_schema_extra=PERSONAL)
+    date_of_birth: IsoDate | None = Field(default=None, json_schema_extra=PERSONAL)
+    passport_number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
 
 
 class Certificate(_Strict):
@@ -142,7 +152,7 @@ class Certificate(_Strict):
 
     kind: Literal["molvt_registration", "other"] | None = None
     issuer: Text | None = None
-    number: Text | None = None
+    number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     issue_date: IsoDate | None = None
 
 
@@ -151,7 +161,7 @@ class TestResult(_Strict):
 
     kind: Literal["skills", "japanese"]
     name: Text | None = None
-    certificate_number: Text | None = None
+    certificate_number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     taken_on: IsoDate | None = None
     identity_verified: bool | None = None
     impersonation_reported: bool | None = None
@@ -161,7 +171,7 @@ class TestResult(_Strict):
 class Fee(_Strict):
     """A fee or cost collected from the candidate (act (e) of 4(1))."""
 
-    payer: Text | None = None
+    payer: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     payee: Party | None = None
     amount: Amount | None = None
     currency: CurrencyCode | None = None
@@ -180,7 +190,7 @@ class HeldItem(_Strict):
     owner: Literal["candidate", "relative", "associate"] | None = None
     amount: Amount | None = None
     currency: CurrencyCode | None = None
-    description: Text | None = None
+    description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
 class ContractClause(_Strict):
@@ -190,7 +200,7 @@ class ContractClause(_Strict):
     party: Party | None = None
     amount: Amount | None = None
     currency: CurrencyCode | None = None
-    description: Text | None = None
+    description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
 class Incident(_Strict):
@@ -199,14 +209,14 @@ class Incident(_Strict):
     kind: Literal["violence", "threat", "restriction_of_liberty", "other_rights_violation"]
     perpetrator: Party | None = None
     occurred_on: IsoDate | None = None
-    description: Text | None = None
+    description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
 class SubmittedDocument(_Strict):
     """A document used in immigration or visa procedures (act (d))."""
 
     kind: Text
-    number: Text | None = None
+    number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     provided_by: Party | None = None
     finding: Literal["authentic", "forged", "altered", "false"] | None = Field(
         default=None, description="Result of examination; absent when not examined"
@@ -215,8 +225,8 @@ class SubmittedDocument(_Strict):
 
 class Dependent(_Strict):
     relation: Literal["spouse", "child"]
-    name: Text | None = None
-    date_of_birth: IsoDate | None = None
+    name: Text | None = Field(default=None, json_schema_extra=PERSONAL)
+    date_of_birth: IsoDate | None = Field(default=None, json_schema_extra=PERSONAL)
     accompanying: bool | None = None
 
 
@@ -233,7 +243,7 @@ class CandidateDossier(Envelope):
     """A specified skilled worker candidate (特定技能外国人候補者)."""
 
     kind: Literal["candidate"]
-    identity: Identity
+    identity: Identity = Field(json_schema_extra=PERSONAL)
     languages: list[LanguageCode] | None = Field(default=None, max_length=MAX_LIST_ITEMS, description="Languages the candidate reads")
     residence: Literal["abroad", "japan"] | None = None
     status_sought: Literal["SSW1", "SSW2"] | None = None
@@ -248,7 +258,7 @@ class CandidateDossier(Envelope):
     contract_clauses: list[ContractClause] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     incidents: list[Incident] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     documents: list[SubmittedDocument] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
-    dependents: list[Dependent] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    dependents: list[Dependent] | None = Field(default=None, max_length=MAX_LIST_ITEMS, json_schema_extra=PERSONAL)
     receiving_organisation_id: Identifier | None = None
     support_organisation_id: Identifier | None = None
 
@@ -288,10 +298,43 @@ class BrokerDossier(Envelope):
     complaints: list[Complaint] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
 
 
+def personal_fields(model: type[BaseModel], at: str = "") -> list[str]:
+    """Pointer patterns of every field marked :data:`PERSONAL` (``*`` for any list index)."""
+    found = []
+    for name, info in model.model_fields.items():
+        here = f"{at}/{name}"
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("x-personal"):
+            found.append(here)
+            continue
+        for inner in _models_in(info.annotation):
+            found.extend(personal_fields(inner, here + ("/*" if _is_list(info.annotation) else "")))
+    return found
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list or any(_is_list(arg) for arg in get_args(annotation))
+
+
 Dossier = Annotated[Union[CandidateDossier, BrokerDossier], Field(discriminator="kind")]
 DOSSIER_ADAPTER: TypeAdapter[CandidateDossier | BrokerDossier] = TypeAdapter(Dossier)
 
 KINDS: dict[str, type[Envelope]] = {"candidate": CandidateDossier, "broker": BrokerDossier}
+
+_PERSONAL = re.compile(
+    "^(?:" + "|".join(re.escape(p).replace(r"/\*", "/[0-9]+") for k in KINDS.values() for p in personal_fields(k)) + ")(?:/|$)"
+)
+
+
+def personal_pointer(pointer: str) -> bool:
+    """Whether the JSON pointer (into any dossier kind) is, or is inside, a field marked :data:`PERSONAL`."""
+    return _PERSONAL.match(pointer) is not None
 
 
 LABELS: dict[str, tuple[str, str]] = {

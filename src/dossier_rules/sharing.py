@@ -15,8 +15,15 @@ and notice ids are derived from their content, never from the clock.
 Nothing leaves the outbox unless someone approved it.
 
 Data minimisation: a notice names the intermediary fully; a candidate
-appears only by dossier reference, unless the build was asked to include
-personal data, and evidence under ``/identity`` or ``/dependents`` is dropped.
+appears only by dossier reference. Every field the model marks personal
+(:data:`dossier_rules.model.PERSONAL`) is withheld from notices, in evidence
+and in messages, unless the build was asked to include personal data; then
+the identity is read back from the dossier and attached only if that
+dossier is provably the one the report was made from (its content hash).
+
+A report is trusted only as far as it can be checked: it must name the
+packs loaded now (same hashes), and each finding must cite the article its
+rule has in the pack of the report's country.
 """
 
 from __future__ import annotations
@@ -36,11 +43,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
-from .batch import read_lines, record_bytes
+from .batch import read_lines, record_bytes, record_digest
+from .conditions import ROOT
+from .model import personal_pointer
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
 
 State = Literal["draft", "approved", "exported"]
-PERSONAL_POINTERS = ("/identity", "/dependents")
+WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: personal data]"}
 
 JAPAN_SIDE = Localized(
     ja="日本国法務省、外務省、厚生労働省及び警察庁",
@@ -298,18 +307,27 @@ class Outbox:
             if pack is None or pack.country != report.country:
                 result.problems.append(Problem(source, f"report {report.dossier_id} names pack '{report.pack}', which is not loaded for {report.country}", kind="no_pack"))
                 continue
-            identity = _identity(report) if with_personal_data else None
+            untrusted = provenance_problem(pack, report, shared, source)
+            if untrusted is not None:
+                result.problems.append(untrusted)
+                continue
+            identity = None
+            if with_personal_data:
+                identity, problem = _identity(report, source)
+                if problem is not None:
+                    result.problems.append(problem)
+                    continue
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 for finding in shared:
-                    self._add(pack, report, finding, identity, result)
+                    self._add(pack, report, finding, identity, result, with_personal_data)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
         return result
 
-    def _add(self, pack: Any, report: Report, finding: Finding, identity: dict[str, Any] | None, result: BuildResult) -> None:
+    def _add(self, pack: Any, report: Report, finding: Finding, identity: dict[str, Any] | None, result: BuildResult, personal: bool = False) -> None:
         fkey = finding_key(report, finding)
         if self.db.execute("SELECT 1 FROM items WHERE finding_key = ?", (fkey,)).fetchone():
             result.duplicates += 1
@@ -339,8 +357,8 @@ class Outbox:
                 "article": finding.article,
                 "severity": finding.severity,
                 "title": finding.title.model_dump(),
-                "message": finding.message.model_dump(),
-                "evidence": {k: v for k, v in finding.evidence.items() if not k.startswith(PERSONAL_POINTERS)},
+                "message": finding.message.model_dump() if personal else withheld_message(pack, finding),
+                "evidence": finding.evidence if personal else {k: v for k, v in finding.evidence.items() if not personal_pointer(k)},
             },
         }
         self.db.execute(
@@ -425,17 +443,78 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
     }
 
 
-def _identity(report: Report) -> dict[str, Any] | None:
-    """The candidate's identity, read from the record the report came from (only when asked for)."""
-    if report.kind != "candidate" or not report.source or report.source == "-":
-        return None
+def _identity(report: Report, source: str) -> tuple[dict[str, Any] | None, Problem | None]:
+    """The candidate's identity, read from the record the report names, if it is provably that record.
+
+    The record read back must have the dossier id and the content hash the
+    report recorded: an input reordered or replaced since screening would
+    otherwise attach another person's identity to the notice.
+    """
+    if report.kind != "candidate":
+        return None, None
+    if not report.source or report.source == "-" or report.source_sha256 is None:
+        return None, Problem(source, f"report {report.dossier_id} does not record where its dossier is and its content hash; re-screen it to share personal data", kind="unverified")
     try:
         raw, path, line = record_bytes(report.source)
         dossier = load_dossier(raw, path, line)
     except (InputError, OSError):
-        return None
-    identity = dossier.get("identity") if dossier["kind"] == "candidate" else None
-    return without_nulls(identity) if identity else None
+        return None, Problem(source, f"the dossier of report {report.dossier_id} cannot be read at {report.source}; personal data not attached", kind="unverified")
+    if record_digest(raw) != report.source_sha256 or dossier.get("dossier_id") != report.dossier_id:
+        message = f"{report.source} no longer holds the dossier report {report.dossier_id} was made from (content changed); personal data not attached, report not shared"
+        return None, Problem(source, message, kind="unverified")
+    identity = dossier.get("identity")
+    return (without_nulls(identity) if identity else None), None
+
+
+def provenance_problem(pack: Any, report: Report, shared: list[Finding], source: str) -> Problem | None:
+    """Why this report cannot join a notice: packs not the ones loaded, or a finding citing another MOC's article."""
+    loaded = [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
+    if [p.model_dump() for p in report.packs] != loaded:
+        return Problem(source, f"report {report.dossier_id} was made with packs other than those loaded now (ids, versions or hashes differ); re-screen it before sharing", kind="unverified")
+    articles = {r.rule.id: r.article for r in pack.rules}
+    for finding in shared:
+        if articles.get(finding.rule_id) != finding.article:
+            return Problem(
+                source,
+                f"report {report.dossier_id}: finding {finding.rule_id} cites {finding.article}, which is not what pack {pack.id} ({pack.country}) cites for it; not shared",
+                kind="unverified",
+            )
+    return None
+
+
+def withheld_message(pack: Any, finding: Finding) -> dict[str, str]:
+    """The finding's message with every value of a personal field replaced by :data:`WITHHELD`.
+
+    The rule's message template says which placeholders read personal fields;
+    the rendered message is matched against the template to find their
+    values. A message that does not match its template is withheld whole.
+    """
+    rule = next((r.rule for r in pack.rules if r.rule.id == finding.rule_id), None)
+    rendered = finding.message.model_dump()
+    if rule is None:
+        return {lang: WITHHELD[lang] for lang in rendered}
+    bases = {ROOT: ""}
+    if rule.for_each is not None and rule.spec.for_each is not None:
+        bases[rule.spec.for_each.as_] = rule.for_each.pointer({ROOT: ""}) + "/0"
+    return {lang: _withhold(rule.messages[lang].parts, text, bases, lang) if lang in rule.messages else WITHHELD[lang] for lang, text in rendered.items()}
+
+
+def _withhold(parts: tuple[Any, ...], text: str, bases: dict[str, str], lang: str) -> str:
+    personal = [not isinstance(p, str) and (p.start not in bases or personal_pointer(p.pointer(bases))) for p in parts]
+    if not any(personal):
+        return text
+    match = re.fullmatch("".join(re.escape(p) if isinstance(p, str) else "(.*?)" for p in parts), text, re.S)
+    if match is None:
+        return WITHHELD[lang]
+    values = iter(match.groups())
+    out = []
+    for part, secret in zip(parts, personal):
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            value = next(values)
+            out.append(WITHHELD[lang] if secret else value)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -448,9 +527,26 @@ _TEMPLATES = Environment(
 )
 _TEMPLATES.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False)
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+
+
+def markdown_text(value: Any) -> str:
+    """A value as literal Markdown text, as HTML export escapes for HTML.
+
+    Every character Markdown (CommonMark, GFM tables) gives a meaning is
+    backslash-escaped and line breaks become spaces, so a name such as
+    ``x | y``, ``[x](javascript:...)`` or ``# heading`` reads as written and
+    cannot add a link, a heading, a table cell or a line to the notice.
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"[\r\n\u2028\u2029]+", " ", text))
+
+
+_MARKDOWN = _TEMPLATES.overlay(finalize=markdown_text)
+
 
 def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
     if fmt == "json":
         return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
-    template = _TEMPLATES.get_template(f"notice.{fmt}")
+    template = (_MARKDOWN if fmt == "md" else _TEMPLATES).get_template(f"notice.{fmt}")
     return template.render(n=notice, scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]])
