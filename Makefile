@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast bench lint schemas clean
+.PHONY: demo test test-fast bench lint schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ test-fast: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+$(VENV)/.installed-server: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server]'
+	touch $@
+
+# the service on 127.0.0.1:8000 (database: $$DOSSIER_RULES_DB or dossier-rules.sqlite); first: dossier-rules users add NAME --role admin
+serve: $(VENV)/.installed-server
+	$(BIN)/dossier-rules serve
 
 # every step runs, and the target fails if any of them found something
 lint: $(VENV)/.installed-dev
