@@ -27,6 +27,7 @@ import pytest
 
 from dossier_rules import __version__, package_data
 from dossier_rules.engine import Engine
+from dossier_rules.packs import load_packs
 
 from .conftest import ROOT, RULES, SAMPLES, sample
 
@@ -191,26 +192,26 @@ def test_the_installed_packs_pass_their_tests(installed: Installed) -> None:
 
 
 @pytest.mark.wheel
-def test_the_installed_service_starts(installed: Installed) -> None:
-    if "serve" not in installed.run("--help").stdout:
-        pytest.skip("this version has no `serve` command")
+def test_the_installed_service_starts_with_the_installed_packs(installed: Installed) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [str(installed.command), "serve", "--port", str(port)],
+        [str(installed.command), "serve", "--port", str(port), "--db", "service.sqlite"],
         cwd=installed.workdir,
         env=_outside(),
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        body = _first_answer(f"http://127.0.0.1:{port}/openapi.json", server)
-        assert json.loads(body)["info"]["version"]
+        ready = json.loads(_first_answer(f"http://127.0.0.1:{port}/readyz", server))
+        api = json.loads(_first_answer(f"http://127.0.0.1:{port}/openapi.json", server))
     finally:
         server.terminate()
         server.wait(timeout=30)
+    assert ready == {"status": "ready", "packs": sorted(load_packs(RULES).packs)}
+    assert api["info"]["version"] == __version__
 
 
 def _first_answer(url: str, server: subprocess.Popen[str]) -> str:
