@@ -12,6 +12,7 @@ import click
 from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
+from .log import log
 from .packs import explain, packs
 from .registry import registry
 from .schemas import schemas
@@ -28,5 +29,5 @@ def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users):
+for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users, log):
     main.add_command(command)
