@@ -13,6 +13,7 @@ from .. import __version__
 from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
+from .log import log
 from .packs import explain, packs
 from .registry import registry
 from .schemas import schemas
@@ -29,5 +30,5 @@ def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users):
+for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users, log):
     main.add_command(command)
