@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from .. import __version__
 from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
@@ -24,7 +25,7 @@ __all__ = ["main", "default_packs_dir", "make_engine"]
 
 
 @click.group()
-@click.version_option(package_name="dossier-rules")
+@click.version_option(version=__version__, prog_name="dossier-rules")
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 

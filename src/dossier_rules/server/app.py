@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from .. import __version__
 from ..engine import Engine
 from ..packs import load_packs
 from ..registries import load_registries
@@ -26,13 +26,6 @@ from .settings import Settings
 BATCH_PATH = "/api/v1/screenings/batch"
 
 ops = APIRouter(tags=["operations"])
-
-
-def _version() -> str:
-    try:
-        return version("dossier-rules")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @ops.get("/healthz")
@@ -80,7 +73,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     settings = settings or Settings()
     app = FastAPI(
         title="dossier-rules",
-        version=_version(),
+        version=__version__,
         summary="Screen Specified Skilled Worker dossiers against the MOC rule packs; a tamper-evident screening log.",
         docs_url=None,
         redoc_url=None,
