@@ -93,6 +93,7 @@ class RegistryUsed(_Out):
 
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
     dossier_id: str
     kind: Literal["candidate", "broker"]
     country: str

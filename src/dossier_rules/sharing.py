@@ -34,6 +34,7 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import __version__
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .batch import record_bytes
@@ -108,6 +109,7 @@ class Notice(_Out):
     dossiers: list[NoticeDossier]
     confidentiality: dict[str, Any]
     packs: list[dict[str, str]]
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that created the notice (absent from notices created before 0.2)")
     created_at: str
     approved_by: str | None = None
     approved_at: str | None = None
@@ -393,6 +395,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
             "text": moc.confidentiality.text.model_dump(),
         },
         "packs": [p.model_dump() for p in report.packs],
+        "tool_version": __version__,
     }
 
 
