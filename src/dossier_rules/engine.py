@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
+from . import __version__
 from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
@@ -189,6 +190,7 @@ class Engine:
             counts[finding["severity"]] += 1
         return {
             "report_version": REPORT_VERSION,
+            "tool_version": __version__,
             "dossier_id": dossier["dossier_id"],
             "kind": kind,
             "country": country,

@@ -109,6 +109,7 @@ def registry_used(identity: dict[str, Any], as_of: date, max_age: int | None) ->
 
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
     dossier_id: str
     kind: Literal["candidate", "broker"]
     country: str
