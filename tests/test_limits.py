@@ -17,6 +17,7 @@ from dossier_rules.packs import load_packs
 from dossier_rules.sources import MAX_PROBLEMS, MAX_QUOTED, InputError, load_dossier, read_bytes
 
 from .conftest import MINI_PACK, SAMPLES, write_pack
+from .test_robustness import results_in
 
 CLEAN = json.loads((SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8"))
 
@@ -98,7 +99,7 @@ def test_an_over_long_line_is_skipped_without_holding_it(tmp_path: Path) -> None
     with source.open("wb") as handle:
         handle.write(json.dumps(CLEAN).encode() + b"\n" + b"x" * (9 * 1024 * 1024) + b"\n" + json.dumps(CLEAN).encode() + b"\n")
     result = invoke("batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1")
-    out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    out = results_in(tmp_path / "o.jsonl")
     assert ["errors" in r for r in out] == [False, True, False] and out[1]["errors"][0]["kind"] == "too_large"
     assert result.exit_code == 2
 

@@ -14,11 +14,13 @@ from click.testing import CliRunner
 from dossier_rules.cli import main
 from dossier_rules.model import PERSONAL, CandidateDossier, personal_fields, personal_pointer
 from dossier_rules.packs import PackSet
+from dossier_rules.results import complete
 from dossier_rules.sharing import Outbox, render
 from dossier_rules.registries import registry_file, write_registry
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import SAMPLES
+from .test_robustness import results_in
 
 MARKER = "ZZSECRET"
 MARKER_DATE = "1901-02-03"
@@ -130,7 +132,8 @@ def test_personal_data_only_from_the_dossier_the_report_was_made_from(packset: P
 def test_a_relabelled_report_is_not_shared(packset: PackSet, tmp_path: Path) -> None:
     source = SAMPLES / "pk-candidate-false-documents.json"
     invoke("batch", str(source.parent), "--out", str(tmp_path / "r.jsonl"), "--jobs", "1")
-    report = next(json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines() if '"PK-CAND-0002"' in line)
+    report = next(r for r in results_in(tmp_path / "r.jsonl") if r.get("dossier_id") == "PK-CAND-0002")
+    report = complete(report, json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0]))
     kh = next(p for p in packset.packs.values() if p.country == "KH")
     forged = dict(report, country="KH", pack=kh.id)
     (tmp_path / "forged.jsonl").write_text(json.dumps(forged) + "\n")

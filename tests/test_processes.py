@@ -21,6 +21,7 @@ from dossier_rules.cli import main
 
 from .conftest import ROOT, SAMPLES
 from .test_batch import make_input
+from .test_robustness import results_in
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
@@ -79,7 +80,7 @@ def test_sigterm_stops_with_whole_records_a_message_and_143_then_resume_complete
     assert proc.returncode == 143, stderr
     written = out.read_bytes()
     assert written.endswith(b"\n") and 0 < len(written) < reference.stat().st_size
-    kept = len(written.splitlines())
+    kept = len(results_in(out))
     assert f"holds {kept:,} whole record(s)" in stderr and "--resume" in stderr and "Traceback" not in stderr
     assert "Aborted" not in stderr
     invoke("batch", str(source), "--out", str(out), "--jobs", "2", "--resume")
@@ -112,10 +113,10 @@ def test_the_runs_own_output_in_the_input_directory_is_never_read(tmp_path: Path
         (tmp_path / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out.json"
     invoke("batch", str(tmp_path), "--out", str(out), "--jobs", "1")
-    first = out.read_text().splitlines()
+    first = results_in(out)
     invoke("batch", str(tmp_path), "--out", str(out), "--jobs", "1")
-    again = out.read_text().splitlines()
-    assert len(first) == len(again) == 3 and str(out) not in {json.loads(r)["source"] for r in again}
+    again = results_in(out)
+    assert len(first) == len(again) == 3 and str(out) not in {r["source"] for r in again}
 
 
 def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -26,6 +26,11 @@ from .conftest import SAMPLES, candidate
 CLEAN = (SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8")
 
 
+def results_in(path: Path) -> list[dict]:
+    """The reports and error records of a batch output (not its run header and checkpoints)."""
+    return [r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if "record_type" not in r]
+
+
 def invoke(*args: str, stdin: bytes | None = None):
     return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
 
@@ -67,7 +72,7 @@ def test_bad_dates_give_error_records_and_the_run_goes_on(tmp_path: Path) -> Non
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"\n".join([with_submitted("2025-01-0,"), CLEAN.replace("\n", " ").encode(), with_submitted("0000-01-01")]) + b"\n")
     result = invoke("batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1")
-    out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    out = results_in(tmp_path / "o.jsonl")
     assert result.exit_code == 2 and len(out) == 3
     assert ["errors" in r for r in out] == [True, False, True]
 
@@ -84,13 +89,12 @@ def test_an_exception_in_a_rule_is_that_records_internal_error(engine: Engine, m
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(victim, "program", broken)
-    monkeypatch.setattr(batch, "_AS_OF", None)
-    record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode())
+    record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
     assert record["errors"][0]["kind"] == "internal"
     assert record["errors"][0]["rule"] == victim.static["rule_id"]
     assert "ZeroDivisionError" in record["errors"][0]["message"]
     monkeypatch.undo()
-    assert "findings" in batch.screen_one(engine, "x.json", None, json.dumps(data).encode())
+    assert "findings" in batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
 
 
 def test_date_offset_beyond_the_calendar_is_no_such_date() -> None:
@@ -126,7 +130,7 @@ def test_a_file_name_that_is_not_utf8_is_named_with_escapes(tmp_path: Path) -> N
     out = tmp_path.parent / (tmp_path.name + "-out.jsonl")
     result = invoke("batch", str(tmp_path), "--out", str(out), "--jobs", "1")
     assert result.exit_code in (0, 1)
-    sources = [json.loads(line)["source"] for line in out.read_text().splitlines()]
+    sources = [r["source"] for r in results_in(out)]
     assert sources == [str(tmp_path / "a.json"), str(tmp_path / "b\\xff.json")]
     checked = invoke("check", str(tmp_path), "--format", "jsonl")
     assert [json.loads(line)["source"] for line in checked.stdout.splitlines()] == sources
@@ -139,7 +143,7 @@ def test_a_truncated_gzip_screens_every_whole_line_then_names_the_damage(tmp_pat
     damaged.write_bytes(whole[: len(whole) // 2])
     result = invoke("batch", str(damaged), "--out", str(tmp_path / "o.jsonl"), "--jobs", "2")
     assert result.exit_code == 2
-    out = [json.loads(text) for text in (tmp_path / "o.jsonl").read_text().splitlines()]
+    out = results_in(tmp_path / "o.jsonl")
     assert all("findings" in r for r in out[:-1]) and len(out) > 100
     assert out[-1]["errors"][0]["kind"] == "corrupt" and "bytes" in out[-1]["errors"][0]["message"]
     assert out[-1]["source"] == f"{damaged}:{len(out)}"
@@ -151,5 +155,5 @@ def test_a_corrupt_gzip_is_an_error_record_not_a_traceback(tmp_path: Path) -> No
     damaged = tmp_path / "in.jsonl.gz"
     damaged.write_bytes(bytes(data))
     result = invoke("batch", str(damaged), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1")
-    out = [json.loads(text) for text in (tmp_path / "o.jsonl").read_text().splitlines()]
+    out = results_in(tmp_path / "o.jsonl")
     assert result.exit_code == 2 and out[-1]["errors"][0]["kind"] == "corrupt"

@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,14 +41,18 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import __version__
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
-from .batch import read_lines, record_bytes, record_digest
+from .batch import jsonl_items, record_bytes, record_digest
 from .conditions import ROOT
 from .model import personal_pointer
+from .results import complete, intermediary_key, is_header, is_result
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
 
 State = Literal["draft", "approved", "exported"]
+Recorder = Callable[[sqlite3.Connection, str], None]
+"""Called with the outbox's connection and a notice id inside an approval's or export's transaction."""
 WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: personal data]"}
 
 JAPAN_SIDE = Localized(
@@ -114,6 +118,7 @@ class Notice(_Out):
     dossiers: list[NoticeDossier]
     confidentiality: dict[str, Any]
     packs: list[dict[str, str]]
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that created the notice (absent from notices created before 0.2)")
     created_at: str
     approved_by: str | None = None
     approved_at: str | None = None
@@ -130,17 +135,6 @@ def _digest(*parts: Any) -> str:
 def finding_key(report: Report, finding: Finding) -> str:
     """The same finding found again (same rule, dossier and evidence) has the same key."""
     return _digest(finding.rule_id, report.country, report.dossier_id, finding.evidence)
-
-
-def intermediary_key(subject: dict[str, Any] | None) -> str:
-    """Group by the intermediary's id when known, else by its name, normalised."""
-    if not subject:
-        return "unidentified"
-    if subject.get("id"):
-        return "id:" + str(subject["id"])
-    if subject.get("name"):
-        return "name:" + re.sub(r"\s+", " ", str(subject["name"])).strip().casefold()
-    return "unidentified"
 
 
 def group_key(report: Report, finding: Finding) -> str:
@@ -191,7 +185,8 @@ def _one_json_object(line: bytes) -> bool:
 
 
 def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list[Problem]]]:
-    for _, number, raw, problem in read_lines(handle, source):
+    header: dict[str, Any] | None = None  # a batch output's run header: what its lean reports leave out
+    for _, number, raw, problem in jsonl_items(handle, source):
         if problem is not None:
             yield source, [problem]
             continue
@@ -200,7 +195,10 @@ def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list
         except ValueError as exc:
             yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax", line=number)]
             continue
-        yield from _report(source, number, record)
+        if isinstance(record, dict) and is_header(record):
+            header = record
+            continue
+        yield from _report(source, number, record, header)
 
 
 def _report_document(handle: Any, source: str) -> Iterator[tuple[str, Report | list[Problem]]]:
@@ -214,14 +212,14 @@ def _report_document(handle: Any, source: str) -> Iterator[tuple[str, Report | l
         return
     records = whole.get("results", []) if isinstance(whole, dict) and "results" in whole else [whole]
     for record in records if isinstance(records, list) else []:
-        yield from _report(source, None, record)
+        yield from _report(source, None, record, None)
 
 
-def _report(source: str, line: int | None, record: Any) -> Iterator[tuple[str, Report | list[Problem]]]:
-    if not isinstance(record, dict) or "errors" in record:
+def _report(source: str, line: int | None, record: Any, header: dict[str, Any] | None) -> Iterator[tuple[str, Report | list[Problem]]]:
+    if not isinstance(record, dict) or "errors" in record or not is_result(record):
         return
     try:
-        yield source, Report.model_validate(record)
+        yield source, Report.model_validate(complete(record, header))
     except ValidationError as exc:
         yield source, problems_from_validation(source, exc, line)
 
@@ -294,9 +292,13 @@ class Outbox:
     # ----------------------------------------------------------------- build
 
     def build(self, packset: PackSet, sources: Iterable[Path], with_personal_data: bool = False) -> BuildResult:
-        """Add the share-marked findings of the reports; one transaction per report."""
+        """Add the share-marked findings of the reports in report files; one transaction per report."""
+        return self.add_reports(packset, read_reports(sources), with_personal_data)
+
+    def add_reports(self, packset: PackSet, reports: Iterable[tuple[str, Report | list[Problem]]], with_personal_data: bool = False) -> BuildResult:
+        """Add the share-marked findings of reports (or record the problems of unreadable ones); the service calls this too."""
         result = BuildResult([], [], 0, [])
-        for source, report in read_reports(sources):
+        for source, report in reports:
             if isinstance(report, list):
                 result.problems.extend(report)
                 continue
@@ -397,7 +399,8 @@ class Outbox:
 
     # ----------------------------------------------------------------- the approval gate
 
-    def approve(self, nid: str, by: str) -> Notice:
+    def approve(self, nid: str, by: str, then: Recorder | None = None) -> Notice:
+        """Approve a draft; ``then`` runs inside the approval's transaction (the service logs it there)."""
         if not by.strip():
             raise OutboxError("an approval needs the approver's name (--by)")
         self.db.execute("BEGIN IMMEDIATE")
@@ -408,21 +411,32 @@ class Outbox:
             if row["state"] != "draft":
                 raise OutboxError(f"notice {nid} is already {row['state']}")
             self.db.execute("UPDATE notices SET state = 'approved', approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), nid))
+            if then is not None:
+                then(self.db, nid)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         return self.notice(nid)
 
-    def export(self, nid: str) -> Notice:
-        """Mark an approved notice exported and return it; a draft never leaves the outbox."""
+    def export(self, nid: str, then: Recorder | None = None) -> Notice:
+        """Mark an approved notice exported and return it; a draft never leaves the outbox.
+
+        ``then`` runs inside the export's transaction, on every export (a re-export lets the notice out again).
+        """
         notice = self.notice(nid)
         if notice.state == "draft":
             raise OutboxError(f"notice {nid} is a draft: approve it first (share approve {nid} --by NAME)")
-        if notice.state == "approved":
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))
-            notice = self.notice(nid)
-        return notice
+            if then is not None:
+                then(self.db, nid)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.notice(nid)
 
 
 def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
@@ -440,6 +454,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
             "text": moc.confidentiality.text.model_dump(),
         },
         "packs": [p.model_dump() for p in report.packs],
+        "tool_version": __version__,
     }
 
 
