@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast bench lint schemas serve clean
+.PHONY: demo test test-fast bench fuzz lint schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test-fast: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+# a long seeded fuzz run (1,000,000 mutated dossiers, packs and registry CSV files; about an hour on 2 cores)
+FUZZ_INPUTS ?= 1000000
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python fuzz/screen_fuzz.py --inputs $(FUZZ_INPUTS)
 
 $(VENV)/.installed-server: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server]'

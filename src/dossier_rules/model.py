@@ -337,6 +337,15 @@ def personal_pointer(pointer: str) -> bool:
     return _PERSONAL.match(pointer) is not None
 
 
+def without_personal(value: Any, at: str = "") -> Any:
+    """Dossier JSON with every field marked :data:`PERSONAL` left out, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_personal(v, f"{at}/{k}") for k, v in value.items() if not personal_pointer(f"{at}/{k}")}
+    if isinstance(value, list):
+        return [without_personal(v, f"{at}/{i}") for i, v in enumerate(value)]
+    return value
+
+
 LABELS: dict[str, tuple[str, str]] = {
     # held items
     "passport": ("旅券", "passport"),

@@ -27,7 +27,7 @@ import orjson
 from .. import batch
 from ..engine import Engine
 from ..results import Filter
-from ..sharing import PERSONAL_POINTERS
+from ..model import personal_pointer, without_personal
 from . import screening_log
 from .db import Database
 from .metrics import Metrics
@@ -62,8 +62,8 @@ def inputs_of(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def redact_report(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without evidence read from candidates' identity or dependents (art. 3)."""
-    findings = [{**f, "evidence": {p: v for p, v in f["evidence"].items() if not p.startswith(PERSONAL_POINTERS)}} for f in report.get("findings", ())]
+    """A report without evidence read from a field the model marks personal (art. 3)."""
+    findings = [{**f, "evidence": {p: v for p, v in f["evidence"].items() if not personal_pointer(p)}} for f in report.get("findings", ())]
     return {**report, "findings": findings} if "findings" in report else report
 
 
@@ -71,7 +71,7 @@ def redact(body: dict[str, Any]) -> dict[str, Any]:
     """A stored screening without candidates' identity (art. 3): for roles the team's policy does not allow."""
     out = dict(body)
     if isinstance(out.get("dossier"), dict):
-        out["dossier"] = {k: v for k, v in out["dossier"].items() if "/" + k not in PERSONAL_POINTERS}
+        out["dossier"] = without_personal(out["dossier"])
     out["report"] = redact_report(out["report"])
     out["redacted"] = True
     return out

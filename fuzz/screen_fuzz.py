@@ -1,0 +1,233 @@
+"""Long fuzz run over the screening pipeline: mutated dossiers, packs and registry CSV.
+
+What must hold for every input (the oracle, shared with ``tests/test_fuzz.py``):
+
+* dossiers: no exception escapes screening; records in = records out; a
+  record the published schema (``schemas/dossier.schema.json``) rejects, or
+  that is not JSON, gets an error record, and one it accepts gets a report;
+* packs: loading gives a pack set or an ``InputError``, nothing else;
+* registry CSV: parsing gives an import result or an ``InputError``, and
+  every entry it keeps is valid.
+
+Run: ``python fuzz/screen_fuzz.py --inputs 1000000`` (``make fuzz``). The
+mutations are drawn from a seeded generator, so a run is reproducible; the
+first failing input is written to ``fuzz/failures/`` and the run exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import orjson
+
+from dossier_rules import batch
+from dossier_rules.engine import Engine
+from dossier_rules.packs import load_packs
+from dossier_rules.registries import Entry, load_registries, parse_csv
+from dossier_rules.sources import InputError, duplicate_key
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((ROOT / "samples").glob("*.json"))
+
+
+class Oracle:
+    """Screens records in-process and checks the invariants above."""
+
+    def __init__(self) -> None:
+        self.engine = Engine(load_packs(ROOT / "rules"), load_registries(ROOT / "rules" / "registries"))
+        schema = json.loads((ROOT / "schemas" / "dossier.schema.json").read_text(encoding="utf-8"))
+        self.schema = jsonschema_rs.validator_for(schema, validate_formats=True)
+        batch._install(self.engine, None, False)
+
+    def accepted(self, raw: bytes) -> bool:
+        """Whether the published schema accepts ``raw`` (as JSON without repeated keys)."""
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False
+        return self.schema.is_valid(data) and duplicate_key(raw, data) is None
+
+    def screen(self, raws: list[bytes]) -> list[str]:
+        """Violations of the invariants for these records (empty when all hold)."""
+        items = [("fuzz", n, raw, None) for n, raw in enumerate(raws, 1)]
+        try:
+            blob, _ = batch.screen_chunk(items)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes
+            return [f"screening raised {type(exc).__name__}: {exc}"]
+        records = [orjson.loads(line) for line in blob.splitlines()]
+        if len(records) != len(raws):
+            return [f"{len(raws)} records in, {len(records)} out"]
+        problems = []
+        for n, (raw, record) in enumerate(zip(raws, records)):
+            expected = self.accepted(raw)
+            if expected != ("errors" not in record):
+                problems.append(f"record {n}: schema {'accepts' if expected else 'rejects'} it but got {'an error record' if expected else 'a report'}: {record}")
+            elif "errors" in record and any(e["kind"] == "internal" for e in record["errors"]):
+                problems.append(f"record {n}: internal error {record['errors']}")
+        return problems
+
+
+def check_pack(text: str) -> str | None:
+    """A violation if loading this pack text raises anything but ``InputError``."""
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "xx.yaml").write_text(text, encoding="utf-8", errors="replace")
+        try:
+            load_packs(Path(directory))
+        except InputError:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            return f"loading the pack raised {type(exc).__name__}: {exc}"
+    return None
+
+
+def check_csv(text: str) -> str | None:
+    """A violation if parsing this CSV raises anything but ``InputError`` or keeps an invalid entry."""
+    try:
+        result = parse_csv(text, "fuzz.csv")
+    except InputError:
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"parsing the CSV raised {type(exc).__name__}: {exc}"
+    for entry in result.entries:
+        Entry.model_validate(entry.model_dump())
+    return None
+
+
+# --------------------------------------------------------------------------- the mutator
+
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, -1, 1e16, 5e-324, 10**30, -0.0, 1.5e300, "", " ", "\x00", "é", "\u202e", "x" * 5000,
+    "2025-01-0,", "2.25-01-01", "0000-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "2025-02-29", "2025-13-01",
+    "１９９９-01-01", [], {}, [None], {"": None}, ["KH"] * 250, "KH", "JP", "candidate", "broker",
+]
+
+
+def mutate_value(rng: random.Random, value: Any, depth: int = 0) -> Any:
+    """``value`` with one random change somewhere inside it."""
+    if isinstance(value, dict) and value and depth < 6 and rng.random() < 0.7:
+        key = rng.choice(list(value))
+        out = dict(value)
+        roll = rng.random()
+        if roll < 0.15:
+            del out[key]
+        elif roll < 0.25:
+            out[rng.choice(["extra", key + "_", "kind", "id"])] = rng.choice(ODD_VALUES)
+        else:
+            out[key] = mutate_value(rng, value[key], depth + 1)
+        return out
+    if isinstance(value, list) and value and depth < 6 and rng.random() < 0.7:
+        out = list(value)
+        index = rng.randrange(len(out))
+        roll = rng.random()
+        if roll < 0.15:
+            del out[index]
+        elif roll < 0.3:
+            out.extend([out[index]] * rng.choice([1, 5, 300]))
+        else:
+            out[index] = mutate_value(rng, out[index], depth + 1)
+        return out
+    return rng.choice(ODD_VALUES)
+
+
+def mutate_bytes(rng: random.Random, raw: bytes) -> bytes:
+    """Byte-level damage: truncation, a flipped byte, a duplicated key, invalid UTF-8."""
+    roll = rng.random()
+    if roll < 0.3:
+        return raw[: rng.randrange(len(raw) + 1)]
+    if roll < 0.6:
+        data = bytearray(raw)
+        data[rng.randrange(len(data))] = rng.randrange(256)
+        return bytes(data)
+    if roll < 0.8 and raw.endswith(b"}"):
+        return raw[:-1] + b', "kind": "candidate"}'
+    return raw.replace(b'"', b'\xff"', 1)
+
+
+def dossier_inputs(rng: random.Random, count: int) -> list[bytes]:
+    samples = [json.loads(p.read_text(encoding="utf-8")) for p in SAMPLES]
+    out = []
+    for _ in range(count):
+        data = rng.choice(samples)
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            data = mutate_value(rng, data)
+        raw = json.dumps(data, ensure_ascii=rng.random() < 0.5).encode()
+        if rng.random() < 0.2:
+            raw = mutate_bytes(rng, raw)
+        out.append(raw.replace(b"\n", b" "))
+    return out
+
+
+PACK_TEXT = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8").split('MINI_PACK = """', 1)[1].split('"""', 1)[0]
+
+
+def pack_input(rng: random.Random) -> str:
+    lines = PACK_TEXT.splitlines()
+    for _ in range(rng.choice([1, 2, 3])):
+        index = rng.randrange(len(lines))
+        roll = rng.random()
+        if roll < 0.3:
+            del lines[index]
+        elif roll < 0.6:
+            lines[index] = lines[index][: rng.randrange(len(lines[index]) + 1)] + rng.choice(["&a", "*a", "!!python/object:os.system", "{", "[", ":", "'", " - ", "\t", "<<: *a"])
+        else:
+            lines.insert(index, lines[rng.randrange(len(lines))])
+    return "\n".join(lines) + "\n"
+
+
+def csv_input(rng: random.Random) -> str:
+    header = rng.choice(["id,name", "id,name,listed_from,ended_on,ended_because,note", "id,name,name", "name", "id,name,extra", ""])
+    cells = ["A-1", "Name", "", '"', '"quoted', '=HYPERLINK("x")', "2025-01-01", "2025-13-01", "revoked", "x,y", "\r", "é", "\x00"]
+    rows = [",".join(rng.choice(cells) for _ in range(rng.choice([1, 2, 6, 7]))) for _ in range(rng.choice([0, 1, 3]))]
+    return "\n".join([header, *rows]) + rng.choice(["", "\n"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=1_000_000, help="how many inputs in all (dossiers, packs and CSV files)")
+    parser.add_argument("--seed", type=int, default=20261122)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    oracle = Oracle()
+    counts: Counter[str] = Counter()
+    started = time.monotonic()
+    done = 0
+    while done < args.inputs:
+        size = min(512, args.inputs - done)
+        packs = size // 100  # about 1% packs and 1% CSV files: they cost far more than a dossier
+        raws = dossier_inputs(rng, size - 2 * packs)
+        violations = oracle.screen(raws)
+        counts["dossiers"] += len(raws)
+        counts["accepted"] += sum(map(oracle.accepted, raws))
+        for _ in range(packs):
+            text = pack_input(rng)
+            counts["packs"] += 1
+            if (problem := check_pack(text)) is not None:
+                violations.append(problem + "\n" + text)
+            text = csv_input(rng)
+            counts["csv"] += 1
+            if (problem := check_csv(text)) is not None:
+                violations.append(problem + "\n" + text)
+        done += size
+        if violations:
+            failures = ROOT / "fuzz" / "failures"
+            failures.mkdir(exist_ok=True)
+            (failures / f"seed-{args.seed}-at-{done}.txt").write_text("\n\n".join(violations) + "\n\n" + b"\n".join(raws).decode("utf-8", "replace"), encoding="utf-8")
+            print(f"FAILED after {done} inputs: {violations[0][:2000]}", file=sys.stderr)
+            return 1
+        if done % 51_200 == 0:
+            print(f"{done:,} inputs, {time.monotonic() - started:,.0f} s: {dict(counts)}", flush=True)
+    print(f"done: {done:,} inputs in {time.monotonic() - started:,.0f} s, seed {args.seed}: {dict(counts)}; no violation")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
