@@ -174,3 +174,33 @@ def test_rejected_rows_are_written_safe_for_spreadsheets_and_files_are_readable(
     assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in cells), rejected
     assert "'=HYPERLINK" in rejected[0]
     assert stat.S_IMODE((out / "kh-accredited-agencies.json").stat().st_mode) == stat.S_IMODE((SAMPLES.parent / "rules" / "registries" / "kh-accredited-agencies.json").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- large registries
+
+
+def test_a_large_registry_is_looked_up_through_an_index_built_once_for_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dossier_rules import registries
+
+    monkeypatch.setattr(registries, "INDEX_ABOVE_BYTES", 200)
+    csv_file = tmp_path / "l.csv"
+    rows = [f"ACC-{n},Agency {n},2020-01-01,,," for n in range(50)] + ["ACC-7,Agency 7 again,2010-01-01,2015-01-01,revoked,"]
+    csv_file.write_text("id,name,listed_from,ended_on,ended_because,note\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "regs"
+    assert registry_import(csv_file, out).exit_code == 0
+    target = out / "kh-accredited-agencies.json"
+    indexes = sorted(out.glob(".kh-accredited-agencies.*.index.sqlite"))
+    assert len(indexes) == 1 and registries.file_sha256(target)[:32] in indexes[0].name
+    loaded = registries.load_registry(target)
+    assert isinstance(loaded.index, registries.RegistryIndex) and loaded.registry.entries == [] and loaded.count == 51
+    assert [e.name for e in loaded.index.get("ACC-7")] == ["Agency 7", "Agency 7 again"] and loaded.index.get("nope") == ()
+    view = registries.Registries({loaded.key: loaded}).view("KH", registries.date(2016, 1, 1))
+    assert view.revoked("accredited-agencies", "ACC-7") and not view.listed("accredited-agencies", "ACC-999")
+    assert [e.id for e in loaded.entries()][:2] == ["ACC-0", "ACC-1"]
+    # the file changes: its old index no longer serves it, a new one is built and the old one removed
+    target.write_text(target.read_text().replace("Agency 7 again", "Agency seven"))
+    reloaded = registries.load_registry(target)
+    assert [e.name for e in reloaded.index.get("ACC-7")] == ["Agency 7", "Agency seven"]
+    assert len(list(out.glob(".kh-accredited-agencies.*.index.sqlite"))) == 1
+    listed = json.loads(invoke("registry", "list", "--registries", str(out), "--format", "json").output)
+    assert listed[0]["entries"] == 51 and listed[0]["sha256"] == reloaded.sha256

@@ -251,7 +251,7 @@ class Engine:
             identity: Data = {"kind": kind, "country": keeper(pack.country, kind), "sha256": None, "retrieved_on": None, "entries": None, "sample": None}
             if loaded is not None:
                 reg = loaded.registry
-                identity.update(sha256=loaded.sha256, retrieved_on=reg.retrieved_on.isoformat(), entries=len(reg.entries), sample=reg.sample)
+                identity.update(sha256=loaded.sha256, retrieved_on=reg.retrieved_on.isoformat(), entries=loaded.count, sample=reg.sample)
             out.append(identity)
         return out
 

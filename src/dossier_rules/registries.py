@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .sources import InputError, Problem, problems_from_validation, read_bytes
+from .sources import InputError, Problem, open_input, problems_from_validation, read_bytes
 
 RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"]
 
@@ -79,16 +80,62 @@ class Registry(_Strict):
     entries: list[Entry]
 
 
+class RegistryIndex:
+    """A registry's entries in an SQLite file, looked up by id: what a large registry costs at each start.
+
+    A list of a million entries, parsed from JSON into objects at every
+    ``check``, cost seconds and gigabytes before the first dossier; the index
+    is built once (at import, or on first use) and named by the registry
+    file's SHA-256, so it serves exactly that file. Connections are opened
+    read-only and per process (workers are forked).
+    """
+
+    def __init__(self, path: Path, count: int):
+        self.path = path
+        self.count = count
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            self._pid = os.getpid()
+        return self._conn
+
+    def get(self, key: str, default: tuple[Entry, ...] = ()) -> tuple[Entry, ...]:
+        rows = self._db().execute("SELECT entry FROM entries WHERE id = ? ORDER BY seq", (key,)).fetchall()
+        return tuple(Entry.model_validate_json(row[0]) for row in rows) or default
+
+    def __iter__(self) -> Iterator[Entry]:
+        for (entry,) in self._db().execute("SELECT entry FROM entries ORDER BY seq"):
+            yield Entry.model_validate_json(entry)
+
+
+INDEX_ABOVE_BYTES = 1024 * 1024
+"""Registry files larger than this are looked up through an SQLite index instead of being loaded whole."""
+
+
 @dataclass(frozen=True)
 class LoadedRegistry:
+    """A registry ready for look-ups; ``registry`` holds its header (and, when small, its entries)."""
+
     registry: Registry
     path: Path
     sha256: str
-    index: dict[str, tuple[Entry, ...]] = field(repr=False)
+    index: dict[str, tuple[Entry, ...]] | RegistryIndex = field(repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.registry.country, self.registry.kind)
+
+    @property
+    def count(self) -> int:
+        """How many entries the registry has."""
+        return self.index.count if isinstance(self.index, RegistryIndex) else len(self.registry.entries)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, in file order."""
+        return iter(self.index) if isinstance(self.index, RegistryIndex) else iter(self.registry.entries)
 
 
 def index_entries(registry: Registry) -> dict[str, tuple[Entry, ...]]:
@@ -103,11 +150,30 @@ def registry_file(directory: Path, country: str, kind: str) -> Path:
 
 
 def load_registry(path: Path) -> LoadedRegistry:
+    """Load one registry file; a large one through its SQLite index (built here once if missing)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > INDEX_ABOVE_BYTES:
+        found = _find_index(path, file_sha256(path))
+        if found is not None:
+            return found
     raw = read_bytes(path, limit=MAX_REGISTRY_BYTES)
     try:
         registry = Registry.model_validate_json(raw)
     except ValidationError as exc:
         raise InputError(problems_from_validation(str(path), exc)) from None
+    check_identity(path, registry)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if len(raw) > INDEX_ABOVE_BYTES:
+        del raw
+        return _indexed(path, sha256, build_index(registry, path, sha256))
+    return LoadedRegistry(registry, path, sha256, index_entries(registry))
+
+
+def check_identity(path: Path, registry: Registry) -> None:
+    """A registry's keeper must keep that kind of list, and its file must be named for both."""
     problems = []
     if registry.country not in KIND_COUNTRIES[registry.kind]:
         problems.append(Problem(str(path), f"a {registry.kind} registry is kept by {', '.join(KIND_COUNTRIES[registry.kind])}, not {registry.country}", pointer="/country"))
@@ -116,7 +182,81 @@ def load_registry(path: Path) -> LoadedRegistry:
         problems.append(Problem(str(path), f"file name must be {expected} for this country and kind", kind="invalid"))
     if problems:
         raise InputError(problems)
-    return LoadedRegistry(registry, path, hashlib.sha256(raw).hexdigest(), index_entries(registry))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in pieces (a large registry is never held whole to be hashed)."""
+    with open_input(path) as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def index_locations(path: Path, sha256: str) -> list[Path]:
+    """Where the index of this exact registry file may be: beside it, else in the user's cache."""
+    name = f".{path.stem}.{sha256[:32]}.index.sqlite"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dossier-rules"
+    return [path.with_name(name), cache / name]
+
+
+def _find_index(path: Path, sha256: str) -> LoadedRegistry | None:
+    for location in index_locations(path, sha256):
+        if location.is_file():
+            try:
+                return _indexed(path, sha256, location)
+            except (sqlite3.Error, KeyError, ValidationError):
+                continue  # damaged or not this file's: rebuilt
+    return None
+
+
+def _indexed(path: Path, sha256: str, location: Path) -> LoadedRegistry:
+    conn = sqlite3.connect(f"{location.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        conn.close()
+    if meta.get("sha256") != sha256:
+        raise sqlite3.DatabaseError(f"{location} indexes another file")
+    header = Registry.model_validate_json(meta["header"])
+    check_identity(path, header)
+    return LoadedRegistry(header, path, sha256, RegistryIndex(location, int(meta["count"])))
+
+
+def build_index(registry: Registry, path: Path, sha256: str) -> Path:
+    """Write the SQLite index of a registry's entries (atomically), beside the file or else in the cache."""
+    header = registry.model_copy(update={"entries": []}).model_dump_json()
+    failure: OSError | None = None
+    for location in index_locations(path, sha256):
+        try:
+            location.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=location.parent, prefix=location.name, suffix=".tmp")
+            os.close(fd)
+        except OSError as exc:
+            failure = exc
+            continue
+        try:
+            _write_index(Path(tmp), registry, sha256, header)
+            os.replace(tmp, location)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for stale in location.parent.glob(f".{path.stem}.*.index.sqlite"):
+            if stale != location:
+                stale.unlink(missing_ok=True)
+        return location
+    raise OSError(f"cannot write an index for {path}: {failure}")
+
+
+def _write_index(target: Path, registry: Registry, sha256: str, header: str) -> None:
+    conn = sqlite3.connect(target)
+    try:
+        with conn:
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, entry TEXT NOT NULL)")
+            conn.executemany("INSERT INTO entries (id, entry) VALUES (?, ?)", ((e.id, e.model_dump_json()) for e in registry.entries))
+            conn.execute("CREATE INDEX entries_by_id ON entries (id, seq)")
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [("sha256", sha256), ("count", str(len(registry.entries))), ("header", header)])
+    finally:
+        conn.close()
+    os.chmod(target, REGISTRY_FILE_MODE)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from .. import package_data
-from ..registries import CSV_COLUMNS, KIND_COUNTRIES, MAX_REGISTRY_BYTES, REGISTRY_KINDS, Registry, parse_csv, registry_file, spreadsheet_safe, write_registry
+from ..registries import CSV_COLUMNS, load_registry, KIND_COUNTRIES, MAX_REGISTRY_BYTES, REGISTRY_KINDS, Registry, parse_csv, registry_file, spreadsheet_safe, write_registry
 from ..sources import InputError, Problem, read_bytes
 from .common import (
     EXIT_FINDINGS,
@@ -69,8 +69,11 @@ def registry_import(
         click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
         raise SystemExit(EXIT_FINDINGS)
     day = retrieved_on.date() if retrieved_on else date.today()
+    count = len(result.entries)
     write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
-    click.echo(f"wrote {target}: {len(result.entries)} entries, retrieved {day}")
+    del result.entries[:]  # not needed any more: a million entries are worth freeing before the index is built
+    load_registry(target)  # a large list gets its look-up index now, once, not at the first screening
+    click.echo(f"wrote {target}: {count} entries, retrieved {day}")
     if result.rejected:
         report = target.with_name(target.name + ".rejected.csv")
         with report.open("w", encoding="utf-8", newline="") as handle:
@@ -93,7 +96,7 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
         reg = loaded.registry
         rows.append(
             {
-                "country": reg.country, "kind": reg.kind, "entries": len(reg.entries), "retrieved_on": reg.retrieved_on.isoformat(),
+                "country": reg.country, "kind": reg.kind, "entries": loaded.count, "retrieved_on": reg.retrieved_on.isoformat(),
                 "age_days": (date.today() - reg.retrieved_on).days, "sample": reg.sample, "source": reg.source,
                 "file": str(loaded.path), "sha256": loaded.sha256,
             }
@@ -119,9 +122,9 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
         raise click.UsageError(f"no {kind} registry for {country} is loaded")
     reg = loaded.registry
     out = console()
-    out.print(f"{reg.country} {reg.kind}: {len(reg.entries)} entries, retrieved {reg.retrieved_on}{' (SAMPLE DATA)' if reg.sample else ''}")
+    out.print(f"{reg.country} {reg.kind}: {loaded.count} entries, retrieved {reg.retrieved_on}{' (SAMPLE DATA)' if reg.sample else ''}")
     out.print(f"source: {reg.source}", markup=False)
     table = Table("id", "name", "listed from", "ended on", "because", "note")
-    for e in reg.entries:
+    for e in loaded.entries():
         table.add_row(e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or "")
     out.print(table)

@@ -99,7 +99,7 @@ def registries(engine: Engine, today: date) -> list[dict[str, Any]]:
         age = (today - reg.retrieved_on).days
         out.append(
             {
-                "country": reg.country, "kind": reg.kind, "entries": len(reg.entries), "retrieved_on": reg.retrieved_on.isoformat(),
+                "country": reg.country, "kind": reg.kind, "entries": loaded.count, "retrieved_on": reg.retrieved_on.isoformat(),
                 "age_days": age, "stale": engine.max_registry_age is not None and age > engine.max_registry_age,
                 "sample": reg.sample, "source": reg.source, "sha256": loaded.sha256,
             }
