@@ -3,7 +3,6 @@ the output is never the input, and operational failures end with one line and ex
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -144,3 +143,22 @@ def reports_file(tmp_path: Path) -> Path:
     out = tmp_path / "reports.jsonl"
     invoke("batch", str(SAMPLES), "--out", str(out), "--jobs", "1")
     return out
+
+
+def test_a_signal_while_screening_in_process_stops_the_run_not_one_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dossier_rules import batch
+
+    source = make_input(tmp_path / "in.jsonl", 1200)
+    original = batch.screen_one
+    calls = []
+
+    def signalled(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 700:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args)
+
+    monkeypatch.setattr(batch, "screen_one", signalled)
+    result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1"])
+    assert result.exit_code == 143 and "holds 512 whole record(s)" in result.stderr
+    assert not any(e["kind"] == "internal" for r in results_in(tmp_path / "o.jsonl") for e in r.get("errors", []))

@@ -298,8 +298,13 @@ def crashed_record(item: Item, how: str) -> tuple[bytes, Stats]:
 # --------------------------------------------------------------------------- output and resume
 
 
-class Interrupted(Exception):
-    """SIGTERM or SIGINT stopped the run; the output holds ``written`` whole records."""
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT stopped the run; the output holds ``written`` whole records.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: screening one record turns
+    every ``Exception`` into that record's error record, and a stop request
+    must not become one.
+    """
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
