@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from dossier_rules.batch import record_digest
 from dossier_rules import __version__, package_data
 from dossier_rules.engine import Engine
 from dossier_rules.packs import PackSet, load_packs
@@ -200,6 +201,7 @@ def test_the_installed_tool_screens_with_the_installed_packs(installed: Installe
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     expected = engine.evaluate_data(sample(name), source=name, timestamp=False)
+    expected["source_sha256"] = record_digest((SAMPLES / name).read_bytes())  # check records which file it read
     assert report["findings"] and report["registries"], "the sample has findings and consults registries"
     assert {k: v for k, v in report.items() if k != "generated_at"} == {k: v for k, v in json.loads(json.dumps(expected)).items() if k != "generated_at"}
     assert all(r["sample"] for r in report["registries"] if r["status"] != "missing"), "the shipped registries are the fictional samples, and say so"
