@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
+from . import codegen
 from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
@@ -116,7 +117,7 @@ class Engine:
         packset: PackSet,
         registries: Registries | None = None,
         max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
-        backend: Literal["native", "rete"] = "native",
+        backend: Literal["native", "interpreted", "rete"] = "native",
     ):
         self.packset = packset
         self.backend = backend
@@ -141,6 +142,20 @@ class Engine:
             for pack in packset.packs.values()
         }
         self._context = lru_cache(maxsize=4096)(self._date_context)
+        self._screens = self._generated() if backend == "native" else {}
+
+    def _generated(self) -> dict[tuple[str, str], codegen.Screen]:
+        """Each pack's rules as one generated function per kind; a pack the generator cannot express is interpreted."""
+        screens: dict[tuple[str, str], codegen.Screen] = {}
+        for pack in self.packset.packs.values():
+            try:
+                generated = codegen.generate(pack)
+            except codegen.Unsupported:
+                continue
+            heads = [_Runner(r, pack.id).static for r in generated.rules]
+            for kind, screen in generated.load(heads).items():
+                screens[(pack.country, kind)] = screen
+        return screens
 
     def pack_for(self, country: str, source: str) -> Pack:
         pack = self._packs.get(country)
@@ -171,7 +186,10 @@ class Engine:
         findings.extend(context.warnings)
         env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
         plan = self._plans[(country, kind)]
-        if self.backend == "rete":
+        screen = self._screens.get((country, kind))
+        if screen is not None:
+            screen(dossier, as_of, context.view, findings)
+        elif self.backend == "rete":
             fired = self._rete_evaluator().fired(pack, dossier, env)
             for items, runners in plan:
                 for runner in runners:

@@ -112,10 +112,12 @@ max_age_option = click.option(
 engine_option = click.option(
     "--engine",
     "backend",
-    type=click.Choice(["native", "rete"]),
+    type=click.Choice(["native", "interpreted", "rete"]),
     default="native",
     show_default=True,
-    help="Rule backend: the native compiled conditions, or durable-rules' Rete engine (runs in worker processes).",
+    help="Rule backend: native (each pack compiled to Python; see 'packs compile --show'), interpreted "
+    "(the reference closure interpreter the compiled code is tested against), or durable-rules' Rete engine "
+    "(runs in worker processes).",
 )
 as_of_option = click.option(
     "--as-of",
