@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint schemas clean
+.PHONY: demo test bench bench-peers lint schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+# the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
+bench-peers: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'zen-engine>=0.40'
+	$(BIN)/python benchmarks/peers.py
 
 lint: $(VENV)/.installed
 	$(BIN)/dossier-rules packs lint rules/

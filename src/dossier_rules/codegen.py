@@ -321,14 +321,18 @@ def _code(source: str, pack_id: str) -> Any:
     return compile(source, f"<pack {pack_id}>", "exec")
 
 
-def generate(pack: Pack) -> Generated:
-    """The generated module of one concrete pack: ``screen_candidate`` and ``screen_broker``."""
+def generate(pack: Pack, fired_only: bool = False) -> Generated:
+    """The generated module of one concrete pack: ``screen_candidate`` and ``screen_broker``.
+
+    ``fired_only`` appends ``(rule index, item index or None)`` instead of
+    findings: the conditions alone, as the benchmarks compare them with peers.
+    """
     src = _Source()
     rules = pack.rules
     head_index = {id(r): i for i, r in enumerate(rules)}
     body: list[str] = []
     for kind in KINDS:
-        body.extend(_function(src, kind, [r for r in rules if r.rule.spec.applies_to == kind], head_index))
+        body.extend(_function(src, kind, [r for r in rules if r.rule.spec.applies_to == kind], head_index, fired_only))
         body.append("")
     header = [
         f"# generated from pack {literal(pack.id)} by dossier_rules.codegen {CODEGEN_VERSION}",
@@ -372,7 +376,7 @@ def _groups(rules: list[ResolvedRule]) -> list[tuple[cond.Path | None, list[Reso
     return [(paths[key], group) for key, group in groups.items()]
 
 
-def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: dict[int, int]) -> list[str]:
+def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: dict[int, int], fired_only: bool) -> list[str]:
     lines = [f"def screen_{kind}(d, as_of, reg, out):"]
     top: list[str] = []
     dossier = _Reads(src, "d", top, "    ")
@@ -383,7 +387,7 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
             scope = _Scope({cond.ROOT: dossier})
             tests = [code.expr(r.rule.condition, scope) for r in group]
             for resolved, test in zip(group, tests):
-                blocks.extend(_rule(src, code, resolved, test, scope, "    ", head_index, None, kind))
+                blocks.extend(_rule(src, code, resolved, test, scope, "    ", head_index, None, kind, fired_only))
             continue
         items = dossier.value(each.names, False)
         name = group[0].rule.spec.for_each.as_  # type: ignore[union-attr]
@@ -398,20 +402,23 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         blocks.append(f"        for i, it in enumerate({items}):")
         blocks.extend(item_lines)
         for resolved, test, target in zip(group, tests, found):
-            blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind))
+            blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind, fired_only))
         blocks.extend(f"        out += {f}" for f in found)
     return lines + top + (blocks or ["    pass"])
 
 
 def _rule(
     src: _Source, code: _Conditions, resolved: ResolvedRule, test: str, scope: _Scope, indent: str,
-    head_index: dict[int, int], item: tuple[str, str] | None, kind: str,
+    head_index: dict[int, int], item: tuple[str, str] | None, kind: str, fired_only: bool,
 ) -> list[str]:
     """``if CONDITION:`` and the finding it appends, built from values already read where possible."""
     rule = resolved.rule
     lines = [f"{indent}# {rule.id}" if _RULE_ID.match(rule.id) else f"{indent}# rule {head_index[id(resolved)]}"]
     lines.append(f"{indent}if {test}:")
     inner = indent + "    "
+    if fired_only:
+        lines.append(f"{inner}{item[0] if item else 'out'}.append(({head_index[id(resolved)]}, {'i' if item else 'None'}))")
+        return lines
     branch = _Scope({start: _Reads(src, r.base, lines, inner, parent=r) for start, r in scope.reads.items()}, scope.inline)
     pointer = "None"
     if item is not None:
