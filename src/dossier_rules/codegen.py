@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
+from types import CodeType
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -305,20 +307,43 @@ class Generated:
         return hashlib.sha256(self.source.encode()).hexdigest()
 
     def load(self, heads: Iterable[dict[str, Any]]) -> dict[str, Screen]:
-        """Compile the source and return its function per dossier kind.
-
-        ``heads`` are the static part of each rule's findings, in the order of
-        :attr:`rules` (the engine builds them, so both evaluators share them).
-        """
-        namespace: dict[str, Any] = {**RUNTIME, "H": tuple(heads)}
-        exec(_code(self.source, self.pack_id), namespace)  # the audited generated source, nothing else
-        return {kind: namespace[f"screen_{kind}"] for kind in KINDS}
+        """Compile the source and return its function per dossier kind (see :func:`screens`)."""
+        return screens(compile(self.source, f"<pack {self.pack_id}>", "exec"), heads)
 
 
-@lru_cache(maxsize=64)
-def _code(source: str, pack_id: str) -> Any:
-    """Compiled once per source text (so per pack hash and generator version) in a process."""
-    return compile(source, f"<pack {pack_id}>", "exec")
+def screens(code: CodeType, heads: Iterable[dict[str, Any]]) -> dict[str, Screen]:
+    """Run a compiled pack module and return its function per dossier kind.
+
+    ``heads`` are the static part of each rule's findings, in the order of the
+    pack's rules (the engine builds them, so both evaluators share them).
+    """
+    namespace: dict[str, Any] = {**RUNTIME, "H": tuple(heads)}
+    exec(code, namespace)  # generated from the checked AST only (see the module's docstring)
+    return {kind: namespace[f"screen_{kind}"] for kind in KINDS}
+
+
+_CODES: dict[str, CodeType] = {}
+"""Compiled pack modules in this process, by :func:`pack_key`."""
+
+
+def pack_key(pack: Pack) -> str:
+    """What a pack's generated code depends on in the pack: its files (by SHA-256) and the rules it applies."""
+    parts = [CODEGEN_VERSION, pack.id, [(s.id, s.sha256) for s in pack.chain], [r.rule.id for r in pack.rules]]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def code_for(pack: Pack) -> CodeType:
+    """The pack's compiled module: generated and compiled once per pack key in a process (or read from the cache)."""
+    key = pack_key(pack)
+    code = _CODES.get(key)
+    if code is None:
+        code = _CODES[key] = compile(generate(pack).source, f"<pack {pack.id}>", "exec")
+    return code
+
+
+def remember(codes: dict[str, CodeType]) -> None:
+    """Compiled modules read from the compiled-pack cache (:mod:`dossier_rules.pack_cache`), which checked them."""
+    _CODES.update(codes)
 
 
 def generate(pack: Pack, fired_only: bool = False) -> Generated:

@@ -149,11 +149,11 @@ class Engine:
         screens: dict[tuple[str, str], codegen.Screen] = {}
         for pack in self.packset.packs.values():
             try:
-                generated = codegen.generate(pack)
+                code = codegen.code_for(pack)
             except codegen.Unsupported:
                 continue
-            heads = [_Runner(r, pack.id).static for r in generated.rules]
-            for kind, screen in generated.load(heads).items():
+            heads = [_Runner(r, pack.id).static for r in pack.rules]
+            for kind, screen in codegen.screens(code, heads).items():
                 screens[(pack.country, kind)] = screen
         return screens
 

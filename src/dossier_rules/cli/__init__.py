@@ -3,28 +3,58 @@
 Exit codes, for every command that evaluates or checks:
 0 nothing at or above the threshold; 1 findings (or lint/test failures);
 2 usage errors or inputs that could not be read (bad dossier, bad pack).
+
+Command modules are imported when their command runs (:class:`LazyGroup`):
+a screener's ``check`` does not pay for the notice templates, the schema
+writer or the pack tools.
 """
 
 from __future__ import annotations
 
-import click
+import importlib
+from typing import Any
 
-from .batch import batch_command
-from .check import check
-from .common import default_packs_dir, make_engine
-from .packs import explain, packs
-from .registry import registry
-from .schemas import schemas
-from .share import share
+import click
 
 __all__ = ["main", "default_packs_dir", "make_engine"]
 
+COMMANDS = {
+    "check": "check:check",
+    "batch": "batch:batch_command",
+    "packs": "packs:packs",
+    "explain": "packs:explain",
+    "registry": "registry:registry",
+    "share": "share:share",
+    "schemas": "schemas:schemas",
+}
+"""Command name -> ``module:attribute`` in this package."""
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use, from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="dossier-rules")
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas):
-    main.add_command(command)
+def __getattr__(name: str) -> Any:
+    """``default_packs_dir`` and ``make_engine`` (used by scripts) without importing the engine with the CLI."""
+    if name in ("default_packs_dir", "make_engine"):
+        from . import common
+
+        return getattr(common, name)
+    raise AttributeError(name)

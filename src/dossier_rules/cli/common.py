@@ -13,7 +13,8 @@ from rich.console import Console
 
 from .. import rete, workers
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
-from ..packs import PackSet, load_packs
+from ..pack_cache import load_packs_cached
+from ..packs import PackSet
 from ..registries import Registries, load_registries
 from ..sources import InputError, Problem
 
@@ -44,8 +45,9 @@ def print_problems(problems: Iterable[Problem]) -> None:
 
 
 def load_packset(packs_dir: Path) -> PackSet:
+    """The packs, through the compiled-pack cache (see :mod:`dossier_rules.pack_cache`)."""
     try:
-        return load_packs(packs_dir)
+        return load_packs_cached(packs_dir)
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
