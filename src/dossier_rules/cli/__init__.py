@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from .. import __version__
+
 __all__ = ["main", "default_packs_dir", "make_engine"]
 
 COMMANDS = {
@@ -26,6 +28,9 @@ COMMANDS = {
     "registry": "registry:registry",
     "share": "share:share",
     "schemas": "schemas:schemas",
+    "serve": "serve:serve",
+    "users": "users:users",
+    "log": "log:log",
 }
 """Command name -> ``module:attribute`` in this package."""
 
@@ -46,7 +51,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
-@click.version_option(package_name="dossier-rules")
+@click.version_option(version=__version__, prog_name="dossier-rules")
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
