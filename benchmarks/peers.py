@@ -38,15 +38,15 @@ import orjson
 import zen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (the generator of make bench)
+import bench
 
-from dossier_rules import codegen  # noqa: E402
-from dossier_rules.cli import default_packs_dir  # noqa: E402
-from dossier_rules.conditions import ROOT, as_date  # noqa: E402
-from dossier_rules.engine import Engine  # noqa: E402
-from dossier_rules.packs import PackSet, load_packs  # noqa: E402
-from dossier_rules.registries import Registries  # noqa: E402
-from dossier_rules.testing import case_dossier  # noqa: E402
+from dossier_rules import codegen
+from dossier_rules.cli import default_packs_dir
+from dossier_rules.conditions import ROOT, as_date
+from dossier_rules.engine import Engine
+from dossier_rules.packs import PackSet, load_packs
+from dossier_rules.registries import Registries
+from dossier_rules.testing import case_dossier
 
 RULES = (
     "common.act-a-property-held",
@@ -78,9 +78,15 @@ def _role(party: dict[str, Any] | None) -> Any:
 def _fee_without_basis(fee: dict[str, Any], languages: list[str] | None) -> bool:
     amount, language = fee.get("amount"), fee.get("explanation_language")
     return (
-        amount is not None and amount > 0 and _role(fee.get("payee")) in AGENTS and fee.get("basis_shown") is False
-        and (fee.get("breakdown_explained") is False or fee.get("acknowledged") is False
-             or (language is not None and languages is not None and language not in languages))
+        amount is not None
+        and amount > 0
+        and _role(fee.get("payee")) in AGENTS
+        and fee.get("basis_shown") is False
+        and (
+            fee.get("breakdown_explained") is False
+            or fee.get("acknowledged") is False
+            or (language is not None and languages is not None and language not in languages)
+        )
     )
 
 
@@ -105,9 +111,13 @@ def hand_written(d: dict[str, Any]) -> list[tuple[str, int | None]]:
             out.append(("common.act-e-fee-without-basis", i))
             continue
         amount, role, language = fee.get("amount"), _role(fee.get("payee")), fee.get("explanation_language")
-        if (amount is not None and amount > 0 and (role in AGENTS or role is None) and fee.get("basis_shown") is not True
-                and not (fee.get("breakdown_explained") is True and fee.get("acknowledged") is True
-                         and language is not None and language in (languages or ()))):
+        if (
+            amount is not None
+            and amount > 0
+            and (role in AGENTS or role is None)
+            and fee.get("basis_shown") is not True
+            and not (fee.get("breakdown_explained") is True and fee.get("acknowledged") is True and language is not None and language in (languages or ()))
+        ):
             out.append(("common.act-e-fee-explanation-unknown", i))
     for i, test in enumerate(d.get("tests") or ()):
         if test.get("impersonation_reported") is True or test.get("certificate_forged_or_altered") is True:
@@ -135,10 +145,10 @@ def hand_written(d: dict[str, Any]) -> list[tuple[str, int | None]]:
 
 _AG = '["intermediary", "sending_agency"]'
 _E_BLOCK = (
-    "fees[#].amount != null and fees[#].amount > 0 and fees[#].payee.role in {ag} and fees[#].basis_shown == false "
+    f"fees[#].amount != null and fees[#].amount > 0 and fees[#].payee.role in {_AG} and fees[#].basis_shown == false "
     "and (fees[#].breakdown_explained == false or fees[#].acknowledged == false "
     "or (fees[#].explanation_language != null and languages != null and not (fees[#].explanation_language in languages)))"
-).format(ag=_AG)
+)
 ZEN_RULES = {
     "common.act-a-property-held": f"filter([0..len(held_property ?? [])-1], held_property[#].holder.role in {_AG})",
     "common.act-b-penalty-contract": f'filter([0..len(contract_clauses ?? [])-1], contract_clauses[#].kind in ["penalty", "unjust_transfer"] and contract_clauses[#].party.role in {_AG})',
@@ -257,7 +267,10 @@ def engines(packset: PackSet) -> dict[str, tuple[Callable[[bytes], Any], Callabl
         "hand-written Python on the parsed dict": (lambda line: hand_written(loads(line)), set),
         "ours: generated code, fired set only": (generated, by_index),
         "ours: closure interpreter, fired set only": (lambda line: interpreted(loads(line)), by_index),
-        "**ours: `Engine.evaluate_data`, report with bilingual findings**": (lambda line: generated_engine.evaluate_data(loads(line), timestamp=False), report_fired),
+        "**ours: `Engine.evaluate_data`, report with bilingual findings**": (
+            lambda line: generated_engine.evaluate_data(loads(line), timestamp=False),
+            report_fired,
+        ),
         "ours: `evaluate_data` with the closure interpreter": (lambda line: interpreted_engine.evaluate_data(loads(line), timestamp=False), report_fired),
         "GoRules ZEN, one compiled expression (parsed dict in)": (lambda line: expression.evaluate(loads(line)), zen_fired),
         "GoRules ZEN, JDM graph (JSON bytes in)": (lambda line: graph.evaluate("rules.json", line)["result"], zen_fired),
@@ -294,11 +307,11 @@ def agree(runs: dict[str, tuple[Callable[[bytes], Any], Callable[[Any], Fired]]]
     for name, (run, fired_of) in runs.items():
         if name.startswith("orjson"):
             continue
-        for line, want in zip(lines, expected):
+        for line, want in zip(lines, expected, strict=True):
             got = fired_of(run(line))
             if got != want:
                 raise SystemExit(f"{name} disagrees on {what}: {sorted(map(str, got ^ want))}\n{line.decode()}")
-    counts = {rule: 0 for rule in RULES}
+    counts = dict.fromkeys(RULES, 0)
     for fired in expected:
         for rule, _ in fired:
             counts[rule] += 1

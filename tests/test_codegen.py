@@ -47,7 +47,9 @@ def test_pack_cases_and_samples_agree(packset: PackSet, registries: Registries) 
         for resolved in pack.rules:
             for i, case in enumerate(resolved.rule.spec.tests):
                 dossier = case_dossier(pack, resolved, i)
-                assert generated.evaluate_data(dossier, case.as_of, timestamp=False) == interpreted.evaluate_data(dossier, case.as_of, timestamp=False), resolved.rule.id
+                assert generated.evaluate_data(dossier, case.as_of, timestamp=False) == interpreted.evaluate_data(dossier, case.as_of, timestamp=False), (
+                    resolved.rule.id
+                )
                 checked += 1
     generated, interpreted = both(packset, registries)
     for path in sorted(SAMPLES.glob("*.json")):
@@ -151,7 +153,9 @@ def hostile_pack() -> str:
             fire = next((a for a in amounts if holds(a, number)), None)
             pas = next((a for a in amounts if not holds(a, number)), None)
             if fire is not None and pas is not None:
-                rules.append(_rule(f"n{op}-{i}", f"{{field: f.amount, {op}: {_q(number)}}}", fees("x", fire), fees("x", pas), "\n    for_each: {in: fees, as: f}"))
+                rules.append(
+                    _rule(f"n{op}-{i}", f"{{field: f.amount, {op}: {_q(number)}}}", fees("x", fire), fees("x", pas), "\n    for_each: {in: fees, as: f}")
+                )
     return head + "".join(rules)
 
 
@@ -189,7 +193,7 @@ def _assert_only_own_names(tree: ast.AST) -> None:
     allowed = set(codegen.RUNTIME) | set(codegen.RUNTIME["__builtins__"]) | {"d", "as_of", "reg", "out", "H", "i", "it", "p"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            assert node.id in allowed or node.id[0] in "vqtfC" and node.id[1:].isdigit(), node.id
+            assert node.id in allowed or (node.id[0] in "vqtfC" and node.id[1:].isdigit()), node.id
         if isinstance(node, ast.Attribute):
             assert node.attr in {"get", "append", "isoformat", "listed", "revoked", "available"}, node.attr
         assert not isinstance(node, (ast.Import, ast.ImportFrom, ast.Lambda, ast.ClassDef, ast.Global, ast.Nonlocal, ast.Delete, ast.With, ast.Try))

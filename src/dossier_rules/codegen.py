@@ -75,7 +75,13 @@ def _shift(day: date, years: int, months: int, days: int) -> date:
 
 def _broker_subject(dossier: dict[str, Any]) -> dict[str, Any]:
     """The broker a broker rule examined (the engine's subject for rules without ``subject``)."""
-    fields = {"id": dossier["dossier_id"], "name": dossier["name"], "role": dossier.get("role"), "legal_form": dossier.get("legal_form"), "country": dossier.get("based_in")}
+    fields = {
+        "id": dossier["dossier_id"],
+        "name": dossier["name"],
+        "role": dossier.get("role"),
+        "legal_form": dossier.get("legal_form"),
+        "country": dossier.get("based_in"),
+    }
     return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -135,7 +141,7 @@ class _Reads:
     conditions already read.
     """
 
-    def __init__(self, src: _Source, base: str, lines: list[str], indent: str, parent: "_Reads | None" = None):
+    def __init__(self, src: _Source, base: str, lines: list[str], indent: str, parent: _Reads | None = None):
         self.src, self.base, self.lines, self.indent, self.parent = src, base, lines, indent, parent
         self.locals: dict[tuple[tuple[str, ...], bool], str] = {}
 
@@ -170,7 +176,7 @@ class _Scope:
     reads: dict[str, _Reads]
     inline: dict[str, str] = field(default_factory=dict)
 
-    def with_inline(self, name: str, var: str) -> "_Scope":
+    def with_inline(self, name: str, var: str) -> _Scope:
         return _Scope(self.reads, {**self.inline, name: var})
 
 
@@ -230,7 +236,7 @@ class _Conditions:
 
     def constant(self, value: Any) -> str:
         if isinstance(value, frozenset):
-            items = sorted((self.constant(v) for v in value))
+            items = sorted(self.constant(v) for v in value)
             return self.src.constant("frozenset((" + "".join(i + ", " for i in items) + "))")
         if isinstance(value, date):
             return self.src.constant(f"_date({literal(value.isoformat())})")
@@ -411,7 +417,7 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         if each is None:
             scope = _Scope({cond.ROOT: dossier})
             tests = [code.expr(r.rule.condition, scope) for r in group]
-            for resolved, test in zip(group, tests):
+            for resolved, test in zip(group, tests, strict=True):
                 blocks.extend(_rule(src, code, resolved, test, scope, "    ", head_index, None, kind, fired_only))
             continue
         items = dossier.value(each.names, False)
@@ -426,15 +432,23 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         blocks.extend(f"        {f} = []" for f in found)
         blocks.append(f"        for i, it in enumerate({items}):")
         blocks.extend(item_lines)
-        for resolved, test, target in zip(group, tests, found):
+        for resolved, test, target in zip(group, tests, found, strict=True):
             blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind, fired_only))
         blocks.extend(f"        out += {f}" for f in found)
     return lines + top + (blocks or ["    pass"])
 
 
 def _rule(
-    src: _Source, code: _Conditions, resolved: ResolvedRule, test: str, scope: _Scope, indent: str,
-    head_index: dict[int, int], item: tuple[str, str] | None, kind: str, fired_only: bool,
+    src: _Source,
+    code: _Conditions,
+    resolved: ResolvedRule,
+    test: str,
+    scope: _Scope,
+    indent: str,
+    head_index: dict[int, int],
+    item: tuple[str, str] | None,
+    kind: str,
+    fired_only: bool,
 ) -> list[str]:
     """``if CONDITION:`` and the finding it appends, built from values already read where possible."""
     rule = resolved.rule

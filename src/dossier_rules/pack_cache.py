@@ -116,8 +116,8 @@ def read_entry(entry: Path, key: str) -> PackSet | None:
     try:
         packset, compiled = pickle.loads(payload)
         codes = marshal.loads(compiled)
-    except Exception:  # an entry this program cannot read is rebuilt, whatever went wrong
-        return None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError, ValueError):
+        return None  # written by this program (the key says so) yet unreadable: rebuilt
     if not isinstance(packset, PackSet) or not isinstance(codes, dict) or not all(isinstance(c, CodeType) for c in codes.values()):
         return None
     codegen.remember(codes)

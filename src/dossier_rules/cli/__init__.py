@@ -18,7 +18,7 @@ import click
 
 from .. import __version__
 
-__all__ = ["main", "default_packs_dir", "make_engine"]
+__all__ = ["default_packs_dir", "main", "make_engine"]
 
 COMMANDS = {
     "check": "check:check",
