@@ -107,6 +107,8 @@ class _DateContext:
     registries: list[Data]
     warnings: list[Data]
     view: RegistryView
+    pack_id: str
+    as_of: str
 
 
 class Engine:
@@ -179,29 +181,16 @@ class Engine:
         ``dossier`` is validated JSON data (:func:`dossier_rules.sources.load_dossier`).
         """
         country, kind = dossier["country"], dossier["kind"]
-        pack = self.pack_for(country, source or dossier["dossier_id"])
+        pack = self._packs.get(country) or self.pack_for(country, source or dossier["dossier_id"])
         as_of = as_of or as_date(dossier["submitted"])
-        context: _DateContext = self._context(pack.id, as_of)
+        context: _DateContext = self._context(pack.source.spec.pack.id, as_of)
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
         findings.extend(context.warnings)
-        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
-        plan = self._plans[(country, kind)]
         screen = self._screens.get((country, kind))
         if screen is not None:
             screen(dossier, as_of, context.view, findings)
-        elif self.backend == "rete":
-            fired = self._rete_evaluator().fired(pack, dossier, env)
-            for items, runners in plan:
-                for runner in runners:
-                    runner.emit(env, findings, items(env) if items else None, fired)
         else:
-            for items, runners in plan:
-                if items is None:
-                    for runner in runners:
-                        runner.run(env, findings, None)
-                elif present := items(env):
-                    for runner in runners:
-                        runner.run(env, findings, present)
+            self._interpret(pack, kind, dossier, as_of, context.view, findings)
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -214,15 +203,33 @@ class Engine:
             "source": source,
             "submitted": dossier["submitted"],
             "sector": dossier.get("sector"),
-            "as_of": as_of.isoformat(),
-            "pack": pack.id,
-            "packs": self._used[pack.id],
+            "as_of": context.as_of,
+            "pack": context.pack_id,
+            "packs": self._used[context.pack_id],
             "pack_status": context.status,
             "registries": context.registries,
             "counts": counts,
             "findings": findings,
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
         }
+
+    def _interpret(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, findings: list[Data]) -> None:
+        """The closure interpreter, or the Rete backend deciding what fires (findings built by the same runners)."""
+        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": view}
+        plan = self._plans[(pack.country, kind)]
+        if self.backend == "rete":
+            fired = self._rete_evaluator().fired(pack, dossier, env)
+            for items, runners in plan:
+                for runner in runners:
+                    runner.emit(env, findings, items(env) if items else None, fired)
+            return
+        for items, runners in plan:
+            if items is None:
+                for runner in runners:
+                    runner.run(env, findings, None)
+            elif present := items(env):
+                for runner in runners:
+                    runner.run(env, findings, present)
 
     def _rete_evaluator(self) -> Any:
         """durable-rules, loaded on first use: in a worker process, never in the parent."""
@@ -235,7 +242,7 @@ class Engine:
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of))
+        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
 
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
         """Record each registry the pack consults; warn when one is missing or older than allowed."""
