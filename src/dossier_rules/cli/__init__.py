@@ -12,6 +12,7 @@ import click
 from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
+from .language import LocalizedGroup, lang_option
 from .packs import explain, packs
 from .registry import registry
 from .schemas import schemas
@@ -20,8 +21,9 @@ from .share import share
 __all__ = ["main", "default_packs_dir", "make_engine"]
 
 
-@click.group()
+@click.group(cls=LocalizedGroup)
 @click.version_option(package_name="dossier-rules")
+@lang_option
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
