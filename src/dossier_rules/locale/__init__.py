@@ -75,7 +75,7 @@ def _checked(lang: str) -> str:
 
 
 @cache
-def catalog(lang: str) -> dict[str, str]:
+def translations(lang: str) -> dict[str, str]:
     """Message id -> translation for ``lang`` (empty for English, whose ids are the text)."""
     if lang == "en":
         return {}
@@ -99,7 +99,7 @@ def catalog(lang: str) -> dict[str, str]:
 
 def translate(message: str, lang: str | None = None) -> str:
     """``message`` (English) in ``lang`` (default: the current language); itself when untranslated."""
-    return catalog(lang or language()).get(message, message)
+    return translations(lang or language()).get(message, message)
 
 
 def _(message: str, /, **params: Any) -> str:
