@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint schemas clean
+.PHONY: demo test bench lint schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+$(VENV)/.installed-server: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server]'
+	touch $@
+
+# the service on 127.0.0.1:8000 (database: $$DOSSIER_RULES_DB or dossier-rules.sqlite); first: dossier-rules users add NAME --role admin
+serve: $(VENV)/.installed-server
+	$(BIN)/dossier-rules serve
 
 lint: $(VENV)/.installed
 	$(BIN)/dossier-rules packs lint rules/

@@ -24,7 +24,7 @@ from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, RegistryView, keeper
-from .report import REPORT_VERSION, Report
+from .report import REPORT_VERSION, Report, outcome
 from .sources import Data, InputError, Problem
 
 AnyDossier = CandidateDossier | BrokerDossier
@@ -192,7 +192,10 @@ class Engine:
             "dossier_id": dossier["dossier_id"],
             "kind": kind,
             "country": country,
+            "outcome": outcome(context.status["state"], findings),
             "source": source,
+            "submitted": dossier["submitted"],
+            "sector": dossier.get("sector"),
             "as_of": as_of.isoformat(),
             "pack": pack.id,
             "packs": self._used[pack.id],

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .batch import record_bytes
+from .results import intermediary_key
 from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
 
 State = Literal["draft", "approved", "exported"]
@@ -121,17 +122,6 @@ def _digest(*parts: Any) -> str:
 def finding_key(report: Report, finding: Finding) -> str:
     """The same finding found again (same rule, dossier and evidence) has the same key."""
     return _digest(finding.rule_id, report.country, report.dossier_id, finding.evidence)
-
-
-def intermediary_key(subject: dict[str, Any] | None) -> str:
-    """Group by the intermediary's id when known, else by its name, normalised."""
-    if not subject:
-        return "unidentified"
-    if subject.get("id"):
-        return "id:" + str(subject["id"])
-    if subject.get("name"):
-        return "name:" + re.sub(r"\s+", " ", str(subject["name"])).strip().casefold()
-    return "unidentified"
 
 
 def group_key(report: Report, finding: Finding) -> str:

@@ -16,7 +16,9 @@ from .language import LocalizedGroup, lang_option
 from .packs import explain, packs
 from .registry import registry
 from .schemas import schemas
+from .serve import serve
 from .share import share
+from .users import users
 
 __all__ = ["main", "default_packs_dir", "make_engine"]
 
@@ -28,5 +30,5 @@ def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas):
+for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users):
     main.add_command(command)
