@@ -101,7 +101,7 @@ class Stats:
 def read_input(spec: str) -> Iterator[Item]:
     """Records from a directory of JSON files, a JSON Lines file (maybe gzip), or ``-`` (stdin)."""
     if spec == "-":
-        yield from _lines(sys.stdin.buffer, "<stdin>")
+        yield from jsonl_items(sys.stdin.buffer, "<stdin>")
         return
     path = Path(spec)
     if path.is_dir():
@@ -115,10 +115,11 @@ def read_input(spec: str) -> Iterator[Item]:
         raise InputError([Problem(spec, "input not found", kind="not_found")])
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as stream:
-        yield from _lines(stream, spec)
+        yield from jsonl_items(stream, spec)
 
 
-def _lines(stream: BinaryIO, source: str) -> Iterator[Item]:
+def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
+    """The records of a JSON Lines stream (blank lines skipped, oversized lines refused), numbered by line."""
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -160,18 +161,19 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
         if problem is not None:
             record = error_record(label(source, line), [problem])
         else:
-            record = screen_one(engine, source, line, raw)  # type: ignore[arg-type]
+            record = screen_one(engine, source, line, raw, _AS_OF)  # type: ignore[arg-type]
         stats.count(record)
         lines.append(orjson.dumps(record))
     lines.append(b"")
     return b"\n".join(lines), stats
 
 
-def screen_one(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
+def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None) -> dict[str, Any]:
+    """One record's report or error record (the service calls this too, so both give the same records)."""
     name = label(source, line)
     try:
         dossier = load_dossier(raw, source, line)
-        return engine.evaluate_data(dossier, _AS_OF, source=name, timestamp=False)
+        return engine.evaluate_data(dossier, as_of, source=name, timestamp=False)
     except InputError as exc:
         return error_record(name, exc.problems)
 

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from .. import __version__
 from ..engine import Engine
 from ..packs import load_packs
 from ..registries import load_registries
 from . import errors
 from .account_routes import router as account_router
+from .catalog_routes import router as catalog_router
 from .accounts import Accounts
 from .db import Database
 from .limits import BodyLimit
 from .metrics import Metrics, RequestMetrics
+from .screening_routes import router as screening_router
+from .screenings import Screenings
 from .settings import Settings
 
 BATCH_PATH = "/api/v1/screenings/batch"
 
 ops = APIRouter(tags=["operations"])
-
-
-def _version() -> str:
-    try:
-        return version("dossier-rules")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @ops.get("/healthz")
@@ -67,15 +63,16 @@ def load_engine(settings: Settings) -> Engine:
     return Engine(packset, registries, max_registry_age=settings.max_registry_age)
 
 
-def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
+def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:
     """The service. Raises ``InputError`` when the packs or registries cannot be loaded.
 
-    ``extra_routers`` are mounted after the API's own routes (the web pages do this).
+    ``extra_routers`` are mounted after the API's own routes (the web pages do this);
+    ``engine`` replaces the one built from the settings' packs (tests share one).
     """
     settings = settings or Settings()
     app = FastAPI(
         title="dossier-rules",
-        version=_version(),
+        version=__version__,
         summary="Screen Specified Skilled Worker dossiers against the MOC rule packs; a tamper-evident screening log.",
         docs_url=None,
         redoc_url=None,
@@ -85,11 +82,14 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.settings = settings
     app.state.db = db
     app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
-    app.state.engine = load_engine(settings)
+    app.state.engine = engine or load_engine(settings)
     app.state.metrics = Metrics()
+    app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
     app.include_router(ops)
     app.include_router(account_router)
+    app.include_router(screening_router)
+    app.include_router(catalog_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS log (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS log_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS screenings (
     id           TEXT PRIMARY KEY,
     log_seq      INTEGER NOT NULL REFERENCES log(seq),

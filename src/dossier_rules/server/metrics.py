@@ -14,6 +14,8 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..results import outcome_of
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -24,17 +26,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.screenings = Counter(
-            "dossier_rules_screenings", "Dossiers screened, by worst finding (clean, info, warn, block) or error", ["outcome", "country"], registry=self.registry
+            "dossier_rules_screenings", "Dossiers screened, by outcome (blocked, review, clear, not_in_force, unreadable) and country", ["outcome", "country"], registry=self.registry
         )
 
     def screened(self, record: dict[str, Any]) -> None:
-        """Count one output record of a screening: a report by its worst severity, or an error record."""
-        if "errors" in record:
-            self.screenings.labels("error", "").inc()
-            return
-        counts = record["counts"]
-        outcome = next((s for s in ("block", "warn", "info") if counts.get(s)), "clean")
-        self.screenings.labels(outcome, record["country"]).inc()
+        """Count one output record of a screening by its outcome (an error record is ``unreadable``)."""
+        self.screenings.labels(outcome_of(record), record.get("country", "")).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
