@@ -55,6 +55,8 @@ def apply(command: click.Command, args: Sequence[str]) -> None:
 
 def _localize(command: click.Command, lang: str) -> None:
     _swap(command, ("help", "short_help", "epilog"), lang)
+    if hasattr(command, "_help_option"):
+        command._help_option = None  # click builds --help once, in the language of that moment; build it again
     for param in command.params:
         if isinstance(param, click.Option):
             _swap(param, ("help", "show_default"), lang)
