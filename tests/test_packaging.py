@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import sysconfig
@@ -27,7 +28,9 @@ import pytest
 
 from dossier_rules import __version__, package_data
 from dossier_rules.engine import Engine
-from dossier_rules.packs import load_packs
+from dossier_rules.packs import PackSet, load_packs
+from dossier_rules.report import Report
+from dossier_rules.sharing import Outbox
 
 from .conftest import ROOT, RULES, SAMPLES, sample
 
@@ -38,6 +41,36 @@ def test_package_data_is_found_in_a_checkout() -> None:
     assert package_data.packs_dir() == RULES
     assert package_data.schemas_dir() == ROOT / "schemas"
     assert (package_data.schemas_dir() / "report.schema.json").is_file()
+
+
+# --------------------------------------------------------------------------- the tool's own version
+
+
+def test_reports_and_notices_record_the_version_of_the_tool(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    report = engine.evaluate(sample("pk-candidate-false-documents.json"), source="pk.json")
+    assert report.tool_version == __version__
+    reports = tmp_path / "reports.jsonl"
+    reports.write_text(report.model_dump_json() + "\n", encoding="utf-8")
+    with Outbox(tmp_path / "outbox.sqlite") as box:
+        (created, *_) = box.build(packset, [reports]).created
+        assert box.notice(created).tool_version == __version__
+
+
+def test_reports_and_notices_from_before_the_tool_version_still_read(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    report = engine.evaluate(sample("pk-candidate-false-documents.json"), source="pk.json").model_dump(mode="json")
+    del report["tool_version"]
+    assert Report.model_validate(report).tool_version is None
+    reports = tmp_path / "reports.jsonl"
+    reports.write_text(json.dumps(report) + "\n", encoding="utf-8")
+    outbox = tmp_path / "outbox.sqlite"
+    with Outbox(outbox) as box:
+        (created, *_) = box.build(packset, [reports]).created
+    with sqlite3.connect(outbox) as db:
+        (header,) = db.execute("SELECT header FROM notices WHERE id = ?", (created,)).fetchone()
+        db.execute("UPDATE notices SET header = ? WHERE id = ?", (json.dumps({k: v for k, v in json.loads(header).items() if k != "tool_version"}), created))
+    db.close()
+    with Outbox(outbox) as box:
+        assert box.notice(created).tool_version is None
 
 
 # --------------------------------------------------------------------------- --engine rete without durable-rules

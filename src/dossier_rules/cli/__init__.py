@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from .language import LocalizedGroup, lang_option, localize
 
 __all__ = ["default_packs_dir", "main", "make_engine"]
 
@@ -35,8 +36,8 @@ COMMANDS = {
 """Command name -> ``module:attribute`` in this package."""
 
 
-class LazyGroup(click.Group):
-    """A group whose commands are imported on first use, from :data:`COMMANDS`."""
+class LazyGroup(LocalizedGroup):
+    """The top-level group: its commands are imported on first use, from :data:`COMMANDS`, in the chosen language."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -47,11 +48,13 @@ class LazyGroup(click.Group):
             return None
         module, attribute = target.split(":")
         command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        localize(command)
         return command
 
 
 @click.group(cls=LazyGroup)
 @click.version_option(version=__version__, prog_name="dossier-rules")
+@lang_option
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 

@@ -18,6 +18,7 @@ from .accounts import Accounts
 from .db import Database
 from .limits import BodyLimit
 from .metrics import Metrics, RequestMetrics
+from .notice_routes import router as notice_router
 from .screening_routes import router as screening_router
 from .screenings import Screenings
 from .settings import Settings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(account_router)
     app.include_router(screening_router)
     app.include_router(catalog_router)
+    app.include_router(notice_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
