@@ -401,8 +401,12 @@ def khmer_candidates(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": "candidate", "country": "KH", "submitted": draw(st.sampled_from(DATES)), "identity": {"name": "G"}}
     fields = {
         # amounts that add up across the caps, currencies that must not be mixed, dates on both sides of a year
-        "fees": items(st.fixed_dictionaries({}, optional={
-            "payee": party(), "amount": st.sampled_from([0, 0.5, 300, 700, 1000]), "currency": st.sampled_from(["USD", "USD", "KHR"])})),
+        "fees": items(st.one_of(
+            st.fixed_dictionaries({
+                "payee": st.fixed_dictionaries({"role": st.sampled_from(ROLES[1:])}),
+                "amount": st.sampled_from([0, 0.5, 300, 700, 1000]), "currency": st.sampled_from(["USD", "USD", "USD", "KHR"])}),
+            st.fixed_dictionaries({}, optional={"payee": party(), "amount": st.sampled_from([0, 700]), "currency": st.sampled_from(["USD", "KHR"])}),
+        )),
         "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"taken_on": st.sampled_from(DATES)})),
         "dependents": CANDIDATE_FIELDS["dependents"],
         "intermediaries": items(party()),
