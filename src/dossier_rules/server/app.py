@@ -13,6 +13,7 @@ from ..packs import load_packs
 from ..registries import load_registries
 from . import errors
 from .account_routes import router as account_router
+from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
 from .accounts import Accounts
 from .db import Database
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(screening_router)
     app.include_router(catalog_router)
     app.include_router(notice_router)
+    app.include_router(admin_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
