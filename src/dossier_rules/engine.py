@@ -25,7 +25,7 @@ from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, RegistryView, keeper
-from .report import REPORT_VERSION, Report, outcome
+from .report import REPORT_VERSION, Report, outcome, registry_used
 from .sources import Data, InputError, Problem
 
 AnyDossier = CandidateDossier | BrokerDossier
@@ -221,27 +221,32 @@ class Engine:
         used, warnings = self._registries_for(pack, as_of)
         return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of))
 
+    def pack_files(self, pack_id: str) -> list[Data]:
+        """The pack files a report of this pack names: the pack and every pack it extends (id, version, sha256)."""
+        return self._used[pack_id]
+
+    def consulted(self, pack_id: str) -> list[Data]:
+        """The registries a pack's rules consult, as loaded (``sha256`` None when missing); date-independent."""
+        pack = self.packset.packs[pack_id]
+        out = []
+        for kind in self._needs[pack_id]:
+            loaded = self.registries.get(pack.country, kind)
+            identity: Data = {"kind": kind, "country": keeper(pack.country, kind), "sha256": None, "retrieved_on": None, "entries": None, "sample": None}
+            if loaded is not None:
+                reg = loaded.registry
+                identity.update(sha256=loaded.sha256, retrieved_on=reg.retrieved_on.isoformat(), entries=len(reg.entries), sample=reg.sample)
+            out.append(identity)
+        return out
+
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
         """Record each registry the pack consults; warn when one is missing or older than allowed."""
         used, warnings = [], []
-        for kind, rules in self._needs[pack.id].items():
-            country = keeper(pack.country, kind)
-            loaded = self.registries.get(pack.country, kind)
-            if loaded is None:
-                used.append({"kind": kind, "country": country, "status": "missing", "sha256": None, "retrieved_on": None, "age_days": None, "entries": None, "sample": None})
-                warnings.append(_registry_finding(pack, kind, country, rules, None))
-                continue
-            reg = loaded.registry
-            age = (as_of - reg.retrieved_on).days
-            stale = self.max_registry_age is not None and age > self.max_registry_age
-            used.append(
-                {
-                    "kind": kind, "country": country, "status": "stale" if stale else "ok", "sha256": loaded.sha256,
-                    "retrieved_on": reg.retrieved_on.isoformat(), "age_days": age, "entries": len(reg.entries), "sample": reg.sample,
-                }
-            )
-            if stale:
-                warnings.append(_registry_finding(pack, kind, country, rules, age))
+        for identity in self.consulted(pack.id):
+            seen = registry_used(identity, as_of, self.max_registry_age)
+            used.append(seen)
+            if seen["status"] != "ok":
+                kind = seen["kind"]
+                warnings.append(_registry_finding(pack, kind, seen["country"], self._needs[pack.id][kind], seen["age_days"]))
         return used, warnings
 
 
