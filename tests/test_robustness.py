@@ -157,3 +157,13 @@ def test_a_corrupt_gzip_is_an_error_record_not_a_traceback(tmp_path: Path) -> No
     result = invoke("batch", str(damaged), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1")
     out = results_in(tmp_path / "o.jsonl")
     assert result.exit_code == 2 and out[-1]["errors"][0]["kind"] == "corrupt"
+
+
+def test_dates_at_the_ends_of_the_calendar_give_reports_with_every_engine(engine: Engine) -> None:
+    """Shipped rules shift the as-of date (``-6m``, ``+1y``...): at 0001-01-01 or 9999-12-31 that is no such date."""
+    for day in ("0001-01-01", "9999-12-31"):
+        data = json.loads(CLEAN)
+        data["submitted"] = day
+        for as_of in (None, date.fromisoformat(day)):
+            record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), as_of)
+            assert "findings" in record, record
