@@ -88,12 +88,19 @@ def test_an_exception_in_a_rule_is_that_records_internal_error(engine: Engine, m
     def broken(env: cond.Env) -> bool:
         raise ZeroDivisionError("boom")
 
+    def generated_broken(*args: object) -> None:
+        raise ZeroDivisionError("boom in generated code")
+
     monkeypatch.setattr(victim, "program", broken)
-    record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
-    assert record["errors"][0]["kind"] == "internal"
-    assert record["errors"][0]["rule"] == victim.static["rule_id"]
-    assert "ZeroDivisionError" in record["errors"][0]["message"]
+    screens = dict(engine._screens)
+    for with_generated_code in (False, True):
+        monkeypatch.setattr(engine, "_screens", {("KH", "candidate"): generated_broken} if with_generated_code else {})
+        record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
+        assert record["errors"][0]["kind"] == "internal"
+        assert record["errors"][0]["rule"] == victim.static["rule_id"], "the interpreter names the rule"
+        assert "ZeroDivisionError" in record["errors"][0]["message"]
     monkeypatch.undo()
+    assert engine._screens == screens
     assert "findings" in batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
 
 

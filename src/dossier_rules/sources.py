@@ -296,17 +296,18 @@ def pointer(loc: Iterable[Any]) -> str:
 
 
 def problems_from_validation(
-    source: str, exc: ValidationError, line: int | None = None, lines: dict[str, int] | None = None, model: Any = None
+    source: str, exc: ValidationError, line: int | None = None, lines: dict[str, int] | None = None, model: Any = None, limit: int | None = MAX_PROBLEMS
 ) -> list[Problem]:
     """Turn pydantic errors into problems with JSON pointers, in words that say what to do.
 
     The discriminated union puts the kind's tag first in every location;
     it is not part of the document, so it is dropped from the pointer.
     ``lines`` (pointer -> line in the file) places each problem on its line;
-    ``model`` lets an unknown field be matched against the fields accepted there.
+    ``model`` lets an unknown field be matched against the fields accepted there;
+    beyond ``limit`` problems, one more counts the rest.
     """
     problems = []
-    for err in exc.errors(include_url=False)[:MAX_PROBLEMS]:
+    for err in exc.errors(include_url=False)[:limit]:
         loc = list(err["loc"])
         if loc and loc[0] in KINDS:
             model = KINDS[loc[0]]
@@ -322,8 +323,8 @@ def problems_from_validation(
         allowed = parent.model_fields if parent is not None else ()
         at = pointer(loc)
         problems.append(Problem(source, input_errors.pydantic_message(err, allowed), kind="schema", pointer=at, line=_line(lines, at, line)))
-    if exc.error_count() > MAX_PROBLEMS:
-        problems.append(Problem(source, f"{exc.error_count() - MAX_PROBLEMS} more problem(s) not listed; fix the ones above first", kind="truncated", line=line))
+    if limit is not None and exc.error_count() > limit:
+        problems.append(Problem(source, f"{exc.error_count() - limit} more problem(s) not listed; fix the ones above first", kind="truncated", line=line))
     return problems
 
 
@@ -479,8 +480,8 @@ def _explain(data: Any, validator: Any, source: str, line: int | None, lines: di
     try:
         DOSSIER_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        problems += problems_from_validation(source, exc, line, lines)
-    if validator is not None:
+        problems += problems_from_validation(source, exc, line, lines, limit=None)  # capped below, with the schema's
+    if validator is not None and len(problems) <= MAX_PROBLEMS:
         seen = {p.pointer for p in problems}
         for error in (leaf for error in validator.iter_errors(data) for leaf in _closest(error)):
             if len(problems) > MAX_PROBLEMS:
