@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "fuzz"))
-import screen_fuzz  # noqa: E402
+import screen_fuzz  # the fuzz target lives in fuzz/, beside the tests, not in the package
+
 
 def bounded(examples: int) -> settings:
     """Seeded (derandomized), a fixed number of examples, no example database, no time limits."""

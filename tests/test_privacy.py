@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from dossier_rules.cli import main
 from dossier_rules.model import PERSONAL, CandidateDossier, personal_fields, personal_pointer
 from dossier_rules.packs import PackSet
+from dossier_rules.registries import registry_file, write_registry
 from dossier_rules.results import complete
 from dossier_rules.sharing import Outbox, render
-from dossier_rules.registries import registry_file, write_registry
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import SAMPLES

@@ -120,7 +120,7 @@ def test_the_runs_own_output_in_the_input_directory_is_never_read(tmp_path: Path
 
 def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["batch", str(SAMPLES), "--out", "/dev/full", "--jobs", "1"])
-    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
     assert result.stderr.startswith("error: cannot write /dev/full") and len(result.stderr.strip().splitlines()) == 1
     csv_file = tmp_path / "l.csv"
     csv_file.write_text("id,name\nA-1,One\n")

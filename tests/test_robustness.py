@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dossier_rules import batch, conditions as cond
+from dossier_rules import batch
+from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import ISO_DATE_PATTERN, CandidateDossier, parse_date

@@ -238,7 +238,7 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
         return error_record(name, exc.problems)
     except EvaluationError as exc:
         return error_record(name, [internal_problem(source, line, exc.cause, exc.rule_id)])
-    except Exception as exc:  # a defect must cost one record, not the run
+    except Exception as exc:  # noqa: BLE001 - a defect must cost one record, not the run; it is named in the record
         return error_record(name, [internal_problem(source, line, exc, None)])
     report["source_sha256"] = record_digest(raw)
     return report

@@ -523,7 +523,7 @@ def _withhold(parts: tuple[Any, ...], text: str, bases: dict[str, str], lang: st
         return WITHHELD[lang]
     values = iter(match.groups())
     out = []
-    for part, secret in zip(parts, personal):
+    for part, secret in zip(parts, personal, strict=True):
         if isinstance(part, str):
             out.append(part)
         else:

@@ -413,7 +413,7 @@ def duplicate_key(raw: bytes, data: Any) -> str | None:
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
-        for key, _ in items:
+        for key, _value in items:
             if key in seen and not found:
                 found.append(key)
             seen.add(key)
