@@ -54,17 +54,45 @@ def main() -> None:
         registries = directory / "registries"
         cli = [sys.executable, "-m", "dossier_rules"]
         rows = [
-            measure("import", [*cli, "registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "bench", "--registries", str(registries)]),
-            measure("check (indexed)", [*cli, "check", str(ROOT / "samples" / "kh-candidate-clean.json"), "--registries", str(registries), "--format", "jsonl"]),
+            measure(
+                "import",
+                [
+                    *cli,
+                    "registry",
+                    "import",
+                    str(csv_file),
+                    "--country",
+                    "KH",
+                    "--kind",
+                    "accredited-agencies",
+                    "--source",
+                    "bench",
+                    "--registries",
+                    str(registries),
+                ],
+            ),
+            measure(
+                "check (indexed)", [*cli, "check", str(ROOT / "samples" / "kh-candidate-clean.json"), "--registries", str(registries), "--format", "jsonl"]
+            ),
             measure(
                 "load through the index + 1 look-up",
-                [sys.executable, "-c", "import sys; from pathlib import Path; from dossier_rules.registries import load_registries; "
-                 "r = load_registries(Path(sys.argv[1])); assert r.get('KH', 'accredited-agencies').index.get('ACC-00000050')", str(registries)],
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from pathlib import Path; from dossier_rules.registries import load_registries; "
+                    "r = load_registries(Path(sys.argv[1])); assert r.get('KH', 'accredited-agencies').index.get('ACC-00000050')",
+                    str(registries),
+                ],
             ),
             measure(
                 "load whole JSON (before the index)",
-                [sys.executable, "-c", "import sys; from pathlib import Path; from dossier_rules.registries import Registry, index_entries; "
-                 "index_entries(Registry.model_validate_json(Path(sys.argv[1]).read_bytes()))", str(registries / "kh-accredited-agencies.json")],
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from pathlib import Path; from dossier_rules.registries import Registry, index_entries; "
+                    "index_entries(Registry.model_validate_json(Path(sys.argv[1]).read_bytes()))",
+                    str(registries / "kh-accredited-agencies.json"),
+                ],
             ),
         ]
         size = (registries / "kh-accredited-agencies.json").stat().st_size

@@ -72,7 +72,9 @@ class Oracle:
             expected = self.accepted(raw)
             self.accepted_count += expected
             if expected != ("errors" not in record):
-                problems.append(f"record {n}: schema {'accepts' if expected else 'rejects'} it but got {'an error record' if expected else 'a report'}: {record}")
+                problems.append(
+                    f"record {n}: schema {'accepts' if expected else 'rejects'} it but got {'an error record' if expected else 'a report'}: {record}"
+                )
             elif "errors" in record and any(e["kind"] == "internal" for e in record["errors"]):
                 problems.append(f"record {n}: internal error {record['errors']}")
         return problems
@@ -107,9 +109,40 @@ def check_csv(text: str) -> str | None:
 # --------------------------------------------------------------------------- the mutator
 
 ODD_VALUES: list[Any] = [
-    None, True, False, 0, -1, 1e16, 5e-324, 10**30, -0.0, 1.5e300, "", " ", "\x00", "é", "\u202e", "x" * 5000,
-    "2025-01-0,", "2.25-01-01", "0000-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "2025-02-29", "2025-13-01",
-    "\uff11\uff19\uff19\uff19-01-01", [], {}, [None], {"": None}, ["KH"] * 250, "KH", "JP", "candidate", "broker",
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1e16,
+    5e-324,
+    10**30,
+    -0.0,
+    1.5e300,
+    "",
+    " ",
+    "\x00",
+    "é",
+    "\u202e",
+    "x" * 5000,
+    "2025-01-0,",
+    "2.25-01-01",
+    "0000-01-01",
+    "0001-01-01",
+    "9999-12-31",
+    "2024-02-29",
+    "2025-02-29",
+    "2025-13-01",
+    "\uff11\uff19\uff19\uff19-01-01",
+    [],
+    {},
+    [None],
+    {"": None},
+    ["KH"] * 250,
+    "KH",
+    "JP",
+    "candidate",
+    "broker",
 ]
 
 
@@ -179,7 +212,9 @@ def pack_input(rng: random.Random) -> str:
         if roll < 0.3:
             del lines[index]
         elif roll < 0.6:
-            lines[index] = lines[index][: rng.randrange(len(lines[index]) + 1)] + rng.choice(["&a", "*a", "!!python/object:os.system", "{", "[", ":", "'", " - ", "\t", "<<: *a"])
+            lines[index] = lines[index][: rng.randrange(len(lines[index]) + 1)] + rng.choice(
+                ["&a", "*a", "!!python/object:os.system", "{", "[", ":", "'", " - ", "\t", "<<: *a"]
+            )
         else:
             lines.insert(index, lines[rng.randrange(len(lines))])
     return "\n".join(lines) + "\n"
@@ -221,7 +256,9 @@ def main() -> int:
         if violations:
             failures = ROOT / "fuzz" / "failures"
             failures.mkdir(exist_ok=True)
-            (failures / f"seed-{args.seed}-at-{done}.txt").write_text("\n\n".join(violations) + "\n\n" + b"\n".join(raws).decode("utf-8", "replace"), encoding="utf-8")
+            (failures / f"seed-{args.seed}-at-{done}.txt").write_text(
+                "\n\n".join(violations) + "\n\n" + b"\n".join(raws).decode("utf-8", "replace"), encoding="utf-8"
+            )
             print(f"FAILED after {done} inputs: {violations[0][:2000]}", file=sys.stderr)
             return 1
         if done % 51_200 == 0:

@@ -26,8 +26,13 @@ def bounded(examples: int) -> settings:
     """Seeded (derandomized), a fixed number of examples, no example database, no time limits."""
     return settings(max_examples=examples, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
+
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
     | st.from_regex(r"[0-9.,O-]{4}-[0-9]{2}-[0-9,]{2}", fullmatch=True),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
@@ -64,6 +69,11 @@ def test_fuzzed_packs_load_or_are_refused(seed: int) -> None:
 
 
 @bounded(300)
-@given(st.one_of(st.integers(0, 2**32).map(lambda seed: screen_fuzz.csv_input(random.Random(seed))), st.text(alphabet='ab,"\n\r=1-', max_size=60).map(lambda t: "id,name\n" + t)))
+@given(
+    st.one_of(
+        st.integers(0, 2**32).map(lambda seed: screen_fuzz.csv_input(random.Random(seed))),
+        st.text(alphabet='ab,"\n\r=1-', max_size=60).map(lambda t: "id,name\n" + t),
+    )
+)
 def test_fuzzed_registry_csv_parses_or_is_refused(text: str) -> None:
     assert screen_fuzz.check_csv(text) is None

@@ -173,7 +173,11 @@ def test_rejected_rows_are_written_safe_for_spreadsheets_and_files_are_readable(
     cells = [cell for row in rejected for cell in row.split(",")]
     assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in cells), rejected
     assert "'=HYPERLINK" in rejected[0]
-    assert stat.S_IMODE((out / "kh-accredited-agencies.json").stat().st_mode) == stat.S_IMODE((SAMPLES.parent / "rules" / "registries" / "kh-accredited-agencies.json").stat().st_mode) == 0o644
+    assert (
+        stat.S_IMODE((out / "kh-accredited-agencies.json").stat().st_mode)
+        == stat.S_IMODE((SAMPLES.parent / "rules" / "registries" / "kh-accredited-agencies.json").stat().st_mode)
+        == 0o644
+    )
 
 
 # ---------------------------------------------------------------- large registries

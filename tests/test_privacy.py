@@ -37,8 +37,15 @@ def mark_personal(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("certificate",):
         if isinstance(data.get(key), dict):
             data[key]["number"] = MARKER + "-cert"
-    for name, field in (("tests", "certificate_number"), ("fees", "payer"), ("documents", "number"), ("held_property", "description"),
-                        ("contract_clauses", "description"), ("incidents", "description"), ("dependents", "name")):
+    for name, field in (
+        ("tests", "certificate_number"),
+        ("fees", "payer"),
+        ("documents", "number"),
+        ("held_property", "description"),
+        ("contract_clauses", "description"),
+        ("incidents", "description"),
+        ("dependents", "name"),
+    ):
         for item in data.get(name) or []:
             item[field] = f"{MARKER}-{name}"
     return data
