@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast test-lowest bench lint lock schemas serve clean
+.PHONY: demo test test-fast test-lowest bench bench-peers lint lock schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ lock: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+# the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
+bench-peers: $(VENV)/.installed-dev
+	$(PIP) install 'zen-engine>=0.40'
+	$(BIN)/python benchmarks/peers.py
 
 $(VENV)/.installed-server: pyproject.toml requirements/server.txt | $(BIN)/python
 	$(PIP) install -r requirements/server.txt

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .report import OUTCOMES, outcome
+from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
 
 Record = dict[str, Any]
@@ -58,6 +58,25 @@ HEADER_TYPE = "run"
 def is_header(record: Record) -> bool:
     """The run header of a results file, not a result."""
     return record.get("record_type") == HEADER_TYPE
+
+
+def is_result(record: Record) -> bool:
+    """A report or an error record (not a run header or a checkpoint of a batch output)."""
+    return "record_type" not in record
+
+
+def complete(record: Record, header: Record | None) -> Record:
+    """The self-contained report of a lean batch record: ``packs`` and ``registries`` put back from the run header.
+
+    Error records, reports that already carry them, and results without a
+    header (``check`` output) come back unchanged.
+    """
+    if header is None or "errors" in record or record.get("packs") is not None:
+        return record
+    pack = record["pack"]
+    as_of = date.fromisoformat(record["as_of"])
+    max_age = header["options"]["max_registry_age"]
+    return {**record, "packs": header["packs"][pack], "registries": [registry_used(r, as_of, max_age) for r in header["registries"][pack]]}
 
 
 def outcome_of(record: Record) -> str:
@@ -93,8 +112,8 @@ def read_records(path: Path) -> Iterator[tuple[int, Record]]:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise InputError([Problem(source, f"not a results file: invalid JSON ({exc})", kind="syntax", line=number)]) from None
-            if not isinstance(record, dict) or not (is_header(record) or "source" in record or "dossier_id" in record):
-                raise InputError([Problem(source, "not a results file: expected a report, an error record or a run header", kind="schema", line=number)])
+            if not isinstance(record, dict) or not ("record_type" in record or "source" in record or "dossier_id" in record):
+                raise InputError([Problem(source, "not a results file: expected a report, an error record, a run header or a checkpoint", kind="schema", line=number)])
             yield number, record
 
 
@@ -110,11 +129,17 @@ def _bounded_lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
         yield line
 
 
-def read_results(path: Path) -> Iterator[Record]:
-    """The results (reports and error records) of a results file, in file order, without its header."""
+def read_results(path: Path, self_contained: bool = False) -> Iterator[Record]:
+    """The results (reports and error records) of a results file, in file order, without header or checkpoints.
+
+    ``self_contained`` puts back what lean batch reports leave to the header (:func:`complete`).
+    """
+    header = None
     for _, record in read_records(path):
-        if not is_header(record):
-            yield record
+        if is_header(record):
+            header = record if self_contained else None
+        elif is_result(record):
+            yield complete(record, header)
 
 
 def read_header(path: Path) -> Record | None:
