@@ -13,9 +13,11 @@ from .. import __version__
 from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
+from .diff import diff_command
 from .log import log
 from .packs import explain, packs
 from .registry import registry
+from .report import report_command
 from .schemas import schemas
 from .serve import serve
 from .share import share
@@ -30,5 +32,5 @@ def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users, log):
+for command in (check, batch_command, report_command, diff_command, packs, explain, registry, share, schemas, serve, users, log):
     main.add_command(command)
