@@ -14,6 +14,7 @@ from .batch import batch_command
 from .check import check
 from .common import default_packs_dir, make_engine
 from .diff import diff_command
+from .language import LocalizedGroup, lang_option
 from .log import log
 from .packs import explain, packs
 from .registry import registry
@@ -26,8 +27,9 @@ from .users import users
 __all__ = ["main", "default_packs_dir", "make_engine"]
 
 
-@click.group()
+@click.group(cls=LocalizedGroup)
 @click.version_option(version=__version__, prog_name="dossier-rules")
+@lang_option
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 

@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch
+from ..locale import language
 from . import views
 from .diff import run_diff
 from ..sources import InputError
@@ -99,7 +100,7 @@ def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: flo
         table.add_row(f"findings: {severity}", f"{stats.severity[severity]:,}")
     console.print(table)
     for view in views.VIEWS:
-        console.print(views.table(stats.summary, view, limit=None if view in ("outcome", "country") else SUMMARY_ROWS))
+        console.print(views.table(stats.summary, view, language(), limit=None if view in ("outcome", "country") else SUMMARY_ROWS))
 
 
 SUMMARY_ROWS = 10

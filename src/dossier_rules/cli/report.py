@@ -23,7 +23,9 @@ from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
 from ..sources import InputError
 from . import views
+from ..locale import language
 from .common import EXIT_INPUT, EXIT_OK, console, print_problems
+from .language import lang_option
 
 DOSSIER_COLUMNS: list[tuple[str, str, str]] = [
     ("dossier_id", "記録番号", "dossier"),
@@ -82,9 +84,9 @@ def filter_from(options: dict[str, Any]) -> Filter:
 @click.option("--view", "chosen_views", multiple=True, type=click.Choice(ALL_VIEWS), help="Views to show (repeat); default: all summary views, plus dossiers for xlsx.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "json", "jsonl"]), default="table", show_default=True,
               help="csv: one view (default dossiers); xlsx: a sheet per view; json: the summary; jsonl: the selected results themselves.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True, help="Language of headers and outcome labels.")
+@lang_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output (required for xlsx).")
-def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, lang: str, output: Path | None, **options: Any) -> None:
+def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, output: Path | None, **options: Any) -> None:
     """Filter RESULTS (a batch or check --format jsonl output) and summarise it for examiners.
 
     Views: by outcome, country, article, rule, intermediary (candidates, acts,
@@ -92,6 +94,7 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     when RESULTS cannot be read.
     """
     chosen = filter_from(options)
+    lang = language()
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output FILE.xlsx")
     if fmt == "csv" and len(chosen_views) > 1:
