@@ -182,6 +182,10 @@ class Path:
             return get
         return lambda env: None if (value := get(env)) is None else as_date(value)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled accessor (a closure); it is rebuilt on first use."""
+        return {k: v for k, v in self.__dict__.items() if k != "getter"}
+
     def pointer(self, bases: Mapping[str, str]) -> str:
         """JSON pointer of this path, given the pointers of bound items."""
         return bases[self.start] + "".join("/" + n for n in self.names)
