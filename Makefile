@@ -54,7 +54,7 @@ LOWEST := .venv-lowest
 test-lowest: $(VENV)/.installed-dev
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
-	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[server]' \
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[server,xlsx]' \
 	  $$(grep -E '^(pytest|hypothesis)==' requirements/dev.txt | cut -d' ' -f1)
 	$(LOWEST)/bin/python -m pytest -m "not wheel" --ignore=tests/test_rete.py
 
