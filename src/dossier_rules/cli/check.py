@@ -113,6 +113,9 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], lan
                 out.print(Text(f"✗ {where}: {err.message}{at}", style="bold magenta"))
             continue
         out.print(_report_header(result, lang), soft_wrap=True)
+        for warning in result.data_warnings:
+            label = "データ上の注意" if lang == "ja" else "screening note"
+            out.print(Text(f"  ⚠ {label} [{warning.code}]: {getattr(warning.message, lang)}", style="yellow"), soft_wrap=True)
         if result.findings:
             out.print(_findings_table(result, lang))
     f = summary["findings"]
@@ -143,6 +146,8 @@ def _findings_table(report: Report, lang: str) -> Table:
         body = Text(getattr(finding.message, lang))
         for pointer, value in finding.evidence.items():
             body.append(f"\n  {pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim")
+        if finding.limited is not None:
+            body.append(f"\n  {getattr(finding.limited, lang)}", style="italic")
         severity = finding.severity + (" ⇄" if finding.share else "")
         table.add_row(Text(severity, style=STYLE[finding.severity]), finding.article, body, finding.rule_id)
     return table
