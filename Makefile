@@ -1,11 +1,12 @@
-# Two commands on a machine with only python3:
+# On a machine with only python3:
 #   make demo   create .venv, install, screen every sample dossier
-#   make test   create .venv, install with dev extras, run the whole suite
+#   make test   create .venv, install with dev extras (every extra included), run the whole suite
+#   make lint   ruff (lint + format check), mypy, and the pack linter
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint schemas clean
+.PHONY: demo test test-fast bench lint schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +37,32 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# the suite without the wheel build/install test (marked `wheel`)
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not wheel"
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
 
-lint: $(VENV)/.installed
-	$(BIN)/dossier-rules packs lint rules/
+$(VENV)/.installed-server: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server]'
+	touch $@
+
+# the service on 127.0.0.1:8000 (database: $$DOSSIER_RULES_DB or dossier-rules.sqlite); first: dossier-rules users add NAME --role admin
+serve: $(VENV)/.installed-server
+	$(BIN)/dossier-rules serve
+
+# every step runs, and the target fails if any of them found something
+lint: $(VENV)/.installed-dev
+	@status=0; \
+	$(BIN)/ruff check src tests benchmarks || status=1; \
+	$(BIN)/ruff format --check src tests benchmarks || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/dossier-rules packs lint rules/ || status=1; \
+	exit $$status
 
 schemas: $(VENV)/.installed
 	$(BIN)/dossier-rules schemas write --dir schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo build dist

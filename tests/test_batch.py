@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,3 +169,14 @@ def test_empty_input(tmp_path: Path, jobs: str) -> None:
     empty.write_text("\n\n")
     result = batch(str(empty), "--out", str(tmp_path / "o.jsonl"), "--jobs", jobs)
     assert result.exit_code == 0 and (tmp_path / "o.jsonl").read_bytes() == b"" and "0 = 0" in result.stderr
+
+
+def test_summary_counts_dossiers_by_outcome(tmp_path: Path) -> None:
+    source = make_input(tmp_path / "in.jsonl", 120)
+    result = batch(str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "2")
+    out = records(tmp_path / "out.jsonl")
+    expected = {o: sum(r["outcome"] == o for r in out) for o in ("blocked", "review", "clear", "not_in_force", "unreadable")}
+    assert expected["unreadable"] == 2 and expected["blocked"] and expected["clear"] and expected["not_in_force"]
+    table = result.output.split("by outcome", 1)[1].split("by country", 1)[0]
+    shown = {label.replace("MOC not in force", "not_in_force"): int(n) for label, n in re.findall(r"│ ([A-Za-z_ ]+?) +│ +(\d+) │", table)}
+    assert shown == expected

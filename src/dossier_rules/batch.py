@@ -30,6 +30,7 @@ import orjson
 
 from .engine import Engine
 from .packs import SEVERITY_RANK
+from .results import Summary
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, read_bytes
 from .workers import OrderedPool, signal_name
 
@@ -59,34 +60,31 @@ def record_bytes(name: str) -> tuple[bytes, str, int | None]:
 
 @dataclass
 class Stats:
-    """What the summary reports; merged from every chunk."""
+    """What the summary reports, counted by :class:`dossier_rules.results.Summary`; merged from every chunk."""
 
-    records: int = 0
-    errors: int = 0
-    severity: Counter = field(default_factory=Counter)
-    article: Counter = field(default_factory=Counter)
-    country: Counter = field(default_factory=Counter)
+    summary: Summary = field(default_factory=Summary)
 
     def add(self, other: "Stats") -> None:
-        self.records += other.records
-        self.errors += other.errors
-        self.severity.update(other.severity)
-        self.article.update(other.article)
-        self.country.update(other.country)
+        self.summary.merge(other.summary)
 
     def count(self, record: dict[str, Any]) -> None:
-        self.records += 1
-        if "errors" in record:
-            self.errors += 1
-            return
-        for finding in record["findings"]:
-            self.severity[finding["severity"]] += 1
-            self.article[finding["article"]] += 1
-            self.country[record["country"]] += 1
+        self.summary.add(record)
+
+    @property
+    def records(self) -> int:
+        return self.summary.records
+
+    @property
+    def errors(self) -> int:
+        return self.summary.unreadable
+
+    @property
+    def severity(self) -> Counter:
+        return self.summary.severity
 
     @property
     def findings(self) -> int:
-        return sum(self.severity.values())
+        return self.summary.findings
 
     def exit_code(self, fail_on: str) -> int:
         """2 when any record was unreadable, 1 when findings reach ``fail_on``, else 0 (``check`` and ``batch``)."""
@@ -103,7 +101,7 @@ class Stats:
 def read_input(spec: str) -> Iterator[Item]:
     """Records from a directory of JSON files, a JSON Lines file (maybe gzip), or ``-`` (stdin)."""
     if spec == "-":
-        yield from _lines(sys.stdin.buffer, "<stdin>")
+        yield from jsonl_items(sys.stdin.buffer, "<stdin>")
         return
     path = Path(spec)
     if path.is_dir():
@@ -117,10 +115,11 @@ def read_input(spec: str) -> Iterator[Item]:
         raise InputError([Problem(spec, "input not found", kind="not_found")])
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as stream:
-        yield from _lines(stream, spec)
+        yield from jsonl_items(stream, spec)
 
 
-def _lines(stream: BinaryIO, source: str) -> Iterator[Item]:
+def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
+    """The records of a JSON Lines stream (blank lines skipped, oversized lines refused), numbered by line."""
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -162,25 +161,26 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
         if problem is not None:
             record = error_record(label(source, line), [problem])
         else:
-            record = screen_one(engine, source, line, raw)  # type: ignore[arg-type]
+            record = screen_one(engine, source, line, raw, _AS_OF)  # type: ignore[arg-type]
         stats.count(record)
         lines.append(orjson.dumps(record))
     lines.append(b"")
     return b"\n".join(lines), stats
 
 
-def screen_one(engine: Engine, source: str, line: int | None, raw: bytes) -> dict[str, Any]:
+def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None) -> dict[str, Any]:
+    """One record's report or error record (the service calls this too, so both give the same records)."""
     name = label(source, line)
     try:
         dossier = load_dossier(raw, source, line)
-        return engine.evaluate_data(dossier, _AS_OF, source=name, timestamp=False)
+        return engine.evaluate_data(dossier, as_of, source=name, timestamp=False)
     except InputError as exc:
         return error_record(name, exc.problems)
 
 
 def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
     """The record that stands where a report could not be made (shape of ``ErrorRecord``)."""
-    return {"source": name, "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems]}
+    return {"source": name, "outcome": "unreadable", "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems]}
 
 
 def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]]) -> Iterator[tuple[bytes, Stats]]:

@@ -20,11 +20,12 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
+from . import __version__
 from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, RegistryView, keeper
-from .report import REPORT_VERSION, Report
+from .report import REPORT_VERSION, Report, outcome
 from .sources import Data, InputError, Problem
 
 AnyDossier = CandidateDossier | BrokerDossier
@@ -238,10 +239,14 @@ class Engine:
             counts[finding["severity"]] += 1
         return {
             "report_version": REPORT_VERSION,
+            "tool_version": __version__,
             "dossier_id": dossier["dossier_id"],
             "kind": kind,
             "country": country,
+            "outcome": outcome(context.status["state"], findings),
             "source": source,
+            "submitted": dossier["submitted"],
+            "sector": dossier.get("sector"),
             "as_of": as_of.isoformat(),
             "pack": pack.id,
             "packs": self._used[pack.id],

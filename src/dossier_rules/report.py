@@ -7,6 +7,7 @@ generated from them) so that pipelines can rely on its shape.
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from .packs import Act, Localized, Severity
 
 REPORT_VERSION = "1"
+
+Outcome = Literal["blocked", "review", "clear", "not_in_force", "unreadable"]
+"""What an examiner does with a dossier, decided once here for every output and summary:
+
+* ``unreadable``: no report could be made (an error record);
+* ``not_in_force``: the dossier's MOC was not in force on the date evaluated,
+  so whatever the findings say, none has effect under that MOC;
+* ``blocked``: at least one block finding;
+* ``review``: at least one warn finding and no block finding;
+* ``clear``: nothing above info (info findings are notes for the file, not
+  reasons to hold a case).
+"""
+
+OUTCOMES: tuple[str, ...] = ("blocked", "review", "clear", "not_in_force", "unreadable")
+"""Outcomes in the order examiners triage them (summaries list them in this order)."""
+
+
+def outcome(pack_state: str, findings: Iterable[dict[str, Any]]) -> str:
+    """The outcome of a screened dossier (see :data:`Outcome`), from its pack state and findings."""
+    if pack_state != "in_force":
+        return "not_in_force"
+    worst = "clear"
+    for finding in findings:
+        if finding["severity"] == "block":
+            return "blocked"
+        if finding["severity"] == "warn":
+            worst = "review"
+    return worst
 
 
 class _Out(BaseModel):
@@ -89,10 +118,14 @@ class RegistryUsed(_Out):
 
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
     dossier_id: str
     kind: Literal["candidate", "broker"]
     country: str
+    outcome: Outcome = Field(description="blocked, review, clear or not_in_force: see the documentation of outcomes")
     source: str | None = None
+    submitted: date | None = Field(default=None, description="The dossier's submitted date (filters and first/last-seen views)")
+    sector: str | None = Field(default=None, description="The candidate's sector, when given")
     as_of: date
     pack: str
     packs: list[PackUsed]
@@ -116,4 +149,5 @@ class ErrorRecord(_Out):
     """A record that could not be evaluated, and why; it stands in the output where its report would."""
 
     source: str
+    outcome: Literal["unreadable"] = "unreadable"
     errors: list[ErrorDetail]

@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -34,13 +34,17 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import __version__
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .batch import record_bytes
 from .engine import pack_status
+from .results import intermediary_key
 from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
 
 State = Literal["draft", "approved", "exported"]
+Recorder = Callable[[sqlite3.Connection, str], None]
+"""Called with the outbox's connection and a notice id inside an approval's or export's transaction."""
 PERSONAL_POINTERS = ("/identity", "/dependents")
 
 JAPAN_SIDE = Localized(
@@ -109,6 +113,7 @@ class Notice(_Out):
     dossiers: list[NoticeDossier]
     confidentiality: dict[str, Any]
     packs: list[dict[str, str]]
+    tool_version: str | None = Field(default=None, description="Version of dossier-rules that created the notice (absent from notices created before 0.2)")
     created_at: str
     approved_by: str | None = None
     approved_at: str | None = None
@@ -125,17 +130,6 @@ def _digest(*parts: Any) -> str:
 def finding_key(report: Report, finding: Finding) -> str:
     """The same finding found again (same rule, dossier and evidence) has the same key."""
     return _digest(finding.rule_id, report.country, report.dossier_id, finding.evidence)
-
-
-def intermediary_key(subject: dict[str, Any] | None) -> str:
-    """Group by the intermediary's id when known, else by its name, normalised."""
-    if not subject:
-        return "unidentified"
-    if subject.get("id"):
-        return "id:" + str(subject["id"])
-    if subject.get("name"):
-        return "name:" + re.sub(r"\s+", " ", str(subject["name"])).strip().casefold()
-    return "unidentified"
 
 
 def group_key(report: Report, finding: Finding) -> str:
@@ -264,9 +258,13 @@ class Outbox:
     # ----------------------------------------------------------------- build
 
     def build(self, packset: PackSet, sources: Iterable[Path], with_personal_data: bool = False) -> BuildResult:
-        """Add the share-marked findings of the reports; one transaction per report."""
+        """Add the share-marked findings of the reports in report files; one transaction per report."""
+        return self.add_reports(packset, read_reports(sources), with_personal_data)
+
+    def add_reports(self, packset: PackSet, reports: Iterable[tuple[str, Report | list[Problem]]], with_personal_data: bool = False) -> BuildResult:
+        """Add the share-marked findings of reports (or record the problems of unreadable ones); the service calls this too."""
         result = BuildResult([], [], 0, [])
-        for source, report in read_reports(sources):
+        for source, report in reports:
             if isinstance(report, list):
                 result.problems.extend(report)
                 continue
@@ -363,7 +361,8 @@ class Outbox:
 
     # ----------------------------------------------------------------- the approval gate
 
-    def approve(self, nid: str, by: str) -> Notice:
+    def approve(self, nid: str, by: str, then: Recorder | None = None) -> Notice:
+        """Approve a draft; ``then`` runs inside the approval's transaction (the service logs it there)."""
         if not by.strip():
             raise OutboxError("an approval needs the approver's name (--by)")
         self.db.execute("BEGIN IMMEDIATE")
@@ -374,17 +373,20 @@ class Outbox:
             if row["state"] != "draft":
                 raise OutboxError(f"notice {nid} is already {row['state']}")
             self.db.execute("UPDATE notices SET state = 'approved', approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), nid))
+            if then is not None:
+                then(self.db, nid)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         return self.notice(nid)
 
-    def export(self, nid: str, packset: PackSet, on: date) -> Notice:
+    def export(self, nid: str, packset: PackSet, on: date, then: Recorder | None = None) -> Notice:
         """Mark an approved notice exported and return it; a draft never leaves the outbox.
 
         Nor does a notice to a partner whose MOC is not in force on ``on`` (the export date): without the
         MOC there is no basis for sending it, and art. 3 makes sending it a disclosure.
+        ``then`` runs inside the export's transaction, on every export (a re-export lets the notice out again).
         """
         notice = self.notice(nid)
         if notice.state == "draft":
@@ -395,10 +397,16 @@ class Outbox:
         status = pack_status(pack, on)
         if status["state"] != "in_force":
             raise OutboxError(f"notice {nid} is not exported: MOC-{notice.country} is not in force on {on.isoformat()} ({status['state']}). {status['detail']['en']}")
-        if notice.state == "approved":
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))
-            notice = self.notice(nid)
-        return notice
+            if then is not None:
+                then(self.db, nid)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.notice(nid)
 
 
 def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
@@ -416,6 +424,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
             "text": moc.confidentiality.text.model_dump(),
         },
         "packs": [p.model_dump() for p in report.packs],
+        "tool_version": __version__,
     }
 
 

@@ -13,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch
+from . import views
 from ..sources import InputError
 from .common import (
     EXIT_INPUT,
@@ -58,8 +59,8 @@ def batch_command(
 
                 def report(stats: batch.Stats) -> None:
                     rate = stats.records / max(time.monotonic() - started, 1e-9)
-                    s = stats.severity
-                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · findings {s['block']:,} block, {s['warn']:,} warn, {s['info']:,} info · {stats.errors:,} errors", refresh=True)
+                    o = stats.summary.outcome
+                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · {o['blocked']:,} blocked, {o['review']:,} review, {o['clear']:,} clear, {o['not_in_force']:,} not in force · {stats.errors:,} unreadable", refresh=True)
 
                 outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report)
         else:
@@ -88,8 +89,10 @@ def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: flo
     table.add_row("time, rate", f"{seconds:,.1f} s, {rate:,.0f} records/s")
     for severity in ("block", "warn", "info"):
         table.add_row(f"findings: {severity}", f"{stats.severity[severity]:,}")
-    for country, n in sorted(stats.country.items()):
-        table.add_row(f"findings in {country} dossiers", f"{n:,}")
-    for article, n in sorted(stats.article.items()):
-        table.add_row(f"findings under {article}", f"{n:,}")
     console.print(table)
+    for view in views.VIEWS:
+        console.print(views.table(stats.summary, view, limit=None if view in ("outcome", "country") else SUMMARY_ROWS))
+
+
+SUMMARY_ROWS = 10
+"""Rows per view in the batch summary; ``dossier-rules report`` shows them all."""

@@ -11,7 +11,7 @@ from typing import Iterable
 import click
 from rich.console import Console
 
-from .. import rete, workers
+from .. import package_data, rete, workers
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..packs import PackSet, load_packs
 from ..registries import Registries, load_registries
@@ -22,11 +22,11 @@ STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
 
 
 def default_packs_dir() -> Path:
-    """``$DOSSIER_RULES_PACKS``, else the ``rules/`` directory of this checkout."""
+    """``$DOSSIER_RULES_PACKS``, else the packs shipped with the package (see :mod:`dossier_rules.package_data`)."""
     env = os.environ.get("DOSSIER_RULES_PACKS")
     if env:
         return Path(env)
-    path = Path(__file__).resolve().parents[3] / "rules"
+    path = package_data.packs_dir()
     try:
         return path.relative_to(Path.cwd())
     except ValueError:
@@ -92,7 +92,7 @@ packs_option = click.option(
     "packs_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=default_packs_dir,
-    show_default="rules/ of this checkout, or $DOSSIER_RULES_PACKS",
+    show_default="the packs installed with dossier-rules, or $DOSSIER_RULES_PACKS",
     help="Directory of rule packs.",
 )
 registries_option = click.option(

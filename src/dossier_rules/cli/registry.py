@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from .. import package_data
 from ..registries import CSV_COLUMNS, KIND_COUNTRIES, REGISTRY_KINDS, Registry, parse_csv, registry_file, write_registry
 from ..sources import InputError, Problem
 from .common import (
@@ -61,6 +62,9 @@ def registry_import(
     for line, _, reason in result.rejected:
         click.echo(f"{csv_file}:{line}: {reason}", err=True)
     target = registry_file(registries_dir or packs_dir / "registries", country, kind)
+    if package_data.is_installed(target):
+        click.echo("error: the registries installed with dossier-rules are fictional samples and are never overwritten; import into --registries DIR", err=True)
+        raise SystemExit(EXIT_INPUT)
     if result.rejected and not skip_bad:
         click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
         raise SystemExit(EXIT_FINDINGS)

@@ -1,0 +1,487 @@
+"""Filters and summaries over screening results: the one implementation every interface uses.
+
+A *result* is one output record of screening: a report (see
+:class:`dossier_rules.report.Report`) or an error record, as plain JSON data.
+``batch`` counts its summary with :class:`Summary`, ``report`` and ``diff``
+filter and summarise results files with :class:`Filter` and :class:`Summary`,
+and the screening service filters its log with the same :class:`Filter`, so
+a filter means the same thing wherever an examiner uses it.
+
+Filters work at two levels:
+
+* dossier criteria (country, kind, outcome, sector, submitted date range)
+  select whole results;
+* finding criteria (severity, rule, article, intermediary) select findings; a
+  report is selected when at least one of its findings is, and summaries then
+  count only the selected findings (the dossier's outcome stays its own).
+
+Everything here streams: :func:`read_results` yields one record at a time and
+a :class:`Summary` keeps one entry per distinct country, article, rule and
+intermediary (at most :data:`MAX_GROUPS` per view; the rest is counted under
+:data:`OTHER`), never one per record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from .report import OUTCOMES, outcome
+from .sources import InputError, Problem
+
+Record = dict[str, Any]
+
+MAX_GROUPS = 10_000
+"""Entries kept per summary view (countries, articles, rules, intermediaries); the rest go under :data:`OTHER`."""
+
+OTHER = "(other)"
+"""The key under which a view counts whatever did not fit in :data:`MAX_GROUPS` entries."""
+
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+"""Longest results line read (a report of a dossier at the 4 MiB input limit stays far below)."""
+
+HEADER_TYPE = "run"
+"""``record_type`` of the header record that opens a ``batch`` output (see :mod:`dossier_rules.batch`)."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def is_header(record: Record) -> bool:
+    """The run header of a results file, not a result."""
+    return record.get("record_type") == HEADER_TYPE
+
+
+def outcome_of(record: Record) -> str:
+    """The record's outcome; computed for results written before reports carried it."""
+    if "outcome" in record:
+        return str(record["outcome"])
+    if "errors" in record:
+        return "unreadable"
+    return outcome(record["pack_status"]["state"], record["findings"])
+
+
+def open_results(path: Path) -> BinaryIO:
+    """A results file for reading, gzip-compressed when its name ends in ``.gz``; ``-`` is not accepted."""
+    try:
+        return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]
+    except OSError as exc:
+        raise InputError([Problem(str(path), f"cannot read: {exc.strerror}", kind="not_found")]) from None
+
+
+def read_records(path: Path) -> Iterator[tuple[int, Record]]:
+    """Every JSON record of a JSON Lines results file, header included, with its line number.
+
+    A line that is not a JSON object, or longer than :data:`MAX_RESULT_BYTES`,
+    stops the read with an :class:`InputError` naming the line: a results file
+    is written by this program, so a bad line means a damaged or foreign file.
+    """
+    source = str(path)
+    with open_results(path) as stream:
+        for number, line in enumerate(_bounded_lines(stream, source), 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InputError([Problem(source, f"not a results file: invalid JSON ({exc})", kind="syntax", line=number)]) from None
+            if not isinstance(record, dict) or not (is_header(record) or "source" in record or "dossier_id" in record):
+                raise InputError([Problem(source, "not a results file: expected a report, an error record or a run header", kind="schema", line=number)])
+            yield number, record
+
+
+def _bounded_lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
+    number = 0
+    while True:
+        line = stream.readline(MAX_RESULT_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_RESULT_BYTES:
+            raise InputError([Problem(source, f"line is longer than {MAX_RESULT_BYTES} bytes: not a results file", kind="too_large", line=number)])
+        yield line
+
+
+def read_results(path: Path) -> Iterator[Record]:
+    """The results (reports and error records) of a results file, in file order, without its header."""
+    for _, record in read_records(path):
+        if not is_header(record):
+            yield record
+
+
+def read_header(path: Path) -> Record | None:
+    """The run header of a results file, or ``None`` when it has none (``check --format jsonl`` output)."""
+    for _, record in read_records(path):
+        return record if is_header(record) else None
+    return None
+
+
+# --------------------------------------------------------------------------- intermediaries
+
+
+def intermediary_key(subject: dict[str, Any] | None) -> str:
+    """Who a finding is about, as one key: the party's id when known, else its name, normalised.
+
+    Notices are grouped by this key too (:mod:`dossier_rules.sharing`), so the
+    by-intermediary view and the notices name the same parties.
+    """
+    if not subject:
+        return "unidentified"
+    if subject.get("id"):
+        return "id:" + str(subject["id"])
+    if subject.get("name"):
+        return "name:" + _normal_name(str(subject["name"]))
+    return "unidentified"
+
+
+def _normal_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which results (and which of their findings) an examiner wants; empty criteria select everything.
+
+    Each criterion is a set of accepted values (any one matches); criteria
+    combine with AND. ``articles`` match a citation and everything under it
+    (``MOC-KH 4(1)`` matches ``MOC-KH 4(1)(e)``), also through a finding's
+    ``also`` citations. ``intermediaries`` match a subject's id exactly or its
+    name ignoring case and spacing. ``submitted_from``/``submitted_to`` are
+    inclusive.
+    """
+
+    countries: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    outcomes: frozenset[str] = frozenset()
+    sectors: frozenset[str] = frozenset()
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    severities: frozenset[str] = frozenset()
+    rules: frozenset[str] = frozenset()
+    articles: frozenset[str] = frozenset()
+    intermediaries: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, **criteria: Any) -> "Filter":
+        """A filter from keyword criteria as interfaces receive them: any iterable (or ``None``) per set."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(criteria) - names
+        if unknown:
+            raise TypeError(f"unknown filter criteria: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, value in criteria.items():
+            if name.startswith("submitted_"):
+                values[name] = value
+            elif value:
+                values[name] = frozenset([value] if isinstance(value, str) else value)
+        return cls(**values)
+
+    @property
+    def on_findings(self) -> bool:
+        """Whether any finding criterion is set (then only matching findings count)."""
+        return bool(self.severities or self.rules or self.articles or self.intermediaries)
+
+    def matches(self, record: Record) -> bool:
+        """Whether the result is selected: its dossier criteria hold and, if any finding criterion is set, one finding matches."""
+        if self.outcomes and outcome_of(record) not in self.outcomes:
+            return False
+        if "errors" in record:
+            return not (self.countries or self.kinds or self.sectors or self.submitted_from or self.submitted_to or self.on_findings)
+        if self.countries and record.get("country") not in self.countries:
+            return False
+        if self.kinds and record.get("kind") not in self.kinds:
+            return False
+        if self.sectors and record.get("sector") not in self.sectors:
+            return False
+        if self.submitted_from or self.submitted_to:
+            submitted = record.get("submitted")
+            if submitted is None:
+                return False
+            if self.submitted_from and submitted < self.submitted_from.isoformat():
+                return False
+            if self.submitted_to and submitted > self.submitted_to.isoformat():
+                return False
+        return not self.on_findings or any(self.finding_matches(f) for f in record["findings"])
+
+    def findings(self, record: Record) -> list[Record]:
+        """The findings of a report that this filter selects (all of them when no finding criterion is set)."""
+        found = record.get("findings") or []
+        if not self.on_findings:
+            return list(found)
+        return [f for f in found if self.finding_matches(f)]
+
+    def finding_matches(self, finding: Record) -> bool:
+        if self.severities and finding["severity"] not in self.severities:
+            return False
+        if self.rules and finding["rule_id"] not in self.rules:
+            return False
+        if self.articles and not any(_under(a, wanted) for a in (finding["article"], *finding.get("also", ())) for wanted in self.articles):
+            return False
+        if self.intermediaries:
+            key = intermediary_key(finding.get("subject"))
+            if not any(key in ("id:" + wanted, "name:" + _normal_name(wanted)) for wanted in self.intermediaries):
+                return False
+        return True
+
+
+def _under(article: str, wanted: str) -> bool:
+    """``MOC-KH 4(1)(e)`` is under ``MOC-KH 4(1)`` and under itself, not under ``MOC-KH 4(10)``."""
+    return article == wanted or article.startswith(wanted + "(")
+
+
+def select(records: Iterable[Record], chosen: Filter) -> Iterator[Record]:
+    """The results the filter selects, in order (streaming)."""
+    return (r for r in records if chosen.matches(r))
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@dataclass
+class FindingGroup:
+    """Findings under one article or rule: how many, in how many dossiers, at which severities."""
+
+    findings: int = 0
+    dossiers: int = 0
+    shared: int = 0
+    severity: Counter = field(default_factory=Counter)
+    countries: Counter = field(default_factory=Counter)
+
+    def merge(self, other: "FindingGroup") -> None:
+        self.findings += other.findings
+        self.dossiers += other.dossiers
+        self.shared += other.shared
+        self.severity.update(other.severity)
+        self.countries.update(other.countries)
+
+    def to_json(self) -> Record:
+        return {
+            "findings": self.findings,
+            "dossiers": self.dossiers,
+            "shared": self.shared,
+            "severity": dict(sorted(self.severity.items())),
+            "countries": sorted(self.countries),
+        }
+
+
+@dataclass
+class CountryGroup:
+    """The dossiers of one country by outcome, and their findings."""
+
+    dossiers: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    findings: int = 0
+
+    def merge(self, other: "CountryGroup") -> None:
+        self.dossiers += other.dossiers
+        self.outcomes.update(other.outcomes)
+        self.findings += other.findings
+
+    def to_json(self) -> Record:
+        return {"dossiers": self.dossiers, "outcomes": {o: self.outcomes[o] for o in OUTCOMES if self.outcomes[o]}, "findings": self.findings}
+
+
+@dataclass
+class IntermediaryGroup:
+    """What the results say about one intermediary or agency across dossiers.
+
+    ``candidates`` and ``brokers`` count the reports (candidate or broker
+    dossiers) with at least one finding about the party; ``first_seen`` and
+    ``last_seen`` are the earliest and latest submitted dates of those
+    dossiers.
+    """
+
+    name: str | None = None
+    role: str | None = None
+    candidates: int = 0
+    brokers: int = 0
+    findings: int = 0
+    shared: int = 0
+    acts: Counter = field(default_factory=Counter)
+    countries: Counter = field(default_factory=Counter)
+    rules: Counter = field(default_factory=Counter)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    def merge(self, other: "IntermediaryGroup") -> None:
+        self.name = self.name or other.name
+        self.role = self.role or other.role
+        self.candidates += other.candidates
+        self.brokers += other.brokers
+        self.findings += other.findings
+        self.shared += other.shared
+        self.acts.update(other.acts)
+        self.countries.update(other.countries)
+        self.rules.update(other.rules)
+        self.seen(other.first_seen)
+        self.seen(other.last_seen)
+
+    def seen(self, day: str | None) -> None:
+        if day is None:
+            return
+        if self.first_seen is None or day < self.first_seen:
+            self.first_seen = day
+        if self.last_seen is None or day > self.last_seen:
+            self.last_seen = day
+
+    def to_json(self) -> Record:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "candidates": self.candidates,
+            "brokers": self.brokers,
+            "findings": self.findings,
+            "shared": self.shared,
+            "acts": sorted(self.acts),
+            "countries": sorted(self.countries),
+            "rules": dict(self.rules.most_common()),
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+
+VIEWS = ("outcome", "country", "article", "rule", "intermediary")
+"""The views of a summary, in the order they are shown: outcome first, as examiners triage."""
+
+
+@dataclass
+class Summary:
+    """Counts over results, by outcome, country, article, rule and intermediary.
+
+    Build one with :meth:`add` per result (or :func:`summarise`), combine the
+    summaries of parts with :meth:`merge` (``batch`` counts each chunk in its
+    worker), and read it with :meth:`to_json`. A summary made with a
+    :class:`Filter` counts only the results and findings the filter selects.
+    """
+
+    chosen: Filter = field(default_factory=Filter)
+    records: int = 0
+    findings: int = 0
+    outcome: Counter = field(default_factory=Counter)
+    severity: Counter = field(default_factory=Counter)
+    country: dict[str, CountryGroup] = field(default_factory=dict)
+    article: dict[str, FindingGroup] = field(default_factory=dict)
+    rule: dict[str, FindingGroup] = field(default_factory=dict)
+    intermediary: dict[str, IntermediaryGroup] = field(default_factory=dict)
+
+    def add(self, record: Record) -> bool:
+        """Count one result if the filter selects it; whether it did."""
+        if not self.chosen.matches(record):
+            return False
+        self.records += 1
+        state = outcome_of(record)
+        self.outcome[state] += 1
+        if "errors" in record:
+            return True
+        found = self.chosen.findings(record)
+        self.findings += len(found)
+        country = _slot(self.country, record["country"], CountryGroup)
+        country.dossiers += 1
+        country.outcomes[state] += 1
+        country.findings += len(found)
+        self._add_findings(record, found)
+        return True
+
+    def _add_findings(self, record: Record, found: list[Record]) -> None:
+        articles: set[str] = set()
+        rules: set[str] = set()
+        parties: set[str] = set()
+        for finding in found:
+            self.severity[finding["severity"]] += 1
+            for table, key, seen in ((self.article, finding["article"], articles), (self.rule, finding["rule_id"], rules)):
+                group = _slot(table, key, FindingGroup)
+                group.findings += 1
+                group.shared += finding["share"]
+                group.severity[finding["severity"]] += 1
+                group.countries[record["country"]] += 1
+                if key not in seen:
+                    seen.add(key)
+                    group.dossiers += 1
+            subject = finding.get("subject")
+            if subject:
+                self._add_party(record, finding, subject, parties)
+
+    def _add_party(self, record: Record, finding: Record, subject: Record, parties: set[str]) -> None:
+        key = intermediary_key(subject)
+        party = _slot(self.intermediary, key, IntermediaryGroup)
+        party.name = party.name or subject.get("name")
+        party.role = party.role or subject.get("role")
+        party.findings += 1
+        party.shared += finding["share"]
+        party.rules[finding["rule_id"]] += 1
+        if finding.get("act"):
+            party.acts[finding["act"]] += 1
+        party.countries[record["country"]] += 1
+        if key in parties:
+            return
+        parties.add(key)
+        if record["kind"] == "candidate":
+            party.candidates += 1
+        else:
+            party.brokers += 1
+        party.seen(record.get("submitted") or record.get("as_of"))
+
+    def merge(self, other: "Summary") -> None:
+        """Add another summary's counts (made with the same filter) to this one."""
+        self.records += other.records
+        self.findings += other.findings
+        self.outcome.update(other.outcome)
+        self.severity.update(other.severity)
+        for mine, theirs, kind in (
+            (self.country, other.country, CountryGroup),
+            (self.article, other.article, FindingGroup),
+            (self.rule, other.rule, FindingGroup),
+            (self.intermediary, other.intermediary, IntermediaryGroup),
+        ):
+            for key, group in theirs.items():
+                _slot(mine, key, kind).merge(group)  # type: ignore[arg-type]
+
+    @property
+    def unreadable(self) -> int:
+        return self.outcome["unreadable"]
+
+    def to_json(self) -> Record:
+        """The summary as JSON data: views in :data:`VIEWS` order, rows by count, largest first."""
+        return {
+            "records": self.records,
+            "findings": self.findings,
+            "outcome": {o: self.outcome[o] for o in OUTCOMES},
+            "severity": {s: self.severity[s] for s in ("block", "warn", "info")},
+            "country": {k: g.to_json() for k, g in sorted(self.country.items())},
+            "article": {k: g.to_json() for k, g in _largest(self.article, lambda g: g.findings)},
+            "rule": {k: g.to_json() for k, g in _largest(self.rule, lambda g: g.findings)},
+            "intermediary": {k: g.to_json() for k, g in _largest(self.intermediary, lambda g: g.candidates + g.brokers)},
+        }
+
+
+def _slot(table: dict[str, Any], key: str, kind: type) -> Any:
+    """The group for ``key``, created if there is room; past :data:`MAX_GROUPS`, the :data:`OTHER` group."""
+    group = table.get(key)
+    if group is None:
+        if len(table) >= MAX_GROUPS and key != OTHER:
+            return _slot(table, OTHER, kind)
+        group = table[key] = kind()
+    return group
+
+
+def _largest(table: dict[str, Any], size: Any) -> list[tuple[str, Any]]:
+    return sorted(table.items(), key=lambda kv: (-size(kv[1]), kv[0]))
+
+
+def summarise(records: Iterable[Record], chosen: Filter | None = None) -> Summary:
+    """The summary of a stream of results, counting what ``chosen`` selects."""
+    summary = Summary(chosen or Filter())
+    for record in records:
+        summary.add(record)
+    return summary

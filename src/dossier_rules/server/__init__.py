@@ -1,0 +1,45 @@
+"""The screening service: an HTTP API with accounts and roles, and a tamper-evident screening log.
+
+For server-rendered pages built on it:
+
+* ``create_app(Settings(...), extra_routers=(pages_router,))`` mounts the
+  pages' ``APIRouter`` on the same app (``dossier-rules serve`` does this for
+  ``dossier_rules.web`` when it exists). Pages live outside ``/api/``.
+* Protect a page with the same role dependencies as the API:
+  ``who: Principal = Depends(require("screener"|"reviewer"|"admin"))``;
+  ``optional_principal`` when a page renders for anyone (the login page).
+  Turn a 401 into a redirect to the login page in the pages' own handler.
+* Sign in and out with ``log_in(request, response, username, password)``
+  (raises ``AccountError``; ``LoginLimited`` when rate-limited) and
+  ``log_out(request, response)``: they set and clear the session cookie.
+* Every state-changing form carries ``<input type="hidden" name="csrf_token"
+  value="{{ csrf }}">`` with ``csrf = who.session.csrf`` (or the
+  ``csrf_token`` dependency); ``require`` checks it on POST/PUT/PATCH/DELETE
+  for cookie sessions. ``who.user.lang`` is the user's language preference.
+* Reach the engine, accounts and log through ``request.app.state``
+  (``engine``, ``accounts``, ``log``, ``db``, ``settings``), never by
+  building a second one.
+"""
+
+from .accounts import AccountError, Accounts, LoginLimited, User
+from .app import create_app
+from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_out, optional_principal, require, signed_in
+from .settings import Settings
+
+__all__ = [
+    "AccountError",
+    "Accounts",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "LoginLimited",
+    "Principal",
+    "Settings",
+    "User",
+    "create_app",
+    "csrf_token",
+    "log_in",
+    "log_out",
+    "optional_principal",
+    "require",
+    "signed_in",
+]

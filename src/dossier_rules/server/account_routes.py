@@ -1,0 +1,113 @@
+"""API routes for signing in and out, the caller's own account, and personal tokens."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from .accounts import AccountError, LoginLimited, User
+from .auth import Principal, accounts_of, log_in, log_out, signed_in
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_In):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    role: Literal["screener", "reviewer", "admin"]
+    lang: Literal["ja", "en"]
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        return cls(username=user.username, display_name=user.display_name, role=user.role, lang=user.lang)  # type: ignore[arg-type]
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="Send it as X-CSRF-Token with every state-changing request made with the session cookie")
+    expires_at: str
+
+
+class Preferences(_In):
+    lang: Literal["ja", "en"]
+
+
+class TokenRequest(_In):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for, e.g. the script that uses it")
+
+
+class TokenCreated(BaseModel):
+    id: str
+    name: str
+    token: str = Field(description="The secret: shown this once, never again")
+
+
+class TokenInfo(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    last_used: str | None = None
+    revoked_at: str | None = None
+
+
+@router.post("/session", response_model=SessionOut, responses={401: {}, 429: {}})
+def sign_in(credentials: Credentials, request: Request, response: Response) -> SessionOut:
+    """Sign in with a username and password: sets the session cookie (HttpOnly, Secure, SameSite=Strict)."""
+    try:
+        session = log_in(request, response, credentials.username, credentials.password)
+    except LoginLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except AccountError as exc:
+        raise HTTPException(401, str(exc)) from None
+    return SessionOut(user=UserOut.of(session.user), csrf_token=session.csrf, expires_at=session.expires_at)
+
+
+@router.delete("/session", status_code=204, responses={401: {}, 403: {}})
+def sign_out(request: Request, response: Response, who: Principal = Depends(signed_in)) -> None:
+    """End the session the cookie names."""
+    log_out(request, response)
+
+
+@router.get("/me", response_model=UserOut, responses={401: {}})
+def me(who: Principal = Depends(signed_in)) -> UserOut:
+    return UserOut.of(who.user)
+
+
+@router.patch("/me", response_model=UserOut, responses={401: {}, 403: {}})
+def set_preferences(preferences: Preferences, request: Request, who: Principal = Depends(signed_in)) -> UserOut:
+    """Change the caller's language for pages and messages."""
+    return UserOut.of(accounts_of(request).set_language(who.user, preferences.lang))
+
+
+@router.get("/tokens", response_model=list[TokenInfo], responses={401: {}})
+def list_tokens(request: Request, who: Principal = Depends(signed_in)) -> list[TokenInfo]:
+    return [TokenInfo(**t) for t in accounts_of(request).tokens(who.user)]  # type: ignore[arg-type]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201, responses={401: {}, 403: {}, 409: {}})
+def create_token(body: TokenRequest, request: Request, who: Principal = Depends(signed_in)) -> TokenCreated:
+    """A personal token for scripts, with the caller's role; the secret is in this response only."""
+    try:
+        token_id, secret = accounts_of(request).create_token(who.user, body.name)
+    except AccountError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return TokenCreated(id=token_id, name=body.name, token=secret)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})
+def revoke_token(token_id: str, request: Request, who: Principal = Depends(signed_in)) -> None:
+    try:
+        accounts_of(request).revoke_token(who.user, token_id)
+    except AccountError as exc:
+        raise HTTPException(404, str(exc)) from None

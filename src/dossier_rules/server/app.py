@@ -1,0 +1,99 @@
+"""The application factory: one FastAPI app holding the engine, the accounts and the screening log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from .. import __version__
+from ..engine import Engine
+from ..packs import load_packs
+from ..registries import load_registries
+from . import errors
+from .account_routes import router as account_router
+from .catalog_routes import router as catalog_router
+from .accounts import Accounts
+from .db import Database
+from .limits import BodyLimit
+from .metrics import Metrics, RequestMetrics
+from .notice_routes import router as notice_router
+from .screening_routes import router as screening_router
+from .screenings import Screenings
+from .settings import Settings
+
+BATCH_PATH = "/api/v1/screenings/batch"
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz")
+def health() -> dict[str, str]:
+    """The process answers (liveness)."""
+    return {"status": "ok"}
+
+
+@ops.get("/readyz", responses={503: {}})
+def readiness(request: Request) -> JSONResponse:
+    """Packs are loaded and the database answers (readiness)."""
+    state = request.app.state
+    try:
+        state.db.connection().execute("SELECT 1").fetchone()
+        ok = bool(state.engine.packset.packs)
+    except Exception:  # readiness reports any failure as not ready
+        ok = False
+    return JSONResponse({"status": "ready" if ok else "not ready", "packs": sorted(state.engine.packset.packs)}, status_code=200 if ok else 503)
+
+
+@ops.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus exposition: requests, latency, screenings by outcome."""
+    body, content_type = request.app.state.metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
+def load_engine(settings: Settings) -> Engine:
+    """The same engine the CLI builds: packs, registries, the staleness limit (native backend)."""
+    if settings.packs_dir is None:
+        from ..cli.common import default_packs_dir
+
+        settings.packs_dir = default_packs_dir()
+    packset = load_packs(settings.packs_dir)
+    registries = load_registries(settings.registries_dir or settings.packs_dir / "registries")
+    return Engine(packset, registries, max_registry_age=settings.max_registry_age)
+
+
+def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:
+    """The service. Raises ``InputError`` when the packs or registries cannot be loaded.
+
+    ``extra_routers`` are mounted after the API's own routes (the web pages do this);
+    ``engine`` replaces the one built from the settings' packs (tests share one).
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        title="dossier-rules",
+        version=__version__,
+        summary="Screen Specified Skilled Worker dossiers against the MOC rule packs; a tamper-evident screening log.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    db = Database(settings.db)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
+    app.state.engine = engine or load_engine(settings)
+    app.state.metrics = Metrics()
+    app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
+    errors.install(app)
+    app.include_router(ops)
+    app.include_router(account_router)
+    app.include_router(screening_router)
+    app.include_router(catalog_router)
+    app.include_router(notice_router)
+    for router in extra_routers:
+        app.include_router(router)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
+    return app

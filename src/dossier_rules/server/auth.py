@@ -1,0 +1,161 @@
+"""Who is asking, and may they: the dependencies every route of the API and the pages declares.
+
+A request is authenticated by a personal token (``Authorization: Bearer
+drt_...``, for scripts) or by the session cookie a login set (for browsers).
+Roles are checked with :func:`require`::
+
+    @router.post("/x")
+    def x(who: Principal = Depends(require("reviewer"))): ...
+
+A cookie is sent by the browser on its own, so a state-changing request
+(POST, PUT, PATCH, DELETE) that is authenticated by cookie must also carry the
+session's CSRF token: in the ``X-CSRF-Token`` header, or in a form field
+named ``csrf_token`` (:func:`csrf_token` gives the value to put in a form).
+Token-authenticated requests need no CSRF token: nothing sends them
+implicitly.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Depends, HTTPException, Request, Response
+
+from .accounts import AccountError, Accounts, Role, Session, User
+from .settings import Settings
+
+SESSION_COOKIE = "dossier_rules_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the user, and how they proved it (a session carries its CSRF token)."""
+
+    user: User
+    via: Literal["token", "session"]
+    session: Session | None = None
+
+
+def accounts_of(request: Request) -> Accounts:
+    return request.app.state.accounts
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def identify(request: Request) -> Principal | None:
+    """The caller, from a bearer token or the session cookie; None when neither is valid.
+
+    A request carrying a bearer token is judged by the token alone, so a bad
+    token is never rescued by a cookie sent alongside it.
+    """
+    accounts = accounts_of(request)
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme:
+        user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+        return Principal(user, "token") if user else None
+    session = accounts.session(request.cookies.get(SESSION_COOKIE, ""))
+    return Principal(session.user, "session", session) if session else None
+
+
+def _unauthenticated() -> HTTPException:
+    return HTTPException(401, "sign in, or send a personal token (Authorization: Bearer drt_...)", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    """Refuse a cookie-authenticated state change that does not carry the session's CSRF token."""
+    if principal.via != "session" or request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    assert principal.session is not None
+    if not sent or not hmac.compare_digest(sent, principal.session.csrf):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+def require(role: Role) -> Callable[..., object]:
+    """A dependency that admits users holding ``role`` or a higher one (and checks CSRF for cookie sessions)."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = identify(request)
+        if principal is None:
+            raise _unauthenticated()
+        if not principal.user.can(role):
+            raise HTTPException(403, f"this needs the {role} role")
+        await check_csrf(request, principal)
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+signed_in = require("screener")
+"""Any enabled user."""
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """For pages that render differently when signed in (a login page, a header); never raises."""
+    return identify(request)
+
+
+def csrf_token(principal: Principal = Depends(signed_in)) -> str:
+    """The value to put in a form's ``csrf_token`` field (empty for token callers, who need none)."""
+    return principal.session.csrf if principal.session else ""
+
+
+# --------------------------------------------------------------------------- logging in and out
+
+
+def log_in(request: Request, response: Response, username: str, password: str) -> Session:
+    """Check the password (with the login limits) and set the session cookie on ``response``.
+
+    Raises :class:`AccountError` (or its subclass ``LoginLimited``) when refused.
+    """
+    accounts, settings = accounts_of(request), settings_of(request)
+    user = accounts.authenticate(username, password, client_address(request))
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        accounts.end_session(old)
+    sid, session = accounts.create_session(user, settings.session_hours)
+    response.set_cookie(
+        SESSION_COOKIE, sid, max_age=settings.session_hours * 3600, httponly=True, secure=settings.secure_cookies, samesite="strict", path="/"
+    )
+    return session
+
+
+def log_out(request: Request, response: Response) -> None:
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        accounts_of(request).end_session(sid)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings_of(request).secure_cookies, samesite="strict")
+
+
+__all__ = [
+    "AccountError",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "Principal",
+    "SESSION_COOKIE",
+    "csrf_token",
+    "identify",
+    "log_in",
+    "log_out",
+    "optional_principal",
+    "require",
+    "signed_in",
+]

@@ -1,0 +1,50 @@
+"""API routes describing what the service screens with: packs, rules, coverage, registries."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from . import catalog
+from .auth import Principal, require, settings_of
+
+router = APIRouter(prefix="/api/v1", tags=["packs and registries"])
+READ = {401: {}, 403: {}}
+
+
+@router.get("/packs", responses=READ)
+def list_packs(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
+    """The packs loaded: version, country, what they extend, their hash, the MOC's period in force."""
+    return catalog.packs(request.app.state.engine, settings_of(request).packs_dir)
+
+
+@router.get("/rules/{rule_id}", responses={**READ, 404: {}})
+def explain_rule(rule_id: str, request: Request, who: Principal = Depends(require("screener"))) -> dict[str, Any]:
+    """One rule, as `dossier-rules explain` shows it: articles per pack, condition, evidence, messages, tests."""
+    packset = request.app.state.engine.packset
+    rule = packset.rule(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, catalog.rule_ids(packset), n=3)
+        raise HTTPException(404, f"unknown rule {rule_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    return catalog.explain(packset, rule, settings_of(request).packs_dir)
+
+
+@router.get("/rules", responses=READ)
+def list_rules(request: Request, who: Principal = Depends(require("screener"))) -> list[str]:
+    """Every rule id (explain one with /rules/{rule_id})."""
+    return catalog.rule_ids(request.app.state.engine.packset)
+
+
+@router.get("/coverage", responses=READ)
+def coverage(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
+    """The provision matrix: each MOC article and the rules that encode it, or why none can."""
+    return catalog.coverage(request.app.state.engine.packset)
+
+
+@router.get("/registries", responses=READ)
+def list_registries(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
+    """The registries loaded, their age today, and whether they are sample data."""
+    return catalog.registries(request.app.state.engine, date.today())
