@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +30,7 @@ import orjson
 
 from .engine import Engine
 from .packs import SEVERITY_RANK
+from .provenance import InputTally, ResumeError, Written, differences, read_written, run_header, verify_input
 from .results import Summary
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, read_bytes
 from .workers import OrderedPool, signal_name
@@ -144,11 +145,15 @@ def chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
 
 _ENGINE: Engine | None = None
 _AS_OF: date | None = None
+_LEAN = False
+
+LEFT_TO_HEADER = ("packs", "registries")
+"""Report fields a batch output leaves to its run header (the same for every report of a pack)."""
 
 
-def _install(engine: Engine, as_of: date | None) -> None:
-    global _ENGINE, _AS_OF
-    _ENGINE, _AS_OF = engine, as_of
+def _install(engine: Engine, as_of: date | None, lean: bool) -> None:
+    global _ENGINE, _AS_OF, _LEAN
+    _ENGINE, _AS_OF, _LEAN = engine, as_of, lean
 
 
 def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
@@ -162,6 +167,9 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
             record = error_record(label(source, line), [problem])
         else:
             record = screen_one(engine, source, line, raw, _AS_OF)  # type: ignore[arg-type]
+            if _LEAN and "errors" not in record:
+                for key in LEFT_TO_HEADER:
+                    del record[key]
         stats.count(record)
         lines.append(orjson.dumps(record))
     lines.append(b"")
@@ -183,9 +191,12 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
     return {"source": name, "outcome": "unreadable", "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems]}
 
 
-def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]]) -> Iterator[tuple[bytes, Stats]]:
-    """Screen chunks in order: in this process for one job, else in ``jobs`` worker processes."""
-    _install(engine, as_of)
+def results(engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]], lean: bool = False) -> Iterator[tuple[bytes, Stats]]:
+    """Screen chunks in order: in this process for one job, else in ``jobs`` worker processes.
+
+    ``lean`` reports leave :data:`LEFT_TO_HEADER` to the run header of a batch output.
+    """
+    _install(engine, as_of, lean)
     if jobs <= 1 and engine.backend == "native":
         yield from map(screen_chunk, work)
         return
@@ -215,47 +226,19 @@ def crashed_record(item: Item, code: int | None) -> tuple[bytes, Stats]:
 # --------------------------------------------------------------------------- output and resume
 
 
-class ResumeError(Exception):
-    """The output cannot be continued from this input."""
-
-
-def prepare_output(out: Path, resume: bool) -> tuple[int, Stats, str | None]:
-    """For ``--resume``: cut a partial last line, count the whole records, rebuild their counts."""
-    stats = Stats()
-    if not resume or not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(b"")
-        return 0, stats, None
-    last_label = None
-    good_end = 0
-    with out.open("rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                break  # a record cut off by the interruption: not trusted
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                break
-            stats.count(record)
-            last_label = record.get("source")
-            good_end += len(line)
-    with out.open("r+b") as handle:
-        handle.truncate(good_end)
-    return stats.records, stats, last_label
-
-
-def skip(items: Iterator[Item], count: int, last_label: str | None) -> Iterator[Item]:
-    """Skip the records already written, checking that the output belongs to this input."""
-    name = None
-    for _ in range(count):
-        try:
-            source, line, _, _ = next(items)
-        except StopIteration:
-            raise ResumeError(f"the output holds {count} records but the input has fewer") from None
-        name = label(source, line)
-    if count and name != last_label:
-        raise ResumeError(f"the output's last record is {last_label!r}, but input record {count} is {name!r}: not the same input")
-    return items
+def prepare_output(out: Path, resume: bool, header: dict[str, Any]) -> Written | None:
+    """Start a new output with ``header``; or, for ``--resume``, check the existing one and cut it at its last checkpoint."""
+    if resume and out.exists() and out.stat().st_size:
+        written = read_written(out)
+        problems = differences(written.header, header)
+        if problems:
+            raise ResumeError("it was written by another run: " + "; ".join(problems))
+        with out.open("r+b") as handle:
+            handle.truncate(written.end)
+        return written
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(header) + b"\n")
+    return None
 
 
 @dataclass
@@ -275,22 +258,34 @@ def run(
     resume: bool = False,
     progress: Any = None,
 ) -> Outcome:
-    """Screen every record of ``spec`` into ``out``; returns the counts for the summary."""
-    done, stats, last_label = prepare_output(out, resume)
-    items = skip(read_input(spec), done, last_label)
-    counted = Counter()
+    """Screen every record of ``spec`` into ``out``; returns the counts for the summary.
 
-    def counting(source: Iterator[Item]) -> Iterator[Item]:
-        for item in source:
-            counted["in"] += 1
-            yield item
+    The output is a run header, then the reports in input order with a
+    checkpoint after each chunk (see :mod:`dossier_rules.provenance`).
+    """
+    written = prepare_output(out, resume, run_header(engine, as_of, spec))
+    items = read_input(spec)
+    tally = InputTally()
+    stats = Stats()
+    if written is not None and written.checkpoint is not None:
+        verify_input(items, tally, written.checkpoint)
+        stats = Stats(written.summary)
+    done = tally.records
+    marks: deque[dict[str, Any]] = deque()
+
+    def marked(work: Iterator[list[Item]]) -> Iterator[list[Item]]:
+        for chunk in work:
+            for item in chunk:
+                tally.add(*item)
+            marks.append(tally.checkpoint())
+            yield chunk
 
     with out.open("ab") as handle:
-        for blob, chunk_stats in results(engine, as_of, jobs, chunks(counting(items))):
-            handle.write(blob)
+        for blob, chunk_stats in results(engine, as_of, jobs, marked(chunks(items)), lean=True):
+            handle.write(blob + orjson.dumps(marks.popleft()) + b"\n")
             handle.flush()
             stats.add(chunk_stats)
             if progress is not None:
                 progress(stats)
         os.fsync(handle.fileno())
-    return Outcome(done + counted["in"], stats.records, stats, done)
+    return Outcome(tally.records, stats.records, stats, done)

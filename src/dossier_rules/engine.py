@@ -20,12 +20,12 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
-from . import __version__
+from . import __version__, codegen
 from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
 from .registries import Registries, RegistryView, keeper
-from .report import REPORT_VERSION, Report, outcome
+from .report import REPORT_VERSION, Report, outcome, registry_used
 from .sources import Data, InputError, Problem
 
 AnyDossier = CandidateDossier | BrokerDossier
@@ -114,7 +114,10 @@ NOT_IN_FORCE_EFFECT = {
 
 
 def _without_moc_effect(finding: Data) -> Data:
-    """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why."""
+    """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why.
+
+    ``rule_severity`` and ``limited`` are added only here, so every evaluator builds the same findings otherwise.
+    """
     if finding["severity"] == "block":
         finding["rule_severity"] = "block"
         finding["severity"] = "warn"
@@ -142,8 +145,6 @@ def _finding(**fields: Any) -> Data:
         "evidence": fields["evidence"],
         "item": fields.get("item"),
         "subject": fields.get("subject"),
-        "rule_severity": None,
-        "limited": None,
     }
 
 
@@ -155,6 +156,8 @@ class _DateContext:
     registries: list[Data]
     warnings: list[Data]
     view: RegistryView
+    pack_id: str
+    as_of: str
 
 
 class Engine:
@@ -165,7 +168,7 @@ class Engine:
         packset: PackSet,
         registries: Registries | None = None,
         max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
-        backend: Literal["native", "rete"] = "native",
+        backend: Literal["native", "interpreted", "rete"] = "native",
     ):
         self.packset = packset
         self.backend = backend
@@ -190,6 +193,20 @@ class Engine:
             for pack in packset.packs.values()
         }
         self._context = lru_cache(maxsize=4096)(self._date_context)
+        self._screens = self._generated() if backend == "native" else {}
+
+    def _generated(self) -> dict[tuple[str, str], codegen.Screen]:
+        """Each pack's rules as one generated function per kind; a pack the generator cannot express is interpreted."""
+        screens: dict[tuple[str, str], codegen.Screen] = {}
+        for pack in self.packset.packs.values():
+            try:
+                code = codegen.code_for(pack)
+            except codegen.Unsupported:
+                continue
+            heads = [_Runner(r, pack.id).static for r in pack.rules]
+            for kind, screen in codegen.screens(code, heads).items():
+                screens[(pack.country, kind)] = screen
+        return screens
 
     def pack_for(self, country: str, source: str) -> Pack:
         pack = self._packs.get(country)
@@ -213,25 +230,15 @@ class Engine:
         ``dossier`` is validated JSON data (:func:`dossier_rules.sources.load_dossier`).
         """
         country, kind = dossier["country"], dossier["kind"]
-        pack = self.pack_for(country, source or dossier["dossier_id"])
+        pack = self._packs.get(country) or self.pack_for(country, source or dossier["dossier_id"])
         as_of = as_of or as_date(dossier["submitted"])
-        context: _DateContext = self._context(pack.id, as_of)
+        context: _DateContext = self._context(pack.source.spec.pack.id, as_of)
         findings: list[Data] = []
-        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
-        plan = self._plans[(country, kind)]
-        if self.backend == "rete":
-            fired = self._rete_evaluator().fired(pack, dossier, env)
-            for items, runners in plan:
-                for runner in runners:
-                    runner.emit(env, findings, items(env) if items else None, fired)
+        screen = self._screens.get((country, kind))
+        if screen is not None:
+            screen(dossier, as_of, context.view, findings)
         else:
-            for items, runners in plan:
-                if items is None:
-                    for runner in runners:
-                        runner.run(env, findings, None)
-                elif present := items(env):
-                    for runner in runners:
-                        runner.run(env, findings, present)
+            self._interpret(pack, kind, dossier, as_of, context.view, findings)
         if context.status["state"] != "in_force":
             findings = [_without_moc_effect(f) for f in findings]
         counts = {"block": 0, "warn": 0, "info": 0}
@@ -247,9 +254,9 @@ class Engine:
             "source": source,
             "submitted": dossier["submitted"],
             "sector": dossier.get("sector"),
-            "as_of": as_of.isoformat(),
-            "pack": pack.id,
-            "packs": self._used[pack.id],
+            "as_of": context.as_of,
+            "pack": context.pack_id,
+            "packs": self._used[context.pack_id],
             "pack_status": context.status,
             "registries": context.registries,
             "counts": counts,
@@ -257,6 +264,24 @@ class Engine:
             "data_warnings": context.warnings,
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
         }
+
+    def _interpret(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, findings: list[Data]) -> None:
+        """The closure interpreter, or the Rete backend deciding what fires (findings built by the same runners)."""
+        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": view}
+        plan = self._plans[(pack.country, kind)]
+        if self.backend == "rete":
+            fired = self._rete_evaluator().fired(pack, dossier, env)
+            for items, runners in plan:
+                for runner in runners:
+                    runner.emit(env, findings, items(env) if items else None, fired)
+            return
+        for items, runners in plan:
+            if items is None:
+                for runner in runners:
+                    runner.run(env, findings, None)
+            elif present := items(env):
+                for runner in runners:
+                    runner.run(env, findings, present)
 
     def _rete_evaluator(self) -> Any:
         """durable-rules, loaded on first use: in a worker process, never in the parent."""
@@ -270,29 +295,34 @@ class Engine:
         pack = self.packset.packs[pack_id]
         status = pack_status(pack, as_of)
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(status, used, _status_warnings(status) + warnings, self.registries.view(pack.country, as_of))
+        return _DateContext(status, used, _status_warnings(status) + warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
+
+    def pack_files(self, pack_id: str) -> list[Data]:
+        """The pack files a report of this pack names: the pack and every pack it extends (id, version, sha256)."""
+        return self._used[pack_id]
+
+    def consulted(self, pack_id: str) -> list[Data]:
+        """The registries a pack's rules consult, as loaded (``sha256`` None when missing); date-independent."""
+        pack = self.packset.packs[pack_id]
+        out = []
+        for kind in self._needs[pack_id]:
+            loaded = self.registries.get(pack.country, kind)
+            identity: Data = {"kind": kind, "country": keeper(pack.country, kind), "sha256": None, "retrieved_on": None, "entries": None, "sample": None}
+            if loaded is not None:
+                reg = loaded.registry
+                identity.update(sha256=loaded.sha256, retrieved_on=reg.retrieved_on.isoformat(), entries=len(reg.entries), sample=reg.sample)
+            out.append(identity)
+        return out
 
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
         """Record each registry the pack consults; warn when one is missing or older than allowed."""
         used, warnings = [], []
-        for kind, rules in self._needs[pack.id].items():
-            country = keeper(pack.country, kind)
-            loaded = self.registries.get(pack.country, kind)
-            if loaded is None:
-                used.append({"kind": kind, "country": country, "status": "missing", "sha256": None, "retrieved_on": None, "age_days": None, "entries": None, "sample": None})
-                warnings.append(_registry_warning(pack, kind, country, rules, None))
-                continue
-            reg = loaded.registry
-            age = (as_of - reg.retrieved_on).days
-            stale = self.max_registry_age is not None and age > self.max_registry_age
-            used.append(
-                {
-                    "kind": kind, "country": country, "status": "stale" if stale else "ok", "sha256": loaded.sha256,
-                    "retrieved_on": reg.retrieved_on.isoformat(), "age_days": age, "entries": len(reg.entries), "sample": reg.sample,
-                }
-            )
-            if stale:
-                warnings.append(_registry_warning(pack, kind, country, rules, age))
+        for identity in self.consulted(pack.id):
+            seen = registry_used(identity, as_of, self.max_registry_age)
+            used.append(seen)
+            if seen["status"] != "ok":
+                kind = seen["kind"]
+                warnings.append(_registry_warning(pack, kind, seen["country"], self._needs[pack.id][kind], seen["age_days"]))
         return used, warnings
 
 

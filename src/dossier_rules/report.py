@@ -116,6 +116,22 @@ class RegistryUsed(_Out):
     sample: bool | None = None
 
 
+def registry_used(identity: dict[str, Any], as_of: date, max_age: int | None) -> dict[str, Any]:
+    """A registry as one report saw it (shape of :class:`RegistryUsed`) from its identity and the as-of date.
+
+    ``identity`` is what does not depend on the date (kind, country, sha256,
+    retrieved_on, entries, sample; ``sha256`` None when the registry was not
+    loaded). The engine writes this into every self-contained report, and
+    :func:`dossier_rules.results.complete` rebuilds it for the lean records of
+    a ``batch`` output, whose run header holds only the identities.
+    """
+    if identity.get("sha256") is None:
+        return {"kind": identity["kind"], "country": identity["country"], "status": "missing", "sha256": None, "retrieved_on": None, "age_days": None, "entries": None, "sample": None}
+    age = (as_of - date.fromisoformat(identity["retrieved_on"])).days
+    stale = max_age is not None and age > max_age
+    return {**identity, "status": "stale" if stale else "ok", "age_days": age}
+
+
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
     tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
@@ -128,9 +144,9 @@ class Report(_Out):
     sector: str | None = Field(default=None, description="The candidate's sector, when given")
     as_of: date
     pack: str
-    packs: list[PackUsed]
+    packs: list[PackUsed] | None = Field(default=None, description="Pack files used; in a batch output, in the run header instead (by pack id)")
     pack_status: PackStatus
-    registries: list[RegistryUsed] = Field(default_factory=list)
+    registries: list[RegistryUsed] | None = Field(default=None, description="Registries consulted; in a batch output, rebuilt from the run header")
     counts: dict[Severity, int] = Field(description="Findings by severity (data warnings are not counted)")
     findings: list[Finding]
     data_warnings: list[DataWarning] = Field(default_factory=list, description="Limits of this screening (pack status, registries); not findings")
@@ -151,3 +167,66 @@ class ErrorRecord(_Out):
     source: str
     outcome: Literal["unreadable"] = "unreadable"
     errors: list[ErrorDetail]
+
+
+RESULTS_FORMAT = "dossier-rules-results"
+RESULTS_FORMAT_VERSION = "1"
+
+
+class RegistryIdentity(_Out):
+    """A registry a pack consults, independent of the date evaluated (``sha256`` null: not loaded)."""
+
+    kind: str
+    country: str
+    sha256: str | None = None
+    retrieved_on: date | None = None
+    entries: int | None = None
+    sample: bool | None = None
+
+
+class EngineUsed(_Out):
+    program: Literal["dossier-rules"] = "dossier-rules"
+    version: str
+    backend: Literal["native", "rete"]
+
+
+class RunOptions(_Out):
+    as_of: date | None = Field(description="The --as-of date; null: each dossier's submitted date")
+    max_registry_age: int | None
+
+
+class RunHeader(_Out):
+    """The first line of a ``batch`` output: what produced every record after it.
+
+    Reports in a batch output leave out ``packs`` and ``registries`` (the same
+    for every report of a pack); they are here once, by pack id.
+    ``--resume`` continues an output only when this header matches the run
+    about to continue it.
+    """
+
+    record_type: Literal["run"] = "run"
+    format: Literal["dossier-rules-results"] = RESULTS_FORMAT
+    format_version: Literal["1"] = RESULTS_FORMAT_VERSION
+    report_version: Literal["1"] = REPORT_VERSION
+    engine: EngineUsed
+    options: RunOptions
+    packset_sha256: str = Field(description="sha256 over every pack file used (id, version, sha256), sorted")
+    packs: dict[str, list[PackUsed]] = Field(description="Pack id -> the pack files its reports use (the pack and what it extends)")
+    registries_sha256: str = Field(description="sha256 over every registry identity below")
+    registries: dict[str, list[RegistryIdentity]] = Field(description="Pack id -> the registries its rules consult")
+    input: str = Field(description="The input as named on the command line (information; the checkpoints identify it)")
+    started_at: datetime
+
+
+class Checkpoint(_Out):
+    """Written after every chunk of a ``batch`` output: how much input the records before it came from.
+
+    ``input_sha256`` hashes every record read so far (its name, and its bytes
+    or the reason it could not be read), so ``--resume`` can prove that the
+    input it is given starts with the same records.
+    """
+
+    record_type: Literal["checkpoint"] = "checkpoint"
+    records: int
+    input_bytes: int
+    input_sha256: str

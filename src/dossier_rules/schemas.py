@@ -15,7 +15,7 @@ from .model import DOSSIER_ADAPTER, BrokerDossier, CandidateDossier
 from .packs import PackFile
 from .registries import Registry
 from .sharing import Notice
-from .report import ErrorRecord, Report
+from .report import Checkpoint, ErrorRecord, Report, RunHeader
 
 _BASE = "https://dossier-rules.invalid/schemas/"
 
@@ -30,6 +30,8 @@ def generate() -> dict[str, dict[str, Any]]:
         "registry.schema.json": Registry.model_json_schema(),
         "report.schema.json": Report.model_json_schema(),
         "error-record.schema.json": ErrorRecord.model_json_schema(),
+        "run-header.schema.json": RunHeader.model_json_schema(),
+        "checkpoint.schema.json": Checkpoint.model_json_schema(),
         "notice.schema.json": Notice.model_json_schema(),
     }
     for name, schema in schemas.items():

@@ -39,7 +39,7 @@ from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .batch import record_bytes
 from .engine import pack_status
-from .results import intermediary_key
+from .results import complete, intermediary_key, is_header, is_result
 from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
 
 State = Literal["draft", "approved", "exported"]
@@ -169,11 +169,12 @@ def read_reports(paths: Iterable[Path]) -> Iterator[tuple[str, Report | list[Pro
                         records.append((number, json.loads(line)))
                     except json.JSONDecodeError as exc:
                         yield source, [Problem(source, f"invalid JSON: {exc.msg}", kind="syntax", line=number)]
+        header = records[0][1] if records and isinstance(records[0][1], dict) and is_header(records[0][1]) else None
         for line, record in records:
-            if not isinstance(record, dict) or "errors" in record:
+            if not isinstance(record, dict) or "errors" in record or not is_result(record):
                 continue
             try:
-                yield source, Report.model_validate(record)
+                yield source, Report.model_validate(complete(record, header))
             except ValidationError as exc:
                 yield source, problems_from_validation(source, exc, line)
 

@@ -18,6 +18,8 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
+from . import input_errors
+from .locale import _
 from .model import DOSSIER_ADAPTER, KINDS, BrokerDossier, CandidateDossier
 
 MAX_DOSSIER_BYTES = 4 * 1024 * 1024
@@ -184,34 +186,49 @@ def pointer(loc: Iterable[Any]) -> str:
     return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in loc)
 
 
-def problems_from_validation(source: str, exc: ValidationError, line: int | None = None) -> list[Problem]:
-    """Turn pydantic errors into problems with JSON pointers.
+def problems_from_validation(
+    source: str, exc: ValidationError, line: int | None = None, lines: dict[str, int] | None = None, model: Any = None
+) -> list[Problem]:
+    """Turn pydantic errors into problems with JSON pointers, in words that say what to do.
 
     The discriminated union puts the kind's tag first in every location;
     it is not part of the document, so it is dropped from the pointer.
+    ``lines`` (pointer -> line in the file) places each problem on its line;
+    ``model`` lets an unknown field be matched against the fields accepted there.
     """
     problems = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         if loc and loc[0] in KINDS:
+            model = KINDS[loc[0]]
             loc = loc[1:]
         etype = err["type"]
         if etype == "json_invalid":
-            problems.append(Problem(source, f"invalid JSON: {err['ctx'].get('error', err['msg'])}", kind="syntax", line=line))
+            problems.append(Problem(source, _("invalid JSON: {error}", error=err["ctx"].get("error", err["msg"])), kind="syntax", line=line))
             continue
         if etype in ("union_tag_not_found", "union_tag_invalid"):
-            message = "field 'kind' must be one of: " + ", ".join(sorted(KINDS))
-            problems.append(Problem(source, message, kind="schema", pointer="/kind", line=line))
+            problems.append(Problem(source, _kind_message(err.get("input")), kind="schema", pointer="/kind", line=_line(lines, "/kind", line)))
             continue
-        message = err["msg"]
-        if etype == "missing":
-            message = "required field is missing"
-        elif etype == "extra_forbidden":
-            message = "unknown field (not in the dossier schema)"
-        elif "input" in err and etype not in ("model_type", "dict_type"):
-            message = f"{message}; got {err['input']!r}"
-        problems.append(Problem(source, message, kind="schema", pointer=pointer(loc), line=line))
+        parent = input_errors.model_at(model, loc[:-1]) if model is not None else None
+        allowed = parent.model_fields if parent is not None else ()
+        at = pointer(loc)
+        problems.append(Problem(source, input_errors.pydantic_message(err, allowed), kind="schema", pointer=at, line=_line(lines, at, line)))
     return problems
+
+
+def _kind_message(data: Any) -> str:
+    if not isinstance(data, dict) or "kind" not in data:
+        return _("required field \"kind\" is missing; use one of: {choices}", choices=", ".join(sorted(KINDS)))
+    return input_errors.choice_message(data["kind"], sorted(KINDS))
+
+
+def _line(lines: dict[str, int] | None, at: str, default: int | None) -> int | None:
+    """The line of pointer ``at`` (or of its nearest present parent), else ``default``."""
+    if not lines:
+        return default
+    while at and at not in lines:
+        at = at.rpartition("/")[0]
+    return lines.get(at, default)
 
 
 def parse_dossier(raw: bytes | str, source: str, line: int | None = None) -> CandidateDossier | BrokerDossier:
@@ -245,17 +262,38 @@ def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InputError([Problem(source, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", kind="syntax", line=line)]) from None
-    return check_dossier_data(data, source, line)
+        data = _reread(raw, exc, source, line)
+    return check_dossier_data(data, source, line, raw)
 
 
-def check_dossier_data(data: Any, source: str, line: int | None = None) -> Data:
-    """Check already-parsed dossier data (a JSON document, or a pack test case) against the schema."""
+def _reread(raw: bytes | str, exc: orjson.JSONDecodeError, source: str, line: int | None) -> Any:
+    """After a failed parse: accept a UTF-8 byte order mark, name a wrong encoding, else say where the JSON breaks."""
+    if isinstance(raw, bytes):
+        if raw.startswith(b"\xef\xbb\xbf"):
+            try:
+                return orjson.loads(raw[3:])
+            except orjson.JSONDecodeError as inner:
+                exc = inner
+        elif (wrong := input_errors.encoding_message(raw)) is not None:
+            raise InputError([Problem(source, wrong, kind="encoding", line=line)]) from None
+    message = _("invalid JSON: {error} at line {line} column {column}", error=exc.msg, line=exc.lineno, column=exc.colno)
+    raise InputError([Problem(source, message, kind="syntax", line=line)]) from None
+
+
+def check_dossier_data(data: Any, source: str, line: int | None = None, raw: bytes | str | None = None) -> Data:
+    """Check already-parsed dossier data (a JSON document, or a pack test case) against the schema.
+
+    ``raw``, the text it was parsed from, lets problems in a file name their line.
+    """
     kind = data.get("kind") if isinstance(data, dict) else None
     validator = _schema_validators().get(kind) if isinstance(kind, str) else None
     if validator is not None and validator.is_valid(data):
         return data
-    raise InputError(_explain(data, validator, source, line))
+    lines = None
+    if raw is not None and line is None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        lines = input_errors.pointer_lines(text.removeprefix("\ufeff"))
+    raise InputError(_explain(data, validator, source, line, lines))
 
 
 def without_nulls(value: Any) -> Any:
@@ -267,26 +305,61 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
-def _explain(data: Any, validator: Any, source: str, line: int | None) -> list[Problem]:
-    """Why a dossier is invalid, each problem at its JSON pointer.
+def _explain(data: Any, validator: Any, source: str, line: int | None, lines: dict[str, int] | None = None) -> list[Problem]:
+    """Why a dossier is invalid, each problem at its JSON pointer (and line, when known).
 
     The model's messages read best, so they come first; where the model is
     more lenient than the schema (it would coerce ``"yes"`` to a boolean, say),
-    the schema validator's own errors say what it refused.
+    the schema validator's own errors say what it refused. A wrong or missing
+    ``kind`` does not hide the rest: the dossier is also checked as the kind
+    its fields suggest.
     """
+    problems: list[Problem] = []
+    if isinstance(data, dict) and not (isinstance(data.get("kind"), str) and data["kind"] in KINDS):
+        problems.append(Problem(source, _kind_message(data), kind="schema", pointer="/kind", line=_line(lines, "/kind", line)))
+        data = {**data, "kind": _likely_kind(data)}
+        validator = _schema_validators()[data["kind"]]
     try:
         DOSSIER_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        return problems_from_validation(source, exc, line)
-    return [
-        Problem(source, error.message, kind="schema", pointer=pointer(error.instance_path), line=line)
-        for error in map(_closest, validator.iter_errors(data))
-    ]
+        problems += problems_from_validation(source, exc, line, lines)
+    if validator is not None:
+        seen = {p.pointer for p in problems}
+        for error in (leaf for error in validator.iter_errors(data) for leaf in _closest(error)):
+            at = pointer(error.instance_path)
+            if at not in seen and (message := _coerced_message(error, bool(problems))) is not None:
+                problems.append(Problem(source, message, kind="schema", pointer=at, line=_line(lines, at, line)))
+    return sorted(problems, key=lambda p: p.line or 0) if lines else problems
 
 
-def _closest(error: Any) -> Any:
-    """For anyOf/oneOf, the error of the alternative that got furthest into the document."""
-    while context := getattr(error.kind, "context", None):
-        branches = [e for branch in context for e in branch]
-        error = max(branches, key=lambda e: (len(e.instance_path), type(e.kind).__name__ != "Type"))
-    return error
+def _likely_kind(data: dict[str, Any]) -> str:
+    """The kind whose fields the dossier's top-level keys match best."""
+    return max(sorted(KINDS), key=lambda kind: len(KINDS[kind].model_fields.keys() & data.keys()))
+
+
+def _coerced_message(error: Any, model_failed: bool) -> str | None:
+    """A JSON Schema error where the model coerces what the schema refuses ("yes" for true), in the model's words.
+
+    Other schema errors repeat what the model said already, so they are
+    reported only when the model found nothing (``model_failed`` false).
+    """
+    kind, value = error.kind, error.instance
+    if getattr(kind, "format", None) == "date":
+        return input_errors.pydantic_message({"type": "date_parsing", "input": value, "loc": ()})
+    types = str(getattr(kind, "types", ""))
+    if "boolean" in types:
+        return input_errors.pydantic_message({"type": "bool_type", "input": value, "loc": ()})
+    if "number" in types or "integer" in types:
+        return input_errors.pydantic_message({"type": "float_type", "input": value, "loc": ()})
+    if "string" in types:
+        return input_errors.pydantic_message({"type": "string_type", "input": value, "loc": ()})
+    return None if model_failed else str(error.message)
+
+
+def _closest(error: Any) -> list[Any]:
+    """For anyOf/oneOf, every error of the alternative that got furthest into the document."""
+    context = getattr(error.kind, "context", None)
+    if not context:
+        return [error]
+    best = max(context, key=lambda branch: max(((len(e.instance_path), type(e.kind).__name__ != "Type") for e in branch), default=(0, False)))
+    return [leaf for e in best for leaf in _closest(e)]

@@ -10,13 +10,14 @@ from typing import Any, Iterable, Iterator
 
 import click
 import orjson
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from .. import batch
 from ..engine import Engine
 from ..packs import SEVERITY_RANK
-from ..report import ErrorRecord, Report
+from ..locale import N_, _, language
+from ..report import DataWarning, ErrorDetail, ErrorRecord, Finding, Report
 from ..sources import InputError, read_bytes
 from .common import (
     STYLE,
@@ -28,6 +29,7 @@ from .common import (
     packs_option,
     registries_option,
 )
+from .language import lang_option
 
 
 def expand(paths: Iterable[str]) -> Iterator[str]:
@@ -75,7 +77,7 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True)
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True, help="Language of messages in text output.")
+@lang_option
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1.")
 @as_of_option
 @engine_option
@@ -83,7 +85,7 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 @registries_option
 @max_age_option
 def check(
-    files: tuple[str, ...], fmt: str, lang: str, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
 ) -> None:
     """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
 
@@ -99,55 +101,88 @@ def check(
         payload = {"results": [r.model_dump(mode="json") for r in results], "summary": counts}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     elif fmt == "text":
-        print_text(results, counts, lang)
+        print_text(results, counts)
     raise SystemExit(stats.exit_code(fail_on))
 
 
-def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], lang: str) -> None:
-    out = console()
+SEVERITY_NAMES = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
+KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
+
+
+def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out: Console | None = None) -> None:
+    """Reports and errors as text in the current language, never cut.
+
+    On a terminal lines wrap at its width (long words and values fold); in a
+    file or a pipe each line is written whole. Findings are blocks rather
+    than table rows: a table squeezed the message into what the other columns
+    left, and Japanese text (no spaces to break at) was cut at the column's end.
+    """
+    out = out or console()
     for result in results:
         if isinstance(result, ErrorRecord):
             for err in result.errors:
-                where = result.source + (f":{err.line}" if err.line else "")
-                at = f" (at {err.pointer})" if err.pointer is not None else ""
-                out.print(Text(f"✗ {where}: {err.message}{at}", style="bold magenta"))
+                _emit(out, _error_line(result.source, err))
             continue
-        out.print(_report_header(result, lang), soft_wrap=True)
+        _emit(out, _report_header(result))
         for warning in result.data_warnings:
-            label = "データ上の注意" if lang == "ja" else "screening note"
-            out.print(Text(f"  ⚠ {label} [{warning.code}]: {getattr(warning.message, lang)}", style="yellow"), soft_wrap=True)
-        if result.findings:
-            out.print(_findings_table(result, lang))
+            _print_data_warning(out, warning)
+        for finding in result.findings:
+            _print_finding(out, finding)
     f = summary["findings"]
-    out.print(
-        f"{summary['records']} dossiers: {summary['evaluated']} screened, {summary['errors']} unreadable; "
-        f"findings: {f['block']} block, {f['warn']} warn, {f['info']} info"
-    )
+    line = _("{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
+             records=summary["records"], evaluated=summary["evaluated"], errors=summary["errors"], block=f["block"], warn=f["warn"], info=f["info"])
+    _emit(out, Text(line))
 
 
-def _report_header(report: Report, lang: str) -> Text:
+def _emit(out: Console, text: Text, indent: int = 0) -> None:
+    """Print ``text`` indented; wrapped (folding long words) to a terminal's width, else whole."""
+    if not out.is_terminal:
+        out.print(Text(" " * indent) + text, soft_wrap=True)
+        return
+    for line in text.wrap(out, max(out.width - indent, 10), overflow="fold"):
+        line.rstrip()
+        out.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def _error_line(source: str, err: ErrorDetail) -> Text:
+    where = source + (f":{err.line}" if err.line else "")
+    text = Text(f"✗ {where}: {err.message}", style="bold magenta")
+    if err.pointer is not None:
+        text.append(" " + _("(at {pointer})", pointer=err.pointer))
+    return text
+
+
+def _report_header(report: Report) -> Text:
     worst = max((f.severity for f in report.findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
     pack = next(p for p in report.packs if p.id == report.pack)
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts.items() if n) or ("指摘なし" if lang == "ja" else "no findings")
-    header = Text(f"{mark} ", style=style)
+    counts = ", ".join(f"{n} {_(SEVERITY_NAMES[s])}" for s, n in report.counts.items() if n) or _("no findings")
+    header = Text()
+    header.append(f"{mark} ", style=style)
     header.append(f"{report.dossier_id}", style="bold")
-    header.append(f"  {report.kind} {report.country} · {report.source} · pack {pack.id} {pack.version} · as of {report.as_of} · {counts}")
+    header.append("  " + _("{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
+                          kind=_(KIND_NAMES[report.kind]), country=report.country, source=report.source or "-",
+                          pack=pack.id, version=pack.version, as_of=report.as_of, counts=counts))
     return header
 
 
-def _findings_table(report: Report, lang: str) -> Table:
-    table = Table(show_header=True, header_style="bold", expand=False, padding=(0, 1))
-    table.add_column("severity", no_wrap=True)
-    table.add_column("article", no_wrap=True)
-    table.add_column("finding")
-    table.add_column("rule", no_wrap=True, style="dim")
-    for finding in report.findings:
-        body = Text(getattr(finding.message, lang))
-        for pointer, value in finding.evidence.items():
-            body.append(f"\n  {pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim")
-        if finding.limited is not None:
-            body.append(f"\n  {getattr(finding.limited, lang)}", style="italic")
-        severity = finding.severity + (" ⇄" if finding.share else "")
-        table.add_row(Text(severity, style=STYLE[finding.severity]), finding.article, body, finding.rule_id)
-    return table
+def _print_finding(out: Console, finding: Finding) -> None:
+    """One finding: severity, article and rule on one line, then the message and its evidence, indented."""
+    lang = language()
+    head = Text()
+    head.append(_(SEVERITY_NAMES[finding.severity]) + (" ⇄" if finding.share else ""), style=STYLE[finding.severity])
+    head.append(f"  {finding.article}  ")
+    head.append(finding.rule_id, style="dim")
+    _emit(out, head, indent=2)
+    _emit(out, Text(getattr(finding.message, lang)), indent=4)
+    for pointer, value in finding.evidence.items():
+        _emit(out, Text(f"{pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim"), indent=6)
+    if finding.limited is not None:
+        _emit(out, Text(getattr(finding.limited, lang), style="italic"), indent=6)
+
+
+def _print_data_warning(out: Console, warning: DataWarning) -> None:
+    """A limit of the screening (pack status, registries), apart from the findings: no article, no severity."""
+    text = Text("⚠ " + _("screening note") + f" [{warning.code}]: ", style="yellow")
+    text.append(getattr(warning.message, language()))
+    _emit(out, text, indent=2)

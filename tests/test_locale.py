@@ -1,0 +1,202 @@
+"""Japanese throughout: complete catalogs, the language choice, output that is never cut, input errors that say what to do."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from dossier_rules import locale
+from dossier_rules.cli import main
+from dossier_rules.cli.check import print_text, screen_files, summary
+from dossier_rules.cli.common import make_engine
+from dossier_rules.locale.catalog import read_catalog, required
+from dossier_rules.sources import InputError, load_dossier
+
+from .conftest import RULES, SAMPLES
+
+NO_LOCALE = {"LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": None}
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> Iterator[None]:
+    """The command line sets the process language; leave English for the tests that follow."""
+    yield
+    locale.set_language("en")
+
+
+def invoke(*args: str, env: dict[str, str | None] | None = None):
+    return CliRunner().invoke(main, list(args), env={**NO_LOCALE, **(env or {})}, catch_exceptions=False)
+
+
+# --------------------------------------------------------------------------- catalogs
+
+
+def test_every_message_a_person_reads_has_a_japanese_translation() -> None:
+    translated = {m.id: m.string for m in read_catalog("ja") if m.id}
+    wanted = required()
+    missing = sorted(text for text in wanted if not translated.get(text))
+    assert not missing, (
+        "messages without a Japanese translation (run `python -m dossier_rules.locale`, then translate them in "
+        "src/dossier_rules/locale/ja/LC_MESSAGES/messages.po):\n" + "\n".join(f"  {t!r} ({wanted[t][0]})" for t in missing)
+    )
+    unused = sorted(set(translated) - set(wanted))
+    assert not unused, f"catalog entries no longer used (run `python -m dossier_rules.locale`): {unused}"
+
+
+def test_translations_keep_the_placeholders() -> None:
+    placeholder = re.compile(r"\{[a-z_]*(?:![rs])?\}|%\([a-z_]+\)s")
+    for message in read_catalog("ja"):
+        if message.id and message.string:
+            assert sorted(placeholder.findall(message.id)) == sorted(placeholder.findall(message.string)), message.id
+
+
+def test_the_catalog_check_notices_a_missing_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The completeness test above would fail for a new message: required() sees it, the catalog does not have it."""
+    import dossier_rules.locale.catalog as catalog_module
+
+    extra = "a message added to the code but not to the catalog"
+    original = catalog_module._package_messages
+    monkeypatch.setattr(catalog_module, "_package_messages", lambda: [*original(), (extra, "x.py:1")])
+    assert extra in required() and extra not in {m.id for m in read_catalog("ja")}
+
+
+# --------------------------------------------------------------------------- choosing the language
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LANG": "ja_JP.UTF-8"}, "ja"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({}, "en"),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "ja"),
+        ({"LANG": "ja_JP.UTF-8", "LANGUAGE": "en"}, "en"),
+    ],
+)
+def test_language_from_the_locale_variables(env: dict[str, str], expected: str) -> None:
+    assert locale.detect(env) == expected
+
+
+def test_lang_ja_gives_japanese_help_and_output() -> None:
+    result = invoke("check", "--help", "--lang", "ja")
+    assert "使い方:" in result.output and "記録ファイル FILES を審査します" in result.output
+    assert "このメッセージを表示して終了します。" in result.output
+    result = invoke("--lang", "ja", "check", str(SAMPLES / "kh-candidate-clean.json"))
+    assert "指摘なし" in result.output and "審査 1 件" in result.output
+
+
+def test_lang_from_the_environment_and_back_to_english() -> None:
+    result = invoke("check", str(SAMPLES / "kh-candidate-clean.json"), env={"LANG": "ja_JP.UTF-8"})
+    assert "指摘なし" in result.output
+    result = invoke("check", "--help")
+    assert "Usage:" in result.output and "Screen dossier FILES" in result.output and "使い方" not in result.output
+    result = invoke("check", "--lang", "en", str(SAMPLES / "kh-candidate-clean.json"), env={"LANG": "ja_JP.UTF-8"})
+    assert "no findings" in result.output
+
+
+def test_click_usage_errors_are_japanese_too() -> None:
+    result = invoke("--lang", "ja", "check", "x.json", "--fail-on", "sometimes")
+    assert result.exit_code == 2 and "値が不正です" in result.output
+
+
+# --------------------------------------------------------------------------- nothing cut
+
+
+def _rendered(width: int, terminal: bool) -> str:
+    engine = make_engine(RULES, None, 180)
+    results, stats = screen_files(engine, [str(SAMPLES)], None)
+    stream = io.StringIO()
+    print_text(results, summary(stats), Console(file=stream, width=width, force_terminal=terminal, color_system=None))
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize(("width", "terminal"), [(40, True), (80, True), (200, True), (80, False)])
+def test_findings_are_wrapped_never_cut(width: int, terminal: bool) -> None:
+    locale.set_language("ja")
+    text = _rendered(width, terminal)
+    assert "…" not in text
+    if terminal:
+        assert max(len(line) for line in text.splitlines()) <= width  # ASCII-only lines; CJK counts double and wraps sooner
+    joined = re.sub(r"\n *", "", text)
+    engine = make_engine(RULES, None, 180)
+    results, _ = screen_files(engine, [str(SAMPLES)], None)
+    findings = [f for r in results if hasattr(r, "findings") for f in r.findings]
+    assert findings
+    for finding in findings:
+        assert re.sub(r"\s", "", finding.message.ja) in re.sub(r"\s", "", joined)
+        for pointer, value in finding.evidence.items():
+            assert re.sub(r"\s", "", f"{pointer} = {json.dumps(value, ensure_ascii=False)}") in re.sub(r"\s", "", joined)
+
+
+# --------------------------------------------------------------------------- input errors that say what to do
+
+
+BAD = """{
+  "kind": "candiate",
+  "dossier_id": "KH-X-1",
+  "country": "KH",
+  "submitted": "2025/06/01",
+  "identity": {"name": "Test Person"},
+  "residnce": "abroad",
+  "tests": [{"kind": "skills", "identity_verified": "yes"}]
+}
+"""
+
+
+def _problems(raw: bytes | str) -> dict[str, tuple[int | None, str]]:
+    with pytest.raises(InputError) as caught:
+        load_dossier(raw, "bad.json")
+    return {p.pointer or "": (p.line, p.message) for p in caught.value.problems}
+
+
+def test_every_problem_at_once_with_its_line_and_what_to_do() -> None:
+    found = _problems(BAD)
+    assert set(found) == {"/kind", "/submitted", "/residnce", "/tests/0/identity_verified"}
+    assert found["/kind"][0] == 2 and "candidate" in found["/kind"][1]
+    assert found["/submitted"] == (5, 'not a date: use YYYY-MM-DD, e.g. 2025-06-01 (got "2025/06/01")')
+    assert found["/residnce"] == (7, 'unknown field "residnce"; did you mean "residence"?')
+    assert found["/tests/0/identity_verified"][0] == 8 and "true or false" in found["/tests/0/identity_verified"][1]
+
+
+def test_input_errors_in_japanese() -> None:
+    with locale.use_language("ja"):
+        found = _problems(BAD)
+    assert "YYYY-MM-DD の形で入力してください" in found["/submitted"][1]
+    assert "「residence」の誤りではありませんか" in found["/residnce"][1]
+
+
+def test_an_unknown_field_far_from_any_known_one_lists_what_is_accepted() -> None:
+    doc = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
+    doc["identity"]["zzz"] = 1
+    (line, message), = _problems(json.dumps(doc, indent=2)).values()
+    assert "accepted here: date_of_birth, name, nationality, passport_number" in message and line is not None
+
+
+def test_a_utf8_byte_order_mark_is_accepted() -> None:
+    raw = (SAMPLES / "kh-candidate-clean.json").read_bytes()
+    assert load_dossier(b"\xef\xbb\xbf" + raw, "bom.json") == load_dossier(raw, "plain.json")
+
+
+def test_shift_jis_is_named() -> None:
+    doc = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
+    doc["identity"]["name"] = "山田 花子"
+    found = _problems(json.dumps(doc, ensure_ascii=False).encode("shift_jis"))
+    assert list(found.values())[0][1] == "the file is not UTF-8 text; it looks like Shift_JIS. Save it as UTF-8 and try again"
+
+
+def test_japanese_errors_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text(BAD)
+    shutil.copy(SAMPLES / "kh-candidate-clean.json", tmp_path / "good.json")
+    result = invoke("check", str(tmp_path), "--lang", "ja")
+    assert result.exit_code == 2
+    assert "bad.json:5: 日付ではありません" in result.output and "（/submitted）" in result.output
+    assert "審査 1 件、読めないもの 1 件" in result.output
