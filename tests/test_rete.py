@@ -324,7 +324,7 @@ AGGREGATE_RULES = """
     title: {ja: 手数料合計が上限超過, en: Fees above the cap}
     article: "{acts}(e)"
     applies_to: candidate
-    severity: block
+    severity: warn
     when:
       sum: {in: fees, as: f, of: f.amount, where: {field: f.payee.role, in: [sending_agency, intermediary]}, unit: {field: f.currency, eq: USD}}
       gt: 1000

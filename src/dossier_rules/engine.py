@@ -116,7 +116,7 @@ NOT_IN_FORCE_EFFECT = {
 def _without_moc_effect(finding: Data) -> Data:
     """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why.
 
-    ``rule_severity`` and ``limited`` are added only here, so every evaluator builds the same findings otherwise.
+    Every evaluator builds ``rule_severity`` and ``limited`` as null, in the same place; only this sets them.
     """
     if finding["severity"] == "block":
         finding["rule_severity"] = "block"
@@ -141,6 +141,8 @@ def _finding(**fields: Any) -> Data:
         "share": fields.get("share", False),
         "act": fields.get("act"),
         "title": fields["title"],
+        "rule_severity": fields.get("rule_severity"),
+        "limited": fields.get("limited"),
         "message": fields["message"],
         "evidence": fields["evidence"],
         "item": fields.get("item"),
@@ -366,6 +368,8 @@ class _Runner:
             "share": spec.share is not None,
             "act": spec.share.act if spec.share else None,
             "title": spec.title.model_dump(),
+            "rule_severity": None,
+            "limited": None,
         }
 
     def run(self, env: Env, out: list[Data], items: list[Any] | None) -> None:

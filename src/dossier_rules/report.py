@@ -58,10 +58,6 @@ class Finding(_Out):
     share: bool = Field(description="Information to share with the partner under art. 4(1) or the test-fraud article")
     act: Act | None = None
     title: Localized
-    message: Localized
-    evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
-    item: str | None = Field(default=None, description="JSON pointer of the list item the finding is about (for_each rules)")
-    subject: dict[str, Any] | None = Field(default=None, description="The party the finding is about, e.g. the intermediary")
     rule_severity: Severity | None = Field(
         default=None, description="The rule's own severity when this finding is weaker than it (set only together with 'limited')"
     )
@@ -69,6 +65,10 @@ class Finding(_Out):
         default=None,
         description="Why this finding has no MOC effect: the MOC was not in force on the date evaluated, so it is never block and never shared",
     )
+    message: Localized
+    evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
+    item: str | None = Field(default=None, description="JSON pointer of the list item the finding is about (for_each rules)")
+    subject: dict[str, Any] | None = Field(default=None, description="The party the finding is about, e.g. the intermediary")
 
 
 class PackUsed(_Out):
