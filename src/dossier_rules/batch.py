@@ -25,7 +25,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -235,7 +235,8 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
         dossier = load_dossier(raw, source, line)
         report = engine.evaluate_data(dossier, as_of, source=name, timestamp=False)
     except InputError as exc:
-        return error_record(name, exc.problems)
+        # what the pack refuses (no pack for the country, undeclared country fields) is located at the record's line
+        return error_record(name, [p if p.line is not None else replace(p, line=line) for p in exc.problems])
     except EvaluationError as exc:
         return error_record(name, [internal_problem(source, line, exc.cause, exc.rule_id)])
     except Exception as exc:  # noqa: BLE001 - a defect must cost one record, not the run; it is named in the record
