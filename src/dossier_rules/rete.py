@@ -40,7 +40,7 @@ from typing import Any, Iterator
 
 from . import conditions as cond
 from .packs import CompiledRule, Pack, PackSet
-from .sources import InputError, Problem, without_nulls
+from .sources import InputError, Problem
 
 NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
 DURABLE = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
