@@ -20,6 +20,7 @@ from dossier_rules.sharing import Outbox, render
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import SAMPLES
+from .test_sharing import TODAY
 from .test_robustness import results_in
 
 MARKER = "ZZSECRET"
@@ -96,7 +97,7 @@ def test_no_personal_datum_reaches_any_export_of_any_shared_rule(packset: PackSe
         rules_seen = set()
         for row in box.notices():
             box.approve(row["id"], "Examiner")
-            notice = box.export(row["id"])
+            notice = box.export(row["id"], packset, TODAY)
             rules_seen |= {f.rule_id for d in notice.dossiers for f in d.findings}
             exports += [render(notice, fmt) for fmt in ("json", "html", "md")]  # type: ignore[arg-type]
     shared_rules = {r.rule.id for p in packset.packs.values() for r in p.rules if r.rule.spec.share and r.rule.spec.applies_to == "candidate"}
@@ -167,7 +168,7 @@ def test_markdown_export_is_escaped_names_and_approver_too(packset: PackSet, tmp
         row = box.notices()[0]
         plain = render(box.notice(row["id"]), "md")
         box.approve(row["id"], name)
-        md = render(box.export(row["id"]), "md")
+        md = render(box.export(row["id"], packset, TODAY), "md")
     for text in (plain, md):
         assert "](javascript" not in text and "<b>" not in text and "\n# Heading" not in text
         table = [line for line in text.splitlines() if line.startswith("|")]

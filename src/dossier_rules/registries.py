@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,10 +96,12 @@ class RegistryIndex:
     def __init__(self, path: Path, count: int):
         self.path = path
         self.count = count
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
         self._pid = 0
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> Any:
+        import sqlite3  # only for large registries: check imports nothing it does not use
+
         if self._conn is None or self._pid != os.getpid():
             self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
             self._pid = os.getpid()
@@ -113,6 +114,19 @@ class RegistryIndex:
     def __iter__(self) -> Iterator[Entry]:
         for (entry,) in self._db().execute("SELECT entry FROM entries ORDER BY seq"):
             yield Entry.model_validate_json(entry)
+
+    def items(self) -> Iterator[tuple[str, tuple[Entry, ...]]]:
+        """(id, its entries) for every id, as the in-memory index gives them."""
+        current: str | None = None
+        group: list[Entry] = []
+        for key, entry in self._db().execute("SELECT id, entry FROM entries ORDER BY id, seq"):
+            if key != current and group:
+                yield current, tuple(group)  # type: ignore[misc]
+                group = []
+            current = key
+            group.append(Entry.model_validate_json(entry))
+        if group:
+            yield current, tuple(group)  # type: ignore[misc]
 
 
 INDEX_ABOVE_BYTES = 1024 * 1024
@@ -202,6 +216,8 @@ def index_locations(path: Path, sha256: str) -> list[Path]:
 
 
 def _find_index(path: Path, sha256: str) -> LoadedRegistry | None:
+    import sqlite3
+
     for location in index_locations(path, sha256):
         if location.is_file():
             try:
@@ -212,6 +228,8 @@ def _find_index(path: Path, sha256: str) -> LoadedRegistry | None:
 
 
 def _indexed(path: Path, sha256: str, location: Path) -> LoadedRegistry:
+    import sqlite3
+
     conn = sqlite3.connect(f"{location.resolve().as_uri()}?mode=ro", uri=True)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -250,6 +268,8 @@ def build_index(registry: Registry, path: Path, sha256: str) -> Path:
 
 
 def _write_index(target: Path, registry: Registry, sha256: str, header: str) -> None:
+    import sqlite3
+
     conn = sqlite3.connect(target)
     try:
         with conn:

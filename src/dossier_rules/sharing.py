@@ -571,14 +571,15 @@ _TEMPLATES = Environment(
 )
 _TEMPLATES.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False)
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~&])")
 
 
 def markdown_text(value: Any) -> str:
     """A value as literal Markdown text, as HTML export escapes for HTML.
 
-    Every character Markdown (CommonMark, GFM tables) gives a meaning is
-    backslash-escaped and line breaks become spaces, so a name such as
+    Every character Markdown (CommonMark, GFM tables) gives a meaning inside a
+    line is backslash-escaped and line breaks become spaces (so ``-``, ``+``,
+    ``.`` and ``=``, which matter only at the start of a line, stay as written), so a name such as
     ``x | y``, ``[x](javascript:...)`` or ``# heading`` reads as written and
     cannot add a link, a heading, a table cell or a line to the notice.
     """

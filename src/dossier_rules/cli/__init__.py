@@ -12,7 +12,7 @@ writer or the pack tools.
 from __future__ import annotations
 
 import importlib
-import sqlite3
+import sys
 from typing import Any
 
 import click
@@ -61,10 +61,13 @@ class LazyGroup(LocalizedGroup):
         except OSError as exc:  # unwritable output, full disk, read-only file system, ...
             place = f": {exc.filename}" if exc.filename else ""
             fail(f"{exc.strerror or exc}{place}")
-        except sqlite3.Error as exc:  # a read-only or damaged outbox
-            fail(f"the outbox cannot be used: {exc}")
         except (RecursionError, MemoryError) as exc:
             fail(f"the input is too large or too deeply nested to process ({type(exc).__name__})")
+        except Exception as exc:
+            sqlite3 = sys.modules.get("sqlite3")  # imported only by commands that use it
+            if sqlite3 is not None and isinstance(exc, sqlite3.Error):  # a read-only or damaged outbox
+                fail(f"the outbox cannot be used: {exc}")
+            raise
 
 
 def fail(message: str) -> None:
