@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,18 @@ from dossier_rules.sources import check_dossier_data
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_pack_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The compiled-pack cache of the test run lives in a temporary directory, never in the user's."""
+    previous = os.environ.get("DOSSIER_RULES_CACHE")
+    os.environ["DOSSIER_RULES_CACHE"] = str(tmp_path_factory.mktemp("pack-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("DOSSIER_RULES_CACHE", None)
+    else:
+        os.environ["DOSSIER_RULES_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -236,3 +236,145 @@ def test_outline_and_str_render_the_condition() -> None:
     node = cond.parse({"all": [{"missing": "certificate"}, {"not": {"field": "residence", "eq": "japan"}}]}, SCOPE)
     assert cond.outline(node) == ["all of:", "  certificate is missing", "  not:", "    residence == 'japan'"]
     assert str(node) == "(certificate is missing AND NOT residence == 'japan')"
+
+
+# ---------------------------------------------------------------- aggregates
+
+INTERMEDIARY_USD = {
+    "in": "fees", "as": "f", "of": "f.amount",
+    "where": {"field": "f.payee.role", "in": ["intermediary", "sending_agency"]},
+    "unit": {"field": "f.currency", "eq": "USD"},
+}
+
+
+def fee(amount: float | None, currency: str | None = "USD", role: str = "intermediary") -> dict[str, Any]:
+    item: dict[str, Any] = {"payee": {"role": role}}
+    if amount is not None:
+        item["amount"] = amount
+    if currency is not None:
+        item["currency"] = currency
+    return item
+
+
+def test_count_with_and_without_where() -> None:
+    dossier = candidate(dependents=[{"relation": "child", "accompanying": True}, {"relation": "child"}, {"relation": "spouse", "accompanying": True}])
+    assert run({"count": {"in": "dependents"}, "eq": 3}, dossier)
+    accompanying = {"in": "dependents", "as": "d", "where": {"field": "d.accompanying", "eq": True}}
+    assert run({"count": accompanying, "eq": 2}, dossier)
+    assert run({"count": accompanying, "gt": 1}, dossier)
+    assert not run({"count": accompanying, "gt": 2}, dossier)
+
+
+def test_sum_adds_only_matching_items_in_the_named_currency() -> None:
+    total_above_cap = {"sum": INTERMEDIARY_USD, "gt": 1000}
+    assert run(total_above_cap, candidate(fees=[fee(600), fee(600.5)]))
+    assert not run(total_above_cap, candidate(fees=[fee(600), fee(400)]))  # exactly the cap is not above it
+    assert not run(total_above_cap, candidate(fees=[fee(600), fee(900, role="relative")]))  # not an intermediary
+    assert run({"sum": INTERMEDIARY_USD, "eq": 1000}, candidate(fees=[fee(600), fee(400)]))
+
+
+def test_sum_in_another_currency_or_of_an_unknown_amount_is_unknown() -> None:
+    for fees in ([fee(600), fee(900, currency="KHR")], [fee(600), fee(900, currency=None)], [fee(1200), fee(None)]):
+        assert not run({"sum": INTERMEDIARY_USD, "gt": 1000}, candidate(fees=fees))
+        assert not run({"sum": INTERMEDIARY_USD, "le": 1000}, candidate(fees=fees))
+    # an item that where leaves out may be in any currency
+    assert run({"sum": INTERMEDIARY_USD, "gt": 1000}, candidate(fees=[fee(1200), fee(5, currency="KHR", role="relative")]))
+
+
+def test_aggregates_over_absent_and_empty_lists() -> None:
+    for func in ("count", "sum"):
+        arg = {"in": "dependents"} if func == "count" else INTERMEDIARY_USD | {"in": "fees"}
+        lst = "dependents" if func == "count" else "fees"
+        assert run({func: arg, "eq": 0}, candidate(**{lst: []}))
+        assert not run({func: arg, "eq": 0}, candidate())  # not declared: unknown
+        assert not run({func: arg, "ne": 0}, candidate())
+    earliest = {"min": {"in": "tests", "as": "t", "of": "t.taken_on"}, "lt": "2025-01-01"}
+    latest = {"max": {"in": "tests", "as": "t", "of": "t.taken_on"}, "ge": "2025-01-01"}
+    for tests in ([], None):
+        dossier = candidate(tests=tests) if tests is not None else candidate()
+        assert not run(earliest, dossier) and not run(latest, dossier)  # no least or greatest of nothing
+        assert run({"not": earliest}, dossier)
+
+
+def test_min_and_max_of_numbers_and_dates() -> None:
+    tests = [{"kind": "skills", "taken_on": "2024-05-01"}, {"kind": "japanese", "taken_on": "2025-02-01"}]
+    earliest = {"in": "tests", "as": "t", "of": "t.taken_on"}
+    assert run({"min": earliest, "eq": "2024-05-01"}, candidate(tests=tests))
+    assert run({"max": earliest, "eq": "2025-02-01"}, candidate(tests=tests))
+    assert run({"min": earliest, "lt": {"var": "as_of", "offset": "-6m"}}, candidate(tests=tests), as_of=date(2025, 3, 1))
+    assert not run({"max": earliest, "lt": {"var": "as_of", "offset": "-6m"}}, candidate(tests=tests), as_of=date(2025, 3, 1))
+    largest = {"in": "fees", "as": "f", "of": "f.amount", "unit": {"field": "f.currency", "eq": "USD"}}
+    assert run({"max": largest, "eq": 900}, candidate(fees=[fee(600), fee(900, role="relative")]))
+    assert run({"min": largest, "eq": 600}, candidate(fees=[fee(600), fee(900, role="relative")]))
+
+
+def test_aggregate_compares_with_a_field() -> None:
+    count_fees = {"count": {"in": "fees"}, "gt": {"field": "dependents"}}
+    assert "cannot compare a number with a list" in error(count_fees)
+
+
+def test_aggregate_inside_a_quantifier_sees_the_outer_item() -> None:
+    # some intermediary was paid more than twice
+    condition = {"some": {"in": "intermediaries", "as": "i", "where": {
+        "count": {"in": "fees", "as": "f", "where": {"field": "f.payee.id", "eq": {"field": "i.id"}}}, "gt": 2}}}
+    paid = [{"payee": {"id": "B-1"}}] * 3
+    assert run(condition, candidate(intermediaries=[{"id": "B-2"}, {"id": "B-1"}], fees=paid))
+    assert not run(condition, candidate(intermediaries=[{"id": "B-2"}], fees=paid))
+
+
+@pytest.mark.parametrize(
+    ("condition", "fragment"),
+    [
+        ({"sum": {"in": "fees", "as": "f", "of": "f.amount"}, "gt": 1}, "has a currency: say which one to sum with 'unit: {field: f.currency"),
+        ({"max": {"in": "held_property", "as": "h", "of": "h.amount"}, "gt": 1}, "has a currency"),
+        ({"sum": {"in": "fees", "as": "f", "of": "f.payee", "unit": {"field": "f.currency", "eq": "USD"}}, "gt": 1}, "'sum' needs number values"),
+        ({"sum": {"in": "tests", "as": "t", "of": "t.taken_on"}, "gt": "2025-01-01"}, "'sum' needs number values"),
+        ({"min": {"in": "tests", "as": "t", "of": "t.name"}, "gt": 1}, "needs number or date values"),
+        ({"sum": {"in": "fees", "as": "f"}, "gt": 1}, "needs 'of: f.FIELD'"),
+        ({"sum": {"in": "fees", "of": "amount"}, "gt": 1}, "needs 'as: NAME'"),
+        ({"sum": {"in": "fees", "as": "f", "of": "identity.name"}, "gt": 1}, "reads a field of each item"),
+        ({"sum": INTERMEDIARY_USD | {"unit": {"field": "f.currency", "eq": 3}}, "gt": 1}, "'unit': expected a string"),
+        ({"sum": INTERMEDIARY_USD | {"unit": {"field": "f.amount", "eq": "USD"}}, "gt": 1}, "names a text field"),
+        ({"sum": INTERMEDIARY_USD | {"unit": "USD"}, "gt": 1}, "'unit' takes {field: f.currency"),
+        ({"count": {"in": "fees", "as": "f", "of": "f.amount"}, "gt": 1}, "'count' takes {in: LIST_PATH"),
+        ({"count": {"in": "certificate"}, "gt": 1}, "works over a list"),
+        ({"count": {"in": "fees", "where": {"exists": "certificate"}}, "gt": 1}, "needs 'as: NAME'"),
+        ({"count": {"in": "fees"}, "gt": "many"}, "expected a number"),
+        ({"count": {"in": "fees"}, "in": [1, 2]}, "exactly one of eq, ne, lt, le, gt, ge"),
+        ({"count": {"in": "fees"}}, "exactly one of eq"),
+        ({"count": {"in": "fees"}, "sum": {"in": "fees"}, "gt": 1}, "one of count, sum, min, max"),
+        ({"count": {"in": "fees", "as": "f", "where": {"field": "f.amout", "gt": 1}}, "gt": 1}, "did you mean 'amount'"),
+    ],
+)
+def test_aggregate_type_errors(condition: Any, fragment: str) -> None:
+    assert fragment in error(condition)
+
+
+@pytest.mark.parametrize(
+    ("condition", "suggestion"),
+    [
+        ({"count": {"in": "fees"}, "gte": 1}, "did you mean 'ge'"),
+        ({"count": {"in": "fees"}, "lte": 1}, "did you mean 'le'"),
+        ({"field": "residence", "gte": 1}, "did you mean 'ge'"),
+        ({"field": "residence", "equals": "abroad"}, "did you mean 'eq'"),
+        ({"field": "residence", "not_inn": ["abroad"]}, "did you mean 'not_in'"),
+        ({"exsits": "certificate"}, "did you mean 'exists'"),
+    ],
+)
+def test_operator_suggestions_keep_the_meaning(condition: Any, suggestion: str) -> None:
+    assert suggestion in error(condition)
+
+
+def test_an_operator_one_letter_from_another_is_not_suggested_as_it() -> None:
+    message = error({"field": "residence", "gtt": 1})
+    assert "did you mean" not in message
+
+
+def test_aggregates_render_for_people() -> None:
+    node = cond.parse({"sum": INTERMEDIARY_USD, "gt": 1000}, SCOPE)
+    assert str(node) == "SUM(f.amount FOR f IN fees WHERE f.payee.role in ['intermediary', 'sending_agency'] WITH f.currency == 'USD') > 1000"
+    assert cond.outline(node) == [
+        "sum of f.amount with f.currency == 'USD' > 1000, over each f in fees where:",
+        "  f.payee.role in ['intermediary', 'sending_agency']",
+    ]
+    assert str(cond.parse({"count": {"in": "dependents"}, "ge": 3}, SCOPE)) == "COUNT(dependents) >= 3"

@@ -81,6 +81,21 @@ def test_some_and_every_translate_when_their_condition_stays_in_the_item() -> No
     assert every == {"$or": [{"x.count_fees": 0}, {"$iall": {"r.fees": {"$gt": {"$i.amount": 0}}}}]}
 
 
+def test_aggregates_are_computed_into_the_fact_and_compared_by_durable_rules() -> None:
+    count = {"count": {"in": "dependents"}, "gt": 2}
+    assert _translate(count) == {"$and": [{"x.agg_0_known": True}, {"$gt": {"x.agg_0": 2}}]}
+    # negated: also true when the aggregate is unknown (unknown is not false)
+    assert _translate({"not": count}) == {"$or": [{"x.agg_0_known": False}, {"$and": [{"x.agg_0_known": True}, {"$lte": {"x.agg_0": 2}}]}]}
+    latest = _translate({"max": {"in": "tests", "as": "t", "of": "t.taken_on"}, "lt": {"var": "as_of", "offset": "-1y"}})
+    assert latest == {"$and": [{"x.agg_0_known": True}, {"$ex": {"x.date_1": 1}}, {"$lt": {"x.agg_0": {"$m": "x.date_1"}}}]}
+
+
+def test_an_aggregate_inside_some_or_every_is_refused_with_the_rule_named() -> None:
+    inside = {"some": {"in": "intermediaries", "as": "i", "where": {"count": {"in": "fees"}, "gt": 1}}}
+    with pytest.raises(rete.Untranslatable, match=r"rule t.rule: an aggregate \(count/sum/min/max\) inside some/every"):
+        _translate(inside)
+
+
 # --------------------------------------------------------------------------- differential
 
 
@@ -163,6 +178,13 @@ def test_rete_check_and_batch_match_native(tmp_path: Path) -> None:
     assert (tmp_path / "n.jsonl").read_bytes() == (tmp_path / "r.jsonl").read_bytes()
     tested = runner.invoke(main, ["packs", "test", "--engine", "rete"])
     assert tested.exit_code == 0 and " 0 failed" in tested.output, tested.output[-2000:]
+
+
+def test_aggregate_pack_cases_pass_on_both_backends(aggregate_packs: PackSet) -> None:
+    directory = str(next(iter(aggregate_packs.sources.values())).path.parent)
+    for engine in ("native", "rete"):
+        result = CliRunner().invoke(main, ["packs", "test", "--packs", directory, "--engine", engine])
+        assert result.exit_code == 0 and " 0 failed" in result.output, result.output[-2000:]
 
 
 # --------------------------------------------------------------------------- generated dossiers (last: the
@@ -293,3 +315,146 @@ def test_generated_dossiers_exercise_every_rule(packset: PackSet, native: Engine
     collect()
     every_rule = {rule.id for source in packset.sources.values() for rule in source.rules}
     assert every_rule - fired == set()
+
+
+# --------------------------------------------------------------------------- aggregates, generated
+
+AGGREGATE_RULES = """
+  - id: xx.fees-above-cap
+    title: {ja: 手数料合計が上限超過, en: Fees above the cap}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: block
+    when:
+      sum: {in: fees, as: f, of: f.amount, where: {field: f.payee.role, in: [sending_agency, intermediary]}, unit: {field: f.currency, eq: USD}}
+      gt: 1000
+    message: {ja: 超過, en: Above the cap}
+    tests:
+      - {name: fires, expect: fire, dossier: {fees: [{payee: {role: intermediary}, amount: 700, currency: USD}, {payee: {role: sending_agency}, amount: 700, currency: USD}]}}
+      - {name: at the cap, expect: pass, dossier: {fees: [{payee: {role: intermediary}, amount: 1000, currency: USD}]}}
+  - id: xx.fees-not-within-cap
+    title: {ja: 上限内と確認できない, en: Not shown within the cap}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: warn
+    when:
+      not: {sum: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}, le: 1000}
+    message: {ja: 確認できない, en: Not shown}
+    tests:
+      - {name: other currency, expect: fire, dossier: {fees: [{amount: 10, currency: KHR}]}}
+      - {name: within, expect: pass, dossier: {fees: [{amount: 10, currency: USD}]}}
+  - id: xx.many-dependents
+    title: {ja: 同伴家族が多い, en: Many accompanying dependents}
+    article: "{acts}(a)"
+    applies_to: candidate
+    severity: info
+    when:
+      any:
+        - count: {in: dependents, as: d, where: {field: d.accompanying, eq: true}}
+          ge: 2
+        - count: {in: dependents}
+          eq: 0
+    message: {ja: 家族, en: Dependents}
+    tests:
+      - {name: two accompanying, expect: fire, dossier: {dependents: [{relation: child, accompanying: true}, {relation: spouse, accompanying: true}]}}
+      - {name: one, expect: pass, dossier: {dependents: [{relation: child, accompanying: true}]}}
+  - id: xx.old-tests
+    title: {ja: 試験が古い, en: Tests taken long ago}
+    article: "{acts}(d)"
+    applies_to: candidate
+    severity: info
+    when:
+      all:
+        - max: {in: tests, as: t, of: t.taken_on}
+          lt: {var: as_of, offset: "-1y"}
+        - min: {in: tests, as: t, of: t.taken_on, where: {field: t.kind, eq: skills}}
+          ne: "2024-06-01"
+    message: {ja: 古い, en: Old}
+    tests:
+      - {name: old, expect: fire, dossier: {tests: [{kind: skills, taken_on: "2023-12-31"}]}}
+      - {name: recent, expect: pass, dossier: {tests: [{kind: skills, taken_on: "2025-01-15"}]}}
+  - id: xx.largest-fee
+    title: {ja: 最大の手数料, en: The largest fee}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: info
+    for_each: {in: fees, as: fee}
+    when:
+      max: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}
+      eq: {field: fee.amount}
+    message: {ja: 最大, en: Largest}
+    tests:
+      - {name: largest, expect: fire, count: 1, dossier: {fees: [{amount: 10, currency: USD}, {amount: 20, currency: USD}]}}
+      - {name: unknown currency, expect: pass, dossier: {fees: [{amount: 10}]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def aggregate_packs(tmp_path_factory: pytest.TempPathFactory) -> PackSet:
+    directory = tmp_path_factory.mktemp("aggregates")
+    write_pack(directory, "xx.yaml", MINI_PACK.rstrip("\n") + AGGREGATE_RULES)
+    return load_packs(directory)
+
+
+@st.composite
+def khmer_candidates(draw: st.DrawFn) -> dict[str, Any]:
+    data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": "candidate", "country": "KH", "submitted": draw(st.sampled_from(DATES)), "identity": {"name": "G"}}
+    fields = {
+        # amounts that add up across the caps, currencies that must not be mixed, dates on both sides of a year
+        "fees": items(st.one_of(
+            st.fixed_dictionaries({
+                "payee": st.fixed_dictionaries({"role": st.sampled_from(ROLES[1:])}),
+                "amount": st.sampled_from([0, 0.5, 300, 700, 1000]), "currency": st.sampled_from(["USD", "USD", "USD", "KHR"])}),
+            st.fixed_dictionaries({}, optional={"payee": party(), "amount": st.sampled_from([0, 700]), "currency": st.sampled_from(["USD", "KHR"])}),
+        )),
+        "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"taken_on": st.sampled_from(DATES)})),
+        "dependents": CANDIDATE_FIELDS["dependents"],
+        "intermediaries": items(party()),
+    }
+    for name in ("fees", "dependents", "tests", "intermediaries"):
+        value = draw(fields[name])
+        if value is not None:
+            data[name] = copy.deepcopy(value)
+    return data
+
+
+@seed(20261122)
+@settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+@given(dossier=khmer_candidates())
+def test_generated_dossiers_agree_on_aggregates(dossier: dict[str, Any], aggregate_packs: PackSet, aggregate_pool: Any) -> None:
+    native = Engine(aggregate_packs, None, max_registry_age=None)
+    expected = native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)
+    (rete_report,) = next(iter(aggregate_pool.map([[dossier]])))
+    assert findings_of(rete_report) == findings_of(expected), json.dumps(dossier, ensure_ascii=False)
+
+
+def test_generated_dossiers_make_every_aggregate_rule_fire_and_pass(aggregate_packs: PackSet) -> None:
+    native = Engine(aggregate_packs, None, max_registry_age=None)
+    seen: dict[str, set[bool]] = {}
+
+    @seed(20261122)
+    @settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(dossier=khmer_candidates())
+    def collect(dossier: dict[str, Any]) -> None:
+        fired = {f["rule_id"] for f in native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)["findings"]}
+        for rule in aggregate_packs.sources["xx"].rules:
+            if f"id: {rule.id}\n" in AGGREGATE_RULES:
+                    seen.setdefault(rule.id, set()).add(rule.id in fired)
+
+    collect()
+    assert len(seen) == AGGREGATE_RULES.count("  - id: ")
+    assert {rule: outcomes for rule, outcomes in seen.items() if outcomes != {True, False}} == {}
+
+
+@pytest.fixture(scope="module")
+def aggregate_pool(aggregate_packs: PackSet):
+    engine = Engine(aggregate_packs, None, max_registry_age=None, backend="rete")
+
+    def work(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [engine.evaluate_data(check_dossier_data(d, "generated"), timestamp=False) for d in chunk]
+
+    def fail(task: Any, code: int | None) -> list[dict[str, Any]]:
+        raise AssertionError(f"the rete worker died ({workers.signal_name(code)}) on {task}")
+
+    with workers.OrderedPool(1, work, lambda parts: [r for p in parts for r in p], fail) as pool:
+        yield pool

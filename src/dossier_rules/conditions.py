@@ -19,6 +19,9 @@ Operators (YAML)::
     {field: PATH, listed_in: KIND}       on the registry KIND as of the evaluation date
     {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
     {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
+    {count: {in: PATH, as: NAME, where: C}, OP: OPERAND}                  OP in eq ne lt le gt ge
+    {sum: {in: PATH, as: NAME, of: NAME.PATH, where: C, unit: {field: NAME.PATH, eq: V}}, OP: OPERAND}
+    {min: ...} / {max: ...}                                                 like sum; numbers or dates
 
 An OPERAND is a literal (string, number, boolean, ISO date, or a list for
 ``in``/``not_in``), ``{field: PATH}``, or ``{var: as_of}``; a date operand may
@@ -28,6 +31,15 @@ Unknown is not false: a comparison whose field is missing is never true, in
 either direction (``eq`` and ``ne`` alike). Use ``missing:`` to test for an
 absent value. ``some`` over a missing list is false and ``every`` over a
 missing or empty list is true; pair it with ``exists:`` when that matters.
+
+Aggregates follow the same rule: over an absent list, or when an item that
+passes ``where`` lacks the value (or its unit) being added up, the aggregate is
+unknown and every comparison with it is false. Over an empty list ``count``
+and ``sum`` are 0 and ``min``/``max`` are unknown. Amounts that carry a
+currency or unit can only be added up or compared within one: an aggregate
+over a value whose item has a ``currency`` or ``unit`` field must name it with
+``unit: {field: NAME.currency, eq: USD}``, and an item in another unit makes
+the aggregate unknown rather than silently mixing currencies.
 """
 
 from __future__ import annotations
@@ -154,6 +166,10 @@ class Path:
             return get
         return lambda env: None if (value := get(env)) is None else as_date(value)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled accessor (a closure); it is rebuilt on first use."""
+        return {k: v for k, v in self.__dict__.items() if k != "getter"}
+
     def pointer(self, bases: Mapping[str, str]) -> str:
         """JSON pointer of this path, given the pointers of bound items."""
         return bases[self.start] + "".join("/" + n for n in self.names)
@@ -187,9 +203,34 @@ def as_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+OPERATOR_ALIASES = {
+    "gte": "ge", "lte": "le", "geq": "ge", "leq": "le", "equals": "eq", "equal": "eq", "neq": "ne", "not_eq": "ne",
+    "greater_than": "gt", "less_than": "lt", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+    "notin": "not_in", "nin": "not_in", "exist": "exists", "and": "all", "or": "any",
+}
+"""Operator names from other rule languages, and the operator of this one that means the same."""
+
+
 def _suggest(word: str, options: Any) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _suggest_operator(word: str, options: Any) -> str:
+    """A suggestion for a mistyped operator that never changes its meaning.
+
+    Spelling distance would offer ``gt`` for ``gte`` (``>`` for ``>=``): the
+    two-letter comparisons are one letter from each other, so they are only
+    ever suggested for a known spelling of the same comparison in another
+    language; other operators (``exsits``, ``not_inn``) by spelling.
+    """
+    options = list(options)
+    if word in OPERATOR_ALIASES and OPERATOR_ALIASES[word] in options:
+        return f"; did you mean '{OPERATOR_ALIASES[word]}'?"
+    close = difflib.get_close_matches(word, [o for o in options if o not in _COMPARATORS], n=1)
+    if not close:
+        return ""
+    return f"; did you mean '{close[0]}'?"
 
 
 def resolve(text: Any, scope: Scope, line: int | None) -> Path:
@@ -472,6 +513,103 @@ class Quantifier(Node):
         return f"{word} {self.name} IN {self.path.text}: {self.where}"
 
 
+AGGREGATES = ("count", "sum", "min", "max")
+UNIT_FIELDS = ("currency", "unit")
+"""Sibling fields that give an amount its unit: an aggregate over such an amount must name the unit."""
+_ORDERING = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A value computed over the items of a list: how many match, or the sum, least or greatest of a field.
+
+    ``value`` is the field added up (absent for ``count``); ``unit``/``unit_value``
+    the guard that every matching item is in that one currency or unit.
+    ``type`` is the static type of the result (a number, or a date for the
+    ``min``/``max`` of dates).
+    """
+
+    func: Literal["count", "sum", "min", "max"]
+    path: Path
+    name: str | None
+    where: Node | None
+    value: Path | None
+    unit: Path | None
+    unit_value: Any
+    type: FieldType
+
+    def getter(self) -> Getter:
+        """The compiled aggregate: a closure returning the value, or ``None`` when it is unknown."""
+        items_of, name = self.path.getter, self.name
+        keep = self.where.program() if self.where is not None else None
+        read = self.value.getter if self.value is not None else None
+        unit = self.unit.getter if self.unit is not None else None
+        unit_value, func = self.unit_value, self.func
+
+        def matching(env: Env) -> list[Any] | None:
+            """The values of the items that pass ``where`` (True per item for count); None when unknown."""
+            items = items_of(env)
+            if items is None:
+                return None
+            values = []
+            for item in items:
+                if name is not None:
+                    env[name] = item
+                if keep is not None and not keep(env):
+                    continue
+                if read is None:
+                    values.append(True)
+                    continue
+                value = read(env)
+                if value is None or (unit is not None and unit(env) != unit_value):
+                    return None
+                values.append(value)
+            return values
+
+        if func == "count":
+            return lambda env: None if (v := matching(env)) is None else len(v)
+        if func == "sum":
+            return lambda env: None if (v := matching(env)) is None else sum(v)
+        pick = min if func == "min" else max
+        return lambda env: None if not (v := matching(env)) else pick(v)
+
+    def paths(self) -> list[Path]:
+        own = [p for p in (self.value, self.unit) if p is not None]
+        return [self.path, *own] + (self.where.paths() if self.where is not None else [])
+
+    def __str__(self) -> str:
+        text = f"{self.value.text} FOR " if self.value is not None else ""
+        text += f"{self.name} IN {self.path.text}" if self.name else self.path.text
+        if self.where is not None:
+            text += f" WHERE {self.where}"
+        if self.unit is not None:
+            text += f" WITH {self.unit.text} == {_show(self.unit_value)}"
+        return f"{self.func.upper()}({text})"
+
+
+@dataclass(frozen=True)
+class AggregateCompare(Node):
+    """A comparison of an aggregate with an operand; false when the aggregate is unknown."""
+
+    aggregate: Aggregate
+    op: str
+    operand: Operand
+
+    def program(self) -> Program:
+        get, fn = self.aggregate.getter(), _COMPARATORS[self.op]
+        if self.operand.is_constant:
+            const = self.operand.constant
+            return lambda env: (v := get(env)) is not None and fn(v, const)
+        other = self.operand.getter()
+        return lambda env: (a := get(env)) is not None and (b := other(env)) is not None and fn(a, b)
+
+    def paths(self) -> list[Path]:
+        return self.aggregate.paths() + ([self.operand.path] if self.operand.path else [])
+
+    def __str__(self) -> str:
+        return f"{self.aggregate} {_SYMBOLS[self.op]} {self.operand}"
+
+
 # --------------------------------------------------------------------------- parsing and checking
 
 _OFFSET = re.compile(r"^([+-]?)(\d{1,4})([dwmy])$")
@@ -563,6 +701,8 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
         raise ConditionError(f"a condition must be a mapping such as {{all: [...]}} or {{field: ..., eq: ...}}, got {raw!r}", line)
     if "field" in raw:
         return _parse_comparison(raw, scope, line)
+    if any(key in raw for key in AGGREGATES):
+        return _parse_aggregate_comparison(raw, scope, line)
     if len(raw) != 1:
         raise ConditionError(f"a condition mapping has one operator, got {sorted(raw)}", line)
     ((op, arg),) = raw.items()
@@ -578,10 +718,86 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
         return Presence(resolve(arg, scope, arg_line), present=op == "exists")
     if op in ("some", "every"):
         return _parse_quantifier(op, arg, scope, arg_line)
-    known = ["all", "any", "not", "exists", "missing", "some", "every", "field"]
+    known = ["all", "any", "not", "exists", "missing", "some", "every", "field", *AGGREGATES]
     if op in COMPARISON_OPERATORS:
         raise ConditionError(f"'{op}' needs a 'field' to compare", arg_line)
-    raise ConditionError(f"unknown operator '{op}'{_suggest(op, known + list(COMPARISON_OPERATORS))}", arg_line)
+    raise ConditionError(f"unknown operator '{op}'{_suggest_operator(op, known + list(COMPARISON_OPERATORS))}", arg_line)
+
+
+def _parse_aggregate_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
+    funcs = [k for k in raw if k in AGGREGATES]
+    ops = [k for k in raw if k not in AGGREGATES]
+    if len(funcs) != 1 or len(ops) != 1 or ops[0] not in _ORDERING:
+        unknown = [k for k in ops if k not in _ORDERING]
+        hint = _suggest_operator(unknown[0], _ORDERING) if unknown else ""
+        raise ConditionError(
+            f"an aggregate condition has one of {', '.join(AGGREGATES)} and exactly one of {', '.join(_ORDERING)}, got {sorted(raw)}{hint}",
+            line,
+        )
+    func, op = funcs[0], ops[0]
+    aggregate = _parse_aggregate(func, raw[func], scope, _line(raw, func, line))
+    op_line = _line(raw, op, line)
+    if op not in ("eq", "ne") and aggregate.type.kind not in ("number", "date"):
+        raise ConditionError(f"'{op}' orders numbers or dates, but this {func} is a {aggregate.type.describe()}", op_line)
+    operand = _operand(raw[op], aggregate.type, scope, op_line, f"{func} {op}")
+    return AggregateCompare(aggregate, op, operand)
+
+
+def _parse_aggregate(func: str, arg: Any, scope: Scope, line: int | None) -> Aggregate:
+    """Check ``{in, as, where, of, unit}`` of one aggregate; ``count`` has no ``of``/``unit``."""
+    allowed = {"in", "as", "where"} | ({"of", "unit"} if func != "count" else set())
+    shape = (
+        "{in: LIST_PATH, as: NAME, where: CONDITION}"
+        if func == "count"
+        else "{in: LIST_PATH, as: NAME, of: NAME.FIELD, where: CONDITION, unit: {field: NAME.FIELD, eq: VALUE}}"
+    )
+    if not isinstance(arg, dict) or "in" not in arg or set(arg) - allowed:
+        got = sorted(arg) if isinstance(arg, dict) else arg
+        raise ConditionError(f"'{func}' takes {shape} ('where' and 'unit' optional), got {got!r}", line)
+    path = resolve(arg["in"], scope, _line(arg, "in", line))
+    if path.type.kind != "list" or path.type.item is None:
+        raise ConditionError(f"'{func}' works over a list, but '{path.text}' is a {path.type.describe()}", line)
+    needs_name = "where" in arg or func != "count"
+    if needs_name and "as" not in arg:
+        raise ConditionError(f"'{func}' needs 'as: NAME' to name each item of '{path.text}'", line)
+    name = str(arg["as"]) if "as" in arg else None
+    inner = scope.bind(name, path.type.item, _line(arg, "as", line)) if name is not None else scope
+    where = parse(arg["where"], inner, _line(arg, "where", line)) if "where" in arg else None
+    if func == "count":
+        return Aggregate("count", path, name, where, None, None, None, FieldType("number"))
+    if "of" not in arg:
+        raise ConditionError(f"'{func}' needs 'of: {name}.FIELD', the value to {'add up' if func == 'sum' else 'compare'}", line)
+    value, unit, unit_value = _aggregate_value(func, arg, name, inner, line)  # type: ignore[arg-type]
+    return Aggregate(func, path, name, where, value, unit, unit_value, value.type)  # type: ignore[arg-type]
+
+
+def _aggregate_value(func: str, arg: dict, name: str, scope: Scope, line: int | None) -> tuple[Path, Path | None, Any]:
+    """The value an aggregate reads from each item, and the unit guard its item's currency or unit requires."""
+    of_line = _line(arg, "of", line)
+    value = resolve(arg["of"], scope, of_line)
+    if value.start != name:
+        raise ConditionError(f"'of' reads a field of each item, like '{name}.amount', got {value.text!r}", of_line)
+    allowed = ("number",) if func == "sum" else ("number", "date")
+    if value.type.kind not in allowed:
+        raise ConditionError(f"'{func}' needs {' or '.join(allowed)} values, but '{value.text}' is a {value.type.describe()}", of_line)
+    siblings = resolve(".".join((name, *value.names[:-1])), scope, of_line).type.fields
+    units = [u for u in UNIT_FIELDS if u in siblings]
+    if "unit" not in arg:
+        if units:
+            owner = ".".join((name, *value.names[:-1], units[0]))
+            raise ConditionError(
+                f"'{value.text}' has a {units[0]}: say which one to {func} with 'unit: {{field: {owner}, eq: ...}}' "
+                f"(amounts in different {units[0]} units are never added up or compared)",
+                of_line,
+            )
+        return value, None, None
+    guard, guard_line = arg["unit"], _line(arg, "unit", line)
+    if not isinstance(guard, dict) or set(guard) != {"field", "eq"}:
+        raise ConditionError(f"'unit' takes {{field: {name}.currency, eq: VALUE}}, got {guard!r}", guard_line)
+    unit = resolve(guard["field"], scope, _line(guard, default=guard_line))
+    if unit.start != name or unit.type.kind != "string":
+        raise ConditionError(f"'unit' names a text field of each item, like '{name}.currency', got {unit.text!r}", guard_line)
+    return value, unit, _literal(guard["eq"], unit.type, guard_line, "'unit'")
 
 
 def _item_line(seq: Any, index: int, default: int | None) -> int | None:
@@ -598,7 +814,7 @@ def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
     if op in _LOOKUPS:
         return _parse_lookup(raw, op, scope, line, op_line)
     if op not in COMPARISON_OPERATORS:
-        raise ConditionError(f"unknown comparison '{op}'{_suggest(op, COMPARISON_OPERATORS + tuple(_LOOKUPS))}", op_line)
+        raise ConditionError(f"unknown comparison '{op}'{_suggest_operator(op, COMPARISON_OPERATORS + tuple(_LOOKUPS))}", op_line)
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     left = path.type
     if left.kind in ("object", "list"):
@@ -644,6 +860,12 @@ def outline(node: Node, indent: int = 0) -> list[str]:
     if isinstance(node, Quantifier):
         word = "for some" if node.kind == "some" else "for every"
         return [f"{pad}{word} {node.name} in {node.path.text}:"] + outline(node.where, indent + 1)
+    if isinstance(node, AggregateCompare) and node.aggregate.where is not None:
+        agg = node.aggregate
+        value = f" of {agg.value.text}" if agg.value is not None else ""
+        unit = f" with {agg.unit.text} == {_show(agg.unit_value)}" if agg.unit is not None else ""
+        head = f"{pad}{agg.func}{value}{unit} {_SYMBOLS[node.op]} {node.operand}, over each {agg.name} in {agg.path.text} where:"
+        return [head] + outline(agg.where, indent + 1)
     return [f"{pad}{node}"]
 
 
@@ -657,4 +879,6 @@ def registries_used(node: Node) -> set[str]:
         return registries_used(node.item)
     if isinstance(node, Quantifier):
         return registries_used(node.where)
+    if isinstance(node, AggregateCompare) and node.aggregate.where is not None:
+        return registries_used(node.aggregate.where)
     return set()

@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
-from . import __version__
+from . import __version__, codegen
 from .conditions import ROOT, Env, as_date
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
@@ -107,6 +107,8 @@ class _DateContext:
     registries: list[Data]
     warnings: list[Data]
     view: RegistryView
+    pack_id: str
+    as_of: str
 
 
 class Engine:
@@ -117,7 +119,7 @@ class Engine:
         packset: PackSet,
         registries: Registries | None = None,
         max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
-        backend: Literal["native", "rete"] = "native",
+        backend: Literal["native", "interpreted", "rete"] = "native",
     ):
         self.packset = packset
         self.backend = backend
@@ -142,6 +144,20 @@ class Engine:
             for pack in packset.packs.values()
         }
         self._context = lru_cache(maxsize=4096)(self._date_context)
+        self._screens = self._generated() if backend == "native" else {}
+
+    def _generated(self) -> dict[tuple[str, str], codegen.Screen]:
+        """Each pack's rules as one generated function per kind; a pack the generator cannot express is interpreted."""
+        screens: dict[tuple[str, str], codegen.Screen] = {}
+        for pack in self.packset.packs.values():
+            try:
+                code = codegen.code_for(pack)
+            except codegen.Unsupported:
+                continue
+            heads = [_Runner(r, pack.id).static for r in pack.rules]
+            for kind, screen in codegen.screens(code, heads).items():
+                screens[(pack.country, kind)] = screen
+        return screens
 
     def pack_for(self, country: str, source: str) -> Pack:
         pack = self._packs.get(country)
@@ -165,26 +181,16 @@ class Engine:
         ``dossier`` is validated JSON data (:func:`dossier_rules.sources.load_dossier`).
         """
         country, kind = dossier["country"], dossier["kind"]
-        pack = self.pack_for(country, source or dossier["dossier_id"])
+        pack = self._packs.get(country) or self.pack_for(country, source or dossier["dossier_id"])
         as_of = as_of or as_date(dossier["submitted"])
-        context: _DateContext = self._context(pack.id, as_of)
+        context: _DateContext = self._context(pack.source.spec.pack.id, as_of)
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
         findings.extend(context.warnings)
-        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": context.view}
-        plan = self._plans[(country, kind)]
-        if self.backend == "rete":
-            fired = self._rete_evaluator().fired(pack, dossier, env)
-            for items, runners in plan:
-                for runner in runners:
-                    runner.emit(env, findings, items(env) if items else None, fired)
+        screen = self._screens.get((country, kind))
+        if screen is not None:
+            screen(dossier, as_of, context.view, findings)
         else:
-            for items, runners in plan:
-                if items is None:
-                    for runner in runners:
-                        runner.run(env, findings, None)
-                elif present := items(env):
-                    for runner in runners:
-                        runner.run(env, findings, present)
+            self._interpret(pack, kind, dossier, as_of, context.view, findings)
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -198,15 +204,33 @@ class Engine:
             "source": source,
             "submitted": dossier["submitted"],
             "sector": dossier.get("sector"),
-            "as_of": as_of.isoformat(),
-            "pack": pack.id,
-            "packs": self._used[pack.id],
+            "as_of": context.as_of,
+            "pack": context.pack_id,
+            "packs": self._used[context.pack_id],
             "pack_status": context.status,
             "registries": context.registries,
             "counts": counts,
             "findings": findings,
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
         }
+
+    def _interpret(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, findings: list[Data]) -> None:
+        """The closure interpreter, or the Rete backend deciding what fires (findings built by the same runners)."""
+        env: Env = {ROOT: dossier, "$as_of": as_of, "$registries": view}
+        plan = self._plans[(pack.country, kind)]
+        if self.backend == "rete":
+            fired = self._rete_evaluator().fired(pack, dossier, env)
+            for items, runners in plan:
+                for runner in runners:
+                    runner.emit(env, findings, items(env) if items else None, fired)
+            return
+        for items, runners in plan:
+            if items is None:
+                for runner in runners:
+                    runner.run(env, findings, None)
+            elif present := items(env):
+                for runner in runners:
+                    runner.run(env, findings, present)
 
     def _rete_evaluator(self) -> Any:
         """durable-rules, loaded on first use: in a worker process, never in the parent."""
@@ -219,7 +243,7 @@ class Engine:
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of))
+        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
 
     def pack_files(self, pack_id: str) -> list[Data]:
         """The pack files a report of this pack names: the pack and every pack it extends (id, version, sha256)."""

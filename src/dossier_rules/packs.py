@@ -20,16 +20,19 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
 from .model import KINDS, LABELS, Country, Party
 from .registries import Entry, RegistryKind
 from .sources import InputError, Problem, line_of, load_yaml, without_nulls
+
+if TYPE_CHECKING:
+    import jsonschema
 
 Severity = Literal["block", "warn", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
@@ -181,12 +184,16 @@ class PackFile(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
 
 
-_SCHEMA_VALIDATOR: jsonschema.Draft202012Validator | None = None
+_SCHEMA_VALIDATOR: "jsonschema.Draft202012Validator | None" = None
 
 
-def _schema_validator() -> jsonschema.Draft202012Validator:
+def _schema_validator() -> "jsonschema.Draft202012Validator":
+    """The pack schema's validator, built on first use (packs read from the compiled-pack cache need none)."""
     global _SCHEMA_VALIDATOR
     if _SCHEMA_VALIDATOR is None:
+        import jsonschema
+
+
         schema = PackFile.model_json_schema()
         _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -256,7 +263,6 @@ class CompiledRule:
     source: str
     line: int | None
     condition: cond.Node
-    program: cond.Program
     for_each: cond.Path | None
     evidence: tuple[cond.Path, ...]
     messages: dict[str, Template]
@@ -268,6 +274,15 @@ class CompiledRule:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @cached_property
+    def program(self) -> cond.Program:
+        """The condition as closures (the interpreter), built on first use: packs read from the cache have none."""
+        return self.condition.program()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its closures (see :mod:`dossier_rules.pack_cache`); they are rebuilt on use."""
+        return {k: v for k, v in self.__dict__.items() if k != "program"}
 
 
 @dataclass(frozen=True)
@@ -432,7 +447,7 @@ def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[
         return None, problems
     test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
     compiled = CompiledRule(
-        spec, pack_id, source, line, condition, condition.program(), for_each, tuple(evidence), messages, test_lines,
+        spec, pack_id, source, line, condition, for_each, tuple(evidence), messages, test_lines,
         frozenset(cond.registries_used(condition)), subject, line_of(raw, ["article"]),
     )
     return compiled, []

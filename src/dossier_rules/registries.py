@@ -167,24 +167,40 @@ def load_registries(directory: Path) -> Registries:
 
 
 class RegistryView:
-    """Look-ups for one dossier: its country's lists, as of its evaluation date."""
+    """Look-ups for one dossier: its country's lists, as of its evaluation date.
 
-    __slots__ = ("_lists", "_as_of")
+    The engine shares one view among all dossiers of a country and date, so the
+    ids listed (or revoked) on that date are worked out once per list, on its
+    first look-up; each look-up is then one set membership.
+    """
+
+    __slots__ = ("_as_of", "_listed", "_lists", "_revoked")
 
     def __init__(self, registries: Registries, country: str, as_of: date):
         self._lists = registries.lists_for(country)
         self._as_of = as_of
+        self._listed: dict[str, frozenset[str]] = {}
+        self._revoked: dict[str, frozenset[str]] = {}
 
     def available(self, kind: str) -> bool:
         return kind in self._lists
 
     def listed(self, kind: str, key: Any) -> bool:
-        index = self._lists.get(kind)
-        return index is not None and any(e.active_on(self._as_of) for e in index.get(str(key), ()))
+        ids = self._listed.get(kind)
+        if ids is None:
+            ids = self._listed[kind] = self._ids(kind, lambda e: e.active_on(self._as_of))
+        return str(key) in ids
 
     def revoked(self, kind: str, key: Any) -> bool:
-        index = self._lists.get(kind)
-        return index is not None and any(e.revoked_by(self._as_of) for e in index.get(str(key), ()))
+        ids = self._revoked.get(kind)
+        if ids is None:
+            ids = self._revoked[kind] = self._ids(kind, lambda e: e.revoked_by(self._as_of))
+        return str(key) in ids
+
+    def _ids(self, kind: str, holds: Any) -> frozenset[str]:
+        """The ids of the list ``kind`` with an entry for which ``holds`` is true (none when the list is not loaded)."""
+        index = self._lists.get(kind, {})
+        return frozenset(key for key, entries in index.items() if any(holds(e) for e in entries))
 
 
 # --------------------------------------------------------------------------- import

@@ -22,7 +22,8 @@ What a probe of durable-rules 2.0.28 showed here, and how it shapes this:
 Operators durable-rules cannot express are materialized as fields of the fact
 before it is asserted (the value is computed by the native program of that
 sub-condition, and Rete compares it): registry look-ups, membership in a list
-field, the as-of date shifted by an offset. Anything else that cannot be
+field, aggregates (``count``/``sum``/``min``/``max`` compared with their
+operand), the as-of date shifted by an offset. Anything else that cannot be
 translated (a ``some``/``every`` whose condition needs materialized values,
 an offset on a field) is refused when the pack is loaded for this backend,
 with the rule named. A crash inside durable-rules kills the process it runs
@@ -55,13 +56,23 @@ class _Materialized:
 
     ``present``: is the path provided; ``count``: length of a list (0 when
     absent); ``truth``: the native program of a sub-condition; ``dates``: the
-    as-of date shifted by an offset, as an ISO string.
+    as-of date shifted by an offset, as an ISO string; ``values``: an
+    aggregate (count, sum, min, max) under its key, with ``<key>_known``
+    false when it is unknown.
     """
 
     present: dict[str, cond.Getter] = field(default_factory=dict)
     count: dict[str, cond.Getter] = field(default_factory=dict)
     truth: dict[str, cond.Program] = field(default_factory=dict)
     dates: dict[str, cond.Getter] = field(default_factory=dict)
+    values: dict[str, cond.Getter] = field(default_factory=dict)
+
+    def merge(self, other: "_Materialized") -> None:
+        self.present.update(other.present)
+        self.count.update(other.count)
+        self.truth.update(other.truth)
+        self.dates.update(other.dates)
+        self.values.update(other.values)
 
 
 class _Translator:
@@ -128,6 +139,8 @@ class _Translator:
             return self.present(node.path, node.present != negated)
         if isinstance(node, cond.Lookup):
             return self.materialize(node, not negated)
+        if isinstance(node, cond.AggregateCompare):
+            return self.aggregate(node, negated)
         if isinstance(node, cond.Compare):
             return self.compare(node, negated)
         if isinstance(node, cond.Quantifier):
@@ -147,15 +160,26 @@ class _Translator:
             # "not in" is false on a missing value; its negation ("in" negated) is true then
             return {"$or": [self.present(node.path, False), test]} if negated else test
         right, guards = self.operand(node.operand)
+        return _ordered(left, node.op, right, guards, self.missing([node.path], node.operand, negated), negated)
+
+    def aggregate(self, node: cond.AggregateCompare, negated: bool) -> dict[str, Any]:
+        """The aggregate is computed natively into the fact; durable-rules compares it with the operand."""
+        key = f"agg_{next(self.counter)}"
+        self.value(key, node.aggregate.getter())
+        right, guards = self.operand(node.operand)
+        missing = [{"x." + key + "_known": False}, *self.missing([], node.operand, negated)] if negated else []
+        guards = [{"x." + key + "_known": True}, *guards]
+        return _ordered("x." + key, node.op, right, guards, missing, negated)
+
+    def value(self, key: str, getter: cond.Getter) -> None:
+        self.extra.values[key] = getter
+
+    def missing(self, paths: list[cond.Path], operand: cond.Operand, negated: bool) -> list[dict[str, Any]]:
+        """Tests that a side of a negated comparison is missing (none needed when it is not negated)."""
         if not negated:
-            test = {left: right} if node.op == "eq" else {DURABLE[node.op]: {left: right}}
-            return {"$and": guards + [test]} if guards else test
-        # not (x op y): true when either side is missing, or the opposite comparison holds
-        missing = [self.present(node.path, False)]
-        if node.operand.path is not None:
-            missing.append(self.present(node.operand.path, False))
-        opposite = {left: right} if node.op == "ne" else {NEGATE[node.op]: {left: right}}
-        return {"$or": missing + [{"$and": guards + [opposite]} if guards else opposite]}
+            return []
+        paths = paths + ([operand.path] if operand.path is not None else [])
+        return [self.present(path, False) for path in paths]
 
     def quantifier(self, node: cond.Quantifier, negated: bool) -> dict[str, Any]:
         some = (node.kind == "some") != negated
@@ -166,6 +190,16 @@ class _Translator:
         key = "count_" + node.path.text.replace(".", "_")
         self.extra.count[key] = node.path.getter
         return {"$or": [{"x." + key: 0}, {"$iall": {listed: inner}}]}
+
+
+def _ordered(left: str, op: str, right: Any, guards: list[dict[str, Any]], missing: list[dict[str, Any]], negated: bool) -> dict[str, Any]:
+    """``left op right`` (``guards`` say both sides are known), or its negation, which is also true
+    when either side is missing (any of ``missing``): unknown is not false."""
+    if not negated:
+        test = {left: right} if op == "eq" else {DURABLE[op]: {left: right}}
+        return {"$and": guards + [test]} if guards else test
+    opposite = {left: right} if op == "ne" else {NEGATE[op]: {left: right}}
+    return {"$or": missing + [{"$and": guards + [opposite]} if guards else opposite]}
 
 
 class _ItemTranslator(_Translator):
@@ -184,6 +218,9 @@ class _ItemTranslator(_Translator):
 
     def materialize(self, node: cond.Node, truth: bool) -> dict[str, Any]:
         raise self.fail("a registry look-up or list-field membership inside some/every")
+
+    def value(self, key: str, getter: cond.Getter) -> None:
+        raise self.fail("an aggregate (count/sum/min/max) inside some/every")
 
     def operand(self, operand: cond.Operand) -> tuple[Any, list[dict[str, Any]]]:
         if not operand.is_constant:
@@ -259,11 +296,7 @@ class ReteEvaluator:
                     rule = next(r.rule for r in pack.rules if r.rule.id == t.rule_id)
                     getter = rule.for_each.getter if rule.for_each else None
                     scopes[t.scope] = _Scope(getter, rule.spec.for_each.as_ if rule.spec.for_each else None, _Materialized())
-                merged = scopes[t.scope].extra
-                merged.present.update(t.extra.present)
-                merged.count.update(t.extra.count)
-                merged.truth.update(t.extra.truth)
-                merged.dates.update(t.extra.dates)
+                scopes[t.scope].extra.merge(t.extra)
             rulesets[pack.id] = rules
         try:
             self.host.set_rulesets(rulesets)
@@ -354,4 +387,9 @@ def _extra(spec: _Materialized, env: cond.Env) -> dict[str, Any]:
         shifted = get(env)
         if shifted is not None:
             extra[key] = shifted.isoformat()
+    for key, get in spec.values.items():
+        value = get(env)
+        extra[key + "_known"] = value is not None
+        if value is not None:
+            extra[key] = value.isoformat() if isinstance(value, date) else value
     return extra

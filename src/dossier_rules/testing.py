@@ -89,7 +89,7 @@ def pack_test_registries(pack: Pack) -> Registries:
     return Registries(built)
 
 
-def run_tests(packset: PackSet, ids: Iterable[str] = (), backend: Literal["native", "rete"] = "native") -> TestRun:
+def run_tests(packset: PackSet, ids: Iterable[str] = (), backend: Literal["native", "interpreted", "rete"] = "native") -> TestRun:
     """Run the rule tests; with ``backend="rete"`` call this in a worker process (see ``workers.run_isolated``)."""
     run = TestRun()
     wanted = set(ids)

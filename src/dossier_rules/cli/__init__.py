@@ -3,34 +3,66 @@
 Exit codes, for every command that evaluates or checks:
 0 nothing at or above the threshold; 1 findings (or lint/test failures);
 2 usage errors or inputs that could not be read (bad dossier, bad pack).
+
+Command modules are imported when their command runs (:class:`LazyGroup`):
+a screener's ``check`` does not pay for the notice templates, the schema
+writer or the pack tools.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
 
 from .. import __version__
-from .batch import batch_command
-from .check import check
-from .common import default_packs_dir, make_engine
-from .language import LocalizedGroup, lang_option
-from .log import log
-from .packs import explain, packs
-from .registry import registry
-from .schemas import schemas
-from .serve import serve
-from .share import share
-from .users import users
+from .language import LocalizedGroup, lang_option, localize
 
-__all__ = ["main", "default_packs_dir", "make_engine"]
+__all__ = ["default_packs_dir", "main", "make_engine"]
+
+COMMANDS = {
+    "check": "check:check",
+    "batch": "batch:batch_command",
+    "packs": "packs:packs",
+    "explain": "packs:explain",
+    "registry": "registry:registry",
+    "share": "share:share",
+    "schemas": "schemas:schemas",
+    "serve": "serve:serve",
+    "users": "users:users",
+    "log": "log:log",
+}
+"""Command name -> ``module:attribute`` in this package."""
 
 
-@click.group(cls=LocalizedGroup)
+class LazyGroup(LocalizedGroup):
+    """The top-level group: its commands are imported on first use, from :data:`COMMANDS`, in the chosen language."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        localize(command)
+        return command
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(version=__version__, prog_name="dossier-rules")
 @lang_option
 def main() -> None:
     """Screen SSW candidate and broker dossiers against the MOC rule packs."""
 
 
-for command in (check, batch_command, packs, explain, registry, share, schemas, serve, users, log):
-    main.add_command(command)
+def __getattr__(name: str) -> Any:
+    """``default_packs_dir`` and ``make_engine`` (used by scripts) without importing the engine with the CLI."""
+    if name in ("default_packs_dir", "make_engine"):
+        from . import common
+
+        return getattr(common, name)
+    raise AttributeError(name)

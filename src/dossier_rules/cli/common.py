@@ -13,7 +13,8 @@ from rich.console import Console
 
 from .. import package_data, rete, workers
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
-from ..packs import PackSet, load_packs
+from ..pack_cache import load_packs_cached
+from ..packs import PackSet
 from ..registries import Registries, load_registries
 from ..sources import InputError, Problem
 
@@ -44,8 +45,9 @@ def print_problems(problems: Iterable[Problem]) -> None:
 
 
 def load_packset(packs_dir: Path) -> PackSet:
+    """The packs, through the compiled-pack cache (see :mod:`dossier_rules.pack_cache`)."""
     try:
-        return load_packs(packs_dir)
+        return load_packs_cached(packs_dir)
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
@@ -112,10 +114,12 @@ max_age_option = click.option(
 engine_option = click.option(
     "--engine",
     "backend",
-    type=click.Choice(["native", "rete"]),
+    type=click.Choice(["native", "interpreted", "rete"]),
     default="native",
     show_default=True,
-    help="Rule backend: the native compiled conditions, or durable-rules' Rete engine (runs in worker processes).",
+    help="Rule backend: native (each pack compiled to Python; see 'packs compile --show'), interpreted "
+    "(the reference closure interpreter the compiled code is tested against), or durable-rules' Rete engine "
+    "(runs in worker processes).",
 )
 as_of_option = click.option(
     "--as-of",

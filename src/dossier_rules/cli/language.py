@@ -53,6 +53,11 @@ def apply(command: click.Command, args: Sequence[str]) -> None:
     _localize(command, lang)
 
 
+def localize(command: click.Command) -> None:
+    """Put a command loaded after the language was settled (see ``cli.LazyGroup``) in that language."""
+    _localize(command, locale.language())
+
+
 def _localize(command: click.Command, lang: str) -> None:
     _swap(command, ("help", "short_help", "epilog"), lang)
     if hasattr(command, "_help_option"):

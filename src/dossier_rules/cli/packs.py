@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from .. import coverage, workers
+from .. import codegen, coverage, workers
 from ..conditions import outline
 from ..sources import InputError
 from ..testing import lint, run_tests
@@ -115,6 +115,37 @@ def packs_lint(paths: tuple[Path, ...]) -> None:
 
 
 
+@packs.command("compile")
+@click.argument("target", required=False)
+@click.option("--show", is_flag=True, help="Print the generated Python source, for audit.")
+@packs_option
+def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
+    """Compile packs to Python source, as the native engine runs them.
+
+    TARGET is a pack id or a rule id (that rule alone, as the first pack
+    applying it generates it); without it, every pack. Without --show, a
+    summary: what each pack compiles to, or why the interpreter runs it.
+    """
+    packset = load_packset(packs_dir)
+    try:
+        selected = codegen.select(packset, target)
+    except KeyError:
+        known = ", ".join(sorted(packset.packs))
+        click.echo(f"error: no pack or rule '{target}'; packs: {known}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
+    table = Table("pack", "rules", "compiled to", "sha256 of the source")
+    for pack in selected:
+        try:
+            generated = codegen.generate(pack)
+        except codegen.Unsupported as exc:
+            table.add_row(pack.id, str(len(pack.rules)), f"interpreted: {exc}", "")
+            continue
+        if show:
+            click.echo(generated.source)
+        table.add_row(pack.id, str(len(pack.rules)), f"generated, {generated.source.count(chr(10)) + 1} lines", generated.sha256)
+    if not show:
+        console().print(table)
+
 
 @packs.command("test")
 @click.argument("pack_ids", nargs=-1)
@@ -134,7 +165,7 @@ def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: st
         if backend == "rete":
             run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend="rete"), packset)
         else:
-            run = run_tests(packset, pack_ids)
+            run = run_tests(packset, pack_ids, backend=backend)  # type: ignore[arg-type]
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None

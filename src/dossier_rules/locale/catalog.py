@@ -60,8 +60,11 @@ def help_texts(command: click.Command, path: str = "dossier-rules") -> Iterator[
         if isinstance(param, click.Option) and isinstance(param.show_default, str):
             yield param.show_default, f"{path} {param.opts[-1]}"
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            yield from help_texts(sub, f"{path} {name}")
+        context = click.Context(command)  # list and get: the top-level group loads its commands on use
+        for name in sorted(command.list_commands(context)):
+            sub = command.get_command(context, name)
+            if sub is not None:
+                yield from help_texts(sub, f"{path} {name}")
 
 
 def _form_labels() -> Iterator[tuple[str, str]]:
