@@ -1,13 +1,17 @@
 """The pages as a person uses them: Chromium (Debian's package) driven by Playwright against the real service.
 
 The service runs under uvicorn on a free loopback port; each flow asserts
-what the page shows. Screenshots of the main pages, in Japanese, are written
-to docs/screenshots/ (the README shows them). Without /usr/bin/chromium the
-module is skipped, and the reason says how to install it.
+what the page shows. Screenshots of the main pages, in Japanese, are taken on
+every run; they are written where ``$DOSSIER_RULES_SCREENSHOTS`` says
+(``DOSSIER_RULES_SCREENSHOTS=docs/screenshots`` refreshes the ones the README
+shows), else into the test's temporary directory, so a test run does not
+rewrite tracked files. Without /usr/bin/chromium the module is skipped, and
+the reason says how to install it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -24,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 )
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "DOSSIER_RULES_SCREENSHOTS"
 SAMPLE = ROOT / "samples" / "kh-candidate-abroad-no-agency.json"
 
 
@@ -92,9 +96,24 @@ def page_as(browser: Any, base_url: str) -> Iterator[Any]:
         context.close()
 
 
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get(SCREENSHOTS_ENV)
+    directory = (ROOT / chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture()
+def shot(screenshots: Path) -> Any:
+    """``shot(page, "result")``: a full-page screenshot of what the person sees now."""
+
+    def take(page: Any, name: str) -> None:
+        path = screenshots / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0
+
+    return take
 
 
 def serious_violations(page: Any) -> list[str]:
@@ -119,7 +138,7 @@ def upload(page: Any, path: Path) -> None:
 # --------------------------------------------------------------------------- flows
 
 
-def test_sign_in_shows_the_pages_in_japanese(browser: Any, base_url: str, page_as: Any) -> None:
+def test_sign_in_shows_the_pages_in_japanese(browser: Any, base_url: str, page_as: Any, shot: Any) -> None:
     context = browser.new_context(base_url=base_url)
     login = context.new_page()
     login.goto("/login")
@@ -137,7 +156,7 @@ def test_sign_in_shows_the_pages_in_japanese(browser: Any, base_url: str, page_a
     assert serious_violations(page) == []
 
 
-def test_screen_a_sample_by_upload(page_as: Any) -> None:
+def test_screen_a_sample_by_upload(page_as: Any, shot: Any) -> None:
     page = page_as("screener")
     upload(page, SAMPLE)
     banner = page.locator("#verdict")
@@ -166,7 +185,7 @@ def _open_form(page: Any) -> None:
     page.wait_for_url("**/screenings/form?**")
 
 
-def test_the_form_for_a_cambodian_candidate_abroad_without_molvt_certificate_blocks(page_as: Any) -> None:
+def test_the_form_for_a_cambodian_candidate_abroad_without_molvt_certificate_blocks(page_as: Any, shot: Any) -> None:
     page = page_as("screener")
     _open_form(page)
     assert page.get_by_role("heading", level=1).inner_text().endswith("カンボジア (KH)")
@@ -187,7 +206,7 @@ def test_the_form_for_a_cambodian_candidate_abroad_without_molvt_certificate_blo
     assert page.locator(".unknowns").inner_text() != ""  # what the dossier did not say is listed
 
 
-def test_a_date_mistake_shows_the_japanese_error_next_to_the_field_and_keeps_the_draft(page_as: Any) -> None:
+def test_a_date_mistake_shows_the_japanese_error_next_to_the_field_and_keeps_the_draft(page_as: Any, shot: Any) -> None:
     page = page_as("screener")
     _open_form(page)
     page.get_by_label("記録ID").fill("KH-FORM-0002")
@@ -208,7 +227,7 @@ def test_a_date_mistake_shows_the_japanese_error_next_to_the_field_and_keeps_the
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
 
 
-def test_a_reviewer_approves_and_exports_a_notice(page_as: Any) -> None:
+def test_a_reviewer_approves_and_exports_a_notice(page_as: Any, shot: Any) -> None:
     page = page_as("reviewer")
     upload(page, SAMPLE)
     page.get_by_role("button", name="この審査から通報の下書きを作成").click()
@@ -258,7 +277,7 @@ def test_switch_language_is_remembered_for_the_user(page_as: Any) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "審査履歴"
 
 
-def test_history_packs_and_registries_pages(page_as: Any) -> None:
+def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
     page = page_as("reviewer")
     upload(page, SAMPLE)
     page.goto("/history")
