@@ -26,7 +26,7 @@ from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import SAMPLES, write_pack
-from .test_rete import dossiers
+from .test_rete import AGGREGATE_RULES, dossiers, khmer_candidates
 
 
 def both(packset: PackSet, registries: Registries | None) -> tuple[Engine, Engine]:
@@ -69,6 +69,47 @@ def generated_and_interpreted(packset: PackSet, registries: Registries) -> tuple
 @given(dossier=dossiers())
 def test_generated_dossiers_agree(dossier: dict[str, Any], generated_and_interpreted: tuple[Engine, Engine]) -> None:
     generated, interpreted = generated_and_interpreted
+    data = check_dossier_data(dossier, "generated")
+    assert generated.evaluate_data(data, timestamp=False) == interpreted.evaluate_data(data, timestamp=False), json.dumps(dossier, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+@pytest.fixture(scope="module")
+def aggregate_pack(tmp_path_factory: pytest.TempPathFactory) -> PackSet:
+    from .conftest import MINI_PACK
+
+    directory = tmp_path_factory.mktemp("aggregates")
+    write_pack(directory, "xx.yaml", MINI_PACK.rstrip("\n") + AGGREGATE_RULES)
+    return load_packs(directory)
+
+
+def test_aggregates_are_generated_and_agree_on_their_cases(aggregate_pack: PackSet) -> None:
+    (pack,) = aggregate_pack.packs.values()
+    source = codegen.generate(pack).source
+    assert "def a0(items):" in source and "return sum(values)" in source and "return len(values)" in source
+    _assert_only_own_names(ast.parse(source))
+    generated, interpreted = both(aggregate_pack, None)
+    assert set(generated._screens) == {("KH", "candidate"), ("KH", "broker")}
+    for resolved in pack.rules:
+        for i, case in enumerate(resolved.rule.spec.tests):
+            dossier = case_dossier(pack, resolved, i)
+            report = generated.evaluate_data(dossier, case.as_of, timestamp=False)
+            assert report == interpreted.evaluate_data(dossier, case.as_of, timestamp=False), resolved.rule.id
+            assert (resolved.rule.id in {f["rule_id"] for f in report["findings"]}) == (case.expect == "fire"), (resolved.rule.id, case.name)
+
+
+@pytest.fixture(scope="module")
+def aggregate_engines(aggregate_pack: PackSet) -> tuple[Engine, Engine]:
+    return both(aggregate_pack, None)
+
+
+@seed(20261122)
+@settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+@given(dossier=khmer_candidates())
+def test_generated_dossiers_agree_on_aggregates(dossier: dict[str, Any], aggregate_engines: tuple[Engine, Engine]) -> None:
+    generated, interpreted = aggregate_engines
     data = check_dossier_data(dossier, "generated")
     assert generated.evaluate_data(data, timestamp=False) == interpreted.evaluate_data(data, timestamp=False), json.dumps(dossier, ensure_ascii=False)
 
@@ -144,6 +185,11 @@ def hostile_pack() -> str:
         rules.append(_rule(f"ne-{i}", f"{{field: identity.name, ne: {_q(text)}}}", {"identity": {"name": "plain"}}, {"identity": {"name": text}}))
         rules.append(_rule(f"some-{i}", f"{{some: {{in: fees, as: f, where: {{field: f.purpose, eq: {_q(text)}}}}}}}", fees(text), fees("plain")))
         rules.append(_rule(f"every-{i}", f"{{every: {{in: fees, as: f, where: {{field: f.purpose, ne: {_q(text)}}}}}}}", fees("plain"), fees(text)))
+    for i, text in enumerate(HOSTILE):
+        count = f"{{count: {{in: fees, as: f, where: {{field: f.purpose, eq: {_q(text)}}}}}, ge: 1}}"
+        rules.append(_rule(f"count-{i}", count, fees(text), fees("plain")))
+        unit = f"{{not: {{sum: {{in: fees, as: f, of: f.amount, unit: {{field: f.currency, eq: {_q(text)}}}}}, ge: 0}}}}"
+        rules.append(_rule(f"sum-unit-{i}", unit, {"fees": [{"amount": 1, "currency": "USD"}]}, {"fees": []}))
     rules.append(_rule("in", f"{{field: identity.name, in: {_q(HOSTILE)}}}", {"identity": {"name": hostile}}, {"identity": {"name": "plain"}}))
     rules.append(_rule("not-in", f"{{field: identity.name, not_in: {_q(HOSTILE)}}}", {"identity": {"name": "plain"}}, {"identity": {"name": hostile}}))
     rules.append(_rule("each-in", f"{{field: f.purpose, in: {_q(HOSTILE)}}}", fees(HOSTILE[3]), fees("plain"), "\n    for_each: {in: fees, as: f}"))
@@ -190,10 +236,10 @@ def test_hostile_literals_stay_data(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def _assert_only_own_names(tree: ast.AST) -> None:
     """Every name in generated code is a runtime helper, an argument, or a local the generator numbered."""
-    allowed = set(codegen.RUNTIME) | set(codegen.RUNTIME["__builtins__"]) | {"d", "as_of", "reg", "out", "H", "i", "it", "p"}
+    allowed = set(codegen.RUNTIME) | set(codegen.RUNTIME["__builtins__"]) | {"d", "as_of", "reg", "out", "H", "i", "it", "p", "items", "values", "value"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            assert node.id in allowed or (node.id[0] in "vqtfC" and node.id[1:].isdigit()), node.id
+            assert node.id in allowed or (node.id[0] in "vqtfaC" and node.id[1:].isdigit()), node.id
         if isinstance(node, ast.Attribute):
             assert node.attr in {"get", "append", "isoformat", "listed", "revoked", "available"}, node.attr
         assert not isinstance(node, (ast.Import, ast.ImportFrom, ast.Lambda, ast.ClassDef, ast.Global, ast.Nonlocal, ast.Delete, ast.With, ast.Try))

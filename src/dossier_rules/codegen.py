@@ -188,6 +188,8 @@ class _Conditions:
 
     def __init__(self, src: _Source):
         self.src = src
+        self.helpers: list[str] = []
+        """Nested functions (one per aggregate) that the function being generated defines first."""
 
     def path(self, path: cond.Path, scope: _Scope) -> tuple[str, bool]:
         """An expression for the value of ``path``, and whether it is a plain name (safe to repeat).
@@ -262,7 +264,44 @@ class _Conditions:
             inner = self.expr(node.where, scope.with_inline(node.name, var))
             word = "any" if node.kind == "some" else "all"
             return f"{word}({inner} for {var} in ({items} or ()))"
+        if isinstance(node, cond.AggregateCompare):
+            return self.aggregate_compare(node, scope)
         raise Unsupported(f"no code generation for {type(node).__name__}")
+
+    def aggregate_compare(self, node: cond.AggregateCompare, scope: _Scope) -> str:
+        """The aggregate as a call of its helper, compared as the interpreter does: unknown is never true."""
+        items, _ = self.path(node.aggregate.path, scope)
+        first, later = self.once(f"{self.aggregate(node.aggregate, scope)}({items})", False)
+        op = _SYMBOL[node.op]
+        if node.operand.is_constant:
+            return f"({first} is not None and {later} {op} {self.constant(node.operand.constant)})"
+        other_first, other_later = self.once(*self.operand(node.operand, scope))
+        return f"({first} is not None and {other_first} is not None and {later} {op} {other_later})"
+
+    def aggregate(self, node: cond.Aggregate, scope: _Scope) -> str:
+        """A nested function computing ``node`` over a list: its value, or None when unknown (see conditions)."""
+        name = self.src.fresh("a")
+        var = self.src.fresh("q")
+        inner = scope.with_inline(node.name, var) if node.name is not None else scope
+        lines = [f"    def {name}(items):", "        if items is None:", "            return None", "        values = []", f"        for {var} in items:"]
+        if node.where is not None:
+            lines += [f"            if not {self.expr(node.where, inner)}:", "                continue"]
+        if node.value is None:
+            lines.append("            values.append(True)")
+        else:
+            value, _ = self.path(node.value, inner)
+            unknown = "value is None"
+            if node.unit is not None:
+                unit, _ = self.path(node.unit, inner)
+                unknown += f" or {unit} != {self.constant(node.unit_value)}"
+            lines += [f"            value = {value}", f"            if {unknown}:", "                return None", "            values.append(value)"]
+        result = {"count": "len(values)", "sum": "sum(values)"}.get(node.func)
+        if result is None:
+            lines += ["        if not values:", "            return None", f"        return {'min' if node.func == 'min' else 'max'}(values)"]
+        else:
+            lines.append(f"        return {result}")
+        self.helpers.extend(lines)
+        return name
 
     def compare(self, node: cond.Compare, scope: _Scope) -> str:
         first, later = self.once(*self.path(node.path, scope))
@@ -435,7 +474,7 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         for resolved, test, target in zip(group, tests, found, strict=True):
             blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind, fired_only))
         blocks.extend(f"        out += {f}" for f in found)
-    return lines + top + (blocks or ["    pass"])
+    return lines + code.helpers + top + (blocks or ["    pass"])
 
 
 def _rule(

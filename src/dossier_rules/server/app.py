@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -13,6 +16,7 @@ from ..packs import load_packs
 from ..registries import load_registries
 from . import errors
 from .account_routes import router as account_router
+from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
 from .accounts import Accounts
 from .db import Database
@@ -75,7 +79,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
         title="dossier-rules",
         version=__version__,
         summary="Screen Specified Skilled Worker dossiers against the MOC rule packs; a tamper-evident screening log.",
-        docs_url=None,
+        docs_url=None,  # interactive docs would load their scripts from a CDN: off; the document is at /openapi.json
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -92,8 +96,18 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(screening_router)
     app.include_router(catalog_router)
     app.include_router(notice_router)
+    app.include_router(admin_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
     return app
+
+
+def openapi_text(engine: Engine) -> str:
+    """The OpenAPI document as checked into ``schemas/openapi.json`` (stable key order, trailing newline)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(db=Path(tmp) / "openapi.sqlite"), engine=engine)
+        document = app.openapi()
+        app.state.db.connection().close()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

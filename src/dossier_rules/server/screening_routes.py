@@ -36,7 +36,7 @@ def screenings_of(request: Request) -> Screenings:
     return request.app.state.screenings
 
 
-def _content_type(request: Request, accepted: tuple[str, ...]) -> None:
+def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:
     given = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if given not in accepted:
         raise HTTPException(415, f"expected a body of type {' or '.join(accepted)}, got {given or 'none'}")
@@ -64,7 +64,7 @@ class ScreeningPage(BaseModel):
 @router.post("", response_model=ScreeningOut, status_code=201, openapi_extra={"requestBody": DOSSIER_BODY}, responses=REFUSALS)
 async def screen_one(request: Request, as_of: date | None = None, who: Principal = Depends(require("screener"))) -> Any:
     """Screen one dossier: the report, stored in the screening log under the returned id."""
-    _content_type(request, JSON_TYPES)
+    require_content_type(request, JSON_TYPES)
     raw = await request.body()
     record = await _in_thread(screenings_of(request).screen, raw, as_of, who.user.username)
     if "errors" in record:
@@ -81,7 +81,7 @@ async def screen_one(request: Request, as_of: date | None = None, who: Principal
 )
 async def screen_many(request: Request, as_of: date | None = None, who: Principal = Depends(require("screener"))) -> StreamingResponse:
     """Screen many dossiers (JSON Lines): one record out per record in, in order, as they are screened."""
-    _content_type(request, JSONL_TYPES)
+    require_content_type(request, JSONL_TYPES)
     body = await request.body()
     return StreamingResponse(screenings_of(request).screen_many(body, as_of, who.user.username), media_type="application/x-ndjson")
 

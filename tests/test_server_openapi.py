@@ -1,0 +1,57 @@
+"""The OpenAPI document: checked in and current, served, and no input it admits gets a 5xx (schemathesis)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from dossier_rules.server.app import openapi_text
+
+from .server_support import ROOT, make_service
+
+CHECKED_IN = ROOT / "schemas" / "openapi.json"
+EXAMPLES_PER_OPERATION = 12
+"""Bounded so the suite stays fast: about 30 operations × this many generated requests."""
+
+
+def _fuzzed_service():  # type: ignore[no-untyped-def]
+    tmp = Path(tempfile.mkdtemp(prefix="dossier-rules-fuzz-"))
+    shutil.copytree(ROOT / "rules" / "registries", tmp / "registries")
+    return make_service(tmp, registries_dir=tmp / "registries")
+
+
+@schemathesis.serializer("application/x-ndjson", "text/csv")
+def _as_text(ctx, value):  # type: ignore[no-untyped-def]
+    """Bodies the document declares as text (JSON Lines, CSV): generated strings, sent as UTF-8."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else json.dumps(value).encode()
+
+
+SERVICE = _fuzzed_service()
+schema = schemathesis.openapi.from_asgi("/openapi.json", SERVICE.app)
+
+
+def test_the_checked_in_document_is_current() -> None:
+    current = openapi_text(SERVICE.app.state.engine)
+    assert CHECKED_IN.read_text(encoding="utf-8") == current, "schemas/openapi.json is stale: run dossier-rules serve --write-openapi schemas/openapi.json"
+
+
+def test_the_document_is_served_and_the_docs_need_no_cdn() -> None:
+    served = SERVICE.client.get("/openapi.json").json()
+    assert served == json.loads(CHECKED_IN.read_text(encoding="utf-8"))
+    assert SERVICE.client.get("/docs").status_code == 404 and SERVICE.client.get("/redoc").status_code == 404
+
+
+@pytest.mark.filterwarnings("ignore")
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+def test_no_generated_request_gets_a_server_error(case) -> None:  # type: ignore[no-untyped-def]
+    for who in ("admin", "screener"):
+        response = case.call(headers=SERVICE.as_(who))
+        case.validate_response(response, checks=[not_a_server_error])
