@@ -250,6 +250,20 @@ def test_the_installed_tool_screens_with_the_installed_packs(installed: Installe
 
 
 @pytest.mark.wheel
+def test_the_installed_tool_speaks_japanese_from_its_own_catalog(installed: Installed) -> None:
+    japanese = installed.run("--lang", "ja", "check", "--help").stdout
+    from_checkout = subprocess.run(
+        [sys.executable, "-m", "dossier_rules", "--lang", "ja", "check", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
+    ).stdout
+    assert japanese == from_checkout.replace("python -m dossier_rules", "dossier-rules")
+    assert japanese != installed.run("--lang", "en", "check", "--help").stdout
+
+
+@pytest.mark.wheel
 def test_the_installed_sample_registries_are_never_overwritten(installed: Installed) -> None:
     rows = installed.workdir / "agencies.csv"
     rows.write_text("id,name,listed_from\nMOLVT-ACC-0001,Example Agency,2024-01-01\n", encoding="utf-8")
