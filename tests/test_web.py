@@ -114,3 +114,18 @@ def test_upload_screens_and_opens_the_result(service: Any) -> None:
     bad = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("b.json", b'{"kind": "candiate"}', "application/json"))])
     assert bad.status_code == 422 and "candiate" in bad.text and "b.json" in bad.text
     assert json.loads(raw)["dossier_id"] in service.client.get("/history").text
+
+
+def test_only_the_chosen_countrys_declared_fields_appear() -> None:
+    from dossier_rules.packs import DeclaredField
+
+    declared = {
+        "molvt_office": DeclaredField(type="string", choices=["phnom_penh", "siem_reap"], title={"ja": "MoLVT事務所", "en": "MoLVT office"}),
+        "briefing_attended": DeclaredField(type="bool", title={"ja": "説明会への出席", "en": "Briefing attended"}),
+    }
+    without = {c.name for c in forms.controls(CandidateDossier, {}, {})}
+    assert "country_fields" not in without
+    (group,) = [c for c in forms.controls(CandidateDossier, {}, {}, declared=declared) if c.name == "country_fields"]
+    assert [(c.name, c.widget) for c in group.children] == [("country_fields.briefing_attended", "tristate"), ("country_fields.molvt_office", "select")]
+    form = {"country_fields.briefing_attended": "true", "country_fields.molvt_office": "siem_reap"}
+    assert forms.dossier_from_form(CandidateDossier, form, declared) == {"country_fields": {"briefing_attended": True, "molvt_office": "siem_reap"}}

@@ -26,6 +26,7 @@ from ..model import KINDS, LABELS
 MAX_ROWS = 50
 """Rows of one repeating group the form accepts; real dossiers have a handful."""
 FIXED = ("kind", "country", "schema_version")
+COUNTRY_FIELDS = "country_fields"
 """Chosen before the form is shown (kind and country) or fixed by the model; not controls."""
 UNKNOWN, YES, NO = N_("not known"), N_("yes"), N_("no")
 
@@ -126,13 +127,24 @@ def _literal_values(annotation: Any) -> list[str]:
     return [str(v) for v in typing.get_args(inner)] if typing.get_origin(inner) is Literal else []
 
 
-def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str], prefix: str = "") -> list[Control]:
-    """The controls of ``model``, filled from ``data`` (the draft) and showing ``errors`` (pointer -> message)."""
+def controls(
+    model: type[BaseModel], data: dict[str, Any], errors: dict[str, str], prefix: str = "", declared: dict[str, Any] | None = None
+) -> list[Control]:
+    """The controls of ``model``, filled from ``data`` (the draft) and showing ``errors`` (pointer -> message).
+
+    ``declared`` are the country fields the chosen country's pack declares
+    (``pack.dossier_fields``): they become the ``country_fields`` group, so
+    only that country's extra fields appear; with none, the group is left out.
+    """
     out = []
     for key, info in model.model_fields.items():
         if not prefix and key in FIXED:
             continue
         name = f"{prefix}{key}"
+        if not prefix and key == COUNTRY_FIELDS:
+            if declared:
+                out.append(_country_group(declared, data.get(key) if isinstance(data.get(key), dict) else {}, errors))
+            continue
         control = Control(name, key, field_label(key), "text", required=info.is_required(), help=info.description)
         value = data.get(key) if isinstance(data, dict) else None
         inner, nested = _base(info.annotation), _inner_model(info.annotation)
@@ -151,6 +163,23 @@ def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str
         control.error = errors.get(control.pointer)
         out.append(control)
     return out
+
+
+def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dict[str, str]) -> Control:
+    """The fields one country's pack declares, labelled with the pack's own titles."""
+    from ..locale import language
+
+    group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
+    for name, spec in sorted(declared.items()):
+        control = Control(f"{COUNTRY_FIELDS}.{name}", name, getattr(spec.title, language()), "text")
+        inner = {"bool": bool, "number": float, "date": datetime.date}.get(spec.type, str)
+        if spec.choices:
+            inner = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+        _scalar(control, inner, values.get(name))
+        control.error = errors.get(control.pointer)
+        group.children.append(control)
+    group.error = errors.get(group.pointer)
+    return group
 
 
 def _scalar(control: Control, inner: Any, value: Any) -> None:
@@ -173,7 +202,7 @@ def _scalar(control: Control, inner: Any, value: Any) -> None:
 # --------------------------------------------------------------------------- reading the form back
 
 
-def dossier_from_form(model: type[BaseModel], form: dict[str, str]) -> dict[str, Any]:
+def dossier_from_form(model: type[BaseModel], form: dict[str, str], declared: dict[str, Any] | None = None) -> dict[str, Any]:
     """The dossier JSON a submitted form describes; empty controls are left out (not known, not false).
 
     Values are converted only where the control guarantees the form
@@ -195,7 +224,19 @@ def dossier_from_form(model: type[BaseModel], form: dict[str, str]) -> dict[str,
                 break
         else:
             node[steps[-1]] = value
-    return _typed(model, tree)
+    extra = tree.pop(COUNTRY_FIELDS, None)
+    out = _typed(model, tree)
+    if isinstance(extra, dict) and declared:
+        out[COUNTRY_FIELDS] = {k: _declared_value(declared[k].type, v) if k in declared else v for k, v in extra.items()}
+    return out
+
+
+def _declared_value(kind: str, value: Any) -> Any:
+    if kind == "bool" and value in ("true", "false"):
+        return value == "true"
+    if kind == "number" and isinstance(value, str):
+        return _number(value)
+    return value
 
 
 def _typed(model: type[BaseModel], tree: dict[str, Any]) -> dict[str, Any]:

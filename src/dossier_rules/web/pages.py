@@ -221,9 +221,18 @@ def form_page(request: Request, kind: str = "candidate", country: str = "") -> R
         return _render_form(request, who, kind, country, {}, {}, [])
 
 
+def _declared(request: Request, kind: str, country: str) -> dict[str, Any]:
+    """The country fields the pack for ``country`` declares for ``kind`` of dossier."""
+    packset = request.app.state.engine.packset
+    for pack in packset.packs.values():
+        if pack.country == country:
+            return dict(packset.sources[pack.id].spec.pack.dossier_fields.get(kind, {}))
+    return {}
+
+
 def _render_form(request: Request, who: Principal, kind: str, country: str, draft: dict[str, Any], errors: dict[str, str], general: list[str], status: int = 200) -> HTMLResponse:
     model = KINDS[kind]
-    controls = forms.controls(model, draft, errors)
+    controls = forms.controls(model, draft, errors, declared=_declared(request, kind, country))
     return render(
         request, who, "form.html", status=status, kind=kind, country=country, country_name=translate(COUNTRY_NAMES.get(country, country)),
         controls=controls, general=general, error_count=len(errors) + len(general),
@@ -238,7 +247,7 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
     if kind not in KINDS:
         raise HTTPException(422, "unknown kind")
     model = KINDS[kind]
-    draft = forms.dossier_from_form(model, form)
+    draft = forms.dossier_from_form(model, form, _declared(request, kind, country))
     with page(request, who):
         if form.get("add") or form.get("remove"):
             draft = forms.with_row(draft, form.get("add") or form.get("remove") or "", add=bool(form.get("add")))
