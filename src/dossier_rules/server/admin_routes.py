@@ -18,7 +18,7 @@ from .errors import problem_response
 from .screening_routes import require_content_type
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
-ADMIN = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+ADMIN: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
 CSV_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "string", "description": "Columns: id, name, listed_from, ended_on, ended_because, note"}}}}
 
 
@@ -95,7 +95,8 @@ async def import_registry(
         return problem_response(422, problems, "body")
     settings = settings_of(request)
     directory = settings.registries_dir or settings.packs_dir / "registries"  # type: ignore[operator]
-    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries), registry_file(directory, country, kind))
+    write_registry(Registry(kind=kind, country=country,  # type: ignore[arg-type]  # kind checked against REGISTRY_KINDS above
+        source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries), registry_file(directory, country, kind))
     _reload_registries(request, directory)
     return {"country": country, "kind": kind, "entries": len(result.entries)}
 
