@@ -465,15 +465,17 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         item = _Reads(src, "it", item_lines, "            ")
         scope = _Scope({cond.ROOT: dossier, name: item})
         tests = [code.expr(r.rule.condition, scope) for r in group]
-        found = [src.fresh("f") for _ in group]
+        # a rule's findings for each item are gathered apart, then appended rule by rule (the interpreter's order);
+        # a rule alone over its list appends directly
+        found = ["out"] if len(group) == 1 else [src.fresh("f") for _ in group]
         base = each.pointer({cond.ROOT: ""}) + "/"
         blocks.append(f"    if {items}:")
-        blocks.extend(f"        {f} = []" for f in found)
+        blocks.extend(f"        {f} = []" for f in found if f != "out")
         blocks.append(f"        for i, it in enumerate({items}):")
         blocks.extend(item_lines)
         for resolved, test, target in zip(group, tests, found, strict=True):
             blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind, fired_only))
-        blocks.extend(f"        out += {f}" for f in found)
+        blocks.extend(f"        out += {f}" for f in found if f != "out")
     return lines + code.helpers + top + (blocks or ["    pass"])
 
 
