@@ -47,7 +47,12 @@ SECTORS = ["agriculture", "construction", "nursing_care", "food_service", "build
 
 
 def candidate(rng: random.Random, i: int, country: str) -> dict:
-    agency = {"id": f"{country}-BRK-{rng.randrange(400):04d}", "name": f"Example Agency {rng.randrange(400)} (fictional)", "role": "sending_agency", "country": country}
+    agency = {
+        "id": f"{country}-BRK-{rng.randrange(400):04d}",
+        "name": f"Example Agency {rng.randrange(400)} (fictional)",
+        "role": "sending_agency",
+        "country": country,
+    }
     if country in AGENCY:
         agency["accreditation"] = {"ministry": "ministry", "number": AGENCY[country], "valid_from": "2021-01-01", "valid_to": "2027-12-31"}
     d = {
@@ -56,7 +61,12 @@ def candidate(rng: random.Random, i: int, country: str) -> dict:
         "kind": "candidate",
         "country": country,
         "submitted": f"2025-{rng.randint(3, 9):02d}-{rng.randint(1, 28):02d}",
-        "identity": {"name": f"Candidate {i} (fictional)", "nationality": country, "date_of_birth": f"{rng.randint(1985, 2004)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "passport_number": f"P{i:08d}"},
+        "identity": {
+            "name": f"Candidate {i} (fictional)",
+            "nationality": country,
+            "date_of_birth": f"{rng.randint(1985, 2004)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+            "passport_number": f"P{i:08d}",
+        },
         "languages": LANG[country],
         "residence": "abroad" if rng.random() < 0.85 else "japan",
         "status_sought": "SSW1" if rng.random() < 0.9 else "SSW2",
@@ -67,8 +77,18 @@ def candidate(rng: random.Random, i: int, country: str) -> dict:
             {"kind": "skills", "name": "Skills Test", "certificate_number": f"S-{i}", "taken_on": "2024-10-01", "identity_verified": True},
             {"kind": "japanese", "name": "JFT-Basic", "certificate_number": f"J-{i}", "taken_on": "2024-09-01", "identity_verified": True},
         ],
-        "fees": [{"payee": {"id": agency["id"], "name": agency["name"], "role": "sending_agency"}, "amount": rng.randrange(100, 3000), "currency": "USD", "purpose": "training",
-                  "basis_shown": True, "breakdown_explained": True, "explanation_language": LANG[country][0], "acknowledged": True}],
+        "fees": [
+            {
+                "payee": {"id": agency["id"], "name": agency["name"], "role": "sending_agency"},
+                "amount": rng.randrange(100, 3000),
+                "currency": "USD",
+                "purpose": "training",
+                "basis_shown": True,
+                "breakdown_explained": True,
+                "explanation_language": LANG[country][0],
+                "acknowledged": True,
+            }
+        ],
         "held_property": [],
         "contract_clauses": [],
         "incidents": [],
@@ -90,10 +110,16 @@ PROBLEMS = [
     lambda d, rng: d["tests"][0].update(impersonation_reported=True),
     lambda d, rng: d.pop("certificate", None),
     lambda d, rng: d.update(dependents=[{"relation": "spouse", "accompanying": True}], status_sought="SSW1"),
-    lambda d, rng: d["contract_clauses"].append({"kind": "penalty", "amount": 2000, "currency": "USD", "party": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
+    lambda d, rng: d["contract_clauses"].append(
+        {"kind": "penalty", "amount": 2000, "currency": "USD", "party": {"name": "Example Broker (fictional)", "role": "intermediary"}}
+    ),
     lambda d, rng: d["fees"][0].pop("acknowledged", None),
-    lambda d, rng: d["documents"].append({"kind": "diploma", "finding": "altered", "provided_by": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
-    lambda d, rng: d["incidents"].append({"kind": "threat", "occurred_on": "2024-11-02", "perpetrator": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
+    lambda d, rng: d["documents"].append(
+        {"kind": "diploma", "finding": "altered", "provided_by": {"name": "Example Broker (fictional)", "role": "intermediary"}}
+    ),
+    lambda d, rng: d["incidents"].append(
+        {"kind": "threat", "occurred_on": "2024-11-02", "perpetrator": {"name": "Example Broker (fictional)", "role": "intermediary"}}
+    ),
     lambda d, rng: [d["fees"][0].pop(k, None) for k in ("basis_shown", "acknowledged")],
     lambda d, rng: d.update(residence="abroad", hire_route="direct"),
     lambda d, rng: "sending_agency" in d and "accreditation" in d["sending_agency"] and d["sending_agency"]["accreditation"].update(valid_to="2025-01-31"),
@@ -104,8 +130,15 @@ candidates sent without an agency, lapsed accreditation), so the benchmark times
 
 def broker(rng: random.Random, i: int, country: str) -> dict:
     return {
-        "schema_version": "1.0", "dossier_id": f"{country}-BRKB-{i:08d}", "kind": "broker", "country": country, "submitted": "2025-06-01",
-        "name": f"Example Broker {i} (fictional)", "role": "intermediary", "legal_form": rng.choice(["individual", "corporate"]), "based_in": country,
+        "schema_version": "1.0",
+        "dossier_id": f"{country}-BRKB-{i:08d}",
+        "kind": "broker",
+        "country": country,
+        "submitted": "2025-06-01",
+        "name": f"Example Broker {i} (fictional)",
+        "role": "intermediary",
+        "legal_form": rng.choice(["individual", "corporate"]),
+        "based_in": country,
         "fee_schedule": {"published": True, "basis_shown": rng.random() < 0.8},
         "practices": {"holds_passports": rng.random() < 0.1, "takes_deposits": False, "penalty_contracts": rng.random() < 0.05},
     }
@@ -113,7 +146,7 @@ def broker(rng: random.Random, i: int, country: str) -> dict:
 
 def generate(path: Path, n: int, seed: int) -> None:
     rng = random.Random(seed)
-    countries, weights = zip(*COUNTRIES)
+    countries, weights = zip(*COUNTRIES, strict=True)
     with path.open("wb") as out:
         for i in range(n):
             country = rng.choices(countries, weights)[0]
@@ -227,10 +260,13 @@ def main() -> None:
         data = work / "dossiers.jsonl"
         t = time.perf_counter()
         generate(data, args.n, args.seed)
-        print(f"generated {args.n:,} dossiers ({data.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s; "
-              f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
+        print(
+            f"generated {args.n:,} dossiers ({data.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s; "
+            f"{os.cpu_count()} cores; Python {sys.version.split()[0]}"
+        )
         rows = []
         rows.append(("orjson parse only (floor)", args.n, 1, *measure([sys.executable, "-c", FLOOR, str(data)])))
+
         def run_batch(label: str, out: Path, jobs: int, n: int, source: Path, *extra: str) -> None:
             result = measure(cli + ["batch", str(source), "--out", str(out), "--jobs", str(jobs), *extra])
             name, count, seconds, rss, cpu = checked(label, result, out, n)
@@ -263,12 +299,10 @@ def main() -> None:
         print(f"scaling: --jobs {args.jobs} is {(many[1] / many[3]) / (one[1] / one[3]):.2f}x --jobs 1")
         if not args.no_rete:
             native, rete_row = rows[2], rows[3]
-            print(f"backends: native is {rete_row[3] / native[3]:.1f}x faster than rete on the same input "
-                  f"(outputs {'identical' if same else 'DIFFER'})")
+            print(f"backends: native is {rete_row[3] / native[3]:.1f}x faster than rete on the same input (outputs {'identical' if same else 'DIFFER'})")
         if args.memory_n:
             big = rows[-1]
-            print(f"memory: {big[1]:,} records peak {big[4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB "
-                  f"({(big[4] / many[4] - 1) * 100:+.1f} %)")
+            print(f"memory: {big[1]:,} records peak {big[4]:,.0f} MiB vs {many[1]:,} records {many[4]:,.0f} MiB ({(big[4] / many[4] - 1) * 100:+.1f} %)")
         per = stages(data, min(args.n, 20_000))
         total = sum(per.values())
         print()
