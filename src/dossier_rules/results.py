@@ -510,3 +510,122 @@ def summarise(records: Iterable[Record], chosen: Filter | None = None) -> Summar
     for record in records:
         summary.add(record)
     return summary
+
+
+# --------------------------------------------------------------------------- comparing two runs
+
+
+class NotSameInput(Exception):
+    """Two results files that do not hold the results of the same input records, in the same order."""
+
+
+def finding_key(finding: Record) -> tuple[str, str | None]:
+    """What makes two findings "the same" across runs: the rule and the list item it is about.
+
+    Evidence and message are left out on purpose: after a registry import the
+    same finding may quote another value, and that is not a new finding.
+    """
+    return finding["rule_id"], finding.get("item")
+
+
+@dataclass
+class Change:
+    """How one dossier's result differs between two runs."""
+
+    source: str
+    dossier_id: str | None
+    old_outcome: str
+    new_outcome: str
+    added: list[str]
+    removed: list[str]
+
+    def to_json(self) -> Record:
+        return {
+            "source": self.source, "dossier_id": self.dossier_id, "old_outcome": self.old_outcome, "new_outcome": self.new_outcome,
+            "added": self.added, "removed": self.removed,
+        }
+
+
+def change(old: Record, new: Record) -> Change | None:
+    """The change between two results of the same record, or ``None`` when outcome and findings are the same."""
+    before = Counter(finding_key(f) for f in old.get("findings") or ())
+    after = Counter(finding_key(f) for f in new.get("findings") or ())
+    added = sorted((after - before).elements(), key=_key_order)
+    removed = sorted((before - after).elements(), key=_key_order)
+    old_outcome, new_outcome = outcome_of(old), outcome_of(new)
+    if old_outcome == new_outcome and not added and not removed:
+        return None
+    return Change(new["source"], new.get("dossier_id") or old.get("dossier_id"), old_outcome, new_outcome, [r for r, _ in added], [r for r, _ in removed])
+
+
+def _key_order(key: tuple[str, str | None]) -> tuple[str, str]:
+    return key[0], key[1] or ""
+
+
+def pairs(old: Iterable[Record], new: Iterable[Record]) -> Iterator[tuple[Record, Record]]:
+    """The results of two runs side by side, checking record by record that they come from the same input."""
+    old_it, new_it = iter(old), iter(new)
+    position = 0
+    while True:
+        a, b = next(old_it, None), next(new_it, None)
+        if a is None and b is None:
+            return
+        position += 1
+        if a is None or b is None:
+            longer = "the new" if a is None else "the old"
+            raise NotSameInput(f"{longer} results hold more records (from record {position} on): they are not results of the same input")
+        if a.get("source") != b.get("source"):
+            raise NotSameInput(f"record {position} is {a.get('source')!r} in the old results and {b.get('source')!r} in the new: not the same input")
+        yield a, b
+
+
+@dataclass
+class Comparison:
+    """Counts of what changed between two runs: outcome moves, and findings added and removed by rule."""
+
+    records: int = 0
+    changed: int = 0
+    moves: Counter = field(default_factory=Counter)
+    added: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
+    dossiers_added: Counter = field(default_factory=Counter)
+    dossiers_removed: Counter = field(default_factory=Counter)
+
+    def add(self, found: Change | None) -> None:
+        self.records += 1
+        if found is None:
+            return
+        self.changed += 1
+        if found.old_outcome != found.new_outcome:
+            self.moves[(found.old_outcome, found.new_outcome)] += 1
+        self.added.update(found.added)
+        self.removed.update(found.removed)
+        self.dossiers_added.update(set(found.added))
+        self.dossiers_removed.update(set(found.removed))
+
+    @property
+    def outcome_changed(self) -> int:
+        return sum(self.moves.values())
+
+    def to_json(self) -> Record:
+        rules = sorted(self.added.keys() | self.removed.keys(), key=lambda r: (-(self.added[r] + self.removed[r]), r))
+        return {
+            "records": self.records,
+            "changed": self.changed,
+            "outcome_changed": self.outcome_changed,
+            "moves": [{"from": a, "to": b, "dossiers": n} for (a, b), n in sorted(self.moves.items(), key=lambda kv: (-kv[1], kv[0]))],
+            "rules": {
+                r: {"added": self.added[r], "removed": self.removed[r], "dossiers_added": self.dossiers_added[r], "dossiers_removed": self.dossiers_removed[r]}
+                for r in rules
+            },
+        }
+
+
+def compare(old: Iterable[Record], new: Iterable[Record], comparison: Comparison | None = None) -> Iterator[Change]:
+    """The changes between two runs over the same input, streaming; counts go into ``comparison``."""
+    counts = comparison if comparison is not None else Comparison()
+    for a, b in pairs(old, new):
+        found = change(a, b)
+        counts.add(found)
+        if found is not None:
+            yield found

@@ -24,6 +24,8 @@ __all__ = ["default_packs_dir", "main", "make_engine"]
 COMMANDS = {
     "check": "check:check",
     "batch": "batch:batch_command",
+    "report": "report:report_command",
+    "diff": "diff:diff_command",
     "packs": "packs:packs",
     "explain": "packs:explain",
     "registry": "registry:registry",

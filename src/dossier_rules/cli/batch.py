@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch
+from ..locale import language
 from . import views
+from .diff import run_diff
 from ..sources import InputError
 from .common import (
     EXIT_INPUT,
@@ -33,6 +36,8 @@ from .common import (
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="JSON Lines output: one record per input record, in input order.")
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
 @click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="An earlier output of the same input: print what changed (as dossier-rules diff) and exit 1 if anything did.")
 @click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1.")
 @as_of_option
 @engine_option
@@ -40,13 +45,13 @@ from .common import (
 @registries_option
 @max_age_option
 def batch_command(
-    input_spec: str, out: Path, jobs: int, resume: bool, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    input_spec: str, out: Path, jobs: int, resume: bool, baseline: Path | None, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
 ) -> None:
     """Screen every record of INPUT: a directory of JSON files, a JSON Lines file (.gz too), or - for stdin.
 
     Exit 0 when every record was screened (and nothing reached --fail-on),
-    1 when findings reached --fail-on, 2 when any record was unreadable or
-    the run could not start.
+    1 when findings reached --fail-on or, with --baseline, anything changed,
+    2 when any record was unreadable or the run could not start.
     """
     engine = make_engine(packs_dir, registries_dir, max_registry_age, backend)
     started = time.monotonic()
@@ -72,7 +77,11 @@ def batch_command(
         click.echo(f"error: cannot resume {out}: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
     print_batch_summary(err_console, outcome, time.monotonic() - started, out)
-    raise SystemExit(outcome.stats.exit_code(fail_on))
+    code = outcome.stats.exit_code(fail_on)
+    if baseline is not None:
+        compared = run_diff(baseline, out, "table", sys.stderr, err_console)
+        code = max(code, compared)
+    raise SystemExit(code)
 
 
 def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: float, out: Path) -> None:
@@ -91,7 +100,7 @@ def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: flo
         table.add_row(f"findings: {severity}", f"{stats.severity[severity]:,}")
     console.print(table)
     for view in views.VIEWS:
-        console.print(views.table(stats.summary, view, limit=None if view in ("outcome", "country") else SUMMARY_ROWS))
+        console.print(views.table(stats.summary, view, language(), limit=None if view in ("outcome", "country") else SUMMARY_ROWS))
 
 
 SUMMARY_ROWS = 10

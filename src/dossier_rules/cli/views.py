@@ -19,10 +19,19 @@ __all__ = ["VIEWS", "headers", "rows", "table", "title"]
 
 Row = list[Any]
 
+OUTCOME_LABELS = {
+    "blocked": ("block 指摘あり", "blocked"),
+    "review": ("要確認", "review"),
+    "clear": ("問題なし", "clear"),
+    "not_in_force": ("協力覚書の適用期間外", "MOC not in force"),
+    "unreadable": ("読取不能", "unreadable"),
+}
+"""How outcomes read in Japanese and English headers and cells."""
+
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     # view -> (key, ja, en)
     "outcome": [("outcome", "判定", "outcome"), ("dossiers", "件数", "dossiers")],
-    "country": [("country", "国", "country"), ("dossiers", "件数", "dossiers"), *((o, o, o) for o in OUTCOMES), ("findings", "指摘数", "findings")],
+    "country": [("country", "国", "country"), ("dossiers", "件数", "dossiers"), *((o, *OUTCOME_LABELS[o]) for o in OUTCOMES), ("findings", "指摘数", "findings")],
     "article": [
         ("article", "条項", "article"), ("findings", "指摘数", "findings"), ("dossiers", "件数", "dossiers"),
         ("block", "block", "block"), ("warn", "warn", "warn"), ("info", "info", "info"), ("shared", "情報提供対象", "to share"), ("countries", "国", "countries"),
@@ -47,13 +56,6 @@ TITLES = {
     "intermediary": ("仲介機関別", "by intermediary"),
 }
 
-OUTCOME_LABELS = {
-    "blocked": ("不許可相当", "blocked"),
-    "review": ("要確認", "review"),
-    "clear": ("問題なし", "clear"),
-    "not_in_force": ("協力覚書の適用期間外", "MOC not in force"),
-    "unreadable": ("読み取り不能", "unreadable"),
-}
 
 
 def headers(view: str, lang: str) -> list[str]:
