@@ -21,7 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ..locale import N_, translate
-from ..model import KINDS, LABELS
+from .. import labels
+from ..model import KINDS
 
 MAX_ROWS = 50
 """Rows of one repeating group the form accepts; real dossiers have a handful."""
@@ -61,26 +62,16 @@ def field_label(key: str) -> str:
     return translate(key.replace("_", " "))
 
 
-def value_label(value: str) -> str:
-    """How an enumerated value reads: the model's Japanese/English label, else the value in words, translated."""
-    pair = LABELS.get(value)
+def value_label(value: str, choices: typing.Iterable[str] = ()) -> str:
+    """How an enumerated value of a field with these ``choices`` reads, in the page's language (:mod:`dossier_rules.labels`)."""
     from ..locale import language
 
-    if pair:
-        return pair[0] if language() == "ja" else pair[1]
-    return translate(value.replace("_", " "))
+    return labels.label(value, "ja" if language() == "ja" else "en", frozenset(choices) or None)
 
 
 def field_names(model: type[BaseModel] | None = None) -> set[str]:
-    """Every field name and enumerated value the form can show, in words (for the message catalog)."""
-    out: set[str] = set()
-    for cls in _models(model):
-        for key, info in cls.model_fields.items():
-            out.add(key.replace("_", " "))
-            for choice in _literal_values(info.annotation) if key not in FIXED else ():
-                if choice not in LABELS:
-                    out.add(choice.replace("_", " "))
-    return out
+    """Every field name the form shows as a label, in words (for the message catalog; values are labelled by ``labels``)."""
+    return {key.replace("_", " ") for cls in _models(model) for key in cls.model_fields}
 
 
 def _models(model: type[BaseModel] | None) -> typing.Iterator[type[BaseModel]]:
@@ -118,13 +109,6 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     if typing.get_origin(inner) is list:
         inner = _base(typing.get_args(inner)[0])
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-
-
-def _literal_values(annotation: Any) -> list[str]:
-    inner = _base(annotation)
-    if typing.get_origin(inner) is list:
-        inner = _base(typing.get_args(inner)[0])
-    return [str(v) for v in typing.get_args(inner)] if typing.get_origin(inner) is Literal else []
 
 
 def controls(
@@ -185,7 +169,8 @@ def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dic
 def _scalar(control: Control, inner: Any, value: Any) -> None:
     if typing.get_origin(inner) is Literal:
         control.widget = "select"
-        control.choices = [("", translate(UNKNOWN))] + [(str(v), value_label(str(v))) for v in typing.get_args(inner)]
+        values = [str(v) for v in typing.get_args(inner)]
+        control.choices = [("", translate(UNKNOWN))] + [(v, value_label(v, values)) for v in values]
     elif inner is bool:
         control.widget = "tristate"
         control.choices = [("", translate(UNKNOWN)), ("true", translate(YES)), ("false", translate(NO))]

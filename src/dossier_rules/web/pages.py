@@ -50,14 +50,15 @@ TERMS = {
     # the lists rules consult
     "accredited-agencies": N_("accredited sending agencies"), "improvement-orders": N_("improvement orders"),
     "support-organisations": N_("registered support organisations"), "suspended-sectors": N_("sectors with acceptance suspended"),
-    # acts of 4(1) and test fraud (the same ids label a complaint's act in the form)
-    "a": N_("a"), "b": N_("b"), "c": N_("c"), "d": N_("d"), "e": N_("e"), "test_fraud": N_("test fraud"),
     # severities
     "block": N_("block"), "warn": N_("warn"), "info": N_("info"),
     # kinds of dossier
     "candidate": N_("candidate"), "broker": N_("broker"),
 }
 """Codes the pages show as words: each through the catalog (the templates use ``term(code)``)."""
+
+ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
+"""The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
 
 NAV = [
     ("/screenings/new", N_("New screening"), "screener"),
@@ -68,7 +69,7 @@ NAV = [
 ]
 
 templates = Environment(loader=PackageLoader("dossier_rules.web", "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
-templates.globals.update(pointer_label=view.pointer_label, _=_, term=lambda code: translate(TERMS.get(code, code)), translate=translate, localized=view.localized, value_label=forms.value_label, field_label=forms.field_label, quote=quote)
+templates.globals.update(pointer_label=view.pointer_label, act_label=lambda act: forms.value_label(act, ACTS), _=_, term=lambda code: translate(TERMS.get(code, code)), translate=translate, localized=view.localized, field_label=forms.field_label, quote=quote)
 
 
 def page_language(request: Request, who: Principal | None) -> str:
