@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
     with sharing.Outbox(outbox) as box:
         result = box.build(packset, reports, with_personal_data=with_personal_data)
     print_problems(result.problems)
+    for held in result.held_back:
+        click.echo(
+            f"{held.source}: {held.dossier_id}: {held.findings} finding(s) held back, not shared: "
+            f"MOC-{held.country} was not in force on the report's date ({held.state})",
+            err=True,
+        )
     click.echo(
         f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, "
         f"{result.duplicates} finding(s) already in the outbox"
@@ -111,10 +118,16 @@ def share_approve(notice_id: str, by: str, outbox: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "md"]), default="json", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @outbox_option
-def share_export(notice_id: str, fmt: str, output: Path | None, outbox: Path) -> None:
-    """Export an approved notice (JSON, printable HTML in English with a Japanese summary, or Markdown)."""
+@packs_option
+def share_export(notice_id: str, fmt: str, output: Path | None, outbox: Path, packs_dir: Path) -> None:
+    """Export an approved notice (JSON, printable HTML in English with a Japanese summary, or Markdown).
+
+    Refused while the partner's MOC is not in force on the day of export.
+    """
+    packset = load_packset(packs_dir)
+    today = datetime.now(timezone.utc).date()
     with sharing.Outbox(outbox) as box:
-        notice = _notice_or_exit(box, notice_id, box.export)
+        notice = _notice_or_exit(box, notice_id, lambda nid: box.export(nid, packset, today))
     text = sharing.render(notice, fmt)  # type: ignore[arg-type]
     if output is None:
         click.echo(text, nl=False)
