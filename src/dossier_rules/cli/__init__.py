@@ -28,6 +28,7 @@ COMMANDS = {
     "diff": "diff:diff_command",
     "packs": "packs:packs",
     "explain": "packs:explain",
+    "trace": "trace:trace",
     "registry": "registry:registry",
     "share": "share:share",
     "schemas": "schemas:schemas",
