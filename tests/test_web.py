@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import create_model
 
+from dossier_rules.locale import use_language
 from dossier_rules.model import CandidateDossier
 from dossier_rules.web import forms, router, view
 
@@ -31,6 +32,9 @@ def test_form_controls_follow_the_field_types() -> None:
     assert by_name["residence"].widget == "select" and ("abroad", "abroad") in by_name["residence"].choices
     assert by_name["fees"].widget == "rows" and by_name["identity"].widget == "group"
     assert by_name["languages"].widget == "csv" and "kind" not in by_name
+    with use_language("ja"):
+        japanese = {c.name: c for c in forms.controls(CandidateDossier, {}, {})}
+    assert ("abroad", "国外") in japanese["residence"].choices and ("SSW1", "特定技能1号") in japanese["status_sought"].choices
 
 
 def test_the_form_reads_back_as_the_dossier_it_describes() -> None:

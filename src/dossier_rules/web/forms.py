@@ -66,7 +66,7 @@ def value_label(value: str, choices: typing.Iterable[str] = ()) -> str:
     """How an enumerated value of a field with these ``choices`` reads, in the page's language (:mod:`dossier_rules.labels`)."""
     from ..locale import language
 
-    return labels.label(value, "ja" if language() == "ja" else "en", frozenset(choices) or None)
+    return labels.label(value, "ja" if language() == "ja" else "en", labels.enum_of(frozenset(choices)) if choices else None)
 
 
 def field_names(model: type[BaseModel] | None = None) -> set[str]:
