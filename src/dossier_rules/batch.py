@@ -65,7 +65,7 @@ class Stats:
 
     summary: Summary = field(default_factory=Summary)
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         self.summary.merge(other.summary)
 
     def count(self, record: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def run_header(engine: Engine, as_of: date | None, spec: str) -> Record:
         registries_sha256=_digest(registries),
         registries=registries,
         input=spec,
-        started_at=datetime.now(timezone.utc).replace(microsecond=0),
+        started_at=datetime.now(UTC).replace(microsecond=0),
     )
     return header.model_dump(mode="json")
 

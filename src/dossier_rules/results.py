@@ -198,7 +198,7 @@ class Filter:
     intermediaries: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, **criteria: Any) -> "Filter":
+    def of(cls, **criteria: Any) -> Filter:
         """A filter from keyword criteria as interfaces receive them: any iterable (or ``None``) per set."""
         names = {f.name for f in fields(cls)}
         unknown = set(criteria) - names
@@ -283,7 +283,7 @@ class FindingGroup:
     severity: Counter = field(default_factory=Counter)
     countries: Counter = field(default_factory=Counter)
 
-    def merge(self, other: "FindingGroup") -> None:
+    def merge(self, other: FindingGroup) -> None:
         self.findings += other.findings
         self.dossiers += other.dossiers
         self.shared += other.shared
@@ -308,7 +308,7 @@ class CountryGroup:
     outcomes: Counter = field(default_factory=Counter)
     findings: int = 0
 
-    def merge(self, other: "CountryGroup") -> None:
+    def merge(self, other: CountryGroup) -> None:
         self.dossiers += other.dossiers
         self.outcomes.update(other.outcomes)
         self.findings += other.findings
@@ -339,7 +339,7 @@ class IntermediaryGroup:
     first_seen: str | None = None
     last_seen: str | None = None
 
-    def merge(self, other: "IntermediaryGroup") -> None:
+    def merge(self, other: IntermediaryGroup) -> None:
         self.name = self.name or other.name
         self.role = self.role or other.role
         self.candidates += other.candidates
@@ -457,7 +457,7 @@ class Summary:
             party.brokers += 1
         party.seen(record.get("submitted") or record.get("as_of"))
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         """Add another summary's counts (made with the same filter) to this one."""
         self.records += other.records
         self.findings += other.findings

@@ -15,9 +15,8 @@ from rich.table import Table
 
 from .. import batch
 from ..locale import language
-from . import views
-from .diff import run_diff
 from ..sources import InputError
+from . import views
 from .common import (
     EXIT_INPUT,
     as_of_option,
@@ -29,6 +28,7 @@ from .common import (
     print_problems,
     registries_option,
 )
+from .diff import run_diff
 
 
 @click.command("batch")
@@ -84,7 +84,7 @@ def batch_command(
     raise SystemExit(code)
 
 
-def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: float, out: Path) -> None:
+def print_batch_summary(console: Console, outcome: batch.Outcome, seconds: float, out: Path) -> None:
     stats = outcome.stats
     same = "=" if outcome.records_in == outcome.records_out else "≠"
     table = Table(title=f"batch summary → {out}", show_header=False)

@@ -19,11 +19,11 @@ from typing import IO, Any
 import click
 import orjson
 
+from ..locale import language
 from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
 from ..sources import InputError
 from . import views
-from ..locale import language
 from .common import EXIT_INPUT, EXIT_OK, console, print_problems
 from .language import lang_option
 
