@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast bench bench-peers lint schemas serve clean
+.PHONY: demo test test-fast bench bench-results bench-peers lint schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-fast: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+# report and diff over 100,000 and 1,000,000 results: peak memory must not grow (ratio <= 1.10); long, runs nice'd
+bench-results: $(VENV)/.installed-dev
+	nice $(BIN)/python benchmarks/results_bench.py
 
 # the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
 bench-peers: $(VENV)/.installed-dev

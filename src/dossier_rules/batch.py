@@ -80,7 +80,7 @@ class Stats:
         return self.summary.unreadable
 
     @property
-    def severity(self) -> Counter:
+    def severity(self) -> Counter[str]:
         return self.summary.severity
 
     @property

@@ -47,15 +47,17 @@ def run_header(engine: Engine, as_of: date | None, spec: str) -> Record:
     packs = {pack_id: engine.pack_files(pack_id) for pack_id in sorted(engine.packset.packs)}
     registries = {pack_id: engine.consulted(pack_id) for pack_id in sorted(engine.packset.packs)}
     files = sorted({(f["id"], f["version"], f["sha256"]) for used in packs.values() for f in used})
-    header = RunHeader(
-        engine={"version": __version__, "backend": engine.backend},
-        options={"as_of": as_of, "max_registry_age": engine.max_registry_age},
-        packset_sha256=_digest(files),
-        packs=packs,
-        registries_sha256=_digest(registries),
-        registries=registries,
-        input=spec,
-        started_at=datetime.now(UTC).replace(microsecond=0),
+    header = RunHeader.model_validate(
+        {
+            "engine": {"version": __version__, "backend": engine.backend},
+            "options": {"as_of": as_of, "max_registry_age": engine.max_registry_age},
+            "packset_sha256": _digest(files),
+            "packs": packs,
+            "registries_sha256": _digest(registries),
+            "registries": registries,
+            "input": spec,
+            "started_at": datetime.now(UTC).replace(microsecond=0),
+        }
     )
     return header.model_dump(mode="json")
 
@@ -99,7 +101,11 @@ def _registries(registries: Any) -> dict[str, str]:
 
 def _changed(before: dict[str, str], after: dict[str, str]) -> str:
     """``name: old → new`` for each entry that changed, appeared or disappeared."""
-    parts = [f"{name}: {before.get(name, 'absent')} → {after.get(name, 'absent')}" for name in sorted(before.keys() | after.keys()) if before.get(name) != after.get(name)]
+    parts = [
+        f"{name}: {before.get(name, 'absent')} → {after.get(name, 'absent')}"
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
     return "; ".join(parts) or "same files, listed differently"
 
 
@@ -169,7 +175,9 @@ def read_written(out: Path) -> Written:
                 continue
             if record.get("record_type") == "checkpoint":
                 if record.get("records") != summary.records + pending.records:
-                    raise ResumeError(f"line {number}: the checkpoint counts {record.get('records')} records but {summary.records + pending.records} precede it: the output is damaged")
+                    raise ResumeError(
+                        f"line {number}: the checkpoint counts {record.get('records')} records but {summary.records + pending.records} precede it: the output is damaged"
+                    )
                 summary.merge(pending)
                 pending, checkpoint, end = Summary(), record, position
                 continue

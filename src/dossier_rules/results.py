@@ -113,7 +113,9 @@ def read_records(path: Path) -> Iterator[tuple[int, Record]]:
             except orjson.JSONDecodeError as exc:
                 raise InputError([Problem(source, f"not a results file: invalid JSON ({exc})", kind="syntax", line=number)]) from None
             if not isinstance(record, dict) or not ("record_type" in record or "source" in record or "dossier_id" in record):
-                raise InputError([Problem(source, "not a results file: expected a report, an error record, a run header or a checkpoint", kind="schema", line=number)])
+                raise InputError(
+                    [Problem(source, "not a results file: expected a report, an error record, a run header or a checkpoint", kind="schema", line=number)]
+                )
             yield number, record
 
 
@@ -280,8 +282,8 @@ class FindingGroup:
     findings: int = 0
     dossiers: int = 0
     shared: int = 0
-    severity: Counter = field(default_factory=Counter)
-    countries: Counter = field(default_factory=Counter)
+    severity: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: FindingGroup) -> None:
         self.findings += other.findings
@@ -305,7 +307,7 @@ class CountryGroup:
     """The dossiers of one country by outcome, and their findings."""
 
     dossiers: int = 0
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
     findings: int = 0
 
     def merge(self, other: CountryGroup) -> None:
@@ -333,9 +335,9 @@ class IntermediaryGroup:
     brokers: int = 0
     findings: int = 0
     shared: int = 0
-    acts: Counter = field(default_factory=Counter)
-    countries: Counter = field(default_factory=Counter)
-    rules: Counter = field(default_factory=Counter)
+    acts: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
     first_seen: str | None = None
     last_seen: str | None = None
 
@@ -393,8 +395,8 @@ class Summary:
     chosen: Filter = field(default_factory=Filter)
     records: int = 0
     findings: int = 0
-    outcome: Counter = field(default_factory=Counter)
-    severity: Counter = field(default_factory=Counter)
+    outcome: Counter[str] = field(default_factory=Counter)
+    severity: Counter[str] = field(default_factory=Counter)
     country: dict[str, CountryGroup] = field(default_factory=dict)
     article: dict[str, FindingGroup] = field(default_factory=dict)
     rule: dict[str, FindingGroup] = field(default_factory=dict)
@@ -470,7 +472,7 @@ class Summary:
             (self.intermediary, other.intermediary, IntermediaryGroup),
         ):
             for key, group in theirs.items():
-                _slot(mine, key, kind).merge(group)  # type: ignore[arg-type]
+                _slot(mine, key, kind).merge(group)
 
     @property
     def unreadable(self) -> int:
@@ -541,8 +543,12 @@ class Change:
 
     def to_json(self) -> Record:
         return {
-            "source": self.source, "dossier_id": self.dossier_id, "old_outcome": self.old_outcome, "new_outcome": self.new_outcome,
-            "added": self.added, "removed": self.removed,
+            "source": self.source,
+            "dossier_id": self.dossier_id,
+            "old_outcome": self.old_outcome,
+            "new_outcome": self.new_outcome,
+            "added": self.added,
+            "removed": self.removed,
         }
 
 
@@ -585,11 +591,11 @@ class Comparison:
 
     records: int = 0
     changed: int = 0
-    moves: Counter = field(default_factory=Counter)
-    added: Counter = field(default_factory=Counter)
-    removed: Counter = field(default_factory=Counter)
-    dossiers_added: Counter = field(default_factory=Counter)
-    dossiers_removed: Counter = field(default_factory=Counter)
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    added: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    dossiers_added: Counter[str] = field(default_factory=Counter)
+    dossiers_removed: Counter[str] = field(default_factory=Counter)
 
     def add(self, found: Change | None) -> None:
         self.records += 1

@@ -445,7 +445,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
             "scope": moc.confidentiality.scope,
             "text": moc.confidentiality.text.model_dump(),
         },
-        "packs": [p.model_dump() for p in report.packs],
+        "packs": [p.model_dump() for p in report.packs or ()],
         "tool_version": __version__,
     }
 

@@ -19,16 +19,24 @@ from rich.table import Table
 from ..results import Comparison, NotSameInput, compare, read_results
 from ..sources import InputError
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, print_problems
+from .language import lang_option
 
 LISTED = 50
 """Changed dossiers listed in the table output; the JSON Lines output lists every one."""
 
 
 @click.command("diff")
+@lang_option
 @click.argument("old", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("new", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True,
-              help="table: counts and the first changed dossiers; json: the counts; jsonl: one line per changed dossier, then the counts.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="table: counts and the first changed dossiers; json: the counts; jsonl: one line per changed dossier, then the counts.",
+)
 def diff_command(old: Path, new: Path, fmt: str) -> None:
     """Compare two results files of the same input: outcome changes and findings added or removed, by rule.
 

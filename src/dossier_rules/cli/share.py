@@ -21,7 +21,6 @@ from .common import (
     print_problems,
 )
 
-
 outbox_option = click.option(
     "--outbox",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -104,7 +103,7 @@ def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) 
     console().print(table)
 
 
-def _notice_or_exit(box: "sharing.Outbox", nid: str, action: Any) -> "sharing.Notice":
+def _notice_or_exit(box: sharing.Outbox, nid: str, action: Any) -> sharing.Notice:
     try:
         return action(nid)
     except sharing.OutboxError as exc:
