@@ -2,21 +2,28 @@
 #   make demo   create .venv, install, screen every sample dossier
 #   make test   create .venv, install with dev extras (every extra included), run the whole suite
 #   make lint   ruff (lint + format check), mypy, and the pack linter
+# Installs take the exact versions in requirements/*.txt (make lock regenerates them), so the
+# tests, the demo and a deployment run the same dependencies.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast bench bench-results bench-peers lint schemas serve clean
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
+.PHONY: demo test test-fast test-lowest bench bench-results bench-peers lint lock schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+# the pinned versions first; then the package itself (which adds nothing when the lock is current)
+$(VENV)/.installed: pyproject.toml requirements/base.txt | $(BIN)/python
+	$(PIP) install -r requirements/base.txt
+	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(PIP) install -r requirements/dev.txt
+	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -41,6 +48,25 @@ test: $(VENV)/.installed-dev
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not wheel"
 
+# the suite against the lowest versions pyproject.toml allows of every direct dependency
+# (the test tools at their locked versions; the Rete backend is pinned, so its slow tests are left out)
+LOWEST := .venv-lowest
+test-lowest: $(VENV)/.installed-dev
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[server,xlsx]' \
+	  $$(grep -E '^(pytest|hypothesis)==' requirements/dev.txt | cut -d' ' -f1)
+	$(LOWEST)/bin/python -m pytest -m "not wheel" --ignore=tests/test_rete.py
+
+# regenerate requirements/*.txt from pyproject.toml, keeping current pins where they still fit
+# (make lock UPGRADE=--upgrade moves every pin to the newest allowed version); base and server
+# are constrained to dev, so a deployment runs exactly the versions the tests ran
+LOCK_FLAGS = --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" $(UPGRADE)
+lock: $(VENV)/.installed-dev
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/base.txt
+	$(BIN)/uv pip compile pyproject.toml --extra server -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/server.txt
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
 
@@ -50,11 +76,12 @@ bench-results: $(VENV)/.installed-dev
 
 # the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
 bench-peers: $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'zen-engine>=0.40'
+	$(PIP) install 'zen-engine>=0.40'
 	$(BIN)/python benchmarks/peers.py
 
-$(VENV)/.installed-server: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server]'
+$(VENV)/.installed-server: pyproject.toml requirements/server.txt | $(BIN)/python
+	$(PIP) install -r requirements/server.txt
+	$(PIP) install -e '.[server]'
 	touch $@
 
 # the service on 127.0.0.1:8000 (database: $$DOSSIER_RULES_DB or dossier-rules.sqlite); first: dossier-rules users add NAME --role admin
@@ -74,4 +101,4 @@ schemas: $(VENV)/.installed
 	$(BIN)/dossier-rules schemas write --dir schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo build dist
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .mypy_cache .demo build dist

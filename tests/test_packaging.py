@@ -18,6 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from dossier_rules import __version__, package_data
 from dossier_rules.engine import Engine
@@ -41,6 +45,46 @@ def test_package_data_is_found_in_a_checkout() -> None:
     assert package_data.packs_dir() == RULES
     assert package_data.schemas_dir() == ROOT / "schemas"
     assert (package_data.schemas_dir() / "report.schema.json").is_file()
+
+
+# --------------------------------------------------------------------------- the lock files
+
+LOCKS = ROOT / "requirements"
+
+
+def _pins(lock: Path) -> dict[str, Version]:
+    """Name -> pinned version, from a requirements file written by ``make lock``."""
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            requirement = Requirement(line.split(" \\")[0].split(" ;")[0])
+            (spec,) = requirement.specifier
+            pins[canonicalize_name(requirement.name)] = Version(spec.version)
+    return pins
+
+
+def _declared() -> dict[str, list[Requirement]]:
+    """Extra ('' for the core) -> the requirements pyproject.toml declares, the package itself left out."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = {"": project["dependencies"], **project["optional-dependencies"]}
+    return {extra: [r for r in map(Requirement, reqs) if canonicalize_name(r.name) != "dossier-rules"] for extra, reqs in groups.items()}
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("dev.txt", None), ("base.txt", [""]), ("server.txt", ["", "server"])])
+def test_every_lock_pins_what_pyproject_declares_within_its_bounds(lock: str, extras: list[str] | None) -> None:
+    pins = _pins(LOCKS / lock)
+    declared = _declared()
+    for extra in extras if extras is not None else declared:
+        for requirement in declared[extra]:
+            name = canonicalize_name(requirement.name)
+            assert name in pins, f"{lock} does not pin {name} (extra {extra!r}): run make lock"
+            assert requirement.specifier.contains(pins[name], prereleases=True), f"{lock} pins {name}=={pins[name]}, outside {requirement}: run make lock"
+
+
+def test_the_deployment_runs_the_versions_the_tests_ran() -> None:
+    tested = _pins(LOCKS / "dev.txt")
+    for lock in ("base.txt", "server.txt"):
+        assert {name: version for name, version in _pins(LOCKS / lock).items() if tested.get(name) != version} == {}
 
 
 # --------------------------------------------------------------------------- the tool's own version
@@ -203,6 +247,20 @@ def test_the_installed_tool_screens_with_the_installed_packs(installed: Installe
     assert report["findings"] and report["registries"], "the sample has findings and consults registries"
     assert {k: v for k, v in report.items() if k != "generated_at"} == {k: v for k, v in json.loads(json.dumps(expected)).items() if k != "generated_at"}
     assert all(r["sample"] for r in report["registries"] if r["status"] != "missing"), "the shipped registries are the fictional samples, and say so"
+
+
+@pytest.mark.wheel
+def test_the_installed_tool_speaks_japanese_from_its_own_catalog(installed: Installed) -> None:
+    japanese = installed.run("--lang", "ja", "check", "--help").stdout
+    from_checkout = subprocess.run(
+        [sys.executable, "-m", "dossier_rules", "--lang", "ja", "check", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
+    ).stdout
+    assert japanese == from_checkout.replace("python -m dossier_rules", "dossier-rules")
+    assert japanese != installed.run("--lang", "en", "check", "--help").stdout
 
 
 @pytest.mark.wheel

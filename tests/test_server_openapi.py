@@ -52,6 +52,6 @@ def test_the_document_is_served_and_the_docs_need_no_cdn() -> None:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 def test_no_generated_request_gets_a_server_error(case) -> None:  # type: ignore[no-untyped-def]
-    for who in ("admin", "screener"):
-        response = case.call(headers=SERVICE.as_(who))
-        case.validate_response(response, checks=[not_a_server_error])
+    """As admin, so every operation is reached past its role check (the role table tests the refusals)."""
+    response = case.call(headers=SERVICE.as_("admin"))
+    case.validate_response(response, checks=[not_a_server_error])
