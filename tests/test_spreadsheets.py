@@ -77,7 +77,9 @@ def test_bad_cells_are_named_and_good_rows_imported(filled: Path) -> None:
     text = [str(p) for p in result.problems]
     letter = sheet.cell(1, column(sheet, "submitted")).column_letter
     assert any(f"sheet candidates, row {row_of(sheet, 'KH-CAND-0001')}, column {letter}: submitted: expected a date (YYYY-MM-DD)" in t for t in text)
-    assert any(f"row {row_of(sheet, 'KH-CAND-0002')}, column {sheet.cell(1, column(sheet, 'sector')).column_letter}: sector" in t and "nursing_care" in t for t in text)
+    assert any(
+        f"row {row_of(sheet, 'KH-CAND-0002')}, column {sheet.cell(1, column(sheet, 'sector')).column_letter}: sector" in t and "nursing_care" in t for t in text
+    )
     assert any(f"row {row_of(sheet, 'KH-CAND-0004')}, column {sheet.cell(1, column(sheet, 'identity.name')).column_letter}: identity.name" in t for t in text)
     assert any("sheet fees, row 3, column" in t and "amount: expected a number" in t for t in text)
     assert any(f"sheet fees, row {orphan}, column A: dossier_id 'NOPE-1'" in t for t in text)

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from .locale import _
 from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
 
@@ -93,7 +94,7 @@ def open_results(path: Path) -> BinaryIO:
     try:
         return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]
     except OSError as exc:
-        raise InputError([Problem(str(path), f"cannot read: {exc.strerror}", kind="not_found")]) from None
+        raise InputError([Problem(str(path), _("cannot read: {reason}", reason=exc.strerror), kind="not_found")]) from None
 
 
 def read_records(path: Path) -> Iterator[tuple[int, Record]]:
@@ -111,10 +112,10 @@ def read_records(path: Path) -> Iterator[tuple[int, Record]]:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise InputError([Problem(source, f"not a results file: invalid JSON ({exc})", kind="syntax", line=number)]) from None
+                raise InputError([Problem(source, _("not a results file: invalid JSON ({error})", error=exc), kind="syntax", line=number)]) from None
             if not isinstance(record, dict) or not ("record_type" in record or "source" in record or "dossier_id" in record):
                 raise InputError(
-                    [Problem(source, "not a results file: expected a report, an error record, a run header or a checkpoint", kind="schema", line=number)]
+                    [Problem(source, _("not a results file: expected a report, an error record, a run header or a checkpoint"), kind="schema", line=number)]
                 )
             yield number, record
 
@@ -127,7 +128,9 @@ def _bounded_lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
             return
         number += 1
         if len(line) > MAX_RESULT_BYTES:
-            raise InputError([Problem(source, f"line is longer than {MAX_RESULT_BYTES} bytes: not a results file", kind="too_large", line=number)])
+            raise InputError(
+                [Problem(source, _("line is longer than {limit} bytes: not a results file", limit=MAX_RESULT_BYTES), kind="too_large", line=number)]
+            )
         yield line
 
 
@@ -137,7 +140,7 @@ def read_results(path: Path, self_contained: bool = False) -> Iterator[Record]:
     ``self_contained`` puts back what lean batch reports leave to the header (:func:`complete`).
     """
     header = None
-    for _, record in read_records(path):
+    for _line, record in read_records(path):
         if is_header(record):
             header = record if self_contained else None
         elif is_result(record):
@@ -146,7 +149,7 @@ def read_results(path: Path, self_contained: bool = False) -> Iterator[Record]:
 
 def read_header(path: Path) -> Record | None:
     """The run header of a results file, or ``None`` when it has none (``check --format jsonl`` output)."""
-    for _, record in read_records(path):
+    for _line, record in read_records(path):
         return record if is_header(record) else None
     return None
 
@@ -578,10 +581,21 @@ def pairs(old: Iterable[Record], new: Iterable[Record]) -> Iterator[tuple[Record
             return
         position += 1
         if a is None or b is None:
-            longer = "the new" if a is None else "the old"
-            raise NotSameInput(f"{longer} results hold more records (from record {position} on): they are not results of the same input")
+            message = (
+                _("the new results hold more records (from record {n} on): they are not results of the same input", n=position)
+                if a is None
+                else _("the old results hold more records (from record {n} on): they are not results of the same input", n=position)
+            )
+            raise NotSameInput(message)
         if a.get("source") != b.get("source"):
-            raise NotSameInput(f"record {position} is {a.get('source')!r} in the old results and {b.get('source')!r} in the new: not the same input")
+            raise NotSameInput(
+                _(
+                    "record {n} is {old} in the old results and {new} in the new: not the same input",
+                    n=position,
+                    old=repr(a.get("source")),
+                    new=repr(b.get("source")),
+                )
+            )
         yield a, b
 
 

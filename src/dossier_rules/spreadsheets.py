@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import types
 import typing
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,22 +44,81 @@ VALIDATED_ROWS = 2_000
 SHEETS = {"candidate": "candidates", "broker": "brokers"}
 
 WORDS = {
-    "schema_version": "様式版", "dossier_id": "記録番号", "country": "国", "submitted": "提出日", "kind": "種別",
-    "identity": "本人", "name": "氏名・名称", "nationality": "国籍", "date_of_birth": "生年月日", "passport_number": "旅券番号",
-    "languages": "読める言語", "residence": "居住地", "status_sought": "申請する在留資格", "sector": "分野", "hire_route": "採用経路",
-    "sending_agency": "送出機関", "intermediaries": "仲介機関", "id": "識別子", "role": "役割", "legal_form": "法人・個人の別",
-    "accreditation": "認定", "ministry": "認定省庁", "number": "番号", "valid_from": "有効期間の始期", "valid_to": "有効期間の終期",
-    "revoked_on": "取消日", "certificate": "登録証明書", "issuer": "発行者", "issue_date": "発行日", "tests": "試験",
-    "certificate_number": "合格証番号", "taken_on": "受験日", "identity_verified": "本人確認の実施", "impersonation_reported": "替え玉受験の報告",
-    "certificate_forged_or_altered": "合格証の偽造・変造", "fees": "手数料等", "payer": "支払者", "payee": "受領者", "amount": "金額",
-    "currency": "通貨", "purpose": "目的", "basis_shown": "算出根拠の提示", "breakdown_explained": "金額と内訳の説明",
-    "explanation_language": "説明の言語", "acknowledged": "本人の理解の確認", "held_property": "預けた財産", "item": "品目", "holder": "保管者",
-    "owner": "所有者", "description": "内容", "contract_clauses": "契約条項", "party": "相手方", "incidents": "人権侵害の申告",
-    "perpetrator": "行為者", "occurred_on": "発生日", "documents": "提出書類", "provided_by": "提供者", "finding": "審査結果",
-    "dependents": "家族", "relation": "続柄", "accompanying": "同伴", "receiving_organisation_id": "受入れ機関の識別子",
-    "support_organisation_id": "登録支援機関の識別子", "based_in": "所在国", "fee_schedule": "手数料表", "published": "公開",
-    "breakdown_shown": "内訳の表示", "practices": "慣行", "holds_passports": "旅券の保管", "takes_deposits": "保証金の徴収",
-    "penalty_contracts": "違約金契約", "complaints": "苦情", "received_on": "受付日", "act": "行為", "summary": "概要",
+    "schema_version": "様式版",
+    "dossier_id": "記録番号",
+    "country": "国",
+    "submitted": "提出日",
+    "kind": "種別",
+    "identity": "本人",
+    "name": "氏名・名称",
+    "nationality": "国籍",
+    "date_of_birth": "生年月日",
+    "passport_number": "旅券番号",
+    "languages": "読める言語",
+    "residence": "居住地",
+    "status_sought": "申請する在留資格",
+    "sector": "分野",
+    "hire_route": "採用経路",
+    "sending_agency": "送出機関",
+    "intermediaries": "仲介機関",
+    "id": "識別子",
+    "role": "役割",
+    "legal_form": "法人・個人の別",
+    "accreditation": "認定",
+    "ministry": "認定省庁",
+    "number": "番号",
+    "valid_from": "有効期間の始期",
+    "valid_to": "有効期間の終期",
+    "revoked_on": "取消日",
+    "certificate": "登録証明書",
+    "issuer": "発行者",
+    "issue_date": "発行日",
+    "tests": "試験",
+    "certificate_number": "合格証番号",
+    "taken_on": "受験日",
+    "identity_verified": "本人確認の実施",
+    "impersonation_reported": "替え玉受験の報告",
+    "certificate_forged_or_altered": "合格証の偽造・変造",
+    "fees": "手数料等",
+    "payer": "支払者",
+    "payee": "受領者",
+    "amount": "金額",
+    "currency": "通貨",
+    "purpose": "目的",
+    "basis_shown": "算出根拠の提示",
+    "breakdown_explained": "金額と内訳の説明",
+    "explanation_language": "説明の言語",
+    "acknowledged": "本人の理解の確認",
+    "held_property": "預けた財産",
+    "item": "品目",
+    "holder": "保管者",
+    "owner": "所有者",
+    "description": "内容",
+    "contract_clauses": "契約条項",
+    "party": "相手方",
+    "incidents": "人権侵害の申告",
+    "perpetrator": "行為者",
+    "occurred_on": "発生日",
+    "documents": "提出書類",
+    "provided_by": "提供者",
+    "finding": "審査結果",
+    "dependents": "家族",
+    "relation": "続柄",
+    "accompanying": "同伴",
+    "receiving_organisation_id": "受入れ機関の識別子",
+    "support_organisation_id": "登録支援機関の識別子",
+    "based_in": "所在国",
+    "fee_schedule": "手数料表",
+    "published": "公開",
+    "breakdown_shown": "内訳の表示",
+    "practices": "慣行",
+    "holds_passports": "旅券の保管",
+    "takes_deposits": "保証金の徴収",
+    "penalty_contracts": "違約金契約",
+    "complaints": "苦情",
+    "received_on": "受付日",
+    "act": "行為",
+    "summary": "概要",
     "substantiated": "事実の確認",
 }
 """Japanese words for the model's field names; a column's header joins the words of its path."""
@@ -164,7 +224,9 @@ def layout() -> list[Sheet]:
                 continue
             name, item = part
             main.append(Column((f"{name}:none",), "bool", ("true", "false")))
-            groups.append(Sheet(name, kind, (Column(("dossier_id",), "text", required=True), *(c for c in _columns(item) if isinstance(c, Column))), group=name))
+            groups.append(
+                Sheet(name, kind, (Column(("dossier_id",), "text", required=True), *(c for c in _columns(item) if isinstance(c, Column))), group=name)
+            )
         sheets.append(Sheet(SHEETS[kind], kind, tuple(main)))
         sheets.extend(groups)
     return sheets
@@ -256,11 +318,12 @@ def read_workbook(path: Path) -> Imported:
     no half-read dossier is ever screened.
     """
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     source = str(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
         raise InputError([Problem(source, _("not an Excel workbook (.xlsx): {error}", error=exc), kind="syntax")]) from None
     result = Imported()
     drafts: dict[str, _Draft] = {}
@@ -299,11 +362,15 @@ def _rows(ws: Any, sheet: Sheet, source: str, result: Imported) -> Iterator[tupl
             keys = [str(v).strip() if v is not None else None for v in values]
             for index, key in enumerate(keys, 1):
                 if key is not None and key not in known:
-                    message = _("sheet {sheet}, column {column}: unknown column key {key}; it was not read", sheet=sheet.name, column=get_column_letter(index), key=key)
+                    message = _(
+                        "sheet {sheet}, column {column}: unknown column key {key}; it was not read", sheet=sheet.name, column=get_column_letter(index), key=key
+                    )
                     result.problems.append(Problem(source, message, kind="schema", line=2))
             continue
         if number > MAX_ROWS + 2:
-            raise InputError([Problem(source, _("sheet {sheet} has more than {limit} rows; split the workbook", sheet=sheet.name, limit=MAX_ROWS), kind="too_large")])
+            raise InputError(
+                [Problem(source, _("sheet {sheet} has more than {limit} rows; split the workbook", sheet=sheet.name, limit=MAX_ROWS), kind="too_large")]
+            )
         cells = {keys[i]: (v, get_column_letter(i + 1)) for i, v in enumerate(values) if i < len(keys) and keys[i] in known and v not in (None, "")}
         if cells:
             yield number, cells
@@ -328,7 +395,9 @@ def _read_main(sheet: Sheet, rows: Iterable[tuple[int, dict[str, tuple[Any, str]
                 draft.cells["/" + "/".join(column.path)] = where
         dossier_id = draft.data.get("dossier_id")
         if not isinstance(dossier_id, str):
-            result.problems.append(_problem(source, (sheet.name, number, cells.get("dossier_id", (None, "A"))[1]), _("dossier_id is required: the row was not imported")))
+            result.problems.append(
+                _problem(source, (sheet.name, number, cells.get("dossier_id", (None, "A"))[1]), _("dossier_id is required: the row was not imported"))
+            )
             continue
         if dossier_id in drafts:
             twice = _("dossier_id {id} is also on row {row}: ids must be unique", id=dossier_id, row=drafts[dossier_id].row)
@@ -401,7 +470,9 @@ def _parse(value: Any, column: Column, source: str, where: tuple[str, int, str],
     else:
         text = str(text)
         return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
-    draft.problems.append(_problem(source, where, _("{key}: expected {expected}, found {value}", key=column.key, expected=column.expected(), value=repr(value))))
+    draft.problems.append(
+        _problem(source, where, _("{key}: expected {expected}, found {value}", key=column.key, expected=column.expected(), value=repr(value)))
+    )
     return None
 
 

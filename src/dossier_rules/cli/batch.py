@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch
-from ..locale import language
+from ..locale import _, language
 from ..sources import InputError
 from . import views
 from .common import (
@@ -74,7 +74,7 @@ def batch_command(
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     except batch.ResumeError as exc:
-        click.echo(f"error: cannot resume {out}: {exc}", err=True)
+        click.echo(_("error: cannot resume {path}: {reason}", path=out, reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
     print_batch_summary(err_console, outcome, time.monotonic() - started, out)
     code = outcome.stats.exit_code(fail_on)

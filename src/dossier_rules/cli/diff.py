@@ -16,6 +16,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from ..locale import _
 from ..results import Comparison, NotSameInput, compare, read_results
 from ..sources import InputError
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, print_problems
@@ -60,7 +61,7 @@ def run_diff(old: Path, new: Path, fmt: str, stream: IO[str], out: Console | Non
         print_problems(exc.problems)
         return EXIT_INPUT
     except NotSameInput as exc:
-        click.echo(f"error: cannot compare {old} and {new}: {exc}", err=True)
+        click.echo(_("error: cannot compare {old} and {new}: {reason}", old=old, new=new, reason=exc), err=True)
         return EXIT_INPUT
     if fmt in ("json", "jsonl"):
         body = {"summary": counts.to_json()}
