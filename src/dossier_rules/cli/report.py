@@ -19,7 +19,7 @@ from typing import IO, Any
 import click
 import orjson
 
-from ..locale import language
+from ..locale import _, language
 from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
 from ..sources import InputError
@@ -104,9 +104,9 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     chosen = filter_from(options)
     lang = language()
     if fmt == "xlsx" and output is None:
-        raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+        raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
     if fmt == "csv" and len(chosen_views) > 1:
-        raise click.UsageError("--format csv writes one view: give one --view")
+        raise click.UsageError(_("--format csv writes one view: give one --view"))
     try:
         if fmt == "xlsx":
             write_xlsx(read_results(results_file), chosen, list(chosen_views) or list(ALL_VIEWS), lang, output)  # type: ignore[arg-type]
@@ -167,7 +167,7 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
     out = console() if stream is sys.stdout else console_for(stream)
     for view in chosen_views or views.VIEWS:
         if view == "dossiers":
-            raise click.UsageError("the dossiers view is a list: use --format csv, xlsx or jsonl")
+            raise click.UsageError(_("the dossiers view is a list: use --format csv, xlsx or jsonl"))
         out.print(views.table(summary, view, lang))
 
 

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from .. import sharing
+from ..locale import _
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -138,16 +139,16 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
     chosen = notice_filter(options, ("draft",))
     with sharing.Outbox(outbox) as box:
         if notice_ids and not chosen.empty_except_state:
-            raise click.UsageError("name notices or give a filter, not both")
+            raise click.UsageError(_("name notices or give a filter, not both"))
         if not notice_ids:
             if chosen.empty_except_state:
-                raise click.UsageError("name the notices to approve, or choose drafts with --country, --act, --intermediary or --created-from/--created-to")
+                raise click.UsageError(_("name the notices to approve, or choose drafts with --country, --act, --intermediary or --created-from/--created-to"))
             notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
             if not notice_ids:
-                click.echo("no draft notice matches")
+                click.echo(_("no draft notice matches"))
                 raise SystemExit(EXIT_OK)
             if not yes:
-                click.confirm(f"approve {len(notice_ids)} draft notice(s) as {by}?", abort=True, err=True)
+                click.confirm(_("approve {n} draft notice(s) as {by}?", n=len(notice_ids), by=by), abort=True, err=True)
         refused = 0
         for nid in notice_ids:
             try:
@@ -160,7 +161,7 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
                 continue
             click.echo(f"{notice.notice_id} approved by {notice.approved_by} at {notice.approved_at}")
     if len(notice_ids) > 1:
-        click.echo(f"{len(notice_ids) - refused} of {len(notice_ids)} notice(s) approved")
+        click.echo(_("{done} of {n} notice(s) approved", done=len(notice_ids) - refused, n=len(notice_ids)))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)
 
 
@@ -192,9 +193,9 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
                 click.echo(f"wrote {output}", err=True)
             raise SystemExit(EXIT_OK)
         if folder is None:
-            raise click.UsageError("several notices go to a folder: give --dir")
+            raise click.UsageError(_("several notices go to a folder: give --dir"))
         if not notice_ids:
-            raise click.UsageError("name the notices to export, or choose them with a filter")
+            raise click.UsageError(_("name the notices to export, or choose them with a filter"))
         folder.mkdir(parents=True, exist_ok=True)
         refused = 0
         for nid in notice_ids:
@@ -205,5 +206,5 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
                 refused += 1
                 continue
             (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, fmt), encoding="utf-8")  # type: ignore[arg-type]
-    click.echo(f"{len(notice_ids) - refused} of {len(notice_ids)} notice(s) written to {folder}")
+    click.echo(_("{done} of {n} notice(s) written to {folder}", done=len(notice_ids) - refused, n=len(notice_ids), folder=folder))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)
