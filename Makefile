@@ -40,6 +40,9 @@ demo: $(VENV)/.installed
 	@id=$$($(BIN)/dossier-rules share list --outbox .demo/outbox.sqlite --format json | $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)[0]['id'])") && \
 	  $(BIN)/dossier-rules share approve $$id --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
 	  $(BIN)/dossier-rules share export $$id --format html --output .demo/notice.html --outbox .demo/outbox.sqlite
+	@echo "--- every pack's test cases again, decided by durable-rules' Rete engine (the rete extra builds a C extension: gcc and Python headers)"
+	@if $(PIP) install -e '.[rete]'; then $(BIN)/dossier-rules packs test --engine rete; \
+	  else echo "(skipped: durable-rules could not be built on this machine)"; fi
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
@@ -59,11 +62,12 @@ test-lowest: $(VENV)/.installed-dev
 	$(LOWEST)/bin/python -m pytest -m "not wheel" --ignore=tests/test_rete.py
 
 # regenerate requirements/*.txt from pyproject.toml, keeping current pins where they still fit
-# (make lock UPGRADE=--upgrade moves every pin to the newest allowed version); base and server
+# (make lock UPGRADE=--upgrade moves every pin to the newest allowed version); dev.txt holds every
+# extra (dev, and bench for make bench-peers); base and server
 # are constrained to dev, so a deployment runs exactly the versions the tests ran
 LOCK_FLAGS = --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" $(UPGRADE)
 lock: $(VENV)/.installed-dev
-	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FLAGS) -o requirements/dev.txt
 	$(BIN)/uv pip compile pyproject.toml -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/base.txt
 	$(BIN)/uv pip compile pyproject.toml --extra server -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/server.txt
 
@@ -76,7 +80,7 @@ bench-results: $(VENV)/.installed-dev
 
 # the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
 bench-peers: $(VENV)/.installed-dev
-	$(PIP) install 'zen-engine>=0.40'
+	$(PIP) install -e '.[bench]'
 	$(BIN)/python benchmarks/peers.py
 
 $(VENV)/.installed-server: pyproject.toml requirements/server.txt | $(BIN)/python

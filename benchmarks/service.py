@@ -32,10 +32,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import generate  # noqa: E402
+from bench import generate
 
-from dossier_rules.server.accounts import Accounts  # noqa: E402
-from dossier_rules.server.db import Database  # noqa: E402
+from dossier_rules.server.accounts import Accounts
+from dossier_rules.server.db import Database
 
 
 def free_port() -> int:
@@ -92,10 +92,12 @@ def parallel(base: str, auth: dict[str, str], lines: list[bytes], clients: int) 
 def batch_endpoint(base: str, auth: dict[str, str], body: bytes) -> tuple[float, int]:
     start = time.perf_counter()
     records = 0
-    with httpx.Client(base_url=base, timeout=600) as client:
-        with client.stream("POST", "/api/v1/screenings/batch", content=body, headers={**auth, "content-type": "application/x-ndjson"}) as response:
-            for line in response.iter_lines():
-                records += bool(line.strip())
+    with (
+        httpx.Client(base_url=base, timeout=600) as client,
+        client.stream("POST", "/api/v1/screenings/batch", content=body, headers={**auth, "content-type": "application/x-ndjson"}) as response,
+    ):
+        for line in response.iter_lines():
+            records += bool(line.strip())
     return time.perf_counter() - start, records
 
 
@@ -127,7 +129,7 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(30)
-        verified = subprocess.run([sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(work / "service.sqlite")], capture_output=True, text=True)
+        verified = subprocess.run([sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(work / "service.sqlite")], capture_output=True, text=True, check=False)
         cli_rate = args.n / rows[0][2]
         print(f"{'run':<26} {'records':>8} {'seconds':>8} {'records/s':>10} {'vs CLI':>7}")
         for name, n, secs in rows:

@@ -64,7 +64,7 @@ def test_records_in_equal_records_out_in_input_order(tmp_path: Path) -> None:
     assert [r["source"] for r in out] == [f"{source}:{n}" for n in record_lines]
     errors = [r for r in out if "errors" in r]
     assert len(errors) == 12
-    assert {e["errors"][0]["kind"] for e in errors} == {"syntax", "schema"}
+    assert {e["errors"][0]["kind"] for e in errors} == {"syntax", "schema", "no_pack"}  # ZZ: no pack screens it
     assert all(e["errors"][0]["line"] == int(e["source"].rsplit(":", 1)[1]) for e in errors)
     assert "600 = 600" in result.stderr
 

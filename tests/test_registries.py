@@ -119,7 +119,7 @@ def test_registry_files_are_validated(tmp_path: Path) -> None:
     assert info.value.problems[0].pointer == "/entries/0/name"
     wrong = tmp_path / "jp-accredited-agencies.json"
     wrong.write_text(json.dumps({"kind": "accredited-agencies", "country": "JP", "source": "s", "retrieved_on": "2025-01-01", "entries": []}))
-    with pytest.raises(InputError, match="kept by KH, LA, KG, TJ"):
+    with pytest.raises(InputError, match="kept by each partner country.s ministry, not by Japan"):
         load_registry(wrong)
 
 
@@ -180,7 +180,19 @@ def test_import_rejects_a_bad_header_and_a_wrong_keeper(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "missing column(s) id" in result.stderr
     csv_file.write_text(GOOD)
     result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "improvement-orders", "--source", "s", "--registries", str(tmp_path))
-    assert result.exit_code == 2 and "kept by JP" in result.output
+    assert result.exit_code == 2 and "kept by Japan (JP), not KH" in result.output
+
+
+def test_import_accepts_only_lists_a_pack_consults(tmp_path: Path, packset: PackSet) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(GOOD)
+    keepers = packset.registry_keepers()["accredited-agencies"]
+    idle = next(c for c in packset.countries if c not in keepers)  # a partner whose MOC has no accreditation list
+    result = run("registry", "import", str(csv_file), "--country", idle, "--kind", "accredited-agencies", "--source", "s", "--registries", str(tmp_path))
+    assert result.exit_code == 2 and f"no pack for {idle} has a rule that consults" in result.output
+    assert ", ".join(keepers) in result.output and not list(tmp_path.glob("*.json"))
+    result = run("registry", "import", str(csv_file), "--country", keepers[0].lower(), "--kind", "accredited-agencies", "--source", "s", "--registries", str(tmp_path))
+    assert result.exit_code == 0 and (tmp_path / f"{keepers[0].lower()}-accredited-agencies.json").exists()  # a code in lower case is accepted
 
 
 def test_registry_list_and_show() -> None:

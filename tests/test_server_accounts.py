@@ -127,3 +127,27 @@ def test_users_command_line(tmp_path: Path) -> None:
     assert '"disabled": true' in listed.output
     reset = runner.invoke(main, ["users", "reset-password", "nobody", "--password-stdin", "--db", db], input=PASSWORD + "\n")
     assert reset.exit_code == 2
+
+
+def test_pages_mounted_on_the_app_use_the_same_roles_and_a_csrf_form_field(tmp_path: Path) -> None:
+    from fastapi import APIRouter, Depends, Form
+    from fastapi.testclient import TestClient
+
+    from dossier_rules.server import Principal, Settings, create_app, require
+
+    pages = APIRouter()
+
+    @pages.post("/pages/lang")
+    def change(lang: str = Form(...), who: Principal = Depends(require("screener"))) -> dict[str, str]:
+        return {"user": who.user.username, "lang": lang}
+
+    service = make_service(tmp_path)
+    app = create_app(Settings(db=tmp_path / "service.sqlite", packs_dir=service.app.state.settings.packs_dir), extra_routers=(pages,), engine=service.app.state.engine)
+    client = TestClient(app, base_url="https://testserver")
+    csrf = client.post("/api/v1/session", json={"username": "screener", "password": PASSWORD}).json()["csrf_token"]
+    assert client.post("/pages/lang", data={"lang": "en"}).status_code == 403
+    assert client.post("/pages/lang", data={"lang": "en", "csrf_token": "forged"}).status_code == 403
+    accepted = client.post("/pages/lang", data={"lang": "en", "csrf_token": csrf})
+    assert accepted.status_code == 200 and accepted.json() == {"user": "screener", "lang": "en"}
+    client.cookies.clear()
+    assert client.post("/pages/lang", data={"lang": "en", "csrf_token": csrf}).status_code == 401

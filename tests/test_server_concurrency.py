@@ -83,13 +83,13 @@ def test_concurrent_screening_and_approving(tmp_path: Path) -> None:
     screened = [sid for r in results for sid in r["screened"]]
     assert len(screened) == CLIENTS * SCREENINGS_PER_CLIENT and len(set(screened)) == len(screened)
     approvals = Counter(nid for r in results for nid in r["approved"])
-    assert approvals == Counter({nid: 1 for nid in notices})
+    assert approvals == Counter(dict.fromkeys(notices, 1))
 
     conn = service.app.state.db.connection()
     assert screening_log.verify(conn).ok
     entries = list(screening_log.entries(conn))
     logged = [orjson.loads(e.body) for e in entries]
     assert sorted(b["screening_id"] for b in logged if "screening_id" in b) == sorted(ids + screened)
-    assert Counter(b["notice_id"] for e, b in zip(entries, logged) if e.kind == "notice_approved") == approvals
+    assert Counter(b["notice_id"] for e, b in zip(entries, logged, strict=True) if e.kind == "notice_approved") == approvals
     states = {row["id"]: row["state"] for row in conn.execute("SELECT id, state FROM notices")}
     assert set(states.values()) == {"approved"}

@@ -1,4 +1,4 @@
-"""Every endpoint × every kind of caller: 401 and 403 exactly where they must be, and nothing read or changed then.
+"""Every endpoint by every kind of caller: 401 and 403 exactly where they must be, and nothing read or changed then.
 
 The table below must name every route the app has (a new route without a
 row fails the test), with the least role that may call it (None: anyone).
@@ -7,7 +7,6 @@ row fails the test), with the least role that may call it (None: anyone).
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,7 +102,7 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
 def snapshot(service: Service) -> dict[str, Any]:
     conn = service.app.state.db.connection()
     return {
-        table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()  # noqa: S608 - fixed table names
+        table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
         for table in ("users", "tokens", "log", "screenings", "notices", "items")
     }
 

@@ -251,3 +251,26 @@ def test_the_export_verifies_and_an_edited_export_does_not(logged: tuple[Service
     out.write_text("".join(json.dumps(e) + "\n" for e in entries))
     result = CliRunner().invoke(main, ["log", "verify", "--file", str(out)])
     assert result.exit_code == 1 and "entry 3 was edited" in result.output
+
+
+def test_an_admin_imports_a_registry_and_screening_uses_it_at_once(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "rules" / "registries", tmp_path / "registries")
+    service = make_service(tmp_path, registries_dir=tmp_path / "registries")
+    params = {"country": "KH", "kind": "accredited-agencies", "source": "MoLVT list (test)", "retrieved_on": "2025-08-01"}
+    bad = service.client.post("/api/v1/registries/import", params=params, content="id,name,listed_from\nA-1,Agency,not a date\n", headers={**service.as_("admin"), "content-type": "text/csv"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["line"] == 2
+    before = screen(service, sample("kh-candidate-clean.json"))["report"]
+    good = service.client.post("/api/v1/registries/import", params=params, content="id,name\nOTHER-1,Another Agency (fictional)\n", headers={**service.as_("admin"), "content-type": "text/csv"})
+    assert good.status_code == 200 and good.json()["entries"] == 1
+    listed = {(r["country"], r["kind"]): r for r in service.client.get("/api/v1/registries", headers=service.as_("screener")).json()}
+    assert listed[("KH", "accredited-agencies")]["sample"] is False and listed[("KH", "accredited-agencies")]["entries"] == 1
+    after = screen(service, sample("kh-candidate-clean.json"))["report"]
+    assert inputs_changed(before, after)
+
+
+def inputs_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    from dossier_rules.server.screenings import inputs_of
+
+    return inputs_of(old) != inputs_of(new)

@@ -21,7 +21,7 @@ import os
 import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -184,7 +184,8 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
         dossier = load_dossier(raw, source, line)
         return engine.evaluate_data(dossier, as_of, source=name, timestamp=False)
     except InputError as exc:
-        return error_record(name, exc.problems)
+        # what the pack refuses (no pack for the country, undeclared country fields) is located at the record's line
+        return error_record(name, [p if p.line is not None else replace(p, line=line) for p in exc.problems])
 
 
 def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:

@@ -106,6 +106,8 @@ def type_of(annotation: Any) -> FieldType:
         return type_of(present[0])
     if origin is list:
         return FieldType("list", item=type_of(args[0]))
+    if origin is dict:  # country_fields: its fields are declared by each country's pack (see with_country_fields)
+        return FieldType("object")
     if origin is Literal:
         return FieldType("string", choices=frozenset(args))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -114,6 +116,20 @@ def type_of(annotation: Any) -> FieldType:
     if annotation in simple:
         return FieldType(simple[annotation])  # type: ignore[arg-type]
     raise TypeError(f"unsupported type in dossier model: {annotation!r}")
+
+
+DECLARED_TYPES: dict[str, FieldType] = {
+    "string": FieldType("string"),
+    "number": FieldType("number"),
+    "bool": FieldType("bool"),
+    "date": FieldType("date"),
+}
+"""The types a pack may declare for a country-specific dossier field."""
+
+
+def with_country_fields(root: FieldType, declared: Mapping[str, FieldType]) -> FieldType:
+    """The dossier type as one country's rules see it: ``country_fields`` holds the fields its pack declares."""
+    return FieldType(root.kind, {**root.fields, "country_fields": FieldType("object", dict(declared))}, root.item, root.choices)
 
 
 class ConditionError(Exception):

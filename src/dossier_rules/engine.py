@@ -182,6 +182,8 @@ class Engine:
         """
         country, kind = dossier["country"], dossier["kind"]
         pack = self._packs.get(country) or self.pack_for(country, source or dossier["dossier_id"])
+        if "country_fields" in dossier:
+            pack.check_country_fields(dossier, source or dossier["dossier_id"])
         as_of = as_of or as_date(dossier["submitted"])
         context: _DateContext = self._context(pack.source.spec.pack.id, as_of)
         findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]

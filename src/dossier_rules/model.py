@@ -24,8 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 SCHEMA_VERSION = "1.0"
 
-Country = Literal["KH", "LA", "KG", "TJ", "PK"]
-"""The partner countries with an MOC; a dossier is screened under one of them."""
+Country = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the partner country whose MOC applies"),
+]
+"""A partner country with an MOC. Which ones can be screened is decided by the rule packs present (one
+concrete pack per country), not here: the published schemas list the countries of the packs they were
+generated for (:mod:`dossier_rules.schemas`)."""
+
+CountryFieldValue = Union[bool, float, str]
+"""A value of a field a country's pack declares (``pack.dossier_fields``); a date is an ISO string."""
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. km, lo, ky, tg, ur, en, ja")]
@@ -193,6 +201,11 @@ class Envelope(_Strict):
     dossier_id: Identifier
     country: Country
     submitted: date
+    country_fields: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], CountryFieldValue] | None = Field(
+        default=None,
+        description="Facts only one country's MOC asks for, as declared by that country's pack (dossier_fields); "
+        "checked against the declaration when the dossier is screened",
+    )
 
 
 class CandidateDossier(Envelope):

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
 from .model import KINDS, LABELS, Country, Party
-from .registries import Entry, RegistryKind
+from .registries import Entry, RegistryKind, keeper
 from .sources import InputError, Problem, line_of, load_yaml, without_nulls
 
 if TYPE_CHECKING:
@@ -112,6 +112,14 @@ class ArticleEntry(_Strict):
     note: Localized | None = Field(default=None, description="What part of the provision the rules do not cover, if any")
 
 
+class DeclaredField(_Strict):
+    """A dossier field one country's MOC needs and the common model does not have (``country_fields.<name>``)."""
+
+    type: Literal["string", "number", "bool", "date"]
+    choices: list[str] | None = Field(default=None, min_length=1, description="The possible values of a string field")
+    title: Localized
+
+
 class PackMeta(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -125,6 +133,11 @@ class PackMeta(_Strict):
         default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}"
     )
     articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
+    dossier_fields: dict[Literal["candidate", "broker"], dict[str, DeclaredField]] = Field(
+        default_factory=dict,
+        description="Country-specific dossier fields (concrete packs only), by dossier kind: dossiers carry them "
+        "under country_fields and this pack's rules read them as country_fields.<name>",
+    )
 
 
 class Share(_Strict):
@@ -361,6 +374,31 @@ class Pack:
             merged.update(source.spec.test_registries)
         return merged
 
+    def check_country_fields(self, dossier: Any, source: str) -> None:
+        """Raise :class:`InputError` when ``country_fields`` holds what this pack does not declare, or a wrong type.
+
+        The generic dossier schema only knows that country fields are scalars;
+        their names and types come from the pack, so they are checked here,
+        before any rule reads them (a string where a number is declared would
+        otherwise make comparisons meaningless).
+        """
+        values = dossier.get("country_fields")
+        if values is None:
+            return
+        validators = self.__dict__.setdefault("_country_validators", {})
+        kind = dossier["kind"]
+        if kind not in validators:
+            import jsonschema_rs  # only dossiers that carry country fields need it
+
+            validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
+        problems = [
+            Problem(source, f"{error.message} (country fields of {kind} dossiers are declared by pack {self.id})", kind="schema",
+                    pointer="/country_fields" + "".join(f"/{p}" for p in error.instance_path))
+            for error in validators[kind].iter_errors(values)
+        ]
+        if problems:
+            raise InputError(problems)
+
     def test_base(self, kind: str) -> dict[str, Any] | None:
         base = self.source.spec.test_base
         return getattr(base, kind) if base else None
@@ -379,6 +417,20 @@ class PackSet:
                 return pack
         return None
 
+    @property
+    def countries(self) -> list[str]:
+        """The partner countries that can be screened: one per concrete pack present."""
+        return sorted(pack.country for pack in self.packs.values())
+
+    def registry_keepers(self) -> dict[str, list[str]]:
+        """Registry kind -> who keeps a list of that kind that some rule consults (a country, or JP)."""
+        out: dict[str, set[str]] = {}
+        for pack in self.packs.values():
+            for resolved in pack.rules:
+                for kind in resolved.rule.registries:
+                    out.setdefault(kind, set()).add(keeper(pack.country, kind))
+        return {kind: sorted(countries) for kind, countries in sorted(out.items())}
+
     def rule(self, rule_id: str) -> CompiledRule | None:
         for source in self.sources.values():
             for rule in source.rules:
@@ -390,20 +442,43 @@ class PackSet:
 # --------------------------------------------------------------------------- loading
 
 
-def _scope_for(kind: str) -> cond.Scope:
-    return cond.Scope(cond.type_of_model(KINDS[kind]))
+def _scope_for(kind: str, meta: PackMeta) -> cond.Scope:
+    """What the rules of a pack can read: the dossier model plus the country fields the pack declares."""
+    return cond.Scope(cond.with_country_fields(cond.type_of_model(KINDS[kind]), declared_types(meta, kind)))
 
 
-def _compile_rule(spec: RuleSpec, raw: Any, pack_id: str, source: str) -> tuple[CompiledRule | None, list[Problem]]:
+def declared_types(meta: PackMeta, kind: str) -> dict[str, cond.FieldType]:
+    """The static types of the country fields a pack declares for one kind of dossier."""
+    out = {}
+    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
+        base = cond.DECLARED_TYPES[declared.type]
+        out[name] = cond.FieldType(base.kind, choices=frozenset(declared.choices)) if declared.choices else base
+    return out
+
+
+def country_fields_schema(meta: PackMeta, kind: str) -> dict[str, Any]:
+    """JSON Schema of ``country_fields`` for one country and kind: its declared fields, nothing else."""
+    json_types = {"string": {"type": "string"}, "number": {"type": "number"}, "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
+    properties = {}
+    for name, declared in sorted(meta.dossier_fields.get(kind, {}).items()):  # type: ignore[call-overload]
+        prop: dict[str, Any] = {**json_types[declared.type], "title": declared.title.en, "description": declared.title.ja}
+        if declared.choices:
+            prop["enum"] = declared.choices
+        properties[name] = prop
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tuple[CompiledRule | None, list[Problem]]:
     line = getattr(raw, "line", None)
     problems: list[Problem] = []
 
     def problem(message: str, at: int | None) -> None:
         problems.append(Problem(source, message, kind="pack", line=at or line, rule=spec.id))
 
+    pack_id = meta.id
     if not spec.id.startswith(pack_id + "."):
         problem(f"rule id must start with the pack id '{pack_id}.'", line_of(raw, ["id"]))
-    scope = _scope_for(spec.applies_to)
+    scope = _scope_for(spec.applies_to, meta)
     for_each = None
     try:
         if spec.for_each:
@@ -472,7 +547,7 @@ def load_pack_file(path: FsPath) -> PackSource:
             problems.append(Problem(source, f"duplicate rule id (first at line {seen[rule_spec.id]})", kind="pack", line=raw_rule.line, rule=rule_spec.id))
             continue
         seen[rule_spec.id] = raw_rule.line
-        compiled, found = _compile_rule(rule_spec, raw_rule, spec.pack.id, source)
+        compiled, found = _compile_rule(rule_spec, raw_rule, spec.pack, source)
         problems.extend(found)
         if compiled:
             rules.append(compiled)
@@ -512,8 +587,12 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
         for kind in sorted(kinds):
             if getattr(base, kind) is None:
                 problems.append(Problem(source, f"test_base.{kind} is needed to run the tests of {kind} rules", kind="pack", line=line_of(data, ["test_base"])))
-    elif meta.country or meta.moc:
-        problems.append(Problem(source, "an abstract pack has no country or moc; those belong to the packs that extend it", kind="pack", line=line_of(data, ["pack"])))
+    elif meta.country or meta.moc or meta.dossier_fields:
+        problems.append(Problem(source, "an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it", kind="pack", line=line_of(data, ["pack"])))
+    for kind, fields in meta.dossier_fields.items():
+        for name in fields:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                problems.append(Problem(source, f"a country field name is lower-case letters, digits and '_', got {name!r}", kind="pack", line=line_of(data, ["pack", "dossier_fields", kind, name])))
     return problems
 
 

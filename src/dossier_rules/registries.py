@@ -32,15 +32,19 @@ from .sources import InputError, Problem, problems_from_validation, read_bytes
 
 RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"]
 
-KIND_COUNTRIES: dict[str, tuple[str, ...]] = {
-    "accredited-agencies": ("KH", "LA", "KG", "TJ"),
-    "improvement-orders": ("JP",),
-    "support-organisations": ("JP",),
-    "suspended-sectors": ("JP",),
+JAPAN = "JP"
+PARTNER = "partner"
+KIND_KEEPERS: dict[str, str] = {
+    "accredited-agencies": PARTNER,
+    "improvement-orders": JAPAN,
+    "support-organisations": JAPAN,
+    "suspended-sectors": JAPAN,
 }
-"""Who keeps each list: the partner ministry accredits agencies; Japan keeps the other three."""
+"""Who keeps each list: the partner ministry accredits agencies (each partner country its own list);
+Japan keeps the other three. Which partner countries keep a list is not fixed here: it is every country
+whose pack has a rule that consults it (:meth:`dossier_rules.packs.PackSet.registry_keepers`)."""
 
-REGISTRY_KINDS = frozenset(KIND_COUNTRIES)
+REGISTRY_KINDS = frozenset(KIND_KEEPERS)
 
 
 class _Strict(BaseModel):
@@ -106,8 +110,8 @@ def load_registry(path: Path) -> LoadedRegistry:
     except ValidationError as exc:
         raise InputError(problems_from_validation(str(path), exc)) from None
     problems = []
-    if registry.country not in KIND_COUNTRIES[registry.kind]:
-        problems.append(Problem(str(path), f"a {registry.kind} registry is kept by {', '.join(KIND_COUNTRIES[registry.kind])}, not {registry.country}", pointer="/country"))
+    if (mismatch := keeper_problem(registry.country, registry.kind)) is not None:
+        problems.append(Problem(str(path), mismatch, pointer="/country"))
     expected = registry_file(path.parent, registry.country, registry.kind).name
     if path.name != expected:
         problems.append(Problem(str(path), f"file name must be {expected} for this country and kind", kind="invalid"))
@@ -133,7 +137,7 @@ class Registries:
         """Kind -> index of the lists a dossier of ``country`` consults (computed once per country)."""
         cache = self.__dict__.setdefault("_lists", {})
         if country not in cache:
-            cache[country] = {kind: loaded.index for kind in KIND_COUNTRIES if (loaded := self.get(country, kind)) is not None}
+            cache[country] = {kind: loaded.index for kind in REGISTRY_KINDS if (loaded := self.get(country, kind)) is not None}
         return cache[country]
 
     def view(self, country: str, as_of: date) -> "RegistryView":
@@ -145,7 +149,16 @@ class Registries:
 
 def keeper(country: str, kind: str) -> str:
     """Whose list to consult for a dossier of ``country``: the partner's own, or Japan's."""
-    return "JP" if KIND_COUNTRIES[kind] == ("JP",) else country
+    return JAPAN if KIND_KEEPERS[kind] == JAPAN else country
+
+
+def keeper_problem(country: str, kind: str) -> str | None:
+    """Why ``country`` cannot keep a ``kind`` list (None when it can, as far as the kind alone says)."""
+    if KIND_KEEPERS[kind] == JAPAN and country != JAPAN:
+        return f"the {kind} registry is kept by Japan (JP), not {country}"
+    if KIND_KEEPERS[kind] == PARTNER and country == JAPAN:
+        return f"the {kind} registry is kept by each partner country's ministry, not by Japan (JP)"
+    return None
 
 
 def load_registries(directory: Path) -> Registries:

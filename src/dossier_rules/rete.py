@@ -39,7 +39,7 @@ from datetime import date
 from typing import Any, Iterator
 
 from . import conditions as cond
-from .packs import Pack, PackSet
+from .packs import CompiledRule, Pack, PackSet
 from .sources import without_nulls
 
 NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
@@ -251,17 +251,24 @@ def translate_pack(pack: Pack) -> list[RuleTranslation]:
     return out
 
 
-def check_packs(packset: PackSet) -> list[str]:
-    """Messages for every rule the Rete backend refuses (empty: all packs translate)."""
-    problems = []
+def refusals(packset: PackSet) -> list[tuple[CompiledRule, str]]:
+    """(rule, why) for every rule the Rete backend refuses, each rule once (empty: all packs translate)."""
+    found: dict[str, tuple[CompiledRule, str]] = {}
     for pack in packset.packs.values():
         for resolved in pack.rules:
             rule = resolved.rule
+            if rule.id in found:
+                continue
             try:
                 _Translator(rule.id, rule.spec.for_each.as_ if rule.spec.for_each else None).translate(rule.condition)
             except Untranslatable as exc:
-                problems.append(f"{rule.source}:{rule.line}: {exc}")
-    return sorted(set(problems))
+                found[rule.id] = (rule, str(exc))
+    return list(found.values())
+
+
+def check_packs(packset: PackSet) -> list[str]:
+    """Messages for every rule the Rete backend refuses (empty: all packs translate)."""
+    return sorted(f"{rule.source}:{rule.line}: {why}" for rule, why in refusals(packset))
 
 
 # --------------------------------------------------------------------------- facts

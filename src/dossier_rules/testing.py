@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
+from . import rete
 from .engine import Engine
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
+from .scaffold import todo_problems
 from .sources import Data, InputError, Problem, check_dossier_data
 
 
@@ -162,8 +164,25 @@ def lint(paths: list[FsPath]) -> list[Problem]:
             files.update(dict.fromkeys(pack_files(path.parent)))
         else:
             return [Problem(str(path), "file not found", kind="not_found")]
+    problems = [p for path in files for p in todo_problems(path)]
     try:
         packset = link_sources(list(files))
     except InputError as exc:
-        return exc.problems
-    return check_test_dossiers(packset)
+        problems.extend(exc.problems)
+    else:
+        problems.extend(check_test_dossiers(packset))
+        problems.extend(rete_refusals(packset))
+    return sorted(problems, key=_file_and_line)
+
+
+def _file_and_line(problem: Problem) -> tuple[str, int, str]:
+    """Sort key: the pack file (a test case's source names its case after the file), then the line."""
+    return (problem.source.split(" (test ", 1)[0], problem.line or 0, problem.message)
+
+
+def rete_refusals(packset: PackSet) -> list[Problem]:
+    """What the Rete backend would refuse, as lint problems (the native backend runs such rules fine)."""
+    return [
+        Problem(rule.source, f"{why.removeprefix(f'rule {rule.id}: ')} (--engine rete refuses this pack; the native engine runs it)", kind="rete", line=rule.line, rule=rule.id)
+        for rule, why in rete.refusals(packset)
+    ]

@@ -12,6 +12,8 @@ from rich.text import Text
 
 from .. import codegen, coverage, workers
 from ..conditions import outline
+from ..locale import _
+from ..scaffold import write_new_pack
 from ..sources import InputError
 from ..testing import lint, run_tests
 from .common import (
@@ -108,10 +110,34 @@ def packs_lint(paths: tuple[Path, ...]) -> None:
     """
     problems = lint(list(paths))
     print_problems(problems)
-    if problems:
-        click.echo(f"{len(problems)} problem(s)", err=True)
+    blocking = [p for p in problems if p.kind != "rete"]
+    if len(blocking) < len(problems):
+        click.echo(_("{count} rule(s) only the native engine can run (see above); --engine rete refuses them").format(count=len(problems) - len(blocking)), err=True)
+    if blocking:
+        click.echo(_("{count} problem(s)").format(count=len(blocking)), err=True)
         raise SystemExit(EXIT_FINDINGS)
-    click.echo("packs are clean")
+    click.echo(_("packs are clean"))
+
+
+@packs.command("new")
+@click.argument("country")
+@click.option("--extends", "parent", default="common", show_default=True, help="The abstract pack whose shared rules the new pack applies.")
+@packs_option
+def packs_new(country: str, parent: str, packs_dir: Path) -> None:
+    """Scaffold a pack for a new country's MOC: rules/<cc>.yaml, to fill in.
+
+    The file lists every provision the shared rules cite (each MOC numbers
+    its articles differently), the MOC facts reports and notices need, a
+    clean test dossier per kind and a commented rule with its tests. Every
+    value to take from the MOC text reads TODO; packs lint lists those left.
+    """
+    packset = load_packset(packs_dir)
+    try:
+        path = write_new_pack(packset, packs_dir, country, parent)
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
+    click.echo(_("wrote {path}: fill in each TODO from the MOC text, then run: dossier-rules packs lint {path}").format(path=path))
 
 
 

@@ -12,12 +12,15 @@ import click
 from rich.table import Table
 
 from .. import package_data
-from ..registries import CSV_COLUMNS, KIND_COUNTRIES, REGISTRY_KINDS, Registry, parse_csv, registry_file, write_registry
+from ..locale import _
+from ..packs import PackSet
+from ..registries import CSV_COLUMNS, REGISTRY_KINDS, Registry, keeper_problem, parse_csv, registry_file, write_registry
 from ..sources import InputError, Problem
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
     console,
+    load_packset,
     load_registry_set,
     packs_option,
     print_problems,
@@ -32,7 +35,7 @@ def registry() -> None:
 
 @registry.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--country", required=True, type=click.Choice(sorted({c for cs in KIND_COUNTRIES.values() for c in cs})), help="Who keeps the list (JP for Japan's lists).")
+@click.option("--country", required=True, callback=lambda ctx, param, value: value.upper(), help="Who keeps the list: a partner country with a pack whose rules consult it, or JP for Japan's lists.")
 @click.option("--kind", required=True, type=click.Choice(sorted(REGISTRY_KINDS)))
 @click.option("--source", required=True, help="Where the list came from (publication, URL, letter).")
 @click.option("--retrieved-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Date the list was retrieved  [default: today]")
@@ -48,8 +51,7 @@ def registry_import(
     unless --skip-bad: then the good rows are written and the bad ones are
     reported in FILE.rejected.csv beside the registry.
     """
-    if country not in KIND_COUNTRIES[kind]:
-        raise click.UsageError(f"a {kind} registry is kept by {', '.join(KIND_COUNTRIES[kind])}, not {country}")
+    check_keeper(country, kind, load_packset(packs_dir))
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
         result = parse_csv(text, str(csv_file))
@@ -80,6 +82,20 @@ def registry_import(
                 writer.writerow([line, reason, *(values.get(c, "") for c in CSV_COLUMNS)])
         click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
         raise SystemExit(EXIT_FINDINGS)
+
+
+def check_keeper(country: str, kind: str, packset: PackSet) -> None:
+    """Refuse a list nobody would consult: the keepers of a kind are those the packs present name."""
+    if (mismatch := keeper_problem(country, kind)) is not None:
+        raise click.UsageError(mismatch)
+    keepers = packset.registry_keepers().get(kind, [])
+    if country not in keepers:
+        known = (
+            _("the packs present consult {kind} lists kept by {keepers}").format(kind=kind, keepers=", ".join(keepers))
+            if keepers
+            else _("no rule of the packs present consults {kind}").format(kind=kind)
+        )
+        raise click.UsageError(_("no pack for {country} has a rule that consults a {kind} list ({known})").format(country=country, kind=kind, known=known))
 
 
 @registry.command("list")

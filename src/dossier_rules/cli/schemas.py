@@ -9,6 +9,8 @@ import click
 from .. import schemas as schema_files
 from .common import (
     EXIT_FINDINGS,
+    load_packset,
+    packs_option,
 )
 
 
@@ -20,14 +22,20 @@ def schemas() -> None:
 @schemas.command("write")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"), show_default=True)
 @click.option("--check", is_flag=True, help="Do not write; exit 1 if the files are stale.")
-def schemas_write(directory: Path, check: bool) -> None:
-    """Regenerate the schemas from the models (or check that they are current)."""
+@packs_option
+def schemas_write(directory: Path, check: bool, packs_dir: Path) -> None:
+    """Regenerate the schemas from the models and the packs (or check that they are current).
+
+    The dossier schemas list the countries of the packs in the pack
+    directory, and the country-specific fields each of those packs declares.
+    """
+    packset = load_packset(packs_dir)
     if check:
-        stale = schema_files.stale(directory)
+        stale = schema_files.stale(directory, packset)
         if stale:
             click.echo("stale: " + ", ".join(stale), err=True)
             raise SystemExit(EXIT_FINDINGS)
         click.echo("schemas are current")
         return
-    for path in schema_files.write(directory):
+    for path in schema_files.write(directory, packset):
         click.echo(f"wrote {path}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -54,11 +56,9 @@ def serve(
         write_openapi.write_text(openapi_text(load_engine(settings)), encoding="utf-8")
         click.echo(f"wrote {write_openapi}")
         return
-    routers = ()
+    routers: tuple[Any, ...] = ()
     if importlib.util.find_spec("dossier_rules.web") is not None:
-        from .. import web
-
-        routers = (web.router,)
+        routers = (importlib.import_module("dossier_rules.web").router,)
     try:
         app = create_app(settings, extra_routers=routers)
     except InputError as exc:

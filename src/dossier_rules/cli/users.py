@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.table import Table
@@ -12,8 +14,13 @@ from rich.table import Table
 from .common import EXIT_INPUT, console
 from .serve import db_option, settings_db
 
+if TYPE_CHECKING:
+    from ..server.accounts import Accounts
 
-def _accounts(db: Path | None):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def _accounts(db: Path | None) -> Accounts:
     from ..server.accounts import Accounts
     from ..server.db import Database
 
@@ -27,7 +34,7 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action: Callable[[], T]) -> T:
     from ..server.accounts import AccountError
 
     try:
@@ -53,7 +60,7 @@ def users_add(username: str, role: str, display_name: str | None, lang: str, pas
     """Create a user; the password is asked for (at least 12 characters)."""
     accounts = _accounts(db)
     password = _password(password_stdin)
-    user = _run(lambda: accounts.add_user(username, password, role, display_name, lang))  # type: ignore[arg-type]
+    user = _run(lambda: accounts.add_user(username, password, role, display_name, lang))  # type: ignore[arg-type]  # click.Choice checked the role
     click.echo(f"user {user.username} created ({user.role})")
 
 

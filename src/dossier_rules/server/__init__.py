@@ -27,10 +27,10 @@ from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_ou
 from .settings import Settings
 
 __all__ = [
-    "AccountError",
-    "Accounts",
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "AccountError",
+    "Accounts",
     "LoginLimited",
     "Principal",
     "Settings",

@@ -29,7 +29,7 @@ class UserOut(BaseModel):
     lang: Literal["ja", "en"]
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
+    def of(cls, user: User) -> UserOut:
         return cls(username=user.username, display_name=user.display_name, role=user.role, lang=user.lang)  # type: ignore[arg-type]
 
 

@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -67,7 +67,7 @@ class Session:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def secret_hash(secret: str) -> str:
@@ -180,7 +180,7 @@ class Accounts:
         conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
 
         def failures(key: str) -> int:
-            return conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", (key, since)).fetchone()[0]
+            return int(conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", (key, since)).fetchone()[0])
 
         return failures(f"user:{username.strip().casefold()}") >= self.failures_per_account or failures(f"addr:{address}") >= self.failures_per_address
 
@@ -231,7 +231,7 @@ class Accounts:
         """A new browser session: the cookie value (returned only now) and its CSRF token."""
         sid = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-        expires = (datetime.now(timezone.utc) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
+        expires = (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
         with self.db.write() as conn:
             conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(),))
             conn.execute(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..engine import Engine
-from ..registries import KIND_COUNTRIES, REGISTRY_KINDS, Registry, load_registries, parse_csv, registry_file, write_registry
+from ..registries import REGISTRY_KINDS, Registry, load_registries, parse_csv, registry_file, write_registry
 from ..sources import InputError, Problem
 from .account_routes import UserOut
 from .accounts import AccountError
@@ -18,7 +18,7 @@ from .errors import problem_response
 from .screening_routes import require_content_type
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
-ADMIN = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+ADMIN: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
 CSV_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "string", "description": "Columns: id, name, listed_from, ended_on, ended_because, note"}}}}
 
 
@@ -80,8 +80,9 @@ async def import_registry(
     """Import a registry from CSV, as `registry import` does (every row valid, or nothing is written); screening uses it at once."""
     require_content_type(request, ("text/csv",))
     path = request.url.path
-    if kind not in REGISTRY_KINDS or country not in KIND_COUNTRIES[kind]:
-        return problem_response(422, [Problem(path, f"unknown registry: kinds {', '.join(sorted(REGISTRY_KINDS))}, each kept by its countries", kind="invalid")], path)
+    keepers = request.app.state.engine.packset.registry_keepers()  # the packs present decide who keeps which list
+    if kind not in REGISTRY_KINDS or country not in keepers.get(kind, ()):
+        return problem_response(422, [Problem(path, f"unknown registry: kinds {', '.join(sorted(REGISTRY_KINDS))}, each kept by the countries whose pack consults it", kind="invalid")], path)
     try:
         text = (await request.body()).decode("utf-8-sig")
         result = parse_csv(text, "body")
@@ -94,7 +95,8 @@ async def import_registry(
         return problem_response(422, problems, "body")
     settings = settings_of(request)
     directory = settings.registries_dir or settings.packs_dir / "registries"  # type: ignore[operator]
-    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries), registry_file(directory, country, kind))
+    write_registry(Registry(kind=kind, country=country,  # type: ignore[arg-type]  # kind checked against REGISTRY_KINDS above
+        source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries), registry_file(directory, country, kind))
     _reload_registries(request, directory)
     return {"country": country, "kind": kind, "entries": len(result.entries)}
 

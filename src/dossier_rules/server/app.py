@@ -16,9 +16,9 @@ from ..packs import load_packs
 from ..registries import load_registries
 from . import errors
 from .account_routes import router as account_router
+from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
-from .accounts import Accounts
 from .db import Database
 from .limits import BodyLimit
 from .metrics import Metrics, RequestMetrics
@@ -45,7 +45,7 @@ def readiness(request: Request) -> JSONResponse:
     try:
         state.db.connection().execute("SELECT 1").fetchone()
         ok = bool(state.engine.packset.packs)
-    except Exception:  # readiness reports any failure as not ready
+    except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready", never as an error
         ok = False
     return JSONResponse({"status": "ready" if ok else "not ready", "packs": sorted(state.engine.packset.packs)}, status_code=200 if ok else 503)
 

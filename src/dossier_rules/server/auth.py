@@ -43,11 +43,13 @@ class Principal:
 
 
 def accounts_of(request: Request) -> Accounts:
-    return request.app.state.accounts
+    accounts: Accounts = request.app.state.accounts
+    return accounts
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def client_address(request: Request) -> str:
@@ -146,11 +148,11 @@ def log_out(request: Request, response: Response) -> None:
 
 
 __all__ = [
-    "AccountError",
     "CSRF_FIELD",
     "CSRF_HEADER",
-    "Principal",
     "SESSION_COOKIE",
+    "AccountError",
+    "Principal",
     "csrf_token",
     "identify",
     "log_in",

@@ -12,7 +12,7 @@ from . import catalog
 from .auth import Principal, require, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["packs and registries"])
-READ = {401: {}, 403: {}}
+READ: dict[int | str, dict[str, Any]] = {401: {}, 403: {}}
 
 
 @router.get("/packs", responses=READ)

@@ -58,7 +58,7 @@ class Entry:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, "actor": self.actor, "body": orjson.loads(self.body), "prev_hash": self.prev_hash, "hash": self.hash}
 
     @classmethod
-    def from_json(cls, record: dict[str, Any]) -> "Entry":
+    def from_json(cls, record: dict[str, Any]) -> Entry:
         """An exported entry, its content back in the canonical text its hash covers."""
         return cls(record["seq"], record["kind"], record["at"], record["actor"], canonical(record["body"]), record["prev_hash"], record["hash"])
 

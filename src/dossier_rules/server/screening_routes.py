@@ -33,7 +33,8 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 def screenings_of(request: Request) -> Screenings:
-    return request.app.state.screenings
+    screenings: Screenings = request.app.state.screenings
+    return screenings
 
 
 def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:

@@ -19,7 +19,7 @@ import io
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -95,7 +95,7 @@ class Screenings:
 
     def _store(self, conn: sqlite3.Connection, actor: str, raw: bytes, report: dict[str, Any], kind: str = "screening", of: str | None = None) -> str:
         """Append one report to the log and index it; inside the caller's write transaction."""
-        at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        at = datetime.now(UTC).replace(microsecond=0).isoformat()
         dossier = orjson.loads(raw) if self.store_dossiers else None
         next_seq = (screening_log.head(conn) or (0, ""))[0] + 1
         sid = screening_id(next_seq)
@@ -161,7 +161,8 @@ class Screenings:
         the same as ``dossier-rules report``.
         """
         limit = max(1, min(limit, MAX_PAGE))
-        query, params = "SELECT s.id, l.actor, l.at, l.body FROM screenings s JOIN log l ON l.seq = s.log_seq WHERE 1=1", []
+        query = "SELECT s.id, l.actor, l.at, l.body FROM screenings s JOIN log l ON l.seq = s.log_seq WHERE 1=1"
+        params: list[str | int] = []
         if actor:
             query += " AND s.actor = ?"
             params.append(actor)
