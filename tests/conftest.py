@@ -97,4 +97,5 @@ rules:
     tests:
       - {name: fires, expect: fire, dossier: {}}
       - {name: passes, expect: pass, dossier: {certificate: {number: C-1}}}
+    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}}
 """

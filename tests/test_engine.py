@@ -29,7 +29,7 @@ def test_clean_dossiers_have_no_findings(engine: Engine) -> None:
 def test_finding_carries_article_severity_share_and_evidence(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-abroad-no-agency.json")))
     (fee,) = [f for f in report.findings if f.rule_id == "common.act-e-fee-without-basis"]
-    assert (fee.article, fee.severity, fee.share, fee.act, fee.pack) == ("MOC-KH 4(1)(e)", "block", True, "e", "common")
+    assert (fee.article, fee.severity, fee.share, fee.act, fee.pack) == ("MOC-KH 4(1)(e)", "warn", True, "e", "common")
     assert fee.evidence["/fees/0/amount"] == 3200
     assert fee.evidence["/fees/0/basis_shown"] is False
     assert fee.evidence["/languages"] == ["km"]
@@ -39,9 +39,11 @@ def test_finding_carries_article_severity_share_and_evidence(engine: Engine) -> 
 
 def test_for_each_reports_one_finding_per_item_with_its_index(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-abroad-no-agency.json")))
-    held = [f for f in report.findings if f.rule_id == "common.act-a-property-held"]
-    assert [next(iter(f.evidence)) for f in held] == ["/held_property/0/item", "/held_property/1/item"]
-    assert "land title" in held[1].message.en and "土地の権利証" in held[1].message.ja
+    (held,) = [f for f in report.findings if f.rule_id == "common.act-a-property-held"]
+    (passport,) = [f for f in report.findings if f.rule_id == "common.act-c-identity-document-held"]
+    assert (next(iter(passport.evidence)), passport.item) == ("/held_property/0/item", "/held_property/0")
+    assert (next(iter(held.evidence)), held.item) == ("/held_property/1/item", "/held_property/1")
+    assert "land title" in held.message.en and "土地の権利証" in held.message.ja
 
 
 def test_missing_values_read_as_not_provided(engine: Engine) -> None:
@@ -61,12 +63,51 @@ def test_country_differences(engine: Engine) -> None:
         assert bare.findings == [], country
 
 
+def codes(report) -> list[str]:
+    return [w.code for w in report.data_warnings]
+
+
 def test_tajik_pack_status_is_reported_not_passed(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("tj-candidate-clean.json")))
-    assert report.pack_status.state == "start_unknown"
-    (status,) = report.findings
-    assert status.rule_id == "tj.pack-not-in-force" and status.severity == "warn" and status.article == "MOC-TJ 10"
-    assert report.counts["warn"] == 1
+    assert report.pack_status.state == "start_unknown" and report.pack_status.start == "unknown"
+    assert report.findings == [] and report.counts == {"block": 0, "warn": 0, "info": 0}
+    (status,) = report.data_warnings
+    assert status.code == "pack-not-in-force" and "none blocks and none is shared" in status.message.en
+    assert "article" not in status.model_dump()
+
+
+def test_a_moc_not_in_force_blocks_nothing_and_shares_nothing(engine: Engine) -> None:
+    """Acts found under a MOC that is not in force are shown, but carry no MOC effect, and each says why."""
+    data = sample("kh-candidate-abroad-no-agency.json")
+    in_force = engine.evaluate(DOSSIER_ADAPTER.validate_python(data))
+    assert in_force.counts["block"] > 0 and any(f.share for f in in_force.findings)
+    assert all(f.limited is None and f.rule_severity is None for f in in_force.findings)
+    before = engine.evaluate(DOSSIER_ADAPTER.validate_python(data), as_of=date(2019, 3, 24))
+    assert before.pack_status.state == "not_yet_in_force" and codes(before) == ["pack-not-in-force"]
+    assert rule_ids(before) == rule_ids(in_force)
+    assert before.counts["block"] == 0 and not any(f.share for f in before.findings)
+    limited = [f for f in before.findings if f.limited is not None]
+    assert {f.rule_id for f in limited} == {f.rule_id for f in in_force.findings if f.severity == "block" or f.share}
+    assert all(f.rule_severity in ("block", "warn") and "not in force" in f.limited.en for f in limited)
+    assert "参考" in limited[0].limited.ja
+
+
+def test_tajik_acts_are_not_shared_while_the_start_is_unknown(engine: Engine) -> None:
+    data = sample("tj-candidate-clean.json")
+    data["held_property"] = [{"item": "deposit", "amount": 500, "currency": "USD", "holder": {"name": "Broker", "role": "intermediary"}}]
+    report = engine.evaluate(DOSSIER_ADAPTER.validate_python(data))
+    (held,) = [f for f in report.findings if f.rule_id.startswith("common.act-a")]
+    assert (held.share, held.limited is not None) == (False, True)
+    assert held.severity != "block"
+
+
+@pytest.mark.parametrize(("name", "start"), [("kh-candidate-clean.json", "assumed"), ("pk-candidate-clean-no-certificate.json", "assumed"), ("la-candidate-clean.json", "stated"), ("kg-candidate-clean.json", "stated")])
+def test_a_start_from_signature_is_stated_as_an_assumption_where_the_text_has_no_start_clause(engine: Engine, name: str, start: str) -> None:
+    report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample(name)))
+    assert report.pack_status.state == "in_force" and report.pack_status.start == start
+    assert codes(report) == (["pack-start-assumed"] if start == "assumed" else [])
+    if start == "assumed":
+        assert "assumption" in report.data_warnings[0].message.en and "前提" in report.data_warnings[0].message.ja
 
 
 @pytest.mark.parametrize(
@@ -77,7 +118,10 @@ def test_pack_status_boundaries(tmp_path: Path, as_of: date, state: str) -> None
     write_pack(tmp_path, "xx.yaml", MINI_PACK.replace('starts_on: "2020-01-01"', 'starts_on: "2020-01-01", ends_on: "2026-06-01"'))
     report = Engine(load_packs(tmp_path)).evaluate(candidate("KH", certificate={"number": "C"}), as_of=as_of)
     assert report.pack_status.state == state
-    assert ("xx.pack-not-in-force" in rule_ids(report)) == (state != "in_force")
+    assert ("pack-not-in-force" in codes(report)) == (state != "in_force")
+    dossier = candidate("KH")
+    (finding,) = Engine(load_packs(tmp_path)).evaluate(dossier, as_of=as_of).findings
+    assert finding.severity == ("block" if state == "in_force" else "warn")
 
 
 def test_as_of_defaults_to_submitted_and_can_be_overridden(engine: Engine) -> None:
@@ -95,7 +139,7 @@ def test_rules_apply_only_to_their_kind(engine: Engine) -> None:
 def test_report_names_packs_with_versions_and_hashes(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("la-candidate-clean.json")))
     assert [p.id for p in report.packs] == ["common", "la-kg-tj", "la"]
-    assert all(len(p.sha256) == 64 and p.version == "1.0.0" for p in report.packs)
+    assert all(len(p.sha256) == 64 and p.version == "1.1.0" for p in report.packs)
 
 
 def test_evaluation_is_deterministic(engine: Engine) -> None:

@@ -208,3 +208,34 @@ def test_merge_patch_follows_rfc_7386() -> None:
     target = {"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]}
     assert merge_patch(target, {"b": {"c": None, "x": 9}, "e": [3], "a": None}) == {"b": {"d": 3, "x": 9}, "e": [3]}
     assert target == {"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]}
+
+
+BASIS_LINE = '    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}}\n'
+
+
+def test_lint_refuses_a_block_rule_without_its_textual_basis(tmp_path: Path) -> None:
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace(BASIS_LINE, ""))
+    (problem,) = lint([tmp_path])
+    assert problem.rule == "xx.no-certificate" and problem.line == 20
+    assert "block rule needs 'basis'" in problem.message
+    write_pack(tmp_path, "xx.yaml", MINI_PACK)
+    assert lint([tmp_path]) == []
+
+
+def test_basis_belongs_to_block_rules_and_cites_an_article_of_the_rule(tmp_path: Path) -> None:
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("    severity: block", "    severity: warn"))
+    (problem,) = lint([tmp_path])
+    assert "a warn rule has none" in problem.message
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace('basis: {article: "{acts}(a)"', 'basis: {article: "{acts}(b)"'))
+    (problem,) = lint([tmp_path])
+    assert "must be the rule's article or one of its 'also'" in problem.message
+
+
+def test_every_shipped_block_rule_names_its_basis_and_no_act_of_4_1_blocks(packset: PackSet) -> None:
+    for pack in packset.packs.values():
+        for resolved in pack.rules:
+            spec = resolved.rule.spec
+            if spec.severity == "block":
+                assert spec.basis is not None, spec.id
+            if spec.share and spec.share.act in ("a", "b", "c", "d", "e", "revocation"):
+                assert spec.severity == "warn", spec.id

@@ -53,9 +53,12 @@ def test_revoked_agency_is_accredited_until_the_revocation_date(
     dossier = DOSSIER_ADAPTER.validate_python({**sample("kh-candidate-clean.json"), "sending_agency": {"name": "A", "role": "sending_agency", "accreditation": {"number": "ACC-1"}}})
     report = Engine(packset, regs).evaluate(dossier, as_of=date.fromisoformat(as_of))
     assert ("kh.agency-revoked-on-list" in rule_ids(report)) is revoked
+    assert ("kh.agency-revoked-report" in rule_ids(report)) is revoked
     assert "kh.agency-not-on-molvt-list" not in rule_ids(report)  # a revocation is reported once, as a revocation
-    shared = [f for f in report.findings if f.rule_id == "kh.agency-revoked-on-list"]
-    assert all(f.share and f.act == "revocation" for f in shared)
+    blocked = [f for f in report.findings if f.rule_id == "kh.agency-revoked-on-list"]
+    assert all(f.severity == "block" and not f.share and f.article == "MOC-KH 5(2)" for f in blocked)
+    reported = [f for f in report.findings if f.rule_id == "kh.agency-revoked-report"]
+    assert all(f.severity == "warn" and f.share and f.act == "revocation" and f.article == "MOC-KH 5(5)" for f in reported)
 
 
 def test_lookup_operators(tmp_path: Path) -> None:
@@ -82,10 +85,11 @@ def test_lookups_are_statically_checked() -> None:
 
 def test_missing_registry_is_reported_not_passed(packset: PackSet) -> None:
     report = Engine(packset, Registries.empty()).evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))
-    missing = [f for f in report.findings if f.rule_id == "registry.missing"]
+    missing = [w for w in report.data_warnings if w.code == "registry-missing"]
     assert {r.kind for r in report.registries if r.status == "missing"} == {"accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"}
-    assert len(missing) == 4 and all(f.severity == "warn" for f in missing)
-    assert any("kh.agency-not-on-molvt-list" in f.message.en for f in missing)
+    assert {w.registry for w in missing} == {"accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"}
+    assert any("kh.agency-not-on-molvt-list" in w.message.en and "kh.agency-not-on-molvt-list" in w.rules for w in missing)
+    assert report.findings == [] and report.counts == {"block": 0, "warn": 0, "info": 0}
 
 
 @pytest.mark.parametrize(("retrieved", "stale"), [("2024-09-05", False), ("2024-09-04", True)])
@@ -96,7 +100,8 @@ def test_stale_registry_gives_a_warning(packset: PackSet, registries: Registries
     engine = Engine(packset, load_registries(tmp_path), max_registry_age=180)
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))  # as of 2025-03-04
     assert {r.age_days for r in report.registries} == {180 if not stale else 181}
-    assert ("registry.stale" in rule_ids(report)) is stale
+    assert ("registry-stale" in [w.code for w in report.data_warnings]) is stale
+    assert report.findings == []
     assert {r.status for r in report.registries} == {"stale" if stale else "ok"}
 
 
@@ -207,6 +212,10 @@ def test_check_uses_the_registries_option(tmp_path: Path) -> None:
     path = str(SAMPLES / "kh-candidate-clean.json")
     result = run("check", path, "--format", "jsonl", "--registries", str(tmp_path / "none"))
     record = json.loads(result.output)
-    assert {f["rule_id"] for f in record["findings"]} == {"registry.missing"}
+    assert record["findings"] == [] and {w["code"] for w in record["data_warnings"]} == {"registry-missing", "pack-start-assumed"}
+    assert all("article" not in w for w in record["data_warnings"])
+    assert run("check", path, "--registries", str(tmp_path / "none"), "--fail-on", "warn").exit_code == 0
+    text = run("check", path, "--registries", str(tmp_path / "none")).output
+    assert "screening note [registry-missing]" in text
     result = run("check", path, "--format", "jsonl", "--registries", str(RULES / "registries"))
     assert json.loads(result.output)["findings"] == []

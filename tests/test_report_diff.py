@@ -55,7 +55,7 @@ def test_report_finding_filters_and_by_intermediary(runs: dict[str, Path]) -> No
     naming = [r for r in read_results(runs["first"]) if any((f.get("subject") or {}).get("id") == "KH-BRK-0009" for f in r.get("findings", []))]
     assert summary["records"] == len(naming) > 0
     party = summary["intermediary"]["id:KH-BRK-0009"]
-    assert party["candidates"] == len(naming) and party["acts"] == ["a", "e"] and party["countries"] == ["KH"]
+    assert party["candidates"] == len(naming) and party["acts"] == ["a", "c", "e"] and party["countries"] == ["KH"]
     assert list(summary["intermediary"]) == ["id:KH-BRK-0009"]  # findings about others are not counted
 
 

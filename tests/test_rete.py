@@ -194,7 +194,7 @@ def test_aggregate_pack_cases_pass_on_both_backends(aggregate_packs: PackSet) ->
 # generated dossiers: values chosen around the boundaries the rules care about
 COUNTRIES = load_packs(RULES).countries
 DATES = ["2023-12-31", "2024-06-01", "2025-01-14", "2025-01-15", "2025-03-01", "2025-07-01", "2025-09-30", "2025-10-01", "2026-06-01"]
-ROLES = [None, "sending_agency", "intermediary", "receiving_organisation", "relative", "other"]
+ROLES = [None, "sending_agency", "intermediary", "receiving_organisation", "support_organisation", "relative", "other"]
 TRI = st.sampled_from([None, True, False])
 ACCREDITATION_NUMBERS = [None, "KH-ACC-TEST", "MOLVT-ACC-0042", "MOLVT-ACC-0017", "MOLVT-ACC-0063", "LA-ACC-0210", "LA-ACC-0187", "KG-ACC-0008", "TJ-ACC-0011", "UNKNOWN-1"]
 
@@ -230,13 +230,13 @@ CANDIDATE_FIELDS = {
     "hire_route": maybe(st.sampled_from(["direct", "sending_agency"])),
     "languages": maybe(st.lists(st.sampled_from(["km", "en", "ur", "ja"]), max_size=2)),
     "sending_agency": maybe(st.one_of(party(), agency())),
-    "certificate": maybe(st.fixed_dictionaries({}, optional={"kind": st.sampled_from(["molvt_registration", "other"]), "number": st.just("C-1"), "issue_date": st.sampled_from(DATES)})),
+    "certificate": maybe(st.fixed_dictionaries({}, optional={"kind": st.sampled_from(["molvt_registration", "other"]), "issuer": st.sampled_from(["MoLVT", "Provincial office"]), "number": st.just("C-1"), "issue_date": st.sampled_from(DATES)})),
     "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"identity_verified": TRI, "impersonation_reported": TRI, "certificate_forged_or_altered": TRI})),
     "fees": items(st.fixed_dictionaries({}, optional={
         "payee": party(), "amount": st.sampled_from([0, 0.5, 300]), "currency": st.just("USD"), "basis_shown": TRI, "breakdown_explained": TRI,
         "explanation_language": st.sampled_from(["km", "en", "ja"]), "acknowledged": TRI})),
-    "held_property": items(st.fixed_dictionaries({"item": st.sampled_from(["passport", "deposit", "land_title"])}, optional={"holder": party()})),
-    "contract_clauses": items(st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party()})),
+    "held_property": items(st.fixed_dictionaries({"item": st.sampled_from(["passport", "residence_card", "deposit", "land_title"])}, optional={"holder": party()})),
+    "contract_clauses": items(st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party(), "concluded": TRI})),
     "incidents": items(st.fixed_dictionaries({"kind": st.sampled_from(["violence", "threat"])}, optional={"perpetrator": party()})),
     "documents": items(st.fixed_dictionaries({"kind": st.just("diploma")}, optional={"finding": st.sampled_from(["authentic", "forged", "altered", "false"]), "provided_by": party()})),
     "dependents": items(st.fixed_dictionaries({"relation": st.sampled_from(["spouse", "child"])}, optional={"accompanying": TRI})),
@@ -249,7 +249,7 @@ BROKER_FIELDS = {
     "accreditation": maybe(st.one_of(party(), agency()).map(lambda p: p.get("accreditation", {}))),
     "fee_schedule": maybe(st.fixed_dictionaries({}, optional={"published": TRI, "basis_shown": TRI, "breakdown_shown": TRI})),
     "practices": maybe(st.fixed_dictionaries({}, optional={"holds_passports": TRI, "takes_deposits": TRI, "penalty_contracts": TRI})),
-    "complaints": items(st.fixed_dictionaries({}, optional={"act": st.sampled_from(["a", "c"]), "substantiated": TRI})),
+    "complaints": items(st.fixed_dictionaries({}, optional={"act": st.sampled_from(["a", "b", "c", "d", "e", "test_fraud", "other"]), "substantiated": TRI})),
 }
 
 
@@ -325,7 +325,7 @@ AGGREGATE_RULES = """
     title: {ja: 手数料合計が上限超過, en: Fees above the cap}
     article: "{acts}(e)"
     applies_to: candidate
-    severity: block
+    severity: warn
     when:
       sum: {in: fees, as: f, of: f.amount, where: {field: f.payee.role, in: [sending_agency, intermediary]}, unit: {field: f.currency, eq: USD}}
       gt: 1000

@@ -55,3 +55,14 @@ def test_no_generated_request_gets_a_server_error(case) -> None:  # type: ignore
     """As admin, so every operation is reached past its role check (the role table tests the refusals)."""
     response = case.call(headers=SERVICE.as_("admin"))
     case.validate_response(response, checks=[not_a_server_error])
+
+
+def test_serve_writes_the_checked_in_document(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dossier_rules.cli import main
+
+    written = tmp_path / "openapi.json"
+    result = CliRunner().invoke(main, ["serve", "--write-openapi", str(written), "--db", str(tmp_path / "x.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert written.read_text(encoding="utf-8") == CHECKED_IN.read_text(encoding="utf-8")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -16,10 +18,12 @@ from click.testing import CliRunner
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
-from dossier_rules.packs import PackSet
+from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.sharing import Outbox, OutboxError, render
 
 from .conftest import ROOT, SAMPLES, sample
+
+TODAY = date(2025, 10, 1)
 
 
 def write_reports(engine: Engine, path: Path, dossiers: list[tuple[str, dict]]) -> Path:
@@ -102,14 +106,14 @@ def test_nothing_leaves_without_approval(packset: PackSet, reports: Path, tmp_pa
     nid = next(iter(notices(outbox)))
     with Outbox(outbox) as box:
         with pytest.raises(OutboxError, match="draft"):
-            box.export(nid)
+            box.export(nid, packset, TODAY)
         with pytest.raises(OutboxError, match="approver"):
             box.approve(nid, "  ")
         approved = box.approve(nid, "Suzuki")
         assert (approved.state, approved.approved_by) == ("approved", "Suzuki")
         with pytest.raises(OutboxError, match="already approved"):
             box.approve(nid, "Suzuki")
-        exported = box.export(nid)
+        exported = box.export(nid, packset, TODAY)
         assert exported.state == "exported" and exported.exported_at
     runner = CliRunner()
     other = [i for i in notices(outbox) if i != nid][0]
@@ -144,7 +148,7 @@ def test_no_notice_carries_another_countrys_dossier(engine: Engine, packset: Pac
     with Outbox(outbox) as box:
         for row in box.notices():
             box.approve(row["id"], "Reviewer")
-            notice = box.export(row["id"])
+            notice = box.export(row["id"], packset, TODAY)
             exported = json.loads(render(notice, "json"))
             partner = packset.for_country(exported["country"]).moc
             assert exported["recipient"]["contact_point"] == partner.contact_points.partner.model_dump()
@@ -263,3 +267,62 @@ def test_personal_data_is_found_for_batch_reports_too(packset: PackSet, tmp_path
     CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "1"])
     build(packset, tmp_path / "o.sqlite", tmp_path / "out.jsonl", personal=True)
     assert {n.dossiers[0].identity["name"] for n in notices(tmp_path / "o.sqlite").values()} == {"Bilal Example"}
+
+
+def test_reports_under_a_moc_not_in_force_are_held_back_and_reported(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    tajik = sample("tj-candidate-clean.json")
+    tajik["held_property"] = [{"item": "deposit", "amount": 500, "currency": "USD", "holder": {"name": "Broker", "role": "intermediary"}}]
+    cambodian = sample("kh-candidate-abroad-no-agency.json")
+    early = tmp_path / "early.jsonl"
+    with early.open("w", encoding="utf-8") as out:
+        out.write(engine.evaluate(DOSSIER_ADAPTER.validate_python(cambodian), as_of=date(2019, 3, 1), source="kh.json").model_dump_json() + "\n")
+    reports = write_reports(engine, tmp_path / "tj.jsonl", [("tj.json", tajik)])
+    # a report written as if the findings were shared must still be held back: the pack status decides
+    forged = tmp_path / "forged.jsonl"
+    record = json.loads(reports.read_text())
+    for finding in record["findings"]:
+        finding.update(share=True, severity="block")
+    forged.write_text(json.dumps(record) + "\n")
+    result = build(packset, tmp_path / "o.sqlite", early, reports, forged)
+    assert result.created == [] and notices(tmp_path / "o.sqlite") == {}
+    assert [(h.dossier_id, h.state) for h in result.held_back] == [("KH-CAND-0003", "not_yet_in_force"), ("TJ-CAND-0001", "start_unknown"), ("TJ-CAND-0001", "start_unknown")]
+    assert all(h.findings >= 1 for h in result.held_back)
+    in_force = write_reports(engine, tmp_path / "kh.jsonl", [("kh.json", cambodian)])
+    assert build(packset, tmp_path / "o.sqlite", in_force).created and not build(packset, tmp_path / "o2.sqlite", in_force).held_back
+
+
+def test_build_cli_reports_what_it_held_back(engine: Engine, tmp_path: Path) -> None:
+    tajik = sample("tj-candidate-clean.json")
+    tajik["documents"] = [{"kind": "diploma", "finding": "forged", "provided_by": {"name": "Broker", "role": "intermediary"}}]
+    reports = write_reports(engine, tmp_path / "tj.jsonl", [("tj.json", tajik)])
+    result = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
+    assert result.exit_code == 0 and "0 notice(s) created" in result.output
+    assert "held back" in result.output and "start_unknown" in result.output
+
+
+def test_export_is_refused_while_the_partners_moc_is_not_in_force(packset: PackSet, reports: Path, tmp_path: Path) -> None:
+    build(packset, tmp_path / "o.sqlite", reports)
+    with Outbox(tmp_path / "o.sqlite") as box:
+        nid = next(row["id"] for row in box.notices() if row["country"] == "KH")
+        box.approve(nid, "Sato")
+        with pytest.raises(OutboxError, match="not in force on 2019-01-01"):
+            box.export(nid, packset, date(2019, 1, 1))
+        assert box.notice(nid).state == "approved"
+        assert box.export(nid, packset, date(2019, 3, 25)).state == "exported"
+
+
+def test_a_tajik_notice_is_not_exported_while_the_start_of_its_moc_is_unknown(packset: PackSet, registries, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    tj = rules / "tj.yaml"
+    tj.write_text(tj.read_text(encoding="utf-8").replace("starts_on: null", 'starts_on: "2025-01-01"'), encoding="utf-8")
+    started = load_packs(rules)
+    tajik = sample("tj-candidate-clean.json")
+    tajik["held_property"] = [{"item": "deposit", "amount": 500, "currency": "USD", "holder": {"name": "Broker", "role": "intermediary"}}]
+    reports = write_reports(Engine(started, registries), tmp_path / "tj.jsonl", [("tj.json", tajik)])
+    (nid,) = build(started, tmp_path / "o.sqlite", reports).created
+    with Outbox(tmp_path / "o.sqlite") as box:
+        box.approve(nid, "Sato")
+        with pytest.raises(OutboxError, match="MOC-TJ is not in force"):
+            box.export(nid, packset, TODAY)
+        assert box.export(nid, started, TODAY).state == "exported"

@@ -40,15 +40,16 @@ def json_value(value: Any) -> Any:
 
 
 def pack_status(pack: Pack, as_of: date) -> Data:
-    """Whether the pack's MOC is in force on ``as_of``: never assume it is."""
+    """Whether the pack's MOC is in force on ``as_of``, and whether its start is stated, assumed or unknown: never assume silently."""
     period = pack.moc.in_force
     article = f"MOC-{pack.country} {period.article}"
+    start = "unknown" if period.starts_on is None else "assumed" if period.start_assumed else "stated"
     if period.starts_on is None:
         rule = period.start_rule
         state = "start_unknown"
         detail = {
-            "ja": "この協力覚書の開始日は未確定です" + (f"（{rule.ja}）" if rule else "") + "。開始日がパックに設定されるまで、適用の可否を確認してください。",
-            "en": "The start date of this MOC is not known" + (f" ({rule.en})" if rule else "") + "; confirm whether it applies until the pack records the date.",
+            "ja": "この協力覚書の開始日は未確定です" + (f"（{rule.ja}）" if rule else "") + "。開始日がパックに記録されるまで、覚書に基づく効果（阻却・相手国との共有）は生じないものとして扱います。",
+            "en": "The start date of this MOC is not known" + (f" ({rule.en})" if rule else "") + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
         }
     elif as_of < period.starts_on:
         state = "not_yet_in_force"
@@ -65,20 +66,68 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     else:
         state = "in_force"
         detail = {"ja": "評価日時点で効力を有しています。", "en": "In force on the date evaluated."}
-    return {"state": state, "article": article, "detail": detail}
+    if start == "assumed":
+        detail = {
+            "ja": detail["ja"] + f"なお、本文に開始条項がないため、署名日（{period.starts_on}）からの適用は前提として置いたものです。",
+            "en": detail["en"] + f" The text has no start clause: application from signature ({period.starts_on}) is an assumption.",
+        }
+    return {"state": state, "article": article, "start": start, "detail": detail}
 
 
-def _status_finding(pack: Pack, status: Data, dossier: Data) -> Data:
-    """A pack that is not in force is a finding of its own, so no run can pass silently."""
-    return _finding(
-        rule_id=f"{pack.id}.pack-not-in-force",
-        pack=pack.id,
-        article=status["article"],
-        severity="warn",
-        title={"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
-        message=status["detail"],
-        evidence={"/submitted": dossier["submitted"]},
-    )
+def _status_warnings(status: Data) -> list[Data]:
+    """What the pack status limits: a MOC not in force (findings for information only), or a start that is only assumed.
+
+    Both come from ``status["detail"]``, which already states an assumed start, so one warning says it once.
+    """
+    warnings = []
+    if status["state"] != "in_force":
+        warnings.append(
+            _warning(
+                "pack-not-in-force",
+                {"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
+                {
+                    "ja": status["detail"]["ja"] + "指摘は参考として示すもので、阻却とせず、相手国とも共有しません。",
+                    "en": status["detail"]["en"] + " Findings are shown for information only: none blocks and none is shared.",
+                },
+            )
+        )
+    elif status["start"] == "assumed":  # the not-in-force message already carries the assumption
+        warnings.append(
+            _warning(
+                "pack-start-assumed",
+                {"ja": "協力覚書の開始日は前提による", "en": "MOC start date is an assumption"},
+                status["detail"],
+            )
+        )
+    return warnings
+
+
+def _warning(code: str, title: dict[str, str], message: dict[str, str], rules: list[str] | None = None, registry: str | None = None) -> Data:
+    """A data warning with every field of :class:`dossier_rules.report.DataWarning`, in its order."""
+    return {"code": code, "title": title, "message": message, "rules": rules or [], "registry": registry}
+
+
+NOT_IN_FORCE_EFFECT = {
+    "ja": "評価日に協力覚書が効力を有しないため、この指摘に覚書上の効果はありません（参考。阻却とせず、共有もしません）。",
+    "en": "The MOC was not in force on the date evaluated, so this finding has no effect under it (for information: it does not block and is not shared).",
+}
+
+
+def _without_moc_effect(finding: Data) -> Data:
+    """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why.
+
+    Every evaluator builds ``rule_severity`` and ``limited`` as null, in the same place; only this sets them.
+    """
+    if finding["severity"] == "block":
+        finding["rule_severity"] = "block"
+        finding["severity"] = "warn"
+    elif finding["share"]:
+        finding["rule_severity"] = finding["severity"]
+    else:
+        return finding
+    finding["share"] = False
+    finding["limited"] = NOT_IN_FORCE_EFFECT
+    return finding
 
 
 def _finding(**fields: Any) -> Data:
@@ -92,6 +141,8 @@ def _finding(**fields: Any) -> Data:
         "share": fields.get("share", False),
         "act": fields.get("act"),
         "title": fields["title"],
+        "rule_severity": fields.get("rule_severity"),
+        "limited": fields.get("limited"),
         "message": fields["message"],
         "evidence": fields["evidence"],
         "item": fields.get("item"),
@@ -186,13 +237,14 @@ class Engine:
             pack.check_country_fields(dossier, source or dossier["dossier_id"])
         as_of = as_of or as_date(dossier["submitted"])
         context: _DateContext = self._context(pack.source.spec.pack.id, as_of)
-        findings = [] if context.status["state"] == "in_force" else [_status_finding(pack, context.status, dossier)]
-        findings.extend(context.warnings)
+        findings: list[Data] = []
         screen = self._screens.get((country, kind))
         if screen is not None:
             screen(dossier, as_of, context.view, findings)
         else:
             self._interpret(pack, kind, dossier, as_of, context.view, findings)
+        if context.status["state"] != "in_force":
+            findings = [_without_moc_effect(f) for f in findings]
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -213,6 +265,7 @@ class Engine:
             "registries": context.registries,
             "counts": counts,
             "findings": findings,
+            "data_warnings": context.warnings,
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
         }
 
@@ -244,8 +297,9 @@ class Engine:
 
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
+        status = pack_status(pack, as_of)
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(pack_status(pack, as_of), used, warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
+        return _DateContext(status, used, _status_warnings(status) + warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
 
     def pack_files(self, pack_id: str) -> list[Data]:
         """The pack files a report of this pack names: the pack and every pack it extends (id, version, sha256)."""
@@ -272,35 +326,27 @@ class Engine:
             used.append(seen)
             if seen["status"] != "ok":
                 kind = seen["kind"]
-                warnings.append(_registry_finding(pack, kind, seen["country"], self._needs[pack.id][kind], seen["age_days"]))
+                warnings.append(_registry_warning(pack, kind, seen["country"], self._needs[pack.id][kind], seen["age_days"]))
         return used, warnings
 
 
-def _registry_finding(pack: Pack, kind: str, country: str, rules: tuple[ResolvedRule, ...], age: int | None) -> Data:
-    """A registry that is missing or stale weakens the rules that consult it: say so, never pass silently."""
-    ids = ", ".join(r.rule.id for r in rules)
+def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[ResolvedRule, ...], age: int | None) -> Data:
+    """A registry that is missing or stale weakens the rules that consult it: say so, never pass silently, cite no article."""
+    ids = [r.rule.id for r in rules]
+    listed = ", ".join(ids)
     if age is None:
-        rule_id = "registry.missing"
+        code = "registry-missing"
         message = {
-            "ja": f"{country} の登録簿「{kind}」が読み込まれていないため、次の規則は照合できませんでした：{ids}",
-            "en": f"The {country} registry '{kind}' is not loaded, so these rules could not consult it: {ids}",
+            "ja": f"{country} の登録簿「{kind}」が読み込まれていないため、次の規則は照合できませんでした：{listed}",
+            "en": f"The {country} registry '{kind}' is not loaded, so these rules could not consult it: {listed}",
         }
     else:
-        rule_id = "registry.stale"
+        code = "registry-stale"
         message = {
-            "ja": f"{country} の登録簿「{kind}」は評価日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象規則：{ids}）。",
-            "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {ids}).",
+            "ja": f"{country} の登録簿「{kind}」は評価日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象規則：{listed}）。",
+            "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {listed}).",
         }
-    return _finding(
-        rule_id=rule_id,
-        pack=pack.id,
-        article=rules[0].article,
-        also=sorted({a for r in rules for a in (r.article, *r.also)} - {rules[0].article}),
-        severity="warn",
-        title={"ja": "登録簿が利用できない、または古い", "en": "Registry missing or out of date"},
-        message=message,
-        evidence={},
-    )
+    return _warning(code, {"ja": "登録簿が利用できない、または古い", "en": "Registry missing or out of date"}, message, ids, kind)
 
 
 class _Runner:
@@ -324,6 +370,8 @@ class _Runner:
             "share": spec.share is not None,
             "act": spec.share.act if spec.share else None,
             "title": spec.title.model_dump(),
+            "rule_severity": None,
+            "limited": None,
         }
 
     def run(self, env: Env, out: list[Data], items: list[Any] | None) -> None:

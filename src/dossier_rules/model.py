@@ -162,6 +162,10 @@ class ContractClause(_Strict):
 
     kind: Literal["penalty", "unjust_transfer", "other"]
     party: Party | None = None
+    concluded: bool | None = Field(
+        default=None,
+        description="Was the contract made (signed)? false: the candidate was only asked to sign; null: not known. 4(1)(b) is making such a contract (TJ: signing it)",
+    )
     amount: Amount | None = None
     currency: CurrencyCode | None = None
     description: Text | None = None

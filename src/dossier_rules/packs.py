@@ -90,6 +90,9 @@ class InForce(_Strict):
 
     article: str
     starts_on: IsoDate | None = None
+    start_assumed: bool = Field(
+        default=False, description="The text has no start clause: starts_on is the pack's assumption (signature), and reports say so"
+    )
     ends_on: IsoDate | None = None
     start_rule: Localized | None = None
     end_rule: Localized | None = None
@@ -146,6 +149,13 @@ class Share(_Strict):
     act: Act
 
 
+class Basis(_Strict):
+    """What in the MOC's text makes a finding of this rule make the application unacceptable (block rules only)."""
+
+    article: str = Field(description="The article that makes it blocking, as cited by the rule ('5(2)' or '{certificate}'); must be the rule's article or one of its 'also'")
+    text: Localized = Field(description="What that article says that makes the application unacceptable, in a sentence")
+
+
 class ForEach(_Strict):
     """Evaluate the rule once per item of a list; one finding per matching item."""
 
@@ -170,6 +180,7 @@ class RuleSpec(_Strict):
     also: list[str] = Field(default_factory=list)
     applies_to: Literal["candidate", "broker"]
     severity: Severity
+    basis: Basis | None = Field(default=None, description="Required for block rules: the text that makes the application unacceptable")
     share: Share | None = None
     for_each: ForEach | None = None
     subject: str | None = Field(
@@ -514,6 +525,16 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
             problem(f"message.{lang}: {exc.message}", exc.line)
     if spec.severity == "info" and spec.share:
         problem("an 'info' finding cannot be marked to share; use warn or block", line_of(raw, ["share"]))
+    if spec.severity == "block" and spec.basis is None:
+        problem(
+            "a block rule needs 'basis': the article whose text makes the application unacceptable, and what it says; "
+            "where the text asks for information to be shared or for a person to decide, use warn",
+            line_of(raw, ["severity"]),
+        )
+    if spec.severity != "block" and spec.basis is not None:
+        problem(f"'basis' is what makes a rule blocking; a {spec.severity} rule has none", line_of(raw, ["basis"]))
+    if spec.basis is not None and spec.basis.article not in (spec.article, *spec.also):
+        problem(f"basis.article '{spec.basis.article}' must be the rule's article or one of its 'also', so the finding cites it", line_of(raw, ["basis", "article"]))
     kinds = {t.expect for t in spec.tests}
     if kinds != {"fire", "pass"}:
         lacking = " and ".join(sorted({"fire", "pass"} - kinds))

@@ -58,6 +58,13 @@ class Finding(_Out):
     share: bool = Field(description="Information to share with the partner under art. 4(1) or the test-fraud article")
     act: Act | None = None
     title: Localized
+    rule_severity: Severity | None = Field(
+        default=None, description="The rule's own severity when this finding is weaker than it (set only together with 'limited')"
+    )
+    limited: Localized | None = Field(
+        default=None,
+        description="Why this finding has no MOC effect: the MOC was not in force on the date evaluated, so it is never block and never shared",
+    )
     message: Localized
     evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
     item: str | None = Field(default=None, description="JSON pointer of the list item the finding is about (for_each rules)")
@@ -71,11 +78,29 @@ class PackUsed(_Out):
 
 
 class PackStatus(_Out):
-    """Whether the MOC was in force on the date evaluated."""
+    """Whether the MOC was in force on the date evaluated, and on what that rests."""
 
     state: Literal["in_force", "not_yet_in_force", "start_unknown", "ended"]
     article: str
+    start: Literal["stated", "assumed", "unknown"] = Field(
+        description="stated: the text gives the start; assumed: the text has no start clause and the pack assumes one; unknown: it depends on an event whose date the pack does not know"
+    )
     detail: Localized
+
+
+class DataWarning(_Out):
+    """A limit of the screening itself, not a finding about the dossier: it cites no MOC article and never counts towards --fail-on.
+
+    ``pack-not-in-force``: the MOC was not in force on the date evaluated (findings are then for information only);
+    ``pack-start-assumed``: the MOC's text has no start clause and the pack assumes it started on signature;
+    ``registry-missing`` / ``registry-stale``: a list that rules consult was not loaded, or is older than allowed.
+    """
+
+    code: Literal["pack-not-in-force", "pack-start-assumed", "registry-missing", "registry-stale"]
+    title: Localized
+    message: Localized
+    rules: list[str] = Field(default_factory=list, description="Rules whose result this limits (registry warnings)")
+    registry: str | None = Field(default=None, description="Registry kind concerned (registry warnings)")
 
 
 class RegistryUsed(_Out):
@@ -122,8 +147,9 @@ class Report(_Out):
     packs: list[PackUsed] | None = Field(default=None, description="Pack files used; in a batch output, in the run header instead (by pack id)")
     pack_status: PackStatus
     registries: list[RegistryUsed] | None = Field(default=None, description="Registries consulted; in a batch output, rebuilt from the run header")
-    counts: dict[Severity, int]
+    counts: dict[Severity, int] = Field(description="Findings by severity (data warnings are not counted)")
     findings: list[Finding]
+    data_warnings: list[DataWarning] = Field(default_factory=list, description="Limits of this screening (pack status, registries); not findings")
     generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")
 
 

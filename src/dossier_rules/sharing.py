@@ -25,7 +25,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from . import __version__
 from .batch import record_bytes
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
+from .engine import pack_status
 from .results import complete, intermediary_key, is_header, is_result
 from .sources import InputError, Problem, load_dossier, problems_from_validation, read_bytes, without_nulls
 
@@ -52,12 +53,15 @@ JAPAN_SIDE = Localized(
 
 ACT_TITLES: dict[str, Localized] = {
     "a": Localized(ja="保証金等の名目による金銭・財産の管理", en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name"),
-    "b": Localized(ja="違約金等を定める契約の締結", en="Contracts imposing a penalty for non-performance or another unjust transfer of money or property"),
+    "b": Localized(ja="不履行時の支払その他不当な財産移転を定める契約の締結", en="Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property"),
     "c": Localized(ja="暴行・脅迫・自由の制限等による人権侵害", en="Violence, threats, restriction of liberty or other violations of human rights"),
     "d": Localized(ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"),
     "e": Localized(ja="算出基準を示さず額と内訳を理解させない費用の徴収", en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood"),
     "test_fraud": Localized(ja="試験における不正（替え玉受験、合格証の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"),
-    "revocation": Localized(ja="認定を取り消された送出機関による送出し", en="Candidates sent by an agency whose accreditation was revoked"),
+    "revocation": Localized(
+        ja="認定を取り消された後も活動する送出機関（調査のための通報）",
+        en="A sending agency still active after its accreditation was revoked (reported for investigation)",
+    ),
 }
 
 
@@ -252,12 +256,24 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """Findings of one report that were not turned into notices: its MOC was not in force on its as-of date."""
+
+    source: str
+    dossier_id: str
+    country: str
+    state: str
+    findings: int
+
+
 @dataclass
 class BuildResult:
     created: list[str]
     extended: list[str]
     duplicates: int
     problems: list[Problem]
+    held_back: list[HeldBack] = field(default_factory=list)
 
 
 class OutboxError(Exception):
@@ -297,6 +313,11 @@ class Outbox:
         for source, report in reports:
             if isinstance(report, list):
                 result.problems.extend(report)
+                continue
+            if report.pack_status.state != "in_force":
+                acts = [f for f in report.findings if f.act]
+                if acts:  # no notice without a MOC in force (art. 3): whatever the report says about sharing
+                    result.held_back.append(HeldBack(source, report.dossier_id, report.country, report.pack_status.state, len(acts)))
                 continue
             shared = [f for f in report.findings if f.share and f.act]
             if not shared:
@@ -411,14 +432,22 @@ class Outbox:
             raise
         return self.notice(nid)
 
-    def export(self, nid: str, then: Recorder | None = None) -> Notice:
+    def export(self, nid: str, packset: PackSet, on: date, then: Recorder | None = None) -> Notice:
         """Mark an approved notice exported and return it; a draft never leaves the outbox.
 
+        Nor does a notice to a partner whose MOC is not in force on ``on`` (the export date): without the
+        MOC there is no basis for sending it, and art. 3 makes sending it a disclosure.
         ``then`` runs inside the export's transaction, on every export (a re-export lets the notice out again).
         """
         notice = self.notice(nid)
         if notice.state == "draft":
             raise OutboxError(f"notice {nid} is a draft: approve it first (share approve {nid} --by NAME)")
+        pack = packset.for_country(notice.country)
+        if pack is None:
+            raise OutboxError(f"notice {nid} is for {notice.country}, which has no pack loaded: whether its MOC is in force cannot be checked")
+        status = pack_status(pack, on)
+        if status["state"] != "in_force":
+            raise OutboxError(f"notice {nid} is not exported: MOC-{notice.country} is not in force on {on.isoformat()} ({status['state']}). {status['detail']['en']}")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))

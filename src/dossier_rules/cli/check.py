@@ -17,7 +17,7 @@ from .. import batch
 from ..engine import Engine
 from ..packs import SEVERITY_RANK
 from ..locale import N_, _, language
-from ..report import ErrorDetail, ErrorRecord, Finding, Report
+from ..report import DataWarning, ErrorDetail, ErrorRecord, Finding, Report
 from ..sources import InputError, read_bytes
 from .common import (
     STYLE,
@@ -124,6 +124,8 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out
                 _emit(out, _error_line(result.source, err))
             continue
         _emit(out, _report_header(result))
+        for warning in result.data_warnings:
+            _print_data_warning(out, warning)
         for finding in result.findings:
             _print_finding(out, finding)
     f = summary["findings"]
@@ -175,3 +177,12 @@ def _print_finding(out: Console, finding: Finding) -> None:
     _emit(out, Text(getattr(finding.message, lang)), indent=4)
     for pointer, value in finding.evidence.items():
         _emit(out, Text(f"{pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim"), indent=6)
+    if finding.limited is not None:
+        _emit(out, Text(getattr(finding.limited, lang), style="italic"), indent=6)
+
+
+def _print_data_warning(out: Console, warning: DataWarning) -> None:
+    """A limit of the screening (pack status, registries), apart from the findings: no article, no severity."""
+    text = Text("⚠ " + _("screening note") + f" [{warning.code}]: ", style="yellow")
+    text.append(getattr(warning.message, language()))
+    _emit(out, text, indent=2)

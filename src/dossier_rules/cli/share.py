@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
     with sharing.Outbox(outbox) as box:
         result = box.build(packset, reports, with_personal_data=with_personal_data)
     print_problems(result.problems)
+    for held in result.held_back:
+        click.echo(
+            f"{held.source}: {held.dossier_id}: {held.findings} finding(s) held back, not shared: "
+            f"MOC-{held.country} was not in force on the report's date ({held.state})",
+            err=True,
+        )
     click.echo(
         f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, "
         f"{result.duplicates} finding(s) already in the outbox"
@@ -172,19 +179,23 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write each notice to this folder as NOTICE-ID.FORMAT.")
 @outbox_option
-def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, folder: Path | None, outbox: Path, **options: Any) -> None:
+@packs_option
+def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, folder: Path | None, outbox: Path, packs_dir: Path, **options: Any) -> None:
     """Export approved notices (JSON, printable HTML in English with a Japanese summary, or Markdown).
 
     One notice to standard output or --output; several (named, or every
     approved or exported notice a filter selects) into --dir. Exit 1 when
-    any notice was refused (a draft, say).
+    any notice was refused (a draft, or a notice to a partner whose MOC is
+    not in force on the day of export).
     """
     chosen = notice_filter(options, ("approved", "exported"))
+    packset = load_packset(packs_dir)
+    today = datetime.now(timezone.utc).date()
     with sharing.Outbox(outbox) as box:
         if not notice_ids and not chosen.empty_except_state:
             notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
         if len(notice_ids) == 1 and folder is None:
-            notice = _notice_or_exit(box, notice_ids[0], box.export)
+            notice = _notice_or_exit(box, notice_ids[0], lambda nid: box.export(nid, packset, today))
             text = sharing.render(notice, fmt)  # type: ignore[arg-type]
             if output is None:
                 click.echo(text, nl=False)
@@ -200,7 +211,7 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
         refused = 0
         for nid in notice_ids:
             try:
-                notice = box.export(nid)
+                notice = box.export(nid, packset, today)
             except sharing.OutboxError as exc:
                 click.echo(f"error: {exc}", err=True)
                 refused += 1

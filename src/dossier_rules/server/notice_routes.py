@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -78,6 +79,7 @@ def build(body: BuildRequest, request: Request, who: Principal = Depends(require
     return {
         "created": result.created, "extended": result.extended, "duplicates": result.duplicates,
         "problems": [{"source": p.source, **p.to_json()} for p in result.problems],
+        "held_back": [vars(h) for h in result.held_back],
     }
 
 
@@ -141,7 +143,8 @@ def export(notice_id: str, request: Request, format: Literal["json", "html", "md
     """Export an approved notice (JSON, printable HTML, Markdown); every export is logged."""
     with outbox(request) as box:
         try:
-            notice = box.export(notice_id, then=_logging("notice_exported", who, format=format))
+            today = datetime.now(timezone.utc).date()
+            notice = box.export(notice_id, request.app.state.engine.packset, today, then=_logging("notice_exported", who, format=format))
         except sharing.OutboxError as exc:
             raise _refused(exc) from None
     return Response(sharing.render(notice, format), media_type=MEDIA[format])

@@ -1,0 +1,120 @@
+"""Japanese and English labels for every enumerated value of the dossier model.
+
+A message, a page or a spreadsheet never shows a raw code such as
+``shipbuilding`` or ``work_experience_certificate`` to a person: it shows the
+label, in the reader's language. The tables are keyed by the enumeration
+(one per ``Literal`` of :mod:`dossier_rules.model`); the same code can read
+differently in two of them (``sending_agency`` is a party's role, "送出機関",
+and a hire route, "送出機関経由"), so look a value up with the choices of the
+field it came from (:func:`label`). A test checks that every value the model
+allows has a label here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["ja", "en"]
+Label = tuple[str, str]
+"""(Japanese, English)."""
+
+ENUMS: dict[str, dict[str, Label]] = {
+    "schema_version": {"1.0": ("1.0", "1.0")},
+    "country": {
+        "KH": ("カンボジア", "Cambodia"),
+        "LA": ("ラオス", "Laos"),
+        "KG": ("キルギス", "Kyrgyzstan"),
+        "TJ": ("タジキスタン", "Tajikistan"),
+        "PK": ("パキスタン", "Pakistan"),
+    },
+    "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
+    "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
+    "status_sought": {"SSW1": ("特定技能1号", "SSW No. 1"), "SSW2": ("特定技能2号", "SSW No. 2")},
+    "sector": {
+        "nursing_care": ("介護", "nursing care"),
+        "building_cleaning": ("ビルクリーニング", "building cleaning"),
+        "industrial_products_manufacturing": ("工業製品製造業", "industrial products manufacturing"),
+        "construction": ("建設", "construction"),
+        "shipbuilding": ("造船・舶用工業", "shipbuilding and ship machinery"),
+        "automobile_repair": ("自動車整備", "automobile repair and maintenance"),
+        "aviation": ("航空", "aviation"),
+        "accommodation": ("宿泊", "accommodation"),
+        "automobile_transport": ("自動車運送業", "automobile transport"),
+        "railway": ("鉄道", "railway"),
+        "agriculture": ("農業", "agriculture"),
+        "fishery": ("漁業", "fishery"),
+        "food_beverage_manufacturing": ("飲食料品製造業", "food and beverage manufacturing"),
+        "food_service": ("外食業", "food service"),
+        "forestry": ("林業", "forestry"),
+        "wood_industry": ("木材産業", "wood industry"),
+    },
+    "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接雇用", "direct hire")},
+    "party_role": {
+        "sending_agency": ("送出機関", "sending agency"),
+        "intermediary": ("仲介者", "intermediary"),
+        "receiving_organisation": ("受入機関", "receiving organisation"),
+        "support_organisation": ("支援機関", "support organisation"),
+        "relative": ("親族", "relative"),
+        "other": ("その他", "other"),
+    },
+    "legal_form": {"individual": ("個人", "individual"), "corporate": ("法人", "corporation")},
+    "certificate_kind": {
+        "molvt_registration": ("MoLVT登録証明書", "MoLVT Certificate of Registration"),
+        "other": ("その他の証明書", "another certificate"),
+    },
+    "test_kind": {"skills": ("技能", "skills"), "japanese": ("日本語", "Japanese-language")},
+    "held_item": {
+        "passport": ("旅券", "passport"),
+        "deposit": ("保証金", "deposit"),
+        "bank_book": ("預金通帳", "bank book"),
+        "land_title": ("土地の権利証", "land title"),
+        "residence_card": ("在留カード", "residence card"),
+        "other_property": ("その他の財産", "other property"),
+    },
+    "owner": {"candidate": ("候補者本人", "candidate"), "relative": ("候補者の親族", "candidate's relative"), "associate": ("候補者の関係者", "candidate's associate")},
+    "clause_kind": {
+        "penalty": ("不履行時の違約金・支払", "payment on breach"),
+        "unjust_transfer": ("不当な金銭・財産の移転", "unjust transfer of money or property"),
+        "other": ("その他の条項", "other clause"),
+    },
+    "incident_kind": {
+        "violence": ("暴行", "violence"),
+        "threat": ("脅迫", "threat"),
+        "restriction_of_liberty": ("自由の制限", "restriction of liberty"),
+        "other_rights_violation": ("その他の人権侵害", "other violation of rights"),
+    },
+    "document_finding": {
+        "authentic": ("真正", "authentic"),
+        "forged": ("偽造", "forged"),
+        "altered": ("変造", "altered"),
+        "false": ("虚偽", "false"),
+    },
+    "relation": {"spouse": ("配偶者", "spouse"), "child": ("子", "child")},
+    "complaint_act": {
+        "a": ("4(1)(a) 金銭・財産の管理", "4(1)(a) money or property managed"),
+        "b": ("4(1)(b) 不履行時の支払等を定める契約", "4(1)(b) contract imposing a payment on breach"),
+        "c": ("4(1)(c) 人権侵害", "4(1)(c) violation of rights"),
+        "d": ("4(1)(d) 偽変造・虚偽文書", "4(1)(d) forged, altered or false documents"),
+        "e": ("4(1)(e) 算出基準等を示さない費用徴収", "4(1)(e) fees without basis or breakdown"),
+        "test_fraud": ("試験における不正", "test fraud"),
+        "other": ("その他", "other"),
+    },
+}
+"""Every enumeration of the dossier model, by a name of our own, with each value's label."""
+
+
+def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
+    """The table for a field whose allowed values are ``choices``: the one with exactly those values,
+    else the smallest that holds them all (a broker's role is a subset of the party roles)."""
+    if not choices:
+        return None
+    tables = [table for table in ENUMS.values() if choices <= table.keys()]
+    return min(tables, key=len) if tables else None
+
+
+def label(value: str, lang: Lang, choices: frozenset[str] | None = None) -> str:
+    """How ``value`` of a field with the given ``choices`` reads; the value itself when it is no enumerated code."""
+    table = labels_for(choices)
+    if table is None or value not in table:
+        return value
+    return table[value][0 if lang == "ja" else 1]
