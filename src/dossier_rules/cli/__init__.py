@@ -29,6 +29,7 @@ COMMANDS = {
     "sheet": "sheet:sheet",
     "packs": "packs:packs",
     "explain": "packs:explain",
+    "trace": "trace:trace",
     "registry": "registry:registry",
     "share": "share:share",
     "schemas": "schemas:schemas",

@@ -15,7 +15,7 @@ from ..conditions import outline
 from ..locale import _
 from ..scaffold import write_new_pack
 from ..sources import InputError
-from ..testing import lint, run_tests
+from ..testing import junit_xml, lint, run_tests
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -178,45 +178,67 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
 @packs_option
 @engine_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str) -> None:
+@click.option("--rule", "rules", multiple=True, help="Run only this rule's cases (repeatable).")
+@click.option("--case", "cases", multiple=True, help="Run only the cases whose name contains this text (repeatable).")
+@click.option("-v", "--verbose", is_flag=True, help="List every case run, not only the failures.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the results as JUnit XML to this file.")
+def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
     With PACK ids, run the tests of those packs (an abstract pack's rules
-    are tested under every pack that extends it). Exit 1 on any failing case
-    or any rule not exercised both ways (fires / must not fire).
+    are tested under every pack that extends it). A failing case is shown
+    with the rule's trace on its dossier: each condition node, the values it
+    read and its result. Exit 1 on any failing case or any rule not
+    exercised both ways (fires / must not fire).
     """
     packset = load_packset(packs_dir)
     refuse_untranslatable(packset, backend)
+    unknown = set(rules) - {r.id for s in packset.sources.values() for r in s.rules}
+    if unknown:
+        raise click.UsageError(_("unknown rule(s): {rules}").format(rules=", ".join(sorted(unknown))))
     try:
         if backend == "rete":
-            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend="rete"), packset)
+            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, "rete", rules, cases), packset)
         else:
-            run = run_tests(packset, pack_ids, backend=backend)  # type: ignore[arg-type]
+            run = run_tests(packset, pack_ids, backend, rules, cases)  # type: ignore[arg-type]
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     except workers.WorkerCrashed as exc:
         click.echo(f"error: the rete backend crashed while running the tests: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
+    if junit is not None:
+        junit.write_text(junit_xml(run), encoding="utf-8")
     passed = len(run.results) - len(run.failures)
     covered = len(run.coverage) - len(run.uncovered)
     if fmt == "json":
+        shown = run.results if verbose else run.failures
         payload = {
             "cases": len(run.results),
             "passed": passed,
-            "failed": [str(f) for f in run.failures],
+            "failed": [f.to_json() for f in run.failures],
+            "results": [r.to_json() for r in shown] if verbose else None,
             "rules": len(run.coverage),
             "covered": covered,
             "uncovered": [{"pack": p, "rule": r, "missing": m} for p, r, m in run.uncovered],
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        for failure in run.failures:
-            click.echo(f"FAIL {failure}")
+        for result in run.results:
+            if result.ok:
+                if verbose:
+                    click.echo(f"ok   {result}".rstrip(": "))
+                continue
+            click.echo(f"FAIL {result}")
+            if result.trace is not None:
+                click.echo("\n".join("     " + line for line in result.trace.lines()))
         for pack_id, rule_id, missing in run.uncovered:
             click.echo(f"UNCOVERED [{rule_id}] under pack {pack_id}: no passing case that {' or '.join(missing)}s")
         click.echo(f"{len(run.results)} cases: {passed} passed, {len(run.failures)} failed")
-        click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+        if run.partial:
+            click.echo("coverage: not judged (only some cases were selected with --case)")
+        else:
+            click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
     raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
 
 
