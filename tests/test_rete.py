@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from dossier_rules import batch, rete, workers
+from dossier_rules import batch, rete, results, workers
 from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
@@ -150,7 +150,7 @@ def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_los
     # workers are forked from this process after the patch: they inherit the segfaulting screen
     monkeypatch.setattr(batch, "screen_one", _segfault_on("PK-POISON-1", batch.screen_one))
     result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "2", "--engine", backend])
-    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    out = list(results.read_results(tmp_path / "out.jsonl"))  # the results, without the run header and checkpoints
     assert len(out) == len(lines)  # nothing lost, and the parent lived to write the summary
     crashed = [r for r in out if "errors" in r]
     assert [r["source"] for r in crashed] == [f"{source}:334"]

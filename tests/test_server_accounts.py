@@ -136,9 +136,10 @@ def test_pages_mounted_on_the_app_use_the_same_roles_and_a_csrf_form_field(tmp_p
     from dossier_rules.server import Principal, Settings, create_app, require
 
     pages = APIRouter()
+    screener = require("screener")
 
     @pages.post("/pages/lang")
-    def change(lang: str = Form(...), who: Principal = Depends(require("screener"))) -> dict[str, str]:
+    def change(lang: str = Form(...), who: Principal = Depends(screener)) -> dict[str, str]:
         return {"user": who.user.username, "lang": lang}
 
     service = make_service(tmp_path)
