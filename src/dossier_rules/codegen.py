@@ -49,9 +49,9 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from . import conditions as cond
-from .packs import Pack, PackSet, ResolvedRule, Template, show_value
+from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -532,7 +532,7 @@ def _message(code: _Conditions, template: Template, lang: str, scope: _Scope) ->
             parts.append(literal(part))
         else:
             value, _ = code.path(part, scope)
-            parts.append(f"_show({value}, {literal(lang)})")
+            parts.append(f"_show({value}, {literal(lang)}, {literal(enum_name(part))})")
     return " + ".join(parts) if parts else literal("")
 
 
