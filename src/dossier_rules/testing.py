@@ -21,6 +21,7 @@ from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_pa
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
 from .trace import RuleTrace, trace_rule
+from .branch_coverage import BranchCoverage
 from .sources import Data, InputError, Problem, check_dossier_data
 
 
@@ -45,7 +46,7 @@ class CaseResult:
             "pack": self.pack, "rule": self.rule, "case": self.case.name, "expect": self.case.expect,
             "source": self.source, "line": self.line, "ok": self.ok, "detail": self.detail or None,
         }
-        if self.trace is not None:
+        if self.trace is not None and not self.ok:
             out["trace"] = self.trace.to_json()
         return out
 
@@ -56,6 +57,8 @@ class TestRun:
     coverage: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     partial: bool = False
     """Only some cases of a rule were selected (``--case``): rule coverage is then not judged."""
+    branches: BranchCoverage = field(default_factory=BranchCoverage)
+    """Which condition nodes the cases made true and false (see :mod:`dossier_rules.branch_coverage`)."""
 
     @property
     def failures(self) -> list[CaseResult]:
@@ -136,6 +139,8 @@ def run_tests(
                 run.results.append(result)
                 if result.ok:
                     ways.add(case.expect)
+                if result.trace is not None:
+                    run.branches.add(rule, result.trace)
     return run
 
 
@@ -146,7 +151,7 @@ def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) ->
 
     def result(ok: bool, detail: str = "") -> CaseResult:
         trace = None
-        if not ok and dossier is not None:
+        if dossier is not None:  # failing cases show it; every case counts towards branch coverage
             as_of = case.as_of or date.fromisoformat(dossier["submitted"])
             trace = trace_rule(pack, resolved, dossier, as_of, engine.registries)
         return CaseResult(pack.id, rule.id, case, rule.source, rule.test_lines[index], ok, detail, trace)

@@ -14,6 +14,7 @@ from .. import codegen, coverage, workers
 from ..conditions import outline
 from ..locale import _
 from ..scaffold import write_new_pack
+from ..packs import PackSet
 from ..sources import InputError
 from ..testing import junit_xml, lint, run_tests
 from .common import (
@@ -221,6 +222,7 @@ def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: st
             "rules": len(run.coverage),
             "covered": covered,
             "uncovered": [{"pack": p, "rule": r, "missing": m} for p, r, m in run.uncovered],
+            "branches": {"covered": run.branches.covered, "total": run.branches.total},
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
@@ -239,6 +241,8 @@ def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: st
             click.echo("coverage: not judged (only some cases were selected with --case)")
         else:
             click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+            branches = run.branches
+            click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%; packs coverage --branches lists the rest)")
     raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
 
 
@@ -283,9 +287,18 @@ def explain(rule_id: str, packs_dir: Path) -> None:
 @packs_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/coverage.md"), show_default=True)
 @click.option("--check", is_flag=True, help="Do not write; exit 1 if the file is stale or a checkable provision is not encoded.")
-def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
-    """Write the provision matrix: each MOC article and the rules that encode it."""
+@click.option("--branches", is_flag=True, help="Instead, run the rule tests and list each condition outcome no case exercises.")
+@click.option("--min", "minimum", type=click.FloatRange(0, 100), default=None, help="Exit 1 when fewer than this percentage of condition outcomes are exercised (implies --branches).")
+def packs_coverage(packs_dir: Path, output: Path, check: bool, branches: bool, minimum: float | None) -> None:
+    """Write the provision matrix: each MOC article and the rules that encode it.
+
+    With --branches, measure instead how well the rule tests exercise the
+    conditions: each all/any member, comparison, presence test, look-up and
+    aggregate must be seen true by some case and false by another.
+    """
     packset = load_packset(packs_dir)
+    if branches or minimum is not None:
+        _branch_report(packset, minimum)
     text = coverage.markdown(packset)
     missing = coverage.unencoded(packset)
     for pack_id, article in missing:
@@ -300,3 +313,16 @@ def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
     raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)
+
+
+def _branch_report(packset: PackSet, minimum: float | None) -> None:
+    """Print every condition outcome no case exercises, and the total; exit 1 below ``minimum``."""
+    run = run_tests(packset)
+    branches = run.branches
+    for rule, node, result in branches.missing():
+        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] never {'true' if result else 'false'}: {node}")
+    click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%)")
+    if minimum is not None and branches.percent < minimum:
+        click.echo(f"below the minimum of {minimum:g}%", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(EXIT_OK)
