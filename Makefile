@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast test-lowest bench bench-peers lint lock schemas serve clean
+.PHONY: demo test test-fast test-lowest bench bench-results bench-peers lint lock schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ lock: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+# report and diff over 100,000 and 1,000,000 results: peak memory must not grow (ratio <= 1.10); long, runs nice'd
+bench-results: $(VENV)/.installed-dev
+	nice $(BIN)/python benchmarks/results_bench.py
 
 # the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
 bench-peers: $(VENV)/.installed-dev

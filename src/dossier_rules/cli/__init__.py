@@ -26,6 +26,7 @@ COMMANDS = {
     "batch": "batch:batch_command",
     "report": "report:report_command",
     "diff": "diff:diff_command",
+    "sheet": "sheet:sheet",
     "packs": "packs:packs",
     "explain": "packs:explain",
     "trace": "trace:trace",
