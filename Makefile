@@ -102,8 +102,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/dossier-rules packs lint rules/ || status=1; \
 	exit $$status
 
-schemas: $(VENV)/.installed
+# every generated document in schemas/ (the OpenAPI one carries the version: rewrite it after a version change)
+schemas: $(VENV)/.installed-server
 	$(BIN)/dossier-rules schemas write --dir schemas
+	$(BIN)/dossier-rules serve --write-openapi schemas/openapi.json
 
 clean:
 	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .mypy_cache .demo build dist

@@ -54,9 +54,9 @@ def test_template_follows_the_model(tmp_path: Path) -> None:
     assert "fees" not in keys and set(CandidateDossier.model_fields) - {"kind"} <= {k.split(".")[0].split(":")[0] for k in keys}
     headers = dict(zip(keys, [c.value for c in main_sheet[1]], strict=True))
     assert headers["identity.name"] == "本人・氏名・名称" and headers["submitted"] == "提出日"
-    assert [c.value for c in book["fees"][2]][0] == "dossier_id"
+    assert next(c.value for c in book["fees"][2]) == "dossier_id"
     # a drop-down list for every enumerated column, with the model's values
-    lists = {tuple(map(str, v.sqref.ranges))[0].split(":")[0].rstrip("0123456789"): v.formula1 for v in main_sheet.data_validations.dataValidation}
+    lists = {next(map(str, v.sqref.ranges)).split(":")[0].rstrip("0123456789"): v.formula1 for v in main_sheet.data_validations.dataValidation}
     sector = main_sheet.cell(1, keys.index("sector") + 1).column_letter
     assert lists[sector] == '"' + ",".join(Sector.__args__) + '"'
 
@@ -120,3 +120,17 @@ def test_cli_import_writes_the_good_dossiers(filled: Path, tmp_path: Path) -> No
     not_a_workbook.write_text("hello")
     refused = CliRunner().invoke(main, ["sheet", "import", str(not_a_workbook), "--out", str(out)])
     assert refused.exit_code == 2 and "not an Excel workbook" in refused.stderr
+
+
+def test_values_sheet_labels_every_choice(tmp_path: Path) -> None:
+    path = tmp_path / "template.xlsx"
+    write_workbook([], path)
+    book = load_workbook(path)
+    rows = [[c.value for c in row] for row in book["values"].iter_rows(min_row=3)]
+    sectors = {value: ja for key, value, ja, _en in rows if key == "sector"}
+    assert set(sectors) == set(Sector.__args__) and sectors["shipbuilding"] == "造船・舶用工業"
+    assert ["residence", "japan", "日本国内", "in Japan"] in rows
+    main_sheet = book["candidates"]
+    prompts = [v.prompt for v in main_sheet.data_validations.dataValidation if v.prompt]
+    assert any("nursing_care = 介護" in p for p in prompts)
+    assert read_workbook(path).problems == []  # the values sheet is not read as dossiers

@@ -31,6 +31,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from .labels import labels_for
 from .locale import N_, _
 from .model import KINDS
 from .sources import InputError, Problem, check_dossier_data
@@ -42,6 +43,9 @@ VALIDATED_ROWS = 2_000
 """Rows of a new template that carry the drop-down lists."""
 
 SHEETS = {"candidate": "candidates", "broker": "brokers"}
+
+VALUES_SHEET = "values"
+"""The sheet that lists the accepted values of every drop-down with their labels; never read by the import."""
 
 WORDS = {
     "schema_version": "様式版",
@@ -242,7 +246,7 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the default sheet: every sheet is named by the layout
     sheets = layout()
     by_name = {}
     for sheet in sheets:
@@ -257,9 +261,12 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
                 check = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"', allow_blank=True)
                 check.error = f"{column.japanese}: {column.expected()}"
                 check.errorTitle = column.key
+                check.prompt = _prompt(column)
+                check.showInputMessage = True
                 ws.add_data_validation(check)
                 check.add(f"{letter}3:{letter}{VALIDATED_ROWS + 2}")
         by_name[sheet.name] = (sheet, ws)
+    _values_sheet(book.create_sheet(VALUES_SHEET), sheets)
     for dossier in dossiers:
         main, ws = by_name[SHEETS[dossier["kind"]]]
         ws.append([_cell(dossier, c) for c in main.columns])
@@ -269,6 +276,35 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
                     group_ws.append([dossier["dossier_id"], *(_cell(item, c) for c in sheet.columns[1:])])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
+
+
+def _labels(column: Column) -> dict[str, tuple[str, str]]:
+    """Japanese and English labels of a column's values (booleans read as themselves)."""
+    if column.kind == "bool":
+        return {"true": ("はい", "yes"), "false": ("いいえ", "no")}
+    return labels_for(frozenset(column.choices)) or {}
+
+
+def _prompt(column: Column) -> str:
+    """The note Excel shows on a drop-down cell: each code with its Japanese label (Excel allows 255 characters)."""
+    table = _labels(column)
+    text = "; ".join(f"{value} = {table[value][0]}" if value in table else value for value in column.choices)
+    return text if len(text) <= 255 else text[:254] + "…"
+
+
+def _values_sheet(ws: Any, sheets: list[Sheet]) -> None:
+    """A sheet listing every value a drop-down accepts, with its Japanese and English label (the import ignores it)."""
+    ws.append(["列", "値", "日本語", "English"])
+    ws.append(["column", "value", "ja", "en"])
+    seen: set[str] = set()
+    for sheet in sheets:
+        for column in sheet.columns:
+            if column.choices and column.key not in seen:
+                seen.add(column.key)
+                table = _labels(column)
+                for value in column.choices:
+                    ja, en = table.get(value, (value, value))
+                    ws.append([column.key, value, ja, en])
 
 
 def _cell(data: dict[str, Any], column: Column) -> Any:
@@ -371,7 +407,10 @@ def _rows(ws: Any, sheet: Sheet, source: str, result: Imported) -> Iterator[tupl
             raise InputError(
                 [Problem(source, _("sheet {sheet} has more than {limit} rows; split the workbook", sheet=sheet.name, limit=MAX_ROWS), kind="too_large")]
             )
-        cells = {keys[i]: (v, get_column_letter(i + 1)) for i, v in enumerate(values) if i < len(keys) and keys[i] in known and v not in (None, "")}
+        cells: dict[str, tuple[Any, str]] = {}
+        for index, (key, value) in enumerate(zip(keys, values, strict=False), 1):
+            if key is not None and key in known and value not in (None, ""):
+                cells[key] = (value, get_column_letter(index))
         if cells:
             yield number, cells
 
