@@ -246,7 +246,7 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the default sheet: every sheet is named by the layout
     sheets = layout()
     by_name = {}
     for sheet in sheets:
@@ -407,7 +407,10 @@ def _rows(ws: Any, sheet: Sheet, source: str, result: Imported) -> Iterator[tupl
             raise InputError(
                 [Problem(source, _("sheet {sheet} has more than {limit} rows; split the workbook", sheet=sheet.name, limit=MAX_ROWS), kind="too_large")]
             )
-        cells = {keys[i]: (v, get_column_letter(i + 1)) for i, v in enumerate(values) if i < len(keys) and keys[i] in known and v not in (None, "")}
+        cells: dict[str, tuple[Any, str]] = {}
+        for index, (key, value) in enumerate(zip(keys, values, strict=False), 1):
+            if key is not None and key in known and value not in (None, ""):
+                cells[key] = (value, get_column_letter(index))
         if cells:
             yield number, cells
 

@@ -10,13 +10,14 @@ dossier differ per country.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # noqa: S405 - writes XML, never parses it
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
 from . import rete
 from .engine import Engine
+from .locale import _
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
@@ -228,11 +229,23 @@ def lint(paths: list[FsPath]) -> list[Problem]:
     try:
         packset = link_sources(list(files))
     except InputError as exc:
-        problems.extend(exc.problems)
+        problems.extend(_with_yaml_advice(p) for p in exc.problems)
     else:
         problems.extend(check_test_dossiers(packset))
         problems.extend(rete_refusals(packset))
     return sorted(problems, key=_file_and_line)
+
+
+def _with_yaml_advice(problem: Problem) -> Problem:
+    """A YAML syntax error says where; add what to do, since the parser's words are about its own state."""
+    if problem.kind != "syntax":
+        return problem
+    advice = _(
+        "fix the YAML at this line or the line above it: indent with spaces the same way as the lines around it, "
+        "close every bracket and quotation mark, and put in quotes a value that contains ': ' or ' #', "
+        "or starts with one of { [ * & ! % @ `"
+    )
+    return replace(problem, message=f"{problem.message} — {advice}")
 
 
 def _file_and_line(problem: Problem) -> tuple[str, int, str]:
