@@ -193,3 +193,14 @@ def test_lint_reports_every_stage_in_file_and_line_order_and_what_rete_refuses(t
     assert "still a TODO" in lines[0] and "/fees/0/amount" in result.stderr
     assert any("vn.agency-not-accredited" in line and "aggregate" in line and "--engine rete refuses" in line for line in lines)
     assert result.exit_code == 1
+
+
+def test_a_yaml_syntax_error_names_file_line_and_what_to_do(tmp_path: Path) -> None:
+    packs = tmp_path / "rules"
+    packs.mkdir()
+    shutil.copy(RULES / "common.yaml", packs / "common.yaml")
+    (packs / "vn.yaml").write_text("pack:\n  id: vn\n  title: {ja: x, en: y\n  version: 1.0.0\n", encoding="utf-8")
+    result = cli("packs", "lint", str(packs / "vn.yaml"))
+    assert result.exit_code == 1
+    (line,) = [line for line in result.stderr.splitlines() if "vn.yaml" in line]
+    assert "vn.yaml:4: invalid YAML" in line and "close every bracket and quotation mark" in line

@@ -86,7 +86,12 @@ def test_resume_refuses_other_registries(interrupted: tuple[Path, Path, bytes], 
     source, out, _ = interrupted
     rules = copy_rules(tmp_path)
     (rules / "registries" / "kh-accredited-agencies.json").unlink()
-    refused(batch(str(source), "--out", str(out), "--resume", "--registries", str(rules / "registries")), "registries differ", "KH accredited-agencies", "not loaded")
+    refused(
+        batch(str(source), "--out", str(out), "--resume", "--registries", str(rules / "registries")),
+        "registries differ",
+        "KH accredited-agencies",
+        "not loaded",
+    )
 
 
 def test_resume_refuses_another_as_of_or_registry_age(interrupted: tuple[Path, Path, bytes]) -> None:
@@ -125,9 +130,13 @@ def test_resume_redoes_records_after_the_last_checkpoint(interrupted: tuple[Path
 
 def test_differences_name_the_engine() -> None:
     header = {
-        "format": "dossier-rules-results", "format_version": "1", "report_version": "1",
+        "format": "dossier-rules-results",
+        "format_version": "1",
+        "report_version": "1",
         "engine": {"program": "dossier-rules", "version": "1.0", "backend": "native"},
-        "options": {"as_of": None, "max_registry_age": 180}, "packset_sha256": "a", "registries_sha256": "b",
+        "options": {"as_of": None, "max_registry_age": 180},
+        "packset_sha256": "a",
+        "registries_sha256": "b",
     }
     assert differences(header, header) == []
     other = {**header, "engine": {**header["engine"], "backend": "rete"}}

@@ -77,9 +77,27 @@ def test_report_csv_of_a_view_in_japanese(runs: dict[str, Path]) -> None:
 
 def test_report_cells_never_become_formulas(tmp_path: Path) -> None:
     record = {
-        "dossier_id": "X-1", "kind": "candidate", "country": "KH", "outcome": "blocked", "source": "in:1", "submitted": "2025-01-01",
-        "as_of": "2025-01-01", "pack": "kh", "pack_status": {"state": "in_force"}, "counts": {},
-        "findings": [{"rule_id": "r", "article": "MOC-KH 4(1)(a)", "also": [], "severity": "block", "share": True, "act": "a", "subject": {"name": "=HYPERLINK(\"http://x\")"}}],
+        "dossier_id": "X-1",
+        "kind": "candidate",
+        "country": "KH",
+        "outcome": "blocked",
+        "source": "in:1",
+        "submitted": "2025-01-01",
+        "as_of": "2025-01-01",
+        "pack": "kh",
+        "pack_status": {"state": "in_force"},
+        "counts": {},
+        "findings": [
+            {
+                "rule_id": "r",
+                "article": "MOC-KH 4(1)(a)",
+                "also": [],
+                "severity": "block",
+                "share": True,
+                "act": "a",
+                "subject": {"name": '=HYPERLINK("http://x")'},
+            }
+        ],
     }
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(record) + "\n")
@@ -87,7 +105,7 @@ def test_report_cells_never_become_formulas(tmp_path: Path) -> None:
     assert "'=HYPERLINK" in out
     invoke("report", str(results), "--format", "xlsx", "--output", str(tmp_path / "r.xlsx"))
     sheet = load_workbook(tmp_path / "r.xlsx")["by intermediary"]
-    assert sheet["B2"].value == "'=HYPERLINK(\"http://x\")" and sheet["B2"].data_type == "s"
+    assert sheet["B2"].value == '\'=HYPERLINK("http://x")' and sheet["B2"].data_type == "s"
 
 
 def test_report_xlsx_has_a_sheet_per_view(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -120,7 +138,12 @@ def test_diff_after_a_registry_change(runs: dict[str, Path]) -> None:
     changes, summary = [x["change"] for x in lines[:-1]], lines[-1]["summary"]
     old = {r["source"]: r for r in read_results(runs["first"])}
     new = {r["source"]: r for r in read_results(runs["second"])}
-    differing = [s for s in old if old[s]["outcome"] != new[s]["outcome"] or sorted(f["rule_id"] for f in old[s].get("findings", [])) != sorted(f["rule_id"] for f in new[s].get("findings", []))]
+    differing = [
+        s
+        for s in old
+        if old[s]["outcome"] != new[s]["outcome"]
+        or sorted(f["rule_id"] for f in old[s].get("findings", [])) != sorted(f["rule_id"] for f in new[s].get("findings", []))
+    ]
     assert [c["source"] for c in changes] == differing and summary["changed"] == len(differing)
     assert all(old[c["source"]]["country"] == "KH" for c in changes)
     revoked = summary["rules"]["kh.agency-revoked-on-list"]

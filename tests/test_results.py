@@ -24,29 +24,80 @@ BROKER = {"name": "Sakura Example Brokerage", "role": "intermediary", "country":
 
 def finding(rule: str, severity: str, article: str, subject: dict | None = None, act: str | None = None, also: list[str] | None = None) -> dict[str, Any]:
     return {
-        "rule_id": rule, "pack": rule.split(".")[0], "article": article, "also": also or [], "severity": severity,
-        "share": act is not None, "act": act, "title": {"ja": "t", "en": "t"}, "message": {"ja": "m", "en": "m"},
-        "evidence": {}, "item": None, "subject": subject,
+        "rule_id": rule,
+        "pack": rule.split(".")[0],
+        "article": article,
+        "also": also or [],
+        "severity": severity,
+        "share": act is not None,
+        "act": act,
+        "title": {"ja": "t", "en": "t"},
+        "message": {"ja": "m", "en": "m"},
+        "evidence": {},
+        "item": None,
+        "subject": subject,
     }
 
 
-def report(dossier_id: str, country: str, findings: list[dict], kind: str = "candidate", state: str = "in_force", submitted: str = "2025-05-01", sector: str | None = "construction") -> dict[str, Any]:
+def report(
+    dossier_id: str,
+    country: str,
+    findings: list[dict],
+    kind: str = "candidate",
+    state: str = "in_force",
+    submitted: str = "2025-05-01",
+    sector: str | None = "construction",
+) -> dict[str, Any]:
     return {
-        "dossier_id": dossier_id, "kind": kind, "country": country, "outcome": outcome(state, findings), "source": f"in.jsonl:{dossier_id}",
-        "submitted": submitted, "sector": sector, "as_of": submitted, "pack": country.lower(), "pack_status": {"state": state},
-        "counts": {}, "findings": findings,
+        "dossier_id": dossier_id,
+        "kind": kind,
+        "country": country,
+        "outcome": outcome(state, findings),
+        "source": f"in.jsonl:{dossier_id}",
+        "submitted": submitted,
+        "sector": sector,
+        "as_of": submitted,
+        "pack": country.lower(),
+        "pack_status": {"state": state},
+        "counts": {},
+        "findings": findings,
     }
 
 
 def corpus() -> list[dict[str, Any]]:
     return [
-        report("KH-1", "KH", [finding("common.act-a-property-held", "block", "MOC-KH 4(1)(a)", AGENCY, "a"), finding("common.act-e-fee-without-basis", "block", "MOC-KH 4(1)(e)", AGENCY, "e")], submitted="2025-03-01"),
-        report("KH-2", "KH", [finding("common.act-a-property-held", "block", "MOC-KH 4(1)(a)", {**AGENCY, "id": None, "name": "mekong example recruiting"}, "a")], submitted="2025-06-30"),
+        report(
+            "KH-1",
+            "KH",
+            [
+                finding("common.act-a-property-held", "block", "MOC-KH 4(1)(a)", AGENCY, "a"),
+                finding("common.act-e-fee-without-basis", "block", "MOC-KH 4(1)(e)", AGENCY, "e"),
+            ],
+            submitted="2025-03-01",
+        ),
+        report(
+            "KH-2",
+            "KH",
+            [finding("common.act-a-property-held", "block", "MOC-KH 4(1)(a)", {**AGENCY, "id": None, "name": "mekong example recruiting"}, "a")],
+            submitted="2025-06-30",
+        ),
         report("KH-3", "KH", [finding("kh.x", "warn", "MOC-KH 4(10)")], sector="agriculture"),
-        report("LA-1", "LA", [finding("common.act-b-penalty-contract", "block", "MOC-LA 4(1)(b)", BROKER, "b"), finding("la.note", "info", "MOC-LA 6(3)")], submitted="2025-07-15"),
+        report(
+            "LA-1",
+            "LA",
+            [finding("common.act-b-penalty-contract", "block", "MOC-LA 4(1)(b)", BROKER, "b"), finding("la.note", "info", "MOC-LA 6(3)")],
+            submitted="2025-07-15",
+        ),
         report("LA-2", "LA", [finding("la.note", "info", "MOC-LA 6(3)")]),
         report("TJ-1", "TJ", [finding("tj.y", "warn", "MOC-TJ 8", AGENCY)], state="start_unknown"),
-        report("KH-BRK-0009", "KH", [finding("common.broker-holds-property", "block", "MOC-KH 4(1)(a)", {"id": "KH-BRK-0009", "name": "Mekong Example Recruiting"}, "a")], kind="broker", sector=None, submitted="2025-01-10"),
+        report(
+            "KH-BRK-0009",
+            "KH",
+            [finding("common.broker-holds-property", "block", "MOC-KH 4(1)(a)", {"id": "KH-BRK-0009", "name": "Mekong Example Recruiting"}, "a")],
+            kind="broker",
+            sector=None,
+            submitted="2025-01-10",
+        ),
         error_record("in.jsonl:9", [Problem("in.jsonl", "invalid JSON", kind="syntax", line=9)]),
     ]
 
@@ -150,7 +201,7 @@ def test_summary_counts_dossiers_by_outcome_first() -> None:
     assert view["country"]["KH"] == {"dossiers": 4, "outcomes": {"blocked": 3, "review": 1}, "findings": 5}
     assert view["article"]["MOC-KH 4(1)(a)"]["findings"] == 3 and view["article"]["MOC-KH 4(1)(a)"]["dossiers"] == 3
     assert view["rule"]["la.note"] == {"findings": 2, "dossiers": 2, "shared": 0, "severity": {"info": 2}, "countries": ["LA"]}
-    assert list(view["rule"])[0] == "common.act-a-property-held"  # largest first
+    assert next(iter(view["rule"])) == "common.act-a-property-held"  # largest first
 
 
 def test_by_intermediary_across_dossiers() -> None:
@@ -162,8 +213,17 @@ def test_by_intermediary_across_dossiers() -> None:
     assert (agency["first_seen"], agency["last_seen"]) == ("2025-01-10", "2025-05-01")
     assert view["name:mekong example recruiting"]["candidates"] == 1
     assert view["name:sakura example brokerage"] == {
-        "name": "Sakura Example Brokerage", "role": "intermediary", "candidates": 1, "brokers": 0, "findings": 1, "shared": 1,
-        "acts": ["b"], "countries": ["LA"], "rules": {"common.act-b-penalty-contract": 1}, "first_seen": "2025-07-15", "last_seen": "2025-07-15",
+        "name": "Sakura Example Brokerage",
+        "role": "intermediary",
+        "candidates": 1,
+        "brokers": 0,
+        "findings": 1,
+        "shared": 1,
+        "acts": ["b"],
+        "countries": ["LA"],
+        "rules": {"common.act-b-penalty-contract": 1},
+        "first_seen": "2025-07-15",
+        "last_seen": "2025-07-15",
     }
 
 

@@ -136,9 +136,10 @@ def test_pages_mounted_on_the_app_use_the_same_roles_and_a_csrf_form_field(tmp_p
     from dossier_rules.server import Principal, Settings, create_app, require
 
     pages = APIRouter()
+    screener = require("screener")
 
     @pages.post("/pages/lang")
-    def change(lang: str = Form(...), who: Principal = Depends(require("screener"))) -> dict[str, str]:
+    def change(lang: str = Form(...), who: Principal = Depends(screener)) -> dict[str, str]:
         return {"user": who.user.username, "lang": lang}
 
     service = make_service(tmp_path)
@@ -151,3 +152,15 @@ def test_pages_mounted_on_the_app_use_the_same_roles_and_a_csrf_form_field(tmp_p
     assert accepted.status_code == 200 and accepted.json() == {"user": "screener", "lang": "en"}
     client.cookies.clear()
     assert client.post("/pages/lang", data={"lang": "en", "csrf_token": csrf}).status_code == 401
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off_with_413(tmp_path: Path) -> None:
+    service = make_service(tmp_path, max_body_bytes=1000)
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        for _ in range(10):
+            yield b" " * 500
+
+    response = service.client.post("/api/v1/screenings", content=chunks(), headers={**service.as_("screener"), "content-type": "application/json"})
+    assert response.status_code == 413
+    assert service.client.get("/api/v1/screenings", headers=service.as_("admin")).json()["items"] == []

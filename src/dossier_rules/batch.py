@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .engine import Engine, EvaluationError
+from .locale import _
 from .packs import SEVERITY_RANK
 from .provenance import InputTally, ResumeError, Written, differences, read_written, run_header, verify_input
 from .results import Summary
@@ -71,7 +72,7 @@ class Stats:
 
     summary: Summary = field(default_factory=Summary)
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         self.summary.merge(other.summary)
 
     def count(self, record: dict[str, Any]) -> None:
@@ -86,7 +87,7 @@ class Stats:
         return self.summary.unreadable
 
     @property
-    def severity(self) -> Counter:
+    def severity(self) -> Counter[str]:
         return self.summary.severity
 
     @property
@@ -281,9 +282,9 @@ def results(
 def merge_results(parts: list[tuple[bytes, Stats]]) -> tuple[bytes, Stats]:
     """One chunk's result from the results of its records, screened one by one after a crash."""
     stats = Stats()
-    for _, part in parts:
+    for _blob, part in parts:
         stats.add(part)
-    return b"".join(blob for blob, _ in parts), stats
+    return b"".join(blob for blob, _stats in parts), stats
 
 
 def crashed_record(item: Item, how: str) -> tuple[bytes, Stats]:
@@ -360,7 +361,7 @@ def prepare_output(out: Path, resume: bool, header: dict[str, Any]) -> Written |
         written = read_written(out)
         problems = differences(written.header, header)
         if problems:
-            raise ResumeError("it was written by another run: " + "; ".join(problems))
+            raise ResumeError(_("it was written by another run: {differences}", differences="; ".join(problems)))
         with out.open("r+b") as handle:
             handle.truncate(written.end)
         return written

@@ -49,9 +49,9 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from . import conditions as cond
-from .packs import Pack, PackSet, ResolvedRule, Template, show_value
+from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -150,6 +150,8 @@ class _Reads:
 
     def __init__(self, src: _Source, base: str, lines: list[str], indent: str, parent: _Reads | None = None):
         self.src, self.base, self.lines, self.indent, self.parent = src, base, lines, indent, parent
+        self.lazy_dates = parent is None
+        """Conditions convert a date where they reach it (short-circuits skip it); a finding converts it once."""
         self.locals: dict[tuple[tuple[str, ...], bool], str] = {}
 
     def known(self, key: tuple[tuple[str, ...], bool]) -> str | None:
@@ -198,14 +200,14 @@ class _Conditions:
         self.helpers: list[str] = []
         """Nested functions (one per aggregate) that the function being generated defines first."""
 
-    def path(self, path: cond.Path, scope: _Scope) -> tuple[str, bool]:
+    def path(self, path: cond.Path, scope: _Scope, convert: bool = True) -> tuple[str, bool]:
         """An expression for the value of ``path``, and whether it is a plain name (safe to repeat).
 
         Paths from a ``some``/``every`` item are read inline (a comprehension
         holds no statements), repeating the prefix rather than binding a
         temporary, since the item may be what a comprehension iterates.
         """
-        as_date = path.type.kind == "date"
+        as_date = path.type.kind == "date" and convert
         if path.start in scope.inline:
             expr = scope.inline[path.start]
             for name in path.names:
@@ -216,6 +218,9 @@ class _Conditions:
         reads = scope.reads.get(path.start)
         if reads is None:
             raise Unsupported(f"path {path.text} starts at an unknown name")
+        if as_date and reads.lazy_dates:
+            raw = reads.value(path.names, False)
+            return f"(None if {raw} is None else _date({raw}))", False
         return reads.value(path.names, as_date), True
 
     def once(self, expr: str, simple: bool) -> tuple[str, str]:
@@ -259,7 +264,7 @@ class _Conditions:
         if isinstance(node, cond.Not):
             return f"(not {self.expr(node.item, scope)})"
         if isinstance(node, cond.Presence):
-            value, _ = self.path(node.path, scope)
+            value, _ = self.path(node.path, scope, convert=False)  # a date is present when its text is
             return f"({value} is {'not ' if node.present else ''}None)"
         if isinstance(node, cond.Compare):
             return self.compare(node, scope)
@@ -323,6 +328,8 @@ class _Conditions:
                 return f"({first} is not None and {later} not in {const})"
             return f"({first} is not None and {later} {_SYMBOL[op]} {const})"
         other_first, other_later = self.once(*self.operand(node.operand, scope))
+        if other_first == "as_of":  # the evaluation date is always known
+            return f"({first} is not None and {later} {_SYMBOL[op]} as_of)"
         if op == "in":
             return f"({first} is not None and {later} in ({other_first} or ()))"
         if op == "not_in":
@@ -472,15 +479,17 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
         item = _Reads(src, "it", item_lines, "            ")
         scope = _Scope({cond.ROOT: dossier, name: item})
         tests = [code.expr(r.rule.condition, scope) for r in group]
-        found = [src.fresh("f") for _ in group]
+        # a rule's findings for each item are gathered apart, then appended rule by rule (the interpreter's order);
+        # a rule alone over its list appends directly
+        found = ["out"] if len(group) == 1 else [src.fresh("f") for _ in group]
         base = each.pointer({cond.ROOT: ""}) + "/"
         blocks.append(f"    if {items}:")
-        blocks.extend(f"        {f} = []" for f in found)
+        blocks.extend(f"        {f} = []" for f in found if f != "out")
         blocks.append(f"        for i, it in enumerate({items}):")
         blocks.extend(item_lines)
         for resolved, test, target in zip(group, tests, found, strict=True):
             blocks.extend(_rule(src, code, resolved, test, scope, "            ", head_index, (target, base), kind, fired_only))
-        blocks.extend(f"        out += {f}" for f in found)
+        blocks.extend(f"        out += {f}" for f in found if f != "out")
     return lines + code.helpers + top + (blocks or ["    pass"])
 
 
@@ -530,7 +539,7 @@ def _message(code: _Conditions, template: Template, lang: str, scope: _Scope) ->
             parts.append(literal(part))
         else:
             value, _ = code.path(part, scope)
-            parts.append(f"_show({value}, {literal(lang)})")
+            parts.append(f"_show({value}, {literal(lang)}, {literal(enum_name(part))})")
     return " + ".join(parts) if parts else literal("")
 
 

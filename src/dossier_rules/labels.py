@@ -12,6 +12,7 @@ allows has a label here.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 Lang = Literal["ja", "en"]
@@ -73,7 +74,7 @@ ENUMS: dict[str, dict[str, Label]] = {
     },
     "owner": {"candidate": ("候補者本人", "candidate"), "relative": ("候補者の親族", "candidate's relative"), "associate": ("候補者の関係者", "candidate's associate")},
     "clause_kind": {
-        "penalty": ("不履行時の違約金・支払", "payment on breach"),
+        "penalty": ("不履行時の金銭の支払（違約金等）", "payment on breach (penalty)"),
         "unjust_transfer": ("不当な金銭・財産の移転", "unjust transfer of money or property"),
         "other": ("その他の条項", "other clause"),
     },
@@ -103,18 +104,25 @@ ENUMS: dict[str, dict[str, Label]] = {
 """Every enumeration of the dossier model, by a name of our own, with each value's label."""
 
 
-def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
-    """The table for a field whose allowed values are ``choices``: the one with exactly those values,
-    else the smallest that holds them all (a broker's role is a subset of the party roles)."""
+@lru_cache(maxsize=None)
+def enum_of(choices: frozenset[str] | None) -> str | None:
+    """The enumeration of a field whose allowed values are ``choices``: the one with exactly those values,
+    else the smallest that holds them all (a broker's role is a subset of the party roles); None for free text."""
     if not choices:
         return None
-    tables = [table for table in ENUMS.values() if choices <= table.keys()]
-    return min(tables, key=len) if tables else None
+    names = [name for name, table in ENUMS.items() if choices <= table.keys()]
+    return min(names, key=lambda name: len(ENUMS[name])) if names else None
 
 
-def label(value: str, lang: Lang, choices: frozenset[str] | None = None) -> str:
-    """How ``value`` of a field with the given ``choices`` reads; the value itself when it is no enumerated code."""
-    table = labels_for(choices)
+def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
+    """The label table of a field whose allowed values are ``choices`` (see :func:`enum_of`)."""
+    name = enum_of(choices)
+    return ENUMS[name] if name else None
+
+
+def label(value: str, lang: Lang, enum: str | None) -> str:
+    """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
+    table = ENUMS.get(enum) if enum else None
     if table is None or value not in table:
         return value
     return table[value][0 if lang == "ja" else 1]

@@ -361,34 +361,3 @@ def without_personal(value: Any, at: str = "") -> Any:
     if isinstance(value, list):
         return [without_personal(v, f"{at}/{i}") for i, v in enumerate(value)]
     return value
-
-
-LABELS: dict[str, tuple[str, str]] = {
-    # held items
-    "passport": ("旅券", "passport"),
-    "deposit": ("保証金", "deposit"),
-    "bank_book": ("預金通帳", "bank book"),
-    "land_title": ("土地の権利証", "land title"),
-    "residence_card": ("在留カード", "residence card"),
-    "other_property": ("その他の財産", "other property"),
-    # tests
-    "skills": ("技能", "skills"),
-    "japanese": ("日本語", "Japanese-language"),
-    # incidents
-    "violence": ("暴行", "violence"),
-    "threat": ("脅迫", "threat"),
-    "restriction_of_liberty": ("自由の制限", "restriction of liberty"),
-    "other_rights_violation": ("その他の人権侵害", "other violation of rights"),
-    # document findings
-    "forged": ("偽造", "forged"),
-    "altered": ("変造", "altered"),
-    "false": ("虚偽", "false"),
-    # dependents and routes
-    "spouse": ("配偶者", "spouse"),
-    "child": ("子", "child"),
-    "direct": ("直接雇用", "direct hire"),
-    "sending_agency": ("送出機関経由", "through a sending agency"),
-    "abroad": ("国外", "abroad"),
-    "japan": ("日本国内", "in Japan"),
-}
-"""How enumerated dossier values read inside messages, in Japanese and English."""

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
-from .model import KINDS, LABELS, Country, Party
+from .labels import enum_of, label
+from .model import KINDS, Country, Party
 from .registries import Entry, RegistryKind, keeper
 from .sources import InputError, Problem, line_of, load_yaml, without_nulls
 
@@ -247,12 +248,18 @@ class Template:
             if isinstance(part, str):
                 out.append(part)
             else:
-                out.append(show_value(part.getter(env), lang))
+                out.append(show_value(part.getter(env), lang, enum_name(part)))
         return "".join(out)
 
 
-def show_value(value: Any, lang: Lang) -> str:
-    """How a dossier value reads inside a message."""
+def enum_name(path: cond.Path) -> str | None:
+    """The enumeration (:data:`dossier_rules.labels.ENUMS`) of the field a message quotes, or of its items; None for free text."""
+    ftype = path.type.item if path.type.kind == "list" and path.type.item else path.type
+    return enum_of(ftype.choices)
+
+
+def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:
+    """How a dossier value reads inside a message: an enumerated code by its label in ``enum``, never raw."""
     if value is None:
         return "（記載なし）" if lang == "ja" else "(not provided)"
     if isinstance(value, bool):
@@ -262,9 +269,9 @@ def show_value(value: Any, lang: Lang) -> str:
     if isinstance(value, (int, float)):
         return f"{value:,}"
     if isinstance(value, list):
-        return ", ".join(show_value(v, lang) for v in value)
-    if isinstance(value, str) and value in LABELS:
-        return LABELS[value][0 if lang == "ja" else 1]
+        return ("、" if lang == "ja" else ", ").join(show_value(v, lang, enum) for v in value)
+    if isinstance(value, str) and enum:
+        return label(value, lang, enum)
     if isinstance(value, dict):
         name = value.get("name") or value.get("id")
         return str(name) if name else str(without_nulls(value))
@@ -368,13 +375,17 @@ class Pack:
         return self.meta.country
 
     def inventory(self) -> list[tuple[str, ArticleEntry]]:
-        """Every provision listed by this pack and what it extends, cited in this MOC's numbering."""
+        """Every provision listed by this pack and what it extends, cited in this MOC's numbering.
+
+        A pack may list an article that a pack it extends lists too: its own entry wins, because
+        texts that share an article number do not always say the same (LA 8 has no temporary passports).
+        """
         provisions = self.provisions()
-        return [
-            (_resolve_article(entry.article, provisions, self.country), entry)
-            for source in self.chain
-            for entry in source.spec.pack.articles
-        ]
+        entries: dict[str, ArticleEntry] = {}
+        for source in self.chain:
+            for entry in source.spec.pack.articles:
+                entries[_resolve_article(entry.article, provisions, self.country)] = entry
+        return list(entries.items())
 
     def provisions(self) -> dict[str, str]:
         return merged_provisions(self.chain)

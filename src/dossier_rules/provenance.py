@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import orjson
 
 from . import __version__
 from .engine import Engine
+from .locale import _
 from .report import Checkpoint, RunHeader
 from .results import Summary, is_header
 from .sources import Problem
@@ -47,15 +48,17 @@ def run_header(engine: Engine, as_of: date | None, spec: str) -> Record:
     packs = {pack_id: engine.pack_files(pack_id) for pack_id in sorted(engine.packset.packs)}
     registries = {pack_id: engine.consulted(pack_id) for pack_id in sorted(engine.packset.packs)}
     files = sorted({(f["id"], f["version"], f["sha256"]) for used in packs.values() for f in used})
-    header = RunHeader(
-        engine={"version": __version__, "backend": engine.backend},
-        options={"as_of": as_of, "max_registry_age": engine.max_registry_age},
-        packset_sha256=_digest(files),
-        packs=packs,
-        registries_sha256=_digest(registries),
-        registries=registries,
-        input=spec,
-        started_at=datetime.now(timezone.utc).replace(microsecond=0),
+    header = RunHeader.model_validate(
+        {
+            "engine": {"version": __version__, "backend": engine.backend},
+            "options": {"as_of": as_of, "max_registry_age": engine.max_registry_age},
+            "packset_sha256": _digest(files),
+            "packs": packs,
+            "registries_sha256": _digest(registries),
+            "registries": registries,
+            "input": spec,
+            "started_at": datetime.now(UTC).replace(microsecond=0),
+        }
     )
     return header.model_dump(mode="json")
 
@@ -65,17 +68,17 @@ def differences(old: Record, new: Record) -> list[str]:
     found = []
     for key in ("format", "format_version", "report_version"):
         if old.get(key) != new[key]:
-            found.append(f"the output is {key} {old.get(key)!r}, this run writes {new[key]!r}")
+            found.append(_("the output is {key} {old}, this run writes {new}", key=key, old=repr(old.get(key)), new=repr(new[key])))
     if old.get("engine") != new["engine"]:
-        found.append(f"the output was written by {_engine(old.get('engine'))}, this run is {_engine(new['engine'])}")
+        found.append(_("the output was written by {old}, this run is {new}", old=_engine(old.get("engine")), new=_engine(new["engine"])))
     for option, value in new["options"].items():
         before = (old.get("options") or {}).get(option)
         if before != value:
-            found.append(f"--{option.replace('_', '-')} was {before}, now {value}")
+            found.append(_("--{option} was {old}, now {new}", option=option.replace("_", "-"), old=before, new=value))
     if old.get("packset_sha256") != new["packset_sha256"]:
-        found.append("packs differ: " + _changed(_files(old.get("packs")), _files(new["packs"])))
+        found.append(_("packs differ: {changes}", changes=_changed(_files(old.get("packs")), _files(new["packs"]))))
     if old.get("registries_sha256") != new["registries_sha256"]:
-        found.append("registries differ: " + _changed(_registries(old.get("registries")), _registries(new["registries"])))
+        found.append(_("registries differ: {changes}", changes=_changed(_registries(old.get("registries")), _registries(new["registries"]))))
     return found
 
 
@@ -99,7 +102,11 @@ def _registries(registries: Any) -> dict[str, str]:
 
 def _changed(before: dict[str, str], after: dict[str, str]) -> str:
     """``name: old → new`` for each entry that changed, appeared or disappeared."""
-    parts = [f"{name}: {before.get(name, 'absent')} → {after.get(name, 'absent')}" for name in sorted(before.keys() | after.keys()) if before.get(name) != after.get(name)]
+    parts = [
+        f"{name}: {before.get(name, 'absent')} → {after.get(name, 'absent')}"
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
     return "; ".join(parts) or "same files, listed differently"
 
 
@@ -160,23 +167,31 @@ def read_written(out: Path) -> Written:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
-                raise ResumeError(f"line {number} is not JSON: the output is damaged, start a new one") from None
+                raise ResumeError(_("line {line} is not JSON: the output is damaged, start a new one", line=number)) from None
             position += len(line)
             if number == 1:
                 if not (isinstance(record, dict) and is_header(record)):
-                    raise ResumeError("it has no run header (it was not written by batch, or by an older version): start a new output")
+                    raise ResumeError(_("it has no run header (it was not written by batch, or by an older version): start a new output"))
                 header, end = record, position
                 continue
             if record.get("record_type") == "checkpoint":
                 if record.get("records") != summary.records + pending.records:
-                    raise ResumeError(f"line {number}: the checkpoint counts {record.get('records')} records but {summary.records + pending.records} precede it: the output is damaged")
+                    counted = summary.records + pending.records
+                    raise ResumeError(
+                        _(
+                            "line {line}: the checkpoint counts {said} records but {counted} precede it: the output is damaged",
+                            line=number,
+                            said=record.get("records"),
+                            counted=counted,
+                        )
+                    )
                 summary.merge(pending)
                 pending, checkpoint, end = Summary(), record, position
                 continue
             pending.add(record)
         dropped = pending.records
     if header is None:
-        raise ResumeError("it has no run header (it is empty or was cut off at its first line): start a new output")
+        raise ResumeError(_("it has no run header (it is empty or was cut off at its first line): start a new output"))
     return Written(header, checkpoint, summary, end, dropped)
 
 
@@ -187,12 +202,20 @@ def verify_input(items: Iterator[Any], tally: InputTally, checkpoint: Record) ->
         try:
             item = next(items)
         except StopIteration:
-            raise ResumeError(f"the output covers {count} input records but the input has only {tally.records}: not the same input") from None
+            raise ResumeError(
+                _("the output covers {count} input records but the input has only {found}: not the same input", count=count, found=tally.records)
+            ) from None
         tally.add(*item)
     mark = tally.checkpoint()
     if mark["input_sha256"] != checkpoint["input_sha256"]:
         raise ResumeError(
-            f"the input's first {count} records are not the ones the output was made from "
-            f"({mark['input_bytes']} bytes now, {checkpoint['input_bytes']} then; sha256 {mark['input_sha256'][:12]}, expected "
-            f"{checkpoint['input_sha256'][:12]}): the input was edited, replaced or named differently; restore it or start a new output"
+            _(
+                "the input's first {count} records are not the ones the output was made from ({now} bytes now, {then} then; "
+                "sha256 {found}, expected {expected}): the input was edited, replaced or named differently; restore it or start a new output",
+                count=count,
+                now=mark["input_bytes"],
+                then=checkpoint["input_bytes"],
+                found=mark["input_sha256"][:12],
+                expected=checkpoint["input_sha256"][:12],
+            )
         )

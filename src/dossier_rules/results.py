@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from .locale import _
 from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
 
@@ -93,7 +94,7 @@ def open_results(path: Path) -> BinaryIO:
     try:
         return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]
     except OSError as exc:
-        raise InputError([Problem(str(path), f"cannot read: {exc.strerror}", kind="not_found")]) from None
+        raise InputError([Problem(str(path), _("cannot read: {reason}", reason=exc.strerror), kind="not_found")]) from None
 
 
 def read_records(path: Path) -> Iterator[tuple[int, Record]]:
@@ -111,9 +112,11 @@ def read_records(path: Path) -> Iterator[tuple[int, Record]]:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise InputError([Problem(source, f"not a results file: invalid JSON ({exc})", kind="syntax", line=number)]) from None
+                raise InputError([Problem(source, _("not a results file: invalid JSON ({error})", error=exc), kind="syntax", line=number)]) from None
             if not isinstance(record, dict) or not ("record_type" in record or "source" in record or "dossier_id" in record):
-                raise InputError([Problem(source, "not a results file: expected a report, an error record, a run header or a checkpoint", kind="schema", line=number)])
+                raise InputError(
+                    [Problem(source, _("not a results file: expected a report, an error record, a run header or a checkpoint"), kind="schema", line=number)]
+                )
             yield number, record
 
 
@@ -125,7 +128,9 @@ def _bounded_lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
             return
         number += 1
         if len(line) > MAX_RESULT_BYTES:
-            raise InputError([Problem(source, f"line is longer than {MAX_RESULT_BYTES} bytes: not a results file", kind="too_large", line=number)])
+            raise InputError(
+                [Problem(source, _("line is longer than {limit} bytes: not a results file", limit=MAX_RESULT_BYTES), kind="too_large", line=number)]
+            )
         yield line
 
 
@@ -135,7 +140,7 @@ def read_results(path: Path, self_contained: bool = False) -> Iterator[Record]:
     ``self_contained`` puts back what lean batch reports leave to the header (:func:`complete`).
     """
     header = None
-    for _, record in read_records(path):
+    for _line, record in read_records(path):
         if is_header(record):
             header = record if self_contained else None
         elif is_result(record):
@@ -144,7 +149,7 @@ def read_results(path: Path, self_contained: bool = False) -> Iterator[Record]:
 
 def read_header(path: Path) -> Record | None:
     """The run header of a results file, or ``None`` when it has none (``check --format jsonl`` output)."""
-    for _, record in read_records(path):
+    for _line, record in read_records(path):
         return record if is_header(record) else None
     return None
 
@@ -198,7 +203,7 @@ class Filter:
     intermediaries: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, **criteria: Any) -> "Filter":
+    def of(cls, **criteria: Any) -> Filter:
         """A filter from keyword criteria as interfaces receive them: any iterable (or ``None``) per set."""
         names = {f.name for f in fields(cls)}
         unknown = set(criteria) - names
@@ -280,10 +285,10 @@ class FindingGroup:
     findings: int = 0
     dossiers: int = 0
     shared: int = 0
-    severity: Counter = field(default_factory=Counter)
-    countries: Counter = field(default_factory=Counter)
+    severity: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
 
-    def merge(self, other: "FindingGroup") -> None:
+    def merge(self, other: FindingGroup) -> None:
         self.findings += other.findings
         self.dossiers += other.dossiers
         self.shared += other.shared
@@ -305,10 +310,10 @@ class CountryGroup:
     """The dossiers of one country by outcome, and their findings."""
 
     dossiers: int = 0
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
     findings: int = 0
 
-    def merge(self, other: "CountryGroup") -> None:
+    def merge(self, other: CountryGroup) -> None:
         self.dossiers += other.dossiers
         self.outcomes.update(other.outcomes)
         self.findings += other.findings
@@ -333,13 +338,13 @@ class IntermediaryGroup:
     brokers: int = 0
     findings: int = 0
     shared: int = 0
-    acts: Counter = field(default_factory=Counter)
-    countries: Counter = field(default_factory=Counter)
-    rules: Counter = field(default_factory=Counter)
+    acts: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
     first_seen: str | None = None
     last_seen: str | None = None
 
-    def merge(self, other: "IntermediaryGroup") -> None:
+    def merge(self, other: IntermediaryGroup) -> None:
         self.name = self.name or other.name
         self.role = self.role or other.role
         self.candidates += other.candidates
@@ -393,8 +398,8 @@ class Summary:
     chosen: Filter = field(default_factory=Filter)
     records: int = 0
     findings: int = 0
-    outcome: Counter = field(default_factory=Counter)
-    severity: Counter = field(default_factory=Counter)
+    outcome: Counter[str] = field(default_factory=Counter)
+    severity: Counter[str] = field(default_factory=Counter)
     country: dict[str, CountryGroup] = field(default_factory=dict)
     article: dict[str, FindingGroup] = field(default_factory=dict)
     rule: dict[str, FindingGroup] = field(default_factory=dict)
@@ -457,7 +462,7 @@ class Summary:
             party.brokers += 1
         party.seen(record.get("submitted") or record.get("as_of"))
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         """Add another summary's counts (made with the same filter) to this one."""
         self.records += other.records
         self.findings += other.findings
@@ -470,7 +475,7 @@ class Summary:
             (self.intermediary, other.intermediary, IntermediaryGroup),
         ):
             for key, group in theirs.items():
-                _slot(mine, key, kind).merge(group)  # type: ignore[arg-type]
+                _slot(mine, key, kind).merge(group)
 
     @property
     def unreadable(self) -> int:
@@ -541,8 +546,12 @@ class Change:
 
     def to_json(self) -> Record:
         return {
-            "source": self.source, "dossier_id": self.dossier_id, "old_outcome": self.old_outcome, "new_outcome": self.new_outcome,
-            "added": self.added, "removed": self.removed,
+            "source": self.source,
+            "dossier_id": self.dossier_id,
+            "old_outcome": self.old_outcome,
+            "new_outcome": self.new_outcome,
+            "added": self.added,
+            "removed": self.removed,
         }
 
 
@@ -572,10 +581,21 @@ def pairs(old: Iterable[Record], new: Iterable[Record]) -> Iterator[tuple[Record
             return
         position += 1
         if a is None or b is None:
-            longer = "the new" if a is None else "the old"
-            raise NotSameInput(f"{longer} results hold more records (from record {position} on): they are not results of the same input")
+            message = (
+                _("the new results hold more records (from record {n} on): they are not results of the same input", n=position)
+                if a is None
+                else _("the old results hold more records (from record {n} on): they are not results of the same input", n=position)
+            )
+            raise NotSameInput(message)
         if a.get("source") != b.get("source"):
-            raise NotSameInput(f"record {position} is {a.get('source')!r} in the old results and {b.get('source')!r} in the new: not the same input")
+            raise NotSameInput(
+                _(
+                    "record {n} is {old} in the old results and {new} in the new: not the same input",
+                    n=position,
+                    old=repr(a.get("source")),
+                    new=repr(b.get("source")),
+                )
+            )
         yield a, b
 
 
@@ -585,11 +605,11 @@ class Comparison:
 
     records: int = 0
     changed: int = 0
-    moves: Counter = field(default_factory=Counter)
-    added: Counter = field(default_factory=Counter)
-    removed: Counter = field(default_factory=Counter)
-    dossiers_added: Counter = field(default_factory=Counter)
-    dossiers_removed: Counter = field(default_factory=Counter)
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    added: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    dossiers_added: Counter[str] = field(default_factory=Counter)
+    dossiers_removed: Counter[str] = field(default_factory=Counter)
 
     def add(self, found: Change | None) -> None:
         self.records += 1

@@ -34,7 +34,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,10 +42,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import __version__
-from .packs import Act, Localized, PackSet
-from .report import Finding, Report
 from .batch import jsonl_items, record_bytes, record_digest
 from .conditions import ROOT
+from .packs import Act, Localized, PackSet
+from .report import Finding, Report
 from .engine import pack_status
 from .model import personal_pointer
 from .results import complete, intermediary_key, is_header, is_result
@@ -228,6 +228,52 @@ def _report(source: str, line: int | None, record: Any, header: dict[str, Any] |
         yield source, problems_from_validation(source, exc, line)
 
 
+# --------------------------------------------------------------------------- choosing notices
+
+
+@dataclass(frozen=True)
+class NoticeFilter:
+    """Which notices to list, approve or export; empty criteria select everything.
+
+    Each criterion is a set of accepted values; criteria combine with AND.
+    ``intermediaries`` match the party a notice is about by id, or by name
+    ignoring case and spacing (as notices are grouped); ``created_from`` and
+    ``created_to`` are inclusive dates of creation.
+    """
+
+    countries: frozenset[str] = frozenset()
+    acts: frozenset[str] = frozenset()
+    states: frozenset[str] = frozenset()
+    intermediaries: frozenset[str] = frozenset()
+    created_from: date | None = None
+    created_to: date | None = None
+
+    @property
+    def empty_except_state(self) -> bool:
+        """Whether nothing but the state is chosen (bulk commands refuse to act on every notice by accident)."""
+        return not (self.countries or self.acts or self.intermediaries or self.created_from or self.created_to)
+
+    def sql(self) -> tuple[list[str], list[Any]]:
+        """WHERE conditions on ``notices n`` and their parameters (values are always parameters, never text)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, values in (("n.country", self.countries), ("n.act", self.acts), ("n.state", self.states)):
+            if values:
+                where.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(sorted(values))
+        if self.intermediaries:
+            keys = sorted({k for wanted in self.intermediaries for k in (intermediary_key({"id": wanted}), intermediary_key({"name": wanted}))})
+            where.append(f"substr(n.group_key, length(n.country) + length(n.act) + 3) IN ({', '.join('?' * len(keys))})")
+            params.extend(keys)
+        if self.created_from:
+            where.append("n.created_at >= ?")
+            params.append(self.created_from.isoformat())
+        if self.created_to:
+            where.append("n.created_at < ?")
+            params.append((self.created_to + timedelta(days=1)).isoformat())
+        return where, params
+
+
 # --------------------------------------------------------------------------- the outbox
 
 _SCHEMA = """
@@ -257,7 +303,7 @@ CREATE INDEX IF NOT EXISTS items_by_notice ON items(notice_id, dossier_id);
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True)
@@ -299,7 +345,7 @@ class Outbox:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Outbox":
+    def __enter__(self) -> Outbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -391,11 +437,16 @@ class Outbox:
 
     # ----------------------------------------------------------------- read
 
-    def notices(self, state: str | None = None) -> list[sqlite3.Row]:
+    def notices(self, state: str | None = None, chosen: NoticeFilter | None = None) -> list[sqlite3.Row]:
+        """The notices (with their dossier and finding counts) in a stable order, as ``chosen`` selects them."""
+        chosen = chosen or NoticeFilter()
+        if state:
+            chosen = NoticeFilter(**{**chosen.__dict__, "states": frozenset([state])})
+        where, params = chosen.sql()
         query = "SELECT n.*, COUNT(DISTINCT i.dossier_id) AS dossiers, COUNT(i.finding_key) AS findings FROM notices n LEFT JOIN items i ON i.notice_id = n.id"
-        query += " WHERE n.state = ?" if state else ""
+        query += (" WHERE " + " AND ".join(where)) if where else ""
         query += " GROUP BY n.id ORDER BY n.country, n.act, n.id"
-        return self.db.execute(query, (state,) if state else ()).fetchall()
+        return self.db.execute(query, params).fetchall()
 
     def notice(self, nid: str) -> Notice:
         row = self.db.execute("SELECT * FROM notices WHERE id = ?", (nid,)).fetchone()
@@ -482,7 +533,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
             "scope": moc.confidentiality.scope,
             "text": moc.confidentiality.text.model_dump(),
         },
-        "packs": [p.model_dump() for p in report.packs],
+        "packs": [p.model_dump() for p in report.packs or ()],
         "tool_version": __version__,
     }
 

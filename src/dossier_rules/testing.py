@@ -9,16 +9,20 @@ dossier differ per country.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import xml.etree.ElementTree as ET  # noqa: S405 - writes XML, never parses it
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path as FsPath
 from typing import Iterable, Literal
 
 from . import rete
 from .engine import Engine
+from .locale import _
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
+from .trace import RuleTrace, trace_rule
+from .branch_coverage import BranchCoverage
 from .sources import Data, InputError, Problem, check_dossier_data
 
 
@@ -31,16 +35,31 @@ class CaseResult:
     line: int | None
     ok: bool
     detail: str = ""
+    trace: RuleTrace | None = None
+    """For a failing case: the rule evaluated node by node on the case's dossier."""
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
         return f"{where}: [{self.rule}] under pack {self.pack}: case '{self.case.name}': {self.detail}"
+
+    def to_json(self) -> Data:
+        out: Data = {
+            "pack": self.pack, "rule": self.rule, "case": self.case.name, "expect": self.case.expect,
+            "source": self.source, "line": self.line, "ok": self.ok, "detail": self.detail or None,
+        }
+        if self.trace is not None and not self.ok:
+            out["trace"] = self.trace.to_json()
+        return out
 
 
 @dataclass
 class TestRun:
     results: list[CaseResult] = field(default_factory=list)
     coverage: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    partial: bool = False
+    """Only some cases of a rule were selected (``--case``): rule coverage is then not judged."""
+    branches: BranchCoverage = field(default_factory=BranchCoverage)
+    """Which condition nodes the cases made true and false (see :mod:`dossier_rules.branch_coverage`)."""
 
     @property
     def failures(self) -> list[CaseResult]:
@@ -52,7 +71,7 @@ class TestRun:
         return [
             (pack, rule, sorted({"fire", "pass"} - ways))
             for (pack, rule), ways in sorted(self.coverage.items())
-            if ways != {"fire", "pass"}
+            if ways != {"fire", "pass"} and not self.partial
         ]
 
     @property
@@ -91,31 +110,52 @@ def pack_test_registries(pack: Pack) -> Registries:
     return Registries(built)
 
 
-def run_tests(packset: PackSet, ids: Iterable[str] = (), backend: Literal["native", "interpreted", "rete"] = "native") -> TestRun:
-    """Run the rule tests; with ``backend="rete"`` call this in a worker process (see ``workers.run_isolated``)."""
-    run = TestRun()
-    wanted = set(ids)
+def run_tests(
+    packset: PackSet,
+    ids: Iterable[str] = (),
+    backend: Literal["native", "rete"] = "native",
+    rules: Iterable[str] = (),
+    cases: Iterable[str] = (),
+) -> TestRun:
+    """Run the rule tests; with ``backend="rete"`` call this in a worker process (see ``workers.run_isolated``).
+
+    ``rules`` keeps only the rules with those ids; ``cases`` only the cases
+    whose name contains one of those texts.
+    """
+    run = TestRun(partial=bool(tuple(cases)))
+    wanted, wanted_rules, wanted_cases = set(ids), set(rules), tuple(cases)
     for pack in selected_packs(packset, ids):
         engine = Engine(packset, pack_test_registries(pack), max_registry_age=None, backend=backend)
         for resolved in pack.rules:
             rule = resolved.rule
             if wanted and rule.pack_id not in wanted and pack.id not in wanted:
                 continue
+            if wanted_rules and rule.id not in wanted_rules:
+                continue
             ways = run.coverage.setdefault((pack.id, rule.id), set())
             for index, case in enumerate(rule.spec.tests):
+                if wanted_cases and not any(text in case.name for text in wanted_cases):
+                    continue
                 result = _run_case(engine, pack, resolved, index)
                 run.results.append(result)
                 if result.ok:
                     ways.add(case.expect)
+                if result.trace is not None:
+                    run.branches.add(rule, result.trace)
     return run
 
 
 def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) -> CaseResult:
     rule = resolved.rule
     case = rule.spec.tests[index]
+    dossier: Data | None = None
 
     def result(ok: bool, detail: str = "") -> CaseResult:
-        return CaseResult(pack.id, rule.id, case, rule.source, rule.test_lines[index], ok, detail)
+        trace = None
+        if dossier is not None:  # failing cases show it; every case counts towards branch coverage
+            as_of = case.as_of or date.fromisoformat(dossier["submitted"])
+            trace = trace_rule(pack, resolved, dossier, as_of, engine.registries)
+        return CaseResult(pack.id, rule.id, case, rule.source, rule.test_lines[index], ok, detail, trace)
 
     try:
         dossier = case_dossier(pack, resolved, index)
@@ -132,6 +172,27 @@ def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) ->
     if case.count is not None and len(hits) != case.count:
         return result(False, f"expected {case.count} findings, got {len(hits)}")
     return result(True)
+
+
+def junit_xml(run: TestRun) -> str:
+    """The run as JUnit XML (one test suite per pack, one test case per rule case), for CI systems."""
+    suites = ET.Element("testsuites", tests=str(len(run.results)), failures=str(len(run.failures)))
+    by_pack: dict[str, list[CaseResult]] = {}
+    for result in run.results:
+        by_pack.setdefault(result.pack, []).append(result)
+    for pack_id, results in sorted(by_pack.items()):
+        failed = [r for r in results if not r.ok]
+        suite = ET.SubElement(suites, "testsuite", name=f"pack {pack_id}", tests=str(len(results)), failures=str(len(failed)))
+        for result in results:
+            case = ET.SubElement(suite, "testcase", classname=result.rule, name=result.case.name, file=result.source, line=str(result.line or 0))
+            if not result.ok:
+                failure = ET.SubElement(case, "failure", message=result.detail)
+                failure.text = "\n".join(result.trace.lines()) if result.trace else result.detail
+        for pack, rule, missing in run.uncovered:
+            if pack == pack_id:
+                case = ET.SubElement(suite, "testcase", classname=rule, name="coverage: fires and must not fire")
+                ET.SubElement(case, "failure", message=f"no passing case that {' or '.join(missing)}s")
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def check_test_dossiers(packset: PackSet) -> list[Problem]:
@@ -168,11 +229,23 @@ def lint(paths: list[FsPath]) -> list[Problem]:
     try:
         packset = link_sources(list(files))
     except InputError as exc:
-        problems.extend(exc.problems)
+        problems.extend(_with_yaml_advice(p) for p in exc.problems)
     else:
         problems.extend(check_test_dossiers(packset))
         problems.extend(rete_refusals(packset))
     return sorted(problems, key=_file_and_line)
+
+
+def _with_yaml_advice(problem: Problem) -> Problem:
+    """A YAML syntax error says where; add what to do, since the parser's words are about its own state."""
+    if problem.kind != "syntax":
+        return problem
+    advice = _(
+        "fix the YAML at this line or the line above it: indent with spaces the same way as the lines around it, "
+        "close every bracket and quotation mark, and put in quotes a value that contains ': ' or ' #', "
+        "or starts with one of { [ * & ! % @ `"
+    )
+    return replace(problem, message=f"{problem.message} — {advice}")
 
 
 def _file_and_line(problem: Problem) -> tuple[str, int, str]:

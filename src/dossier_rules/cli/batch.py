@@ -14,10 +14,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch, workers
-from ..locale import language
-from . import views
-from .diff import run_diff
+from ..locale import _, language
 from ..sources import InputError
+from . import views
 from .common import (
     EXIT_INPUT,
     as_of_option,
@@ -29,6 +28,7 @@ from .common import (
     print_problems,
     registries_option,
 )
+from .diff import run_diff
 
 
 @click.command("batch")
@@ -89,7 +89,7 @@ def batch_command(
         click.echo(f"error: cannot write {out}: {exc.strerror or exc}; the records already in it are whole (--resume continues)", err=True)
         raise SystemExit(EXIT_INPUT) from None
     except batch.ResumeError as exc:
-        click.echo(f"error: cannot resume {out}: {exc}", err=True)
+        click.echo(_("error: cannot resume {path}: {reason}", path=out, reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
     print_batch_summary(err_console, outcome, time.monotonic() - started, out)
     code = outcome.stats.exit_code(fail_on)
@@ -99,7 +99,7 @@ def batch_command(
     raise SystemExit(code)
 
 
-def print_batch_summary(console: Console, outcome: "batch.Outcome", seconds: float, out: Path) -> None:
+def print_batch_summary(console: Console, outcome: batch.Outcome, seconds: float, out: Path) -> None:
     stats = outcome.stats
     same = "=" if outcome.records_in == outcome.records_out else "≠"
     table = Table(title=f"batch summary → {out}", show_header=False)

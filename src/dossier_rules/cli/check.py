@@ -157,7 +157,7 @@ def _report_header(report: Report) -> Text:
     worst = max((f.severity for f in report.findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
     pack = next(p for p in report.packs if p.id == report.pack)
-    counts = ", ".join(f"{n} {_(SEVERITY_NAMES[s])}" for s, n in report.counts.items() if n) or _("no findings")
+    counts = ", ".join(_("{count} {severity}", count=n, severity=_(SEVERITY_NAMES[s])) for s, n in report.counts.items() if n) or _("no findings")
     header = Text()
     header.append(f"{mark} ", style=style)
     header.append(f"{report.dossier_id}", style="bold")

@@ -14,8 +14,9 @@ from .. import codegen, coverage, workers
 from ..conditions import outline
 from ..locale import _
 from ..scaffold import write_new_pack
+from ..packs import PackSet
 from ..sources import InputError
-from ..testing import lint, run_tests
+from ..testing import junit_xml, lint, run_tests
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -178,45 +179,70 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
 @packs_option
 @engine_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str) -> None:
+@click.option("--rule", "rules", multiple=True, help="Run only this rule's cases (repeatable).")
+@click.option("--case", "cases", multiple=True, help="Run only the cases whose name contains this text (repeatable).")
+@click.option("-v", "--verbose", is_flag=True, help="List every case run, not only the failures.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the results as JUnit XML to this file.")
+def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
     With PACK ids, run the tests of those packs (an abstract pack's rules
-    are tested under every pack that extends it). Exit 1 on any failing case
-    or any rule not exercised both ways (fires / must not fire).
+    are tested under every pack that extends it). A failing case is shown
+    with the rule's trace on its dossier: each condition node, the values it
+    read and its result. Exit 1 on any failing case or any rule not
+    exercised both ways (fires / must not fire).
     """
     packset = load_packset(packs_dir)
     refuse_untranslatable(packset, backend)
+    unknown = set(rules) - {r.id for s in packset.sources.values() for r in s.rules}
+    if unknown:
+        raise click.UsageError(_("unknown rule(s): {rules}").format(rules=", ".join(sorted(unknown))))
     try:
         if backend == "rete":
-            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend="rete"), packset)
+            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, "rete", rules, cases), packset)
         else:
-            run = run_tests(packset, pack_ids, backend=backend)  # type: ignore[arg-type]
+            run = run_tests(packset, pack_ids, backend, rules, cases)  # type: ignore[arg-type]
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     except workers.WorkerCrashed as exc:
         click.echo(f"error: the rete backend crashed while running the tests: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
+    if junit is not None:
+        junit.write_text(junit_xml(run), encoding="utf-8")
     passed = len(run.results) - len(run.failures)
     covered = len(run.coverage) - len(run.uncovered)
     if fmt == "json":
+        shown = run.results if verbose else run.failures
         payload = {
             "cases": len(run.results),
             "passed": passed,
-            "failed": [str(f) for f in run.failures],
+            "failed": [f.to_json() for f in run.failures],
+            "results": [r.to_json() for r in shown] if verbose else None,
             "rules": len(run.coverage),
             "covered": covered,
             "uncovered": [{"pack": p, "rule": r, "missing": m} for p, r, m in run.uncovered],
+            "branches": {"covered": run.branches.covered, "total": run.branches.total},
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        for failure in run.failures:
-            click.echo(f"FAIL {failure}")
+        for result in run.results:
+            if result.ok:
+                if verbose:
+                    click.echo(f"ok   {result}".rstrip(": "))
+                continue
+            click.echo(f"FAIL {result}")
+            if result.trace is not None:
+                click.echo("\n".join("     " + line for line in result.trace.lines()))
         for pack_id, rule_id, missing in run.uncovered:
             click.echo(f"UNCOVERED [{rule_id}] under pack {pack_id}: no passing case that {' or '.join(missing)}s")
         click.echo(f"{len(run.results)} cases: {passed} passed, {len(run.failures)} failed")
-        click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+        if run.partial:
+            click.echo("coverage: not judged (only some cases were selected with --case)")
+        else:
+            click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+            branches = run.branches
+            click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%; packs coverage --branches lists the rest)")
     raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
 
 
@@ -261,9 +287,18 @@ def explain(rule_id: str, packs_dir: Path) -> None:
 @packs_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/coverage.md"), show_default=True)
 @click.option("--check", is_flag=True, help="Do not write; exit 1 if the file is stale or a checkable provision is not encoded.")
-def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
-    """Write the provision matrix: each MOC article and the rules that encode it."""
+@click.option("--branches", is_flag=True, help="Instead, run the rule tests and list each condition outcome no case exercises.")
+@click.option("--min", "minimum", type=click.FloatRange(0, 100), default=None, help="Exit 1 when fewer than this percentage of condition outcomes are exercised (implies --branches).")
+def packs_coverage(packs_dir: Path, output: Path, check: bool, branches: bool, minimum: float | None) -> None:
+    """Write the provision matrix: each MOC article and the rules that encode it.
+
+    With --branches, measure instead how well the rule tests exercise the
+    conditions: each all/any member, comparison, presence test, look-up and
+    aggregate must be seen true by some case and false by another.
+    """
     packset = load_packset(packs_dir)
+    if branches or minimum is not None:
+        _branch_report(packset, minimum)
     text = coverage.markdown(packset)
     missing = coverage.unencoded(packset)
     for pack_id, article in missing:
@@ -278,3 +313,16 @@ def packs_coverage(packs_dir: Path, output: Path, check: bool) -> None:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
     raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)
+
+
+def _branch_report(packset: PackSet, minimum: float | None) -> None:
+    """Print every condition outcome no case exercises, and the total; exit 1 below ``minimum``."""
+    run = run_tests(packset)
+    branches = run.branches
+    for rule, node, result in branches.missing():
+        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] never {'true' if result else 'false'}: {node}")
+    click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%)")
+    if minimum is not None and branches.percent < minimum:
+        click.echo(f"below the minimum of {minimum:g}%", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(EXIT_OK)

@@ -19,11 +19,11 @@ from typing import IO, Any
 import click
 import orjson
 
+from ..locale import _, language
 from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
 from ..sources import InputError
 from . import views
-from ..locale import language
 from .common import EXIT_INPUT, EXIT_OK, console, print_problems
 from .language import lang_option
 
@@ -81,9 +81,17 @@ def filter_from(options: dict[str, Any]) -> Filter:
 @click.command("report")
 @click.argument("results_file", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @filter_options
-@click.option("--view", "chosen_views", multiple=True, type=click.Choice(ALL_VIEWS), help="Views to show (repeat); default: all summary views, plus dossiers for xlsx.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "json", "jsonl"]), default="table", show_default=True,
-              help="csv: one view (default dossiers); xlsx: a sheet per view; json: the summary; jsonl: the selected results themselves.")
+@click.option(
+    "--view", "chosen_views", multiple=True, type=click.Choice(ALL_VIEWS), help="Views to show (repeat); default: all summary views, plus dossiers for xlsx."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "xlsx", "json", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="csv: one view (default dossiers); xlsx: a sheet per view; json: the summary; jsonl: the selected results themselves.",
+)
 @lang_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output (required for xlsx).")
 def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, output: Path | None, **options: Any) -> None:
@@ -96,9 +104,9 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     chosen = filter_from(options)
     lang = language()
     if fmt == "xlsx" and output is None:
-        raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+        raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
     if fmt == "csv" and len(chosen_views) > 1:
-        raise click.UsageError("--format csv writes one view: give one --view")
+        raise click.UsageError(_("--format csv writes one view: give one --view"))
     try:
         if fmt == "xlsx":
             write_xlsx(read_results(results_file), chosen, list(chosen_views) or list(ALL_VIEWS), lang, output)  # type: ignore[arg-type]
@@ -159,7 +167,7 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
     out = console() if stream is sys.stdout else console_for(stream)
     for view in chosen_views or views.VIEWS:
         if view == "dossiers":
-            raise click.UsageError("the dossiers view is a list: use --format csv, xlsx or jsonl")
+            raise click.UsageError(_("the dossiers view is a list: use --format csv, xlsx or jsonl"))
         out.print(views.table(summary, view, lang))
 
 
@@ -208,9 +216,19 @@ def dossier_row(record: Record, chosen: Filter, lang: str) -> list[Any]:
     counts = {s: sum(f["severity"] == s for f in found) for s in ("block", "warn", "info")}
     parties = sorted({str(f["subject"].get("id") or f["subject"].get("name")) for f in found if f.get("subject")})
     return [
-        record["dossier_id"], record["kind"], record["country"], label, record.get("submitted"), record.get("sector"),
-        counts["block"], counts["warn"], counts["info"],
-        ", ".join(sorted({f["rule_id"] for f in found})), ", ".join(sorted({f["article"] for f in found})), ", ".join(parties), record.get("source"),
+        record["dossier_id"],
+        record["kind"],
+        record["country"],
+        label,
+        record.get("submitted"),
+        record.get("sector"),
+        counts["block"],
+        counts["warn"],
+        counts["info"],
+        ", ".join(sorted({f["rule_id"] for f in found})),
+        ", ".join(sorted({f["article"] for f in found})),
+        ", ".join(parties),
+        record.get("source"),
     ]
 
 

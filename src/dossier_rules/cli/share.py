@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from .. import sharing
+from ..locale import _
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -21,7 +22,6 @@ from .common import (
     packs_option,
     print_problems,
 )
-
 
 outbox_option = click.option(
     "--outbox",
@@ -65,14 +65,42 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
     raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
 
 
+def _date(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return value.date() if value else None
+
+
+def notice_filter_options(command: Any) -> Any:
+    """Options that choose notices (:class:`dossier_rules.sharing.NoticeFilter`), each repeatable."""
+    options = [
+        click.option("--country", "countries", multiple=True, help="Partner country of the notice."),
+        click.option("--act", "acts", multiple=True, help="Act of the notice (a-e, test_fraud, revocation, ...)."),
+        click.option("--intermediary", "intermediaries", multiple=True, help="The party the notice is about: its id, or its name (case and spacing ignored)."),
+        click.option("--created-from", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Created on or after (YYYY-MM-DD)."),
+        click.option("--created-to", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Created on or before (YYYY-MM-DD)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def notice_filter(options: dict[str, Any], states: tuple[str, ...] = ()) -> sharing.NoticeFilter:
+    """The filter the options describe; removes them from ``options``."""
+    return sharing.NoticeFilter(
+        countries=frozenset(c.upper() for c in options.pop("countries")), acts=frozenset(options.pop("acts")), states=frozenset(states),
+        intermediaries=frozenset(options.pop("intermediaries")), created_from=options.pop("created_from"), created_to=options.pop("created_to"),
+    )
+
+
 @share.command("list")
-@click.option("--state", type=click.Choice(["draft", "approved", "exported"]), default=None)
+@click.option("--state", "states", multiple=True, type=click.Choice(["draft", "approved", "exported"]))
+@notice_filter_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @outbox_option
-def share_list(state: str | None, fmt: str, outbox: Path) -> None:
-    """List the notices in the outbox."""
+def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) -> None:
+    """List the notices in the outbox, filtered by state, country, act, intermediary and creation date."""
+    chosen = notice_filter(options, states)
     with sharing.Outbox(outbox) as box:
-        rows = [dict(r) for r in box.notices(state)]
+        rows = [dict(r) for r in box.notices(chosen=chosen)]
     fields = ("id", "country", "act", "state", "dossiers", "findings", "created_at", "approved_by")
     if fmt == "json":
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
@@ -83,7 +111,7 @@ def share_list(state: str | None, fmt: str, outbox: Path) -> None:
     console().print(table)
 
 
-def _notice_or_exit(box: "sharing.Outbox", nid: str, action: Any) -> "sharing.Notice":
+def _notice_or_exit(box: sharing.Outbox, nid: str, action: Any) -> sharing.Notice:
     try:
         return action(nid)
     except sharing.OutboxError as exc:
@@ -103,34 +131,91 @@ def share_show(notice_id: str, fmt: str, outbox: Path) -> None:
 
 
 @share.command("approve")
-@click.argument("notice_id")
+@click.argument("notice_ids", nargs=-1)
+@notice_filter_options
 @click.option("--by", "by", required=True, help="Name of the person approving the notice.")
+@click.option("--yes", is_flag=True, help="Approve the drafts a filter selects without asking.")
 @outbox_option
-def share_approve(notice_id: str, by: str, outbox: Path) -> None:
-    """Approve a draft notice; only approved notices can be exported."""
+def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path, **options: Any) -> None:
+    """Approve draft notices: those named, or every draft a filter selects (after a count and a confirmation).
+
+    Only approved notices can be exported. Exit 0 when every notice was
+    approved, 1 when any was not (already approved, say), 2 when a named
+    notice does not exist.
+    """
+    chosen = notice_filter(options, ("draft",))
     with sharing.Outbox(outbox) as box:
-        notice = _notice_or_exit(box, notice_id, lambda nid: box.approve(nid, by))
-    click.echo(f"{notice.notice_id} approved by {notice.approved_by} at {notice.approved_at}")
+        if notice_ids and not chosen.empty_except_state:
+            raise click.UsageError(_("name notices or give a filter, not both"))
+        if not notice_ids:
+            if chosen.empty_except_state:
+                raise click.UsageError(_("name the notices to approve, or choose drafts with --country, --act, --intermediary or --created-from/--created-to"))
+            notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
+            if not notice_ids:
+                click.echo(_("no draft notice matches"))
+                raise SystemExit(EXIT_OK)
+            if not yes:
+                click.confirm(_("approve {n} draft notice(s) as {by}?", n=len(notice_ids), by=by), abort=True, err=True)
+        refused = 0
+        for nid in notice_ids:
+            try:
+                notice = box.approve(nid, by)
+            except sharing.OutboxError as exc:
+                click.echo(f"error: {exc}", err=True)
+                if "no notice" in str(exc) and len(notice_ids) == 1:
+                    raise SystemExit(EXIT_INPUT) from None
+                refused += 1
+                continue
+            click.echo(f"{notice.notice_id} approved by {notice.approved_by} at {notice.approved_at}")
+    if len(notice_ids) > 1:
+        click.echo(_("{done} of {n} notice(s) approved", done=len(notice_ids) - refused, n=len(notice_ids)))
+    raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)
 
 
 @share.command("export")
-@click.argument("notice_id")
+@click.argument("notice_ids", nargs=-1)
+@notice_filter_options
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "md"]), default="json", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
+@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write each notice to this folder as NOTICE-ID.FORMAT.")
 @outbox_option
 @packs_option
-def share_export(notice_id: str, fmt: str, output: Path | None, outbox: Path, packs_dir: Path) -> None:
-    """Export an approved notice (JSON, printable HTML in English with a Japanese summary, or Markdown).
+def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, folder: Path | None, outbox: Path, packs_dir: Path, **options: Any) -> None:
+    """Export approved notices (JSON, printable HTML in English with a Japanese summary, or Markdown).
 
-    Refused while the partner's MOC is not in force on the day of export.
+    One notice to standard output or --output; several (named, or every
+    approved or exported notice a filter selects) into --dir. Exit 1 when
+    any notice was refused (a draft, or a notice to a partner whose MOC is
+    not in force on the day of export).
     """
+    chosen = notice_filter(options, ("approved", "exported"))
     packset = load_packset(packs_dir)
     today = datetime.now(timezone.utc).date()
     with sharing.Outbox(outbox) as box:
-        notice = _notice_or_exit(box, notice_id, lambda nid: box.export(nid, packset, today))
-    text = sharing.render(notice, fmt)  # type: ignore[arg-type]
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        if not notice_ids and not chosen.empty_except_state:
+            notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
+        if len(notice_ids) == 1 and folder is None:
+            notice = _notice_or_exit(box, notice_ids[0], lambda nid: box.export(nid, packset, today))
+            text = sharing.render(notice, fmt)  # type: ignore[arg-type]
+            if output is None:
+                click.echo(text, nl=False)
+            else:
+                output.write_text(text, encoding="utf-8")
+                click.echo(f"wrote {output}", err=True)
+            raise SystemExit(EXIT_OK)
+        if folder is None:
+            raise click.UsageError(_("several notices go to a folder: give --dir"))
+        if not notice_ids:
+            raise click.UsageError(_("name the notices to export, or choose them with a filter"))
+        folder.mkdir(parents=True, exist_ok=True)
+        refused = 0
+        for nid in notice_ids:
+            try:
+                notice = box.export(nid, packset, today)
+            except sharing.OutboxError as exc:
+                click.echo(f"error: {exc}", err=True)
+                refused += 1
+                continue
+            (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, fmt), encoding="utf-8")  # type: ignore[arg-type]
+    click.echo(_("{done} of {n} notice(s) written to {folder}", done=len(notice_ids) - refused, n=len(notice_ids), folder=folder))
+    raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)

@@ -31,19 +31,44 @@ OUTCOME_LABELS = {
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     # view -> (key, ja, en)
     "outcome": [("outcome", "判定", "outcome"), ("dossiers", "件数", "dossiers")],
-    "country": [("country", "国", "country"), ("dossiers", "件数", "dossiers"), *((o, *OUTCOME_LABELS[o]) for o in OUTCOMES), ("findings", "指摘数", "findings")],
+    "country": [
+        ("country", "国", "country"),
+        ("dossiers", "件数", "dossiers"),
+        *((o, *OUTCOME_LABELS[o]) for o in OUTCOMES),
+        ("findings", "指摘数", "findings"),
+    ],
     "article": [
-        ("article", "条項", "article"), ("findings", "指摘数", "findings"), ("dossiers", "件数", "dossiers"),
-        ("block", "block", "block"), ("warn", "warn", "warn"), ("info", "info", "info"), ("shared", "情報提供対象", "to share"), ("countries", "国", "countries"),
+        ("article", "条項", "article"),
+        ("findings", "指摘数", "findings"),
+        ("dossiers", "件数", "dossiers"),
+        ("block", "block", "block"),
+        ("warn", "warn", "warn"),
+        ("info", "info", "info"),
+        ("shared", "情報提供対象", "to share"),
+        ("countries", "国", "countries"),
     ],
     "rule": [
-        ("rule", "規則", "rule"), ("findings", "指摘数", "findings"), ("dossiers", "件数", "dossiers"),
-        ("block", "block", "block"), ("warn", "warn", "warn"), ("info", "info", "info"), ("shared", "情報提供対象", "to share"), ("countries", "国", "countries"),
+        ("rule", "規則", "rule"),
+        ("findings", "指摘数", "findings"),
+        ("dossiers", "件数", "dossiers"),
+        ("block", "block", "block"),
+        ("warn", "warn", "warn"),
+        ("info", "info", "info"),
+        ("shared", "情報提供対象", "to share"),
+        ("countries", "国", "countries"),
     ],
     "intermediary": [
-        ("key", "識別子", "key"), ("name", "名称", "name"), ("role", "役割", "role"), ("candidates", "候補者数", "candidates"),
-        ("brokers", "仲介機関記録数", "broker dossiers"), ("findings", "指摘数", "findings"), ("shared", "情報提供対象", "to share"),
-        ("acts", "行為", "acts"), ("countries", "国", "countries"), ("first_seen", "初出", "first seen"), ("last_seen", "最終", "last seen"),
+        ("key", "識別子", "key"),
+        ("name", "名称", "name"),
+        ("role", "役割", "role"),
+        ("candidates", "候補者数", "candidates"),
+        ("brokers", "仲介機関記録数", "broker dossiers"),
+        ("findings", "指摘数", "findings"),
+        ("shared", "情報提供対象", "to share"),
+        ("acts", "行為", "acts"),
+        ("countries", "国", "countries"),
+        ("first_seen", "初出", "first seen"),
+        ("last_seen", "最終", "last seen"),
     ],
 }
 """Columns of each view: the key in the data, the Japanese header, the English header."""
@@ -55,7 +80,6 @@ TITLES = {
     "rule": ("規則別", "by rule"),
     "intermediary": ("仲介機関別", "by intermediary"),
 }
-
 
 
 def headers(view: str, lang: str) -> list[str]:

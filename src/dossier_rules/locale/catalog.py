@@ -1,10 +1,11 @@
 """What the catalogs must contain, and keeping them in step with the code.
 
-Message ids come from four places: ``_()``/``N_()``/``ngettext()`` calls in the
+Message ids come from five places: ``_()``/``N_()``/``ngettext()`` calls in the
 package (Babel's Python extractor), the web page templates (Jinja2's Babel
-extractor), the help of every command and option of the command line, and the
+extractor), the help of every command and option of the command line, the
 messages of click itself (usage lines, option errors), which are shown in the
-user's language too. ``python -m dossier_rules.locale`` adds the missing ids
+user's language too, and the field names and enumerated values of the dossier
+model that the New screening form shows as labels. ``python -m dossier_rules.locale`` adds the missing ids
 to ``ja/LC_MESSAGES/messages.po`` (untranslated, for a translator to fill) and
 drops the ones no longer used.
 """
@@ -66,12 +67,20 @@ def help_texts(command: click.Command, path: str = "dossier-rules") -> Iterator[
                 yield from help_texts(sub, f"{path} {name}")
 
 
+def _form_labels() -> Iterator[tuple[str, str]]:
+    """The labels the New screening form derives from the dossier model (field names, enumerated values)."""
+    from ..web.forms import field_names
+
+    for text in sorted(field_names()):
+        yield text, "dossier model"
+
+
 def required() -> dict[str, list[str]]:
     """Every message id a person can read, with where it is used."""
     from ..cli import main
 
     found: dict[str, list[str]] = {}
-    for text, where in (*_package_messages(), *_click_messages(), *help_texts(main)):
+    for text, where in (*_package_messages(), *_click_messages(), *help_texts(main), *_form_labels()):
         found.setdefault(text, []).append(where)
     return found
 

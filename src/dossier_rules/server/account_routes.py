@@ -30,7 +30,7 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(username=user.username, display_name=user.display_name, role=user.role, lang=user.lang)  # type: ignore[arg-type]
+        return cls(username=user.username, display_name=user.display_name, role=user.role, lang=user.lang)
 
 
 class SessionOut(BaseModel):
@@ -92,7 +92,7 @@ def set_preferences(preferences: Preferences, request: Request, who: Principal =
 
 @router.get("/tokens", response_model=list[TokenInfo], responses={401: {}})
 def list_tokens(request: Request, who: Principal = Depends(signed_in)) -> list[TokenInfo]:
-    return [TokenInfo(**t) for t in accounts_of(request).tokens(who.user)]  # type: ignore[arg-type]
+    return [TokenInfo(**t) for t in accounts_of(request).tokens(who.user)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, responses={401: {}, 403: {}, 409: {}})

@@ -95,8 +95,8 @@ async def import_registry(
         return problem_response(422, problems, "body")
     settings = settings_of(request)
     directory = settings.registries_dir or settings.packs_dir / "registries"  # type: ignore[operator]
-    write_registry(Registry(kind=kind, country=country,  # type: ignore[arg-type]  # kind checked against REGISTRY_KINDS above
-        source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries), registry_file(directory, country, kind))
+    registry = Registry(kind=kind, country=country, source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries)
+    write_registry(registry, registry_file(directory, country, kind))
     _reload_registries(request, directory)
     return {"country": country, "kind": kind, "entries": len(result.entries)}
 

@@ -31,7 +31,10 @@ class BodyLimit:
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and not declared.isdigit():
+            await refusal(400, "the Content-Length header is not a number", scope["path"])(scope, receive, send)
+            return
+        if declared is not None and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
         seen = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -143,7 +143,7 @@ def export(notice_id: str, request: Request, format: Literal["json", "html", "md
     """Export an approved notice (JSON, printable HTML, Markdown); every export is logged."""
     with outbox(request) as box:
         try:
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             notice = box.export(notice_id, request.app.state.engine.packset, today, then=_logging("notice_exported", who, format=format))
         except sharing.OutboxError as exc:
             raise _refused(exc) from None

@@ -1,0 +1,212 @@
+"""Why a rule fired or did not: each condition node with the values it read and its result.
+
+A rule author whose test fails needs more than "expected the rule to fire,
+it did not": which member of an ``all`` was false, what value the
+comparison saw, and whether it saw nothing at all. :func:`trace_rule`
+re-evaluates one rule's checked condition node by node, with the same
+compiled programs the engine runs (so a trace cannot disagree with a
+report), and records for every node what it read (JSON pointer -> value)
+and its result. A comparison whose field is absent is marked "not
+evaluated: field missing"; members of ``all``/``any`` after the one that
+decided are marked as not evaluated; ``some``/``every`` show each item up
+to :data:`MAX_ITEMS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from . import conditions as cond
+from .packs import Pack, ResolvedRule
+from .registries import Registries
+from .sources import Data
+
+MAX_ITEMS = 20
+"""Items of a list shown per ``some``/``every``/``for_each`` in a trace; the rest are counted, not shown."""
+
+MISSING = "not evaluated: field missing"
+SKIPPED = "not evaluated: the result was already decided"
+
+
+@dataclass
+class Step:
+    """One condition node as evaluated: what it says, what it read, its result, and its parts."""
+
+    text: str
+    result: bool | None
+    values: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    children: list["Step"] = field(default_factory=list)
+    item: str | None = None
+
+    def to_json(self) -> Data:
+        out: Data = {"node": self.text, "result": self.result}
+        if self.item is not None:
+            out["item"] = self.item
+        if self.values:
+            out["values"] = self.values
+        if self.note:
+            out["note"] = self.note
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
+        return out
+
+    def lines(self, indent: int = 0) -> list[str]:
+        pad = "  " * indent
+        mark = {True: "TRUE ", False: "false", None: "  -  "}[self.result]
+        head = f"{pad}[{mark}] " + (f"item {self.item}: " if self.item is not None else "") + self.text
+        read = ", ".join(f"{pointer} = {_show(value)}" for pointer, value in self.values.items())
+        out = [head + (f"    (read {read})" if read else "") + (f"    ({self.note})" if self.note else "")]
+        for child in self.children:
+            out += child.lines(indent + 1)
+        return out
+
+
+@dataclass
+class RuleTrace:
+    """One rule on one dossier: whether it fired (per item for ``for_each`` rules) and why."""
+
+    rule: str
+    fired: bool
+    steps: list[Step]
+    more_items: int = 0
+
+    def to_json(self) -> Data:
+        out: Data = {"rule": self.rule, "fired": self.fired, "trace": [s.to_json() for s in self.steps]}
+        if self.more_items:
+            out["more_items"] = self.more_items
+        return out
+
+    def lines(self) -> list[str]:
+        out = [f"{self.rule}: {'FIRED' if self.fired else 'did not fire'}"]
+        for step in self.steps:
+            out += step.lines(1)
+        if self.more_items:
+            out.append(f"  ... {self.more_items} more item(s) not shown")
+        return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None:
+        return "(missing)"
+    if isinstance(value, str):
+        return value if value.startswith("(") else repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _json(value: Any) -> Any:
+    """A value as a trace shows it: scalars as read; objects and lists summarised (only their presence matters)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "(object)"
+    if isinstance(value, list):
+        return f"(list of {len(value)})"
+    return value
+
+
+class _Tracer:
+    def __init__(self, env: cond.Env, bases: dict[str, str]):
+        self.env = env
+        self.bases = bases
+
+    def read(self, path: cond.Path) -> tuple[str, Any]:
+        return path.pointer(self.bases), path.getter(self.env)
+
+    def step(self, node: cond.Node) -> Step:
+        if isinstance(node, (cond.All, cond.Any_)):
+            return self.combine(node)
+        if isinstance(node, cond.Not):
+            inner = self.step(node.item)
+            return Step("not", None if inner.result is None else not inner.result, children=[inner])
+        if isinstance(node, cond.Quantifier):
+            return self.quantifier(node)
+        result = bool(node.program()(self.env))
+        values: dict[str, Any] = {}
+        note = None
+        if isinstance(node, cond.AggregateCompare):
+            value = node.aggregate.getter()(self.env)
+            values[str(node.aggregate)] = _json(value)
+            if value is None:
+                note = "not evaluated: the aggregate is unknown (list missing, or a matching item lacks the value or its unit)"
+            own = [node.operand.path] if node.operand.path else []
+        else:
+            own = [p for p in (getattr(node, "path", None), getattr(getattr(node, "operand", None), "path", None)) if p is not None]
+        for path in own:
+            pointer, value = self.read(path)
+            values[pointer] = _json(value)
+            if value is None and not isinstance(node, cond.Presence) and note is None:
+                note = MISSING
+        operand = getattr(node, "operand", None)
+        if isinstance(operand, cond.Operand) and operand.var is not None:  # the evaluation date, shifted as written
+            values[str(operand).strip("()")] = _json(operand.getter()(self.env))
+        return Step(str(node), result, values, note)
+
+    def combine(self, node: cond.All | cond.Any_) -> Step:
+        deciding = not isinstance(node, cond.All)  # all stops at the first false, any at the first true
+        children: list[Step] = []
+        result = not deciding
+        for item in node.items:
+            if result == deciding:
+                children.append(Step(str(item), None, note=SKIPPED))
+                continue
+            child = self.step(item)
+            children.append(child)
+            if child.result == deciding:
+                result = deciding
+        return Step("all of" if isinstance(node, cond.All) else "any of", result, children=children)
+
+    def quantifier(self, node: cond.Quantifier) -> Step:
+        pointer, items = self.read(node.path)
+        word = "for some" if node.kind == "some" else "for every"
+        text = f"{word} {node.name} in {node.path.text}"
+        result = bool(node.program()(self.env))
+        if items is None:
+            return Step(text, result, {pointer: None}, "the list is missing")
+        children = []
+        for index, item in enumerate(items[:MAX_ITEMS]):
+            self.env[node.name] = item
+            self.bases[node.name] = f"{pointer}/{index}"
+            child = self.step(node.where)
+            child.item = f"{pointer}/{index}"
+            children.append(child)
+        note = f"{len(items) - MAX_ITEMS} more item(s) not shown" if len(items) > MAX_ITEMS else ("the list is empty" if not items else None)
+        return Step(text, result, note=note, children=children)
+
+
+def trace_rule(pack: Pack, resolved: ResolvedRule, dossier: Data, as_of: date, registries: Registries | None = None) -> RuleTrace:
+    """Evaluate one rule of ``pack`` on a (validated) dossier, node by node."""
+    rule = resolved.rule
+    view = (registries or Registries.empty()).view(pack.country, as_of)
+    env: cond.Env = {cond.ROOT: dossier, "$as_of": as_of, "$registries": view}
+    if rule.for_each is None:
+        step = _Tracer(env, {cond.ROOT: ""}).step(rule.condition)
+        return RuleTrace(rule.id, bool(step.result), [step])
+    name = rule.spec.for_each.as_  # type: ignore[union-attr]
+    pointer = rule.for_each.pointer({cond.ROOT: ""})
+    items = rule.for_each.getter(env) or []
+    steps = []
+    for index, item in enumerate(items[:MAX_ITEMS]):
+        env[name] = item
+        step = _Tracer(env, {cond.ROOT: "", name: f"{pointer}/{index}"}).step(rule.condition)
+        step.item = f"{pointer}/{index}"
+        steps.append(step)
+    fired = False
+    for item in items:  # every item decides, shown or not
+        env[name] = item
+        if rule.program(env):
+            fired = True
+            break
+    if not items:
+        steps.append(Step(f"for each {name} in {rule.for_each.text}", False, {pointer: _json(rule.for_each.getter(env))}, "no items: the rule has nothing to check"))
+    return RuleTrace(rule.id, fired, steps, max(0, len(items) - MAX_ITEMS))
+
+
+def trace_dossier(pack: Pack, dossier: Data, as_of: date, registries: Registries | None = None, rule_id: str | None = None) -> list[RuleTrace]:
+    """Every rule of ``pack`` for the dossier's kind (or the one named), traced."""
+    rules = [r for r in pack.rules_for(dossier["kind"]) if rule_id is None or r.rule.id == rule_id]
+    return [trace_rule(pack, r, dossier, as_of, registries) for r in rules]

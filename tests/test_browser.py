@@ -1,0 +1,299 @@
+"""The pages as a person uses them: Chromium (Debian's package) driven by Playwright against the real service.
+
+The service runs under uvicorn on a free loopback port; each flow asserts
+what the page shows. Screenshots of the main pages, in Japanese, are taken on
+every run; they are written where ``$DOSSIER_RULES_SCREENSHOTS`` says
+(``DOSSIER_RULES_SCREENSHOTS=docs/screenshots`` refreshes the ones the README
+shows), else into the test's temporary directory, so a test run does not
+rewrite tracked files. Without /usr/bin/chromium the module is skipped, and
+the reason says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium fonts-noto-cjk"
+)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS_ENV = "DOSSIER_RULES_SCREENSHOTS"
+SAMPLE = ROOT / "samples" / "kh-candidate-abroad-no-agency.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service with the pages, on its own database, under uvicorn on 127.0.0.1."""
+    import uvicorn
+
+    from dossier_rules.web import router
+
+    from .server_support import make_service
+
+    service = make_service(tmp_path_factory.mktemp("web"))
+    service.app.include_router(router)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(service.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page_as(browser: Any, base_url: str) -> Iterator[Any]:
+    """``page_as("screener")``: a fresh browser context signed in as that user (Japanese, the default)."""
+    contexts = []
+
+    def sign_in(who: str) -> Any:
+        from .server_support import PASSWORD
+
+        context = browser.new_context(base_url=base_url, locale="ja-JP", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/screenings/new")
+        assert page.url.endswith("/login?next=%2Fscreenings%2Fnew")
+        page.get_by_label("ユーザー名").fill(who)
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.get_by_role("button", name="サインイン").click()
+        page.wait_for_url("**/screenings/new")
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get(SCREENSHOTS_ENV)
+    directory = (ROOT / chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture()
+def shot(screenshots: Path) -> Any:
+    """``shot(page, "result")``: a full-page screenshot of what the person sees now."""
+
+    def take(page: Any, name: str) -> None:
+        path = screenshots / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0
+
+    return take
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page, as readable lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def upload(page: Any, path: Path) -> None:
+    page.goto("/screenings/new")
+    page.get_by_label("記録ファイル（JSON、複数可）").set_input_files(str(path))
+    page.get_by_role("button", name="ファイルを審査する").click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def test_sign_in_shows_the_pages_in_japanese(browser: Any, base_url: str, page_as: Any, shot: Any) -> None:
+    context = browser.new_context(base_url=base_url)
+    login = context.new_page()
+    login.goto("/login")
+    shot(login, "login")
+    assert serious_violations(login) == []
+    login.get_by_label("ユーザー名").fill("screener")
+    login.get_by_label("パスワード").fill("wrong password")
+    login.get_by_role("button", name="サインイン").click()
+    assert login.get_by_role("alert").inner_text() == "ユーザー名かパスワードが違うか、アカウントが無効です。"
+    context.close()
+    page = page_as("screener")
+    assert page.get_by_role("heading", level=1).inner_text() == "新規審査"
+    assert page.get_by_role("navigation").get_by_role("link", name="審査履歴").is_visible()
+    shot(page, "new-screening")
+    assert serious_violations(page) == []
+
+
+def test_screen_a_sample_by_upload(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    upload(page, SAMPLE)
+    banner = page.locator("#verdict")
+    assert "受入不可" in banner.inner_text()
+    assert page.get_by_text("サンプルの名簿").first.is_visible()
+    assert page.locator(".finding .article", has_text="MOC-KH 4(1)(e)").count() >= 1
+    # evidence links to the field in the dossier view
+    link = page.locator(".evidence a").first
+    target = link.get_attribute("href")
+    link.click()
+    assert page.locator(f"[id='{target[1:]}']").is_visible()
+    page.get_by_text("根拠: ルール", exact=False).first.click()
+    assert page.locator("details.explain[open] pre").first.is_visible()
+    shot(page, "result")
+    assert serious_violations(page) == []
+    with page.expect_download() as download:
+        page.get_by_role("link", name="ダウンロード（HTML）").click()
+    assert "受入不可" in Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def _open_form(page: Any) -> None:
+    page.goto("/screenings/new")
+    page.get_by_label("カンボジア (KH)").check()
+    page.get_by_label("候補者").check()
+    page.get_by_role("button", name="フォームを開く").click()
+    page.wait_for_url("**/screenings/form?**")
+
+
+def test_the_form_for_a_cambodian_candidate_abroad_without_molvt_certificate_blocks(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    _open_form(page)
+    assert page.get_by_role("heading", level=1).inner_text().endswith("カンボジア (KH)")
+    page.get_by_label("記録ID").fill("KH-FORM-0001")
+    page.get_by_label("提出日").fill("2025-06-02")
+    page.locator("#in-identity-name").fill("Test Candidate")
+    page.get_by_label("居住地").select_option(label="国外")
+    page.get_by_label("申請する在留資格").select_option(label="特定技能1号")
+    page.get_by_role("button", name="試験を追加").click()
+    page.get_by_role("group", name="試験 1").get_by_label("種類").select_option(label="技能")  # repeating group: a row was added
+    shot(page, "form")
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="この内容で審査する").click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    assert "受入不可" in page.locator("#verdict").inner_text()
+    finding = page.locator(".finding", has_text="MOC-KH 5(3)")
+    assert finding.count() == 1 and "MoLVTの登録証明書" in finding.inner_text()
+    assert page.locator(".unknowns").inner_text() != ""  # what the dossier did not say is listed
+
+
+def test_a_date_mistake_shows_the_japanese_error_next_to_the_field_and_keeps_the_draft(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    _open_form(page)
+    page.get_by_label("記録ID").fill("KH-FORM-0002")
+    page.locator("#in-identity-name").fill("Draft Kept")
+    page.get_by_label("居住地").select_option("abroad")
+    page.get_by_label("提出日").fill("")  # the required date left out
+    page.get_by_role("button", name="この内容で審査する").click()
+    error = page.locator("#in-submitted-err")
+    assert error.inner_text() == "必須の項目です。入力してください。"
+    assert page.get_by_label("提出日").get_attribute("aria-invalid") == "true"
+    assert page.get_by_role("alert").first.inner_text().startswith("記録に 1 件の問題があります")
+    assert page.get_by_label("記録ID").input_value() == "KH-FORM-0002"
+    assert page.locator("#in-identity-name").input_value() == "Draft Kept"
+    assert page.get_by_label("居住地").input_value() == "abroad"
+    shot(page, "form-error")
+    page.get_by_label("提出日").fill("2025-06-02")
+    page.get_by_role("button", name="この内容で審査する").click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+
+
+def test_a_reviewer_approves_and_exports_a_notice(page_as: Any, shot: Any) -> None:
+    page = page_as("reviewer")
+    upload(page, SAMPLE)
+    page.get_by_role("button", name="この審査から通報の下書きを作成").click()
+    page.wait_for_url("**/notices")
+    assert page.get_by_role("heading", level=2).first.inner_text().startswith("カンボジア")
+    shot(page, "notices")
+    assert serious_violations(page) == []
+    first = page.locator("input[name=id][type=checkbox]").first
+    notice_id = first.get_attribute("value")
+    with page.expect_popup() as popup:
+        page.get_by_role("link", name=f"相手国向けの表示を確認 {notice_id}").click()
+    assert notice_id in popup.value.content()
+    popup.value.close()
+    first.check()
+    page.get_by_role("button", name="選択した通報を承認").click()
+    assert "承認: 1 件" in page.get_by_role("status").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"{notice_id} を書き出す").click()
+    assert download.value.suggested_filename == f"{notice_id}.html"
+    assert notice_id in Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def test_a_screener_cannot_reach_the_approve_action(page_as: Any) -> None:
+    page = page_as("screener")
+    assert page.get_by_role("navigation").get_by_role("link", name="通報").count() == 0
+    assert page.request.get("/notices").status == 403
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = page.request.post("/notices/approve", form={"csrf_token": csrf, "id": "N-KH-a-0000000000-1"})
+    assert refused.status == 403 and "reviewer" in refused.text()
+
+
+def test_switch_language_is_remembered_for_the_user(page_as: Any) -> None:
+    page = page_as("admin")
+    page.get_by_label("言語").select_option("en")
+    page.get_by_role("button", name="切替").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "New screening"
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").fill("admin")  # the signed-out page keeps the chosen language
+    from .server_support import PASSWORD
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/history")
+    assert page.get_by_role("heading", level=1).inner_text() == "History"
+    page.get_by_label("Language").select_option("ja")
+    page.get_by_role("button", name="Change").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "審査履歴"
+
+
+def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
+    page = page_as("reviewer")
+    upload(page, SAMPLE)
+    page.goto("/history")
+    assert page.locator("table.list tbody tr").count() >= 1
+    page.get_by_label("結果").select_option("blocked")
+    page.get_by_role("button", name="絞り込む").click()
+    assert all("受入不可" in t for t in page.locator("table.list tbody td:nth-child(4)").all_inner_texts())
+    shot(page, "history")
+    assert serious_violations(page) == []
+    page.locator("table.list tbody tr").first.get_by_role("button", name="再審査").click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    page.goto("/packs")
+    assert page.get_by_role("cell", name="kh", exact=True).is_visible()
+    shot(page, "packs")
+    assert serious_violations(page) == []
+    page.goto("/registries")
+    assert page.get_by_text("サンプルの名簿").is_visible()
+    shot(page, "registries")
+    assert serious_violations(page) == []

@@ -1,0 +1,106 @@
+"""Traces: each condition node with what it read and its result; failing pack tests show them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET  # noqa: S405 - parses XML this project wrote
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from dossier_rules.cli import main
+from dossier_rules.engine import Engine
+from dossier_rules.packs import PackSet, load_packs
+from dossier_rules.registries import Registries
+from dossier_rules.sources import load_dossier
+from dossier_rules.trace import MISSING, SKIPPED, trace_dossier
+
+from .conftest import MINI_PACK, SAMPLES, candidate, write_pack
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_a_trace_agrees_with_the_report_on_every_sample(packset: PackSet, registries: Registries, engine: Engine) -> None:
+    fired_somewhere: set[str] = set()
+    for path in sorted(SAMPLES.glob("*.json")):
+        dossier = load_dossier(path.read_bytes(), str(path))
+        report = engine.evaluate_data(dossier, timestamp=False)
+        pack = packset.for_country(dossier["country"])
+        assert pack is not None
+        traces = trace_dossier(pack, dossier, date.fromisoformat(report["as_of"]), registries)
+        fired = {t.rule for t in traces if t.fired}
+        rules = {r.rule.id for r in pack.rules}
+        assert fired == {f["rule_id"] for f in report["findings"] if f["rule_id"] in rules}, path.name
+        assert len(traces) == len(pack.rules_for(dossier["kind"]))
+        fired_somewhere |= fired
+    assert len(fired_somewhere) >= 10  # the samples make many rules fire: agreement is not only on silence
+
+
+def test_values_read_and_missing_fields_are_shown(packset: PackSet) -> None:
+    pack = packset.for_country("KH")
+    assert pack is not None
+    dossier = candidate(residence="japan", fees=[{"amount": 100, "payee": {"role": "intermediary"}}])
+    (rule_trace,) = trace_dossier(pack, dossier, date(2025, 3, 1), None, "common.act-e-fee-without-basis")
+    (item,) = rule_trace.to_json()["trace"]
+    assert not rule_trace.fired and item["item"] == "/fees/0" and item["result"] is False
+    steps = item["children"]
+    assert steps[0]["values"] == {"/fees/0/amount": 100} and steps[0]["result"] is True
+    missing = [s for s in steps if s.get("note") == MISSING]
+    assert missing and missing[0]["values"] == {"/fees/0/basis_shown": None}
+    assert steps[-1]["note"] == SKIPPED and steps[-1]["result"] is None
+
+
+def test_trace_command(tmp_path: Path) -> None:
+    sample = SAMPLES / "la-candidate-penalty-contract.json"
+    result = cli("trace", str(sample), "--rule", "common.act-b-penalty-contract", "--format", "json")
+    assert result.exit_code == 1  # the traced rule fired
+    payload = json.loads(result.output)
+    (rule,) = payload["rules"]
+    assert rule["rule"] == "common.act-b-penalty-contract" and rule["fired"] is True
+    assert rule["trace"][0]["children"][0]["values"] == {"/contract_clauses/0/kind": "penalty"}
+    text = cli("trace", str(sample), "--rule", "common.act-e-fee-without-basis")
+    assert text.exit_code == 0 and "did not fire" in text.output and "(not evaluated: field missing)" in text.output
+    assert cli("trace", str(sample), "--rule", "kh.certificate-missing").exit_code == 2  # not a rule of this pack
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    assert cli("trace", str(bad)).exit_code == 2
+
+
+def broken_pack(tmp_path: Path) -> Path:
+    """The mini pack with a case that expects the rule to fire on a dossier where it cannot."""
+    text = MINI_PACK.replace("{name: fires, expect: fire, dossier: {}}", "{name: wrongly expected to fire, expect: fire, dossier: {certificate: {number: C-2}}}")
+    text = text.replace("{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}", "{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}\n      - {name: fires, expect: fire, dossier: {}}")
+    write_pack(tmp_path, "xx.yaml", text)
+    return tmp_path
+
+
+def test_a_failing_case_prints_the_trace_and_json_carries_it(tmp_path: Path) -> None:
+    packs = broken_pack(tmp_path)
+    result = cli("packs", "test", "--packs", str(packs))
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "wrongly expected to fire" in result.output
+    assert "xx.no-certificate: did not fire" in result.output and "[false] certificate is missing    (read /certificate = (object))" in result.output
+    payload = json.loads(cli("packs", "test", "--packs", str(packs), "--format", "json").output)
+    (failed,) = payload["failed"]
+    assert failed["case"] == "wrongly expected to fire" and failed["trace"]["fired"] is False
+    assert failed["trace"]["trace"][0]["node"] == "certificate is missing"
+
+
+def test_verbose_selection_and_junit(tmp_path: Path) -> None:
+    packs = broken_pack(tmp_path)
+    verbose = cli("packs", "test", "--packs", str(packs), "-v")
+    assert verbose.output.count("ok   ") == 2 and verbose.output.count("FAIL ") == 1
+    selected = cli("packs", "test", "--packs", str(packs), "--case", "passes", "-v")
+    assert selected.exit_code == 0 and selected.output.count("ok   ") == 1 and "1 cases: 1 passed" in selected.output
+    assert cli("packs", "test", "--packs", str(packs), "--rule", "xx.nothing").exit_code == 2
+    junit = tmp_path / "junit.xml"
+    cli("packs", "test", "--packs", str(packs), "--junit", str(junit))
+    root = ET.parse(junit).getroot()  # noqa: S314 - our own output
+    assert root.get("tests") == "3" and root.get("failures") == "1"
+    (failure,) = root.iter("failure")
+    assert failure.get("message") == "expected the rule to fire, it did not" and "certificate is missing" in (failure.text or "")
+    assert load_packs(packs).packs["xx"]
