@@ -101,8 +101,8 @@ serve: $(VENV)/.installed-server
 # every step runs, and the target fails if any of them found something
 lint: $(VENV)/.installed-dev
 	@status=0; \
-	$(BIN)/ruff check src tests benchmarks || status=1; \
-	$(BIN)/ruff format --check src tests benchmarks || status=1; \
+	$(BIN)/ruff check src tests benchmarks fuzz || status=1; \
+	$(BIN)/ruff format --check src tests benchmarks fuzz || status=1; \
 	$(BIN)/mypy || status=1; \
 	$(BIN)/dossier-rules packs lint rules/ || status=1; \
 	exit $$status

@@ -129,7 +129,9 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(30)
-        verified = subprocess.run([sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(work / "service.sqlite")], capture_output=True, text=True, check=False)
+        verified = subprocess.run(
+            [sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(work / "service.sqlite")], capture_output=True, text=True, check=False
+        )
         cli_rate = args.n / rows[0][2]
         print(f"{'run':<26} {'records':>8} {'seconds':>8} {'records/s':>10} {'vs CLI':>7}")
         for name, n, secs in rows:

@@ -63,6 +63,8 @@ def make_service(tmp_path: Path, **settings: Any) -> Service:
     source.backup(target)
     source.close()
     target.close()
-    app = create_app(Settings(db=db, packs_dir=ROOT / "rules", **settings), engine=None if {"max_registry_age", "registries_dir"} & settings.keys() else _engine())
+    app = create_app(
+        Settings(db=db, packs_dir=ROOT / "rules", **settings), engine=None if {"max_registry_age", "registries_dir"} & settings.keys() else _engine()
+    )
     client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
     return Service(app, client, tokens)

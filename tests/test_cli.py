@@ -133,7 +133,11 @@ def test_packs_lint(tmp_path: Path) -> None:
 
 
 def test_packs_test_reports_failures_with_file_and_line(tmp_path: Path) -> None:
-    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}", "{name: passes, expect: pass, dossier: {}}"))
+    write_pack(
+        tmp_path,
+        "xx.yaml",
+        MINI_PACK.replace("{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}", "{name: passes, expect: pass, dossier: {}}"),
+    )
     result = invoke("packs", "test", "--packs", str(tmp_path))
     assert result.exit_code == 1
     assert "FAIL" in result.output and "xx.yaml:" in result.output and "case 'passes'" in result.output

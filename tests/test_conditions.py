@@ -241,7 +241,9 @@ def test_outline_and_str_render_the_condition() -> None:
 # ---------------------------------------------------------------- aggregates
 
 INTERMEDIARY_USD = {
-    "in": "fees", "as": "f", "of": "f.amount",
+    "in": "fees",
+    "as": "f",
+    "of": "f.amount",
     "where": {"field": "f.payee.role", "in": ["intermediary", "sending_agency"]},
     "unit": {"field": "f.currency", "eq": "USD"},
 }
@@ -315,8 +317,13 @@ def test_aggregate_compares_with_a_field() -> None:
 
 def test_aggregate_inside_a_quantifier_sees_the_outer_item() -> None:
     # some intermediary was paid more than twice
-    condition = {"some": {"in": "intermediaries", "as": "i", "where": {
-        "count": {"in": "fees", "as": "f", "where": {"field": "f.payee.id", "eq": {"field": "i.id"}}}, "gt": 2}}}
+    condition = {
+        "some": {
+            "in": "intermediaries",
+            "as": "i",
+            "where": {"count": {"in": "fees", "as": "f", "where": {"field": "f.payee.id", "eq": {"field": "i.id"}}}, "gt": 2},
+        }
+    }
     paid = [{"payee": {"id": "B-1"}}] * 3
     assert run(condition, candidate(intermediaries=[{"id": "B-2"}, {"id": "B-1"}], fees=paid))
     assert not run(condition, candidate(intermediaries=[{"id": "B-2"}], fees=paid))

@@ -20,7 +20,13 @@ def rule_ids(report) -> list[str]:
 
 
 def test_clean_dossiers_have_no_findings(engine: Engine) -> None:
-    for name in ("kh-candidate-clean.json", "la-candidate-clean.json", "kg-candidate-clean.json", "pk-candidate-clean-no-certificate.json", "la-broker-clean.json"):
+    for name in (
+        "kh-candidate-clean.json",
+        "la-candidate-clean.json",
+        "kg-candidate-clean.json",
+        "pk-candidate-clean-no-certificate.json",
+        "la-broker-clean.json",
+    ):
         report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample(name)))
         assert report.findings == [], name
         assert report.pack_status.state == "in_force"
@@ -101,7 +107,15 @@ def test_tajik_acts_are_not_shared_while_the_start_is_unknown(engine: Engine) ->
     assert held.severity != "block"
 
 
-@pytest.mark.parametrize(("name", "start"), [("kh-candidate-clean.json", "assumed"), ("pk-candidate-clean-no-certificate.json", "assumed"), ("la-candidate-clean.json", "stated"), ("kg-candidate-clean.json", "stated")])
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [
+        ("kh-candidate-clean.json", "assumed"),
+        ("pk-candidate-clean-no-certificate.json", "assumed"),
+        ("la-candidate-clean.json", "stated"),
+        ("kg-candidate-clean.json", "stated"),
+    ],
+)
 def test_a_start_from_signature_is_stated_as_an_assumption_where_the_text_has_no_start_clause(engine: Engine, name: str, start: str) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample(name)))
     assert report.pack_status.state == "in_force" and report.pack_status.start == start

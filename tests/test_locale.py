@@ -177,7 +177,7 @@ def test_input_errors_in_japanese() -> None:
 def test_an_unknown_field_far_from_any_known_one_lists_what_is_accepted() -> None:
     doc = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
     doc["identity"]["zzz"] = 1
-    (line, message), = _problems(json.dumps(doc, indent=2)).values()
+    ((line, message),) = _problems(json.dumps(doc, indent=2)).values()
     assert "accepted here: date_of_birth, name, nationality, passport_number" in message and line is not None
 
 
@@ -190,7 +190,7 @@ def test_shift_jis_is_named() -> None:
     doc = json.loads((SAMPLES / "kh-candidate-clean.json").read_text())
     doc["identity"]["name"] = "山田 花子"
     found = _problems(json.dumps(doc, ensure_ascii=False).encode("shift_jis"))
-    assert list(found.values())[0][1] == "the file is not UTF-8 text; it looks like Shift_JIS. Save it as UTF-8 and try again"
+    assert next(iter(found.values()))[1] == "the file is not UTF-8 text; it looks like Shift_JIS. Save it as UTF-8 and try again"
 
 
 def test_japanese_errors_on_the_command_line(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 import jsonschema
@@ -14,8 +13,8 @@ from hypothesis import strategies as st
 
 from dossier_rules import schemas
 from dossier_rules.engine import Engine
-from dossier_rules.packs import PackSet
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
+from dossier_rules.packs import PackSet
 from dossier_rules.sources import InputError, check_dossier_data, load_dossier, parse_dossier, read_dossier
 
 from .conftest import ROOT, SAMPLES, candidate
@@ -44,8 +43,16 @@ def test_kind_selects_the_model() -> None:
 
 
 def test_schema_violations_carry_json_pointers() -> None:
-    doc = {"dossier_id": "X", "kind": "candidate", "country": "KH", "submitted": "2025-01-01", "identity": {"name": "A"},
-           "fees": [{"amount": 5}, {"amount": -1}], "residence": "moon", "colour": "red"}
+    doc = {
+        "dossier_id": "X",
+        "kind": "candidate",
+        "country": "KH",
+        "submitted": "2025-01-01",
+        "identity": {"name": "A"},
+        "fees": [{"amount": 5}, {"amount": -1}],
+        "residence": "moon",
+        "colour": "red",
+    }
     found = {p.pointer: p.message for p in problems(json.dumps(doc))}
     assert set(found) == {"/fees/1/amount", "/residence", "/colour"}
     assert "must be 0 or more" in found["/fees/1/amount"]
@@ -132,7 +139,13 @@ def test_screening_reads_the_dossier_as_submitted() -> None:
     assert load_dossier(raw, "x.json") == json.loads(raw)
 
 
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(-2, 2, allow_nan=False), st.sampled_from(["", "x", "KH", "km", "2025-02-30", "2025-01-01", "USD", "yes", "true"]))
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(-2, 2, allow_nan=False),
+    st.sampled_from(["", "x", "KH", "km", "2025-02-30", "2025-01-01", "USD", "yes", "true"]),
+)
 
 
 @settings(max_examples=500, deadline=None, database=None)

@@ -109,17 +109,45 @@ def test_a_fictional_country_from_scaffold_to_notices(tmp_path: Path) -> None:
     # registry import knows VN because a VN rule consults the accreditation list
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("id,name,listed_from,ended_on,ended_because,note\nVN-ACC-1,Listed Agency,2020-01-01,,,\n", encoding="utf-8")
-    imported = cli("registry", "import", str(csv_file), "--country", "VN", "--kind", "accredited-agencies", "--source", "ministry list", "--retrieved-on", "2025-03-01", "--packs", str(packs))
+    imported = cli(
+        "registry",
+        "import",
+        str(csv_file),
+        "--country",
+        "VN",
+        "--kind",
+        "accredited-agencies",
+        "--source",
+        "ministry list",
+        "--retrieved-on",
+        "2025-03-01",
+        "--packs",
+        str(packs),
+    )
     assert imported.exit_code == 0, imported.output
     assert (packs / "registries" / "vn-accredited-agencies.json").exists()
 
     # check and batch screen VN dossiers, country fields included, and refuse undeclared ones
-    fee = {"payee": {"id": "B-9", "name": "Broker Nine", "role": "intermediary"}, "amount": 900, "currency": "USD", "basis_shown": False, "breakdown_explained": False}
+    fee = {
+        "payee": {"id": "B-9", "name": "Broker Nine", "role": "intermediary"},
+        "amount": 900,
+        "currency": "USD",
+        "basis_shown": False,
+        "breakdown_explained": False,
+    }
     dossiers = [
-        dossier(dossier_id="VN-1", country_fields={"pre_departure_training": False}, fees=[fee], hire_route="sending_agency",
-                sending_agency={"role": "sending_agency", "accreditation": {"number": "VN-ACC-1"}}),
-        dossier(dossier_id="VN-2", country_fields={"pre_departure_training": True, "training_hours": 120},
-                sending_agency={"role": "sending_agency", "accreditation": {"number": "VN-UNKNOWN"}}),
+        dossier(
+            dossier_id="VN-1",
+            country_fields={"pre_departure_training": False},
+            fees=[fee],
+            hire_route="sending_agency",
+            sending_agency={"role": "sending_agency", "accreditation": {"number": "VN-ACC-1"}},
+        ),
+        dossier(
+            dossier_id="VN-2",
+            country_fields={"pre_departure_training": True, "training_hours": 120},
+            sending_agency={"role": "sending_agency", "accreditation": {"number": "VN-UNKNOWN"}},
+        ),
         dossier(dossier_id="VN-3", country_fields={"favourite_colour": "blue"}),
         dossier(dossier_id="VN-4", country_fields={"training_hours": "many"}),
     ]
@@ -180,10 +208,14 @@ def test_lint_reports_every_stage_in_file_and_line_order_and_what_rete_refuses(t
     cli("packs", "new", "VN", "--packs", str(packs))
     text = fill_in((packs / "vn.yaml").read_text(encoding="utf-8"))
     # a rule only the native engine runs, a test dossier that is not a dossier, and a TODO left behind
-    text = text.replace("when: {field: sending_agency.accreditation.number, not_listed_in: accredited-agencies}",
-                        "when: {some: {in: fees, as: f, where: {count: {in: dependents}, gt: 1}}}")
-    text = text.replace("{name: unknown agency, expect: fire, dossier: {sending_agency: {role: sending_agency, accreditation: {number: VN-X}}}}",
-                        "{name: unknown agency, expect: fire, dossier: {fees: [{amount: -1}], dependents: [{relation: child}, {relation: child}]}}")
+    text = text.replace(
+        "when: {field: sending_agency.accreditation.number, not_listed_in: accredited-agencies}",
+        "when: {some: {in: fees, as: f, where: {count: {in: dependents}, gt: 1}}}",
+    )
+    text = text.replace(
+        "{name: unknown agency, expect: fire, dossier: {sending_agency: {role: sending_agency, accreditation: {number: VN-X}}}}",
+        "{name: unknown agency, expect: fire, dossier: {fees: [{amount: -1}], dependents: [{relation: child}, {relation: child}]}}",
+    )
     text = text.replace('abbrev: "Filled in"', 'abbrev: "TODO"')
     (packs / "vn.yaml").write_text(text, encoding="utf-8")
     result = cli("packs", "lint", str(packs))

@@ -30,8 +30,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from dossier_rules.batch import record_digest
 from dossier_rules import __version__, package_data
+from dossier_rules.batch import record_digest
 from dossier_rules.engine import Engine
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.report import Report

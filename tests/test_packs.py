@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from dossier_rules.packs import PackSet, load_pack_file, load_packs, merge_patch
-from dossier_rules.testing import lint
 from dossier_rules.sources import InputError, Problem
+from dossier_rules.testing import lint
 
 from .conftest import MINI_PACK, RULES, write_pack
 
@@ -109,7 +109,9 @@ def test_duplicate_rule_ids_are_rejected(tmp_path: Path) -> None:
 
 
 def test_unknown_extends_and_undefined_provision(tmp_path: Path) -> None:
-    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH", "  country: KH\n  extends: [nowhere]").replace('provisions: {acts: "4(1)"}', "provisions: {}"))
+    write_pack(
+        tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH", "  country: KH\n  extends: [nowhere]").replace('provisions: {acts: "4(1)"}', "provisions: {}")
+    )
     messages = " | ".join(p.message for p in problems_of(tmp_path))
     assert "extends unknown pack 'nowhere'" in messages
     assert "{acts}" in messages and "does not define" in messages
@@ -172,9 +174,7 @@ def test_common_rules_cite_each_countrys_own_articles(packset: PackSet) -> None:
     def article(pack: str, rule: str) -> str:
         return next(r.article for r in packset.packs[pack].rules if r.rule.id == rule)
 
-    assert {p: article(p, "common.act-e-fee-without-basis") for p in packset.packs} == {
-        c: f"MOC-{c.upper()} 4(1)(e)" for c in ("kh", "la", "kg", "tj", "pk")
-    }
+    assert {p: article(p, "common.act-e-fee-without-basis") for p in packset.packs} == {c: f"MOC-{c.upper()} 4(1)(e)" for c in ("kh", "la", "kg", "tj", "pk")}
     assert article("kh", "common.test-fraud") == "MOC-KH 7"
     assert {article(p, "common.test-fraud") for p in ("la", "kg", "tj", "pk")} == {f"MOC-{p.upper()} 5" for p in ("la", "kg", "tj", "pk")}
     assert article("pk", "common.dependents-need-ssw2") == "MOC-PK 6"

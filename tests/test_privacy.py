@@ -20,8 +20,8 @@ from dossier_rules.sharing import Outbox, render
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import SAMPLES
-from .test_sharing import TODAY
 from .test_robustness import results_in
+from .test_sharing import TODAY
 
 MARKER = "ZZSECRET"
 MARKER_DATE = "1901-02-03"

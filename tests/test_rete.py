@@ -19,14 +19,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from dossier_rules import batch, rete, results, workers
+from dossier_rules import batch, results, rete, workers
 from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import CandidateDossier
-from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries
+from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.testing import case_dossier, pack_test_registries
 
 from .conftest import MINI_PACK, RULES, SAMPLES, write_pack
@@ -64,10 +64,12 @@ def test_negation_keeps_missing_is_not_false() -> None:
 
 def test_quantifier_that_reads_outside_its_item_is_refused_with_the_rule_named(tmp_path: Path) -> None:
     rule = {"some": {"in": "fees", "as": "f", "where": {"field": "f.explanation_language", "in": {"field": "languages"}}}}
-    with pytest.raises(rete.Untranslatable, match="rule t.rule"):
+    with pytest.raises(rete.Untranslatable, match=r"rule t\.rule"):
         _translate(rule)
     text = MINI_PACK.replace("      missing: certificate\n", "      some: {in: fees, as: f, where: {missing: f.amount}}\n")
-    text = text.replace("dossier: {}}", "dossier: {fees: [{currency: USD}]}}").replace("dossier: {certificate: {number: C-1}}}", "dossier: {fees: [{amount: 1}]}}")
+    text = text.replace("dossier: {}}", "dossier: {fees: [{currency: USD}]}}").replace(
+        "dossier: {certificate: {number: C-1}}}", "dossier: {fees: [{amount: 1}]}}"
+    )
     write_pack(tmp_path, "xx.yaml", text)
     problems = rete.check_packs(load_packs(tmp_path))
     assert len(problems) == 1 and "xx.no-certificate" in problems[0] and "xx.yaml:" in problems[0]
@@ -139,9 +141,7 @@ def _segfault_on(marker: str, original: Any):
 
 
 @pytest.mark.parametrize("backend", ["native", "rete"])
-def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
-) -> None:
+def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     lines = [json.dumps(json.loads(p.read_text())) for p in sorted(SAMPLES.glob("*.json"))] * 40
     poison = json.loads((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text())
     poison["dossier_id"] = "PK-POISON-1"
@@ -219,7 +219,18 @@ COUNTRIES = load_packs(RULES).countries
 DATES = ["2023-12-31", "2024-06-01", "2025-01-14", "2025-01-15", "2025-03-01", "2025-07-01", "2025-09-30", "2025-10-01", "2026-06-01"]
 ROLES = [None, "sending_agency", "intermediary", "receiving_organisation", "support_organisation", "relative", "other"]
 TRI = st.sampled_from([None, True, False])
-ACCREDITATION_NUMBERS = [None, "KH-ACC-TEST", "MOLVT-ACC-0042", "MOLVT-ACC-0017", "MOLVT-ACC-0063", "LA-ACC-0210", "LA-ACC-0187", "KG-ACC-0008", "TJ-ACC-0011", "UNKNOWN-1"]
+ACCREDITATION_NUMBERS = [
+    None,
+    "KH-ACC-TEST",
+    "MOLVT-ACC-0042",
+    "MOLVT-ACC-0017",
+    "MOLVT-ACC-0063",
+    "LA-ACC-0210",
+    "LA-ACC-0187",
+    "KG-ACC-0008",
+    "TJ-ACC-0011",
+    "UNKNOWN-1",
+]
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -228,10 +239,22 @@ def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 def party() -> st.SearchStrategy:
     accreditation = st.fixed_dictionaries(
-        {}, optional={"number": st.sampled_from(ACCREDITATION_NUMBERS[1:]), "valid_from": st.sampled_from(DATES), "valid_to": st.sampled_from(DATES), "revoked_on": st.sampled_from(DATES)}
+        {},
+        optional={
+            "number": st.sampled_from(ACCREDITATION_NUMBERS[1:]),
+            "valid_from": st.sampled_from(DATES),
+            "valid_to": st.sampled_from(DATES),
+            "revoked_on": st.sampled_from(DATES),
+        },
     )
     return st.fixed_dictionaries(
-        {}, optional={"id": st.sampled_from(["B-1", "B-2"]), "name": st.sampled_from(["Example Broker", "Example Agency"]), "role": st.sampled_from(ROLES[1:]), "accreditation": accreditation}
+        {},
+        optional={
+            "id": st.sampled_from(["B-1", "B-2"]),
+            "name": st.sampled_from(["Example Broker", "Example Agency"]),
+            "role": st.sampled_from(ROLES[1:]),
+            "accreditation": accreditation,
+        },
     )
 
 
@@ -253,15 +276,49 @@ CANDIDATE_FIELDS = {
     "hire_route": maybe(st.sampled_from(["direct", "sending_agency"])),
     "languages": maybe(st.lists(st.sampled_from(["km", "en", "ur", "ja"]), max_size=2)),
     "sending_agency": maybe(st.one_of(party(), agency())),
-    "certificate": maybe(st.fixed_dictionaries({}, optional={"kind": st.sampled_from(["molvt_registration", "other"]), "issuer": st.sampled_from(["MoLVT", "Provincial office"]), "number": st.just("C-1"), "issue_date": st.sampled_from(DATES)})),
-    "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"identity_verified": TRI, "impersonation_reported": TRI, "certificate_forged_or_altered": TRI})),
-    "fees": items(st.fixed_dictionaries({}, optional={
-        "payee": party(), "amount": st.sampled_from([0, 0.5, 300, 1e16, 10**30, 1.5e300]), "currency": st.just("USD"), "basis_shown": TRI, "breakdown_explained": TRI,
-        "explanation_language": st.sampled_from(["km", "en", "ja"]), "acknowledged": TRI})),
-    "held_property": items(st.fixed_dictionaries({"item": st.sampled_from(["passport", "residence_card", "deposit", "land_title"])}, optional={"holder": party()})),
-    "contract_clauses": items(st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party(), "concluded": TRI})),
+    "certificate": maybe(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "kind": st.sampled_from(["molvt_registration", "other"]),
+                "issuer": st.sampled_from(["MoLVT", "Provincial office"]),
+                "number": st.just("C-1"),
+                "issue_date": st.sampled_from(DATES),
+            },
+        )
+    ),
+    "tests": items(
+        st.fixed_dictionaries(
+            {"kind": st.sampled_from(["skills", "japanese"])},
+            optional={"identity_verified": TRI, "impersonation_reported": TRI, "certificate_forged_or_altered": TRI},
+        )
+    ),
+    "fees": items(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "payee": party(),
+                "amount": st.sampled_from([0, 0.5, 300, 1e16, 10**30, 1.5e300]),
+                "currency": st.just("USD"),
+                "basis_shown": TRI,
+                "breakdown_explained": TRI,
+                "explanation_language": st.sampled_from(["km", "en", "ja"]),
+                "acknowledged": TRI,
+            },
+        )
+    ),
+    "held_property": items(
+        st.fixed_dictionaries({"item": st.sampled_from(["passport", "residence_card", "deposit", "land_title"])}, optional={"holder": party()})
+    ),
+    "contract_clauses": items(
+        st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party(), "concluded": TRI})
+    ),
     "incidents": items(st.fixed_dictionaries({"kind": st.sampled_from(["violence", "threat"])}, optional={"perpetrator": party()})),
-    "documents": items(st.fixed_dictionaries({"kind": st.just("diploma")}, optional={"finding": st.sampled_from(["authentic", "forged", "altered", "false"]), "provided_by": party()})),
+    "documents": items(
+        st.fixed_dictionaries(
+            {"kind": st.just("diploma")}, optional={"finding": st.sampled_from(["authentic", "forged", "altered", "false"]), "provided_by": party()}
+        )
+    ),
     "dependents": items(st.fixed_dictionaries({"relation": st.sampled_from(["spouse", "child"])}, optional={"accompanying": TRI})),
     "receiving_organisation_id": maybe(st.sampled_from(["RO-JP-0999", "RO-JP-0310", "RO-X"])),
     "support_organisation_id": maybe(st.sampled_from(["SO-JP-0101", "SO-JP-0202", "SO-X"])),
@@ -425,12 +482,18 @@ def khmer_candidates(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": "candidate", "country": "KH", "submitted": draw(st.sampled_from(DATES)), "identity": {"name": "G"}}
     fields = {
         # amounts that add up across the caps, currencies that must not be mixed, dates on both sides of a year
-        "fees": items(st.one_of(
-            st.fixed_dictionaries({
-                "payee": st.fixed_dictionaries({"role": st.sampled_from(ROLES[1:])}),
-                "amount": st.sampled_from([0, 0.5, 300, 700, 1000]), "currency": st.sampled_from(["USD", "USD", "USD", "KHR"])}),
-            st.fixed_dictionaries({}, optional={"payee": party(), "amount": st.sampled_from([0, 700]), "currency": st.sampled_from(["USD", "KHR"])}),
-        )),
+        "fees": items(
+            st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "payee": st.fixed_dictionaries({"role": st.sampled_from(ROLES[1:])}),
+                        "amount": st.sampled_from([0, 0.5, 300, 700, 1000]),
+                        "currency": st.sampled_from(["USD", "USD", "USD", "KHR"]),
+                    }
+                ),
+                st.fixed_dictionaries({}, optional={"payee": party(), "amount": st.sampled_from([0, 700]), "currency": st.sampled_from(["USD", "KHR"])}),
+            )
+        ),
         "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"taken_on": st.sampled_from(DATES)})),
         "dependents": CANDIDATE_FIELDS["dependents"],
         "intermediaries": items(party()),
@@ -463,7 +526,7 @@ def test_generated_dossiers_make_every_aggregate_rule_fire_and_pass(aggregate_pa
         fired = {f["rule_id"] for f in native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)["findings"]}
         for rule in aggregate_packs.sources["xx"].rules:
             if f"id: {rule.id}\n" in AGGREGATE_RULES:
-                    seen.setdefault(rule.id, set()).add(rule.id in fired)
+                seen.setdefault(rule.id, set()).add(rule.id in fired)
 
     collect()
     assert len(seen) == AGGREGATE_RULES.count("  - id: ")

@@ -143,7 +143,9 @@ def test_pages_mounted_on_the_app_use_the_same_roles_and_a_csrf_form_field(tmp_p
         return {"user": who.user.username, "lang": lang}
 
     service = make_service(tmp_path)
-    app = create_app(Settings(db=tmp_path / "service.sqlite", packs_dir=service.app.state.settings.packs_dir), extra_routers=(pages,), engine=service.app.state.engine)
+    app = create_app(
+        Settings(db=tmp_path / "service.sqlite", packs_dir=service.app.state.settings.packs_dir), extra_routers=(pages,), engine=service.app.state.engine
+    )
     client = TestClient(app, base_url="https://testserver")
     csrf = client.post("/api/v1/session", json={"username": "screener", "password": PASSWORD}).json()["csrf_token"]
     assert client.post("/pages/lang", data={"lang": "en"}).status_code == 403

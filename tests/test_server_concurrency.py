@@ -47,7 +47,9 @@ def test_concurrent_screening_and_approving(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=base, timeout=120) as setup:
             ids = [
-                setup.post("/api/v1/screenings", content=p.read_bytes(), headers={**service.as_("screener"), "content-type": "application/json"}).json()["screening_id"]
+                setup.post("/api/v1/screenings", content=p.read_bytes(), headers={**service.as_("screener"), "content-type": "application/json"}).json()[
+                    "screening_id"
+                ]
                 for p in SAMPLES
             ]
             notices = setup.post("/api/v1/notices/build", json={"screening_ids": ids}, headers=service.as_("reviewer")).json()["created"]
@@ -64,7 +66,7 @@ def test_concurrent_screening_and_approving(tmp_path: Path) -> None:
                         done["screened"].append(response.json()["screening_id"])
                     else:
                         done["errors"].append(response.status_code)
-                order = notices[number % len(notices):] + notices[: number % len(notices)]
+                order = notices[number % len(notices) :] + notices[: number % len(notices)]
                 for nid in order:
                     response = http.post(f"/api/v1/notices/{nid}/approve", headers=service.as_(who))
                     if response.status_code == 200:

@@ -70,7 +70,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, dict[str, 
     accounts.set_disabled("gone")
     accounts.add_user("target", PASSWORD, "screener")
     victim_id, _ = accounts.create_token(accounts.user("screener"), "victim")
-    sid = service.client.post("/api/v1/screenings", content=SAMPLE, headers={**service.as_("screener"), "content-type": "application/json"}).json()["screening_id"]
+    sid = service.client.post("/api/v1/screenings", content=SAMPLE, headers={**service.as_("screener"), "content-type": "application/json"}).json()[
+        "screening_id"
+    ]
     built = service.client.post("/api/v1/notices/build", json={"screening_ids": [sid]}, headers=service.as_("reviewer")).json()
     service.tokens.update(revoked=revoked, disabled=disabled)
     values = {"screening_id": sid, "notice_id": built["created"][0], "token_id": victim_id, "username": "target", "rule_id": "common.act-c-rights-violation"}
@@ -93,7 +95,12 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
     if path == "/api/v1/screenings/batch":
         return {"url": url, "content": SAMPLE.replace(b"\n", b"") + b"\n", "headers": {"content-type": "application/x-ndjson"}}
     if path == "/api/v1/registries/import":
-        return {"url": url, "params": {"country": "KH", "kind": "sending-agencies", "source": "table test"}, "content": CSV, "headers": {"content-type": "text/csv"}}
+        return {
+            "url": url,
+            "params": {"country": "KH", "kind": "sending-agencies", "source": "table test"},
+            "content": CSV,
+            "headers": {"content-type": "text/csv"},
+        }
     if method in ("POST", "PATCH") and path in json_bodies:
         return {"url": url, "json": json_bodies[path]}
     return {"url": url}
@@ -101,10 +108,7 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
 
 def snapshot(service: Service) -> dict[str, Any]:
     conn = service.app.state.db.connection()
-    return {
-        table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-        for table in ("users", "tokens", "log", "screenings", "notices", "items")
-    }
+    return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("users", "tokens", "log", "screenings", "notices", "items")}
 
 
 def test_the_table_names_every_route(world: tuple[Service, dict[str, Any]]) -> None:

@@ -260,10 +260,20 @@ def test_an_admin_imports_a_registry_and_screening_uses_it_at_once(tmp_path: Pat
     shutil.copytree(ROOT / "rules" / "registries", tmp_path / "registries")
     service = make_service(tmp_path, registries_dir=tmp_path / "registries")
     params = {"country": "KH", "kind": "accredited-agencies", "source": "MoLVT list (test)", "retrieved_on": "2025-08-01"}
-    bad = service.client.post("/api/v1/registries/import", params=params, content="id,name,listed_from\nA-1,Agency,not a date\n", headers={**service.as_("admin"), "content-type": "text/csv"})
+    bad = service.client.post(
+        "/api/v1/registries/import",
+        params=params,
+        content="id,name,listed_from\nA-1,Agency,not a date\n",
+        headers={**service.as_("admin"), "content-type": "text/csv"},
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["line"] == 2
     before = screen(service, sample("kh-candidate-clean.json"))["report"]
-    good = service.client.post("/api/v1/registries/import", params=params, content="id,name\nOTHER-1,Another Agency (fictional)\n", headers={**service.as_("admin"), "content-type": "text/csv"})
+    good = service.client.post(
+        "/api/v1/registries/import",
+        params=params,
+        content="id,name\nOTHER-1,Another Agency (fictional)\n",
+        headers={**service.as_("admin"), "content-type": "text/csv"},
+    )
     assert good.status_code == 200 and good.json()["entries"] == 1
     listed = {(r["country"], r["kind"]): r for r in service.client.get("/api/v1/registries", headers=service.as_("screener")).json()}
     assert listed[("KH", "accredited-agencies")]["sample"] is False and listed[("KH", "accredited-agencies")]["entries"] == 1

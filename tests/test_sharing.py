@@ -120,7 +120,7 @@ def test_nothing_leaves_without_approval(packset: PackSet, reports: Path, tmp_pa
         exported = box.export(nid, packset, TODAY)
         assert exported.state == "exported" and exported.exported_at
     runner = CliRunner()
-    other = [i for i in notices(outbox) if i != nid][0]
+    other = next(i for i in notices(outbox) if i != nid)
     refused = runner.invoke(main, ["share", "export", other, "--outbox", str(outbox)])
     assert refused.exit_code == 1 and "approve it first" in refused.stderr
     assert runner.invoke(main, ["share", "export", "N-XX-nope", "--outbox", str(outbox)]).exit_code == 2
@@ -231,7 +231,7 @@ def test_a_killed_run_leaves_the_outbox_consistent_and_a_rerun_completes(packset
     build(packset, reference, reports)
     outbox = tmp_path / "o.sqlite"
     assert run_build(outbox, reports, die_after=5).wait() == 9
-    partial_notices, partial_items = snapshot(outbox)
+    _partial_notices, partial_items = snapshot(outbox)
     assert 0 < len(partial_items) < len(snapshot(reference)[1])
     assert run_build(outbox, reports).wait() == 0
     assert snapshot(outbox) == snapshot(reference)
@@ -289,7 +289,11 @@ def test_reports_under_a_moc_not_in_force_are_held_back_and_reported(engine: Eng
     forged.write_text(json.dumps(record) + "\n")
     result = build(packset, tmp_path / "o.sqlite", early, reports, forged)
     assert result.created == [] and notices(tmp_path / "o.sqlite") == {}
-    assert [(h.dossier_id, h.state) for h in result.held_back] == [("KH-CAND-0003", "not_yet_in_force"), ("TJ-CAND-0001", "start_unknown"), ("TJ-CAND-0001", "start_unknown")]
+    assert [(h.dossier_id, h.state) for h in result.held_back] == [
+        ("KH-CAND-0003", "not_yet_in_force"),
+        ("TJ-CAND-0001", "start_unknown"),
+        ("TJ-CAND-0001", "start_unknown"),
+    ]
     assert all(h.findings >= 1 for h in result.held_back)
     in_force = write_reports(engine, tmp_path / "kh.jsonl", [("kh.json", cambodian)])
     assert build(packset, tmp_path / "o.sqlite", in_force).created and not build(packset, tmp_path / "o2.sqlite", in_force).held_back

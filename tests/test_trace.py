@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET  # noqa: S405 - parses XML this project wrote
+import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,13 @@ def test_trace_command(tmp_path: Path) -> None:
 
 def broken_pack(tmp_path: Path) -> Path:
     """The mini pack with a case that expects the rule to fire on a dossier where it cannot."""
-    text = MINI_PACK.replace("{name: fires, expect: fire, dossier: {}}", "{name: wrongly expected to fire, expect: fire, dossier: {certificate: {number: C-2}}}")
-    text = text.replace("{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}", "{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}\n      - {name: fires, expect: fire, dossier: {}}")
+    text = MINI_PACK.replace(
+        "{name: fires, expect: fire, dossier: {}}", "{name: wrongly expected to fire, expect: fire, dossier: {certificate: {number: C-2}}}"
+    )
+    text = text.replace(
+        "{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}",
+        "{name: passes, expect: pass, dossier: {certificate: {number: C-1}}}\n      - {name: fires, expect: fire, dossier: {}}",
+    )
     write_pack(tmp_path, "xx.yaml", text)
     return tmp_path
 
@@ -99,7 +104,7 @@ def test_verbose_selection_and_junit(tmp_path: Path) -> None:
     assert cli("packs", "test", "--packs", str(packs), "--rule", "xx.nothing").exit_code == 2
     junit = tmp_path / "junit.xml"
     cli("packs", "test", "--packs", str(packs), "--junit", str(junit))
-    root = ET.parse(junit).getroot()  # noqa: S314 - our own output
+    root = ET.parse(junit).getroot()
     assert root.get("tests") == "3" and root.get("failures") == "1"
     (failure,) = root.iter("failure")
     assert failure.get("message") == "expected the rule to fire, it did not" and "certificate is missing" in (failure.text or "")

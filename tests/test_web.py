@@ -38,10 +38,22 @@ def test_form_controls_follow_the_field_types() -> None:
 
 
 def test_the_form_reads_back_as_the_dossier_it_describes() -> None:
-    form = {"identity.name": "A", "fees.0.amount": "3,200", "fees.0.basis_shown": "false", "fees.1.purpose": "", "languages": "km, ja",
-            "residence": "", "tests.0.kind": "skills", "csrf_token": "x", "add": ""}
+    form = {
+        "identity.name": "A",
+        "fees.0.amount": "3,200",
+        "fees.0.basis_shown": "false",
+        "fees.1.purpose": "",
+        "languages": "km, ja",
+        "residence": "",
+        "tests.0.kind": "skills",
+        "csrf_token": "x",
+        "add": "",
+    }
     assert forms.dossier_from_form(CandidateDossier, form) == {
-        "identity": {"name": "A"}, "fees": [{"amount": 3200, "basis_shown": False}], "languages": ["km", "ja"], "tests": [{"kind": "skills"}]
+        "identity": {"name": "A"},
+        "fees": [{"amount": 3200, "basis_shown": False}],
+        "languages": ["km", "ja"],
+        "tests": [{"kind": "skills"}],
     }
     assert forms.dossier_from_form(CandidateDossier, {"fees.0.amount": "lots"}) == {"fees": [{"amount": "lots"}]}  # validation explains it
 
@@ -101,8 +113,15 @@ def test_state_changes_need_the_csrf_token(service: Any) -> None:
 
 def test_form_errors_are_in_the_page_language_next_to_the_field(service: Any) -> None:
     csrf = _sign_in(service.client, "screener")
-    form = {"csrf_token": csrf, "_kind": "candidate", "_country": "KH", "dossier_id": "X-1", "submitted": "2025-06-01",
-            "identity.name": "Kept", "fees.0.amount": "lots"}
+    form = {
+        "csrf_token": csrf,
+        "_kind": "candidate",
+        "_country": "KH",
+        "dossier_id": "X-1",
+        "submitted": "2025-06-01",
+        "identity.name": "Kept",
+        "fees.0.amount": "lots",
+    }
     response = service.client.post("/screenings/form", data=form)
     assert response.status_code == 422
     assert 'id="in-fees-0-amount-err">数値を引用符なしで入力してください' in response.text

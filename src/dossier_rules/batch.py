@@ -56,7 +56,7 @@ def record_bytes(name: str) -> tuple[bytes, str, int | None]:
     """The record a report names (see :func:`label`): a JSON file, or one line of a JSON Lines file."""
     path, _, line = name.rpartition(":")
     if line.isdigit() and not Path(name).exists():
-        with open_input(Path(path)) as handle, (gzip.GzipFile(fileobj=handle) if path.endswith(".gz") else handle) as stream:
+        with open_input(Path(path)) as handle, gzip.GzipFile(fileobj=handle) if path.endswith(".gz") else handle as stream:
             for _, number, raw, problem in jsonl_items(stream, path):
                 if number == int(line):
                     if problem is not None:
@@ -131,7 +131,7 @@ def read_input(spec: str, exclude: Path | None = None) -> Iterator[Item]:
         return
     if not path.exists():
         raise InputError([Problem(spec, "input not found", kind="not_found")])
-    with open_input(path, streams=True) as handle, (gzip.GzipFile(fileobj=handle) if path.suffix == ".gz" else handle) as stream:
+    with open_input(path, streams=True) as handle, gzip.GzipFile(fileobj=handle) if path.suffix == ".gz" else handle as stream:
         yield from jsonl_items(stream, file_name(spec))
 
 
@@ -160,7 +160,9 @@ def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
             if size > MAX_DOSSIER_BYTES and not line.endswith(b"\n"):
                 size += _skip_line(stream)
         except (EOFError, OSError, zlib.error) as exc:
-            message = f"the input is damaged after {offset} bytes (line {number + 1}): {excerpt(str(exc) or type(exc).__name__)}; the records before it were screened"
+            message = (
+                f"the input is damaged after {offset} bytes (line {number + 1}): {excerpt(str(exc) or type(exc).__name__)}; the records before it were screened"
+            )
             yield source, number + 1, None, Problem(source, message, kind="corrupt", line=number + 1)
             return
         if not line:
@@ -168,7 +170,12 @@ def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
         number += 1
         offset += size
         if size > MAX_DOSSIER_BYTES:
-            yield source, number, None, Problem(source, f"record is {size} bytes; records above {MAX_DOSSIER_BYTES} bytes are refused", kind="too_large", line=number)
+            yield (
+                source,
+                number,
+                None,
+                Problem(source, f"record is {size} bytes; records above {MAX_DOSSIER_BYTES} bytes are refused", kind="too_large", line=number),
+            )
         elif line.strip():
             yield source, number, line, None
 
@@ -260,7 +267,11 @@ def internal_problem(source: str, line: int | None, exc: BaseException, rule_id:
 
 def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
     """The record that stands where a report could not be made (shape of ``ErrorRecord``)."""
-    return {"source": name, "outcome": "unreadable", "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems]}
+    return {
+        "source": name,
+        "outcome": "unreadable",
+        "errors": [{"kind": p.kind, "message": p.message, "pointer": p.pointer, "line": p.line, "rule": p.rule} for p in problems],
+    }
 
 
 def results(

@@ -50,7 +50,7 @@ def _collect(node: cond.Node, step: Step, key: str, found: set[Outcome]) -> None
     if step.result is not None:
         found.add((key, step.result))
     if isinstance(node, (cond.All, cond.Any_)):
-        for index, (item, child) in enumerate(zip(node.items, step.children)):
+        for index, (item, child) in enumerate(zip(node.items, step.children, strict=False)):  # members after the deciding one were not evaluated
             _collect(item, child, f"{key}/{index}", found)
     elif isinstance(node, cond.Not) and step.children:
         _collect(node.item, step.children[0], f"{key}/not", found)

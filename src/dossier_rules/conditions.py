@@ -48,10 +48,11 @@ import difflib
 import operator
 import re
 import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property, lru_cache
-from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
@@ -78,8 +79,8 @@ class FieldType:
     """The static type of a dossier field, as the compiler sees it."""
 
     kind: Literal["object", "list", "string", "date", "bool", "number"]
-    fields: Mapping[str, "FieldType"] = field(default_factory=dict)
-    item: "FieldType | None" = None
+    fields: Mapping[str, FieldType] = field(default_factory=dict)
+    item: FieldType | None = None
     choices: frozenset[str] | None = None
 
     def describe(self) -> str:
@@ -149,7 +150,7 @@ class Scope:
     root: FieldType
     bindings: Mapping[str, FieldType] = field(default_factory=dict)
 
-    def bind(self, name: str, ftype: FieldType, line: int | None) -> "Scope":
+    def bind(self, name: str, ftype: FieldType, line: int | None) -> Scope:
         if name in self.bindings or name in self.root.fields or name in VARIABLES:
             raise ConditionError(f"'{name}' is already a field or a bound name; choose another name for 'as'", line)
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
@@ -221,9 +222,27 @@ def as_date(text: str) -> date:
 
 
 OPERATOR_ALIASES = {
-    "gte": "ge", "lte": "le", "geq": "ge", "leq": "le", "equals": "eq", "equal": "eq", "neq": "ne", "not_eq": "ne",
-    "greater_than": "gt", "less_than": "lt", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
-    "notin": "not_in", "nin": "not_in", "exist": "exists", "and": "all", "or": "any",
+    "gte": "ge",
+    "lte": "le",
+    "geq": "ge",
+    "leq": "le",
+    "equals": "eq",
+    "equal": "eq",
+    "neq": "ne",
+    "not_eq": "ne",
+    "greater_than": "gt",
+    "less_than": "lt",
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "notin": "not_in",
+    "nin": "not_in",
+    "exist": "exists",
+    "and": "all",
+    "or": "any",
 }
 """Operator names from other rule languages, and the operator of this one that means the same."""
 
@@ -262,9 +281,7 @@ def resolve(text: Any, scope: Scope, line: int | None) -> Path:
     walked: list[str] = [] if start == ROOT else [start]
     for name in rest:
         if current.kind == "list":
-            raise ConditionError(
-                f"'{'.'.join(walked)}' is a list; use 'some' or 'every' to look at its items", line
-            )
+            raise ConditionError(f"'{'.'.join(walked)}' is a list; use 'some' or 'every' to look at its items", line)
         if current.kind != "object" or name not in current.fields:
             where = f"'{'.'.join(walked)}'" if walked else "the dossier"
             options = current.fields if current.kind == "object" else []
@@ -487,9 +504,7 @@ class Lookup(Node):
             return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
         if self.op == "revoked_in":
             return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
-        return lambda env: (
-            (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
-        )
+        return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
 
     def paths(self) -> list[Path]:
         return [self.path]

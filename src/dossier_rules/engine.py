@@ -16,7 +16,7 @@ registries consulted, their warnings) is computed once per date and shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -48,8 +48,12 @@ def pack_status(pack: Pack, as_of: date) -> Data:
         rule = period.start_rule
         state = "start_unknown"
         detail = {
-            "ja": "この協力覚書の開始日は未確定です" + (f"（{rule.ja}）" if rule else "") + "。開始日がパックに記録されるまで、覚書に基づく効果（阻却・相手国との共有）は生じないものとして扱います。",
-            "en": "The start date of this MOC is not known" + (f" ({rule.en})" if rule else "") + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
+            "ja": "この協力覚書の開始日は未確定です"
+            + (f"（{rule.ja}）" if rule else "")
+            + "。開始日がパックに記録されるまで、覚書に基づく効果（阻却・相手国との共有）は生じないものとして扱います。",
+            "en": "The start date of this MOC is not known"
+            + (f" ({rule.en})" if rule else "")
+            + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
         }
     elif as_of < period.starts_on:
         state = "not_yet_in_force"
@@ -187,20 +191,14 @@ class Engine:
         self.registries = registries or Registries.empty()
         self.max_registry_age = max_registry_age
         self._packs = {pack.country: pack for pack in packset.packs.values()}
-        self._used = {
-            pack.id: [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
-            for pack in packset.packs.values()
-        }
+        self._used = {pack.id: [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain] for pack in packset.packs.values()}
         self._plans = {
             (pack.country, kind): _plan([_Runner(r, pack.id) for r in pack.rules_for(kind)])
             for pack in packset.packs.values()
             for kind in ("candidate", "broker")
         }
         self._needs = {
-            pack.id: {
-                kind: tuple(r for r in pack.rules if kind in r.rule.registries)
-                for kind in sorted({k for r in pack.rules for k in r.rule.registries})
-            }
+            pack.id: {kind: tuple(r for r in pack.rules if kind in r.rule.registries) for kind in sorted({k for r in pack.rules for k in r.rule.registries})}
             for pack in packset.packs.values()
         }
         self._context = lru_cache(maxsize=4096)(self._date_context)
@@ -281,7 +279,7 @@ class Engine:
             "counts": counts,
             "findings": findings,
             "data_warnings": context.warnings,
-            "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat() if timestamp else None,
+            "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat() if timestamp else None,
         }
 
     def _interpret(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, findings: list[Data]) -> None:
@@ -393,7 +391,7 @@ def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[Resolved
 class _Runner:
     """One rule, ready to run: its program, its list to iterate, and the static part of its findings."""
 
-    __slots__ = ("rule", "program", "items", "name", "base", "static")
+    __slots__ = ("base", "items", "name", "program", "rule", "static")
 
     def __init__(self, resolved: ResolvedRule, pack_id: str):
         rule = self.rule = resolved.rule
@@ -474,6 +472,12 @@ def _subject(rule: CompiledRule, env: Env) -> Data | None:
         return json_value(party) if party is not None else None
     dossier = env[ROOT]
     if dossier["kind"] == "broker":
-        fields = {"id": dossier["dossier_id"], "name": dossier["name"], "role": dossier.get("role"), "legal_form": dossier.get("legal_form"), "country": dossier.get("based_in")}
+        fields = {
+            "id": dossier["dossier_id"],
+            "name": dossier["name"],
+            "role": dossier.get("role"),
+            "legal_form": dossier.get("legal_form"),
+            "country": dossier.get("based_in"),
+        }
         return {k: v for k, v in fields.items() if v is not None}
     return None

@@ -154,8 +154,8 @@ def unknown_field(name: str, allowed: typing.Iterable[str]) -> str:
     allowed = sorted(allowed)
     close = suggestion(name, allowed)
     if close:
-        return _("unknown field \"{name}\"; did you mean \"{suggestion}\"?", name=name, suggestion=close)
-    return _("unknown field \"{name}\"; accepted here: {fields}", name=name, fields=", ".join(allowed))
+        return _('unknown field "{name}"; did you mean "{suggestion}"?', name=name, suggestion=close)
+    return _('unknown field "{name}"; accepted here: {fields}', name=name, fields=", ".join(allowed))
 
 
 def pydantic_message(err: dict[str, Any], allowed: typing.Iterable[str] = ()) -> str:
@@ -163,7 +163,7 @@ def pydantic_message(err: dict[str, Any], allowed: typing.Iterable[str] = ()) ->
     etype, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
     if etype == "missing":
-        return _("required field \"{name}\" is missing", name=err["loc"][-1])
+        return _('required field "{name}" is missing', name=err["loc"][-1])
     if etype == "extra_forbidden":
         return unknown_field(str(err["loc"][-1]), allowed)
     if etype.startswith("date"):
@@ -196,7 +196,7 @@ def choice_message(value: Any, choices: typing.Sequence[str]) -> str:
     """A value outside an enumeration: the one probably meant, else all that are accepted."""
     close = suggestion(value, choices) if isinstance(value, str) else None
     if close and len(choices) > 3:
-        return _("{value} is not an accepted value; did you mean \"{suggestion}\"?", value=shown(value), suggestion=close)
+        return _('{value} is not an accepted value; did you mean "{suggestion}"?', value=shown(value), suggestion=close)
     return _("{value} is not an accepted value; use one of: {choices}", value=shown(value), choices=", ".join(choices))
 
 
@@ -205,4 +205,3 @@ def pattern_message(pattern: str, value: Any) -> str:
     if hint:
         return _(hint, value=shown(value))
     return _("use letters, digits and . _ : / - only, starting with a letter or digit (got {value})", value=shown(value))
-

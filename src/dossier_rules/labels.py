@@ -12,7 +12,7 @@ allows has a label here.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 Lang = Literal["ja", "en"]
@@ -72,7 +72,11 @@ ENUMS: dict[str, dict[str, Label]] = {
         "residence_card": ("在留カード", "residence card"),
         "other_property": ("その他の財産", "other property"),
     },
-    "owner": {"candidate": ("候補者本人", "candidate"), "relative": ("候補者の親族", "candidate's relative"), "associate": ("候補者の関係者", "candidate's associate")},
+    "owner": {
+        "candidate": ("候補者本人", "candidate"),
+        "relative": ("候補者の親族", "candidate's relative"),
+        "associate": ("候補者の関係者", "candidate's associate"),
+    },
     "clause_kind": {
         "penalty": ("不履行時の金銭の支払（違約金等）", "payment on breach (penalty)"),
         "unjust_transfer": ("不当な金銭・財産の移転", "unjust transfer of money or property"),
@@ -104,7 +108,7 @@ ENUMS: dict[str, dict[str, Label]] = {
 """Every enumeration of the dossier model, by a name of our own, with each value's label."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def enum_of(choices: frozenset[str] | None) -> str | None:
     """The enumeration of a field whose allowed values are ``choices``: the one with exactly those values,
     else the smallest that holds them all (a broker's role is a subset of the party roles); None for free text."""

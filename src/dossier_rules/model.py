@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -33,7 +33,7 @@ Country = Annotated[
 concrete pack per country), not here: the published schemas list the countries of the packs they were
 generated for (:mod:`dossier_rules.schemas`)."""
 
-CountryFieldValue = Union[bool, float, str]
+CountryFieldValue = bool | float | str
 """A value of a field a country's pack declares (``pack.dossier_fields``); a date is an ISO string."""
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
@@ -230,9 +230,7 @@ class SubmittedDocument(_Strict):
     kind: Text
     number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     provided_by: Party | None = None
-    finding: Literal["authentic", "forged", "altered", "false"] | None = Field(
-        default=None, description="Result of examination; absent when not examined"
-    )
+    finding: Literal["authentic", "forged", "altered", "false"] | None = Field(default=None, description="Result of examination; absent when not examined")
 
 
 class Dependent(_Strict):
@@ -339,14 +337,12 @@ def _is_list(annotation: Any) -> bool:
     return get_origin(annotation) is list or any(_is_list(arg) for arg in get_args(annotation))
 
 
-Dossier = Annotated[Union[CandidateDossier, BrokerDossier], Field(discriminator="kind")]
+Dossier = Annotated[CandidateDossier | BrokerDossier, Field(discriminator="kind")]
 DOSSIER_ADAPTER: TypeAdapter[CandidateDossier | BrokerDossier] = TypeAdapter(Dossier)
 
 KINDS: dict[str, type[Envelope]] = {"candidate": CandidateDossier, "broker": BrokerDossier}
 
-_PERSONAL = re.compile(
-    "^(?:" + "|".join(re.escape(p).replace(r"/\*", "/[0-9]+") for k in KINDS.values() for p in personal_fields(k)) + ")(?:/|$)"
-)
+_PERSONAL = re.compile("^(?:" + "|".join(re.escape(p).replace(r"/\*", "/[0-9]+") for k in KINDS.values() for p in personal_fields(k)) + ")(?:/|$)")
 
 
 def personal_pointer(pointer: str) -> bool:

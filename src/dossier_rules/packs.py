@@ -91,9 +91,7 @@ class InForce(_Strict):
 
     article: str
     starts_on: IsoDate | None = None
-    start_assumed: bool = Field(
-        default=False, description="The text has no start clause: starts_on is the pack's assumption (signature), and reports say so"
-    )
+    start_assumed: bool = Field(default=False, description="The text has no start clause: starts_on is the pack's assumption (signature), and reports say so")
     ends_on: IsoDate | None = None
     start_rule: Localized | None = None
     end_rule: Localized | None = None
@@ -133,9 +131,7 @@ class PackMeta(_Strict):
     country: Country | None = None
     extends: list[str] = Field(default_factory=list)
     moc: Moc | None = None
-    provisions: dict[str, str] = Field(
-        default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}"
-    )
+    provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
     articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
     dossier_fields: dict[Literal["candidate", "broker"], dict[str, DeclaredField]] = Field(
         default_factory=dict,
@@ -153,7 +149,9 @@ class Share(_Strict):
 class Basis(_Strict):
     """What in the MOC's text makes a finding of this rule make the application unacceptable (block rules only)."""
 
-    article: str = Field(description="The article that makes it blocking, as cited by the rule ('5(2)' or '{certificate}'); must be the rule's article or one of its 'also'")
+    article: str = Field(
+        description="The article that makes it blocking, as cited by the rule ('5(2)' or '{certificate}'); must be the rule's article or one of its 'also'"
+    )
     text: Localized = Field(description="What that article says that makes the application unacceptable, in a sentence")
 
 
@@ -169,9 +167,7 @@ class TestCase(_Strict):
     expect: Literal["fire", "pass"]
     count: int | None = Field(default=None, ge=1, description="Exact number of findings expected when it fires")
     as_of: IsoDate | None = None
-    dossier: dict[str, Any] = Field(
-        default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind"
-    )
+    dossier: dict[str, Any] = Field(default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind")
 
 
 class RuleSpec(_Strict):
@@ -213,20 +209,17 @@ class PackFile(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list, max_length=MAX_RULES_PER_PACK)
 
 
-_SCHEMA_VALIDATOR: "jsonschema.Draft202012Validator | None" = None
+_SCHEMA_VALIDATOR: jsonschema.Draft202012Validator | None = None
 
 
-def _schema_validator() -> "jsonschema.Draft202012Validator":
+def _schema_validator() -> jsonschema.Draft202012Validator:
     """The pack schema's validator, built on first use (packs read from the compiled-pack cache need none)."""
     global _SCHEMA_VALIDATOR
     if _SCHEMA_VALIDATOR is None:
         import jsonschema
 
-
         schema = PackFile.model_json_schema()
-        _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
+        _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     return _SCHEMA_VALIDATOR
 
 
@@ -418,8 +411,12 @@ class Pack:
 
             validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
         problems = [
-            Problem(source, f"{error.message} (country fields of {kind} dossiers are declared by pack {self.id})", kind="schema",
-                    pointer="/country_fields" + "".join(f"/{p}" for p in error.instance_path))
+            Problem(
+                source,
+                f"{error.message} (country fields of {kind} dossiers are declared by pack {self.id})",
+                kind="schema",
+                pointer="/country_fields" + "".join(f"/{p}" for p in error.instance_path),
+            )
             for error in validators[kind].iter_errors(values)
         ]
         if problems:
@@ -510,7 +507,9 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
         if spec.for_each:
             for_each = cond.resolve(spec.for_each.in_, scope, line_of(raw, ["for_each"]))
             if for_each.type.kind != "list" or for_each.start != cond.ROOT:
-                raise cond.ConditionError(f"for_each needs a list field of the dossier, '{for_each.text}' is a {for_each.type.describe()}", line_of(raw, ["for_each"]))
+                raise cond.ConditionError(
+                    f"for_each needs a list field of the dossier, '{for_each.text}' is a {for_each.type.describe()}", line_of(raw, ["for_each"])
+                )
             scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))  # type: ignore[arg-type]
         condition = cond.parse(raw["when"], scope, line_of(raw, ["when"]))
     except cond.ConditionError as exc:
@@ -527,7 +526,9 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
         try:
             subject = cond.resolve(spec.subject, scope, line_of(raw, ["subject"]))
             if set(subject.type.fields) != set(cond.type_of_model(Party).fields):
-                raise cond.ConditionError(f"subject must name a party (like fee.payee), '{subject.text}' is a {subject.type.describe()}", line_of(raw, ["subject"]))
+                raise cond.ConditionError(
+                    f"subject must name a party (like fee.payee), '{subject.text}' is a {subject.type.describe()}", line_of(raw, ["subject"])
+                )
         except cond.ConditionError as exc:
             problem(exc.message, exc.line)
     if spec.share and spec.share.act != "test_fraud" and spec.applies_to == "candidate" and spec.subject is None:
@@ -549,7 +550,9 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
     if spec.severity != "block" and spec.basis is not None:
         problem(f"'basis' is what makes a rule blocking; a {spec.severity} rule has none", line_of(raw, ["basis"]))
     if spec.basis is not None and spec.basis.article not in (spec.article, *spec.also):
-        problem(f"basis.article '{spec.basis.article}' must be the rule's article or one of its 'also', so the finding cites it", line_of(raw, ["basis", "article"]))
+        problem(
+            f"basis.article '{spec.basis.article}' must be the rule's article or one of its 'also', so the finding cites it", line_of(raw, ["basis", "article"])
+        )
     kinds = {t.expect for t in spec.tests}
     if kinds != {"fire", "pass"}:
         lacking = " and ".join(sorted({"fire", "pass"} - kinds))
@@ -558,8 +561,18 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
         return None, problems
     test_lines = tuple(line_of(raw, ["tests", i]) for i in range(len(spec.tests)))
     compiled = CompiledRule(
-        spec, pack_id, source, line, condition, for_each, tuple(evidence), messages, test_lines,
-        frozenset(cond.registries_used(condition)), subject, line_of(raw, ["article"]),
+        spec,
+        pack_id,
+        source,
+        line,
+        condition,
+        for_each,
+        tuple(evidence),
+        messages,
+        test_lines,
+        frozenset(cond.registries_used(condition)),
+        subject,
+        line_of(raw, ["article"]),
     )
     return compiled, []
 
@@ -624,11 +637,25 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
             if getattr(base, kind) is None:
                 problems.append(Problem(source, f"test_base.{kind} is needed to run the tests of {kind} rules", kind="pack", line=line_of(data, ["test_base"])))
     elif meta.country or meta.moc or meta.dossier_fields:
-        problems.append(Problem(source, "an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it", kind="pack", line=line_of(data, ["pack"])))
+        problems.append(
+            Problem(
+                source,
+                "an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it",
+                kind="pack",
+                line=line_of(data, ["pack"]),
+            )
+        )
     for kind, fields in meta.dossier_fields.items():
         for name in fields:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                problems.append(Problem(source, f"a country field name is lower-case letters, digits and '_', got {name!r}", kind="pack", line=line_of(data, ["pack", "dossier_fields", kind, name])))
+                problems.append(
+                    Problem(
+                        source,
+                        f"a country field name is lower-case letters, digits and '_', got {name!r}",
+                        kind="pack",
+                        line=line_of(data, ["pack", "dossier_fields", kind, name]),
+                    )
+                )
     return problems
 
 
@@ -656,11 +683,20 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
     def visit(node: PackSource, trail: tuple[str, ...]) -> None:
         for parent_id in node.spec.pack.extends:
             if parent_id in trail:
-                problems.append(Problem(path, f"extends forms a cycle: {' -> '.join(trail + (parent_id,))}", kind="pack", line=line_of(node.data, ["pack", "extends"])))
+                problems.append(
+                    Problem(path, f"extends forms a cycle: {' -> '.join(trail + (parent_id,))}", kind="pack", line=line_of(node.data, ["pack", "extends"]))
+                )
                 continue
             parent = sources.get(parent_id)
             if parent is None:
-                problems.append(Problem(str(node.path), f"extends unknown pack '{parent_id}'; known: {', '.join(sorted(sources))}", kind="pack", line=line_of(node.data, ["pack", "extends"])))
+                problems.append(
+                    Problem(
+                        str(node.path),
+                        f"extends unknown pack '{parent_id}'; known: {', '.join(sorted(sources))}",
+                        kind="pack",
+                        line=line_of(node.data, ["pack", "extends"]),
+                    )
+                )
                 continue
             if parent not in chain:
                 visit(parent, trail + (parent_id,))
@@ -680,7 +716,15 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
             seen[rule.id] = node.id
             missing = sorted({m for t in (rule.spec.article, *rule.spec.also) for m in _PLACEHOLDER.findall(t)} - provisions.keys())
             if missing:
-                problems.append(Problem(rule.source, f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions", kind="pack", line=rule.article_line, rule=rule.id))
+                problems.append(
+                    Problem(
+                        rule.source,
+                        f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions",
+                        kind="pack",
+                        line=rule.article_line,
+                        rule=rule.id,
+                    )
+                )
                 continue
             article = _resolve_article(rule.spec.article, provisions, country)
             also = tuple(_resolve_article(a, provisions, country) for a in rule.spec.also)
@@ -691,9 +735,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
     return Pack(source, tuple(chain), tuple(rules)), []
 
 
-def _check_inventory(
-    source: PackSource, chain: list[PackSource], provisions: dict[str, str], rules: list[ResolvedRule]
-) -> list[Problem]:
+def _check_inventory(source: PackSource, chain: list[PackSource], provisions: dict[str, str], rules: list[ResolvedRule]) -> list[Problem]:
     """Every article a rule cites must be in the pack's list of provisions, so the matrix is complete."""
     problems: list[Problem] = []
     country = source.spec.pack.country or ""
@@ -702,7 +744,14 @@ def _check_inventory(
         for i, entry in enumerate(node.spec.pack.articles):
             missing = sorted(set(_PLACEHOLDER.findall(entry.article)) - provisions.keys())
             if missing:
-                problems.append(Problem(str(node.path), f"article list uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' does not define", kind="pack", line=line_of(node.data, ["pack", "articles", i])))
+                problems.append(
+                    Problem(
+                        str(node.path),
+                        f"article list uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' does not define",
+                        kind="pack",
+                        line=line_of(node.data, ["pack", "articles", i]),
+                    )
+                )
                 continue
             listed.add(_resolve_article(entry.article, provisions, country))
     if not listed:
@@ -711,7 +760,15 @@ def _check_inventory(
         for article in (resolved.article, *resolved.also):
             if article not in listed:
                 rule = resolved.rule
-                problems.append(Problem(rule.source, f"cites {article}, which is not in the article list of pack '{source.id}' (pack.articles)", kind="pack", line=rule.line, rule=rule.id))
+                problems.append(
+                    Problem(
+                        rule.source,
+                        f"cites {article}, which is not in the article list of pack '{source.id}' (pack.articles)",
+                        kind="pack",
+                        line=rule.line,
+                        rule=rule.id,
+                    )
+                )
     return problems
 
 
@@ -741,7 +798,9 @@ def link_sources(files: list[FsPath]) -> PackSet:
             broken.add(path.stem)
             continue
         if loaded.id in sources:
-            problems.append(Problem(str(path), f"pack id '{loaded.id}' is also used by {sources[loaded.id].path}", kind="pack", line=line_of(loaded.data, ["pack", "id"])))
+            problems.append(
+                Problem(str(path), f"pack id '{loaded.id}' is also used by {sources[loaded.id].path}", kind="pack", line=line_of(loaded.data, ["pack", "id"]))
+            )
             continue
         sources[loaded.id] = loaded
     packs: dict[str, Pack] = {}
@@ -751,14 +810,28 @@ def link_sources(files: list[FsPath]) -> PackSet:
             continue
         if broken & set(source.spec.pack.extends):
             failed = ", ".join(sorted(broken & set(source.spec.pack.extends)))
-            problems.append(Problem(str(source.path), f"not linked: it extends {failed}, which failed to load (see above)", kind="pack", line=line_of(source.data, ["pack", "extends"])))
+            problems.append(
+                Problem(
+                    str(source.path),
+                    f"not linked: it extends {failed}, which failed to load (see above)",
+                    kind="pack",
+                    line=line_of(source.data, ["pack", "extends"]),
+                )
+            )
             continue
         pack, found = _link(source, sources)
         problems.extend(found)
         if pack is None:
             continue
         if pack.country in countries:
-            problems.append(Problem(str(source.path), f"country {pack.country} already has pack '{countries[pack.country]}'", kind="pack", line=line_of(source.data, ["pack", "country"])))
+            problems.append(
+                Problem(
+                    str(source.path),
+                    f"country {pack.country} already has pack '{countries[pack.country]}'",
+                    kind="pack",
+                    line=line_of(source.data, ["pack", "country"]),
+                )
+            )
             continue
         countries[pack.country] = pack.id
         packs[pack.id] = pack

@@ -290,7 +290,7 @@ class Registries:
     by_key: dict[tuple[str, str], LoadedRegistry]
 
     @classmethod
-    def empty(cls) -> "Registries":
+    def empty(cls) -> Registries:
         return cls({})
 
     def get(self, country: str, kind: str) -> LoadedRegistry | None:
@@ -303,7 +303,7 @@ class Registries:
             cache[country] = {kind: loaded.index for kind in REGISTRY_KINDS if (loaded := self.get(country, kind)) is not None}
         return cache[country]
 
-    def view(self, country: str, as_of: date) -> "RegistryView":
+    def view(self, country: str, as_of: date) -> RegistryView:
         return RegistryView(self, country, as_of)
 
     def __iter__(self) -> Iterator[LoadedRegistry]:
@@ -448,7 +448,9 @@ def _rows(reader: csv.DictReader, source: str) -> Iterator[dict[str, Any]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError([Problem(source, f"invalid CSV from line {start}: {exc} (a quote opened and never closed?); nothing imported", kind="syntax", line=start)]) from None
+            raise InputError(
+                [Problem(source, f"invalid CSV from line {start}: {exc} (a quote opened and never closed?); nothing imported", kind="syntax", line=start)]
+            ) from None
         yield row
 
 

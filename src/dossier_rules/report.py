@@ -6,8 +6,8 @@ generated from them) so that pipelines can rely on its shape.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -126,7 +126,16 @@ def registry_used(identity: dict[str, Any], as_of: date, max_age: int | None) ->
     a ``batch`` output, whose run header holds only the identities.
     """
     if identity.get("sha256") is None:
-        return {"kind": identity["kind"], "country": identity["country"], "status": "missing", "sha256": None, "retrieved_on": None, "age_days": None, "entries": None, "sample": None}
+        return {
+            "kind": identity["kind"],
+            "country": identity["country"],
+            "status": "missing",
+            "sha256": None,
+            "retrieved_on": None,
+            "age_days": None,
+            "entries": None,
+            "sample": None,
+        }
     age = (as_of - date.fromisoformat(identity["retrieved_on"])).days
     stale = max_age is not None and age > max_age
     return {**identity, "status": "stale" if stale else "ok", "age_days": age}

@@ -34,9 +34,10 @@ in, so this backend only runs inside worker processes
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 from . import conditions as cond
 from .packs import CompiledRule, Pack, PackSet
@@ -67,7 +68,7 @@ class _Materialized:
     dates: dict[str, cond.Getter] = field(default_factory=dict)
     values: dict[str, cond.Getter] = field(default_factory=dict)
 
-    def merge(self, other: "_Materialized") -> None:
+    def merge(self, other: _Materialized) -> None:
         self.present.update(other.present)
         self.count.update(other.count)
         self.truth.update(other.truth)
@@ -307,7 +308,7 @@ class ReteEvaluator:
             rulesets[pack.id] = rules
         try:
             self.host.set_rulesets(rulesets)
-        except Exception as exc:  # durable-rules says only "error code N": find and name the rule
+        except Exception as exc:  # noqa: BLE001 durable-rules raises bare Exception and says only "error code N": find and name the rule
             raise Untranslatable(_refused(rulesets) or f"durable-rules refused the rulesets: {exc}") from None
         self._serial = itertools.count()
 
@@ -380,7 +381,7 @@ def _refused(rulesets: dict[str, Any]) -> str | None:
         for rule_id, rule in rules.items():
             try:
                 Host().set_rulesets({"probe": {rule_id: dict(rule)}})
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 durable-rules raises bare Exception for a refused ruleset
                 return f"rule {rule_id} (pack {pack_id}): durable-rules refuses its translation ({exc})"
     return None
 

@@ -20,8 +20,8 @@ from typing import Any
 from .model import DOSSIER_ADAPTER, BrokerDossier, CandidateDossier
 from .packs import PackFile, PackSet, country_fields_schema
 from .registries import Registry
-from .sharing import Notice
 from .report import Checkpoint, ErrorRecord, Report, RunHeader
+from .sharing import Notice
 
 _BASE = "https://dossier-rules.invalid/schemas/"
 
@@ -85,4 +85,3 @@ def stale(directory: Path, packset: PackSet) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != render(schema):
             out.append(name)
     return out
-

@@ -44,10 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import __version__
 from .batch import jsonl_items, record_bytes, record_digest
 from .conditions import ROOT
-from .packs import Act, Localized, PackSet
-from .report import Finding, Report
 from .engine import pack_status
 from .model import personal_pointer
+from .packs import Act, Localized, PackSet
+from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
 
@@ -62,11 +62,22 @@ JAPAN_SIDE = Localized(
 )
 
 ACT_TITLES: dict[str, Localized] = {
-    "a": Localized(ja="保証金等の名目による金銭・財産の管理", en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name"),
-    "b": Localized(ja="不履行時の支払その他不当な財産移転を定める契約の締結", en="Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property"),
+    "a": Localized(
+        ja="保証金等の名目による金銭・財産の管理",
+        en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name",
+    ),
+    "b": Localized(
+        ja="不履行時の支払その他不当な財産移転を定める契約の締結",
+        en="Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property",
+    ),
     "c": Localized(ja="暴行・脅迫・自由の制限等による人権侵害", en="Violence, threats, restriction of liberty or other violations of human rights"),
-    "d": Localized(ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"),
-    "e": Localized(ja="算出基準を示さず額と内訳を理解させない費用の徴収", en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood"),
+    "d": Localized(
+        ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"
+    ),
+    "e": Localized(
+        ja="算出基準を示さず額と内訳を理解させない費用の徴収",
+        en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
+    ),
     "test_fraud": Localized(ja="試験における不正（替え玉受験、合格証の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"),
     "revocation": Localized(
         ja="認定を取り消された後も活動する送出機関（調査のための通報）",
@@ -374,7 +385,9 @@ class Outbox:
                 continue
             pack = packset.packs.get(report.pack)
             if pack is None or pack.country != report.country:
-                result.problems.append(Problem(source, f"report {report.dossier_id} names pack '{report.pack}', which is not loaded for {report.country}", kind="no_pack"))
+                result.problems.append(
+                    Problem(source, f"report {report.dossier_id} names pack '{report.pack}', which is not loaded for {report.country}", kind="no_pack")
+                )
                 continue
             untrusted = provenance_problem(pack, report, shared, source)
             if untrusted is not None:
@@ -458,14 +471,23 @@ class Outbox:
             body = json.loads(item["body"])
             entry = dossiers.setdefault(
                 body["dossier_id"],
-                NoticeDossier(dossier_id=body["dossier_id"], kind=body["kind"], submitted_as_of=body["submitted_as_of"], findings=[], identity=body["identity"]),
+                NoticeDossier(
+                    dossier_id=body["dossier_id"], kind=body["kind"], submitted_as_of=body["submitted_as_of"], findings=[], identity=body["identity"]
+                ),
             )
             entry.findings.append(NoticeFinding(**body["finding"]))
         for entry in dossiers.values():
             entry.findings.sort(key=lambda f: (f.rule_id, json.dumps(f.evidence, sort_keys=True)))
         return Notice(
-            notice_id=row["id"], state=row["state"], country=row["country"], act=row["act"], dossiers=list(dossiers.values()),
-            created_at=row["created_at"], approved_by=row["approved_by"], approved_at=row["approved_at"], exported_at=row["exported_at"],
+            notice_id=row["id"],
+            state=row["state"],
+            country=row["country"],
+            act=row["act"],
+            dossiers=list(dossiers.values()),
+            created_at=row["created_at"],
+            approved_by=row["approved_by"],
+            approved_at=row["approved_at"],
+            exported_at=row["exported_at"],
             **header,
         )
 
@@ -506,7 +528,9 @@ class Outbox:
             raise OutboxError(f"notice {nid} is for {notice.country}, which has no pack loaded: whether its MOC is in force cannot be checked")
         status = pack_status(pack, on)
         if status["state"] != "in_force":
-            raise OutboxError(f"notice {nid} is not exported: MOC-{notice.country} is not in force on {on.isoformat()} ({status['state']}). {status['detail']['en']}")
+            raise OutboxError(
+                f"notice {nid} is not exported: MOC-{notice.country} is not in force on {on.isoformat()} ({status['state']}). {status['detail']['en']}"
+            )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))
@@ -548,12 +572,18 @@ def _identity(report: Report, source: str) -> tuple[dict[str, Any] | None, Probl
     if report.kind != "candidate":
         return None, None
     if not report.source or report.source == "-" or report.source_sha256 is None:
-        return None, Problem(source, f"report {report.dossier_id} does not record where its dossier is and its content hash; re-screen it to share personal data", kind="unverified")
+        return None, Problem(
+            source,
+            f"report {report.dossier_id} does not record where its dossier is and its content hash; re-screen it to share personal data",
+            kind="unverified",
+        )
     try:
         raw, path, line = record_bytes(report.source)
         dossier = load_dossier(raw, path, line)
     except (InputError, OSError):
-        return None, Problem(source, f"the dossier of report {report.dossier_id} cannot be read at {report.source}; personal data not attached", kind="unverified")
+        return None, Problem(
+            source, f"the dossier of report {report.dossier_id} cannot be read at {report.source}; personal data not attached", kind="unverified"
+        )
     if record_digest(raw) != report.source_sha256 or dossier.get("dossier_id") != report.dossier_id:
         message = f"{report.source} no longer holds the dossier report {report.dossier_id} was made from (content changed); personal data not attached, report not shared"
         return None, Problem(source, message, kind="unverified")
@@ -565,7 +595,11 @@ def provenance_problem(pack: Any, report: Report, shared: list[Finding], source:
     """Why this report cannot join a notice: packs not the ones loaded, or a finding citing another MOC's article."""
     loaded = [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
     if [p.model_dump() for p in report.packs] != loaded:
-        return Problem(source, f"report {report.dossier_id} was made with packs other than those loaded now (ids, versions or hashes differ); re-screen it before sharing", kind="unverified")
+        return Problem(
+            source,
+            f"report {report.dossier_id} was made with packs other than those loaded now (ids, versions or hashes differ); re-screen it before sharing",
+            kind="unverified",
+        )
     articles = {r.rule.id: r.article for r in pack.rules}
     for finding in shared:
         if articles.get(finding.rule_id) != finding.article:
@@ -645,4 +679,6 @@ def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
     if fmt == "json":
         return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     template = (_MARKDOWN if fmt == "md" else _TEMPLATES).get_template(f"notice.{fmt}")
-    return template.render(n=notice, scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]])
+    return template.render(
+        n=notice, scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]]
+    )

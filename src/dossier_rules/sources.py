@@ -12,10 +12,11 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from functools import cache
-from typing import Any, BinaryIO, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import jsonschema_rs
 import orjson
@@ -106,16 +107,10 @@ class _PackLoader(yaml.SafeLoader):
 
 
 _PackLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    ]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_PackLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_PackLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _construct_mapping(loader: _PackLoader, node: yaml.MappingNode) -> LocatedDict:
@@ -129,9 +124,7 @@ def _construct_mapping(loader: _PackLoader, node: yaml.MappingNode) -> LocatedDi
         if not isinstance(key, (str, int, float, bool)) or key is None:
             raise yaml.constructor.ConstructorError(None, None, f"unsupported mapping key {key!r}", key_node.start_mark)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {result.key_lines[key]})", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (first at line {result.key_lines[key]})", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
     return result
@@ -158,7 +151,9 @@ def load_yaml(path: Path) -> tuple[Any, bytes]:
         try:
             node = loader.get_single_node()
             if node is not None and expanded_size(node) > MAX_PACK_NODES:
-                raise InputError([Problem(str(path), f"the pack expands to more than {MAX_PACK_NODES} YAML nodes through its aliases (*name); refused", kind="too_large")])
+                raise InputError(
+                    [Problem(str(path), f"the pack expands to more than {MAX_PACK_NODES} YAML nodes through its aliases (*name); refused", kind="too_large")]
+                )
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -330,7 +325,7 @@ def problems_from_validation(
 
 def _kind_message(data: Any) -> str:
     if not isinstance(data, dict) or "kind" not in data:
-        return _("required field \"kind\" is missing; use one of: {choices}", choices=", ".join(sorted(KINDS)))
+        return _('required field "kind" is missing; use one of: {choices}', choices=", ".join(sorted(KINDS)))
     return input_errors.choice_message(data["kind"], sorted(KINDS))
 
 
@@ -483,7 +478,7 @@ def _explain(data: Any, validator: Any, source: str, line: int | None, lines: di
         problems += problems_from_validation(source, exc, line, lines, limit=None)  # capped below, with the schema's
     if validator is not None and len(problems) <= MAX_PROBLEMS:
         seen = {p.pointer for p in problems}
-        for error in (leaf for error in validator.iter_errors(data) for leaf in _closest(error)):
+        for error in (leaf for top in validator.iter_errors(data) for leaf in _closest(top)):
             if len(problems) > MAX_PROBLEMS:
                 break
             at = pointer(error.instance_path)
@@ -497,7 +492,9 @@ def _oversized(value: Any, source: str, line: int | None, at: str = "") -> Itera
     """Lists longer than the schema allows and objects with more members than any in the model, at every depth."""
     if isinstance(value, dict):
         if len(value) > MAX_LIST_ITEMS:
-            yield Problem(source, f"object has {len(value)} members; no object of a dossier has more than {MAX_LIST_ITEMS}", kind="schema", pointer=at, line=line)
+            yield Problem(
+                source, f"object has {len(value)} members; no object of a dossier has more than {MAX_LIST_ITEMS}", kind="schema", pointer=at, line=line
+            )
             return
         for key, item in value.items():
             yield from _oversized(item, source, line, f"{at}/{pointer([key])[1:]}")

@@ -9,21 +9,22 @@ dossier differ per country.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - writes XML, never parses it
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path as FsPath
-from typing import Iterable, Literal
+from typing import Literal
 
 from . import rete
+from .branch_coverage import BranchCoverage
 from .engine import Engine
 from .locale import _
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
-from .trace import RuleTrace, trace_rule
-from .branch_coverage import BranchCoverage
 from .sources import Data, InputError, Problem, check_dossier_data
+from .trace import RuleTrace, trace_rule
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,14 @@ class CaseResult:
 
     def to_json(self) -> Data:
         out: Data = {
-            "pack": self.pack, "rule": self.rule, "case": self.case.name, "expect": self.case.expect,
-            "source": self.source, "line": self.line, "ok": self.ok, "detail": self.detail or None,
+            "pack": self.pack,
+            "rule": self.rule,
+            "case": self.case.name,
+            "expect": self.case.expect,
+            "source": self.source,
+            "line": self.line,
+            "ok": self.ok,
+            "detail": self.detail or None,
         }
         if self.trace is not None and not self.ok:
             out["trace"] = self.trace.to_json()
@@ -94,11 +101,7 @@ def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
     unknown = wanted - set(packset.sources)
     if unknown:
         raise InputError([Problem(", ".join(sorted(unknown)), f"unknown pack; known: {', '.join(sorted(packset.sources))}", kind="not_found")])
-    return [
-        pack
-        for pack in packset.packs.values()
-        if not wanted or wanted & {s.id for s in pack.chain}
-    ]
+    return [pack for pack in packset.packs.values() if not wanted or wanted & {s.id for s in pack.chain}]
 
 
 def pack_test_registries(pack: Pack) -> Registries:
@@ -207,7 +210,15 @@ def check_test_dossiers(packset: PackSet) -> list[Problem]:
                     problems.extend(exc.problems)
                     continue
                 if dossier["country"] != pack.country:
-                    problems.append(Problem(resolved.rule.source, f"test dossier is for {dossier['country']}, but pack {pack.id} screens {pack.country}", kind="pack", line=resolved.rule.test_lines[index], rule=resolved.rule.id))
+                    problems.append(
+                        Problem(
+                            resolved.rule.source,
+                            f"test dossier is for {dossier['country']}, but pack {pack.id} screens {pack.country}",
+                            kind="pack",
+                            line=resolved.rule.test_lines[index],
+                            rule=resolved.rule.id,
+                        )
+                    )
     return problems
 
 
@@ -256,6 +267,12 @@ def _file_and_line(problem: Problem) -> tuple[str, int, str]:
 def rete_refusals(packset: PackSet) -> list[Problem]:
     """What the Rete backend would refuse, as lint problems (the native backend runs such rules fine)."""
     return [
-        Problem(rule.source, f"{why.removeprefix(f'rule {rule.id}: ')} (--engine rete refuses this pack; the native engine runs it)", kind="rete", line=rule.line, rule=rule.id)
+        Problem(
+            rule.source,
+            f"{why.removeprefix(f'rule {rule.id}: ')} (--engine rete refuses this pack; the native engine runs it)",
+            kind="rete",
+            line=rule.line,
+            rule=rule.id,
+        )
         for rule, why in rete.refusals(packset)
     ]

@@ -38,7 +38,7 @@ class Step:
     result: bool | None
     values: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
-    children: list["Step"] = field(default_factory=list)
+    children: list[Step] = field(default_factory=list)
     item: str | None = None
 
     def to_json(self) -> Data:
@@ -202,7 +202,9 @@ def trace_rule(pack: Pack, resolved: ResolvedRule, dossier: Data, as_of: date, r
             fired = True
             break
     if not items:
-        steps.append(Step(f"for each {name} in {rule.for_each.text}", False, {pointer: _json(rule.for_each.getter(env))}, "no items: the rule has nothing to check"))
+        steps.append(
+            Step(f"for each {name} in {rule.for_each.text}", False, {pointer: _json(rule.for_each.getter(env))}, "no items: the rule has nothing to check")
+        )
     return RuleTrace(rule.id, fired, steps, max(0, len(items) - MAX_ITEMS))
 
 

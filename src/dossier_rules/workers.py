@@ -73,7 +73,7 @@ def _serve(conn: Connection, work: Callable[[Any], Any], parent: int) -> None:
                 return
             try:
                 result = work(task)
-            except Exception:  # a bug, not a crash: report it instead of dying
+            except Exception:  # noqa: BLE001 a bug, not a crash: report it instead of dying
                 result = _Failure(traceback.format_exc())
             conn.send(result)
     except (EOFError, KeyboardInterrupt):
@@ -164,7 +164,7 @@ class OrderedPool(Generic[Task, Result]):
         self.work, self.merge, self.give_up, self.deadline = work, merge, give_up, deadline
         self.workers = [_Worker(work) for _ in range(jobs)]
 
-    def __enter__(self) -> "OrderedPool[Task, Result]":
+    def __enter__(self) -> OrderedPool[Task, Result]:
         return self
 
     def __exit__(self, kind: object, *exc: object) -> None:
@@ -241,7 +241,6 @@ def signal_name(code: int | None) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit code {code}"
-
 
 
 def run_isolated(work: Callable[[Any], Result], task: Any, retries: int = 1) -> Result:

@@ -36,11 +36,20 @@ from .diff import run_diff
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="JSON Lines output: one record per input record, in input order.")
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
 @click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
-@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="An earlier output of the same input: print what changed (as dossier-rules diff) and exit 1 if anything did.")
-@click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1.")
 @click.option(
-    "--deadline", type=click.FloatRange(min=0.1), default=workers.DEADLINE, show_default=True,
+    "--baseline",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="An earlier output of the same input: print what changed (as dossier-rules diff) and exit 1 if anything did.",
+)
+@click.option(
+    "--fail-on", type=click.Choice(["block", "warn", "never"]), default="never", show_default=True, help="Lowest severity that makes the exit code 1."
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=workers.DEADLINE,
+    show_default=True,
     help="Seconds a worker may take over one chunk; a worker that takes longer is replaced and its records retried one by one.",
 )
 @as_of_option
@@ -49,8 +58,18 @@ from .diff import run_diff
 @registries_option
 @max_age_option
 def batch_command(
-    input_spec: str, out: Path, jobs: int, resume: bool, baseline: Path | None, fail_on: str, deadline: float, as_of: Any, backend: str, packs_dir: Path,
-    registries_dir: Path | None, max_registry_age: int,
+    input_spec: str,
+    out: Path,
+    jobs: int,
+    resume: bool,
+    baseline: Path | None,
+    fail_on: str,
+    deadline: float,
+    as_of: Any,
+    backend: str,
+    packs_dir: Path,
+    registries_dir: Path | None,
+    max_registry_age: int,
 ) -> None:
     """Screen every record of INPUT: a directory of JSON files, a JSON Lines file (.gz too), or - for stdin.
 
@@ -70,15 +89,18 @@ def batch_command(
                 def report(stats: batch.Stats) -> None:
                     rate = stats.records / max(time.monotonic() - started, 1e-9)
                     o = stats.summary.outcome
-                    bar.update(task, description=f"{stats.records:,} records · {rate:,.0f}/s · {o['blocked']:,} blocked, {o['review']:,} review, {o['clear']:,} clear, {o['not_in_force']:,} not in force · {stats.errors:,} unreadable", refresh=True)
+                    bar.update(
+                        task,
+                        description=f"{stats.records:,} records · {rate:,.0f}/s · {o['blocked']:,} blocked, {o['review']:,} review, {o['clear']:,} clear, {o['not_in_force']:,} not in force · {stats.errors:,} unreadable",
+                        refresh=True,
+                    )
 
                 outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report, deadline)
         else:
             outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, None, deadline)
     except batch.Interrupted as exc:
         click.echo(
-            f"stopped by {exc}: {out} holds {exc.written:,} whole record(s); "
-            f"run the same command with --resume to continue after them",
+            f"stopped by {exc}: {out} holds {exc.written:,} whole record(s); run the same command with --resume to continue after them",
             err=True,
         )
         raise SystemExit(exc.exit_code) from None

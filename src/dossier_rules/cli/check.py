@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timezone
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import click
 import orjson
@@ -15,8 +16,8 @@ from rich.text import Text
 
 from .. import batch
 from ..engine import Engine
-from ..packs import SEVERITY_RANK
 from ..locale import N_, _, language
+from ..packs import SEVERITY_RANK
 from ..report import DataWarning, ErrorDetail, ErrorRecord, Finding, Report
 from ..sources import InputError, read_bytes, read_stream
 from .common import (
@@ -42,7 +43,7 @@ def expand(paths: Iterable[str]) -> Iterator[str | Path]:
             yield raw
 
 
-def items_for(files: Iterable[str]) -> Iterator["batch.Item"]:
+def items_for(files: Iterable[str]) -> Iterator[batch.Item]:
     """The records named on the command line, read here (with a bound) so a bad file becomes an error record."""
     for source in expand(files):
         name = batch.file_name(source)
@@ -55,7 +56,7 @@ def items_for(files: Iterable[str]) -> Iterator["batch.Item"]:
 
 def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Report | ErrorRecord], batch.Stats]:
     """Reports or error records, one per file, and their counts, through the same pipeline as ``batch``."""
-    stamp = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = datetime.now(UTC).replace(microsecond=0)
     out: list[Report | ErrorRecord] = []
     stats = batch.Stats()
     for blob, chunk_stats in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
@@ -79,7 +80,9 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True)
 @lang_option
-@click.option("--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option(
+    "--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1."
+)
 @as_of_option
 @engine_option
 @packs_option
@@ -130,8 +133,15 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out
         for finding in result.findings:
             _print_finding(out, finding)
     f = summary["findings"]
-    line = _("{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
-             records=summary["records"], evaluated=summary["evaluated"], errors=summary["errors"], block=f["block"], warn=f["warn"], info=f["info"])
+    line = _(
+        "{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
+        records=summary["records"],
+        evaluated=summary["evaluated"],
+        errors=summary["errors"],
+        block=f["block"],
+        warn=f["warn"],
+        info=f["info"],
+    )
     _emit(out, Text(line))
 
 
@@ -161,9 +171,19 @@ def _report_header(report: Report) -> Text:
     header = Text()
     header.append(f"{mark} ", style=style)
     header.append(f"{report.dossier_id}", style="bold")
-    header.append("  " + _("{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
-                          kind=_(KIND_NAMES[report.kind]), country=report.country, source=report.source or "-",
-                          pack=pack.id, version=pack.version, as_of=report.as_of, counts=counts))
+    header.append(
+        "  "
+        + _(
+            "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
+            kind=_(KIND_NAMES[report.kind]),
+            country=report.country,
+            source=report.source or "-",
+            pack=pack.id,
+            version=pack.version,
+            as_of=report.as_of,
+            counts=counts,
+        )
+    )
     return header
 
 

@@ -29,7 +29,13 @@ def log() -> None:
 
 @log.command("verify")
 @click.option("--expect-head", default=None, help="The head hash printed by an earlier verify: fail unless the log still contains it at the same entry.")
-@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="Verify an exported log (JSON Lines) instead of the database.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Verify an exported log (JSON Lines) instead of the database.",
+)
 @db_option
 def log_verify(expect_head: str | None, file: Path | None, db: Path | None) -> None:
     """Walk the hash chain; name the first entry that was edited, removed or reordered.

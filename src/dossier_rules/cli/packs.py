@@ -13,8 +13,8 @@ from rich.text import Text
 from .. import codegen, coverage, workers
 from ..conditions import outline
 from ..locale import _
-from ..scaffold import write_new_pack
 from ..packs import PackSet
+from ..scaffold import write_new_pack
 from ..sources import InputError
 from ..testing import junit_xml, lint, run_tests
 from .common import (
@@ -98,7 +98,9 @@ def packs_show(pack_id: str, packs_dir: Path) -> None:
         table.add_row(spec.id, resolved.article, spec.applies_to, spec.severity, spec.share.act if spec.share else "", spec.title.en)
     if pack is None:
         for rule in source.rules:
-            table.add_row(rule.id, rule.spec.article, rule.spec.applies_to, rule.spec.severity, rule.spec.share.act if rule.spec.share else "", rule.spec.title.en)
+            table.add_row(
+                rule.id, rule.spec.article, rule.spec.applies_to, rule.spec.severity, rule.spec.share.act if rule.spec.share else "", rule.spec.title.en
+            )
     out.print(table)
 
 
@@ -113,7 +115,9 @@ def packs_lint(paths: tuple[Path, ...]) -> None:
     print_problems(problems)
     blocking = [p for p in problems if p.kind != "rete"]
     if len(blocking) < len(problems):
-        click.echo(_("{count} rule(s) only the native engine can run (see above); --engine rete refuses them").format(count=len(problems) - len(blocking)), err=True)
+        click.echo(
+            _("{count} rule(s) only the native engine can run (see above); --engine rete refuses them").format(count=len(problems) - len(blocking)), err=True
+        )
     if blocking:
         click.echo(_("{count} problem(s)").format(count=len(blocking)), err=True)
         raise SystemExit(EXIT_FINDINGS)
@@ -139,7 +143,6 @@ def packs_new(country: str, parent: str, packs_dir: Path) -> None:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     click.echo(_("wrote {path}: fill in each TODO from the MOC text, then run: dossier-rules packs lint {path}").format(path=path))
-
 
 
 @packs.command("compile")
@@ -183,7 +186,9 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
 @click.option("--case", "cases", multiple=True, help="Run only the cases whose name contains this text (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="List every case run, not only the failures.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the results as JUnit XML to this file.")
-def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None) -> None:
+def packs_test(
+    pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None
+) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
     With PACK ids, run the tests of those packs (an abstract pack's rules
@@ -242,7 +247,9 @@ def packs_test(pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: st
         else:
             click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
             branches = run.branches
-            click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%; packs coverage --branches lists the rest)")
+            click.echo(
+                f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%; packs coverage --branches lists the rest)"
+            )
     raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
 
 
@@ -277,7 +284,7 @@ def explain(rule_id: str, packs_dir: Path) -> None:
     out.print(f"message (en): {spec.message.en}", markup=False)
     out.print(f"message (ja): {spec.message.ja}", markup=False)
     out.print("tests:")
-    for case, line in zip(spec.tests, rule.test_lines):
+    for case, line in zip(spec.tests, rule.test_lines, strict=True):
         count = f" ×{case.count}" if case.count else ""
         as_of = f" as of {case.as_of}" if case.as_of else ""
         out.print(f"  {case.expect:<4}{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
@@ -288,7 +295,13 @@ def explain(rule_id: str, packs_dir: Path) -> None:
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/coverage.md"), show_default=True)
 @click.option("--check", is_flag=True, help="Do not write; exit 1 if the file is stale or a checkable provision is not encoded.")
 @click.option("--branches", is_flag=True, help="Instead, run the rule tests and list each condition outcome no case exercises.")
-@click.option("--min", "minimum", type=click.FloatRange(0, 100), default=None, help="Exit 1 when fewer than this percentage of condition outcomes are exercised (implies --branches).")
+@click.option(
+    "--min",
+    "minimum",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Exit 1 when fewer than this percentage of condition outcomes are exercised (implies --branches).",
+)
 def packs_coverage(packs_dir: Path, output: Path, check: bool, branches: bool, minimum: float | None) -> None:
     """Write the provision matrix: each MOC article and the rules that encode it.
 

@@ -14,7 +14,18 @@ from rich.table import Table
 from .. import package_data
 from ..locale import _
 from ..packs import PackSet
-from ..registries import CSV_COLUMNS, MAX_REGISTRY_BYTES, REGISTRY_KINDS, Registry, keeper_problem, load_registry, parse_csv, registry_file, spreadsheet_safe, write_registry
+from ..registries import (
+    CSV_COLUMNS,
+    MAX_REGISTRY_BYTES,
+    REGISTRY_KINDS,
+    Registry,
+    keeper_problem,
+    load_registry,
+    parse_csv,
+    registry_file,
+    spreadsheet_safe,
+    write_registry,
+)
 from ..sources import InputError, Problem, read_bytes
 from .common import (
     EXIT_FINDINGS,
@@ -35,7 +46,12 @@ def registry() -> None:
 
 @registry.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--country", required=True, callback=lambda ctx, param, value: value.upper(), help="Who keeps the list: a partner country with a pack whose rules consult it, or JP for Japan's lists.")
+@click.option(
+    "--country",
+    required=True,
+    callback=lambda ctx, param, value: value.upper(),
+    help="Who keeps the list: a partner country with a pack whose rules consult it, or JP for Japan's lists.",
+)
 @click.option("--kind", required=True, type=click.Choice(sorted(REGISTRY_KINDS)))
 @click.option("--source", required=True, help="Where the list came from (publication, URL, letter).")
 @click.option("--retrieved-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Date the list was retrieved  [default: today]")
@@ -61,7 +77,7 @@ def registry_import(
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
-    for line, _, reason in result.rejected:
+    for line, _values, reason in result.rejected:
         click.echo(f"{csv_file}:{line}: {reason}", err=True)
     target = registry_file(registries_dir or packs_dir / "registries", country, kind)
     if package_data.is_installed(target):
@@ -112,9 +128,15 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
         reg = loaded.registry
         rows.append(
             {
-                "country": reg.country, "kind": reg.kind, "entries": loaded.count, "retrieved_on": reg.retrieved_on.isoformat(),
-                "age_days": (date.today() - reg.retrieved_on).days, "sample": reg.sample, "source": reg.source,
-                "file": str(loaded.path), "sha256": loaded.sha256,
+                "country": reg.country,
+                "kind": reg.kind,
+                "entries": loaded.count,
+                "retrieved_on": reg.retrieved_on.isoformat(),
+                "age_days": (date.today() - reg.retrieved_on).days,
+                "sample": reg.sample,
+                "source": reg.source,
+                "file": str(loaded.path),
+                "sha256": loaded.sha256,
             }
         )
     if fmt == "json":
@@ -122,7 +144,9 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
         return
     table = Table("country", "kind", "entries", "retrieved", "age (days)", "sample", "source")
     for row in rows:
-        table.add_row(row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), "yes" if row["sample"] else "", row["source"])
+        table.add_row(
+            row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), "yes" if row["sample"] else "", row["source"]
+        )
     console().print(table)
 
 

@@ -178,7 +178,7 @@ def console_for(stream: IO[str]) -> Any:
 
 
 def _drain(records: Iterator[Record]) -> None:
-    for _ in records:
+    for _record in records:
         pass
 
 

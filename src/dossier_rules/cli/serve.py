@@ -38,13 +38,23 @@ def settings_db(db: Path | None) -> Path:
     show_default=True,
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
-@click.option("--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit.")
+@click.option(
+    "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
+)
 @db_option
 @packs_option
 @registries_option
 @max_age_option
 def serve(
-    host: str, port: int, no_store_dossiers: bool, names_visible_to: tuple[str, ...], write_openapi: Path | None, db: Path | None, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    host: str,
+    port: int,
+    no_store_dossiers: bool,
+    names_visible_to: tuple[str, ...],
+    write_openapi: Path | None,
+    db: Path | None,
+    packs_dir: Path,
+    registries_dir: Path | None,
+    max_registry_age: int,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until interrupted.
 
@@ -56,7 +66,11 @@ def serve(
     from ..sources import InputError
 
     settings = Settings(
-        db=settings_db(db), packs_dir=packs_dir, registries_dir=registries_dir, max_registry_age=max_registry_age, store_dossiers=not no_store_dossiers,
+        db=settings_db(db),
+        packs_dir=packs_dir,
+        registries_dir=registries_dir,
+        max_registry_age=max_registry_age,
+        store_dossiers=not no_store_dossiers,
         names_visible_to=frozenset(names_visible_to),
     )
     if write_openapi is not None:

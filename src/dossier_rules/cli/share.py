@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,7 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
             err=True,
         )
     click.echo(
-        f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, "
-        f"{result.duplicates} finding(s) already in the outbox"
+        f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, {result.duplicates} finding(s) already in the outbox"
     )
     raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
 
@@ -86,8 +85,12 @@ def notice_filter_options(command: Any) -> Any:
 def notice_filter(options: dict[str, Any], states: tuple[str, ...] = ()) -> sharing.NoticeFilter:
     """The filter the options describe; removes them from ``options``."""
     return sharing.NoticeFilter(
-        countries=frozenset(c.upper() for c in options.pop("countries")), acts=frozenset(options.pop("acts")), states=frozenset(states),
-        intermediaries=frozenset(options.pop("intermediaries")), created_from=options.pop("created_from"), created_to=options.pop("created_to"),
+        countries=frozenset(c.upper() for c in options.pop("countries")),
+        acts=frozenset(options.pop("acts")),
+        states=frozenset(states),
+        intermediaries=frozenset(options.pop("intermediaries")),
+        created_from=options.pop("created_from"),
+        created_to=options.pop("created_to"),
     )
 
 
@@ -190,7 +193,7 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
     """
     chosen = notice_filter(options, ("approved", "exported"))
     packset = load_packset(packs_dir)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     with sharing.Outbox(outbox) as box:
         if not notice_ids and not chosen.empty_except_state:
             notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))

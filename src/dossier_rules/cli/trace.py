@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..locale import _
 from ..conditions import as_date
+from ..locale import _
 from ..sources import InputError, load_dossier, read_bytes
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, as_of_option, load_packset, load_registry_set, packs_option, print_problems, registries_option
 

@@ -209,9 +209,7 @@ class Accounts:
 
     def revoke_token(self, user: User, token_id: str) -> None:
         with self.db.write() as conn:
-            done = conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", (now_iso(), token_id, user.id)
-            ).rowcount
+            done = conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", (now_iso(), token_id, user.id)).rowcount
         if not done:
             raise AccountError(f"no live token {token_id}")
 
@@ -219,10 +217,14 @@ class Accounts:
         """The live, enabled user a token belongs to, or None."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
-        row = self.db.connection().execute(
-            "SELECT u.*, t.id AS token_id FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0",
-            (secret_hash(secret),),
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT u.*, t.id AS token_id FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0",
+                (secret_hash(secret),),
+            )
+            .fetchone()
+        )
         return _user(row) if row else None
 
     # ----------------------------------------------------------------- sessions
@@ -244,10 +246,14 @@ class Accounts:
         """The live session of an enabled user that a cookie names, or None."""
         if not sid or len(sid) > 200:
             return None
-        row = self.db.connection().execute(
-            "SELECT u.*, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ? AND u.disabled = 0",
-            (secret_hash(sid), now_iso()),
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT u.*, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+                (secret_hash(sid), now_iso()),
+            )
+            .fetchone()
+        )
         return Session(_user(row), row["csrf"], row["expires_at"]) if row else None
 
     def end_session(self, sid: str) -> None:

@@ -19,7 +19,10 @@ from .screening_routes import require_content_type
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
 ADMIN: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
-CSV_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "string", "description": "Columns: id, name, listed_from, ended_on, ended_because, note"}}}}
+CSV_BODY = {
+    "required": True,
+    "content": {"text/csv": {"schema": {"type": "string", "description": "Columns: id, name, listed_from, ended_on, ended_because, note"}}},
+}
 
 
 class NewUser(BaseModel):
@@ -82,7 +85,11 @@ async def import_registry(
     path = request.url.path
     keepers = request.app.state.engine.packset.registry_keepers()  # the packs present decide who keeps which list
     if kind not in REGISTRY_KINDS or country not in keepers.get(kind, ()):
-        return problem_response(422, [Problem(path, f"unknown registry: kinds {', '.join(sorted(REGISTRY_KINDS))}, each kept by the countries whose pack consults it", kind="invalid")], path)
+        return problem_response(
+            422,
+            [Problem(path, f"unknown registry: kinds {', '.join(sorted(REGISTRY_KINDS))}, each kept by the countries whose pack consults it", kind="invalid")],
+            path,
+        )
     try:
         text = (await request.body()).decode("utf-8-sig")
         result = parse_csv(text, "body")
@@ -108,4 +115,3 @@ def _reload_registries(request: Request, directory: Any) -> None:
     engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
     state.engine = engine
     state.screenings.engine = engine
-

@@ -36,9 +36,15 @@ def packs(engine: Engine, root: Path | None) -> list[dict[str, Any]]:
         period = meta.moc.in_force if meta.moc else None
         out.append(
             {
-                "id": meta.id, "version": meta.version, "country": meta.country, "abstract": meta.abstract, "extends": meta.extends,
-                "title": meta.title.model_dump(), "rules": len(pack.rules) if pack else len(source.rules),
-                "file": _relative(source.path, root), "sha256": source.sha256,
+                "id": meta.id,
+                "version": meta.version,
+                "country": meta.country,
+                "abstract": meta.abstract,
+                "extends": meta.extends,
+                "title": meta.title.model_dump(),
+                "rules": len(pack.rules) if pack else len(source.rules),
+                "file": _relative(source.path, root),
+                "sha256": source.sha256,
                 "in_force": {"starts_on": period.starts_on, "ends_on": period.ends_on, "article": period.article} if period else None,
             }
         )
@@ -57,9 +63,7 @@ def explain(packset: PackSet, rule: CompiledRule, root: Path | None) -> dict[str
         "title": spec.title.model_dump(),
         "pack": rule.pack_id,
         "defined_in": {"file": _relative(rule.source, root), "line": rule.line},
-        "cites": [
-            {"pack": p.id, "article": r.article, "also": list(r.also)} for p in packset.packs.values() for r in p.rules if r.rule is rule
-        ],
+        "cites": [{"pack": p.id, "article": r.article, "also": list(r.also)} for p in packset.packs.values() for r in p.rules if r.rule is rule],
         "applies_to": spec.applies_to,
         "severity": spec.severity,
         "share": spec.share.act if spec.share else None,
@@ -80,9 +84,12 @@ def coverage(packset: PackSet) -> list[dict[str, Any]]:
             "country": pack.country,
             "articles": [
                 {
-                    "article": row.article, "title": row.entry.title.model_dump(), "rules": list(row.rules),
+                    "article": row.article,
+                    "title": row.entry.title.model_dump(),
+                    "rules": list(row.rules),
                     "not_checkable": row.entry.not_checkable.model_dump() if row.entry.not_checkable else None,
-                    "note": row.entry.note.model_dump() if row.entry.note else None, "unencoded": row.unencoded,
+                    "note": row.entry.note.model_dump() if row.entry.note else None,
+                    "unencoded": row.unencoded,
                 }
                 for row in rows(pack)
             ],
@@ -99,9 +106,15 @@ def registries(engine: Engine, today: date) -> list[dict[str, Any]]:
         age = (today - reg.retrieved_on).days
         out.append(
             {
-                "country": reg.country, "kind": reg.kind, "entries": loaded.count, "retrieved_on": reg.retrieved_on.isoformat(),
-                "age_days": age, "stale": engine.max_registry_age is not None and age > engine.max_registry_age,
-                "sample": reg.sample, "source": reg.source, "sha256": loaded.sha256,
+                "country": reg.country,
+                "kind": reg.kind,
+                "entries": loaded.count,
+                "retrieved_on": reg.retrieved_on.isoformat(),
+                "age_days": age,
+                "stale": engine.max_registry_age is not None and age > engine.max_registry_age,
+                "sample": reg.sample,
+                "source": reg.source,
+                "sha256": loaded.sha256,
             }
         )
     return out

@@ -22,11 +22,17 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter("dossier_rules_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
-            "dossier_rules_http_request_seconds", "Time to answer an HTTP request", ["method", "route"], registry=self.registry,
+            "dossier_rules_http_request_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.screenings = Counter(
-            "dossier_rules_screenings", "Dossiers screened, by outcome (blocked, review, clear, not_in_force, unreadable) and country", ["outcome", "country"], registry=self.registry
+            "dossier_rules_screenings",
+            "Dossiers screened, by outcome (blocked, review, clear, not_in_force, unreadable) and country",
+            ["outcome", "country"],
+            registry=self.registry,
         )
 
     def screened(self, record: dict[str, Any]) -> None:

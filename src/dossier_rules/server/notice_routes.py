@@ -77,7 +77,9 @@ def build(body: BuildRequest, request: Request, who: Principal = Depends(require
     with outbox(request) as box:
         result = box.add_reports(request.app.state.engine.packset, reports())
     return {
-        "created": result.created, "extended": result.extended, "duplicates": result.duplicates,
+        "created": result.created,
+        "extended": result.extended,
+        "duplicates": result.duplicates,
         "problems": [{"source": p.source, **p.to_json()} for p in result.problems],
         "held_back": [vars(h) for h in result.held_back],
     }
@@ -95,11 +97,7 @@ def list_notices(
     with outbox(request) as box:
         rows = [dict(r) for r in box.notices(state)]
     fields = ("id", "country", "act", "state", "dossiers", "findings", "created_at", "approved_by", "approved_at", "exported_at")
-    return [
-        {k: r[k] for k in fields}
-        for r in rows
-        if (country is None or r["country"] == country.upper()) and (act is None or r["act"] == act)
-    ]
+    return [{k: r[k] for k in fields} for r in rows if (country is None or r["country"] == country.upper()) and (act is None or r["act"] == act)]
 
 
 @router.get("/{notice_id}", responses={**REFUSALS, 200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()}}})

@@ -55,7 +55,15 @@ class Entry:
     hash: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "at": self.at, "actor": self.actor, "body": orjson.loads(self.body), "prev_hash": self.prev_hash, "hash": self.hash}
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "at": self.at,
+            "actor": self.actor,
+            "body": orjson.loads(self.body),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Entry:
@@ -116,7 +124,10 @@ def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = N
             return Verification(False, expected - 1, prev, expected, reason)
         if item.prev_hash != prev:
             return Verification(
-                False, expected - 1, prev, item.seq,
+                False,
+                expected - 1,
+                prev,
+                item.seq,
                 f"entry {item.seq} does not follow entry {item.seq - 1}: entries were removed or reordered, or entry {item.seq - 1} was rewritten",
             )
         if entry_hash(item.seq, item.kind, item.at, item.actor, item.prev_hash, item.body) != item.hash:

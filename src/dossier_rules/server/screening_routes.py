@@ -28,7 +28,12 @@ JSONL_BODY = {
     "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "Dossiers, one JSON document per line"}}},
 }
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed JSON"}, 401: {}, 403: {}, 413: {}, 415: {}, 422: {"description": "Not a valid dossier: the CLI's error record"},
+    400: {"description": "Malformed JSON"},
+    401: {},
+    403: {},
+    413: {},
+    415: {},
+    422: {"description": "Not a valid dossier: the CLI's error record"},
 }
 
 
@@ -109,8 +114,16 @@ def list_screenings(
 ) -> ScreeningPage:
     """Stored screenings, newest first, filtered as `dossier-rules report` filters results."""
     chosen = Filter.of(
-        countries=[c.upper() for c in country], kinds=kind, outcomes=outcome, severities=severity, rules=rule, articles=article,
-        intermediaries=intermediary, sectors=sector, submitted_from=submitted_from, submitted_to=submitted_to,
+        countries=[c.upper() for c in country],
+        kinds=kind,
+        outcomes=outcome,
+        severities=severity,
+        rules=rule,
+        articles=article,
+        intermediaries=intermediary,
+        sectors=sector,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
     )
     items, cursor = screenings_of(request).listing(chosen, user, screened_from, screened_to, after, limit)
     if not _may_see_names(request, who):

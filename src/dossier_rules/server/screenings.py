@@ -26,8 +26,8 @@ import orjson
 
 from .. import batch
 from ..engine import Engine
-from ..results import Filter
 from ..model import personal_pointer, without_personal
+from ..results import Filter
 from . import screening_log
 from .db import Database
 from .metrics import Metrics

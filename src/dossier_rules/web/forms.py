@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..locale import N_, translate
 from .. import labels
+from ..locale import N_, translate
 from ..model import KINDS
 
 MAX_ROWS = 50
@@ -44,8 +44,8 @@ class Control:
     help: str | None = None
     value: str = ""
     choices: list[tuple[str, str]] = field(default_factory=list)
-    children: list["Control"] = field(default_factory=list)
-    rows: list[list["Control"]] = field(default_factory=list)
+    children: list[Control] = field(default_factory=list)
+    rows: list[list[Control]] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -111,9 +111,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
-def controls(
-    model: type[BaseModel], data: dict[str, Any], errors: dict[str, str], prefix: str = "", declared: dict[str, Any] | None = None
-) -> list[Control]:
+def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str], prefix: str = "", declared: dict[str, Any] | None = None) -> list[Control]:
     """The controls of ``model``, filled from ``data`` (the draft) and showing ``errors`` (pointer -> message).
 
     ``declared`` are the country fields the chosen country's pack declares

@@ -18,16 +18,15 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
-from starlette.datastructures import UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import UploadFile
 
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..results import Filter
-from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
+from ..server import AccountError, LoginLimited, Principal, log_in, log_out, notice_routes, optional_principal, require
 from ..server import catalog as service_catalog
-from ..server import notice_routes
 from ..server.screening_routes import _may_see_names
 from ..server.screenings import NotFound, redact
 from . import forms, view
@@ -41,19 +40,31 @@ MAX_UPLOADS = 20
 COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
 TERMS = {
     # roles
-    "screener": N_("screener"), "reviewer": N_("reviewer"), "admin": N_("admin"),
+    "screener": N_("screener"),
+    "reviewer": N_("reviewer"),
+    "admin": N_("admin"),
     # outcomes of a screening
-    "blocked": N_("blocked"), "review": N_("needs review"), "clear": N_("no findings"), "not_in_force": N_("MOC not in force"),
+    "blocked": N_("blocked"),
+    "review": N_("needs review"),
+    "clear": N_("no findings"),
+    "not_in_force": N_("MOC not in force"),
     "unreadable": N_("unreadable"),
     # states of a notice
-    "draft": N_("draft"), "approved": N_("approved"), "exported": N_("exported"),
+    "draft": N_("draft"),
+    "approved": N_("approved"),
+    "exported": N_("exported"),
     # the lists rules consult
-    "accredited-agencies": N_("accredited sending agencies"), "improvement-orders": N_("improvement orders"),
-    "support-organisations": N_("registered support organisations"), "suspended-sectors": N_("sectors with acceptance suspended"),
+    "accredited-agencies": N_("accredited sending agencies"),
+    "improvement-orders": N_("improvement orders"),
+    "support-organisations": N_("registered support organisations"),
+    "suspended-sectors": N_("sectors with acceptance suspended"),
     # severities
-    "block": N_("block"), "warn": N_("warn"), "info": N_("info"),
+    "block": N_("block"),
+    "warn": N_("warn"),
+    "info": N_("info"),
     # kinds of dossier
-    "candidate": N_("candidate"), "broker": N_("broker"),
+    "candidate": N_("candidate"),
+    "broker": N_("broker"),
 }
 """Codes the pages show as words: each through the catalog (the templates use ``term(code)``)."""
 
@@ -69,7 +80,16 @@ NAV = [
 ]
 
 templates = Environment(loader=PackageLoader("dossier_rules.web", "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
-templates.globals.update(pointer_label=view.pointer_label, act_label=lambda act: forms.value_label(act, ACTS), _=_, term=lambda code: translate(TERMS.get(code, code)), translate=translate, localized=view.localized, field_label=forms.field_label, quote=quote)
+templates.globals.update(
+    pointer_label=view.pointer_label,
+    act_label=lambda act: forms.value_label(act, ACTS),
+    _=_,
+    term=lambda code: translate(TERMS.get(code, code)),
+    translate=translate,
+    localized=view.localized,
+    field_label=forms.field_label,
+    quote=quote,
+)
 
 
 def page_language(request: Request, who: Principal | None) -> str:
@@ -208,7 +228,9 @@ async def upload(request: Request, who: Principal = Depends(require("screener"))
             return RedirectResponse("/screenings/" + results[0][1]["source"].removeprefix("api:"), status_code=303)
         if not results:
             results = [("-", {"errors": [{"message": _("Choose one or more dossier files (JSON) to upload.")}]})]
-        return render(request, who, "new.html", status=200 if all("errors" not in r for _n, r in results) else 422, countries=_countries(request), results=results)
+        return render(
+            request, who, "new.html", status=200 if all("errors" not in r for _n, r in results) else 422, countries=_countries(request), results=results
+        )
 
 
 @router.get("/screenings/form")
@@ -231,12 +253,22 @@ def _declared(request: Request, kind: str, country: str) -> dict[str, Any]:
     return {}
 
 
-def _render_form(request: Request, who: Principal, kind: str, country: str, draft: dict[str, Any], errors: dict[str, str], general: list[str], status: int = 200) -> HTMLResponse:
+def _render_form(
+    request: Request, who: Principal, kind: str, country: str, draft: dict[str, Any], errors: dict[str, str], general: list[str], status: int = 200
+) -> HTMLResponse:
     model = KINDS[kind]
     controls = forms.controls(model, draft, errors, declared=_declared(request, kind, country))
     return render(
-        request, who, "form.html", status=status, kind=kind, country=country, country_name=translate(COUNTRY_NAMES.get(country, country)),
-        controls=controls, general=general, error_count=len(errors) + len(general),
+        request,
+        who,
+        "form.html",
+        status=status,
+        kind=kind,
+        country=country,
+        country_name=translate(COUNTRY_NAMES.get(country, country)),
+        controls=controls,
+        general=general,
+        error_count=len(errors) + len(general),
     )
 
 
@@ -290,9 +322,15 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
         if rule is not None and finding["rule_id"] not in explanations:
             explanations[finding["rule_id"]] = service_catalog.explain(engine.packset, rule, None)
     return {
-        "stored": stored, "report": report, "verdict": view.verdict(report), "groups": view.grouped(report.get("findings", [])),
-        "explanations": explanations, "unknowns": view.unknowns(engine, report, stored.get("dossier")),
-        "dossier_rows": rows, "anchor": lambda pointer: view.nearest(pointer, present), "severity_headings": view.SEVERITY_HEADINGS,
+        "stored": stored,
+        "report": report,
+        "verdict": view.verdict(report),
+        "groups": view.grouped(report.get("findings", [])),
+        "explanations": explanations,
+        "unknowns": view.unknowns(engine, report, stored.get("dossier")),
+        "dossier_rows": rows,
+        "anchor": lambda pointer: view.nearest(pointer, present),
+        "severity_headings": view.SEVERITY_HEADINGS,
     }
 
 
@@ -332,17 +370,16 @@ def history(
         return to_login(request)
     with page(request, who):
         chosen = Filter.of(
-            countries=[country] if country else [], outcomes=[outcome] if outcome else [], kinds=[kind] if kind else [],
+            countries=[country] if country else [],
+            outcomes=[outcome] if outcome else [],
+            kinds=[kind] if kind else [],
         )
-        items, cursor = request.app.state.screenings.listing(
-            chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50
-        )
+        items, cursor = request.app.state.screenings.listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
         if not _may_see_names(request, who):
             items = [redact(item) for item in items]
         filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
-        return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url,
-                      verdicts=view.VERDICTS)
+        return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
 
 
 def _date(text: str) -> date | None:
@@ -434,4 +471,3 @@ def registries_page(request: Request) -> Response:
         return to_login(request)
     with page(request, who):
         return render(request, who, "registries.html", registries=service_catalog.registries(request.app.state.engine, date.today()))
-
