@@ -80,8 +80,8 @@ def _shift(day: date, years: int, months: int, days: int) -> date | None:
         return None
 
 
-def _broker_subject(dossier: dict[str, Any]) -> dict[str, Any]:
-    """The broker a broker rule examined (the engine's subject for rules without ``subject``)."""
+def broker_subject(dossier: dict[str, Any]) -> dict[str, Any]:
+    """The broker a broker rule examined: the subject of a broker rule without ``subject``, for both evaluators."""
     fields = {
         "id": dossier["dossier_id"],
         "name": dossier["name"],
@@ -96,7 +96,7 @@ RUNTIME: dict[str, Any] = {
     "_date": cond.as_date,
     "_shift": _shift,
     "_show": show_value,
-    "_broker_subject": _broker_subject,
+    "_broker_subject": broker_subject,
     "__builtins__": {"any": any, "all": all, "enumerate": enumerate, "str": str, "frozenset": frozenset, "len": len, "sum": sum, "min": min, "max": max},
 }
 """Everything generated code can name besides its own locals and constants (no other builtins)."""

@@ -471,13 +471,4 @@ def _subject(rule: CompiledRule, env: Env) -> Data | None:
         party = rule.subject.getter(env)
         return json_value(party) if party is not None else None
     dossier = env[ROOT]
-    if dossier["kind"] == "broker":
-        fields = {
-            "id": dossier["dossier_id"],
-            "name": dossier["name"],
-            "role": dossier.get("role"),
-            "legal_form": dossier.get("legal_form"),
-            "country": dossier.get("based_in"),
-        }
-        return {k: v for k, v in fields.items() if v is not None}
-    return None
+    return codegen.broker_subject(dossier) if dossier["kind"] == "broker" else None
