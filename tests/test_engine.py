@@ -6,13 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import load_packs
 from dossier_rules.sources import InputError
 
-from .conftest import MINI_PACK, candidate, sample, write_pack
+from .conftest import MINI_PACK, RULES, candidate, sample, write_pack
 
 
 def rule_ids(report) -> list[str]:
@@ -153,7 +154,8 @@ def test_rules_apply_only_to_their_kind(engine: Engine) -> None:
 def test_report_names_packs_with_versions_and_hashes(engine: Engine) -> None:
     report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("la-candidate-clean.json")))
     assert [p.id for p in report.packs] == ["common", "la-kg-tj", "la"]
-    assert all(len(p.sha256) == 64 and p.version == "1.1.0" for p in report.packs)
+    written = {p.id: yaml.safe_load((RULES / f"{p.id}.yaml").read_text())["pack"]["version"] for p in report.packs}
+    assert all(len(p.sha256) == 64 and p.version == written[p.id] for p in report.packs)
 
 
 def test_evaluation_is_deterministic(engine: Engine) -> None:

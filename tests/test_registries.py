@@ -14,7 +14,7 @@ from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
 from dossier_rules.packs import PackSet
-from dossier_rules.registries import Entry, Registries, Registry, load_registries, load_registry, registry_file, write_registry
+from dossier_rules.registries import Entry, Registries, Registry, comparable_name, load_registries, load_registry, registry_file, write_registry
 from dossier_rules.sources import InputError
 
 from .conftest import RULES, SAMPLES, candidate, sample
@@ -78,11 +78,60 @@ def test_lookup_operators(tmp_path: Path) -> None:
     assert not unlisted(env)  # without the list, nothing can be said
 
 
+@pytest.mark.parametrize(
+    ("listed", "given", "same"),
+    [
+        ("Angkor Manpower Co., Ltd.", "ANGKOR MANPOWER", True),
+        ("Angkor Manpower Co., Ltd.", "Angkor  Manpower Co Ltd", True),
+        ("Angkor Manpower", "Ａｎｇｋｏｒ　Ｍａｎｐｏｗｅｒ", True),
+        ("Angkor Manpower", "Angkor Manpower International", False),
+        ("Angkor Manpower", "Bayon Manpower", False),
+        ("Angkor Manpower", "Co., Ltd.", False),
+    ],
+)
+def test_names_are_compared_without_case_punctuation_width_or_legal_form(listed: str, given: str, same: bool) -> None:
+    assert (comparable_name(listed) == comparable_name(given)) is same
+
+
+def test_listed_under_other_name(tmp_path: Path) -> None:
+    entries = [
+        {"id": "ACC-1", "name": "Angkor Manpower Co., Ltd.", "listed_from": "2020-01-01"},
+        {"id": "ACC-2", "name": "Old Name", "listed_from": "2020-01-01", "ended_on": "2024-01-01", "ended_because": "other"},
+        {"id": "ACC-2", "name": "New Name", "listed_from": "2024-01-01"},
+    ]
+    regs = registries_with(tmp_path, "KH", "accredited-agencies", entries)
+    day = date(2025, 1, 1)
+    program = cond.parse(
+        {"field": "sending_agency.accreditation.number", "listed_under_other_name": {"in": "accredited-agencies", "name": "sending_agency.name"}}, SCOPE
+    ).program()
+
+    def fires(number: str | None, name: str | None, view_day: date = day, registries: Registries = regs) -> bool:
+        agency = {"name": name, "accreditation": {"number": number}}
+        return program({cond.ROOT: candidate(sending_agency=agency), "$as_of": view_day, "$registries": registries.view("KH", view_day)})
+
+    assert fires("ACC-1", "Bayon Placement")
+    assert not fires("ACC-1", "ANGKOR MANPOWER")
+    assert fires("ACC-2", "Old Name")  # the name it had before 2024 is not the name listed on the date evaluated
+    assert not fires("ACC-2", "Old Name", date(2023, 6, 1))
+    assert not fires("ACC-2", "New Name")
+    assert not fires("ACC-9", "Anything")  # not listed: the not-on-list rules say so
+    assert not fires("ACC-1", None) and not fires(None, "Bayon Placement")  # unknown is not a different name
+    assert not fires("ACC-1", "Bayon Placement", registries=Registries.empty())  # without the list, nothing can be said
+
+
 def test_lookups_are_statically_checked() -> None:
     with pytest.raises(cond.ConditionError, match="unknown registry 'accredited-agency'"):
         cond.parse({"field": "sending_agency.accreditation.number", "listed_in": "accredited-agency"}, SCOPE)
     with pytest.raises(cond.ConditionError, match="looks up an identifier"):
         cond.parse({"field": "submitted", "listed_in": "improvement-orders"}, SCOPE)
+    with pytest.raises(cond.ConditionError, match=r"takes \{in: REGISTRY, name: NAME_PATH\}"):
+        cond.parse({"field": "sending_agency.accreditation.number", "listed_under_other_name": "accredited-agencies"}, SCOPE)
+    with pytest.raises(cond.ConditionError, match="unknown field 'nmae'"):
+        cond.parse(
+            {"field": "sending_agency.accreditation.number", "listed_under_other_name": {"in": "accredited-agencies", "name": "sending_agency.nmae"}}, SCOPE
+        )
+    with pytest.raises(cond.ConditionError, match="compares a name"):
+        cond.parse({"field": "sending_agency.accreditation.number", "listed_under_other_name": {"in": "accredited-agencies", "name": "submitted"}}, SCOPE)
 
 
 def test_missing_registry_is_reported_not_passed(packset: PackSet) -> None:

@@ -231,6 +231,8 @@ ACCREDITATION_NUMBERS = [
     "TJ-ACC-0011",
     "UNKNOWN-1",
 ]
+LISTED_NAMES = ["Angkor Example Manpower Co. (fictional)", "Vientiane Example Placement (fictional)"]
+"""Names the sample registries give some of those numbers: a dossier naming the agency as listed, or not."""
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -262,7 +264,8 @@ def agency() -> st.SearchStrategy:
     """A sending agency with an accreditation number, often one the registries list, revoke or expire."""
     dates = {"valid_from": st.sampled_from(DATES), "valid_to": st.sampled_from(DATES), "revoked_on": st.sampled_from(DATES)}
     accreditation = st.fixed_dictionaries({"number": st.sampled_from(ACCREDITATION_NUMBERS[1:])}, optional=dates)
-    return st.fixed_dictionaries({"role": st.just("sending_agency"), "accreditation": accreditation}, optional={"name": st.just("Example Agency")})
+    names = st.sampled_from(["Example Agency", *LISTED_NAMES])
+    return st.fixed_dictionaries({"role": st.just("sending_agency"), "accreditation": accreditation}, optional={"name": names})
 
 
 def items(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -275,7 +278,7 @@ CANDIDATE_FIELDS = {
     "sector": maybe(st.sampled_from(["agriculture", "shipbuilding", "fishery", "construction"])),
     "hire_route": maybe(st.sampled_from(["direct", "sending_agency"])),
     "languages": maybe(st.lists(st.sampled_from(["km", "en", "ur", "ja"]), max_size=2)),
-    "sending_agency": maybe(st.one_of(party(), agency())),
+    "sending_agency": maybe(st.one_of(agency(), party())),
     "certificate": maybe(
         st.fixed_dictionaries(
             {},
@@ -326,7 +329,7 @@ CANDIDATE_FIELDS = {
 BROKER_FIELDS = {
     "role": maybe(st.sampled_from(["sending_agency", "intermediary"])),
     "based_in": maybe(st.sampled_from(["home", "JP"])),  # "home": the dossier's own country
-    "accreditation": maybe(st.one_of(party(), agency()).map(lambda p: p.get("accreditation", {}))),
+    "accreditation": maybe(st.one_of(agency(), party()).map(lambda p: p.get("accreditation", {}))),
     "fee_schedule": maybe(st.fixed_dictionaries({}, optional={"published": TRI, "basis_shown": TRI, "breakdown_shown": TRI})),
     "practices": maybe(st.fixed_dictionaries({}, optional={"holds_passports": TRI, "takes_deposits": TRI, "penalty_contracts": TRI})),
     "complaints": items(st.fixed_dictionaries({}, optional={"act": st.sampled_from(["a", "b", "c", "d", "e", "test_fraud", "other"]), "substantiated": TRI})),
@@ -336,13 +339,13 @@ BROKER_FIELDS = {
 @st.composite
 def dossiers(draw: st.DrawFn) -> dict[str, Any]:
     country = draw(st.sampled_from(COUNTRIES))
-    kind = draw(st.sampled_from(["candidate", "candidate", "candidate", "broker"]))
+    kind = draw(st.sampled_from(["candidate", "candidate", "broker"]))
     data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": kind, "country": country, "submitted": draw(st.sampled_from(DATES))}
     if kind == "candidate":
         data["identity"] = {"name": "Generated Candidate"}
         fields = CANDIDATE_FIELDS
     else:
-        data["name"] = "Generated Broker"
+        data["name"] = draw(st.sampled_from(["Generated Broker", *LISTED_NAMES]))
         fields = BROKER_FIELDS
     for name, strategy in fields.items():
         value = draw(strategy)

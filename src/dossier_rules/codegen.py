@@ -343,6 +343,10 @@ class _Conditions:
             return f"({first} is not None and reg.listed({kind}, {later}))"
         if node.op == "revoked_in":
             return f"({first} is not None and reg.revoked({kind}, {later}))"
+        if node.op == "listed_under_other_name":
+            assert node.name is not None
+            name_first, name_later = self.once(*self.path(node.name, scope))
+            return f"({first} is not None and {name_first} is not None and reg.listed_under_other_name({kind}, {later}, {name_later}))"
         return f"({first} is not None and reg.available({kind}) and not reg.listed({kind}, {later}))"
 
 

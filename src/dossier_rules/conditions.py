@@ -19,6 +19,10 @@ Operators (YAML)::
     {field: PATH, listed_in: KIND}       on the registry KIND as of the evaluation date
     {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
     {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
+    {field: PATH, listed_under_other_name: {in: KIND, name: NAME_PATH}}
+                                         listed on KIND as of the evaluation date, but not under the name
+                                         NAME_PATH gives (false when either value is missing or the
+                                         list is not loaded)
     {count: {in: PATH, as: NAME, where: C}, OP: OPERAND}                  OP in eq ne lt le gt ge
     {sum: {in: PATH, as: NAME, of: NAME.PATH, where: C, unit: {field: NAME.PATH, eq: V}}, OP: OPERAND}
     {min: ...} / {max: ...}                                                 like sum; numbers or dates
@@ -44,6 +48,7 @@ the aggregate unknown rather than silently mixing currencies.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import operator
 import re
@@ -57,7 +62,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
 
-from .model import parse_date
+from .model import Vocabulary, parse_date
 from .registries import REGISTRY_KINDS
 
 Env = dict[str, Any]
@@ -82,6 +87,8 @@ class FieldType:
     fields: Mapping[str, FieldType] = field(default_factory=dict)
     item: FieldType | None = None
     choices: frozenset[str] | None = None
+    vocabulary: str | None = None
+    """For codes from an open list (languages): the label table of their common values (:class:`model.Vocabulary`)."""
 
     def describe(self) -> str:
         if self.kind == "list" and self.item:
@@ -100,7 +107,9 @@ def type_of_model(model: type[BaseModel]) -> FieldType:
 def type_of(annotation: Any) -> FieldType:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
-        return type_of(args[0])
+        marks = [m.name for m in args[1:] if isinstance(m, Vocabulary)]
+        ftype = type_of(args[0])
+        return dataclasses.replace(ftype, vocabulary=marks[0]) if marks else ftype
     if origin in (Union, types.UnionType):
         present = [a for a in args if a is not type(None)]
         if len(present) != 1:
@@ -487,16 +496,25 @@ class Compare(Node):
         return f"{self.path.text} {_SYMBOLS[self.op]} {self.operand}"
 
 
-_LOOKUPS = {"listed_in": "is listed in", "not_listed_in": "is not listed in", "revoked_in": "was revoked in"}
+_LOOKUPS = {
+    "listed_in": "is listed in",
+    "not_listed_in": "is not listed in",
+    "revoked_in": "was revoked in",
+    "listed_under_other_name": "is listed under a name other than {name} in",
+}
 
 
 @dataclass(frozen=True)
 class Lookup(Node):
-    """A registry look-up for the value of a field, as of the evaluation date."""
+    """A registry look-up for the value of a field, as of the evaluation date.
+
+    ``name`` is the path of the name the entry should bear (``listed_under_other_name`` only).
+    """
 
     path: Path
     op: str
     kind: str
+    name: Path | None = None
 
     def program(self) -> Program:
         get, kind = self.path.getter, self.kind
@@ -504,13 +522,18 @@ class Lookup(Node):
             return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
         if self.op == "revoked_in":
             return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
+        if self.op == "listed_under_other_name":
+            assert self.name is not None
+            name = self.name.getter
+            return lambda env: (v := get(env)) is not None and (n := name(env)) is not None and env["$registries"].listed_under_other_name(kind, v, n)
         return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
 
     def paths(self) -> list[Path]:
-        return [self.path]
+        return [self.path] + ([self.name] if self.name is not None else [])
 
     def __str__(self) -> str:
-        return f"{self.path.text} {_LOOKUPS[self.op]} registry {self.kind} (as of the evaluation date)"
+        verb = _LOOKUPS[self.op].format(name=self.name.text if self.name else "")
+        return f"{self.path.text} {verb} registry {self.kind} (as of the evaluation date)"
 
 
 @dataclass(frozen=True)
@@ -863,12 +886,21 @@ def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
 
 def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: int | None) -> Node:
     path = resolve(raw["field"], scope, _line(raw, "field", line))
+    name: Path | None = None
     kind = raw[op]
+    if op == "listed_under_other_name":
+        if not isinstance(kind, dict) or set(kind) != {"in", "name"}:
+            got = sorted(kind) if isinstance(kind, dict) else kind
+            raise ConditionError(f"'{op}' takes {{in: REGISTRY, name: NAME_PATH}}, got {got!r}", op_line)
+        name = resolve(kind["name"], scope, _line(kind, "name", op_line))
+        if name.type.kind != "string":
+            raise ConditionError(f"'{op}' compares a name, but '{name.text}' is a {name.type.describe()}", op_line)
+        kind = kind["in"]
     if kind not in REGISTRY_KINDS:
         raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
     if path.type.kind != "string":
         raise ConditionError(f"'{op}' looks up an identifier, but '{path.text}' is a {path.type.describe()}", op_line)
-    return Lookup(path, op, kind)
+    return Lookup(path, op, kind, name)
 
 
 def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node:

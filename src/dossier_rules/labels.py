@@ -27,6 +27,7 @@ ENUMS: dict[str, dict[str, Label]] = {
         "KG": ("キルギス", "Kyrgyzstan"),
         "TJ": ("タジキスタン", "Tajikistan"),
         "PK": ("パキスタン", "Pakistan"),
+        "JP": ("日本", "Japan"),
     },
     "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
     "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
@@ -52,7 +53,7 @@ ENUMS: dict[str, dict[str, Label]] = {
     "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接雇用", "direct hire")},
     "party_role": {
         "sending_agency": ("送出機関", "sending agency"),
-        "intermediary": ("仲介者", "intermediary"),
+        "intermediary": ("仲介機関（送出機関以外）", "intermediary (not a sending agency)"),
         "receiving_organisation": ("受入機関", "receiving organisation"),
         "support_organisation": ("支援機関", "support organisation"),
         "relative": ("親族", "relative"),
@@ -104,8 +105,42 @@ ENUMS: dict[str, dict[str, Label]] = {
         "test_fraud": ("試験における不正", "test fraud"),
         "other": ("その他", "other"),
     },
+    "language": {
+        "bn": ("ベンガル語", "Bengali"),
+        "en": ("英語", "English"),
+        "fa": ("ペルシア語", "Persian"),
+        "fil": ("フィリピノ語", "Filipino"),
+        "fr": ("フランス語", "French"),
+        "hi": ("ヒンディー語", "Hindi"),
+        "id": ("インドネシア語", "Indonesian"),
+        "ja": ("日本語", "Japanese"),
+        "kk": ("カザフ語", "Kazakh"),
+        "km": ("クメール語", "Khmer"),
+        "ko": ("韓国語", "Korean"),
+        "ky": ("キルギス語", "Kyrgyz"),
+        "lo": ("ラオ語", "Lao"),
+        "mn": ("モンゴル語", "Mongolian"),
+        "my": ("ミャンマー語", "Burmese"),
+        "ne": ("ネパール語", "Nepali"),
+        "pa": ("パンジャブ語", "Punjabi"),
+        "ps": ("パシュトー語", "Pashto"),
+        "ru": ("ロシア語", "Russian"),
+        "si": ("シンハラ語", "Sinhala"),
+        "tg": ("タジク語", "Tajik"),
+        "th": ("タイ語", "Thai"),
+        "tl": ("タガログ語", "Tagalog"),
+        "ur": ("ウルドゥー語", "Urdu"),
+        "uz": ("ウズベク語", "Uzbek"),
+        "vi": ("ベトナム語", "Vietnamese"),
+        "zh": ("中国語", "Chinese"),
+    },
 }
-"""Every enumeration of the dossier model, by a name of our own, with each value's label."""
+"""Every enumeration of the dossier model, by a name of our own, with each value's label; ``language`` labels
+the common values of an open list (ISO 639 codes): a code it lacks is shown as written, marked as a code."""
+
+
+UNLABELLED: dict[str, Label] = {"language": ("{}（言語コード）", "language code {}"), "country": ("{}（国コード）", "country code {}")}
+"""How a value of an open list that has no label of its own reads: as its code, said to be one."""
 
 
 @cache
@@ -127,6 +162,10 @@ def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
 def label(value: str, lang: Lang, enum: str | None) -> str:
     """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
     table = ENUMS.get(enum) if enum else None
-    if table is None or value not in table:
+    if table is None:
         return value
-    return table[value][0 if lang == "ja" else 1]
+    index = 0 if lang == "ja" else 1
+    if value not in table:
+        shapes = UNLABELLED.get(enum)  # type: ignore[arg-type]
+        return shapes[index].format(value) if shapes else value
+    return table[value][index]

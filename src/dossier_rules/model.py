@@ -18,6 +18,7 @@ from "declared that no fees were paid" (``[]``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -25,9 +26,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 SCHEMA_VERSION = "1.0"
 
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Marks a field of codes from an open list whose common values have labels (:data:`dossier_rules.labels.ENUMS`
+    under ``name``), so that messages name a language, say, and not its code. It constrains nothing."""
+
+    name: str
+
+
 Country = Annotated[
     str,
     Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the partner country whose MOC applies"),
+    Vocabulary("country"),
 ]
 """A partner country with an MOC. Which ones can be screened is decided by the rule packs present (one
 concrete pack per country), not here: the published schemas list the countries of the packs they were
@@ -36,8 +47,9 @@ generated for (:mod:`dossier_rules.schemas`)."""
 CountryFieldValue = bool | float | str
 """A value of a field a country's pack declares (``pack.dossier_fields``); a date is an ISO string."""
 
-CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. km, lo, ky, tg, ur, en, ja")]
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"), Vocabulary("country")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. km, lo, ky, tg, ur, en, ja"), Vocabulary("language")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]

@@ -248,7 +248,7 @@ class Template:
 def enum_name(path: cond.Path) -> str | None:
     """The enumeration (:data:`dossier_rules.labels.ENUMS`) of the field a message quotes, or of its items; None for free text."""
     ftype = path.type.item if path.type.kind == "list" and path.type.item else path.type
-    return enum_of(ftype.choices)
+    return ftype.vocabulary or enum_of(ftype.choices)
 
 
 def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -350,13 +351,14 @@ class RegistryView:
     first look-up; each look-up is then one set membership.
     """
 
-    __slots__ = ("_as_of", "_listed", "_lists", "_revoked")
+    __slots__ = ("_as_of", "_listed", "_lists", "_names", "_revoked")
 
     def __init__(self, registries: Registries, country: str, as_of: date):
         self._lists = registries.lists_for(country)
         self._as_of = as_of
         self._listed: dict[str, frozenset[str]] = {}
         self._revoked: dict[str, frozenset[str]] = {}
+        self._names: dict[str, dict[str, frozenset[str]]] = {}
 
     def available(self, kind: str) -> bool:
         return kind in self._lists
@@ -373,10 +375,46 @@ class RegistryView:
             ids = self._revoked[kind] = self._ids(kind, lambda e: e.revoked_by(self._as_of))
         return str(key) in ids
 
+    def listed_under_other_name(self, kind: str, key: Any, name: Any) -> bool:
+        """True when ``key`` is on the list ``kind`` on the date, but no entry of it there bears ``name``.
+
+        The published lists name each accredited agency (KH 5(1); LA/KG/TJ 7(2)):
+        a number listed under another name is a question for a person (a typing
+        error, a renamed agency, or someone else's number). Names are compared
+        as :func:`comparable_name` makes them, so case, punctuation, width and
+        the legal form's abbreviation do not count as a difference.
+        """
+        names = self._names.get(kind)
+        if names is None:
+            names = self._names[kind] = self._active_names(kind)
+        listed = names.get(str(key))
+        return listed is not None and comparable_name(str(name)) not in listed
+
+    def _active_names(self, kind: str) -> dict[str, frozenset[str]]:
+        """For each id of the list ``kind`` listed on the date, the comparable names its entries give it."""
+        out: dict[str, frozenset[str]] = {}
+        for key, entries in self._lists.get(kind, {}).items():
+            active = frozenset(comparable_name(e.name) for e in entries if e.active_on(self._as_of))
+            if active:
+                out[key] = active
+        return out
+
     def _ids(self, kind: str, holds: Any) -> frozenset[str]:
         """The ids of the list ``kind`` with an entry for which ``holds`` is true (none when the list is not loaded)."""
         index = self._lists.get(kind, {})
         return frozenset(key for key, entries in index.items() if any(holds(e) for e in entries))
+
+
+LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "inc", "incorporated", "limited", "llc", "ltd", "plc", "pte", "sole", "proprietorship"})
+"""Words of a legal form that lists and dossiers abbreviate or leave out ("Co., Ltd."): not a difference of name."""
+
+
+def comparable_name(name: str) -> str:
+    """A name as far as two spellings of the same name agree: Unicode-compatible forms (full-width letters), case,
+    punctuation and spacing, and the legal-form words of :data:`LEGAL_FORMS` do not count."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    words = "".join(c if unicodedata.category(c)[0] in "LNM" else " " for c in text).split()
+    return " ".join(w for w in words if w not in LEGAL_FORMS)
 
 
 # --------------------------------------------------------------------------- import

@@ -78,7 +78,9 @@ ACT_TITLES: dict[str, Localized] = {
         ja="算出基準を示さず額と内訳を理解させない費用の徴収",
         en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
     ),
-    "test_fraud": Localized(ja="試験における不正（替え玉受験、合格証の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"),
+    "test_fraud": Localized(
+        ja="試験における不正（別人による受験、合格を証する文書の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"
+    ),
     "revocation": Localized(
         ja="認定を取り消された後も活動する送出機関（調査のための通報）",
         en="A sending agency still active after its accreditation was revoked (reported for investigation)",

@@ -81,7 +81,7 @@ WORDS = {
     "certificate_number": "合格証番号",
     "taken_on": "受験日",
     "identity_verified": "本人確認の実施",
-    "impersonation_reported": "替え玉受験の報告",
+    "impersonation_reported": "別人による受験の報告",
     "certificate_forged_or_altered": "合格証の偽造・変造",
     "fees": "手数料等",
     "payer": "支払者",

@@ -135,7 +135,7 @@ class _Tracer:
                 note = "not evaluated: the aggregate is unknown (list missing, or a matching item lacks the value or its unit)"
             own = [node.operand.path] if node.operand.path else []
         else:
-            own = [p for p in (getattr(node, "path", None), getattr(getattr(node, "operand", None), "path", None)) if p is not None]
+            own = node.paths()  # a leaf: the paths it reads itself
         for path in own:
             pointer, value = self.read(path)
             values[pointer] = _json(value)
