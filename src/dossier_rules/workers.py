@@ -193,20 +193,17 @@ class OrderedPool(Generic[Task, Result]):
         result waits here until the chunks before it are done: a slow chunk
         never leaves the other workers idle, as reading the workers in turn
         did (a worker could not start its next chunk before the parent read
-        its result). At most two chunks per worker are sent and not yet
-        yielded, so memory stays bounded.
+        its result). The next chunk is read while the workers work, so an idle
+        worker gets it at once. At most two chunks per worker are sent and not
+        yet yielded, and one more is read, so memory stays bounded.
         """
         source = iter(chunks)
         held: dict[int, _Held[Task]] = {}
         done: dict[int, Result] = {}
         sent = yielded = 0
-        exhausted = False
+        chunk = next(source, None)  # always one chunk read ahead, while the workers work: none waits for the input
         while True:
-            while not exhausted and len(held) < len(self.workers) and sent - yielded < 2 * len(self.workers):
-                chunk = next(source, None)
-                if chunk is None:
-                    exhausted = True
-                    break
+            while chunk is not None and len(held) < len(self.workers) and sent - yielded < 2 * len(self.workers):
                 slot = min(set(range(len(self.workers))) - held.keys())
                 held[slot] = _Held(sent, chunk, time.monotonic() + self.deadline)
                 try:
@@ -214,6 +211,7 @@ class OrderedPool(Generic[Task, Result]):
                 except WorkerCrashed:
                     pass  # noticed when its result is read
                 sent += 1
+                chunk = next(source, None)
             if yielded in done:
                 yield done.pop(yielded)
                 yielded += 1
