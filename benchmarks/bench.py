@@ -14,10 +14,15 @@
      that peak memory does not grow with the input.
 3. Prints records/s, records/s per core, peak memory (the largest resident
    set of any process of the run, from getrusage), the CPU seconds of each
-   run (user + system, all its processes) and the ratios.
+   run (user + system, all its processes) and the ratios; the CPU seconds of
+   starting a batch (a run of one record: imports, packs, schemas, summary),
+   which a whole run pays once; and how much faster the machine itself ran
+   one pure-Python process per job than one alone, just before the batch
+   runs (on a shared machine, what others run takes cores from ``--jobs``).
 4. Times each step of screening in one process on the first 20,000 records
-   (parse, validate against the schema, evaluate the rules, serialize the
-   report; CPU time), to show where the time of a job goes.
+   (read, checkpoint hash, parse, duplicate keys, schema, rules, report
+   hash, summary counts, serialize; CPU time), to show where the time of a
+   job goes.
 
 Figures are only comparable within one run: the machine is shared and noisy.
 When others use it, wall-time ratios mostly measure them; the CPU ratios
@@ -177,6 +182,28 @@ print(n)
 """
 
 
+SPIN = """
+import sys, time
+from multiprocessing import get_context
+def work():
+    total = 0
+    for i in range(10_000_000):
+        total += i
+def wall(n):
+    start = time.perf_counter()
+    procs = [get_context("fork").Process(target=work) for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return time.perf_counter() - start
+one = wall(1)
+print(int(sys.argv[1]) * one / wall(int(sys.argv[1])))
+"""
+"""How much faster N processes do N times a fixed pure-Python job than one does it once: what the machine
+itself offers to ``--jobs N`` at the time of the run (others' work on a shared machine takes cores)."""
+
+
 PEAK = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -186,33 +213,60 @@ print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 STAGES = """
-import gc, sys, time, orjson
+import gc, itertools, sys, time, orjson
+from dossier_rules.batch import LEFT_TO_HEADER, Stats, read_input, record_digest
 from dossier_rules.cli import default_packs_dir, make_engine as _engine
-from dossier_rules.sources import InputError, load_dossier
+from dossier_rules.provenance import InputTally
+from dossier_rules.sources import InputError, check_dossier_data, duplicate_key
 
-lines = open(sys.argv[1], "rb").read().splitlines()[: int(sys.argv[2])]
+n = int(sys.argv[2])
 engine = _engine(default_packs_dir(), None, 180)
 gc.disable()  # every step's results are held here, which the streaming pipeline never does
+per = {}
 
-def timed(step, inputs):
+def timed(name, step, inputs, keep=True):
     out, start = [], time.process_time()  # CPU time of this process: what else runs on the machine matters less
     for x in inputs:
         try:
-            out.append(step(x))
+            result = step(*x)
         except (InputError, orjson.JSONDecodeError):
-            pass
-    return out, (time.process_time() - start) / len(lines) * 1e6
+            continue
+        if keep:  # what no later step reads is dropped, as the pipeline does (holding it costs fresh memory)
+            out.append(result)
+    per[name] = (time.process_time() - start) / n * 1e6
+    return out
 
-_, parse = timed(orjson.loads, lines)
-dossiers, load = timed(lambda line: load_dossier(line, "bench"), lines)
-reports, rules = timed(lambda d: engine.evaluate_data(d, source="bench", timestamp=False), dossiers)
-_, write = timed(orjson.dumps, reports)
-print(orjson.dumps({"parse": parse, "validate": load - parse, "evaluate": rules, "serialize": write}).decode())
+start = time.process_time()
+items = list(itertools.islice(read_input(sys.argv[1]), n))
+per["read"] = (time.process_time() - start) / n * 1e6
+tally = InputTally()
+timed("checkpoint hash", tally.add, items, keep=False)
+parsed = timed("parse", lambda raw: (raw, orjson.loads(raw)), ((raw,) for _, _, raw, _ in items))
+timed("duplicate keys", duplicate_key, parsed, keep=False)
+try:
+    check_dossier_data(parsed[0][1], "warm-up", 1)  # compiles the schemas, as starting a run does
+except InputError:
+    pass
+dossiers = timed("validate", lambda raw, data: check_dossier_data(data, "bench", 1), parsed)
+reports = timed("evaluate", lambda d: engine.evaluate_data(d, source="bench:1", timestamp=False), ((d,) for d in dossiers))
+timed("report hash", record_digest, ((raw,) for raw, _ in parsed), keep=False)
+for report in reports:
+    for key in LEFT_TO_HEADER:
+        del report[key]
+timed("count", Stats().count, ((r,) for r in reports), keep=False)
+timed("serialize", orjson.dumps, ((r,) for r in reports), keep=False)
+print(orjson.dumps(per).decode())
 """
 
 
 def stages(data: Path, n: int) -> dict[str, float]:
-    """Microseconds per input record for each step of screening, in one process (no output file, no workers)."""
+    """CPU microseconds per input record of each step of screening, in one process (no output file, no workers).
+
+    The steps a batch run takes for each record, in order: reading the line,
+    the checkpoint's running hash, parsing, the duplicate-key check, the
+    schema, the rules, the report's hash of its record, the summary's counts
+    and writing the (lean) report as JSON.
+    """
     done = subprocess.run([sys.executable, "-c", STAGES, str(data), str(n)], check=True, capture_output=True, text=True)
     return orjson.loads(done.stdout)
 
@@ -272,6 +326,11 @@ def main() -> None:
             name, count, seconds, rss, cpu = checked(label, result, out, n)
             rows.append((name, count, jobs, seconds, rss, cpu))
 
+        first = work / "first.jsonl"
+        with data.open("rb") as lines:
+            first.write_bytes(lines.readline())
+        startup = measure(cli + ["batch", str(first), "--out", str(work / "first-out.jsonl"), "--jobs", "1"])[2]
+        machine = float(subprocess.run([sys.executable, "-c", SPIN, str(args.jobs)], check=True, capture_output=True, text=True).stdout)
         run_batch("batch --jobs 1", work / "o1.jsonl", 1, args.n, data)
         run_batch(f"batch --jobs {args.jobs}", work / "oN.jsonl", args.jobs, args.n, data)
         if not args.no_rete:
@@ -296,7 +355,14 @@ def main() -> None:
             )
         print()
         one, many = rows[1], rows[2]
-        print(f"scaling: --jobs {args.jobs} is {(many[1] / many[3]) / (one[1] / one[3]):.2f}x --jobs 1")
+        print(
+            f"scaling: --jobs {args.jobs} is {(many[1] / many[3]) / (one[1] / one[3]):.2f}x --jobs 1 in wall time; "
+            f"the machine itself ran {args.jobs} pure-Python processes {machine:.2f}x as fast as one just before"
+        )
+        print(
+            f"start-up: a batch of one record takes {startup:.2f} CPU s ({startup / rows[0][5]:.1f}x the whole floor run); "
+            f"without it, --jobs 1 spends {(one[5] - startup) / one[1] / floor_cpu:.1f}x the floor's CPU per record"
+        )
         if not args.no_rete:
             native, rete_row = rows[2], rows[3]
             print(f"backends: native is {rete_row[3] / native[3]:.1f}x faster than rete on the same input (outputs {'identical' if same else 'DIFFER'})")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from dossier_rules.cli import main
 from dossier_rules.model import MAX_LIST_ITEMS
 from dossier_rules.packs import load_packs
-from dossier_rules.sources import MAX_PROBLEMS, MAX_QUOTED, InputError, load_dossier, read_bytes
+from dossier_rules.sources import MAX_PROBLEMS, MAX_QUOTED, InputError, duplicate_key, load_dossier, read_bytes
 
 from .conftest import MINI_PACK, SAMPLES, write_pack
 from .test_robustness import results_in
@@ -67,6 +67,24 @@ def test_duplicate_keys_are_refused_naming_the_key() -> None:
     with pytest.raises(InputError, match="'name'"):
         load_dossier(nested.encode(), "d.json")
     assert load_dossier(json.dumps({**CLEAN, "identity": {"name": 'a":"b'}}).encode(), "d.json")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ('{"a": 1, "a": 2}', "a"),
+        ('{"a": {"b": "x:y", "b": "z"}}', "b"),
+        ('{"a": "x", "b": {"c": [{"d": 1, "d": 1}]}}', "d"),
+        ('{"a": "\\u003a", "a": "\\u003A"}', "a"),  # escaped colons: the quick colon count does not apply
+        ('{"k\\u003a": 1, "k:": 2}', "k:"),  # the same key written two ways
+        ('{"a": "::", "b": 1}', None),
+        ('{"a": "\\u003a", "b": "x:y"}', None),
+        ('{"a":' * 300 + "1" + "}" * 300, None),  # deeper than orjson writes back
+        ('{"a":' * 300 + '{"b": 1, "b": 2}' + "}" * 300, "b"),
+    ],
+)
+def test_duplicate_keys_are_found_however_the_document_is_written(raw: str, key: str | None) -> None:
+    assert duplicate_key(raw.encode(), json.loads(raw)) == key
 
 
 # ---------------------------------------------------------------- bounded reads

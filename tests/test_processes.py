@@ -99,6 +99,21 @@ def test_a_stopped_worker_is_replaced_after_the_deadline_and_its_chunk_retried_o
     assert out == [["A", "B"], ["C", "gave up hang: no result within 2 s", "D"], ["E"]]
 
 
+def _pid_after_marker(chunk: list[str]) -> list[tuple[str, int]]:
+    if "slow" in chunk:
+        time.sleep(3)
+    return [(item, os.getpid()) for item in chunk]
+
+
+def test_a_slow_chunk_keeps_its_place_and_the_other_worker_goes_on_meanwhile() -> None:
+    chunks = [["slow"], ["a"], ["b"], ["c"], ["d"]]
+    with workers.OrderedPool(2, _pid_after_marker, lambda parts: [x for p in parts for x in p], lambda task, how: []) as pool:
+        out = list(pool.map(chunks))
+    assert [item for part in out for item, _ in part] == ["slow", "a", "b", "c", "d"]
+    slow_worker, other = out[0][0][1], {pid for part in out[1:4] for _, pid in part}
+    assert len(other) == 1 and slow_worker not in other  # one worker took a, b and c while the other held "slow"
+
+
 def test_out_equal_to_the_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:
     source = make_input(tmp_path / "in.jsonl", 10)
     before = source.read_bytes()

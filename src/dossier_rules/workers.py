@@ -3,8 +3,10 @@
 Batch screening sends chunks of records to forked workers and writes the
 results in input order. The pool is deliberately simple:
 
-* each worker has its own pipe and at most one chunk in flight; results are
-  read in the order the chunks were sent, so output order is input order;
+* each worker has its own pipe and at most one chunk in flight; the parent
+  answers whichever worker is done first with the next chunk, and holds
+  results that come early until the chunks before them are done, so output
+  order is input order and no worker waits for a slower one;
 * the parent runs no helper threads (``concurrent.futures`` pickles through
   threads, whose allocator arenas kept growing the parent's resident set);
 * a worker that dies (a segfault in a C extension, an OOM kill) is replaced;
@@ -24,10 +26,12 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from multiprocessing import get_context
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 Task = TypeVar("Task")
@@ -143,6 +147,15 @@ class _Worker:
         self.conn.close()
 
 
+@dataclass
+class _Held(Generic[Task]):
+    """A chunk a worker holds: its place in the input, and when the worker is deemed hung."""
+
+    number: int
+    chunk: list[Task]
+    deadline: float
+
+
 class OrderedPool(Generic[Task, Result]):
     """``jobs`` forked workers applying ``work`` to chunks (lists of records), in order.
 
@@ -174,37 +187,54 @@ class OrderedPool(Generic[Task, Result]):
             worker.stop()
 
     def map(self, chunks: Iterable[list[Task]]) -> Iterator[Result]:
-        """Results of ``work`` for each chunk, in the order of ``chunks``."""
-        jobs = len(self.workers)
-        in_flight: list[list[Task] | None] = [None] * jobs
+        """Results of ``work`` for each chunk, in the order of ``chunks``.
+
+        Whichever worker answers first gets the next chunk at once, and its
+        result waits here until the chunks before it are done: a slow chunk
+        never leaves the other workers idle, as reading the workers in turn
+        did (a worker could not start its next chunk before the parent read
+        its result). The next chunk is read while the workers work, so an idle
+        worker gets it at once. At most two chunks per worker are sent and not
+        yet yielded, and one more is read, so memory stays bounded.
+        """
         source = iter(chunks)
-        sent = received = 0
-        exhausted = False
+        held: dict[int, _Held[Task]] = {}
+        done: dict[int, Result] = {}
+        sent = yielded = 0
+        chunk = next(source, None)  # always one chunk read ahead, while the workers work: none waits for the input
         while True:
-            while not exhausted and sent - received < jobs:
-                chunk = next(source, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                slot = sent % jobs
-                in_flight[slot] = chunk
+            while chunk is not None and len(held) < len(self.workers) and sent - yielded < 2 * len(self.workers):
+                slot = min(set(range(len(self.workers))) - held.keys())
+                held[slot] = _Held(sent, chunk, time.monotonic() + self.deadline)
                 try:
                     self.workers[slot].send(chunk)
                 except WorkerCrashed:
                     pass  # noticed when its result is read
                 sent += 1
-            if received == sent:
+                chunk = next(source, None)
+            if yielded in done:
+                yield done.pop(yielded)
+                yielded += 1
+            elif not held:
                 return
-            slot = received % jobs
-            chunk = in_flight[slot]
-            assert chunk is not None
-            try:
-                result = self.workers[slot].receive(self.deadline)
-            except WorkerCrashed:
-                result = self._recover(slot, chunk)
-            in_flight[slot] = None
-            received += 1
-            yield result
+            else:
+                for slot in self._answered(held):
+                    task = held.pop(slot)
+                    try:
+                        done[task.number] = self.workers[slot].receive()
+                    except WorkerCrashed:
+                        done[task.number] = self._recover(slot, task.chunk)
+
+    def _answered(self, held: dict[int, _Held[Task]]) -> list[int]:
+        """Slots whose worker answered or died (end of file is ready too); a worker past its deadline is killed, so it died."""
+        ends = {self.workers[slot].conn: slot for slot in held}
+        timeout = max(0.0, min(task.deadline for task in held.values()) - time.monotonic())
+        ready = [ends[end] for end in wait(list(ends), timeout)]  # type: ignore[index]
+        now = time.monotonic()
+        late = [slot for slot, task in held.items() if task.deadline <= now and slot not in ready]
+        for slot in late:
+            self.workers[slot].process.kill()  # hung or stopped: handled as a crash
+        return ready + late
 
     def _replace(self, slot: int) -> int | None:
         """Start a fresh worker in ``slot``; return how the old one ended."""
