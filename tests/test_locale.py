@@ -129,11 +129,11 @@ def test_findings_are_wrapped_never_cut(width: int, terminal: bool) -> None:
     joined = re.sub(r"\n *", "", text)
     engine = make_engine(RULES, None, 180)
     results, _ = screen_files(engine, [str(SAMPLES)], None)
-    findings = [f for r in results if hasattr(r, "findings") for f in r.findings]
+    findings = [f for r in results for f in r.get("findings", [])]
     assert findings
     for finding in findings:
-        assert re.sub(r"\s", "", finding.message.ja) in re.sub(r"\s", "", joined)
-        for pointer, value in finding.evidence.items():
+        assert re.sub(r"\s", "", finding["message"]["ja"]) in re.sub(r"\s", "", joined)
+        for pointer, value in finding["evidence"].items():
             assert re.sub(r"\s", "", f"{pointer} = {json.dumps(value, ensure_ascii=False)}") in re.sub(r"\s", "", joined)
 
 
