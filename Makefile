@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast test-lowest bench bench-results bench-peers fuzz lint lock schemas serve clean
+.PHONY: demo test test-fast test-lowest bench bench-results bench-peers bench-startup fuzz lint lock schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ bench: $(VENV)/.installed-dev
 # report and diff over 100,000 and 1,000,000 results: peak memory must not grow (ratio <= 1.10); long, runs nice'd
 bench-results: $(VENV)/.installed-dev
 	nice $(BIN)/python benchmarks/results_bench.py
+
+# check of one dossier beside python -c pass (warm pack cache, and without it); BEFORE=REV adds that revision
+bench-startup: $(VENV)/.installed
+	$(BIN)/python benchmarks/startup.py $(if $(BEFORE),--before $(BEFORE))
 
 # the same rules in GoRules ZEN and hand-written Python, side by side (zen-engine is only needed here)
 bench-peers: $(VENV)/.installed-dev

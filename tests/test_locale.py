@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dossier_rules import locale
+from dossier_rules import batch, locale
 from dossier_rules.cli import main
-from dossier_rules.cli.check import print_text, screen_files, summary
+from dossier_rules.cli.check import print_text, screen_files, summary, text_lines, write_plain
 from dossier_rules.cli.common import make_engine
 from dossier_rules.locale.catalog import read_catalog, required
-from dossier_rules.sources import InputError, load_dossier
+from dossier_rules.sources import InputError, Problem, load_dossier
 
 from .conftest import RULES, SAMPLES
 
@@ -129,12 +129,34 @@ def test_findings_are_wrapped_never_cut(width: int, terminal: bool) -> None:
     joined = re.sub(r"\n *", "", text)
     engine = make_engine(RULES, None, 180)
     results, _ = screen_files(engine, [str(SAMPLES)], None)
-    findings = [f for r in results if hasattr(r, "findings") for f in r.findings]
+    findings = [f for r in results for f in r.get("findings", [])]
     assert findings
     for finding in findings:
-        assert re.sub(r"\s", "", finding.message.ja) in re.sub(r"\s", "", joined)
-        for pointer, value in finding.evidence.items():
+        assert re.sub(r"\s", "", finding["message"]["ja"]) in re.sub(r"\s", "", joined)
+        for pointer, value in finding["evidence"].items():
             assert re.sub(r"\s", "", f"{pointer} = {json.dumps(value, ensure_ascii=False)}") in re.sub(r"\s", "", joined)
+
+
+ODD = "名前\tTab\x07Bell\x1b[31mEsc\rCR\nsecond\tline\x0cFF\x0bVT\x08BS"
+"""What a dossier's text may carry into a message: tabs after wide characters, control characters, a newline."""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_text_to_a_file_is_what_rich_writes_there(lang: str) -> None:
+    """Without a terminal the report is written without rich, byte for byte as rich wrote it (no rich to load)."""
+    locale.set_language(lang)
+    engine = make_engine(RULES, None, 180)
+    broker = json.loads((SAMPLES / "kg-broker-holds-passports.json").read_text(encoding="utf-8"))
+    records, stats = screen_files(engine, [str(SAMPLES)], None)
+    odd = batch.screen_one(engine, "odd\tname.json", None, json.dumps({**broker, "name": ODD}).encode(), None)
+    records += [odd, batch.error_record("bad\x07.json", [Problem("bad\x07.json", "invalid\tJSON\r", pointer="/a\tb")])]
+    lines = text_lines(records, summary(stats))
+    assert any("\t" in piece for _, segments in lines for piece, _style in segments)
+    plain = io.StringIO()
+    write_plain(lines, plain)
+    with_rich = io.StringIO()
+    print_text(records, summary(stats), Console(file=with_rich, width=120, soft_wrap=False, highlight=False))
+    assert plain.getvalue() == with_rich.getvalue()
 
 
 # --------------------------------------------------------------------------- input errors that say what to do

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +12,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from dossier_rules import pack_cache
+from dossier_rules import pack_cache, sources
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
+from dossier_rules.model import KINDS
 from dossier_rules.packs import PackSet
 from dossier_rules.registries import Registries
-from dossier_rules.sources import load_dossier
+from dossier_rules.sources import InputError, load_dossier
 
 from .conftest import MINI_PACK, RULES, SAMPLES, write_pack
 
@@ -137,19 +139,57 @@ def test_broken_packs_are_reported_and_never_cached(cache: Path, tmp_path: Path)
     assert not list(cache.glob("packs-*.bin"))
 
 
+HEAVY = {
+    "rich": "a text report written to a file or a pipe needs no wrapping or colour",
+    "yaml": "packs come from the compiled-pack cache, not their YAML",
+    "jinja2": "the notice templates",
+    "babel": "the message catalogs are read without it",
+    "jsonschema": "dossiers are checked by jsonschema-rs",
+    "sqlite3": "the outbox, and the index of large registries only",
+    "openpyxl": "spreadsheets",
+    "durable": "the rete backend",
+    "dossier_rules.rete": "the rete backend",
+    "dossier_rules.sharing": "notices",
+    "dossier_rules.schemas": "the schema writer",
+    "dossier_rules.testing": "pack tests",
+    "dossier_rules.cli.packs": "the pack tools",
+}
+"""Modules a screener's ``check`` of a valid dossier must not load (issue 14: start-up), and what they are for."""
+
+
 def test_check_imports_only_what_it_uses(tmp_path: Path) -> None:
-    """A screener's check does not load the notice templates, the schema writer or the pack tools."""
+    """A screener's check of a valid dossier, with the packs cached, loads none of :data:`HEAVY` (nothing is timed)."""
     script = (
         "import sys\n"
         "from dossier_rules.cli import main\n"
         f"try:\n    main(['check', {str(SAMPLES / 'kh-candidate-clean.json')!r}])\n"
-        "except SystemExit:\n    pass\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
         "print(sorted(sys.modules))\n"
     )
     env = {"PYTHONPATH": str(ROOT / "src"), "DOSSIER_RULES_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
     for _ in range(2):  # the second run reads the packs from the cache
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("✓ KH-CAND-0001")
+    loaded = set(ast.literal_eval(lines[-1]))
     assert "dossier_rules.cli.check" in loaded and "dossier_rules.codegen" in loaded
-    unused = {"dossier_rules.sharing", "dossier_rules.schemas", "dossier_rules.testing", "dossier_rules.cli.packs", "jinja2", "jsonschema", "sqlite3"}
-    assert loaded & unused == set()
+    assert {name: why for name, why in HEAVY.items() if name in loaded} == {}
+
+
+def test_a_cached_entry_gives_the_dossier_schemas_without_generating_them(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generating the dossier schemas from the model costs more than screening: a warm start reads them from the entry."""
+    pack_cache.load_packs_cached(RULES)
+    expected = {kind: model.model_json_schema() for kind, model in KINDS.items()}
+    monkeypatch.setattr(sources, "_DOSSIER_SCHEMAS", {})
+    monkeypatch.setattr(sources, "_schema_validators", functools.cache(sources._schema_validators.__wrapped__))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the dossier schemas were generated again")
+
+    for model in KINDS.values():
+        monkeypatch.setattr(model, "model_json_schema", refuse)
+    pack_cache.load_packs_cached(RULES)
+    assert sources.dossier_schemas() == expected
+    assert load_dossier((SAMPLES / "kh-candidate-clean.json").read_bytes(), "clean.json")["dossier_id"] == "KH-CAND-0001"
+    with pytest.raises(InputError):
+        load_dossier(b'{"kind": "candidate", "country": "KH"}', "bad.json")

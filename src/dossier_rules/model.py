@@ -128,9 +128,13 @@ PartyRole = Literal[
 
 
 class _Strict(BaseModel):
-    """Base of every dossier part: unknown keys are errors, so typos surface."""
+    """Base of every dossier part: unknown keys are errors, so typos surface.
 
-    model_config = ConfigDict(extra="forbid")
+    Validators are built on first use (``defer_build``): a ``check`` of a valid
+    dossier validates it with the JSON Schema and never with these classes.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Accreditation(_Strict):
@@ -350,7 +354,8 @@ def _is_list(annotation: Any) -> bool:
 
 
 Dossier = Annotated[CandidateDossier | BrokerDossier, Field(discriminator="kind")]
-DOSSIER_ADAPTER: TypeAdapter[CandidateDossier | BrokerDossier] = TypeAdapter(Dossier)
+DOSSIER_ADAPTER: TypeAdapter[CandidateDossier | BrokerDossier] = TypeAdapter(Dossier, config=ConfigDict(defer_build=True))
+"""Both kinds by their ``kind``; built on first use, to explain an invalid dossier (see :class:`_Strict`)."""
 
 KINDS: dict[str, type[Envelope]] = {"candidate": CandidateDossier, "broker": BrokerDossier}
 

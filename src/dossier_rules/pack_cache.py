@@ -17,6 +17,12 @@ in one file per key:
   its header, that is larger than :data:`MAX_BYTES` or that cannot be read
   is ignored and rebuilt. Only then is it unpickled.
 
+Besides the packs and their compiled code, an entry holds the dossier kinds'
+JSON Schemas as the model generates them (plain data; see
+:func:`dossier_rules.sources.dossier_schemas`): generating them costs more
+than screening a dossier, and they depend only on this program and pydantic's
+version, both in the key.
+
 Registry look-ups are not compiled into the generated code (it calls the
 registry view of the dossier's country and date), so registries are loaded
 on every run and are not part of the key.
@@ -39,7 +45,9 @@ from functools import cache
 from pathlib import Path
 from types import CodeType
 
-from . import codegen
+import pydantic.version
+
+from . import codegen, sources
 from .packs import PackSet, load_packs, pack_files
 
 CACHE_ENV = "DOSSIER_RULES_CACHE"
@@ -63,8 +71,9 @@ def cache_dir() -> Path | None:
 
 @cache
 def program_digest() -> str:
-    """SHA-256 of this package's modules and the Python version: a new program never reads an old entry."""
-    digest = hashlib.sha256(sys.version.encode() + b"\0" + codegen.CODEGEN_VERSION.encode())
+    """SHA-256 of this package's modules, the Python and pydantic versions: a new program never reads an old entry."""
+    versions = (sys.version, pydantic.version.VERSION, codegen.CODEGEN_VERSION)
+    digest = hashlib.sha256("\0".join(versions).encode())
     package = Path(__file__).resolve().parent
     for module in sorted(package.rglob("*.py")):
         digest.update(str(module.relative_to(package)).encode() + b"\0" + module.read_bytes() + b"\0")
@@ -99,7 +108,7 @@ def load_packs_cached(directory: Path) -> PackSet:
 
 
 def read_entry(entry: Path, key: str) -> PackSet | None:
-    """The pack set of a valid entry for ``key`` (its compiled code handed to :mod:`codegen`), else ``None``."""
+    """The pack set of a valid entry for ``key`` (its compiled code handed to :mod:`codegen`, its schemas to :mod:`sources`), else ``None``."""
     try:
         if entry.stat().st_size > MAX_BYTES:
             return None
@@ -114,25 +123,28 @@ def read_entry(entry: Path, key: str) -> PackSet | None:
     if stored_key.decode("ascii", "replace") != key or hashlib.sha256(payload).hexdigest() != stored_hash.decode("ascii", "replace"):
         return None
     try:
-        packset, compiled = pickle.loads(payload)
+        packset, compiled, schemas = pickle.loads(payload)
         codes = marshal.loads(compiled)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError, ValueError):
         return None  # written by this program (the key says so) yet unreadable: rebuilt
     if not isinstance(packset, PackSet) or not isinstance(codes, dict) or not all(isinstance(c, CodeType) for c in codes.values()):
         return None
+    if not isinstance(schemas, dict) or not all(isinstance(s, dict) for s in schemas.values()):
+        return None
     codegen.remember(codes)
+    sources.remember_dossier_schemas(schemas)
     return packset
 
 
 def write_entry(root: Path, entry: Path, key: str, packset: PackSet) -> None:
-    """Store the pack set and its compiled code; any failure to write only means no cache this time."""
+    """Store the pack set, its compiled code and the dossier schemas; any failure to write only means no cache this time."""
     codes: dict[str, CodeType] = {}
     for pack in packset.packs.values():
         try:
             codes[codegen.pack_key(pack)] = codegen.code_for(pack)
         except codegen.Unsupported:
             continue  # that pack is interpreted; nothing to store
-    payload = pickle.dumps((packset, marshal.dumps(codes)), protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps((packset, marshal.dumps(codes), sources.dossier_schemas()), protocol=pickle.HIGHEST_PROTOCOL)
     blob = MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)

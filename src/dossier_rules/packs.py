@@ -49,7 +49,9 @@ IsoDate = date
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Base of the pack file's parts; validators built on first use, as packs from the cache are never validated again."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Localized(_Strict):

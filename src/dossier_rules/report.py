@@ -46,7 +46,8 @@ def outcome(pack_state: str, findings: Iterable[dict[str, Any]]) -> str:
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # built on first use: batch and check write reports as plain data, and need these only for their schema and typed output
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Finding(_Out):

@@ -16,16 +16,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jsonschema_rs
 import orjson
-import yaml
 from pydantic import ValidationError
 
 from . import input_errors
 from .locale import _
 from .model import DOSSIER_ADAPTER, KINDS, MAX_LIST_ITEMS, BrokerDossier, CandidateDossier
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_DOSSIER_BYTES = 4 * 1024 * 1024
 """Above this a dossier file is refused: real dossiers are a few kilobytes."""
@@ -97,23 +99,32 @@ class LocatedList(list):
     item_lines: list[int]
 
 
-class _PackLoader(yaml.SafeLoader):
-    """SafeLoader that keeps YAML 1.2-like scalars and records positions.
+@cache
+def _pack_loader() -> type[yaml.SafeLoader]:
+    """The YAML loader of packs, built on first use: packs read from the compiled-pack cache never import PyYAML."""
+    import yaml
 
-    Timestamps stay strings (the schema decides what is a date), only
-    ``true``/``false`` are booleans (``no`` or ``on`` stay strings), and a
-    repeated key is an error instead of silently winning.
-    """
+    class _PackLoader(yaml.SafeLoader):
+        """SafeLoader that keeps YAML 1.2-like scalars and records positions.
+
+        Timestamps stay strings (the schema decides what is a date), only
+        ``true``/``false`` are booleans (``no`` or ``on`` stay strings), and a
+        repeated key is an error instead of silently winning.
+        """
+
+    _PackLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _PackLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    _PackLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _PackLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+    return _PackLoader
 
 
-_PackLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_PackLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
+    import yaml
 
-
-def _construct_mapping(loader: _PackLoader, node: yaml.MappingNode) -> LocatedDict:
     loader.flatten_mapping(node)
     result = LocatedDict()
     result.line = node.start_mark.line + 1
@@ -130,24 +141,22 @@ def _construct_mapping(loader: _PackLoader, node: yaml.MappingNode) -> LocatedDi
     return result
 
 
-def _construct_sequence(loader: _PackLoader, node: yaml.SequenceNode) -> LocatedList:
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LocatedList:
     result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
-_PackLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_PackLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-
-
 def load_yaml(path: Path) -> tuple[Any, bytes]:
     """Load one YAML document safely; return the data and the raw bytes (for hashing)."""
+    import yaml
+
     raw = read_bytes(path, limit=MAX_PACK_BYTES)
     if not raw.strip():
         raise InputError([Problem(str(path), "file is empty; expected a YAML mapping", kind="empty")])
     try:
-        loader = _PackLoader(raw)
+        loader = _pack_loader()(raw)
         try:
             node = loader.get_single_node()
             if node is not None and expanded_size(node) > MAX_PACK_NODES:
@@ -180,6 +189,8 @@ def expanded_size(root: yaml.Node) -> int:
     expands to billions of nodes, is measured without being expanded. A
     document nested deeper than :data:`MAX_PACK_DEPTH` raises :class:`TooDeep`.
     """
+    import yaml
+
     sizes: dict[int, int] = {}
 
     def size(node: yaml.Node, depth: int) -> int:
@@ -351,6 +362,28 @@ def read_dossier(path: Path) -> CandidateDossier | BrokerDossier:
 Data = dict[str, Any]
 
 
+_DOSSIER_SCHEMAS: dict[str, dict[str, Any]] = {}
+"""Each dossier kind's JSON Schema as the model generates it; filled by :func:`dossier_schemas` or the compiled-pack cache."""
+
+
+def dossier_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each dossier kind, generated from the model once per process.
+
+    Generating them costs more than screening a dossier, so the compiled-pack
+    cache keeps them (its key covers this program and pydantic's version) and
+    hands them back through :func:`remember_dossier_schemas`.
+    """
+    if not _DOSSIER_SCHEMAS:
+        _DOSSIER_SCHEMAS.update({kind: model.model_json_schema() for kind, model in KINDS.items()})
+    return _DOSSIER_SCHEMAS
+
+
+def remember_dossier_schemas(schemas: dict[str, dict[str, Any]]) -> None:
+    """The schemas :func:`dossier_schemas` would generate, read from the compiled-pack cache, which checked them."""
+    if set(schemas) == set(KINDS):
+        _DOSSIER_SCHEMAS.update(schemas)
+
+
 @cache
 def _schema_validators() -> dict[str, Any]:
     """One compiled JSON Schema validator per dossier kind, from the schemas the model generates.
@@ -359,7 +392,7 @@ def _schema_validators() -> dict[str, Any]:
     it is checked in Rust (jsonschema-rs) on the parsed JSON, without building
     model objects, which is what lets batch screening keep pace with parsing.
     """
-    return {kind: jsonschema_rs.validator_for(model.model_json_schema(), validate_formats=True) for kind, model in KINDS.items()}
+    return {kind: jsonschema_rs.validator_for(schema, validate_formats=True) for kind, schema in dossier_schemas().items()}
 
 
 def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data:

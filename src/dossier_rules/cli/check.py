@@ -1,24 +1,27 @@
-"""``check``: screen a few dossier files and print their reports."""
+"""``check``: screen a few dossier files and print their reports.
+
+A screener runs this on one dossier at a time, so it starts lean: a valid
+dossier's text report is printed from the pipeline's own JSON records, with
+rich (wrapping, colour) loaded only for a terminal, and the report models
+only for ``--format json``/``jsonl``, whose output they shape.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.text import Text
 
 from .. import batch
 from ..engine import Engine
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
-from ..report import DataWarning, ErrorDetail, ErrorRecord, Finding, Report
 from ..sources import InputError, read_bytes, read_stream
 from .common import (
     STYLE,
@@ -31,6 +34,19 @@ from .common import (
     registries_option,
 )
 from .language import lang_option
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from rich.console import Console
+
+    from ..report import ErrorRecord, Report
+
+Record = dict[str, Any]
+"""A report or an error record as the screening pipeline writes it (the shape of ``Report`` or ``ErrorRecord``)."""
+
+Segment = tuple[str, str | None]
+"""A piece of a printed line and its style (a rich style, used on a terminal only)."""
 
 
 def expand(paths: Iterable[str]) -> Iterator[str | Path]:
@@ -54,20 +70,22 @@ def items_for(files: Iterable[str]) -> Iterator[batch.Item]:
             yield name, None, None, exc.problems[0]
 
 
-def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Report | ErrorRecord], batch.Stats]:
+def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Record], batch.Stats]:
     """Reports or error records, one per file, and their counts, through the same pipeline as ``batch``."""
-    stamp = datetime.now(UTC).replace(microsecond=0)
-    out: list[Report | ErrorRecord] = []
+    out: list[Record] = []
     stats = batch.Stats()
     for blob, chunk_stats in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
         stats.add(chunk_stats)
-        for line in blob.splitlines():
-            record = orjson.loads(line)
-            if "errors" in record:
-                out.append(ErrorRecord.model_validate(record))
-            else:
-                out.append(Report.model_validate({**record, "generated_at": stamp}))
+        out.extend(orjson.loads(line) for line in blob.splitlines())
     return out, stats
+
+
+def typed(records: list[Record]) -> list[Report | ErrorRecord]:
+    """The records as report models, stamped now: what ``--format json``/``jsonl`` print (models loaded only for them)."""
+    from ..report import ErrorRecord, Report
+
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    return [ErrorRecord.model_validate(r) if "errors" in r else Report.model_validate({**r, "generated_at": stamp}) for r in records]
 
 
 def summary(stats: batch.Stats) -> dict[str, Any]:
@@ -96,16 +114,16 @@ def check(
     Every file gets a report or an error record; a bad file never stops the others.
     """
     engine = make_engine(packs_dir, registries_dir, max_registry_age, backend)
-    results, stats = screen_files(engine, files, as_of.date() if as_of else None)
-    if fmt == "jsonl":
-        for result in results:
-            click.echo(result.model_dump_json())
+    records, stats = screen_files(engine, files, as_of.date() if as_of else None)
     counts = summary(stats)
-    if fmt == "json":
-        payload = {"results": [r.model_dump(mode="json") for r in results], "summary": counts}
+    if fmt == "jsonl":
+        for result in typed(records):
+            click.echo(result.model_dump_json())
+    elif fmt == "json":
+        payload = {"results": [r.model_dump(mode="json") for r in typed(records)], "summary": counts}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-    elif fmt == "text":
-        print_text(results, counts)
+    else:
+        print_text(records, counts)
     raise SystemExit(stats.exit_code(fail_on))
 
 
@@ -113,7 +131,7 @@ SEVERITY_NAMES = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
 KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
 
 
-def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out: Console | None = None) -> None:
+def print_text(records: list[Record], summary: dict[str, Any], out: Console | None = None) -> None:
     """Reports and errors as text in the current language, never cut.
 
     On a terminal lines wrap at its width (long words and values fold); in a
@@ -121,17 +139,26 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out
     than table rows: a table squeezed the message into what the other columns
     left, and Japanese text (no spaces to break at) was cut at the column's end.
     """
+    lines = text_lines(records, summary)
+    if out is None and not sys.stdout.isatty():
+        write_plain(lines, sys.stdout)
+        return
     out = out or console()
-    for result in results:
-        if isinstance(result, ErrorRecord):
-            for err in result.errors:
-                _emit(out, _error_line(result.source, err))
+    for indent, segments in lines:
+        _emit(out, segments, indent)
+
+
+def text_lines(records: list[Record], summary: dict[str, Any]) -> list[tuple[int, list[Segment]]]:
+    """What :func:`print_text` prints: each line's indent and its styled pieces."""
+    lines: list[tuple[int, list[Segment]]] = []
+    for record in records:
+        if "errors" in record:
+            lines.extend((0, _error_line(record["source"], err)) for err in record["errors"])
             continue
-        _emit(out, _report_header(result))
-        for warning in result.data_warnings:
-            _print_data_warning(out, warning)
-        for finding in result.findings:
-            _print_finding(out, finding)
+        lines.append((0, _report_header(record)))
+        lines.extend((2, _data_warning(warning)) for warning in record["data_warnings"])
+        for finding in record["findings"]:
+            lines.extend(_finding_lines(finding))
     f = summary["findings"]
     line = _(
         "{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
@@ -142,11 +169,45 @@ def print_text(results: list[Report | ErrorRecord], summary: dict[str, Any], out
         warn=f["warn"],
         info=f["info"],
     )
-    _emit(out, Text(line))
+    lines.append((0, [(line, None)]))
+    return lines
 
 
-def _emit(out: Console, text: Text, indent: int = 0) -> None:
-    """Print ``text`` indented; wrapped (folding long words) to a terminal's width, else whole."""
+_UNPRINTED = dict.fromkeys((7, 8, 11, 12, 13))
+"""Control characters rich drops from text (bell, backspace, vertical tab, form feed, carriage return): dropped here too."""
+
+
+def write_plain(lines: list[tuple[int, list[Segment]]], stream: Any) -> None:
+    """The lines as rich writes them to a file or a pipe: whole, unstyled, tabs expanded; without loading rich."""
+    for indent, segments in lines:
+        text = " " * indent + "".join(piece for piece, _style in segments).translate(_UNPRINTED)
+        if "\t" in text:
+            text = "\n".join(map(_expand_tabs, text.split("\n")))
+        stream.write(text + "\n")
+
+
+def _expand_tabs(line: str, size: int = 8) -> str:
+    """Tabs to spaces at every ``size`` cells, counting wide (CJK) characters as two cells, as rich does."""
+    import unicodedata
+
+    out: list[str] = []
+    column = 0
+    for char in line:
+        if char == "\t":
+            pad = size - column % size
+            out.append(" " * pad)
+            column += pad
+        else:
+            out.append(char)
+            column += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+    return "".join(out)
+
+
+def _emit(out: Console, segments: list[Segment], indent: int = 0) -> None:
+    """Print a line indented; wrapped (folding long words) to a terminal's width, else whole."""
+    from rich.text import Text
+
+    text = Text.assemble(*((piece, style or "") for piece, style in segments))
     if not out.is_terminal:
         out.print(Text(" " * indent) + text, soft_wrap=True)
         return
@@ -155,55 +216,49 @@ def _emit(out: Console, text: Text, indent: int = 0) -> None:
         out.print(Text(" " * indent) + line, soft_wrap=True)
 
 
-def _error_line(source: str, err: ErrorDetail) -> Text:
-    where = source + (f":{err.line}" if err.line else "")
-    text = Text(f"✗ {where}: {err.message}", style="bold magenta")
-    if err.pointer is not None:
-        text.append(" " + _("(at {pointer})", pointer=err.pointer))
-    return text
+def _error_line(source: str, err: Record) -> list[Segment]:
+    where = source + (f":{err['line']}" if err.get("line") else "")
+    text = f"✗ {where}: {err['message']}"
+    if err.get("pointer") is not None:
+        text += " " + _("(at {pointer})", pointer=err["pointer"])
+    return [(text, "bold magenta")]
 
 
-def _report_header(report: Report) -> Text:
-    worst = max((f.severity for f in report.findings), key=SEVERITY_RANK.__getitem__, default=None)
+def _report_header(report: Record) -> list[Segment]:
+    findings = report["findings"]
+    worst = max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
-    pack = next(p for p in report.packs if p.id == report.pack)
-    counts = ", ".join(_("{count} {severity}", count=n, severity=_(SEVERITY_NAMES[s])) for s, n in report.counts.items() if n) or _("no findings")
-    header = Text()
-    header.append(f"{mark} ", style=style)
-    header.append(f"{report.dossier_id}", style="bold")
-    header.append(
-        "  "
-        + _(
-            "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
-            kind=_(KIND_NAMES[report.kind]),
-            country=report.country,
-            source=report.source or "-",
-            pack=pack.id,
-            version=pack.version,
-            as_of=report.as_of,
-            counts=counts,
-        )
+    pack = next(p for p in report["packs"] if p["id"] == report["pack"])
+    counts = ", ".join(_("{count} {severity}", count=n, severity=_(SEVERITY_NAMES[s])) for s, n in report["counts"].items() if n) or _("no findings")
+    about = _(
+        "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
+        kind=_(KIND_NAMES[report["kind"]]),
+        country=report["country"],
+        source=report["source"] or "-",
+        pack=pack["id"],
+        version=pack["version"],
+        as_of=report["as_of"],
+        counts=counts,
     )
-    return header
+    return [(f"{mark} ", style), (f"{report['dossier_id']}", "bold"), ("  " + about, None)]
 
 
-def _print_finding(out: Console, finding: Finding) -> None:
+def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
     """One finding: severity, article and rule on one line, then the message and its evidence, indented."""
     lang = language()
-    head = Text()
-    head.append(_(SEVERITY_NAMES[finding.severity]) + (" ⇄" if finding.share else ""), style=STYLE[finding.severity])
-    head.append(f"  {finding.article}  ")
-    head.append(finding.rule_id, style="dim")
-    _emit(out, head, indent=2)
-    _emit(out, Text(getattr(finding.message, lang)), indent=4)
-    for pointer, value in finding.evidence.items():
-        _emit(out, Text(f"{pointer} = {json.dumps(value, ensure_ascii=False)}", style="dim"), indent=6)
-    if finding.limited is not None:
-        _emit(out, Text(getattr(finding.limited, lang), style="italic"), indent=6)
+    severity = finding["severity"]
+    head: list[Segment] = [
+        (_(SEVERITY_NAMES[severity]) + (" ⇄" if finding["share"] else ""), STYLE[severity]),
+        (f"  {finding['article']}  ", None),
+        (finding["rule_id"], "dim"),
+    ]
+    lines: list[tuple[int, list[Segment]]] = [(2, head), (4, [(finding["message"][lang], None)])]
+    lines.extend((6, [(f"{pointer} = {json.dumps(value, ensure_ascii=False)}", "dim")]) for pointer, value in finding["evidence"].items())
+    if finding.get("limited") is not None:
+        lines.append((6, [(finding["limited"][lang], "italic")]))
+    return lines
 
 
-def _print_data_warning(out: Console, warning: DataWarning) -> None:
+def _data_warning(warning: Record) -> list[Segment]:
     """A limit of the screening (pack status, registries), apart from the findings: no article, no severity."""
-    text = Text("⚠ " + _("screening note") + f" [{warning.code}]: ", style="yellow")
-    text.append(getattr(warning.message, language()))
-    _emit(out, text, indent=2)
+    return [("⚠ " + _("screening note") + f" [{warning['code']}]: " + warning["message"][language()], "yellow")]

@@ -7,16 +7,19 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from .. import package_data, rete, workers
+from .. import package_data
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..pack_cache import load_packs_cached
 from ..packs import PackSet
 from ..registries import Registries, load_registries
 from ..sources import InputError, Problem
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
@@ -35,6 +38,9 @@ def default_packs_dir() -> Path:
 
 
 def console(err: bool = False) -> Console:
+    """A rich console for tables and wrapped text; rich is loaded here, by the commands that print with it."""
+    from rich.console import Console
+
     stream = sys.stderr if err else sys.stdout
     return Console(file=stream, width=None if stream.isatty() else 120, soft_wrap=False, highlight=False)
 
@@ -72,6 +78,8 @@ def refuse_untranslatable(packset: PackSet, backend: str) -> None:
     """For the rete backend, a rule it cannot express stops the run before anything is evaluated."""
     if backend != "rete":
         return
+    from .. import rete, workers  # the rete backend's own checks: multiprocessing and the translator, for it alone
+
     if importlib.util.find_spec("durable") is None:
         click.echo("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'", err=True)
         raise SystemExit(EXIT_INPUT)
