@@ -47,7 +47,13 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 COUNTRIES = [("KH", 0.3), ("LA", 0.15), ("KG", 0.15), ("TJ", 0.15), ("PK", 0.25)]
 LANG = {"KH": ["km"], "LA": ["lo"], "KG": ["ky", "ru"], "TJ": ["tg", "ru"], "PK": ["ur", "en"]}
-AGENCY = {"KH": "MOLVT-ACC-0042", "LA": "LA-ACC-0210", "KG": "KG-ACC-0008", "TJ": "TJ-ACC-0011"}
+AGENCY = {
+    "KH": ("MOLVT-ACC-0042", "Angkor Example Manpower Co. (fictional)"),
+    "LA": ("LA-ACC-0210", "Vientiane Example Placement (fictional)"),
+    "KG": ("KG-ACC-0008", "Issyk Example Labour (fictional)"),
+    "TJ": ("TJ-ACC-0011", "Pamir Example Employment (fictional)"),
+}
+"""Each country's accredited agency in the sample registries: its number and the name the list gives it."""
 SECTORS = ["agriculture", "construction", "nursing_care", "food_service", "building_cleaning", "accommodation", "industrial_products_manufacturing"]
 
 
@@ -59,7 +65,8 @@ def candidate(rng: random.Random, i: int, country: str) -> dict:
         "country": country,
     }
     if country in AGENCY:
-        agency["accreditation"] = {"ministry": "ministry", "number": AGENCY[country], "valid_from": "2021-01-01", "valid_to": "2027-12-31"}
+        number, agency["name"] = AGENCY[country]
+        agency["accreditation"] = {"ministry": "ministry", "number": number, "valid_from": "2021-01-01", "valid_to": "2027-12-31"}
     d = {
         "schema_version": "1.0",
         "dossier_id": f"{country}-BENCH-{i:08d}",
@@ -111,12 +118,15 @@ def candidate(rng: random.Random, i: int, country: str) -> dict:
 
 PROBLEMS = [
     lambda d, rng: d["fees"][0].update(basis_shown=False, breakdown_explained=False),
+    lambda d, rng: d["held_property"].append(
+        {"item": "deposit", "amount": 500, "currency": "USD", "holder": {"name": "Example Broker (fictional)", "role": "intermediary"}}
+    ),
     lambda d, rng: d["held_property"].append({"item": "passport", "holder": {"name": "Example Broker (fictional)", "role": "intermediary"}}),
     lambda d, rng: d["tests"][0].update(impersonation_reported=True),
     lambda d, rng: d.pop("certificate", None),
     lambda d, rng: d.update(dependents=[{"relation": "spouse", "accompanying": True}], status_sought="SSW1"),
     lambda d, rng: d["contract_clauses"].append(
-        {"kind": "penalty", "amount": 2000, "currency": "USD", "party": {"name": "Example Broker (fictional)", "role": "intermediary"}}
+        {"kind": "penalty", "amount": 2000, "currency": "USD", "concluded": True, "party": {"name": "Example Broker (fictional)", "role": "intermediary"}}
     ),
     lambda d, rng: d["fees"][0].pop("acknowledged", None),
     lambda d, rng: d["documents"].append(
@@ -126,11 +136,13 @@ PROBLEMS = [
         {"kind": "threat", "occurred_on": "2024-11-02", "perpetrator": {"name": "Example Broker (fictional)", "role": "intermediary"}}
     ),
     lambda d, rng: [d["fees"][0].pop(k, None) for k in ("basis_shown", "acknowledged")],
-    lambda d, rng: d.update(residence="abroad", hire_route="direct"),
+    lambda d, rng: d.update(residence="abroad", hire_route="direct") or d.pop("sending_agency", None),
     lambda d, rng: "sending_agency" in d and "accreditation" in d["sending_agency"] and d["sending_agency"]["accreditation"].update(valid_to="2025-01-31"),
+    lambda d, rng: "sending_agency" in d and d["sending_agency"].update(name="Another Example Agency (fictional)"),
 ]
-"""Each makes one kind of rule fire (acts (a)-(e), the act (e) doubt, test fraud, dependents, the certificate,
-candidates sent without an agency, lapsed accreditation), so the benchmark times rules firing as well as passing."""
+"""Each makes one kind of rule fire (acts (a)-(e), a passport taken (act (c)), the act (e) doubt, test fraud,
+dependents, the certificate, candidates sent without an agency, lapsed accreditation, an accreditation number
+listed under another agency's name), so the benchmark times rules firing as well as passing."""
 
 
 def broker(rng: random.Random, i: int, country: str) -> dict:

@@ -71,6 +71,7 @@ Fired = set[tuple[str, int | None]]
 AGENTS = frozenset(("intermediary", "sending_agency"))
 PENALTIES = frozenset(("penalty", "unjust_transfer"))
 FALSE_FINDINGS = frozenset(("altered", "false", "forged"))
+IDENTITY_DOCUMENTS = frozenset(("passport", "residence_card"))
 
 
 def _role(party: dict[str, Any] | None) -> Any:
@@ -84,11 +85,7 @@ def _fee_without_basis(fee: dict[str, Any], languages: list[str] | None) -> bool
         and amount > 0
         and _role(fee.get("payee")) in AGENTS
         and fee.get("basis_shown") is False
-        and (
-            fee.get("breakdown_explained") is False
-            or fee.get("acknowledged") is False
-            or (language is not None and languages is not None and language not in languages)
-        )
+        and (fee.get("breakdown_explained") is False or (language is not None and languages is not None and language not in languages))
     )
 
 
@@ -96,16 +93,16 @@ def hand_written(d: dict[str, Any]) -> list[tuple[str, int | None]]:
     """The eleven rules as a Python programmer would write them for this one pack (dates compared as ISO text)."""
     out: list[tuple[str, int | None]] = []
     for i, held in enumerate(d.get("held_property") or ()):
-        if _role(held.get("holder")) in AGENTS:
+        if held.get("item") not in IDENTITY_DOCUMENTS and held.get("item") is not None and _role(held.get("holder")) in AGENTS:
             out.append(("common.act-a-property-held", i))
     for i, clause in enumerate(d.get("contract_clauses") or ()):
-        if clause.get("kind") in PENALTIES and _role(clause.get("party")) in AGENTS:
+        if clause.get("kind") in PENALTIES and _role(clause.get("party")) in AGENTS and clause.get("concluded") is True:
             out.append(("common.act-b-penalty-contract", i))
     for i, incident in enumerate(d.get("incidents") or ()):
         if _role(incident.get("perpetrator")) in AGENTS:
             out.append(("common.act-c-rights-violation", i))
     for i, doc in enumerate(d.get("documents") or ()):
-        if doc.get("finding") in FALSE_FINDINGS:
+        if doc.get("finding") in FALSE_FINDINGS and _role(doc.get("provided_by")) in AGENTS:
             out.append(("common.act-d-false-document", i))
     languages = d.get("languages")
     for i, fee in enumerate(d.get("fees") or ()):
@@ -122,18 +119,19 @@ def hand_written(d: dict[str, Any]) -> list[tuple[str, int | None]]:
         ):
             out.append(("common.act-e-fee-explanation-unknown", i))
     for i, test in enumerate(d.get("tests") or ()):
-        if test.get("impersonation_reported") is True or test.get("certificate_forged_or_altered") is True:
+        fraud = test.get("impersonation_reported") is True or test.get("certificate_forged_or_altered") is True
+        if fraud and (test.get("kind") == "skills" or d.get("status_sought") == "SSW1"):
             out.append(("common.test-fraud", i))
     if d.get("status_sought") == "SSW1":
         for i, dependent in enumerate(d.get("dependents") or ()):
             if dependent.get("accompanying") is not False:
                 out.append(("common.dependents-need-ssw2", i))
-    certificate = d.get("certificate")
-    if certificate is None or certificate.get("kind") == "other":
-        out.append(("kh.certificate-missing", None))
     if d.get("residence") == "abroad":
+        certificate = d.get("certificate")
+        if certificate is None or certificate.get("kind") == "other":
+            out.append(("kh.certificate-missing", None))
         agency = d.get("sending_agency")
-        if d.get("hire_route") == "direct" or agency is None:
+        if d.get("hire_route") == "direct" and agency is None:
             out.append(("kh.abroad-without-sending-agency", None))
         accreditation = None if agency is None else agency.get("accreditation")
         if accreditation is not None:
@@ -148,14 +146,17 @@ def hand_written(d: dict[str, Any]) -> list[tuple[str, int | None]]:
 _AG = '["intermediary", "sending_agency"]'
 _E_BLOCK = (
     f"fees[#].amount != null and fees[#].amount > 0 and fees[#].payee.role in {_AG} and fees[#].basis_shown == false "
-    "and (fees[#].breakdown_explained == false or fees[#].acknowledged == false "
+    "and (fees[#].breakdown_explained == false "
     "or (fees[#].explanation_language != null and languages != null and not (fees[#].explanation_language in languages)))"
 )
 ZEN_RULES = {
-    "common.act-a-property-held": f"filter([0..len(held_property ?? [])-1], held_property[#].holder.role in {_AG})",
-    "common.act-b-penalty-contract": f'filter([0..len(contract_clauses ?? [])-1], contract_clauses[#].kind in ["penalty", "unjust_transfer"] and contract_clauses[#].party.role in {_AG})',
+    "common.act-a-property-held": (
+        "filter([0..len(held_property ?? [])-1], held_property[#].item != null "
+        f'and not (held_property[#].item in ["passport", "residence_card"]) and held_property[#].holder.role in {_AG})'
+    ),
+    "common.act-b-penalty-contract": f'filter([0..len(contract_clauses ?? [])-1], contract_clauses[#].kind in ["penalty", "unjust_transfer"] and contract_clauses[#].party.role in {_AG} and contract_clauses[#].concluded == true)',
     "common.act-c-rights-violation": f"filter([0..len(incidents ?? [])-1], incidents[#].perpetrator.role in {_AG})",
-    "common.act-d-false-document": 'filter([0..len(documents ?? [])-1], documents[#].finding in ["altered", "false", "forged"])',
+    "common.act-d-false-document": f'filter([0..len(documents ?? [])-1], documents[#].finding in ["altered", "false", "forged"] and documents[#].provided_by.role in {_AG})',
     "common.act-e-fee-without-basis": f"filter([0..len(fees ?? [])-1], {_E_BLOCK})",
     "common.act-e-fee-explanation-unknown": (
         f"filter([0..len(fees ?? [])-1], fees[#].amount != null and fees[#].amount > 0 "
@@ -163,10 +164,13 @@ ZEN_RULES = {
         "and not (fees[#].breakdown_explained == true and fees[#].acknowledged == true and fees[#].explanation_language != null "
         f"and fees[#].explanation_language in (languages ?? [])) and not ({_E_BLOCK}))"
     ),
-    "common.test-fraud": "filter([0..len(tests ?? [])-1], tests[#].impersonation_reported == true or tests[#].certificate_forged_or_altered == true)",
+    "common.test-fraud": (
+        "filter([0..len(tests ?? [])-1], (tests[#].impersonation_reported == true or tests[#].certificate_forged_or_altered == true) "
+        'and (tests[#].kind == "skills" or status_sought == "SSW1"))'
+    ),
     "common.dependents-need-ssw2": 'filter([0..len(dependents ?? [])-1], status_sought == "SSW1" and not (dependents[#].accompanying == false))',
-    "kh.certificate-missing": 'certificate == null or certificate.kind == "other"',
-    "kh.abroad-without-sending-agency": 'residence == "abroad" and (hire_route == "direct" or sending_agency == null)',
+    "kh.certificate-missing": 'residence == "abroad" and (certificate == null or certificate.kind == "other")',
+    "kh.abroad-without-sending-agency": 'residence == "abroad" and hire_route == "direct" and sending_agency == null',
     "kh.agency-accreditation-lapsed": (
         'residence == "abroad" and ((sending_agency.accreditation.valid_to != null and date(sending_agency.accreditation.valid_to) < date(submitted)) '
         "or (sending_agency.accreditation.valid_from != null and date(sending_agency.accreditation.valid_from) > date(submitted)))"

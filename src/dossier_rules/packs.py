@@ -255,6 +255,8 @@ def enum_name(path: cond.Path) -> str | None:
 
 def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:
     """How a dossier value reads inside a message: an enumerated code by its label in ``enum``, never raw."""
+    if value.__class__ is str:  # most values quoted are text: checked first, as every finding's message calls this
+        return label(value, lang, enum) if enum else value
     if value is None:
         return "（記載なし）" if lang == "ja" else "(not provided)"
     if isinstance(value, bool):
@@ -265,8 +267,6 @@ def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:
         return f"{value:,}"
     if isinstance(value, list):
         return ("、" if lang == "ja" else ", ").join(show_value(v, lang, enum) for v in value)
-    if isinstance(value, str) and enum:
-        return label(value, lang, enum)
     if isinstance(value, dict):
         name = value.get("name") or value.get("id")
         return str(name) if name else str(without_nulls(value))

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -409,6 +410,7 @@ LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "inc", "incorpo
 """Words of a legal form that lists and dossiers abbreviate or leave out ("Co., Ltd."): not a difference of name."""
 
 
+@lru_cache(maxsize=4096)
 def comparable_name(name: str) -> str:
     """A name as far as two spellings of the same name agree: Unicode-compatible forms (full-width letters), case,
     punctuation and spacing, and the legal-form words of :data:`LEGAL_FORMS` do not count."""
