@@ -114,3 +114,20 @@ def test_no_self_contradicting_or_presuming_wording(packset: PackSet, text: str)
     for source in packset.sources.values():
         for rule in source.rules:
             assert text not in rule.spec.title.ja + rule.spec.message.ja, rule.id
+
+
+def test_language_and_country_codes_read_as_names() -> None:
+    assert show_value(["km", "xx"], "ja", "language") == "クメール語、xx（言語コード）"
+    assert show_value(["km", "xx"], "en", "language") == "Khmer, language code xx"
+    assert show_value("JP", "ja", "country") == "日本" and show_value("TH", "en", "country") == "country code TH"
+
+
+def test_a_fee_shown_in_an_unread_language_names_the_languages(packset: PackSet) -> None:
+    pack = packset.packs["kh"]
+    resolved = next(r for r in pack.rules if r.rule.id == "common.act-e-explained-in-unread-language")
+    index = next(i for i, case in enumerate(resolved.rule.spec.tests) if case.expect == "fire")
+    report = Engine(packset, pack_test_registries(pack), max_registry_age=None).evaluate(case_dossier(pack, resolved, index), timestamp=False)
+    (finding,) = [f for f in report.findings if f.rule_id == resolved.rule.id]
+    assert "日本語" in finding.message.ja and "クメール語" in finding.message.ja
+    assert "Japanese" in finding.message.en and "Khmer" in finding.message.en
+    assert not re.search(r"\b(ja|km)\b", finding.message.ja + finding.message.en)

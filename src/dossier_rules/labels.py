@@ -135,8 +135,9 @@ ENUMS: dict[str, dict[str, Label]] = {
         "zh": ("中国語", "Chinese"),
     },
 }
-"""Every enumeration of the dossier model, by a name of our own, with each value's label; ``language`` labels
-the common values of an open list (ISO 639 codes): a code it lacks is shown as written, marked as a code."""
+"""Every enumeration of the dossier model, by a name of our own, with each value's label. ``language`` and
+``country`` label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
+:class:`dossier_rules.model.Vocabulary`): a code they lack is shown as written, marked as a code (:data:`UNLABELLED`)."""
 
 
 UNLABELLED: dict[str, Label] = {"language": ("{}（言語コード）", "language code {}"), "country": ("{}（国コード）", "country code {}")}
@@ -161,11 +162,10 @@ def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
 
 def label(value: str, lang: Lang, enum: str | None) -> str:
     """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
-    table = ENUMS.get(enum) if enum else None
-    if table is None:
+    if enum is None or (table := ENUMS.get(enum)) is None:
         return value
     index = 0 if lang == "ja" else 1
     if value not in table:
-        shapes = UNLABELLED.get(enum)  # type: ignore[arg-type]
+        shapes = UNLABELLED.get(enum)
         return shapes[index].format(value) if shapes else value
     return table[value][index]
