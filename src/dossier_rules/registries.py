@@ -406,7 +406,7 @@ class RegistryView:
         return frozenset(key for key, entries in index.items() if any(holds(e) for e in entries))
 
 
-LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "inc", "incorporated", "limited", "llc", "ltd", "plc", "pte", "sole", "proprietorship"})
+LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "inc", "incorporated", "limited", "llc", "ltd", "plc", "pte"})
 """Words of a legal form that lists and dossiers abbreviate or leave out ("Co., Ltd."): not a difference of name."""
 
 
