@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def wait_for(predicate: Any, seconds: float = 60) -> bool:
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_exit_when_the_parent_goes(tmp_path: Path, how: signal.Signals) -> None:
     source = make_input(tmp_path / "in.jsonl", 20000)
-    proc = batch_process(source, tmp_path / "out.jsonl", "--jobs", "2")
+    proc = batch_process(source, tmp_path / "out.jsonl", "--jobs", "3")  # the parent is one of the three jobs
     assert wait_for(lambda: len(children(proc.pid)) == 2), "the workers did not start"
     pool = children(proc.pid)
     os.kill(proc.pid, how)
@@ -112,6 +113,45 @@ def test_a_slow_chunk_keeps_its_place_and_the_other_worker_goes_on_meanwhile() -
     assert [item for part in out for item, _ in part] == ["slow", "a", "b", "c", "d"]
     slow_worker, other = out[0][0][1], {pid for part in out[1:4] for _, pid in part}
     assert len(other) == 1 and slow_worker not in other  # one worker took a, b and c while the other held "slow"
+
+
+def _tagged(chunk: list[str]) -> list[tuple[str, int]]:
+    if "die" in chunk:
+        os._exit(1)  # a crash in the worker (the native backend never crashes the parent, which screens too)
+    return [(item, os.getpid()) for item in chunk]
+
+
+def _tagged_in_steps(chunk: list[str]) -> Generator[None, None, list[tuple[str, int]]]:
+    for _ in chunk:
+        time.sleep(0.02)  # slower than the worker: it answers while the parent is inside its chunk
+        yield
+    return [(item, os.getpid()) for item in chunk]  # never exits: a "die" screened here fails the test, not pytest
+
+
+def _pool_with_parent_share() -> workers.OrderedPool[str, list[tuple[str, int]]]:
+    def gave_up(task: str, how: str) -> list[tuple[str, int]]:
+        return [(f"gave up {task}: {how}", 0)]
+
+    return workers.OrderedPool(1, _tagged, lambda parts: [x for p in parts for x in p], gave_up, steps=_tagged_in_steps)
+
+
+def test_the_parent_screens_a_share_and_the_order_is_kept() -> None:
+    chunks = [[f"{n}-{i}" for i in range(3)] for n in range(12)]
+    with _pool_with_parent_share() as pool:
+        out = list(pool.map(chunks))
+    assert [[item for item, _ in part] for part in out] == chunks
+    screeners = {pid for part in out for _, pid in part}
+    assert os.getpid() in screeners and len(screeners) == 2  # the parent and its one worker both screened
+
+
+def test_a_worker_crash_while_the_parent_screens_costs_only_the_record_that_crashed() -> None:
+    parents_chunk = [f"p{i}" for i in range(10)]  # the worker takes "a", the parent this, the worker the next two meanwhile
+    chunks = [["a"], parents_chunk, ["c", "die", "d"], ["e", "f"], ["g"], ["h"]]
+    with _pool_with_parent_share() as pool:
+        out = list(pool.map(chunks))
+    items = [item for part in out for item, _ in part]
+    assert items == ["a", *parents_chunk, "c", "gave up die: exit code 1", "d", "e", "f", "g", "h"]
+    assert {pid for _, pid in out[1]} == {os.getpid()}
 
 
 def test_out_equal_to_the_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ pack or registry changes, so this path is built for volume:
 * records stream through in chunks; at most a few chunks per worker are in
   flight, so memory does not grow with the input;
 * workers are processes (``--jobs``, see :mod:`dossier_rules.workers`); the
-  parent only reads, writes and counts, and results are written in input order;
+  parent reads, writes and counts, and with the native backend it is one of
+  the jobs and screens chunks too; results are written in input order;
 * every record in yields exactly one record out: a report, or an error
   record naming the source (file, line) and the reason;
 * output is appended a whole chunk at a time and every record ends with a
@@ -23,7 +24,7 @@ import signal
 import sys
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -216,13 +217,27 @@ def _install(engine: Engine, as_of: date | None, lean: bool) -> None:
     _ENGINE, _AS_OF, _LEAN = engine, as_of, lean
 
 
+STEP = 16
+"""Records between two pauses of :func:`screen_steps`: often enough that a worker never waits long for the parent, rarely enough to cost nothing."""
+
+
 def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
-    """Screen a chunk: one output line per record, and the chunk's counts."""
+    """Screen a chunk in one go (in a worker, or here for one job): one output line per record, and the chunk's counts."""
+    steps = screen_steps(chunk)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+
+
+def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]]:
+    """Screen a chunk, pausing every :data:`STEP` records: the parent, screening its share, answers its workers in the pauses."""
     engine = _ENGINE
     assert engine is not None, "worker has no engine"
     lines: list[bytes] = []
     stats = Stats()
-    for source, line, raw, problem in chunk:
+    for number, (source, line, raw, problem) in enumerate(chunk, 1):
         if problem is not None:
             record = error_record(label(source, line), [problem])
         else:
@@ -232,6 +247,8 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
                     del record[key]
         stats.count(record)
         lines.append(orjson.dumps(record))
+        if number % STEP == 0:
+            yield
     lines.append(b"")
     return b"\n".join(lines), stats
 
@@ -277,17 +294,21 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
 def results(
     engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]], lean: bool = False, deadline: float = DEADLINE
 ) -> Iterator[tuple[bytes, Stats]]:
-    """Screen chunks in order: in this process for one job, else in ``jobs`` worker processes.
+    """Screen chunks in order: in this process for one job; else, natively, here and in ``jobs - 1`` worker processes.
+
+    Rete screening runs in ``jobs`` workers, never here.
 
     ``lean`` reports leave :data:`LEFT_TO_HEADER` to the run header of a batch output.
     """
     _install(engine, as_of, lean)
-    if jobs <= 1 and engine.backend == "native":
+    if engine.backend != "native":  # the rete backend runs only in workers: a crash in durable-rules must not take this process down
+        with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record, deadline) as pool:
+            yield from pool.map(work)
+    elif jobs <= 1:
         yield from map(screen_chunk, work)
-        return
-    # the rete backend always runs in workers: a crash in durable-rules must not take this process down
-    with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record, deadline) as pool:
-        yield from pool.map(work)
+    else:  # the parent is one of the jobs: it screens chunks while its workers hold theirs
+        with OrderedPool(jobs - 1, screen_chunk, merge_results, crashed_record, deadline, steps=screen_steps) as pool:
+            yield from pool.map(work)
 
 
 def merge_results(parts: list[tuple[bytes, Stats]]) -> tuple[bytes, Stats]:

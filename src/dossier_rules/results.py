@@ -486,13 +486,21 @@ class Summary:
         return {
             "records": self.records,
             "findings": self.findings,
-            "outcome": {o: self.outcome[o] for o in OUTCOMES},
+            "outcome": self.view_json("outcome"),
             "severity": {s: self.severity[s] for s in ("block", "warn", "info")},
-            "country": {k: g.to_json() for k, g in sorted(self.country.items())},
-            "article": {k: g.to_json() for k, g in _largest(self.article, lambda g: g.findings)},
-            "rule": {k: g.to_json() for k, g in _largest(self.rule, lambda g: g.findings)},
-            "intermediary": {k: g.to_json() for k, g in _largest(self.intermediary, lambda g: g.candidates + g.brokers)},
+            **{view: self.view_json(view) for view in VIEWS[1:]},
         }
+
+    def view_json(self, view: str) -> Record:
+        """One view of :meth:`to_json`, alone: a table of one view need not convert the others (tens of thousands of intermediaries)."""
+        if view == "outcome":
+            return {o: self.outcome[o] for o in OUTCOMES}
+        if view == "country":
+            return {k: g.to_json() for k, g in sorted(self.country.items())}
+        if view == "intermediary":
+            return {k: g.to_json() for k, g in _largest(self.intermediary, lambda g: g.candidates + g.brokers)}
+        table: dict[str, FindingGroup] = getattr(self, view)  # article or rule
+        return {k: g.to_json() for k, g in _largest(table, lambda g: g.findings)}
 
 
 def _slot(table: dict[str, Any], key: str, kind: type) -> Any:

@@ -15,6 +15,10 @@ results in input order. The pool is deliberately simple:
   which turns it into an error record. Nothing is lost, and the parent lives;
 * a worker that holds a chunk past the deadline (stopped, hung) is killed
   and handled as a crash;
+* the parent may screen chunks too (``steps``): on two cores, a parent that
+  only fed one worker per core left a core's share of its time idle or
+  contended. It takes a chunk only when every worker holds one, and answers
+  the workers between the steps of its own chunk, so none waits for it;
 * a worker ends when its parent does, however the parent ended: it holds
   only its own end of its pipe (so it reads end-of-file when the parent is
   gone) and asks the kernel to kill it when the parent dies (Linux).
@@ -25,11 +29,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import pickle
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
@@ -86,6 +91,14 @@ def _serve(conn: Connection, work: Callable[[Any], Any], parent: int) -> None:
         conn.close()
 
 
+def unpickled(data: bytes) -> Any:
+    """A worker's result from its bytes; raises :class:`WorkerError` with the traceback when ``work`` raised."""
+    result = pickle.loads(data)
+    if isinstance(result, _Failure):
+        raise WorkerError(result.text)
+    return result
+
+
 class WorkerCrashed(Exception):
     """The worker died while holding a task."""
 
@@ -113,16 +126,17 @@ class _Worker:
             raise WorkerCrashed(str(exc)) from None
 
     def receive(self, deadline: float | None = None) -> Any:
+        return unpickled(self.receive_bytes(deadline))
+
+    def receive_bytes(self, deadline: float | None = None) -> bytes:
+        """The pickled result, not yet unpickled: the parent gives the worker its next chunk first."""
         try:
             if deadline is not None and not self.conn.poll(deadline):
                 self.process.kill()
                 raise WorkerHung(f"no result within {deadline:g} s")
-            result = self.conn.recv()
+            return self.conn.recv_bytes()
         except (EOFError, ConnectionResetError, OSError) as exc:
             raise WorkerCrashed(str(exc) or "connection closed") from None
-        if isinstance(result, _Failure):
-            raise WorkerError(result.text)
-        return result
 
     def exitcode(self) -> int | None:
         self.process.join(timeout=5)
@@ -156,6 +170,38 @@ class _Held(Generic[Task]):
     deadline: float
 
 
+@dataclass
+class _Progress(Generic[Task, Result]):
+    """Where one :meth:`OrderedPool.map` stands: the chunk read ahead, the chunks held, the results waiting for their turn."""
+
+    source: Iterator[list[Task]]
+    ahead: list[Task] | None = None
+    held: dict[int, _Held[Task]] = field(default_factory=dict)
+    done: dict[int, Result] = field(default_factory=dict)
+    sent: int = 0
+    yielded: int = 0
+
+    def __post_init__(self) -> None:
+        self.read_ahead()  # always one chunk read ahead, while the workers work: none waits for the input
+
+    def take(self) -> tuple[int, list[Task]]:
+        """The chunk read ahead and its place; call :meth:`read_ahead` once it is on its way."""
+        assert self.ahead is not None
+        number, chunk = self.sent, self.ahead
+        self.sent += 1
+        self.ahead = None
+        return number, chunk
+
+    def read_ahead(self) -> None:
+        """Read the next chunk, unless one is read already: after a chunk is sent, so that its worker starts at once."""
+        if self.ahead is None:
+            self.ahead = next(self.source, None)
+
+
+Steps = Callable[[list[Task]], Generator[None, None, Result]]
+"""``work`` for the parent: yields between records, so the parent can answer its workers, and returns the chunk's result."""
+
+
 class OrderedPool(Generic[Task, Result]):
     """``jobs`` forked workers applying ``work`` to chunks (lists of records), in order.
 
@@ -164,6 +210,8 @@ class OrderedPool(Generic[Task, Result]):
     into one chunk result after a crash; ``give_up`` makes the result for a
     record that crashed (or hung) a worker twice, given how the worker ended.
     A worker holding a chunk longer than ``deadline`` seconds is hung.
+    With ``steps`` (``work`` in steps), the parent screens chunks too, whenever
+    every worker holds one: only for work that cannot crash the parent.
     """
 
     def __init__(
@@ -173,9 +221,12 @@ class OrderedPool(Generic[Task, Result]):
         merge: Callable[[list[Result]], Result],
         give_up: Callable[[Task, str], Result],
         deadline: float = DEADLINE,
+        steps: Steps[Task, Result] | None = None,
     ):
-        self.work, self.merge, self.give_up, self.deadline = work, merge, give_up, deadline
+        self.work, self.merge, self.give_up, self.deadline, self.steps = work, merge, give_up, deadline, steps
         self.workers = [_Worker(work) for _ in range(jobs)]
+        self.unwritten = 2 * (jobs + (steps is not None))
+        """Chunks sent (or screened here) and not yet yielded, at most: two per process that screens."""
 
     def __enter__(self) -> OrderedPool[Task, Result]:
         return self
@@ -194,41 +245,69 @@ class OrderedPool(Generic[Task, Result]):
         never leaves the other workers idle, as reading the workers in turn
         did (a worker could not start its next chunk before the parent read
         its result). The next chunk is read while the workers work, so an idle
-        worker gets it at once. At most two chunks per worker are sent and not
-        yet yielded, and one more is read, so memory stays bounded.
+        worker gets it at once. At most two chunks per screening process are
+        sent and not yet yielded, and one more is read, so memory stays bounded.
         """
-        source = iter(chunks)
-        held: dict[int, _Held[Task]] = {}
-        done: dict[int, Result] = {}
-        sent = yielded = 0
-        chunk = next(source, None)  # always one chunk read ahead, while the workers work: none waits for the input
+        state: _Progress[Task, Result] = _Progress(iter(chunks))
         while True:
-            while chunk is not None and len(held) < len(self.workers) and sent - yielded < 2 * len(self.workers):
-                slot = min(set(range(len(self.workers))) - held.keys())
-                held[slot] = _Held(sent, chunk, time.monotonic() + self.deadline)
-                try:
-                    self.workers[slot].send(chunk)
-                except WorkerCrashed:
-                    pass  # noticed when its result is read
-                sent += 1
-                chunk = next(source, None)
-            if yielded in done:
-                yield done.pop(yielded)
-                yielded += 1
-            elif not held:
+            self._dispatch(state)
+            if state.yielded in state.done:
+                yield state.done.pop(state.yielded)
+                state.yielded += 1
+            elif self.steps is not None and state.ahead is not None and self._room(state):
+                number, chunk = state.take()
+                state.read_ahead()
+                state.done[number] = self._screen_here(chunk, state)
+            elif not state.held:
                 return
             else:
-                for slot in self._answered(held):
-                    task = held.pop(slot)
-                    try:
-                        done[task.number] = self.workers[slot].receive()
-                    except WorkerCrashed:
-                        done[task.number] = self._recover(slot, task.chunk)
+                self._collect(state, wait_for_one=True)
 
-    def _answered(self, held: dict[int, _Held[Task]]) -> list[int]:
+    def _room(self, state: _Progress[Task, Result]) -> bool:
+        return state.sent - state.yielded < self.unwritten
+
+    def _dispatch(self, state: _Progress[Task, Result]) -> None:
+        """Send the chunk read ahead to each idle worker, while memory allows."""
+        while state.ahead is not None and len(state.held) < len(self.workers) and self._room(state):
+            slot = min(set(range(len(self.workers))) - state.held.keys())
+            number, chunk = state.take()
+            state.held[slot] = _Held(number, chunk, time.monotonic() + self.deadline)
+            try:
+                self.workers[slot].send(chunk)
+            except WorkerCrashed:
+                pass  # noticed when its result is read
+            state.read_ahead()
+
+    def _collect(self, state: _Progress[Task, Result], wait_for_one: bool) -> None:
+        """Read the results of the workers that answered (waiting for one, or not at all); a crashed worker's chunk is recovered."""
+        if not state.held:
+            return
+        received: dict[int, bytes] = {}
+        for slot in self._answered(state.held, wait_for_one):
+            task = state.held.pop(slot)
+            try:
+                received[task.number] = self.workers[slot].receive_bytes()
+            except WorkerCrashed:
+                state.done[task.number] = self._recover(slot, task.chunk)
+        self._dispatch(state)  # the workers that answered work on while their results are unpickled here
+        for number, data in received.items():
+            state.done[number] = unpickled(data)
+
+    def _screen_here(self, chunk: list[Task], state: _Progress[Task, Result]) -> Result:
+        """Screen a chunk in the parent, answering the workers between its steps so that none waits for the parent."""
+        assert self.steps is not None
+        steps = self.steps(chunk)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as end:
+                return end.value  # type: ignore[no-any-return]
+            self._collect(state, wait_for_one=False)
+
+    def _answered(self, held: dict[int, _Held[Task]], wait_for_one: bool) -> list[int]:
         """Slots whose worker answered or died (end of file is ready too); a worker past its deadline is killed, so it died."""
         ends = {self.workers[slot].conn: slot for slot in held}
-        timeout = max(0.0, min(task.deadline for task in held.values()) - time.monotonic())
+        timeout = max(0.0, min(task.deadline for task in held.values()) - time.monotonic()) if wait_for_one else 0.0
         ready = [ends[end] for end in wait(list(ends), timeout)]  # type: ignore[index]
         now = time.monotonic()
         late = [slot for slot, task in held.items() if task.deadline <= now and slot not in ready]

@@ -34,7 +34,13 @@ from .diff import run_diff
 @click.command("batch")
 @click.argument("input_spec", metavar="INPUT")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="JSON Lines output: one record per input record, in input order.")
-@click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="number of cores",
+    help="Processes that screen: this one and N-1 workers (backends rete and interpreted: N workers).",
+)
 @click.option("--resume", is_flag=True, help="Continue after the last whole record of an interrupted run's output.")
 @click.option(
     "--baseline",

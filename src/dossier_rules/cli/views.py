@@ -93,7 +93,7 @@ def title(view: str, lang: str) -> str:
 
 def rows(summary: Summary, view: str, lang: str = "en") -> Iterator[Row]:
     """The rows of one view, largest first (countries alphabetically, outcomes in triage order)."""
-    data = summary.to_json()[view]
+    data = summary.view_json(view)
     if view == "outcome":
         for state in OUTCOMES:
             ja, en = OUTCOME_LABELS[state]
