@@ -277,6 +277,20 @@ def test_switch_language_is_remembered_for_the_user(page_as: Any) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "審査履歴"
 
 
+def test_a_result_in_english_reads_without_japanese_or_codes(page_as: Any, shot: Any) -> None:
+    page = page_as("admin")
+    page.get_by_label("言語").select_option("en")
+    page.get_by_role("button", name="切替").click()
+    page.get_by_label("Dossier files (JSON, one or more)").set_input_files(str(SAMPLE))
+    page.get_by_role("button", name="Screen the files").click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    messages = " ".join(page.locator(".finding").all_inner_texts())
+    assert "MOC-KH 5(3)" in messages and "outside Japan" in messages
+    assert not re.search(r"[\u3040-\u30ff]", messages)  # no kana: every finding is in English
+    shot(page, "result-en")
+    assert serious_violations(page) == []
+
+
 def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
     page = page_as("reviewer")
     upload(page, SAMPLE)
