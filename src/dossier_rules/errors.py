@@ -21,11 +21,12 @@ from .sources import Problem
 MESSAGES: dict[str, str] = {
     "notice.not_found": N_("no notice {notice_id}"),
     "notice.not_draft": N_("notice {notice_id} is already {state}"),
-    "notice.is_draft": N_("notice {notice_id} is a draft: approve it before exporting it"),
+    "notice.is_draft": N_("notice {notice_id} is a draft: approve it first"),
     "notice.no_pack": N_("notice {notice_id} is for {country}, which has no pack loaded: whether its MOC is in force cannot be checked"),
     "notice.not_in_force": N_("notice {notice_id} is not exported: MOC-{country} is not in force on {on} ({state}). {detail}"),
     "notice.approver_missing": N_("an approval needs the approver's name"),
     "notice.none_chosen": N_("choose at least one screening to draft notices from"),
+    "notice.needs_reviewer": N_("these notices are in the service's database: name one of its reviewers, by user name, to change or preview them"),
     "notice.not_a_reviewer": N_("{name} is not a reviewer of the service whose database holds these notices: approve as one of its reviewers, by user name"),
     "screening.not_found": N_("no screening {screening_id}"),
     "screening.dossier_not_stored": N_("screening {screening_id} kept only the dossier's SHA-256 (dossiers are not stored): nothing to re-screen"),

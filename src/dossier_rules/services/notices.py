@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from .. import sharing
@@ -59,6 +60,12 @@ class NoticeService:
 
     outbox: sharing.Outbox
     db: Database | None = None
+
+    def __enter__(self) -> NoticeService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.outbox.close()
 
     # ----------------------------------------------------------------- building and reading
 
@@ -134,6 +141,21 @@ class NoticeService:
             screening_log.append(conn, kind, who.username, {"notice_id": changed, **extra})
 
         return action(record)
+
+
+def open_notices(path: Path) -> NoticeService:
+    """The notices in the SQLite file at ``path``: a stand-alone outbox, or the service's database (then logged)."""
+    db = Database(path) if sharing.is_service_database(path) else None
+    return NoticeService(sharing.Outbox(path), db)
+
+
+def reviewer_named(service: NoticeService, name: str | None) -> Reviewer:
+    """Who acts on the command line: any name on a stand-alone outbox; a reviewer of the service, by user name, on its database."""
+    if service.db is not None:
+        if not name:
+            raise DossierError("notice.needs_reviewer")
+        return service_reviewer(service.db, name)
+    return Reviewer(name or "", name or "")
 
 
 def service_reviewer(db: Database, username: str) -> Reviewer:
