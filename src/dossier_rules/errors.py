@@ -37,7 +37,9 @@ MESSAGES: dict[str, str] = {
     "registry.kept_by_partner": N_("the {kind} registry is kept by each partner country's ministry, not by Japan (JP)"),
     "registry.unknown": N_("no pack for {country} has a rule that consults a {kind} list (the packs present consult {kind} lists kept by {keepers})"),
     "registry.not_consulted": N_("no pack for {country} has a rule that consults a {kind} list (no rule of the packs present consults {kind})"),
-    "registry.sample": N_("the registries installed with dossier-rules are fictional samples and are never overwritten; import into a registries directory of your own"),
+    "registry.sample": N_(
+        "the registries installed with dossier-rules are fictional samples and are never overwritten; import into a registries directory of your own"
+    ),
     "registry.not_utf8": N_("not UTF-8 text"),
     "registry.bad_rows": N_("{count} bad row(s); nothing written ({good} good)"),
 }

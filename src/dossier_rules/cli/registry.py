@@ -61,7 +61,15 @@ def registry_import(
     try:
         data = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES)
         imported = registry_service.import_registry(
-            load_packset(packs_dir), Workspace.of(packs_dir, registries_dir).registries_dir, country, kind, source, day_of(retrieved_on), data, str(csv_file), skip_bad
+            load_packset(packs_dir),
+            Workspace.of(packs_dir, registries_dir).registries_dir,
+            country,
+            kind,
+            source,
+            day_of(retrieved_on),
+            data,
+            str(csv_file),
+            skip_bad,
         )
     except InputError as exc:
         print_problems(exc.problems)

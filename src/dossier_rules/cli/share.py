@@ -39,9 +39,7 @@ HINTS = {
     "notice.needs_reviewer": "--by USERNAME",
 }
 """What to type next after the words for a refusal: commands and options, the same in every language."""
-reviewer_option = click.option(
-    "--by", "by", default=None, help="When --outbox is the service's database: the user name of the reviewer acting (it is logged)."
-)
+reviewer_option = click.option("--by", "by", default=None, help="When --outbox is the service's database: the user name of the reviewer acting (it is logged).")
 
 
 def say_refusal(exc: DossierError) -> int:

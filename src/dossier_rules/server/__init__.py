@@ -21,7 +21,6 @@ For server-rendered pages built on it:
   building a second one.
 """
 
-
 from __future__ import annotations
 
 import importlib

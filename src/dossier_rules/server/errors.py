@@ -45,6 +45,7 @@ STATUS_BY_CODE = {
     "notice.not_in_force": 409,
     "notice.approver_missing": 422,
     "notice.none_chosen": 422,
+    "notice.needs_reviewer": 403,
     "notice.not_a_reviewer": 403,
     "screening.not_found": 404,
     "screening.dossier_not_stored": 409,

@@ -11,7 +11,6 @@ through this same path, as a reviewer of the service named by user name.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,7 +136,7 @@ class NoticeService:
         if self.db is None:
             return action(None)
 
-        def record(conn: sqlite3.Connection, changed: str) -> None:
+        def record(conn: Any, changed: str) -> None:  # the store's connection, inside the change's transaction
             screening_log.append(conn, kind, who.username, {"notice_id": changed, **extra})
 
         return action(record)

@@ -44,7 +44,9 @@ class Workspace:
     max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE
 
     @classmethod
-    def of(cls, packs_dir: Path | None, registries_dir: Path | None = None, db: Path | None = None, max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE) -> Workspace:
+    def of(
+        cls, packs_dir: Path | None, registries_dir: Path | None = None, db: Path | None = None, max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE
+    ) -> Workspace:
         """A workspace; without a packs directory, the default one."""
         return cls(packs_dir or default_packs_dir(), registries_dir, db, max_registry_age)
 

@@ -553,7 +553,9 @@ def packs_page(request: Request) -> Response:
         return to_login(request)
     with page(request, who):
         packset = request.app.state.engine.packset
-        return render(request, who, "packs.html", packs=service_catalog.packs(packset, _workspace(request).packs_dir), coverage=service_catalog.coverage(packset))
+        return render(
+            request, who, "packs.html", packs=service_catalog.packs(packset, _workspace(request).packs_dir), coverage=service_catalog.coverage(packset)
+        )
 
 
 @router.get("/registries")
