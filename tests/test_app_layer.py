@@ -253,17 +253,21 @@ def test_the_cli_approves_in_the_service_database_only_as_a_logged_reviewer(tmp_
     assert exported.exit_code == 2 and "--by USERNAME" in exported.stderr
 
 
-def test_a_stand_alone_outbox_needs_no_account(tmp_path: Path) -> None:
+def test_a_stand_alone_outbox_takes_any_name_and_the_cli_adds_its_own_hint(tmp_path: Path) -> None:
     service = make_service(tmp_path)
-    drafts(service)
-    outbox = tmp_path / "outbox.sqlite"
-    report = tmp_path / "r.json"
-    stored = service.client.get(f"/api/v1/screenings/{screened(service)[0]}", headers=service.as_("reviewer")).json()
-    report.write_text(orjson.dumps(stored["report"]).decode())
+    reports = tmp_path / "reports.jsonl"
+    stored = [service.client.get(f"/api/v1/screenings/{sid}", headers=service.as_("reviewer")).json() for sid in screened(service)]
+    reports.write_text("".join(orjson.dumps(s["report"]).decode() + "\n" for s in stored))
+    outbox = str(tmp_path / "outbox.sqlite")
     runner = CliRunner()
-    assert runner.invoke(main, ["share", "build", str(report), "--outbox", str(outbox)]).exit_code in (0, 2)
-    listed = runner.invoke(main, ["share", "list", "--format", "json", "--outbox", str(outbox)])
-    assert listed.exit_code == 0
+    assert runner.invoke(main, ["share", "build", str(reports), "--outbox", outbox]).exit_code == 0
+    nid = orjson.loads(runner.invoke(main, ["share", "list", "--format", "json", "--outbox", outbox]).output)[0]["id"]
+    refused = runner.invoke(main, ["share", "export", nid, "--outbox", outbox])
+    assert refused.exit_code == 1 and f"approve it first (share approve {nid} --by NAME)" in refused.stderr
+    shown = runner.invoke(main, ["share", "show", nid, "--outbox", outbox])
+    assert shown.exit_code == 0 and shown.output.startswith("> **DRAFT: not approved")
+    assert runner.invoke(main, ["share", "approve", nid, "--by", "Kato", "--outbox", outbox]).exit_code == 0
+    assert runner.invoke(main, ["share", "export", nid, "--outbox", outbox]).exit_code == 0
 
 
 def test_the_sample_registries_are_never_overwritten_through_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -240,7 +240,8 @@ async def switch_language(request: Request) -> Response:
     form = await request.form()
     lang, back = str(form.get("lang", "")), _safe_next(str(form.get("next", "")))
     if lang not in LANGUAGES:
-        raise HTTPException(422, "language must be ja or en")
+        with page(request, None):
+            raise HTTPException(422, _("The language is ja (日本語) or en (English)."))
     who = await run_in_threadpool(optional_principal, request)
     if who is not None:
         who = await require("screener")(request)
@@ -334,7 +335,8 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     kind, country = form.get("_kind", ""), form.get("_country", "")
     if kind not in KINDS:
-        raise HTTPException(422, "unknown kind")
+        with page(request, who):
+            raise HTTPException(422, _("The kind of dossier is candidate or broker."))
     return await _in_thread(request, who, lambda: _screen_form(request, who, kind, country, form))
 
 
@@ -472,7 +474,8 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
 def _reviewer(who: Principal) -> Principal:
     """Notices are for reviewers: a screener is refused by the server, not only shown fewer buttons."""
     if not who.user.can("reviewer"):
-        raise HTTPException(403, "this needs the reviewer role")
+        with use_language(who.user.lang if who.user.lang in LANGUAGES else "ja"):
+            raise HTTPException(403, _("Notices are for reviewers."))
     return who
 
 
@@ -533,7 +536,8 @@ def _approve_notices(request: Request, who: Principal, ids: list[str]) -> Respon
 def export_notice(nid: str, request: Request, format: str = "html", who: Principal = Depends(require("reviewer"))) -> Response:
     fmt = next((f for f in FORMATS if f == format), None)
     if fmt is None:
-        raise HTTPException(422, "format must be json, html or md")
+        with page(request, who):
+            raise HTTPException(422, _("The format is json, html or md."))
     with page(request, who), _notices(request) as service:
         try:
             notice = service.export(nid, request.app.state.engine.packset, datetime.now(UTC).date(), fmt, _reviewer_of(who))
