@@ -33,6 +33,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,7 @@ from . import __version__
 from .batch import jsonl_items, record_bytes, record_digest
 from .conditions import ROOT
 from .engine import pack_status
+from .errors import DossierError
 from .model import personal_pointer
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
@@ -339,8 +341,19 @@ class BuildResult:
     held_back: list[HeldBack] = field(default_factory=list)
 
 
-class OutboxError(Exception):
-    """An operation the outbox refuses (unknown notice, export before approval, ...)."""
+class OutboxError(DossierError):
+    """An operation the outbox refuses (unknown notice, export before approval, ...): a typed error (``notice.*``)."""
+
+
+def is_service_database(path: Path) -> bool:
+    """Whether ``path`` is the service's database (it holds the screening log): its notices change only through the service path."""
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_head'").fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False  # not a database at all: the outbox says so when it opens it
 
 
 class Outbox:
@@ -466,7 +479,7 @@ class Outbox:
     def notice(self, nid: str) -> Notice:
         row = self.db.execute("SELECT * FROM notices WHERE id = ?", (nid,)).fetchone()
         if row is None:
-            raise OutboxError(f"no notice {nid} in {self.path}")
+            raise OutboxError("notice.not_found", notice_id=nid)
         header = json.loads(row["header"])
         dossiers: dict[str, NoticeDossier] = {}
         for item in self.db.execute("SELECT body FROM items WHERE notice_id = ? ORDER BY dossier_id, finding_key", (nid,)):
@@ -498,14 +511,14 @@ class Outbox:
     def approve(self, nid: str, by: str, then: Recorder | None = None) -> Notice:
         """Approve a draft; ``then`` runs inside the approval's transaction (the service logs it there)."""
         if not by.strip():
-            raise OutboxError("an approval needs the approver's name (--by)")
+            raise OutboxError("notice.approver_missing")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             row = self.db.execute("SELECT state FROM notices WHERE id = ?", (nid,)).fetchone()
             if row is None:
-                raise OutboxError(f"no notice {nid} in {self.path}")
+                raise OutboxError("notice.not_found", notice_id=nid)
             if row["state"] != "draft":
-                raise OutboxError(f"notice {nid} is already {row['state']}")
+                raise OutboxError("notice.not_draft", notice_id=nid, state=row["state"])
             self.db.execute("UPDATE notices SET state = 'approved', approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), nid))
             if then is not None:
                 then(self.db, nid)
@@ -524,15 +537,13 @@ class Outbox:
         """
         notice = self.notice(nid)
         if notice.state == "draft":
-            raise OutboxError(f"notice {nid} is a draft: approve it first (share approve {nid} --by NAME)")
+            raise OutboxError("notice.is_draft", notice_id=nid)
         pack = packset.for_country(notice.country)
         if pack is None:
-            raise OutboxError(f"notice {nid} is for {notice.country}, which has no pack loaded: whether its MOC is in force cannot be checked")
+            raise OutboxError("notice.no_pack", notice_id=nid, country=notice.country)
         status = pack_status(pack, on)
         if status["state"] != "in_force":
-            raise OutboxError(
-                f"notice {nid} is not exported: MOC-{notice.country} is not in force on {on.isoformat()} ({status['state']}). {status['detail']['en']}"
-            )
+            raise OutboxError("notice.not_in_force", notice_id=nid, country=notice.country, on=on.isoformat(), state=status["state"], detail=status["detail"])
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))

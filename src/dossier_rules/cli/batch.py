@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .. import batch, workers
 from ..locale import _, language
+from ..services.workspace import Backend
 from ..sources import InputError
 from . import views
 from .common import (
@@ -72,7 +73,7 @@ def batch_command(
     fail_on: str,
     deadline: float,
     as_of: Any,
-    backend: str,
+    backend: Backend,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import package_data
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
-from ..pack_cache import load_packs_cached
+from ..errors import DossierError
 from ..packs import PackSet
-from ..registries import Registries, load_registries
+from ..registries import Registries
+from ..services.workspace import Backend, Workspace, default_packs_dir
 from ..sources import InputError, Problem
 
 if TYPE_CHECKING:
@@ -23,18 +22,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
-
-
-def default_packs_dir() -> Path:
-    """``$DOSSIER_RULES_PACKS``, else the packs shipped with the package (see :mod:`dossier_rules.package_data`)."""
-    env = os.environ.get("DOSSIER_RULES_PACKS")
-    if env:
-        return Path(env)
-    path = package_data.packs_dir()
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
 
 
 def console(err: bool = False) -> Console:
@@ -50,10 +37,16 @@ def print_problems(problems: Iterable[Problem]) -> None:
         click.echo(f"error: {problem}", err=True)
 
 
+def say_error(exc: DossierError, hint: str | None = None) -> None:
+    """Print a typed error in the user's language, with what to type next (``hint``) and its located problems."""
+    click.echo(f"error: {exc.message()}" + (f" ({hint})" if hint else ""), err=True)
+    print_problems(exc.problems)
+
+
 def load_packset(packs_dir: Path) -> PackSet:
     """The packs, through the compiled-pack cache (see :mod:`dossier_rules.pack_cache`)."""
     try:
-        return load_packs_cached(packs_dir)
+        return Workspace.of(packs_dir).packset()
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
@@ -61,17 +54,22 @@ def load_packset(packs_dir: Path) -> PackSet:
 
 def load_registry_set(packs_dir: Path, registries_dir: Path | None) -> Registries:
     try:
-        return load_registries(registries_dir or packs_dir / "registries")
+        return Workspace.of(packs_dir, registries_dir).registries()
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
 
 
-def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: str = "native") -> Engine:
+def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: Backend = "native") -> Engine:
     """The engine every evaluating command uses: packs, registries, the staleness limit, the backend."""
+    workspace = Workspace.of(packs_dir, registries_dir, max_registry_age=max_age)
     packset = load_packset(packs_dir)
     refuse_untranslatable(packset, backend)
-    return Engine(packset, load_registry_set(packs_dir, registries_dir), max_registry_age=max_age, backend=backend)  # type: ignore[arg-type]
+    try:
+        return workspace.engine(packset, backend)
+    except InputError as exc:
+        print_problems(exc.problems)
+        raise SystemExit(EXIT_INPUT) from None
 
 
 def refuse_untranslatable(packset: PackSet, backend: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
@@ -11,10 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import codegen, coverage, workers
-from ..conditions import outline
-from ..locale import _
+from ..errors import DossierError
+from ..locale import _, language
 from ..packs import PackSet
 from ..scaffold import write_new_pack
+from ..services import catalog
+from ..services.workspace import Backend
 from ..sources import InputError
 from ..testing import junit_xml, lint, run_tests
 from .common import (
@@ -40,30 +41,13 @@ def packs() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def packs_list(packs_dir: Path, fmt: str) -> None:
     """List the packs in the pack directory."""
-    packset = load_packset(packs_dir)
-    rows = []
-    for source in packset.sources.values():
-        meta = source.spec.pack
-        pack = packset.packs.get(source.id)
-        rows.append(
-            {
-                "id": meta.id,
-                "version": meta.version,
-                "country": meta.country,
-                "abstract": meta.abstract,
-                "extends": meta.extends,
-                "rules": len(pack.rules) if pack else len(source.rules),
-                "file": str(source.path),
-                "sha256": source.sha256,
-                "title": meta.title.en,
-            }
-        )
+    rows = catalog.packs(load_packset(packs_dir), None)
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
     table = Table("id", "version", "country", "rules", "extends", "title")
     for row in rows:
-        table.add_row(row["id"], row["version"], row["country"] or "(abstract)", str(row["rules"]), ", ".join(row["extends"]), row["title"])
+        table.add_row(row["id"], row["version"], row["country"] or "(abstract)", str(row["rules"]), ", ".join(row["extends"]), _in_language(row["title"]))
     console().print(table)
 
 
@@ -187,7 +171,7 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every case run, not only the failures.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the results as JUnit XML to this file.")
 def packs_test(
-    pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None
+    pack_ids: tuple[str, ...], packs_dir: Path, backend: Backend, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None
 ) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
@@ -206,7 +190,7 @@ def packs_test(
         if backend == "rete":
             run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, "rete", rules, cases), packset)
         else:
-            run = run_tests(packset, pack_ids, backend, rules, cases)  # type: ignore[arg-type]
+            run = run_tests(packset, pack_ids, backend, rules, cases)
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
@@ -259,35 +243,36 @@ def packs_test(
 def explain(rule_id: str, packs_dir: Path) -> None:
     """Show a rule: its articles per country, its condition in readable form, its tests."""
     packset = load_packset(packs_dir)
-    rule = packset.rule(rule_id)
-    if rule is None:
-        ids = sorted(r.id for s in packset.sources.values() for r in s.rules)
-        close = difflib.get_close_matches(rule_id, ids, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise click.UsageError(f"unknown rule '{rule_id}'{hint}")
-    spec = rule.spec
+    try:
+        rule = catalog.explain(packset, catalog.find_rule(packset, rule_id), None)
+    except DossierError as exc:
+        raise click.UsageError(exc.message()) from None
     out = console()
-    out.print(Text(f"{spec.id} — {spec.title.en} / {spec.title.ja}", style="bold"))
-    out.print(f"defined in: {rule.source}:{rule.line} (pack {rule.pack_id})")
-    cited = [(p.id, r.article, r.also) for p in packset.packs.values() for r in p.rules if r.rule is rule]
-    for pack_id, article, also in cited:
-        extra = f" (also {', '.join(also)})" if also else ""
-        out.print(f"cites under pack {pack_id}: {article}{extra}")
-    share = f"yes, act {spec.share.act}" if spec.share else "no"
-    out.print(f"applies to: {spec.applies_to}   severity: {spec.severity}   share with partner: {share}")
-    if spec.for_each:
-        out.print(f"for each {spec.for_each.as_} in {spec.for_each.in_} (one finding per matching item):")
+    out.print(Text(f"{rule['id']} — {rule['title']['en']} / {rule['title']['ja']}", style="bold"))
+    out.print(f"defined in: {rule['defined_in']['file']}:{rule['defined_in']['line']} (pack {rule['pack']})")
+    for cited in rule["cites"]:
+        extra = f" (also {', '.join(cited['also'])})" if cited["also"] else ""
+        out.print(f"cites under pack {cited['pack']}: {cited['article']}{extra}")
+    share = f"yes, act {rule['share']}" if rule["share"] else "no"
+    out.print(f"applies to: {rule['applies_to']}   severity: {rule['severity']}   share with partner: {share}")
+    if rule["for_each"]:
+        out.print(f"for each {rule['for_each']['as']} in {rule['for_each']['in']} (one finding per matching item):")
     out.print("condition:")
-    for line in outline(rule.condition, 1):
-        out.print(line, markup=False)
-    out.print("evidence: " + ", ".join(spec.evidence))
-    out.print(f"message (en): {spec.message.en}", markup=False)
-    out.print(f"message (ja): {spec.message.ja}", markup=False)
+    for line in rule["condition"]:
+        out.print("  " + line, markup=False)
+    out.print("evidence: " + ", ".join(rule["evidence"]))
+    out.print(f"message (en): {rule['message']['en']}", markup=False)
+    out.print(f"message (ja): {rule['message']['ja']}", markup=False)
     out.print("tests:")
-    for case, line in zip(spec.tests, rule.test_lines, strict=True):
-        count = f" ×{case.count}" if case.count else ""
-        as_of = f" as of {case.as_of}" if case.as_of else ""
-        out.print(f"  {case.expect:<4}{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
+    for case in rule["tests"]:
+        count = f" ×{case['count']}" if case["count"] else ""
+        as_of = f" as of {case['as_of']}" if case["as_of"] else ""
+        out.print(f"  {case['expect']:<4}{count} {case['name']}{as_of}  ({rule['defined_in']['file']}:{case['line']})", markup=False)
+
+
+def _in_language(text: dict[str, str]) -> str:
+    """A pack's localized text in the user's language."""
+    return text.get(language()) or text["en"]
 
 
 @packs.command("coverage")

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
-from .. import package_data
+from ..errors import DossierError
 from ..locale import _
-from ..packs import PackSet
-from ..registries import (
-    CSV_COLUMNS,
-    MAX_REGISTRY_BYTES,
-    REGISTRY_KINDS,
-    Registry,
-    keeper_problem,
-    load_registry,
-    parse_csv,
-    registry_file,
-    spreadsheet_safe,
-    write_registry,
-)
-from ..sources import InputError, Problem, read_bytes
+from ..registries import MAX_REGISTRY_BYTES, REGISTRY_KINDS
+from ..services import catalog
+from ..services import registries as registry_service
+from ..services.workspace import Workspace
+from ..sources import InputError, read_bytes
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -36,6 +26,7 @@ from .common import (
     packs_option,
     print_problems,
     registries_option,
+    say_error,
 )
 
 
@@ -67,54 +58,50 @@ def registry_import(
     unless --skip-bad: then the good rows are written and the bad ones are
     reported in FILE.rejected.csv beside the registry.
     """
-    check_keeper(country, kind, load_packset(packs_dir))
     try:
-        text = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES).decode("utf-8-sig")
-        result = parse_csv(text, str(csv_file))
-    except UnicodeDecodeError:
-        print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
-        raise SystemExit(EXIT_INPUT) from None
+        data = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES)
+        imported = registry_service.import_registry(
+            load_packset(packs_dir),
+            Workspace.of(packs_dir, registries_dir).registries_dir,
+            country,
+            kind,
+            source,
+            day_of(retrieved_on),
+            data,
+            str(csv_file),
+            skip_bad,
+        )
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
-    for line, _values, reason in result.rejected:
+    except DossierError as exc:
+        raise _refused(exc, str(csv_file)) from None
+    for line, _values, reason in imported.rejected:
         click.echo(f"{csv_file}:{line}: {reason}", err=True)
-    target = registry_file(registries_dir or packs_dir / "registries", country, kind)
-    if package_data.is_installed(target):
-        click.echo("error: the registries installed with dossier-rules are fictional samples and are never overwritten; import into --registries DIR", err=True)
-        raise SystemExit(EXIT_INPUT)
-    if result.rejected and not skip_bad:
-        click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
-        raise SystemExit(EXIT_FINDINGS)
-    day = retrieved_on.date() if retrieved_on else date.today()
-    count = len(result.entries)
-    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
-    del result.entries[:]  # not needed any more: a million entries are worth freeing before the index is built
-    load_registry(target)  # a large list gets its look-up index now, once, not at the first screening
-    click.echo(f"wrote {target}: {count} entries, retrieved {day}")
-    if result.rejected:
-        report = target.with_name(target.name + ".rejected.csv")
-        with report.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["line", "reason", *CSV_COLUMNS])
-            for line, values, reason in result.rejected:
-                writer.writerow([line, *(spreadsheet_safe(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
-        click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
+    click.echo(_("wrote {target}: {count} entries, retrieved {day}", target=imported.target, count=imported.count, day=imported.retrieved_on))
+    if imported.report is not None:
+        click.echo(_("{count} bad row(s) reported in {report}", count=len(imported.rejected), report=imported.report), err=True)
         raise SystemExit(EXIT_FINDINGS)
 
 
-def check_keeper(country: str, kind: str, packset: PackSet) -> None:
-    """Refuse a list nobody would consult: the keepers of a kind are those the packs present name."""
-    if (mismatch := keeper_problem(country, kind)) is not None:
-        raise click.UsageError(mismatch)
-    keepers = packset.registry_keepers().get(kind, [])
-    if country not in keepers:
-        known = (
-            _("the packs present consult {kind} lists kept by {keepers}").format(kind=kind, keepers=", ".join(keepers))
-            if keepers
-            else _("no rule of the packs present consults {kind}").format(kind=kind)
-        )
-        raise click.UsageError(_("no pack for {country} has a rule that consults a {kind} list ({known})").format(country=country, kind=kind, known=known))
+def day_of(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _refused(exc: DossierError, name: str) -> BaseException:
+    """The command line's words for a refused import: usage errors, the sample registries, bad rows."""
+    if exc.code == "registry.bad_rows":
+        for problem in exc.problems:
+            click.echo(f"{name}:{problem.line}: {problem.message}", err=True)
+        click.echo(_("{count} bad row(s); nothing written (use --skip-bad to import the {good} good ones)", **exc.params), err=True)
+        return SystemExit(EXIT_FINDINGS)
+    if exc.code == "registry.sample":
+        say_error(exc, _("import into --registries DIR"))
+        return SystemExit(EXIT_INPUT)
+    if exc.code == "registry.not_utf8":
+        click.echo(f"error: {name}: {exc.message()}", err=True)
+        return SystemExit(EXIT_INPUT)
+    return click.UsageError(exc.message())
 
 
 @registry.command("list")
@@ -123,22 +110,8 @@ def check_keeper(country: str, kind: str, packset: PackSet) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> None:
     """List the loaded registries and how old they are today."""
-    rows = []
-    for loaded in load_registry_set(packs_dir, registries_dir):
-        reg = loaded.registry
-        rows.append(
-            {
-                "country": reg.country,
-                "kind": reg.kind,
-                "entries": loaded.count,
-                "retrieved_on": reg.retrieved_on.isoformat(),
-                "age_days": (date.today() - reg.retrieved_on).days,
-                "sample": reg.sample,
-                "source": reg.source,
-                "file": str(loaded.path),
-                "sha256": loaded.sha256,
-            }
-        )
+    workspace = Workspace.of(packs_dir, registries_dir)
+    rows = catalog.registry_rows(load_registry_set(packs_dir, registries_dir), workspace.max_registry_age, date.today(), None)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -12,7 +12,9 @@ import click
 from rich.table import Table
 
 from .. import sharing
+from ..errors import DossierError
 from ..locale import _
+from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -21,6 +23,7 @@ from .common import (
     load_packset,
     packs_option,
     print_problems,
+    say_error,
 )
 
 outbox_option = click.option(
@@ -30,6 +33,31 @@ outbox_option = click.option(
     show_default="outbox.sqlite, or $DOSSIER_RULES_OUTBOX",
     help="The SQLite file that holds the notices.",
 )
+HINTS = {
+    "notice.is_draft": "share approve {notice_id} --by NAME",
+    "notice.approver_missing": "--by NAME",
+    "notice.needs_reviewer": "--by USERNAME",
+}
+"""What to type next after the words for a refusal: commands and options, the same in every language."""
+reviewer_option = click.option("--by", "by", default=None, help="When --outbox is the service's database: the user name of the reviewer acting (it is logged).")
+
+
+def say_refusal(exc: DossierError) -> int:
+    """Print a refused notice in the user's language with the command to type next; the exit code (2 for unusable input)."""
+    hint = HINTS.get(exc.code)
+    say_error(exc, hint.format(**exc.params) if hint else None)
+    return EXIT_INPUT if exc.code in ("notice.not_found", "notice.needs_reviewer", "notice.not_a_reviewer") else EXIT_FINDINGS
+
+
+def refusal(exc: DossierError) -> SystemExit:
+    return SystemExit(say_refusal(exc))
+
+
+def acting(service: NoticeService, by: str | None) -> Reviewer:
+    try:
+        return reviewer_named(service, by)
+    except DossierError as exc:
+        raise refusal(exc) from None
 
 
 @click.group()
@@ -49,8 +77,8 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
     the same intermediary and act joins its open draft.
     """
     packset = load_packset(packs_dir)
-    with sharing.Outbox(outbox) as box:
-        result = box.build(packset, reports, with_personal_data=with_personal_data)
+    with open_notices(outbox) as service:
+        result = service.outbox.build(packset, reports, with_personal_data=with_personal_data)
     print_problems(result.problems)
     for held in result.held_back:
         click.echo(
@@ -102,8 +130,8 @@ def notice_filter(options: dict[str, Any], states: tuple[str, ...] = ()) -> shar
 def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) -> None:
     """List the notices in the outbox, filtered by state, country, act, intermediary and creation date."""
     chosen = notice_filter(options, states)
-    with sharing.Outbox(outbox) as box:
-        rows = [dict(r) for r in box.notices(chosen=chosen)]
+    with open_notices(outbox) as service:
+        rows = service.listing(chosen)
     fields = ("id", "country", "act", "state", "dossiers", "findings", "created_at", "approved_by")
     if fmt == "json":
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
@@ -114,23 +142,19 @@ def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) 
     console().print(table)
 
 
-def _notice_or_exit(box: sharing.Outbox, nid: str, action: Any) -> sharing.Notice:
-    try:
-        return action(nid)
-    except sharing.OutboxError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_FINDINGS if "no notice" not in str(exc) else EXIT_INPUT) from None
-
-
 @share.command("show")
 @click.argument("notice_id")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@reviewer_option
 @outbox_option
-def share_show(notice_id: str, fmt: str, outbox: Path) -> None:
-    """Show one notice, whatever its state (for review; nothing is exported)."""
-    with sharing.Outbox(outbox) as box:
-        notice = _notice_or_exit(box, notice_id, box.notice)
-    click.echo(sharing.render(notice, fmt), nl=False)
+def share_show(notice_id: str, fmt: str, by: str | None, outbox: Path) -> None:
+    """Show one notice, whatever its state (for review; nothing is exported). A draft's Markdown says it is a draft."""
+    with open_notices(outbox) as service:
+        try:
+            text = sharing.render(service.notice(notice_id), "json") if fmt == "json" else service.preview(notice_id, "md", acting(service, by))
+        except DossierError as exc:
+            raise refusal(exc) from None
+    click.echo(text, nl=False)
 
 
 @share.command("approve")
@@ -144,16 +168,19 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
 
     Only approved notices can be exported. Exit 0 when every notice was
     approved, 1 when any was not (already approved, say), 2 when a named
-    notice does not exist.
+    notice does not exist. When --outbox is the service's database, --by is
+    the user name of one of its reviewers and each approval is logged, as
+    through the service.
     """
     chosen = notice_filter(options, ("draft",))
-    with sharing.Outbox(outbox) as box:
+    with open_notices(outbox) as service:
+        who = acting(service, by)
         if notice_ids and not chosen.empty_except_state:
             raise click.UsageError(_("name notices or give a filter, not both"))
         if not notice_ids:
             if chosen.empty_except_state:
                 raise click.UsageError(_("name the notices to approve, or choose drafts with --country, --act, --intermediary or --created-from/--created-to"))
-            notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
+            notice_ids = tuple(service.ids(chosen))
             if not notice_ids:
                 click.echo(_("no draft notice matches"))
                 raise SystemExit(EXIT_OK)
@@ -162,10 +189,10 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
         refused = 0
         for nid in notice_ids:
             try:
-                notice = box.approve(nid, by)
-            except sharing.OutboxError as exc:
-                click.echo(f"error: {exc}", err=True)
-                if "no notice" in str(exc) and len(notice_ids) == 1:
+                notice = service.approve(nid, who)
+            except DossierError as exc:
+                say_refusal(exc)
+                if exc.code == "notice.not_found" and len(notice_ids) == 1:
                     raise SystemExit(EXIT_INPUT) from None
                 refused += 1
                 continue
@@ -181,9 +208,12 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "md"]), default="json", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write each notice to this folder as NOTICE-ID.FORMAT.")
+@reviewer_option
 @outbox_option
 @packs_option
-def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, folder: Path | None, outbox: Path, packs_dir: Path, **options: Any) -> None:
+def share_export(
+    notice_ids: tuple[str, ...], fmt: str, output: Path | None, folder: Path | None, by: str | None, outbox: Path, packs_dir: Path, **options: Any
+) -> None:
     """Export approved notices (JSON, printable HTML in English with a Japanese summary, or Markdown).
 
     One notice to standard output or --output; several (named, or every
@@ -194,12 +224,17 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
     chosen = notice_filter(options, ("approved", "exported"))
     packset = load_packset(packs_dir)
     today = datetime.now(UTC).date()
-    with sharing.Outbox(outbox) as box:
+    form = next(f for f in FORMATS if f == fmt)
+    with open_notices(outbox) as service:
+        who = acting(service, by)
         if not notice_ids and not chosen.empty_except_state:
-            notice_ids = tuple(r["id"] for r in box.notices(chosen=chosen))
+            notice_ids = tuple(service.ids(chosen))
         if len(notice_ids) == 1 and folder is None:
-            notice = _notice_or_exit(box, notice_ids[0], lambda nid: box.export(nid, packset, today))
-            text = sharing.render(notice, fmt)  # type: ignore[arg-type]
+            try:
+                notice = service.export(notice_ids[0], packset, today, form, who)
+            except DossierError as exc:
+                raise refusal(exc) from None
+            text = sharing.render(notice, form)
             if output is None:
                 click.echo(text, nl=False)
             else:
@@ -214,11 +249,11 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
         refused = 0
         for nid in notice_ids:
             try:
-                notice = box.export(nid, packset, today)
-            except sharing.OutboxError as exc:
-                click.echo(f"error: {exc}", err=True)
+                notice = service.export(nid, packset, today, form, who)
+            except DossierError as exc:
+                say_refusal(exc)
                 refused += 1
                 continue
-            (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, fmt), encoding="utf-8")  # type: ignore[arg-type]
+            (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, form), encoding="utf-8")
     click.echo(_("{done} of {n} notice(s) written to {folder}", done=len(notice_ids) - refused, n=len(notice_ids), folder=folder))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)

@@ -15,16 +15,15 @@ from .common import EXIT_INPUT, console
 from .serve import db_option, settings_db
 
 if TYPE_CHECKING:
-    from ..server.accounts import Accounts
+    from ..services.accounts import Accounts
 
 T = TypeVar("T")
 
 
 def _accounts(db: Path | None) -> Accounts:
-    from ..server.accounts import Accounts
-    from ..server.db import Database
+    from ..services.accounts import open_accounts  # the service's modules, loaded by the commands that use them
 
-    return Accounts(Database(settings_db(db)))
+    return open_accounts(settings_db(db))
 
 
 def _password(from_stdin: bool) -> str:
@@ -35,7 +34,7 @@ def _password(from_stdin: bool) -> str:
 
 
 def _run(action: Callable[[], T]) -> T:
-    from ..server.accounts import AccountError
+    from ..services.accounts import AccountError
 
     try:
         return action()

@@ -21,10 +21,44 @@ For server-rendered pages built on it:
   building a second one.
 """
 
-from .accounts import AccountError, Accounts, LoginLimited, User
-from .app import create_app
-from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_out, optional_principal, require, signed_in
-from .settings import Settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .accounts import AccountError, Accounts, LoginLimited, User
+    from .app import create_app
+    from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_out, optional_principal, require, signed_in
+    from .settings import Settings
+
+_HOME = {
+    "AccountError": "accounts",
+    "Accounts": "accounts",
+    "LoginLimited": "accounts",
+    "User": "accounts",
+    "create_app": "app",
+    "CSRF_FIELD": "auth",
+    "CSRF_HEADER": "auth",
+    "Principal": "auth",
+    "csrf_token": "auth",
+    "log_in": "auth",
+    "log_out": "auth",
+    "optional_principal": "auth",
+    "require": "auth",
+    "signed_in": "auth",
+    "Settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the public names on first use: the storage modules in this package are imported by the
+    application layer (:mod:`dossier_rules.services`), which the routes import in turn, so importing
+    one of them must not build the app first."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+
 
 __all__ = [
     "CSRF_FIELD",

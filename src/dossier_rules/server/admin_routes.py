@@ -7,13 +7,16 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine
-from ..registries import REGISTRY_KINDS, Registry, load_registries, parse_csv, registry_file, write_registry
-from ..sources import InputError, Problem
+from ..registries import load_registries
+from ..services import accounts as account_service
+from ..services import registries as registry_service
+from ..sources import InputError
 from .account_routes import UserOut
-from .accounts import AccountError
-from .auth import Principal, accounts_of, require, settings_of
+from .auth import Principal, accounts_of, require
+from .catalog_routes import workspace_of
 from .errors import problem_response
 from .screening_routes import require_content_type
 
@@ -41,14 +44,14 @@ class UserRow(UserOut):
 
 @router.get("/users", response_model=list[UserRow], responses=ADMIN)
 def list_users(request: Request, who: Principal = Depends(require("admin"))) -> list[UserRow]:
-    return [UserRow(**UserOut.of(u).model_dump(), disabled=u.disabled, created_at=u.created_at) for u in accounts_of(request).users()]
+    return [UserRow(**UserOut.of(u).model_dump(), disabled=u.disabled, created_at=u.created_at) for u in account_service.users(accounts_of(request))]
 
 
 @router.post("/users", response_model=UserOut, status_code=201, responses=ADMIN)
 def add_user(body: NewUser, request: Request, who: Principal = Depends(require("admin"))) -> UserOut:
     try:
-        user = accounts_of(request).add_user(body.username, body.password, body.role, body.display_name, body.lang)
-    except AccountError as exc:
+        user = account_service.add_user(accounts_of(request), body.username, body.password, body.role, body.display_name, body.lang)
+    except account_service.AccountError as exc:
         raise HTTPException(409, str(exc)) from None
     return UserOut.of(user)
 
@@ -66,8 +69,8 @@ def enable_user(username: str, request: Request, who: Principal = Depends(requir
 
 def _set_disabled(request: Request, username: str, disabled: bool) -> UserOut:
     try:
-        return UserOut.of(accounts_of(request).set_disabled(username, disabled))
-    except AccountError as exc:
+        return UserOut.of(account_service.set_disabled(accounts_of(request), username, disabled))
+    except account_service.AccountError as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -80,32 +83,22 @@ async def import_registry(
     retrieved_on: date | None = Query(default=None, description="Default: today"),
     who: Principal = Depends(require("admin")),
 ) -> Any:
-    """Import a registry from CSV, as `registry import` does (every row valid, or nothing is written); screening uses it at once."""
+    """Import a registry from CSV, as `registry import` does (every row valid, or nothing is written); screening uses it at once.
+
+    The registries installed with the package are fictional samples and are never overwritten (409).
+    """
     require_content_type(request, ("text/csv",))
-    path = request.url.path
-    keepers = request.app.state.engine.packset.registry_keepers()  # the packs present decide who keeps which list
-    if kind not in REGISTRY_KINDS or country not in keepers.get(kind, ()):
-        return problem_response(
-            422,
-            [Problem(path, f"unknown registry: kinds {', '.join(sorted(REGISTRY_KINDS))}, each kept by the countries whose pack consults it", kind="invalid")],
-            path,
-        )
+    data = await request.body()
+    workspace = workspace_of(request)
+    packset = request.app.state.engine.packset  # the packs present decide who keeps which list
     try:
-        text = (await request.body()).decode("utf-8-sig")
-        result = parse_csv(text, "body")
-    except UnicodeDecodeError:
-        return problem_response(422, [Problem("body", "not UTF-8 text", kind="unreadable")], "body")
+        imported = await run_in_threadpool(
+            registry_service.import_registry, packset, workspace.registries_dir, country, kind, source, retrieved_on, data, "body"
+        )
     except InputError as exc:
         return problem_response(422, exc.problems, "body")
-    if result.rejected:
-        problems = [Problem("body", reason, kind="invalid", line=line) for line, _, reason in result.rejected[:100]]
-        return problem_response(422, problems, "body")
-    settings = settings_of(request)
-    directory = settings.registries_dir or settings.packs_dir / "registries"  # type: ignore[operator]
-    registry = Registry(kind=kind, country=country, source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries)
-    write_registry(registry, registry_file(directory, country, kind))
-    _reload_registries(request, directory)
-    return {"country": country, "kind": kind, "entries": len(result.entries)}
+    await run_in_threadpool(_reload_registries, request, workspace.registries_dir)
+    return {"country": country, "kind": kind, "entries": imported.count}
 
 
 def _reload_registries(request: Request, directory: Any) -> None:

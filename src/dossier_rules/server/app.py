@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..engine import Engine
-from ..packs import load_packs
-from ..registries import load_registries
+from ..services.workspace import Workspace
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
@@ -59,13 +58,9 @@ def metrics(request: Request) -> Response:
 
 def load_engine(settings: Settings) -> Engine:
     """The same engine the CLI builds: packs, registries, the staleness limit (native backend)."""
-    if settings.packs_dir is None:
-        from ..cli.common import default_packs_dir
-
-        settings.packs_dir = default_packs_dir()
-    packset = load_packs(settings.packs_dir)
-    registries = load_registries(settings.registries_dir or settings.packs_dir / "registries")
-    return Engine(packset, registries, max_registry_age=settings.max_registry_age)
+    workspace = Workspace.of(settings.packs_dir, settings.registries_dir, settings.db, settings.max_registry_age)
+    settings.packs_dir = workspace.packs_dir
+    return workspace.engine(workspace.packset(cached=False))
 
 
 def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:

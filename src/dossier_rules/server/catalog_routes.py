@@ -1,14 +1,18 @@
-"""API routes describing what the service screens with: packs, rules, coverage, registries."""
+"""API routes describing what the service screens with: packs, rules, coverage, registries.
+
+Adapters over :mod:`dossier_rules.services.catalog`; file locations are given
+relative to the pack and registries directories, never as server paths.
+"""
 
 from __future__ import annotations
 
-import difflib
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 
-from . import catalog
+from ..services import catalog
+from ..services.workspace import Workspace
 from .auth import Principal, require, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["packs and registries"])
@@ -18,18 +22,14 @@ READ: dict[int | str, dict[str, Any]] = {401: {}, 403: {}}
 @router.get("/packs", responses=READ)
 def list_packs(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
     """The packs loaded: version, country, what they extend, their hash, the MOC's period in force."""
-    return catalog.packs(request.app.state.engine, settings_of(request).packs_dir)
+    return catalog.packs(request.app.state.engine.packset, settings_of(request).packs_dir)
 
 
 @router.get("/rules/{rule_id}", responses={**READ, 404: {}})
 def explain_rule(rule_id: str, request: Request, who: Principal = Depends(require("screener"))) -> dict[str, Any]:
     """One rule, as `dossier-rules explain` shows it: articles per pack, condition, evidence, messages, tests."""
     packset = request.app.state.engine.packset
-    rule = packset.rule(rule_id)
-    if rule is None:
-        close = difflib.get_close_matches(rule_id, catalog.rule_ids(packset), n=3)
-        raise HTTPException(404, f"unknown rule {rule_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
-    return catalog.explain(packset, rule, settings_of(request).packs_dir)
+    return catalog.explain(packset, catalog.find_rule(packset, rule_id), settings_of(request).packs_dir)
 
 
 @router.get("/rules", responses=READ)
@@ -47,4 +47,10 @@ def coverage(request: Request, who: Principal = Depends(require("screener"))) ->
 @router.get("/registries", responses=READ)
 def list_registries(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
     """The registries loaded, their age today, and whether they are sample data."""
-    return catalog.registries(request.app.state.engine, date.today())
+    return catalog.registries(request.app.state.engine, date.today(), workspace_of(request).registries_dir)
+
+
+def workspace_of(request: Request) -> Workspace:
+    """The service's packs, registries directory and database, as its settings give them."""
+    settings = settings_of(request)
+    return Workspace.of(settings.packs_dir, settings.registries_dir, settings.db, settings.max_registry_age)

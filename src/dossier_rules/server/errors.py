@@ -3,6 +3,11 @@
 ``{"source": ..., "errors": [{"kind", "message", "pointer", "line", "rule"}]}``
 (``schemas/error-record.schema.json``): a client handles one shape whether a
 dossier was invalid, a body too large, or a role missing.
+
+A typed error of the application (:class:`~dossier_rules.errors.DossierError`)
+gets its status from :data:`STATUS_BY_CODE`, the one table mapping codes to
+HTTP statuses, and its message from the catalog in the language the client
+asks for (``Accept-Language: ja``; English otherwise).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ..batch import error_record
+from ..errors import DossierError
+from ..locale import use_language
 from ..sources import Problem, pointer
 
 KIND_BY_STATUS = {
@@ -29,6 +36,46 @@ KIND_BY_STATUS = {
     422: "invalid",
     429: "rate_limited",
 }
+
+STATUS_BY_CODE = {
+    "notice.not_found": 404,
+    "notice.not_draft": 409,
+    "notice.is_draft": 409,
+    "notice.no_pack": 409,
+    "notice.not_in_force": 409,
+    "notice.approver_missing": 422,
+    "notice.none_chosen": 422,
+    "notice.needs_reviewer": 403,
+    "notice.not_a_reviewer": 403,
+    "screening.not_found": 404,
+    "screening.dossier_not_stored": 409,
+    "rule.not_found": 404,
+    "rule.not_found_close": 404,
+    "registry.unknown_kind": 422,
+    "registry.kept_by_japan": 422,
+    "registry.kept_by_partner": 422,
+    "registry.unknown": 422,
+    "registry.not_consulted": 422,
+    "registry.sample": 409,
+    "registry.not_utf8": 422,
+    "registry.bad_rows": 422,
+}
+"""The HTTP status of each typed error; a code missing here answers 400 (a test keeps the table complete)."""
+
+
+def client_language(request: Request) -> str:
+    """Japanese when the client's first choice in ``Accept-Language`` is Japanese, else English."""
+    first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "ja" if first.startswith("ja") else "en"
+
+
+def typed_error_response(request: Request, exc: DossierError) -> JSONResponse:
+    """A typed error as an error record: its located problems (a CSV's bad rows), or its message."""
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    source = exc.location or request.url.path
+    with use_language(client_language(request)):
+        problems = exc.problems or [Problem(source, exc.message(), kind=KIND_BY_STATUS.get(status, "error"))]
+        return problem_response(status, problems, source)
 
 
 def problem_response(status: int, problems: list[Problem], source: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -55,6 +102,11 @@ async def validation_error(request: Request, exc: Any) -> JSONResponse:
     return problem_response(422, problems, request.url.path)
 
 
+async def typed_error(request: Request, exc: Any) -> JSONResponse:
+    return typed_error_response(request, exc)
+
+
 def install(app: Any) -> None:
+    app.add_exception_handler(DossierError, typed_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -1,53 +1,48 @@
 """API routes for information-sharing notices: build from stored screenings, list, show, approve, export.
 
-The notices are :mod:`dossier_rules.sharing`'s, in its outbox tables inside
-the service's database; approving and exporting go through the outbox's own
-gate (a draft is approved once; only approved notices leave), and each is
-written to the screening log in the same transaction.
+Thin adapters over :class:`dossier_rules.services.notices.NoticeService`: the
+notices are :mod:`dossier_rules.sharing`'s, in its outbox tables inside the
+service's database; the service writes every approval, export and preview to
+the screening log in the same transaction. Refusals are typed errors, answered
+with the status :data:`dossier_rules.server.errors.STATUS_BY_CODE` gives them.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import sharing
-from ..report import Report
-from ..sources import Problem
-from . import screening_log
+from ..locale import use_language
+from ..services.notices import MAX_BUILD, NoticeService, Reviewer
 from .auth import Principal, require
-from .screenings import NotFound
+from .errors import client_language
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 MAX_IDS = 100
 MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 REFUSALS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}}
+State = Literal["draft", "approved", "exported"]
 
 
 @contextmanager
-def outbox(request: Request) -> Iterator[sharing.Outbox]:
-    box = sharing.Outbox(request.app.state.settings.db)
+def notices_of(request: Request) -> Iterator[NoticeService]:
+    """The notice service on the service's database (its outbox tables, its log)."""
+    state = request.app.state
+    box = sharing.Outbox(state.settings.db)
     try:
-        yield box
+        yield NoticeService(box, state.db)
     finally:
         box.close()
 
 
-def _logging(kind: str, who: Principal, **extra: Any) -> sharing.Recorder:
-    def record(conn: sqlite3.Connection, nid: str) -> None:
-        screening_log.append(conn, kind, who.user.username, {"notice_id": nid, **extra})
-
-    return record
-
-
-def _refused(exc: sharing.OutboxError) -> HTTPException:
-    return HTTPException(404 if str(exc).startswith("no notice") else 409, str(exc))
+def reviewer(who: Principal) -> Reviewer:
+    return Reviewer(who.user.username, who.user.display_name)
 
 
 class _In(BaseModel):
@@ -55,7 +50,7 @@ class _In(BaseModel):
 
 
 class BuildRequest(_In):
-    screening_ids: list[str] = Field(min_length=1, max_length=500)
+    screening_ids: list[str] = Field(min_length=1, max_length=MAX_BUILD)
 
 
 class ApproveMany(_In):
@@ -65,17 +60,9 @@ class ApproveMany(_In):
 @router.post("/build", responses=REFUSALS)
 def build(body: BuildRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Turn the share-marked findings of stored screenings into draft notices (as `share build`; no personal data)."""
-    screenings = request.app.state.screenings
-
-    def reports() -> Iterator[tuple[str, Report | list[Problem]]]:
-        for sid in dict.fromkeys(body.screening_ids):
-            try:
-                yield sid, Report.model_validate(screenings.stored(sid)["report"])
-            except NotFound as exc:
-                yield sid, [Problem(sid, str(exc), kind="not_found")]
-
-    with outbox(request) as box:
-        result = box.add_reports(request.app.state.engine.packset, reports())
+    state = request.app.state
+    with notices_of(request) as service, use_language(client_language(request)):
+        result = service.build_from_screenings(state.engine.packset, state.screenings, body.screening_ids)
     return {
         "created": result.created,
         "extended": result.extended,
@@ -88,61 +75,58 @@ def build(body: BuildRequest, request: Request, who: Principal = Depends(require
 @router.get("", responses=REFUSALS)
 def list_notices(
     request: Request,
-    state: Literal["draft", "approved", "exported"] | None = None,
-    country: str | None = Query(default=None, max_length=2),
-    act: str | None = Query(default=None, max_length=20),
+    state: list[State] = Query(default=[]),
+    country: list[str] = Query(default=[], max_length=20),
+    act: list[str] = Query(default=[], max_length=20),
+    intermediary: list[str] = Query(default=[], max_length=20, description="The party a notice is about: its id, or its name"),
+    created_from: date | None = None,
+    created_to: date | None = None,
     who: Principal = Depends(require("reviewer")),
 ) -> list[dict[str, Any]]:
-    """Notices in the outbox, filtered by state, country and act."""
-    with outbox(request) as box:
-        rows = [dict(r) for r in box.notices(state)]
-    fields = ("id", "country", "act", "state", "dossiers", "findings", "created_at", "approved_by", "approved_at", "exported_at")
-    return [{k: r[k] for k in fields} for r in rows if (country is None or r["country"] == country.upper()) and (act is None or r["act"] == act)]
+    """Notices in the outbox, filtered as `share list` filters them (each filter repeatable; filtered by the notice store)."""
+    chosen = sharing.NoticeFilter(
+        countries=frozenset(c.upper() for c in country),
+        acts=frozenset(act),
+        states=frozenset(state),
+        intermediaries=frozenset(intermediary),
+        created_from=created_from,
+        created_to=created_to,
+    )
+    with notices_of(request) as service:
+        return service.listing(chosen)
 
 
 @router.get("/{notice_id}", responses={**REFUSALS, 200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()}}})
 def show(notice_id: str, request: Request, format: Literal["json", "html", "md"] = "json", who: Principal = Depends(require("reviewer"))) -> Response:
-    """One notice in any state, for review; nothing is exported."""
-    with outbox(request) as box:
-        try:
-            notice = box.notice(notice_id)
-        except sharing.OutboxError as exc:
-            raise _refused(exc) from None
-    return Response(sharing.render(notice, format), media_type=MEDIA[format])
+    """One notice in any state, for review; nothing is exported. The HTML and Markdown previews of a draft say so, and are logged."""
+    with notices_of(request) as service:
+        if format == "json":
+            text = sharing.render(service.notice(notice_id), "json")
+        else:
+            text = service.preview(notice_id, format, reviewer(who))
+    return Response(text, media_type=MEDIA[format])
 
 
 @router.post("/{notice_id}/approve", responses=REFUSALS)
 def approve(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Approve a draft notice in the approver's name; the approval is logged. A notice is approved once."""
-    with outbox(request) as box:
-        try:
-            notice = box.approve(notice_id, who.user.display_name, then=_logging("notice_approved", who, by=who.user.display_name))
-        except sharing.OutboxError as exc:
-            raise _refused(exc) from None
+    with notices_of(request) as service:
+        notice = service.approve(notice_id, reviewer(who))
     return notice.model_dump(mode="json")
 
 
 @router.post("/approve", responses=REFUSALS)
 def approve_many(body: ApproveMany, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Approve several drafts, each on its own: what was approved, and why the others were not."""
-    approved, refused = [], []
-    with outbox(request) as box:
-        for nid in dict.fromkeys(body.ids):
-            try:
-                box.approve(nid, who.user.display_name, then=_logging("notice_approved", who, by=who.user.display_name))
-                approved.append(nid)
-            except sharing.OutboxError as exc:
-                refused.append({"id": nid, "reason": str(exc)})
-    return {"approved": approved, "refused": refused}
+    with notices_of(request) as service:
+        outcome = service.approve_many(body.ids, reviewer(who))
+    lang = client_language(request)
+    return {"approved": outcome.approved, "refused": [{"id": nid, "reason": exc.message(lang)} for nid, exc in outcome.refused]}
 
 
 @router.post("/{notice_id}/export", responses={**REFUSALS, 200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()}}})
 def export(notice_id: str, request: Request, format: Literal["json", "html", "md"] = "json", who: Principal = Depends(require("reviewer"))) -> Response:
     """Export an approved notice (JSON, printable HTML, Markdown); every export is logged."""
-    with outbox(request) as box:
-        try:
-            today = datetime.now(UTC).date()
-            notice = box.export(notice_id, request.app.state.engine.packset, today, then=_logging("notice_exported", who, format=format))
-        except sharing.OutboxError as exc:
-            raise _refused(exc) from None
+    with notices_of(request) as service:
+        notice = service.export(notice_id, request.app.state.engine.packset, datetime.now(UTC).date(), format, reviewer(who))
     return Response(sharing.render(notice, format), media_type=MEDIA[format])

@@ -32,7 +32,7 @@ from .accounts import now_iso
 GENESIS = "0" * 64
 """The previous hash of the first entry."""
 
-KINDS = ("screening", "rescreening", "notice_approved", "notice_exported")
+KINDS = ("screening", "rescreening", "notice_approved", "notice_exported", "notice_previewed")
 
 
 def canonical(body: dict[str, Any]) -> str:

@@ -8,12 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ..results import Filter
-from ..sources import Problem
+from ..services.screening import ScreeningService, Viewer, viewer
 from .auth import Principal, require, settings_of
-from .errors import problem_response
-from .screenings import MAX_PAGE, NotFound, Screenings, redact, redact_report
+from .screenings import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"])
 
@@ -37,19 +37,20 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def screenings_of(request: Request) -> Screenings:
-    screenings: Screenings = request.app.state.screenings
-    return screenings
+def screenings_of(request: Request) -> ScreeningService:
+    """The screening service on the app's store."""
+    return ScreeningService(request.app.state.screenings)
+
+
+def viewer_of(request: Request, who: Principal) -> Viewer:
+    """Who asks, and whether the team's policy lets their role see candidates' identity."""
+    return viewer(who.user.username, who.user.role, settings_of(request).names_visible_to)
 
 
 def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:
     given = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if given not in accepted:
         raise HTTPException(415, f"expected a body of type {' or '.join(accepted)}, got {given or 'none'}")
-
-
-def _may_see_names(request: Request, who: Principal) -> bool:
-    return who.user.role in settings_of(request).names_visible_to
 
 
 class ScreeningOut(BaseModel):
@@ -72,7 +73,7 @@ async def screen_one(request: Request, as_of: date | None = None, who: Principal
     """Screen one dossier: the report, stored in the screening log under the returned id."""
     require_content_type(request, JSON_TYPES)
     raw = await request.body()
-    record = await _in_thread(screenings_of(request).screen, raw, as_of, who.user.username)
+    record = await run_in_threadpool(screenings_of(request).screen, raw, as_of, viewer_of(request, who))
     if "errors" in record:
         status = 400 if record["errors"][0]["kind"] in ("syntax", "empty") else 422
         return JSONResponse(record, status_code=status)
@@ -89,7 +90,7 @@ async def screen_many(request: Request, as_of: date | None = None, who: Principa
     """Screen many dossiers (JSON Lines): one record out per record in, in order, as they are screened."""
     require_content_type(request, JSONL_TYPES)
     body = await request.body()
-    return StreamingResponse(screenings_of(request).screen_many(body, as_of, who.user.username), media_type="application/x-ndjson")
+    return StreamingResponse(screenings_of(request).screen_many(body, as_of, viewer_of(request, who)), media_type="application/x-ndjson")
 
 
 @router.get("", response_model=ScreeningPage, responses={401: {}, 403: {}})
@@ -125,40 +126,17 @@ def list_screenings(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
     )
-    items, cursor = screenings_of(request).listing(chosen, user, screened_from, screened_to, after, limit)
-    if not _may_see_names(request, who):
-        items = [redact(item) for item in items]
+    items, cursor = screenings_of(request).listing(chosen, user, screened_from, screened_to, after, limit, viewer_of(request, who))
     return ScreeningPage(items=items, next=cursor)
 
 
 @router.get("/{screening_id}", responses={401: {}, 403: {}, 404: {}})
 def read_screening(screening_id: str, request: Request, who: Principal = Depends(require("screener"))) -> dict[str, Any]:
     """A stored screening: who, when, the dossier (or only its SHA-256), the report, the pack and registry hashes."""
-    try:
-        stored = screenings_of(request).stored(screening_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    return stored if _may_see_names(request, who) else redact(stored)
+    return screenings_of(request).stored(screening_id, viewer_of(request, who))
 
 
 @router.post("/{screening_id}/rescreen", responses={401: {}, 403: {}, 404: {}, 409: {}})
 def rescreen(screening_id: str, request: Request, body: RescreenRequest | None = None, who: Principal = Depends(require("screener"))) -> Any:
     """Screen a stored dossier again with the packs and registries loaded now: old and new reports, and what changed."""
-    try:
-        result = screenings_of(request).rescreen(screening_id, body.as_of if body else None, who.user.username)
-    except NotFound as exc:
-        status = 409 if "no-store-dossiers" in str(exc) else 404
-        return problem_response(status, [Problem(request.url.path, str(exc), kind="conflict" if status == 409 else "not_found")], request.url.path)
-    if not _may_see_names(request, who):
-        result["old"], result["new"] = redact_report(result["old"]), redact_report(result["new"])
-        if result["changes"]:
-            for side in ("added", "removed"):
-                result["changes"][side] = redact_report({"findings": result["changes"][side]})["findings"]
-    return result
-
-
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    """Screening and SQLite writes block: run them off the event loop."""
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)
+    return screenings_of(request).rescreen(screening_id, body.as_of if body else None, viewer_of(request, who))

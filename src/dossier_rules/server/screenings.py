@@ -26,6 +26,7 @@ import orjson
 
 from .. import batch
 from ..engine import Engine
+from ..errors import DossierError
 from ..model import personal_pointer, without_personal
 from ..results import Filter
 from . import screening_log
@@ -37,8 +38,8 @@ BATCH_CHUNK = 64
 MAX_PAGE = 100
 
 
-class NotFound(Exception):
-    pass
+class NotFound(DossierError):
+    """A screening that is not there (``screening.not_found``) or whose dossier was not kept (``screening.dossier_not_stored``)."""
 
 
 def screening_id(seq: int) -> str:
@@ -148,7 +149,7 @@ class Screenings:
         row = conn.execute("SELECT log_seq FROM screenings WHERE id = ?", (sid,)).fetchone() if seq else None
         item = screening_log.entry(conn, row["log_seq"]) if row else None
         if item is None:
-            raise NotFound(f"no screening {sid}")
+            raise NotFound("screening.not_found", screening_id=sid)
         return {"screening_id": sid, "screened_by": item.actor, "screened_at": item.at, "log_seq": item.seq, "log_hash": item.hash, **orjson.loads(item.body)}
 
     def listing(
@@ -198,7 +199,7 @@ class Screenings:
         """Screen a stored dossier again with the loaded packs and registries; old and new side by side."""
         old = self.stored(sid)
         if old["dossier"] is None:
-            raise NotFound(f"screening {sid} kept only the dossier's SHA-256 (the service runs with --no-store-dossiers): nothing to re-screen")
+            raise NotFound("screening.dossier_not_stored", screening_id=sid)
         raw = orjson.dumps(old["dossier"])
         when = as_of or date.fromisoformat(old["report"]["as_of"])
         record = self._record(raw, "body", None, when)

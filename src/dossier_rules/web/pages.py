@@ -1,17 +1,22 @@
 """The pages: sign in, New screening, Result, History, Notices, Packs and registries.
 
-Every page calls the service's own objects (``app.state.screenings``, the
-notice routes, the catalog) so a page shows exactly what the API returns;
-nothing here screens, stores or approves by itself. Pages render in the
-user's language (日本語 by default); a signed-out visitor's choice is kept in
-a cookie until they sign in.
+Every page calls the application layer (:mod:`dossier_rules.services`) the
+API calls, on the service's own objects (``app.state``), so a page shows
+exactly what the API returns; nothing here screens, stores or approves by
+itself, and a refusal is the service's typed error, worded here. Pages render
+in the user's language (日本語 by default); a signed-out visitor's choice is
+kept in a cookie until they sign in.
+
+Work that blocks (SQLite, argon2, screening) never runs on the event loop: a
+page handler is a plain function (run in the thread pool), or reads its form
+and hands the rest to :func:`run_in_threadpool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -20,15 +25,19 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
+from .. import sharing
+from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..results import Filter
-from ..server import AccountError, LoginLimited, Principal, log_in, log_out, notice_routes, optional_principal, require
-from ..server import catalog as service_catalog
-from ..server.screening_routes import _may_see_names
-from ..server.screenings import NotFound, redact
+from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
+from ..services import catalog as service_catalog
+from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
+from ..services.screening import ScreeningService, Viewer, viewer
+from ..services.workspace import Workspace
 from . import forms, view
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +46,11 @@ STATIC_FILES = {"style.css": "text/css; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
+MAX_APPROVALS = 100
+"""Notices one approval form may carry (the API's limit)."""
+NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
+STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
+"""The status of a page refused with a typed error; any other code answers 409."""
 COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
 TERMS = {
     # roles
@@ -121,6 +135,48 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
 
 
+def _screenings(request: Request) -> ScreeningService:
+    return ScreeningService(request.app.state.screenings)
+
+
+def _viewer(request: Request, who: Principal) -> Viewer:
+    return viewer(who.user.username, who.user.role, request.app.state.settings.names_visible_to)
+
+
+@contextmanager
+def _notices(request: Request) -> Iterator[NoticeService]:
+    """The notice service on the service's database (its outbox tables and its log)."""
+    box = sharing.Outbox(request.app.state.settings.db)
+    try:
+        yield NoticeService(box, request.app.state.db)
+    finally:
+        box.close()
+
+
+def _reviewer_of(who: Principal) -> Reviewer:
+    return Reviewer(who.user.username, who.user.display_name)
+
+
+def _workspace(request: Request) -> Workspace:
+    settings = request.app.state.settings
+    return Workspace.of(settings.packs_dir, settings.registries_dir, settings.db, settings.max_registry_age)
+
+
+def refused(exc: DossierError) -> HTTPException:
+    """A typed error as the page's refusal, worded in the page's language."""
+    return HTTPException(STATUS_BY_CODE.get(exc.code, 409), exc.message())
+
+
+async def _in_thread(request: Request, who: Principal | None, work: Callable[[], Response]) -> Response:
+    """Run ``work`` (which blocks) in the thread pool, in the page's language."""
+
+    def run() -> Response:
+        with page(request, who):
+            return work()
+
+    return await run_in_threadpool(run)
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
     return target if target and target.startswith("/") and not target.startswith("//") else "/screenings/new"
@@ -159,7 +215,7 @@ async def login(request: Request) -> Response:
     username, password, target = str(form.get("username", "")), str(form.get("password", "")), _safe_next(str(form.get("next", "")))
     response = RedirectResponse(target, status_code=303)
     try:
-        log_in(request, response, username, password)
+        await run_in_threadpool(log_in, request, response, username, password)  # argon2 and SQLite: off the event loop
     except LoginLimited as exc:
         with page(request, None):
             error = _("Too many attempts. Try again in {minutes} minutes.", minutes=max(1, exc.retry_after // 60))
@@ -184,11 +240,12 @@ async def switch_language(request: Request) -> Response:
     form = await request.form()
     lang, back = str(form.get("lang", "")), _safe_next(str(form.get("next", "")))
     if lang not in LANGUAGES:
-        raise HTTPException(422, "language must be ja or en")
-    who = optional_principal(request)
+        with page(request, None):
+            raise HTTPException(422, _("The language is ja (日本語) or en (English)."))
+    who = await run_in_threadpool(optional_principal, request)
     if who is not None:
         who = await require("screener")(request)
-        request.app.state.accounts.set_language(who.user, lang)
+        await run_in_threadpool(request.app.state.accounts.set_language, who.user, lang)
     response = RedirectResponse(back, status_code=303)
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", httponly=True, secure=request.app.state.settings.secure_cookies)
     return response
@@ -218,19 +275,19 @@ async def upload(request: Request, who: Principal = Depends(require("screener"))
     form = await request.form()
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename][:MAX_UPLOADS]
     blobs = [(f.filename or "?", await f.read()) for f in files]
-    with page(request, who):
-        screenings = request.app.state.screenings
-        results = []
-        for name, raw in blobs:
-            record = screenings.screen(raw, None, who.user.username)
-            results.append((name, record))
-        if len(results) == 1 and "errors" not in results[0][1]:
-            return RedirectResponse("/screenings/" + results[0][1]["source"].removeprefix("api:"), status_code=303)
-        if not results:
-            results = [("-", {"errors": [{"message": _("Choose one or more dossier files (JSON) to upload.")}]})]
-        return render(
-            request, who, "new.html", status=200 if all("errors" not in r for _n, r in results) else 422, countries=_countries(request), results=results
-        )
+    return await _in_thread(request, who, lambda: _screen_uploads(request, who, blobs))
+
+
+def _screen_uploads(request: Request, who: Principal, blobs: list[tuple[str, bytes]]) -> Response:
+    """Screen each file (in the thread pool); one file opens its result, several list theirs."""
+    service, asker = _screenings(request), _viewer(request, who)
+    results = [(name, service.screen(raw, None, asker)) for name, raw in blobs]
+    if len(results) == 1 and "errors" not in results[0][1]:
+        return RedirectResponse("/screenings/" + results[0][1]["source"].removeprefix("api:"), status_code=303)
+    if not results:
+        results = [("-", {"errors": [{"message": _("Choose one or more dossier files (JSON) to upload.")}]})]
+    status = 200 if all("errors" not in r for _n, r in results) else 422
+    return render(request, who, "new.html", status=status, countries=_countries(request), results=results)
 
 
 @router.get("/screenings/form")
@@ -278,26 +335,30 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     kind, country = form.get("_kind", ""), form.get("_country", "")
     if kind not in KINDS:
-        raise HTTPException(422, "unknown kind")
-    model = KINDS[kind]
-    draft = forms.dossier_from_form(model, form, _declared(request, kind, country))
-    with page(request, who):
-        if form.get("add") or form.get("remove"):
-            draft = forms.with_row(draft, form.get("add") or form.get("remove") or "", add=bool(form.get("add")))
-            return _render_form(request, who, kind, country, draft, {}, [])
-        dossier = {"kind": kind, "country": country, **draft}
-        record = request.app.state.screenings.screen(orjson.dumps(dossier), None, who.user.username)
-        if "errors" not in record:
-            return RedirectResponse("/screenings/" + record["source"].removeprefix("api:"), status_code=303)
-        errors: dict[str, str] = {}
-        general: list[str] = []
-        for err in record["errors"]:
-            at = err.get("pointer")
-            if at and at not in ("/kind", "/country"):
-                errors.setdefault(at, _("Required: enter a value.") if not view.present(draft, at) else err["message"])
-            else:
-                general.append(err["message"])
-        return _render_form(request, who, kind, country, draft, errors, general, status=422)
+        with page(request, who):
+            raise HTTPException(422, _("The kind of dossier is candidate or broker."))
+    return await _in_thread(request, who, lambda: _screen_form(request, who, kind, country, form))
+
+
+def _screen_form(request: Request, who: Principal, kind: str, country: str, form: dict[str, str]) -> Response:
+    """The form's draft with a row added or removed, or its dossier screened (in the thread pool)."""
+    draft = forms.dossier_from_form(KINDS[kind], form, _declared(request, kind, country))
+    if form.get("add") or form.get("remove"):
+        draft = forms.with_row(draft, form.get("add") or form.get("remove") or "", add=bool(form.get("add")))
+        return _render_form(request, who, kind, country, draft, {}, [])
+    dossier = {"kind": kind, "country": country, **draft}
+    record = _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
+    if "errors" not in record:
+        return RedirectResponse("/screenings/" + record["source"].removeprefix("api:"), status_code=303)
+    errors: dict[str, str] = {}
+    general: list[str] = []
+    for err in record["errors"]:
+        at = err.get("pointer")
+        if at and at not in ("/kind", "/country"):
+            errors.setdefault(at, _("Required: enter a value.") if not view.present(draft, at) else err["message"])
+        else:
+            general.append(err["message"])
+    return _render_form(request, who, kind, country, draft, errors, general, status=422)
 
 
 # --------------------------------------------------------------------------- Result
@@ -305,10 +366,9 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
 
 def _stored(request: Request, who: Principal, sid: str) -> dict[str, Any]:
     try:
-        stored = request.app.state.screenings.stored(sid)
-    except NotFound:
-        raise HTTPException(404, f"no screening {sid}") from None
-    return stored if _may_see_names(request, who) else redact(stored)
+        return _screenings(request).stored(sid, _viewer(request, who))
+    except DossierError as exc:
+        raise refused(exc) from None
 
 
 def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
@@ -320,7 +380,7 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
     for finding in report.get("findings", []):
         rule = engine.packset.rule(finding["rule_id"])
         if rule is not None and finding["rule_id"] not in explanations:
-            explanations[finding["rule_id"]] = service_catalog.explain(engine.packset, rule, None)
+            explanations[finding["rule_id"]] = service_catalog.explain(engine.packset, rule, _workspace(request).packs_dir)
     return {
         "stored": stored,
         "report": report,
@@ -351,9 +411,9 @@ def result(sid: str, request: Request, download: bool = False) -> Response:
 def rescreen(sid: str, request: Request, who: Principal = Depends(require("screener"))) -> Response:
     with page(request, who):
         try:
-            outcome = request.app.state.screenings.rescreen(sid, None, who.user.username)
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
+            outcome = _screenings(request).rescreen(sid, None, _viewer(request, who))
+        except DossierError as exc:
+            raise refused(exc) from None
     new_id = outcome.get("screening_id")
     return RedirectResponse(f"/screenings/{new_id}" if new_id else f"/screenings/{sid}", status_code=303)
 
@@ -374,9 +434,7 @@ def history(
             outcomes=[outcome] if outcome else [],
             kinds=[kind] if kind else [],
         )
-        items, cursor = request.app.state.screenings.listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
-        if not _may_see_names(request, who):
-            items = [redact(item) for item in items]
+        items, cursor = _screenings(request).listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50, _viewer(request, who))
         filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
         return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
@@ -399,56 +457,94 @@ def notices(request: Request, state: str = "") -> Response:
         return to_login(request)
     who = _reviewer(who)
     with page(request, who):
-        rows = notice_routes.list_notices(request, state=state or None, country=None, act=None, who=who)  # type: ignore[arg-type]
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for row in rows:
-            groups.setdefault((row["country"], row["act"]), []).append(row)
-        return render(request, who, "notices.html", groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES)
+        return _notices_page(request, who, state)
+
+
+def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The notices, grouped by partner and act; ``error`` says why the last form was refused."""
+    chosen = sharing.NoticeFilter(states=frozenset([state]) if state in ("draft", "approved", "exported") else frozenset())
+    with _notices(request) as service:
+        rows = service.listing(chosen)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["country"], row["act"]), []).append(row)
+    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES, error=error)
 
 
 def _reviewer(who: Principal) -> Principal:
     """Notices are for reviewers: a screener is refused by the server, not only shown fewer buttons."""
     if not who.user.can("reviewer"):
-        raise HTTPException(403, "this needs the reviewer role")
+        with use_language(who.user.lang if who.user.lang in LANGUAGES else "ja"):
+            raise HTTPException(403, _("Notices are for reviewers."))
     return who
 
 
 @router.get("/notices/{nid}/preview")
 def notice_preview(nid: str, request: Request) -> Response:
-    """The partner-facing notice as the partner would read it (nothing is exported)."""
+    """The partner-facing notice as the partner would read it: a draft is marked as one; the preview is logged (nothing is exported)."""
     who = optional_principal(request)
     if who is None:
         return to_login(request)
-    return notice_routes.show(nid, request, format="html", who=_reviewer(who))
+    who = _reviewer(who)
+    with page(request, who), _notices(request) as service:
+        try:
+            text = service.preview(nid, "html", _reviewer_of(who))
+        except DossierError as exc:
+            raise refused(exc) from None
+    return Response(text, media_type=NOTICE_MEDIA["html"], headers={"Cache-Control": "no-store"})
 
 
 @router.post("/notices/build")
 async def build_notices(request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
+    """Draft notices from the screenings ticked (or the one the result page names); none ticked is said on the page."""
     form = await request.form()
-    ids = [str(v) for v in form.getlist("screening_id")][:500]
-    notice_routes.build(notice_routes.BuildRequest(screening_ids=ids), request, who)
+    ids = [str(v) for v in form.getlist("screening_id")][:MAX_BUILD]
+    return await _in_thread(request, who, lambda: _build_notices(request, who, ids))
+
+
+def _build_notices(request: Request, who: Principal, ids: list[str]) -> Response:
+    state = request.app.state
+    with _notices(request) as service:
+        try:
+            service.build_from_screenings(state.engine.packset, state.screenings, ids)
+        except DossierError as exc:
+            return _notices_page(request, who, "", error=exc.message(), status=STATUS_BY_CODE.get(exc.code, 409))
     return RedirectResponse("/notices", status_code=303)
 
 
 @router.post("/notices/approve")
 async def approve_notices(request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
     form = await request.form()
-    ids = [str(v) for v in form.getlist("id")][: notice_routes.MAX_IDS]
-    with page(request, who):
-        if not ids:
-            return RedirectResponse("/notices", status_code=303)
-        outcome = notice_routes.approve_many(notice_routes.ApproveMany(ids=ids), request, who)
-    query = urlencode({"approved": len(outcome["approved"]), "refused": len(outcome["refused"])})
+    ids = _ids(form)
+    if not ids:
+        return RedirectResponse("/notices", status_code=303)
+    return await _in_thread(request, who, lambda: _approve_notices(request, who, ids))
+
+
+def _ids(form: FormData) -> list[str]:
+    return [str(v) for v in form.getlist("id")][:MAX_APPROVALS]
+
+
+def _approve_notices(request: Request, who: Principal, ids: list[str]) -> Response:
+    with _notices(request) as service:
+        outcome = service.approve_many(ids, _reviewer_of(who))
+    query = urlencode({"approved": len(outcome.approved), "refused": len(outcome.refused)})
     return RedirectResponse(f"/notices?{query}", status_code=303)
 
 
 @router.post("/notices/{nid}/export")
 def export_notice(nid: str, request: Request, format: str = "html", who: Principal = Depends(require("reviewer"))) -> Response:
-    if format not in notice_routes.MEDIA:
-        raise HTTPException(422, "format must be json, html or md")
-    response = notice_routes.export(nid, request, format=format, who=who)  # type: ignore[arg-type]
-    response.headers["Content-Disposition"] = f'attachment; filename="{nid}.{format}"'
-    return response
+    fmt = next((f for f in FORMATS if f == format), None)
+    if fmt is None:
+        with page(request, who):
+            raise HTTPException(422, _("The format is json, html or md."))
+    with page(request, who), _notices(request) as service:
+        try:
+            notice = service.export(nid, request.app.state.engine.packset, datetime.now(UTC).date(), fmt, _reviewer_of(who))
+        except DossierError as exc:
+            raise refused(exc) from None
+    headers = {"Content-Disposition": f'attachment; filename="{nid}.{format}"', "Cache-Control": "no-store"}
+    return Response(sharing.render(notice, fmt), media_type=NOTICE_MEDIA[format], headers=headers)
 
 
 # --------------------------------------------------------------------------- Packs and registries
@@ -460,8 +556,10 @@ def packs_page(request: Request) -> Response:
     if who is None:
         return to_login(request)
     with page(request, who):
-        engine = request.app.state.engine
-        return render(request, who, "packs.html", packs=service_catalog.packs(engine, None), coverage=service_catalog.coverage(engine.packset))
+        packset = request.app.state.engine.packset
+        return render(
+            request, who, "packs.html", packs=service_catalog.packs(packset, _workspace(request).packs_dir), coverage=service_catalog.coverage(packset)
+        )
 
 
 @router.get("/registries")
@@ -470,4 +568,5 @@ def registries_page(request: Request) -> Response:
     if who is None:
         return to_login(request)
     with page(request, who):
-        return render(request, who, "registries.html", registries=service_catalog.registries(request.app.state.engine, date.today()))
+        rows = service_catalog.registries(request.app.state.engine, date.today(), _workspace(request).registries_dir)
+        return render(request, who, "registries.html", registries=rows)

@@ -1,12 +1,15 @@
-"""What the service screens with, as JSON: packs, rules (the ``explain`` view), coverage, registries.
+"""What is screened with, as data: packs, rules (the ``explain`` view), coverage, registries.
 
-Built from the loaded :class:`~dossier_rules.packs.PackSet` and registries
-the engine holds, so it always describes exactly what the service applies.
-File locations are given relative to the pack directory, never as server paths.
+Built from a loaded :class:`~dossier_rules.packs.PackSet` and registries, so
+it describes exactly what an engine applies. The command line renders these
+as tables and text, the API returns them as JSON, the pages as HTML. File
+locations are given relative to ``root`` (the API and the pages pass the pack
+directory, so no server path leaves the host); without a root, as given.
 """
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,21 +17,24 @@ from typing import Any
 from ..conditions import outline
 from ..coverage import rows
 from ..engine import Engine
+from ..errors import DossierError
 from ..packs import CompiledRule, PackSet
+from ..registries import Registries
 
 
 def _relative(path: Path | str, root: Path | None) -> str:
+    """``path`` below ``root``; its name alone when outside it; as given without a root (the command line's own files)."""
     path = Path(path)
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return path.name
+    if root is None:
+        return str(path)
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path.name
 
 
-def packs(engine: Engine, root: Path | None) -> list[dict[str, Any]]:
-    packset = engine.packset
+def packs(packset: PackSet, root: Path | None) -> list[dict[str, Any]]:
+    """Each pack: version, country, what it extends, its rules, its file and hash, the MOC's period in force."""
     out = []
     for source in packset.sources.values():
         meta = source.spec.pack
@@ -55,6 +61,17 @@ def rule_ids(packset: PackSet) -> list[str]:
     return sorted(r.id for s in packset.sources.values() for r in s.rules)
 
 
+def find_rule(packset: PackSet, rule_id: str) -> CompiledRule:
+    """The rule, or ``rule.not_found`` (``rule.not_found_close`` with up to three close ids)."""
+    rule = packset.rule(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, rule_ids(packset), n=3)
+        if close:
+            raise DossierError("rule.not_found_close", rule_id=rule_id, close=close)
+        raise DossierError("rule.not_found", rule_id=rule_id)
+    return rule
+
+
 def explain(packset: PackSet, rule: CompiledRule, root: Path | None) -> dict[str, Any]:
     """A rule: where it is defined, what it cites under each pack, its condition in readable form, its tests."""
     spec = rule.spec
@@ -72,7 +89,9 @@ def explain(packset: PackSet, rule: CompiledRule, root: Path | None) -> dict[str
         "evidence": list(spec.evidence),
         "registries": sorted(rule.registries),
         "message": spec.message.model_dump(),
-        "tests": [{"name": t.name, "expect": t.expect, "count": t.count, "as_of": t.as_of} for t in spec.tests],
+        "tests": [
+            {"name": t.name, "expect": t.expect, "count": t.count, "as_of": t.as_of, "line": line} for t, line in zip(spec.tests, rule.test_lines, strict=True)
+        ],
     }
 
 
@@ -98,10 +117,15 @@ def coverage(packset: PackSet) -> list[dict[str, Any]]:
     ]
 
 
-def registries(engine: Engine, today: date) -> list[dict[str, Any]]:
-    """Each loaded registry, how old it is today, whether it is stale for the engine, and whether it is sample data."""
+def registries(engine: Engine, today: date, root: Path | None) -> list[dict[str, Any]]:
+    """Each registry the engine holds, how old it is today, whether it is stale for the engine, and whether it is sample data."""
+    return registry_rows(engine.registries, engine.max_registry_age, today, root)
+
+
+def registry_rows(loaded_set: Registries, max_age: int | None, today: date, root: Path | None) -> list[dict[str, Any]]:
+    """Each loaded registry, its age on ``today``, whether it is older than ``max_age`` days, its file relative to ``root``."""
     out = []
-    for loaded in engine.registries:
+    for loaded in loaded_set:
         reg = loaded.registry
         age = (today - reg.retrieved_on).days
         out.append(
@@ -111,9 +135,10 @@ def registries(engine: Engine, today: date) -> list[dict[str, Any]]:
                 "entries": loaded.count,
                 "retrieved_on": reg.retrieved_on.isoformat(),
                 "age_days": age,
-                "stale": engine.max_registry_age is not None and age > engine.max_registry_age,
+                "stale": max_age is not None and age > max_age,
                 "sample": reg.sample,
                 "source": reg.source,
+                "file": _relative(loaded.path, root),
                 "sha256": loaded.sha256,
             }
         )

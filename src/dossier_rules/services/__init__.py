@@ -1,0 +1,23 @@
+"""The application layer: what the command line, the API and the pages all do, written once.
+
+As OPA's ``rego`` package is to its ``cmd/`` and ``server/``, these services are
+to :mod:`dossier_rules.cli`, :mod:`dossier_rules.server` and
+:mod:`dossier_rules.web`: each takes plain arguments and the storage objects
+it works on, returns models or plain data, and refuses with a typed
+:class:`~dossier_rules.errors.DossierError`. The interfaces only parse their
+input, call a service, and render its answer (or its error) in their own words.
+
+* :mod:`.workspace`: packs, registries directory and database, resolved once.
+* :mod:`.catalog`: packs, rules (``explain``), coverage, registries as data.
+* :mod:`.screening`: screen, list, read back and re-screen, redacted by role.
+* :mod:`.notices`: build, list, preview, approve and export notices; every state
+  change of a notice and every preview written to the screening log in one place.
+* :mod:`.registries`: importing a registry (with the refusal to overwrite the
+  shipped samples) for the CLI and the API alike.
+* :mod:`.accounts`: users for the CLI and the API.
+
+Nothing here imports an interface. The storage objects (``Database``,
+``Accounts``, ``Screenings``, the screening log) still live in
+``dossier_rules.server`` until the data-access module takes them; this
+package imports them by module, never the ``server`` package's app.
+"""

@@ -1,0 +1,109 @@
+"""Importing a registry from CSV, once for the command line and the API.
+
+Every row is validated; with any bad row nothing is written
+(``registry.bad_rows``, each row located) unless the caller asks to skip bad
+rows, when the good ones are written and the bad ones reported beside the
+registry. The fictional sample registries installed with the package are
+never overwritten (``registry.sample``), whoever asks.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .. import package_data
+from ..errors import DossierError
+from ..packs import PackSet
+from ..registries import (
+    CSV_COLUMNS,
+    JAPAN,
+    KIND_KEEPERS,
+    PARTNER,
+    REGISTRY_KINDS,
+    ImportResult,
+    Registry,
+    load_registry,
+    parse_csv,
+    registry_file,
+    spreadsheet_safe,
+    write_registry,
+)
+from ..sources import Problem
+
+
+@dataclass
+class Imported:
+    """What an import wrote: the registry file, its entries, the rows left out and where they were reported."""
+
+    target: Path
+    count: int
+    retrieved_on: date
+    rejected: list[tuple[int, dict[str, str], str]]
+    report: Path | None
+
+
+def check_keeper(packset: PackSet, country: str, kind: str) -> None:
+    """Refuse a list nobody would consult: the keepers of a kind are those the packs present name."""
+    if kind not in REGISTRY_KINDS:
+        raise DossierError("registry.unknown_kind", kind=kind, kinds=sorted(REGISTRY_KINDS))
+    if KIND_KEEPERS[kind] == JAPAN and country != JAPAN:
+        raise DossierError("registry.kept_by_japan", kind=kind, country=country)
+    if KIND_KEEPERS[kind] == PARTNER and country == JAPAN:
+        raise DossierError("registry.kept_by_partner", kind=kind)
+    keepers = packset.registry_keepers().get(kind, [])
+    if country not in keepers:
+        if keepers:
+            raise DossierError("registry.unknown", country=country, kind=kind, keepers=list(keepers))
+        raise DossierError("registry.not_consulted", country=country, kind=kind)
+
+
+def parse(data: bytes, source: str) -> ImportResult:
+    """The rows of a CSV registry (``registry.not_utf8``; ``InputError`` for a missing column)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DossierError("registry.not_utf8", location=source) from None
+    return parse_csv(text, source)
+
+
+def import_registry(
+    packset: PackSet,
+    registries_dir: Path,
+    country: str,
+    kind: str,
+    source: str,
+    retrieved_on: date | None,
+    data: bytes,
+    name: str,
+    skip_bad: bool = False,
+) -> Imported:
+    """Validate and write one registry; the caller reloads its engine to screen with it."""
+    check_keeper(packset, country, kind)
+    result = parse(data, name)
+    target = registry_file(registries_dir, country, kind)
+    if package_data.is_installed(target):
+        raise DossierError("registry.sample")
+    if result.rejected and not skip_bad:
+        problems = [Problem(name, reason, kind="invalid", line=line) for line, _values, reason in result.rejected]
+        raise DossierError("registry.bad_rows", location=name, problems=problems, count=len(result.rejected), good=len(result.entries))
+    day = retrieved_on or date.today()
+    count = len(result.entries)
+    write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
+    del result.entries[:]  # not needed any more: a million entries are worth freeing before the index is built
+    load_registry(target)  # a large list gets its look-up index now, once, not at the first screening
+    report = _report_rejected(target, result.rejected) if result.rejected else None
+    return Imported(target, count, day, result.rejected, report)
+
+
+def _report_rejected(target: Path, rejected: list[tuple[int, dict[str, str], str]]) -> Path:
+    """The rows left out, with their reasons, beside the registry (spreadsheet-safe)."""
+    report = target.with_name(target.name + ".rejected.csv")
+    with report.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "reason", *CSV_COLUMNS])
+        for line, values, reason in rejected:
+            writer.writerow([line, *(spreadsheet_safe(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
+    return report

@@ -1,0 +1,68 @@
+"""Screening through the service: screen, list, read back and re-screen, each redacted for the viewer's role.
+
+The API and the pages call these with the screener's user name and role; who
+may see candidates' identity is the team's policy (``names_visible_to``),
+applied here once rather than by each interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..results import Filter
+from ..server.screenings import Screenings, redact, redact_report
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks: the user name written to the log, and whether their role may see candidates' identity."""
+
+    username: str
+    sees_names: bool
+
+
+def viewer(username: str, role: str, names_visible_to: frozenset[str]) -> Viewer:
+    return Viewer(username, role in names_visible_to)
+
+
+@dataclass
+class ScreeningService:
+    """Screen and read back through one :class:`~dossier_rules.server.screenings.Screenings` store."""
+
+    store: Screenings
+
+    def screen(self, raw: bytes, as_of: date | None, who: Viewer) -> dict[str, Any]:
+        """One dossier: its stored report, or the error record (not stored) when it cannot be screened."""
+        return self.store.screen(raw, as_of, who.username)
+
+    def screen_many(self, body: bytes, as_of: date | None, who: Viewer) -> Iterator[bytes]:
+        """One output line per record of a JSON Lines body, in order."""
+        return self.store.screen_many(body, as_of, who.username)
+
+    def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
+        """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
+        stored = self.store.stored(sid)
+        return stored if who.sees_names else redact(stored)
+
+    def listing(
+        self, chosen: Filter, user: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int, who: Viewer
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of stored screenings, newest first, and the cursor of the next page."""
+        items, cursor = self.store.listing(chosen, user, screened_from, screened_to, after, limit)
+        return (items if who.sees_names else [redact(item) for item in items]), cursor
+
+    def rescreen(self, sid: str, as_of: date | None, who: Viewer) -> dict[str, Any]:
+        """Screen a stored dossier again: old and new reports and what changed, as ``who`` may see them.
+
+        ``screening.not_found``, or ``screening.dossier_not_stored`` when only the dossier's hash was kept.
+        """
+        result = self.store.rescreen(sid, as_of, who.username)
+        if not who.sees_names:
+            result["old"], result["new"] = redact_report(result["old"]), redact_report(result["new"])
+            if result["changes"]:
+                for side in ("added", "removed"):
+                    result["changes"][side] = redact_report({"findings": result["changes"][side]})["findings"]
+        return result
