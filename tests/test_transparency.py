@@ -178,7 +178,7 @@ def test_checkpoints_round_trip_and_are_bound_to_their_origin() -> None:
     key = SigningKey.generate("example.org/screening-log")
     note = sign_checkpoint(key, 8, bytes.fromhex(ROOTS[7]), "2026-12-06T00:00:00Z")
     lines = note.split("\n")
-    assert lines[:4] == ["example.org/screening-log", "8", "XcnaeacGWamtVZy3Ad7Zoqudgjqtek9JYM/jcO/0YEM=", "time 2026-12-06T00:00:00Z"]
+    assert lines[:4] == ["example.org/screening-log", "8", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", "time 2026-12-06T00:00:00Z"]
     opened = open_checkpoint(note, key.verifier)
     assert (opened.size, opened.root.hex(), opened.time) == (8, ROOTS[7], "2026-12-06T00:00:00Z")
     stranger = SigningKey.generate("example.org/other")
