@@ -47,6 +47,10 @@ class NoteError(ValueError):
     """A key, note or checkpoint that cannot be read, or a note no trusted key signed."""
 
 
+class SignatureError(NoteError):
+    """A well-formed note that the expected key did not sign (altered, forged, or another log's)."""
+
+
 def _b64decode(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
@@ -166,8 +170,8 @@ def open_note(note: str, key: VerifierKey) -> str:
         if name == key.name and signature[:4] == key.hash:
             if key.verify(signature[4:], text.encode()):
                 return text
-            raise NoteError(f"the signature by {key.name} does not match the note: it was altered or forged")
-    raise NoteError(f"the note is not signed by the key {key.name}+{key.hash.hex()}")
+            raise SignatureError(f"the signature by {key.name} does not match the note: it was altered or forged")
+    raise SignatureError(f"the note is not signed by the key {key.name}+{key.hash.hex()}")
 
 
 def _signature_line(line: str) -> tuple[str, bytes]:
@@ -221,7 +225,7 @@ def open_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
     """The checkpoint in ``note`` when ``key`` signed it and its origin is the key's name."""
     checkpoint = Checkpoint.parse(open_note(note, key))
     if checkpoint.origin != key.name:
-        raise NoteError(f"the checkpoint is for the log {checkpoint.origin!r}, not {key.name!r}")
+        raise SignatureError(f"the checkpoint is for the log {checkpoint.origin!r}, not {key.name!r}")
     return checkpoint
 
 
