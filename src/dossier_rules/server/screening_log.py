@@ -31,6 +31,7 @@ all. Every SQL statement is in the small functions under "storage" below.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,7 +168,7 @@ def _tree_size(conn: sqlite3.Connection) -> int:
 def _node(conn: sqlite3.Connection, level: int, index: int) -> bytes:
     row = conn.execute("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?", (level, index)).fetchone()
     if row is None:
-        raise LookupError(f"the tree has no node {level}/{index}")
+        raise LookupError(_("the tree has no node {level}/{index}: run dossier-rules log verify", level=level, index=index))
     return bytes(row["hash"])
 
 
@@ -196,10 +197,8 @@ def append(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any]
     text = canonical(body)
     item = Entry(seq, kind, at, actor, text, prev, entry_hash(seq, kind, at, actor, prev, text))
     _insert_entry(conn, item)
-    try:
+    with contextlib.suppress(LookupError):  # an entry before it is gone: the tree stays behind, checkpoints refuse, log verify names the gap
         _grow_tree(conn, item)
-    except LookupError:
-        pass  # an entry before it is gone: the tree stays behind, checkpoints refuse, and log verify names the gap
     return item
 
 
@@ -218,7 +217,7 @@ def _grow_tree(conn: sqlite3.Connection, newest: Entry | None = None) -> int:
         else:
             page = _entry_page(conn, frontier.size, PAGE)
         if not page or page[0].seq != frontier.size + 1:
-            raise LookupError(f"entry {frontier.size + 1} is missing: the tree cannot grow past it (run dossier-rules log verify)")
+            raise LookupError(_("entry {seq} is missing: the tree cannot grow past it (run dossier-rules log verify)", seq=frontier.size + 1))
         for item in page:
             if item.seq != frontier.size + 1 or item.seq > last:
                 break
@@ -248,7 +247,7 @@ def receipt(conn: sqlite3.Connection, seq: int, key: SigningKey) -> Receipt:
     note = checkpoint(conn, key)
     size = read_unverified(note).size
     if not 1 <= seq <= size:
-        raise LookupError(f"no entry {seq}")
+        raise LookupError(_("no entry {seq}", seq=seq))
     index = seq - 1
     return Receipt(seq, index, _node(conn, 0, index), note, size, inclusion(conn, index, size))
 
@@ -278,7 +277,7 @@ def latest_checkpoint(conn: sqlite3.Connection) -> str | None:
 
 def _checked_size(conn: sqlite3.Connection, size: int) -> None:
     if size > _tree_size(conn):
-        raise LookupError(f"the tree has fewer than {size} leaves")
+        raise LookupError(_("the tree has fewer than {size} entries", size=size))
 
 
 def inclusion(conn: sqlite3.Connection, index: int, size: int) -> list[bytes]:

@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ..locale import N_, _
 from .merkle import HASH_SIZE
 
 ALG_ED25519 = 1
@@ -55,12 +56,12 @@ def _b64decode(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise NoteError(f"{what} is not valid base64") from None
+        raise NoteError(_("{what} is not valid base64", what=_(what))) from None
 
 
 def _check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
-        raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
+        raise NoteError(_("key name {name!r} must be non-empty, without spaces or '+'", name=name))
     return name
 
 
@@ -93,14 +94,14 @@ class VerifierKey:
     def parse(cls, text: str) -> VerifierKey:
         parts = text.strip().split("+", 2)  # the base64 key may itself hold "+"
         if len(parts) != 3:
-            raise NoteError("a public key is <name>+<hash>+<key>")
+            raise NoteError(_("a public key is <name>+<hash>+<key>"))
         name, hex_hash, encoded = parts
-        raw = _b64decode(encoded, "the public key")
+        raw = _b64decode(encoded, N_("the public key"))
         if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("the public key is not an Ed25519 key")
+            raise NoteError(_("the public key is not an Ed25519 key"))
         key = cls(_check_name(name), raw[1:])
         if hex_hash != key.hash.hex():
-            raise NoteError("the public key's hash does not match its name and key")
+            raise NoteError(_("the public key's hash does not match its name and key"))
         return key
 
     def verify(self, signature: bytes, message: bytes) -> bool:
@@ -136,19 +137,19 @@ class SigningKey:
     def parse(cls, text: str) -> SigningKey:
         parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("a signing key is PRIVATE+KEY+<name>+<hash>+<key>")
-        raw = _b64decode(parts[4], "the signing key")
+            raise NoteError(_("a signing key is PRIVATE+KEY+<name>+<hash>+<key>"))
+        raw = _b64decode(parts[4], N_("the signing key"))
         if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("the signing key is not an Ed25519 key")
+            raise NoteError(_("the signing key is not an Ed25519 key"))
         key = cls(_check_name(parts[2]), raw[1:])
         if parts[3] != key.verifier.hash.hex():
-            raise NoteError("the signing key's hash does not match its name and key")
+            raise NoteError(_("the signing key's hash does not match its name and key"))
         return key
 
     def sign(self, text: str) -> str:
         """The signed note of ``text`` (which must end in a newline and hold no blank line)."""
         if not text.endswith("\n") or "\n\n" in text:
-            raise NoteError("a note's text ends in a newline and has no blank line")
+            raise NoteError(_("a note's text ends in a newline and has no blank line"))
         signature = Ed25519PrivateKey.from_private_bytes(self.seed).sign(text.encode())
         return f"{text}\n{DASH}{self.name} {base64.b64encode(self.verifier.hash + signature).decode()}\n"
 
@@ -156,31 +157,31 @@ class SigningKey:
 def open_note(note: str, key: VerifierKey) -> str:
     """The text of ``note`` when ``key`` signed it; :class:`NoteError` otherwise."""
     if len(note.encode()) > MAX_NOTE_BYTES:
-        raise NoteError(f"the note is longer than {MAX_NOTE_BYTES} bytes")
+        raise NoteError(_("the note is longer than {limit} bytes", limit=MAX_NOTE_BYTES))
     if any(ord(c) < 0x20 and c != "\n" for c in note):
-        raise NoteError("the note holds a control character")
+        raise NoteError(_("the note holds a control character"))
     cut = note.rfind("\n\n")
     if cut < 0 or not note.endswith("\n"):
-        raise NoteError("the note has no signature lines after a blank line")
+        raise NoteError(_("the note has no signature lines after a blank line"))
     text, lines = note[: cut + 1], note[cut + 2 :].splitlines()
     if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"the note has more than {MAX_SIGNATURES} signature lines")
+        raise NoteError(_("the note has more than {limit} signature lines", limit=MAX_SIGNATURES))
     for line in lines:
         name, signature = _signature_line(line)
         if name == key.name and signature[:4] == key.hash:
             if key.verify(signature[4:], text.encode()):
                 return text
-            raise SignatureError(f"the signature by {key.name} does not match the note: it was altered or forged")
-    raise SignatureError(f"the note is not signed by the key {key.name}+{key.hash.hex()}")
+            raise SignatureError(_("the signature by {name} does not match the note: it was altered or forged", name=key.name))
+    raise SignatureError(_("the note is not signed by the key {key}", key=f"{key.name}+{key.hash.hex()}"))
 
 
 def _signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(DASH) or line.count(" ") != 2:
-        raise NoteError("a signature line is an em dash, the key name and the signature")
+        raise NoteError(_("a signature line is an em dash, the key name and the signature"))
     name, encoded = line[len(DASH) :].split(" ")
-    signature = _b64decode(encoded, "a signature")
+    signature = _b64decode(encoded, N_("a signature"))
     if len(signature) < 5:
-        raise NoteError("a signature is too short")
+        raise NoteError(_("a signature is too short"))
     return name, signature
 
 
@@ -201,13 +202,13 @@ class Checkpoint:
     def parse(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
-            raise NoteError("a checkpoint is an origin line, a tree size line, a root hash line, then extension lines")
+            raise NoteError(_("a checkpoint is an origin line, a tree size line, a root hash line, then extension lines"))
         origin, size, encoded = lines[:3]
         if not _SIZE.fullmatch(size):
-            raise NoteError(f"the tree size {size!r} is not a decimal number")
-        root = _b64decode(encoded, "the root hash")
+            raise NoteError(_("the tree size {size!r} is not a decimal number", size=size))
+        root = _b64decode(encoded, N_("the root hash"))
         if len(root) != HASH_SIZE:
-            raise NoteError("the root hash is not 32 bytes")
+            raise NoteError(_("the root hash is not 32 bytes"))
         return cls(origin, int(size), root, tuple(lines[3:-1]))
 
     @property
@@ -225,7 +226,7 @@ def open_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
     """The checkpoint in ``note`` when ``key`` signed it and its origin is the key's name."""
     checkpoint = Checkpoint.parse(open_note(note, key))
     if checkpoint.origin != key.name:
-        raise SignatureError(f"the checkpoint is for the log {checkpoint.origin!r}, not {key.name!r}")
+        raise SignatureError(_("the checkpoint is for the log {origin!r}, not {name!r}", origin=checkpoint.origin, name=key.name))
     return checkpoint
 
 
@@ -233,5 +234,5 @@ def read_unverified(note: str) -> Checkpoint:
     """The checkpoint in a note without checking any signature (for a log reading its own stored notes)."""
     cut = note.rfind("\n\n")
     if cut < 0:
-        raise NoteError("the note has no signature lines after a blank line")
+        raise NoteError(_("the note has no signature lines after a blank line"))
     return Checkpoint.parse(note[: cut + 1])
