@@ -369,3 +369,16 @@ def test_a_witness_reads_the_finding_in_japanese(log: Log) -> None:
     log.rewrite(log.entries()[:4], resign=True)
     code, output = cli("--lang", "ja", "log", "verify", "--db", log.db, "--checkpoint", log.checkpoint, "--public-key", log.public_key)
     assert code == 1 and "立会人が保管したチェックポイントは 6 件を対象としています" in output and "covers" not in output
+
+
+def test_an_archive_is_written_0600_whatever_the_umask(log: Log) -> None:
+    import os
+
+    log.archive.unlink()
+    old = os.umask(0)
+    try:
+        assert cli("log", "export", "--db", log.db, "--output", log.archive)[0] == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(log.archive.stat().st_mode) == 0o600 and len(log.archive.read_text().splitlines()) == 6
+    assert [p.name for p in log.archive.parent.iterdir() if p.name.endswith(".tmp")] == []

@@ -9,6 +9,7 @@ input cannot be used.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -410,14 +411,29 @@ def log_export(output: Path | None, after: int, db: Path | None) -> None:
     from ..server import screening_log
 
     conn = _database(db).connection()
-    stream = output.open("wb") if output else sys.stdout.buffer
+    if output is None:
+        for item in screening_log.entries(conn, after):
+            sys.stdout.buffer.write(orjson.dumps(item.to_json()) + b"\n")
+        return
+    count = _write_private(output, (orjson.dumps(item.to_json()) + b"\n" for item in screening_log.entries(conn, after)))
+    click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)
+
+
+def _write_private(path: Path, lines: Iterable[bytes]) -> int:
+    """Write ``lines`` to a temporary file (0600: the entries hold dossiers), sync it, then rename it over ``path``."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     count = 0
     try:
-        for item in screening_log.entries(conn, after):
-            stream.write(orjson.dumps(item.to_json()) + b"\n")
-            count += 1
-    finally:
-        if output:
-            stream.close()
-    if output:
-        click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            for line in lines:
+                handle.write(line)
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return count
