@@ -382,3 +382,12 @@ def test_an_archive_is_written_0600_whatever_the_umask(log: Log) -> None:
         os.umask(old)
     assert stat.S_IMODE(log.archive.stat().st_mode) == 0o600 and len(log.archive.read_text().splitlines()) == 6
     assert [p.name for p in log.archive.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_service_refuses_to_sign_a_log_shorter_than_its_newest_checkpoint(log: Log) -> None:
+    rows = log.entries()[:4]
+    log.sql("DELETE FROM screenings", "DELETE FROM log WHERE seq > 4", "DELETE FROM log_nodes", f"UPDATE log_head SET seq = 4, hash = '{rows[-1]['hash']}'")
+    code, output = cli("log", "checkpoint", "--db", log.db)
+    assert code == 2 and "fewer than its newest checkpoint covers (6)" in output
+    refused = log.service.client.get("/api/v1/log/checkpoint")
+    assert refused.status_code == 409 and "fewer than its newest checkpoint" in refused.json()["errors"][0]["message"]

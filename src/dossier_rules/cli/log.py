@@ -164,12 +164,21 @@ def log_public_key(log_key: Path | None, db: Path | None) -> None:
 @db_option
 def log_checkpoint(log_key: Path | None, db: Path | None) -> None:
     """Print the newest signed checkpoint (signing one if the log grew): the text a witness keeps."""
+
+    sys.stdout.write(_signed_checkpoint(db, log_key))
+
+
+def _signed_checkpoint(db: Path | None, log_key: Path | None) -> str:
+    """The newest checkpoint, signed now if the log grew; exit 2 when the log cannot be signed (it lost entries)."""
     from ..server import screening_log
 
     key = _signing_key(db, log_key)
-    with _database(db).write() as conn:
-        note = screening_log.checkpoint(conn, key)
-    sys.stdout.write(note)
+    try:
+        with _database(db).write() as conn:
+            return screening_log.checkpoint(conn, key)
+    except LookupError as exc:
+        _fail(_("error: {reason}", reason=exc))
+        raise
 
 
 @log.command("prove")
@@ -214,9 +223,7 @@ def log_consistency(first: int, second: int | None, log_key: Path | None, db: Pa
     database = _database(db)
     note = None
     if second is None:
-        key = _signing_key(db, log_key)
-        with database.write() as conn:
-            note = screening_log.checkpoint(conn, key)
+        note = _signed_checkpoint(db, log_key)
         second = read_unverified(note).size
     if first > second:
         _fail(_("error: no consistency proof from {first} to {second} entries: --from must not be larger", first=first, second=second))
@@ -276,7 +283,8 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
         result = _verify_file(file, witness, expect_head, seen)
     else:
         conn = _database(db).connection()
-        result = screening_log.verify_chain(_watching(screening_log.entries(conn), expect_head, seen), screening_log.head(conn), _db_checks(conn, key, witness))
+        result = screening_log.verify(conn, witness, key)
+        seen[0] = bool(expect_head) and result.ok and screening_log.contains_hash(conn, str(expect_head))
     if not result.ok:
         where = (
             _("BROKEN at entry {seq}: {problem}", seq=result.first_bad, problem=result.problem)
@@ -290,20 +298,6 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
     if witness is not None:
         click.echo(_("the witness's checkpoint of {size} entries matches the log", size=witness.size))
     raise SystemExit(EXIT_OK)
-
-
-def _db_checks(conn: Any, key: VerifierKey | None, witness: Checkpoint | None) -> list[tuple[str, Checkpoint]]:
-    """The newest checkpoint stored in the database (its signature checked when a key is given), then the witness's."""
-    from ..server import screening_log
-    from ..transparency.checkpoints import NoteError
-
-    try:
-        stored = screening_log.stored_checkpoint(conn, key)
-    except NoteError as exc:
-        _fail(_("BROKEN: the newest checkpoint in the database is not the log's: {reason}", reason=exc), EXIT_FINDINGS)
-        raise
-    checks = [(screening_log.STORED, stored)] if stored is not None else []
-    return checks + ([(screening_log.WITNESS, witness)] if witness is not None else [])
 
 
 def _exported(path: Path) -> Iterator[Entry]:

@@ -5,7 +5,8 @@ consistency proof between two tree sizes) is public, as in certificate
 transparency: it is a count of entries and hashes, nothing about a dossier or
 a person, and a witness should need no account on the service it watches.
 An inclusion proof (the receipt of one entry) needs an account of any role.
-Every answer is small and bounded: a proof holds at most 64 hashes.
+Every answer is small and bounded: a proof holds at most 64 hashes. A log
+that lost entries its newest checkpoint covers is not signed again (409).
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ def _signed(request: Request) -> str:
     head = screening_log.head(db.connection())
     if note is not None and read_unverified(note).size == (head[0] if head else 0):
         return note
-    with db.write() as conn:
-        return screening_log.checkpoint(conn, _key(request))
+    try:
+        with db.write() as conn:
+            return screening_log.checkpoint(conn, _key(request))
+    except LookupError as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, responses=TEXT)
+@router.get("/checkpoint", response_class=PlainTextResponse, responses={**TEXT, 409: {}})
 def checkpoint(request: Request) -> PlainTextResponse:
     """The newest signed checkpoint of the log (signed-note text): what a witness fetches and keeps."""
     return PlainTextResponse(_signed(request), headers=NO_STORE)
@@ -52,7 +56,7 @@ def public_key(request: Request) -> PlainTextResponse:
     return PlainTextResponse(_key(request).verifier.text() + "\n")
 
 
-@router.get("/proofs/inclusion", responses={401: {}, 403: {}, 404: {}})
+@router.get("/proofs/inclusion", responses={401: {}, 403: {}, 404: {}, 409: {}})
 def inclusion(
     request: Request,
     index: int = Query(ge=0, description="The leaf index (entry N is leaf N - 1)."),
@@ -76,7 +80,7 @@ def inclusion(
     return receipt
 
 
-@router.get("/proofs/consistency", responses={404: {}})
+@router.get("/proofs/consistency", responses={404: {}, 409: {}})
 def consistency(
     request: Request,
     first: int = Query(ge=0, description="The smaller tree size (the checkpoint a witness kept)."),

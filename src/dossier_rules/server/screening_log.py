@@ -176,6 +176,10 @@ def _put_nodes(conn: sqlite3.Connection, nodes: Iterable[tuple[int, int, bytes]]
     conn.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
 
 
+def _has_hash(conn: sqlite3.Connection, digest: str) -> bool:
+    return conn.execute("SELECT 1 FROM log WHERE hash = ? LIMIT 1", (digest,)).fetchone() is not None
+
+
 def _latest_note(conn: sqlite3.Connection) -> str | None:
     row = conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
     return str(row["note"]) if row else None
@@ -235,8 +239,13 @@ def checkpoint(conn: sqlite3.Connection, key: SigningKey) -> str:
     """The signed checkpoint of the whole log, signing a new one if the tree grew; inside a write transaction."""
     size = _grow_tree(conn)
     latest = _latest_note(conn)
-    if latest is not None and read_unverified(latest).size == size:
+    signed = read_unverified(latest).size if latest is not None else -1
+    if latest is not None and signed == size:
         return latest
+    if signed > size:
+        raise LookupError(
+            _("the log has {count} entries, fewer than its newest checkpoint covers ({size}): run dossier-rules log verify", count=size, size=signed)
+        )
     note = sign_checkpoint(key, size, merkle.root(size, lambda level, index: _node(conn, level, index)), now_iso())
     _put_note(conn, size, note)
     return note
@@ -260,6 +269,11 @@ def entries(conn: sqlite3.Connection, after: int = 0) -> Iterator[Entry]:
     while page := _entry_page(conn, after, PAGE):
         yield from page
         after = page[-1].seq
+
+
+def contains_hash(conn: sqlite3.Connection, digest: str) -> bool:
+    """Whether an entry has this hash (``log verify --expect-head``, once the entries are known to be intact)."""
+    return _has_hash(conn, digest)
 
 
 def entry(conn: sqlite3.Connection, seq: int) -> Entry | None:
