@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dossier_rules.cli import main
 from dossier_rules.server import screening_log
@@ -391,3 +393,48 @@ def test_the_service_refuses_to_sign_a_log_shorter_than_its_newest_checkpoint(lo
     assert code == 2 and "fewer than its newest checkpoint covers (6)" in output
     refused = log.service.client.get("/api/v1/log/checkpoint")
     assert refused.status_code == 409 and "fewer than its newest checkpoint" in refused.json()["errors"][0]["message"]
+
+
+# --------------------------------------------------------------------------- any tampering, as a property
+
+
+def chained(bodies: list[str]) -> list[screening_log.Entry]:
+    """Entries with every hash right (what a forger who recomputes everything produces)."""
+    entries, prev = [], screening_log.GENESIS
+    for seq, body in enumerate(bodies, 1):
+        digest = screening_log.entry_hash(seq, "screening", "2026-01-01T00:00:00+00:00", "a", prev, body)
+        entries.append(screening_log.Entry(seq, "screening", "2026-01-01T00:00:00+00:00", "a", body, prev, digest))
+        prev = digest
+    return entries
+
+
+def witnessed(entries: list[screening_log.Entry], size: int) -> list[tuple[str, Any]]:
+    from dossier_rules.transparency.checkpoints import Checkpoint
+
+    tree = merkle.MemoryTree([e.leaf_hash() for e in entries[:size]])
+    return [(screening_log.WITNESS, Checkpoint("test/log", size, tree.root()))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_rewrite_removal_reordering_or_truncation_of_what_a_checkpoint_covers_fails(data: st.DataObject) -> None:
+    bodies = data.draw(st.lists(st.text(min_size=1, max_size=8).map(lambda t: json.dumps({"t": t})), min_size=1, max_size=40, unique=True))
+    size = data.draw(st.integers(1, len(bodies)))
+    checkpoint = witnessed(chained(bodies), size)
+    assert screening_log.verify_chain(chained(bodies), None, checkpoint).ok
+    i = data.draw(st.integers(0, size - 1))
+    forged = list(bodies)
+    how = data.draw(st.sampled_from(["rewrite", "remove", "reorder", "truncate"]))
+    if how == "rewrite":
+        forged[i] = json.dumps({"t": "forged", "was": forged[i]})
+    elif how == "remove":
+        del forged[i]
+    elif how == "reorder":
+        j = data.draw(st.integers(0, size - 1).filter(lambda j: j != i)) if size > 1 else i
+        forged[i], forged[j] = forged[j], forged[i]
+    else:
+        forged = forged[:i]
+    if forged == bodies:
+        return  # a one-entry checkpoint cannot be reordered
+    result = screening_log.verify_chain(chained(forged), None, checkpoint)
+    assert not result.ok and "witness" in str(result.problem)
