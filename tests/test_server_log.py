@@ -202,6 +202,8 @@ def test_options_are_never_ignored(log: Log) -> None:
     assert code == 2 and "--checkpoint needs --public-key" in output
     code, output = cli("log", "verify", "--file", log.archive, "--public-key", log.public_key)
     assert code == 2 and "give one" in output
+    code, output = cli("log", "verify", "--file", log.archive, "--db", log.db)
+    assert code == 2 and "not both" in output
     head = log.verify()[1].split("head ")[1].split()[0]
     assert log.verify("--expect-head", head)[0] == 0
     log.rewrite(log.entries()[:5], resign=True)

@@ -274,6 +274,8 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
 
     if checkpoint_file is not None and public_key is None:
         _fail(_("error: --checkpoint needs --public-key: a checkpoint is only worth the key that signed it"))
+    if file is not None and db is not None:
+        _fail(_("error: give --file or --db, not both"))
     if file is not None and public_key is not None and checkpoint_file is None:
         _fail(_("error: with --file, --public-key checks a --checkpoint: give one"))
     key = _verifier(public_key) if public_key is not None else None
@@ -285,12 +287,10 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
         conn = _database(db).connection()
         result = screening_log.verify(conn, witness, key)
         seen[0] = bool(expect_head) and result.ok and screening_log.contains_hash(conn, str(expect_head))
+    if not result.ok and result.first_bad is None:
+        _fail(_("BROKEN: {problem}", problem=result.problem), EXIT_FINDINGS)
     if not result.ok:
-        where = (
-            _("BROKEN at entry {seq}: {problem}", seq=result.first_bad, problem=result.problem)
-            if result.first_bad
-            else _("BROKEN: {problem}", problem=result.problem)
-        )
+        where = _("BROKEN at entry {seq}: {problem}", seq=result.first_bad, problem=result.problem)
         _fail(where + "\n" + _("{count} entries verified before it", count=result.entries), EXIT_FINDINGS)
     if expect_head and not seen[0]:
         _fail(_("BROKEN: no entry has the expected head hash {hash}: the log was rewritten or cut short", hash=expect_head), EXIT_FINDINGS)
