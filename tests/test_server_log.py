@@ -440,3 +440,15 @@ def test_any_rewrite_removal_reordering_or_truncation_of_what_a_checkpoint_cover
         return  # a one-entry checkpoint cannot be reordered
     result = screening_log.verify_chain(chained(forged), None, checkpoint)
     assert not result.ok and "witness" in str(result.problem)
+
+
+def test_a_malformed_archive_line_is_named_not_a_traceback(log: Log) -> None:
+    rows = archive_rows(log)
+    rows[1]["seq"] = "two"
+    write_archive(log, rows)
+    code, output = cli("log", "verify", "--file", log.archive)
+    assert code == 2 and "archive.jsonl:2: not a log entry (/seq: expected a whole number from 1)" in output
+    del rows[1]["hash"]
+    write_archive(log, rows)
+    code, output = cli("log", "verify", "--file", log.archive)
+    assert code == 2 and "archive.jsonl:2: not a log entry (/hash is missing)" in output

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 MAX_SMALL_FILE = 64 * 1024
 """A checkpoint, public key, proof or receipt file is read up to this size."""
 
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+"""One line of an archive (an entry holds a dossier of up to 4 MiB and its report) is read up to this size."""
+
 existing_file = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 
@@ -304,10 +307,12 @@ def _exported(path: Path) -> Iterator[Entry]:
     from ..server import screening_log
 
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_ENTRY_BYTES + 1), b""), 1):
+            if len(line) > MAX_ENTRY_BYTES:
+                _fail(_("error: {path}:{line}: longer than {limit} bytes", path=path, line=number, limit=MAX_ENTRY_BYTES))
             try:
                 yield screening_log.Entry.from_json(orjson.loads(line))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            except (orjson.JSONDecodeError, TypeError) as exc:
                 _fail(_("error: {path}:{line}: not a log entry ({reason})", path=path, line=number, reason=exc))
 
 

@@ -102,8 +102,18 @@ class Entry:
         }
 
     @classmethod
-    def from_json(cls, record: dict[str, Any]) -> Entry:
-        """An exported entry, its content back in the canonical text its hashes cover."""
+    def from_json(cls, record: Any) -> Entry:
+        """An exported entry, its content back in the canonical text its hashes cover; TypeError naming what is wrong."""
+        if not isinstance(record, dict):
+            raise TypeError(_("expected a JSON object"))
+        for name in ("seq", "kind", "at", "actor", "body", "prev_hash", "hash"):
+            if name not in record:
+                raise TypeError(_("/{name} is missing", name=name))
+        if type(record["seq"]) is not int or record["seq"] < 1:
+            raise TypeError(_("/seq: expected a whole number from 1"))
+        for name in ("kind", "at", "actor", "prev_hash", "hash"):
+            if not isinstance(record[name], str):
+                raise TypeError(_("/{name}: expected a string", name=name))
         return cls(record["seq"], record["kind"], record["at"], record["actor"], canonical(record["body"]), record["prev_hash"], record["hash"])
 
 
