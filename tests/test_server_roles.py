@@ -52,6 +52,10 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/users/{username}/disable"): "admin",
     ("POST", "/api/v1/users/{username}/enable"): "admin",
     ("POST", "/api/v1/registries/import"): "admin",
+    ("GET", "/api/v1/log/checkpoint"): None,
+    ("GET", "/api/v1/log/public-key"): None,
+    ("GET", "/api/v1/log/proofs/inclusion"): "screener",
+    ("GET", "/api/v1/log/proofs/consistency"): None,
 }
 CALLERS = ("nobody", "revoked", "disabled", "screener", "reviewer", "admin")
 
@@ -101,6 +105,10 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
             "content": CSV,
             "headers": {"content-type": "text/csv"},
         }
+    if path == "/api/v1/log/proofs/inclusion":
+        return {"url": url, "params": {"index": 0}}
+    if path == "/api/v1/log/proofs/consistency":
+        return {"url": url, "params": {"first": 0}}
     if method in ("POST", "PATCH") and path in json_bodies:
         return {"url": url, "json": json_bodies[path]}
     return {"url": url}

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..locale import _
 from .common import EXIT_INPUT, max_age_option, packs_option, print_problems, registries_option
 
 db_option = click.option(
@@ -18,6 +19,28 @@ db_option = click.option(
     show_default="dossier-rules.sqlite, or $DOSSIER_RULES_DB",
     help="The service's SQLite file: accounts, screening log, notice outbox.",
 )
+
+log_key_option = click.option(
+    "--log-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    show_default="the database's path with suffix .log-key, or $DOSSIER_RULES_LOG_KEY",
+    help="The screening log's Ed25519 signing key (a file of its own, mode 0600).",
+)
+
+
+def log_key_path(db: Path | None, log_key: Path | None) -> Path:
+    from ..server.settings import default_log_key
+
+    return log_key or default_log_key(settings_db(db))
+
+
+def log_key_note(path: Path) -> str:
+    """What to tell the operator when the service made the log's signing key on its first start."""
+    return _(
+        "note: created the screening log's signing key {path} (0600); keep it apart from the database and give witnesses its public key: dossier-rules log public-key",
+        path=path,
+    )
 
 
 def settings_db(db: Path | None) -> Path:
@@ -42,6 +65,7 @@ def settings_db(db: Path | None) -> Path:
     "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
 )
 @db_option
+@log_key_option
 @packs_option
 @registries_option
 @max_age_option
@@ -52,6 +76,7 @@ def serve(
     names_visible_to: tuple[str, ...],
     write_openapi: Path | None,
     db: Path | None,
+    log_key: Path | None,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,
@@ -64,9 +89,11 @@ def serve(
 
     from ..server import Settings, create_app
     from ..sources import InputError
+    from ..transparency.keyfile import KeyFileError
 
     settings = Settings(
         db=settings_db(db),
+        log_key=log_key_path(db, log_key),
         packs_dir=packs_dir,
         registries_dir=registries_dir,
         max_registry_age=max_registry_age,
@@ -87,6 +114,11 @@ def serve(
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
+    except KeyFileError as exc:
+        click.echo(_("error: {reason}", reason=exc), err=True)
+        raise SystemExit(EXIT_INPUT) from None
+    if app.state.log_key_created:
+        click.echo(log_key_note(log_key_path(db, log_key)), err=True)
     if not app.state.accounts.users():
         click.echo("note: no user exists yet; create one with: dossier-rules users add NAME --role admin", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)

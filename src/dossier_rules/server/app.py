@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from .. import __version__
 from ..engine import Engine
 from ..services.workspace import Workspace
+from ..transparency import keyfile
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
@@ -20,11 +21,12 @@ from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
 from .db import Database
 from .limits import BodyLimit
+from .log_routes import router as log_router
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
 from .screening_routes import router as screening_router
 from .screenings import Screenings
-from .settings import Settings
+from .settings import Settings, default_log_key
 
 BATCH_PATH = "/api/v1/screenings/batch"
 
@@ -64,7 +66,7 @@ def load_engine(settings: Settings) -> Engine:
 
 
 def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:
-    """The service. Raises ``InputError`` when the packs or registries cannot be loaded.
+    """The service. Raises ``InputError`` when the packs or registries cannot be loaded, ``KeyFileError`` when the log's key cannot.
 
     ``extra_routers`` are mounted after the API's own routes (the web pages do this);
     ``engine`` replaces the one built from the settings' packs (tests share one).
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
     app.state.engine = engine or load_engine(settings)
     app.state.metrics = Metrics()
+    app.state.log_key, app.state.log_key_created = keyfile.load_or_create(settings.log_key or default_log_key(settings.db))
     app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
     app.include_router(ops)
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(catalog_router)
     app.include_router(notice_router)
     app.include_router(admin_router)
+    app.include_router(log_router)
     for router in extra_routers:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
@@ -102,7 +106,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
 def openapi_text(engine: Engine) -> str:
     """The OpenAPI document as checked into ``schemas/openapi.json`` (stable key order, trailing newline)."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(db=Path(tmp) / "openapi.sqlite"), engine=engine)
+        app = create_app(Settings(db=Path(tmp) / "openapi.sqlite", log_key=Path(tmp) / "openapi.log-key"), engine=engine)
         document = app.openapi()
         app.state.db.connection().close()
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -61,6 +61,16 @@ CREATE TABLE IF NOT EXISTS log_head (
     seq  INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS log_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS screenings (
     id           TEXT PRIMARY KEY,
     log_seq      INTEGER NOT NULL REFERENCES log(seq),

@@ -1,47 +1,71 @@
-"""The screening log: append-only, every entry chained to the one before it by its hash.
+"""The screening log: an append-only Merkle tree of entries, with signed checkpoints a witness can keep.
 
-Each entry (a screening, a re-screening, a notice approved or exported) is
-stored with the SHA-256 of the entry before it, and its own hash covers its
-position, kind, time, actor, content and that previous hash, as in
-certificate-transparency logs. Editing an entry breaks its own hash;
-removing or reordering entries breaks the chain at the first entry that no
-longer follows its predecessor; removing entries at the end is caught by the
-recorded head (the last position and hash, kept beside the log and used as
-the starting point of every append, so an append after a removal leaves a
-visible gap). ``dossier-rules log verify`` walks the chain and names the first
-entry that fails; its printed head hash can be kept elsewhere and compared
-later with ``--expect-head``.
+Each entry (a screening, a re-screening, a notice approved or exported) is a
+leaf of an RFC 6962 Merkle tree, as in certificate-transparency logs: its leaf
+hash is SHA-256 of 0x00 and :func:`leaf_data` (the entry's position, kind,
+time, actor, the hash of the entry before it and its content). The service
+signs **checkpoints** (origin, tree size, root hash, time) with an Ed25519 key
+kept outside the database (:mod:`dossier_rules.transparency.checkpoints`). A
+witness that keeps a checkpoint can later prove that nothing it covers was
+rewritten, removed, reordered or cut off, even by someone who can write the
+database: the entries no longer hash to its root, or the log is shorter than
+it (``dossier-rules log verify --checkpoint``); and that a newer checkpoint
+extends the one it kept (a consistency proof).
+
+Each entry still carries the hash chain of earlier versions (``prev_hash``,
+``hash``, and the recorded head), which names the first edited entry when the
+edit was careless; the tree and the checkpoints are what a third party relies on.
+
+Checkpoints are signed on demand, not per entry: when a receipt or the latest
+checkpoint is asked for and the tree has grown since the last one, one
+signature covers everything appended so far (a batch of a thousand screenings
+costs one signature). They are kept in ``log_checkpoints`` so a receipt can be
+reproduced; the hashes of every complete subtree are kept in ``log_nodes`` so
+any proof takes a logarithmic number of reads. A database written before the
+tree existed gets its leaves at the next append or checkpoint.
 
 Appends happen inside the caller's write transaction, so a screening and its
-log entry (or a notice approval and its entry) are stored together or not
-at all.
+log entry (or a notice approval and its entry) are stored together or not at
+all. Every SQL statement is in the small functions under "storage" below.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from ..locale import N_, _
+from ..transparency import merkle
+from ..transparency.checkpoints import Checkpoint, NoteError, SigningKey, VerifierKey, open_checkpoint, read_unverified, sign_checkpoint
 from .accounts import now_iso
 
 GENESIS = "0" * 64
 """The previous hash of the first entry."""
 
 KINDS = ("screening", "rescreening", "notice_approved", "notice_exported", "notice_previewed")
+STORED = N_("the newest checkpoint in the database")
+WITNESS = N_("the witness's checkpoint")
+PAGE = 500
+"""Entries read at a time when walking the log (bounded memory)."""
 
 
 def canonical(body: dict[str, Any]) -> str:
-    """The one text form of an entry's content that its hash covers (sorted keys, no spaces)."""
+    """The one text form of an entry's content that its hashes cover (sorted keys, no spaces)."""
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def _entry_bytes(seq: int, kind: str, at: str, actor: str, prev_hash: str, body_text: str) -> bytes:
+    return orjson.dumps([seq, kind, at, actor, prev_hash, body_text])
+
+
 def entry_hash(seq: int, kind: str, at: str, actor: str, prev_hash: str, body_text: str) -> str:
-    return hashlib.sha256(orjson.dumps([seq, kind, at, actor, prev_hash, body_text])).hexdigest()
+    return hashlib.sha256(_entry_bytes(seq, kind, at, actor, prev_hash, body_text)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,18 @@ class Entry:
     body: str
     prev_hash: str
     hash: str
+
+    @property
+    def leaf_index(self) -> int:
+        """The entry's leaf in the tree: entry 1 is leaf 0."""
+        return self.seq - 1
+
+    def leaf_data(self) -> bytes:
+        """The bytes the entry's leaf hash covers: the JSON array [seq, kind, at, actor, prev_hash, body text]."""
+        return _entry_bytes(self.seq, self.kind, self.at, self.actor, self.prev_hash, self.body)
+
+    def leaf_hash(self) -> bytes:
+        return merkle.leaf_hash(self.leaf_data())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,9 +102,225 @@ class Entry:
         }
 
     @classmethod
-    def from_json(cls, record: dict[str, Any]) -> Entry:
-        """An exported entry, its content back in the canonical text its hash covers."""
+    def from_json(cls, record: Any) -> Entry:
+        """An exported entry, its content back in the canonical text its hashes cover; TypeError naming what is wrong."""
+        if not isinstance(record, dict):
+            raise TypeError(_("expected a JSON object"))
+        for name in ("seq", "kind", "at", "actor", "body", "prev_hash", "hash"):
+            if name not in record:
+                raise TypeError(_("/{name} is missing", name=name))
+        if type(record["seq"]) is not int or record["seq"] < 1:
+            raise TypeError(_("/seq: expected a whole number from 1"))
+        for name in ("kind", "at", "actor", "prev_hash", "hash"):
+            if not isinstance(record[name], str):
+                raise TypeError(_("/{name}: expected a string", name=name))
         return cls(record["seq"], record["kind"], record["at"], record["actor"], canonical(record["body"]), record["prev_hash"], record["hash"])
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a client keeps for one entry: where it is, its leaf hash, a signed checkpoint including it and the proof."""
+
+    entry: int
+    leaf_index: int
+    leaf_hash: bytes
+    checkpoint: str
+    tree_size: int
+    inclusion_proof: list[bytes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "leaf_index": self.leaf_index,
+            "leaf_hash": self.leaf_hash.hex(),
+            "tree_size": self.tree_size,
+            "inclusion_proof": [p.hex() for p in self.inclusion_proof],
+            "checkpoint": self.checkpoint,
+        }
+
+
+# ----------------------------------------------------------------- storage (every SQL statement of the log)
+
+
+def _row_entry(row: sqlite3.Row) -> Entry:
+    return Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"])
+
+
+def _insert_entry(conn: sqlite3.Connection, item: Entry) -> None:
+    conn.execute(
+        "INSERT INTO log (seq, kind, at, actor, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (item.seq, item.kind, item.at, item.actor, item.body, item.prev_hash, item.hash),
+    )
+    conn.execute(
+        "INSERT INTO log_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (item.seq, item.hash)
+    )
+
+
+def _entry_page(conn: sqlite3.Connection, after: int, limit: int) -> list[Entry]:
+    return [_row_entry(row) for row in conn.execute("SELECT * FROM log WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()]
+
+
+def _entry_at(conn: sqlite3.Connection, seq: int) -> Entry | None:
+    row = conn.execute("SELECT * FROM log WHERE seq = ?", (seq,)).fetchone()
+    return _row_entry(row) if row else None
+
+
+def _recorded_head(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    row = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
+    return (row["seq"], row["hash"]) if row else None
+
+
+def _tree_size(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MAX(idx) AS last FROM log_nodes WHERE level = 0").fetchone()
+    return 0 if row["last"] is None else int(row["last"]) + 1
+
+
+def _node(conn: sqlite3.Connection, level: int, index: int) -> bytes:
+    row = conn.execute("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?", (level, index)).fetchone()
+    if row is None:
+        raise LookupError(_("the tree has no node {level}/{index}: run dossier-rules log verify", level=level, index=index))
+    return bytes(row["hash"])
+
+
+def _put_nodes(conn: sqlite3.Connection, nodes: Iterable[tuple[int, int, bytes]]) -> None:
+    conn.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+
+
+def _has_hash(conn: sqlite3.Connection, digest: str) -> bool:
+    return conn.execute("SELECT 1 FROM log WHERE hash = ? LIMIT 1", (digest,)).fetchone() is not None
+
+
+def _latest_note(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    return str(row["note"]) if row else None
+
+
+def _put_note(conn: sqlite3.Connection, size: int, note: str) -> None:
+    conn.execute("INSERT INTO log_checkpoints (size, note) VALUES (?, ?)", (size, note))
+
+
+# ----------------------------------------------------------------- appending
+
+
+def append(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
+    """Add an entry after the recorded head, and its leaf to the tree; call inside a write transaction (``Database.write``)."""
+    assert kind in KINDS, kind
+    last = _recorded_head(conn)
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = now_iso()
+    text = canonical(body)
+    item = Entry(seq, kind, at, actor, text, prev, entry_hash(seq, kind, at, actor, prev, text))
+    _insert_entry(conn, item)
+    with contextlib.suppress(LookupError):  # an entry before it is gone: the tree stays behind, checkpoints refuse, log verify names the gap
+        _grow_tree(conn, item)
+    return item
+
+
+def _frontier(conn: sqlite3.Connection) -> merkle.Frontier:
+    size = _tree_size(conn)
+    return merkle.Frontier(size, [_node(conn, level, index) for level, index in merkle.decomposition(size)])
+
+
+def _grow_tree(conn: sqlite3.Connection, newest: Entry | None = None) -> int:
+    """Give every entry up to the recorded head its leaf (older databases catch up here); the tree size."""
+    frontier = _frontier(conn)
+    last = (_recorded_head(conn) or (0, ""))[0]
+    while frontier.size < last:
+        if newest is not None and frontier.size == newest.seq - 1:
+            page = [newest]
+        else:
+            page = _entry_page(conn, frontier.size, PAGE)
+        if not page or page[0].seq != frontier.size + 1:
+            raise LookupError(_("entry {seq} is missing: the tree cannot grow past it (run dossier-rules log verify)", seq=frontier.size + 1))
+        for item in page:
+            if item.seq != frontier.size + 1 or item.seq > last:
+                break
+            _put_nodes(conn, frontier.append(item.leaf_hash()))
+    return frontier.size
+
+
+def append_with_receipt(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any], key: SigningKey) -> tuple[Entry, Receipt]:
+    """:func:`append`, then the entry's :func:`receipt` (one signature per call: for many entries, append them all first)."""
+    item = append(conn, kind, actor, body)
+    return item, receipt(conn, item.seq, key)
+
+
+def checkpoint(conn: sqlite3.Connection, key: SigningKey) -> str:
+    """The signed checkpoint of the whole log, signing a new one if the tree grew; inside a write transaction."""
+    size = _grow_tree(conn)
+    latest = _latest_note(conn)
+    signed = read_unverified(latest).size if latest is not None else -1
+    if latest is not None and signed == size:
+        return latest
+    if signed > size:
+        raise LookupError(
+            _("the log has {count} entries, fewer than its newest checkpoint covers ({size}): run dossier-rules log verify", count=size, size=signed)
+        )
+    note = sign_checkpoint(key, size, merkle.root(size, lambda level, index: _node(conn, level, index)), now_iso())
+    _put_note(conn, size, note)
+    return note
+
+
+def receipt(conn: sqlite3.Connection, seq: int, key: SigningKey) -> Receipt:
+    """The receipt of entry ``seq`` (appended earlier, maybe in this transaction); inside a write transaction."""
+    note = checkpoint(conn, key)
+    size = read_unverified(note).size
+    if not 1 <= seq <= size:
+        raise LookupError(_("no entry {seq}", seq=seq))
+    index = seq - 1
+    return Receipt(seq, index, _node(conn, 0, index), note, size, inclusion(conn, index, size))
+
+
+# ----------------------------------------------------------------- reading
+
+
+def entries(conn: sqlite3.Connection, after: int = 0) -> Iterator[Entry]:
+    """Entries in log order from position ``after + 1``, read in pages (bounded memory)."""
+    while page := _entry_page(conn, after, PAGE):
+        yield from page
+        after = page[-1].seq
+
+
+def contains_hash(conn: sqlite3.Connection, digest: str) -> bool:
+    """Whether an entry has this hash (``log verify --expect-head``, once the entries are known to be intact)."""
+    return _has_hash(conn, digest)
+
+
+def entry(conn: sqlite3.Connection, seq: int) -> Entry | None:
+    return _entry_at(conn, seq)
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    return _recorded_head(conn)
+
+
+def latest_checkpoint(conn: sqlite3.Connection) -> str | None:
+    """The newest checkpoint the log signed (it may lag the newest entries until the next one is asked for)."""
+    return _latest_note(conn)
+
+
+def _checked_size(conn: sqlite3.Connection, size: int) -> None:
+    if size > _tree_size(conn):
+        raise LookupError(_("the tree has fewer than {size} entries", size=size))
+
+
+def inclusion(conn: sqlite3.Connection, index: int, size: int) -> list[bytes]:
+    """The inclusion proof of leaf ``index`` in the tree of ``size`` leaves (RFC 9162 section 2.1.3)."""
+    _checked_size(conn, size)
+    return merkle.inclusion_proof(index, size, lambda level, i: _node(conn, level, i))
+
+
+def consistency(conn: sqlite3.Connection, first: int, second: int) -> list[bytes]:
+    """The consistency proof from the tree of ``first`` leaves to the tree of ``second`` (RFC 9162 section 2.1.4)."""
+    _checked_size(conn, second)
+    return merkle.consistency_proof(first, second, lambda level, i: _node(conn, level, i))
+
+
+def leaf(conn: sqlite3.Connection, index: int) -> bytes:
+    return _node(conn, 0, index)
+
+
+# ----------------------------------------------------------------- verifying
 
 
 @dataclass(frozen=True)
@@ -78,69 +330,87 @@ class Verification:
     head: str
     first_bad: int | None = None
     problem: str | None = None
+    root: str | None = None
+    """The root hash of all the entries read (hex), when they were all read."""
 
 
-def append(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
-    """Add an entry after the recorded head; call inside a write transaction (``Database.write``)."""
-    assert kind in KINDS, kind
-    head = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-    seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
-    at = now_iso()
-    text = canonical(body)
-    digest = entry_hash(seq, kind, at, actor, prev, text)
-    conn.execute("INSERT INTO log (seq, kind, at, actor, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, kind, at, actor, text, prev, digest))
-    conn.execute("INSERT INTO log_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (seq, digest))
-    return Entry(seq, kind, at, actor, text, prev, digest)
+@dataclass
+class _Walk:
+    """The state of a walk over the log: the chain so far and the tree of the entries read."""
+
+    prev: str = GENESIS
+    expected: int = 1
+    frontier: merkle.Frontier = field(default_factory=merkle.Frontier)
+    roots: dict[int, bytes] = field(default_factory=dict)
+
+    def broken(self, first_bad: int, problem: str) -> Verification:
+        return Verification(False, self.expected - 1, self.prev, first_bad, problem)
 
 
-def entries(conn: sqlite3.Connection, after: int = 0) -> Iterator[Entry]:
-    """Entries in log order from position ``after + 1``, read in pages (bounded memory)."""
-    while True:
-        rows = conn.execute("SELECT * FROM log WHERE seq > ? ORDER BY seq LIMIT 500", (after,)).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            yield Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"])
-        after = rows[-1]["seq"]
+def _chain_problem(item: Entry, walk: _Walk) -> Verification | None:
+    expected = walk.expected
+    if item.seq != expected:
+        if item.seq == expected + 1:
+            return walk.broken(expected, _("entry {seq} is missing (removed)", seq=expected))
+        if item.seq > expected:
+            return walk.broken(expected, _("entries {first} to {last} are missing (removed)", first=expected, last=item.seq - 1))
+        return walk.broken(expected, _("entry {seq} appears again after entry {before} (reordered)", seq=item.seq, before=expected - 1))
+    if item.prev_hash != walk.prev:
+        problem = _("entry {seq} does not follow entry {before}: entries were removed or reordered, or entry {before} was rewritten")
+        return walk.broken(item.seq, problem.format(seq=item.seq, before=item.seq - 1))
+    if entry_hash(item.seq, item.kind, item.at, item.actor, item.prev_hash, item.body) != item.hash:
+        return walk.broken(item.seq, _("entry {seq} was edited: its content does not match its hash", seq=item.seq))
+    return None
 
 
-def entry(conn: sqlite3.Connection, seq: int) -> Entry | None:
-    row = conn.execute("SELECT * FROM log WHERE seq = ?", (seq,)).fetchone()
-    return Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"]) if row else None
+def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = None, checkpoints: Sequence[tuple[str, Checkpoint]] = ()) -> Verification:
+    """Walk the log; the first entry that was edited, removed or moved, and why; then each checkpoint against the tree.
 
-
-def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    row = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-    return (row["seq"], row["hash"]) if row else None
-
-
-def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = None) -> Verification:
-    """Walk the chain; the first entry that was edited, removed or moved, and why."""
-    prev, expected = GENESIS, 1
+    ``checkpoints`` are (who kept it, checkpoint) pairs, e.g. a witness's and
+    the newest one the database holds: each must cover no more entries than the
+    log has, and the tree of the entries it covers must have its root.
+    """
+    sizes = {cp.size for _who, cp in checkpoints}
+    walk = _Walk(roots={0: merkle.EMPTY_ROOT} if 0 in sizes else {})
     for item in log:
-        if item.seq != expected:
-            where = f"entries {expected} to {item.seq - 1} are" if item.seq > expected + 1 else f"entry {expected} is"
-            reason = f"{where} missing (removed)" if item.seq > expected else f"entry {item.seq} appears again after entry {expected - 1} (reordered)"
-            return Verification(False, expected - 1, prev, expected, reason)
-        if item.prev_hash != prev:
-            return Verification(
-                False,
-                expected - 1,
-                prev,
-                item.seq,
-                f"entry {item.seq} does not follow entry {item.seq - 1}: entries were removed or reordered, or entry {item.seq - 1} was rewritten",
-            )
-        if entry_hash(item.seq, item.kind, item.at, item.actor, item.prev_hash, item.body) != item.hash:
-            return Verification(False, expected - 1, prev, item.seq, f"entry {item.seq} was edited: its content does not match its hash")
-        prev, expected = item.hash, expected + 1
-    count = expected - 1
-    if recorded_head is not None and recorded_head != (count, prev):
-        seq, _ = recorded_head
+        problem = _chain_problem(item, walk)
+        if problem is not None:
+            return problem
+        walk.frontier.append(item.leaf_hash())
+        if walk.frontier.size in sizes:
+            walk.roots[walk.frontier.size] = walk.frontier.root()
+        walk.prev, walk.expected = item.hash, walk.expected + 1
+    count = walk.expected - 1
+    if recorded_head is not None and recorded_head != (count, walk.prev):
+        seq = recorded_head[0]
         if seq > count:
-            return Verification(False, count, prev, count + 1, f"entries {count + 1} to {seq} are missing: the log ends before its recorded head")
-        return Verification(False, count, prev, seq, f"the recorded head (entry {seq}) does not match the log")
-    return Verification(True, count, prev)
+            return walk.broken(count + 1, _("entries {first} to {last} are missing: the log ends before its recorded head", first=count + 1, last=seq))
+        return walk.broken(seq, _("the recorded head (entry {seq}) does not match the log", seq=seq))
+    for who, cp in checkpoints:
+        if cp.size > count:
+            message = _("the log has {count} entries but {checkpoint} covers {size}: entries {first} to {size} were removed")
+            return walk.broken(count + 1, message.format(count=count, checkpoint=_(who), size=cp.size, first=count + 1))
+        if walk.roots[cp.size] != cp.root:
+            message = _("the first {size} entries do not hash to the root of {checkpoint}: an entry it covers was rewritten, removed or reordered")
+            return walk.broken(1, message.format(size=cp.size, checkpoint=_(who)))
+    return Verification(True, count, walk.prev, root=walk.frontier.root().hex())
 
 
-def verify(conn: sqlite3.Connection) -> Verification:
-    return verify_chain(entries(conn), head(conn))
+def stored_checkpoint(conn: sqlite3.Connection, key: VerifierKey | None) -> Checkpoint | None:
+    """The newest checkpoint in the database, its signature checked when ``key`` is given (NoteError if it fails)."""
+    note = _latest_note(conn)
+    if note is None:
+        return None
+    return open_checkpoint(note, key) if key is not None else read_unverified(note)
+
+
+def verify(conn: sqlite3.Connection, witness: Checkpoint | None = None, key: VerifierKey | None = None) -> Verification:
+    """The database's log: its chain, its recorded head, its newest stored checkpoint and a witness's checkpoint."""
+    try:
+        stored = stored_checkpoint(conn, key)
+    except NoteError as exc:
+        return Verification(False, 0, GENESIS, None, _("the newest checkpoint in the database is not the log's: {reason}", reason=exc))
+    checks = [(STORED, stored)] if stored is not None else []
+    if witness is not None:
+        checks.append((WITNESS, witness))
+    return verify_chain(entries(conn), head(conn), checks)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DB_ENV = "DOSSIER_RULES_DB"
+LOG_KEY_ENV = "DOSSIER_RULES_LOG_KEY"
 DEFAULT_DB = Path("dossier-rules.sqlite")
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -23,6 +24,11 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 def default_db() -> Path:
     """``$DOSSIER_RULES_DB``, else ``dossier-rules.sqlite`` in the working directory."""
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def default_log_key(db: Path) -> Path:
+    """``$DOSSIER_RULES_LOG_KEY``, else the database's path with the suffix ``.log-key`` (a separate file, 0600)."""
+    return Path(os.environ.get(LOG_KEY_ENV) or db.with_suffix(".log-key"))
 
 
 @dataclass
@@ -44,3 +50,5 @@ class Settings:
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_window_seconds: int = 15 * 60
+    log_key: Path | None = None
+    """The screening log's Ed25519 signing key; None: :func:`default_log_key` of ``db``. Created on first start."""

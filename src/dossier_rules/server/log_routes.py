@@ -1,0 +1,102 @@
+"""API routes of the screening log as a transparency log: the signed checkpoint, the public key, and proofs.
+
+What a witness needs (the newest checkpoint, the log's public key, a
+consistency proof between two tree sizes) is public, as in certificate
+transparency: it is a count of entries and hashes, nothing about a dossier or
+a person, and a witness should need no account on the service it watches.
+An inclusion proof (the receipt of one entry) needs an account of any role.
+Every answer is small and bounded: a proof holds at most 64 hashes. A log
+that lost entries its newest checkpoint covers is not signed again (409).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from ..transparency.checkpoints import SigningKey, read_unverified
+from . import screening_log
+from .auth import Principal, require
+
+router = APIRouter(prefix="/api/v1/log", tags=["screening log"])
+TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _key(request: Request) -> SigningKey:
+    key: SigningKey = request.app.state.log_key
+    return key
+
+
+def _signed(request: Request) -> str:
+    """The newest checkpoint, signing one first (a short write) only when the log grew since the last."""
+    db = request.app.state.db
+    note = screening_log.latest_checkpoint(db.connection())
+    head = screening_log.head(db.connection())
+    if note is not None and read_unverified(note).size == (head[0] if head else 0):
+        return note
+    try:
+        with db.write() as conn:
+            return screening_log.checkpoint(conn, _key(request))
+    except LookupError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses={**TEXT, 409: {}})
+def checkpoint(request: Request) -> PlainTextResponse:
+    """The newest signed checkpoint of the log (signed-note text): what a witness fetches and keeps."""
+    return PlainTextResponse(_signed(request), headers=NO_STORE)
+
+
+@router.get("/public-key", response_class=PlainTextResponse, responses=TEXT)
+def public_key(request: Request) -> PlainTextResponse:
+    """The log's verifier key (`<name>+<hash>+<key>`); a witness should get it once, out of band, and compare."""
+    return PlainTextResponse(_key(request).verifier.text() + "\n")
+
+
+@router.get("/proofs/inclusion", responses={401: {}, 403: {}, 404: {}, 409: {}})
+def inclusion(
+    request: Request,
+    index: int = Query(ge=0, description="The leaf index (entry N is leaf N - 1)."),
+    tree_size: int | None = Query(None, ge=1, description="The tree size to prove against; default: the newest checkpoint, returned with the proof."),
+    who: Principal = Depends(require("screener")),
+) -> dict[str, Any]:
+    """The receipt of one entry: leaf index, leaf hash, inclusion proof and the checkpoint (or the given tree size)."""
+    note = _signed(request) if tree_size is None else None
+    size = read_unverified(note).size if note is not None else tree_size
+    assert size is not None
+    conn = request.app.state.db.connection()
+    if index >= size:
+        raise HTTPException(404, f"leaf {index} is not in a tree of {size} entries")
+    try:
+        proof = screening_log.inclusion(conn, index, size)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    receipt = screening_log.Receipt(index + 1, index, screening_log.leaf(conn, index), note or "", size, proof).to_json()
+    if note is None:
+        del receipt["checkpoint"]
+    return receipt
+
+
+@router.get("/proofs/consistency", responses={404: {}, 409: {}})
+def consistency(
+    request: Request,
+    first: int = Query(ge=0, description="The smaller tree size (the checkpoint a witness kept)."),
+    second: int | None = Query(None, ge=0, description="The larger tree size; default: the newest checkpoint, returned with the proof."),
+) -> dict[str, Any]:
+    """The consistency proof that the tree of `first` entries is a prefix of the tree of `second` (RFC 9162 2.1.4)."""
+    note = _signed(request) if second is None else None
+    size = read_unverified(note).size if note is not None else second
+    assert size is not None
+    if first > size:
+        raise HTTPException(404, f"no consistency proof from {first} to {size} entries: the first tree must not be larger")
+    try:
+        proof = screening_log.consistency(request.app.state.db.connection(), first, size)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    answer: dict[str, Any] = {"first": first, "second": size, "proof": [p.hex() for p in proof]}
+    if note is not None:
+        answer["checkpoint"] = note
+    return answer
