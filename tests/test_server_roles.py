@@ -107,8 +107,10 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
 
 
 def snapshot(service: Service) -> dict[str, Any]:
-    conn = service.app.state.db.connection()
-    return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("users", "tokens", "log", "screenings", "notices", "items")}
+    with service.app.state.db.read() as conn:
+        return {
+            table: conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1").all() for table in ("users", "tokens", "log", "screenings", "notices", "items")
+        }
 
 
 def test_the_table_names_every_route(world: tuple[Service, dict[str, Any]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -11,15 +12,18 @@ import orjson
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, settings_db
 
+if TYPE_CHECKING:
+    from ..storage import Database
 
-def _database(db: Path | None):  # type: ignore[no-untyped-def]
-    from ..server.db import Database
 
-    path = settings_db(db)
-    if not path.exists():
-        click.echo(f"error: {path}: no such database", err=True)
+def _database(db: str | None) -> Database:
+    from ..storage import Database
+
+    location = settings_db(db)
+    if isinstance(location, Path) and not location.exists():
+        click.echo(f"error: {location}: no such database", err=True)
         raise SystemExit(EXIT_INPUT)
-    return Database(path)
+    return Database(location)
 
 
 @click.group()
@@ -37,7 +41,7 @@ def log() -> None:
     help="Verify an exported log (JSON Lines) instead of the database.",
 )
 @db_option
-def log_verify(expect_head: str | None, file: Path | None, db: Path | None) -> None:
+def log_verify(expect_head: str | None, file: Path | None, db: str | None) -> None:
     """Walk the hash chain; name the first entry that was edited, removed or reordered.
 
     Exit 0 when the chain holds, 1 when it is broken, 2 when the log cannot be read.
@@ -47,11 +51,11 @@ def log_verify(expect_head: str | None, file: Path | None, db: Path | None) -> N
     if file is not None:
         result = screening_log.verify_chain(_exported(file))
     else:
-        conn = _database(db).connection()
-        result = screening_log.verify(conn)
-        if result.ok and expect_head and not any(e.hash == expect_head for e in screening_log.entries(conn)):
-            click.echo(f"BROKEN: no entry has the expected head hash {expect_head}: the log was rewritten", err=True)
-            raise SystemExit(EXIT_FINDINGS)
+        with _database(db).read() as conn:
+            result = screening_log.verify(conn)
+            if result.ok and expect_head and not any(e.hash == expect_head for e in screening_log.entries(conn)):
+                click.echo(f"BROKEN: no entry has the expected head hash {expect_head}: the log was rewritten", err=True)
+                raise SystemExit(EXIT_FINDINGS)
     if not result.ok:
         click.echo(f"BROKEN at entry {result.first_bad}: {result.problem}", err=True)
         click.echo(f"{result.entries} entries verified before it", err=True)
@@ -76,17 +80,17 @@ def _exported(path: Path):  # type: ignore[no-untyped-def]
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @click.option("--after", type=click.IntRange(min=0), default=0, show_default=True, help="Export only entries after this position (for incremental archives).")
 @db_option
-def log_export(output: Path | None, after: int, db: Path | None) -> None:
+def log_export(output: Path | None, after: int, db: str | None) -> None:
     """Write the log as JSON Lines, one entry per line, with its hashes (verify it with log verify --file)."""
     from ..server import screening_log
 
-    conn = _database(db).connection()
     stream = output.open("wb") if output else sys.stdout.buffer
     count = 0
     try:
-        for item in screening_log.entries(conn, after):
-            stream.write(orjson.dumps(item.to_json()) + b"\n")
-            count += 1
+        with _database(db).read() as conn:
+            for item in screening_log.entries(conn, after):
+                stream.write(orjson.dumps(item.to_json()) + b"\n")
+                count += 1
     finally:
         if output:
             stream.close()

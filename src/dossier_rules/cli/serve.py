@@ -13,17 +13,16 @@ from .common import EXIT_INPUT, max_age_option, packs_option, print_problems, re
 
 db_option = click.option(
     "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     show_default="dossier-rules.sqlite, or $DOSSIER_RULES_DB",
-    help="The service's SQLite file: accounts, screening log, notice outbox.",
+    help="The service's database: a SQLite file's path, or a postgresql://USER@HOST:PORT/NAME URL. Accounts, screening log, notice outbox.",
 )
 
 
-def settings_db(db: Path | None) -> Path:
-    from ..server.settings import default_db
+def settings_db(db: str | None) -> str | Path:
+    from ..server.settings import database_location, default_db
 
-    return db or default_db()
+    return database_location(db) if db else default_db()
 
 
 @click.command()
@@ -38,6 +37,7 @@ def settings_db(db: Path | None) -> Path:
     show_default=True,
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
+@click.option("--upgrade-db", is_flag=True, help="Upgrade a database made by an earlier release before serving (back it up first).")
 @click.option(
     "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
 )
@@ -50,8 +50,9 @@ def serve(
     port: int,
     no_store_dossiers: bool,
     names_visible_to: tuple[str, ...],
+    upgrade_db: bool,
     write_openapi: Path | None,
-    db: Path | None,
+    db: str | None,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,
@@ -67,6 +68,7 @@ def serve(
 
     settings = Settings(
         db=settings_db(db),
+        upgrade_db=upgrade_db,
         packs_dir=packs_dir,
         registries_dir=registries_dir,
         max_registry_age=max_registry_age,

@@ -14,12 +14,12 @@ from .. import __version__
 from ..engine import Engine
 from ..packs import load_packs
 from ..registries import load_registries
+from ..storage import Database
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
-from .db import Database
 from .limits import BodyLimit
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
@@ -43,7 +43,7 @@ def readiness(request: Request) -> JSONResponse:
     """Packs are loaded and the database answers (readiness)."""
     state = request.app.state
     try:
-        state.db.connection().execute("SELECT 1").fetchone()
+        state.db.ping()
         ok = bool(state.engine.packset.packs)
     except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready", never as an error
         ok = False
@@ -69,7 +69,7 @@ def load_engine(settings: Settings) -> Engine:
 
 
 def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:
-    """The service. Raises ``InputError`` when the packs or registries cannot be loaded.
+    """The service. Raises ``InputError`` when the packs or registries cannot be loaded, a ``StorageError`` when the database cannot be used.
 
     ``extra_routers`` are mounted after the API's own routes (the web pages do this);
     ``engine`` replaces the one built from the settings' packs (tests share one).
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    db = Database(settings.db)
+    db = Database(settings.db, upgrade=settings.upgrade_db)
     app.state.settings = settings
     app.state.db = db
     app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
@@ -109,5 +109,5 @@ def openapi_text(engine: Engine) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Settings(db=Path(tmp) / "openapi.sqlite"), engine=engine)
         document = app.openapi()
-        app.state.db.connection().close()
+        app.state.db.close()
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -8,7 +8,6 @@ written to the screening log in the same transaction.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
 from .. import sharing
 from ..report import Report
@@ -32,7 +32,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}}
 
 @contextmanager
 def outbox(request: Request) -> Iterator[sharing.Outbox]:
-    box = sharing.Outbox(request.app.state.settings.db)
+    box = sharing.Outbox(request.app.state.db)
     try:
         yield box
     finally:
@@ -40,7 +40,7 @@ def outbox(request: Request) -> Iterator[sharing.Outbox]:
 
 
 def _logging(kind: str, who: Principal, **extra: Any) -> sharing.Recorder:
-    def record(conn: sqlite3.Connection, nid: str) -> None:
+    def record(conn: Connection, nid: str) -> None:
         screening_log.append(conn, kind, who.user.username, {"notice_id": nid, **extra})
 
     return record

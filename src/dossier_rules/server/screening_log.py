@@ -20,13 +20,14 @@ at all.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
+from ..storage import log as rows
 from .accounts import now_iso
 
 GENESIS = "0" * 64
@@ -80,38 +81,33 @@ class Verification:
     problem: str | None = None
 
 
-def append(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
+def append(conn: Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
     """Add an entry after the recorded head; call inside a write transaction (``Database.write``)."""
     assert kind in KINDS, kind
-    head = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-    seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
     at = now_iso()
     text = canonical(body)
-    digest = entry_hash(seq, kind, at, actor, prev, text)
-    conn.execute("INSERT INTO log (seq, kind, at, actor, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, kind, at, actor, text, prev, digest))
-    conn.execute("INSERT INTO log_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (seq, digest))
-    return Entry(seq, kind, at, actor, text, prev, digest)
+    row = rows.append(conn, kind, actor, at, text, lambda seq, prev: entry_hash(seq, kind, at, actor, prev, text), GENESIS)
+    return Entry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash)
 
 
-def entries(conn: sqlite3.Connection, after: int = 0) -> Iterator[Entry]:
+def entries(conn: Connection, after: int = 0) -> Iterator[Entry]:
     """Entries in log order from position ``after + 1``, read in pages (bounded memory)."""
     while True:
-        rows = conn.execute("SELECT * FROM log WHERE seq > ? ORDER BY seq LIMIT 500", (after,)).fetchall()
-        if not rows:
+        page = rows.read_range(conn, after)
+        if not page:
             return
-        for row in rows:
-            yield Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"])
-        after = rows[-1]["seq"]
+        for row in page:
+            yield Entry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash)
+        after = page[-1].seq
 
 
-def entry(conn: sqlite3.Connection, seq: int) -> Entry | None:
-    row = conn.execute("SELECT * FROM log WHERE seq = ?", (seq,)).fetchone()
-    return Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"]) if row else None
+def entry(conn: Connection, seq: int) -> Entry | None:
+    row = rows.entry(conn, seq)
+    return Entry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash) if row else None
 
 
-def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    row = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-    return (row["seq"], row["hash"]) if row else None
+def head(conn: Connection) -> tuple[int, str] | None:
+    return rows.head(conn)
 
 
 def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = None) -> Verification:
@@ -142,5 +138,5 @@ def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = N
     return Verification(True, count, prev)
 
 
-def verify(conn: sqlite3.Connection) -> Verification:
+def verify(conn: Connection) -> Verification:
     return verify_chain(entries(conn), head(conn))

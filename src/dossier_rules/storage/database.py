@@ -68,7 +68,7 @@ def private_file(path: Path) -> None:
 
 
 def _sqlite_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # transactions are begun below, explicitly
+    dbapi_connection.isolation_level = None  # transactions are begun below, explicitly
     cursor = dbapi_connection.cursor()
     for pragma in ("foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL"):
         cursor.execute(f"PRAGMA {pragma}")

@@ -374,9 +374,7 @@ def history(
             outcomes=[outcome] if outcome else [],
             kinds=[kind] if kind else [],
         )
-        items, cursor = request.app.state.screenings.listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
-        if not _may_see_names(request, who):
-            items = [redact(item) for item in items]
+        items, cursor = request.app.state.screenings.summaries(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
         filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
         return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
