@@ -103,8 +103,9 @@ rules:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-_POSTGRES: dict[str, Any] = {}
+_POSTGRES: dict[str, Any] = {"skipped": 0}
 """The session's cluster (``cluster``) or why there is none (``reason``), and how many tests skipped for it."""
+POSTGRES_MISSING = "PostgreSQL not available"
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +117,7 @@ def postgres_cluster() -> Any:
         started = start()
         _POSTGRES["cluster" if not isinstance(started, str) else "reason"] = started
     if "reason" in _POSTGRES:
-        _POSTGRES["skipped"] = _POSTGRES.get("skipped", 0) + 1
-        pytest.skip(f"PostgreSQL not available: {_POSTGRES['reason']}")
+        pytest.skip(f"{POSTGRES_MISSING}: {_POSTGRES['reason']}")
     yield _POSTGRES["cluster"]
 
 
@@ -131,6 +131,11 @@ def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     return url
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and POSTGRES_MISSING in str(report.longrepr):
+        _POSTGRES["skipped"] += 1
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     cluster = _POSTGRES.pop("cluster", None)
     if cluster is not None:
@@ -142,6 +147,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say whether the storage tests ran on PostgreSQL, and if not, why and how many were skipped."""
     if "reason" in _POSTGRES:
         terminalreporter.write_sep("=", "PostgreSQL NOT AVAILABLE", yellow=True)
-        terminalreporter.write_line(f"{_POSTGRES.get('skipped', 0)} tests on PostgreSQL were skipped: {_POSTGRES['reason']}")
+        terminalreporter.write_line(f"{_POSTGRES['skipped']} tests on PostgreSQL were skipped: {_POSTGRES['reason']}")
     elif "used" in _POSTGRES:
         terminalreporter.write_line(f"storage tests ran on SQLite and on {_POSTGRES['used']}")
