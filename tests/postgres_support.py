@@ -92,7 +92,9 @@ def start() -> Cluster | str:
         os.chown(directory, owner.pw_uid, owner.pw_gid)
         os.chmod(directory, 0o755)
     cluster = Cluster(directory, _free_port(), binaries, as_postgres, binaries.parent.name)
-    options = f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    options = (
+        f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
     try:
         _run(cluster, "initdb", "-D", str(directory / "data"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C")
         _run(cluster, "pg_ctl", "-D", str(directory / "data"), "-o", options, "-l", str(directory / "log"), "-w", "start")

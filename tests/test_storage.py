@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -178,7 +177,9 @@ def test_a_draft_is_approved_exactly_once_among_concurrent_approvers(db: Databas
     from dossier_rules.storage import notices
 
     with db.write() as conn:
-        notices.insert_notice(conn, **{**release_rows()["notices"][0], "id": "N-1", "state": "draft", "approved_by": None, "approved_at": None, "exported_at": None})
+        notices.insert_notice(
+            conn, **{**release_rows()["notices"][0], "id": "N-1", "state": "draft", "approved_by": None, "approved_at": None, "exported_at": None}
+        )
     box = sharing.Outbox(db)
     barrier = threading.Barrier(10)
 

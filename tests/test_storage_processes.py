@@ -156,3 +156,67 @@ def test_two_serve_processes_on_one_postgresql_database(two_servers: tuple[list[
     logged = [orjson.loads(e.body) for e in entries]
     assert sorted(b["screening_id"] for b in logged if "screening_id" in b) == sorted(ids + screened)
     assert Counter(b["notice_id"] for e, b in zip(entries, logged, strict=True) if e.kind == "notice_approved") == approvals
+
+
+def test_credentials_through_the_api(tmp_path: Path) -> None:
+    from .server_support import PASSWORD as TEMPLATE_PASSWORD
+    from .server_support import make_service
+
+    service = make_service(tmp_path)
+    by_token = service.client.post("/api/v1/tokens", json={"name": "from a token"}, headers=service.as_("screener"))
+    assert by_token.status_code == 403 and "cannot create tokens" in by_token.json()["errors"][0]["message"]
+    last = service.client.post("/api/v1/users/admin/disable", headers=service.as_("admin"))
+    assert last.status_code == 409 and "last enabled admin" in last.json()["errors"][0]["message"]
+    session = service.client.post("/api/v1/session", json={"username": "screener", "password": TEMPLATE_PASSWORD}).json()
+    csrf = {"X-CSRF-Token": session["csrf_token"]}
+    made = service.client.post("/api/v1/tokens", json={"name": "nightly", "expires_days": 30}, headers=csrf)
+    assert made.status_code == 201
+    wrong = service.client.put("/api/v1/me/password", json={"current": "not my password", "new": "a new long password"}, headers=csrf)
+    assert wrong.status_code == 403
+    changed = service.client.put("/api/v1/me/password", json={"current": TEMPLATE_PASSWORD, "new": "a new long password"}, headers=csrf)
+    assert changed.status_code == 204
+    assert service.client.get("/api/v1/me", headers={"Authorization": f"Bearer {made.json()['token']}"}).status_code == 401
+    assert service.client.get("/api/v1/me", headers=service.as_("screener")).status_code == 401
+    assert service.client.post("/api/v1/session", json={"username": "screener", "password": "a new long password"}).status_code == 200
+
+
+def test_a_database_that_cannot_be_used_is_503_with_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dossier_rules.storage import DatabaseUnavailable
+
+    from .server_support import make_service
+
+    service = make_service(tmp_path)
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseUnavailable("service.sqlite: busy", where="service.sqlite")
+
+    monkeypatch.setattr(service.app.state.db, "write", unavailable)
+    response = service.client.post(
+        "/api/v1/screenings", content=SAMPLES[0].read_bytes(), headers={**service.as_("screener"), "content-type": "application/json"}
+    )
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.json()["errors"][0]["kind"] == "unavailable" and "service.sqlite" not in response.text
+
+
+def test_a_registry_import_is_recorded_with_who_and_the_hash(tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    from dossier_rules.registries import registry_file
+    from dossier_rules.storage import registries
+
+    from .server_support import make_service
+
+    shutil.copytree(ROOT / "rules" / "registries", tmp_path / "registries")
+    service = make_service(tmp_path, registries_dir=tmp_path / "registries")
+    params = {"country": "KH", "kind": "accredited-agencies", "source": "MoLVT list (test)", "retrieved_on": "2025-08-01"}
+    body = "id,name\nOTHER-1,Another Agency (fictional)\n"
+    assert (
+        service.client.post("/api/v1/registries/import", params=params, content=body, headers={**service.as_("admin"), "content-type": "text/csv"}).status_code
+        == 200
+    )
+    with service.app.state.db.read() as conn:
+        (row,) = registries.history(conn, "KH", "accredited-agencies")
+    written = registry_file(tmp_path / "registries", "KH", "accredited-agencies")
+    assert (row["imported_by"], row["source"], row["entries"], row["retrieved_on"]) == ("admin", "MoLVT list (test)", 1, "2025-08-01")
+    assert row["sha256"] == hashlib.sha256(written.read_bytes()).hexdigest()

@@ -54,6 +54,10 @@ class AccountError(Exception):
     """A request the account store refuses (unknown user, weak password, ...)."""
 
 
+class NotAllowed(AccountError):
+    """A request this way of signing in may not make (a token creating tokens)."""
+
+
 class LastAdmin(AccountError):
     """Disabling this user would leave no enabled admin to manage the service."""
 
@@ -235,7 +239,7 @@ class Accounts:
         it stop working after that many days.
         """
         if by_token:
-            raise AccountError("a token cannot create tokens; sign in with your password to create one")
+            raise NotAllowed("a token cannot create tokens; sign in with your password to create one")
         if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
             raise AccountError(f"a token expires after 1 to {MAX_TOKEN_DAYS} days")
         name = name.strip()[:100] or "token"

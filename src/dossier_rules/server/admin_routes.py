@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, Literal
 
@@ -11,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..engine import Engine
 from ..registries import REGISTRY_KINDS, Registry, load_registries, parse_csv, registry_file, write_registry
 from ..sources import InputError, Problem
+from ..storage import registries as registry_history
 from .account_routes import UserOut
-from .accounts import AccountError
+from .accounts import AccountError, LastAdmin, now_iso
 from .auth import Principal, accounts_of, require, settings_of
 from .errors import problem_response
 from .screening_routes import require_content_type
@@ -67,6 +69,8 @@ def enable_user(username: str, request: Request, who: Principal = Depends(requir
 def _set_disabled(request: Request, username: str, disabled: bool) -> UserOut:
     try:
         return UserOut.of(accounts_of(request).set_disabled(username, disabled))
+    except LastAdmin as exc:
+        raise HTTPException(409, str(exc)) from None
     except AccountError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -103,7 +107,20 @@ async def import_registry(
     settings = settings_of(request)
     directory = settings.registries_dir or settings.packs_dir / "registries"  # type: ignore[operator]
     registry = Registry(kind=kind, country=country, source=source, retrieved_on=retrieved_on or date.today(), entries=result.entries)
-    write_registry(registry, registry_file(directory, country, kind))
+    written = registry_file(directory, country, kind)
+    write_registry(registry, written)
+    with request.app.state.db.write() as conn:
+        registry_history.record_import(
+            conn,
+            country=country,
+            kind=kind,
+            source=source,
+            retrieved_on=registry.retrieved_on.isoformat(),
+            entries=len(result.entries),
+            sha256=hashlib.sha256(written.read_bytes()).hexdigest(),
+            imported_by=who.user.username,
+            imported_at=now_iso(),
+        )
     _reload_registries(request, directory)
     return {"country": country, "kind": kind, "entries": len(result.entries)}
 

@@ -16,6 +16,10 @@ from starlette.exceptions import HTTPException
 
 from ..batch import error_record
 from ..sources import Problem, pointer
+from ..storage import Conflict, StorageError
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 from a busy or unreachable database tells the client to wait."""
 
 KIND_BY_STATUS = {
     400: "bad_request",
@@ -28,6 +32,7 @@ KIND_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -55,6 +60,14 @@ async def validation_error(request: Request, exc: Any) -> JSONResponse:
     return problem_response(422, problems, request.url.path)
 
 
+async def storage_error(request: Request, exc: Any) -> JSONResponse:
+    """The database refused: 409 for a conflict, else 503 with ``Retry-After`` (busy, full, unreachable, needs an upgrade)."""
+    if isinstance(exc, Conflict):
+        return refusal(409, "the change conflicts with stored data; reload and try again", request.url.path)
+    return refusal(503, "the service's database cannot be used now; try again later", request.url.path, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def install(app: Any) -> None:
+    app.add_exception_handler(StorageError, storage_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -55,7 +55,9 @@ def insert_item(conn: Connection, **values: Any) -> None:
 
 def _conditions(chosen: Criteria) -> list[ColumnElement[bool]]:
     c = notices.c
-    where: list[ColumnElement[bool]] = [column.in_(sorted(values)) for column, values in ((c.country, chosen.countries), (c.act, chosen.acts), (c.state, chosen.states)) if values]
+    where: list[ColumnElement[bool]] = [
+        column.in_(sorted(values)) for column, values in ((c.country, chosen.countries), (c.act, chosen.acts), (c.state, chosen.states)) if values
+    ]
     if chosen.groups:
         where.append(func.substr(c.group_key, func.length(c.country) + func.length(c.act) + 3).in_(sorted(chosen.groups)))
     if chosen.created_from:
