@@ -320,3 +320,22 @@ def test_summaries_filter_in_sql_and_never_read_the_stored_report(db: Database) 
         assert [r["id"] for r in found] == [f"S-{n:08d}" for n in range(30, 0, -1) if n % 3 and n % 2 and n % 5 == 0]
         page = screening_rows.summaries(conn, screening_rows.Criteria(before_seq=11), 4)
         assert [r["log_seq"] for r in page] == [10, 9, 8, 7] and "body" not in page[0]
+
+
+def test_an_outbox_file_of_release_0_1_opens_and_keeps_its_notices(tmp_path: Path) -> None:
+    from dossier_rules import sharing
+
+    release = sqlite3.connect(":memory:")
+    release.executescript(RELEASE_0_1.read_text(encoding="utf-8"))
+    outbox = tmp_path / "outbox.sqlite"
+    old = sqlite3.connect(outbox)
+    for table in ("notices", "items"):
+        old.execute(release.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0])
+        rows = release.execute(f"SELECT * FROM {table}").fetchall()
+        old.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    old.commit()
+    old.close()
+    with sharing.Outbox(outbox) as box:
+        listed = box.notices()
+        assert sorted(n["id"] for n in listed) == sorted(r["id"] for r in release_rows()["notices"])
+        assert sum(n["findings"] for n in listed) == len(release_rows()["items"])

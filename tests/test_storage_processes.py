@@ -59,8 +59,11 @@ def test_the_service_screens_lists_shares_and_verifies_on_both_engines(db_locati
     listed = client.get("/api/v1/screenings", params={"country": "kh", "outcome": "blocked", "limit": 100}, headers=as_("screener")).json()
     assert listed["items"] and {(i["country"], i["outcome"]) for i in listed["items"]} == {("KH", "blocked")}
     assert "report" not in listed["items"][0] and "dossier" not in listed["items"][0]
-    by_rule = client.get("/api/v1/screenings", params={"rule": "kh.revoked-agency", "limit": 100}, headers=as_("screener")).json()
+    reports = {sid: client.get(f"/api/v1/screenings/{sid}", headers=as_("reviewer")).json()["report"] for sid in ids}
+    rule = next(f["rule_id"] for r in reports.values() for f in r["findings"])
+    by_rule = client.get("/api/v1/screenings", params={"rule": rule, "limit": 100}, headers=as_("screener")).json()
     assert by_rule["next"] is None
+    assert {i["screening_id"] for i in by_rule["items"]} == {sid for sid, r in reports.items() if any(f["rule_id"] == rule for f in r["findings"])}
     notices = client.post("/api/v1/notices/build", json={"screening_ids": ids}, headers=as_("reviewer")).json()["created"]
     assert client.post(f"/api/v1/notices/{notices[0]}/approve", headers=as_("reviewer")).status_code == 200
     assert client.post(f"/api/v1/notices/{notices[0]}/approve", headers=as_("admin")).status_code == 409
