@@ -75,7 +75,8 @@ def test_logins_are_limited_per_address(tmp_path: Path) -> None:
 
 
 def test_a_token_is_shown_once_stored_hashed_and_revocable(service: Service) -> None:
-    created = service.client.post("/api/v1/tokens", json={"name": "nightly export"}, headers=service.as_("reviewer"))
+    csrf = sign_in(service, "reviewer")["csrf_token"]
+    created = service.client.post("/api/v1/tokens", json={"name": "nightly export"}, headers={"X-CSRF-Token": csrf})
     assert created.status_code == 201
     secret, token_id = created.json()["token"], created.json()["id"]
     with service.app.state.db.read() as conn:

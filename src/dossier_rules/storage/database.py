@@ -101,11 +101,18 @@ def _mapped_errors(where: str) -> Iterator[None]:
     except exc.IntegrityError as error:
         raise Conflict(f"{where}: the change conflicts with stored data", where=where) from error
     except (exc.OperationalError, exc.TimeoutError) as error:
-        raise DatabaseUnavailable(f"{where}: the database cannot be used now (busy, full or unreachable); try again later", where=where) from error
+        reason = _reason(error) or "busy, full or unreachable"
+        raise DatabaseUnavailable(f"{where}: the database cannot be used now ({reason}); try again later", where=where, reason=reason) from error
     except exc.DatabaseError as error:
         if isinstance(error, exc.ProgrammingError):
             raise
         raise DatabaseCorrupt(f"{where}: not a database of this service, or damaged", where=where) from error
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own first line (never SQLAlchemy's text, which quotes the statement and its values)."""
+    original = getattr(error, "orig", None)
+    return str(original).strip().splitlines()[0][:200] if original is not None and str(original).strip() else ""
 
 
 class Database:
