@@ -339,3 +339,23 @@ def test_an_outbox_file_of_release_0_1_opens_and_keeps_its_notices(tmp_path: Pat
         listed = box.notices()
         assert sorted(n["id"] for n in listed) == sorted(r["id"] for r in release_rows()["notices"])
         assert sum(n["findings"] for n in listed) == len(release_rows()["items"])
+
+
+def test_no_sql_and_no_driver_outside_the_data_access_package() -> None:
+    """The seam holds: SQL, sqlite3 and raw statements live in dossier_rules/storage only.
+
+    ``registries.py`` is the one exception: its look-up index is a read-only
+    cache file beside a large registry, not the service's database.
+    """
+    import re
+
+    package = ROOT / "src" / "dossier_rules"
+    pattern = re.compile(r"\b(SELECT|INSERT INTO|DELETE FROM|CREATE TABLE|CREATE INDEX|PRAGMA)\b|\bUPDATE \w+ SET\b|\bsqlite3\b|exec_driver_sql|\btext\(\"")
+    found = [
+        f"{path.relative_to(package)}:{number}"
+        for path in package.rglob("*.py")
+        if "storage" not in path.relative_to(package).parts and path.name != "registries.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []
