@@ -21,7 +21,7 @@ from sqlalchemy import select
 from dossier_rules.cli import main
 from dossier_rules.server import screening_log
 from dossier_rules.server.accounts import AccountError, Accounts, LastAdmin, LoginLimited
-from dossier_rules.storage import Database, NeedsUpgrade, migrate, schema
+from dossier_rules.storage import Database, NeedsUpgrade, describe, migrate, schema
 from dossier_rules.storage import screenings as screening_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,11 @@ def test_a_release_0_1_database_upgrades_in_place_and_every_row_reads_back(db_lo
     old_database(db_location)
     with pytest.raises(NeedsUpgrade) as refused:
         Database(db_location)
-    assert refused.value.code == "db_needs_upgrade" and refused.value.params == {"revision": "0001", "head": migrate.head()}
+    assert refused.value.code == "db_needs_upgrade" and refused.value.params == {
+        "where": str(db_location) if isinstance(db_location, Path) else describe(db_location),
+        "revision": "0001",
+        "head": migrate.head(),
+    }
     database = Database(db_location, upgrade=True)
     assert database.upgraded_from == "0001"
     before = release_rows()
@@ -122,6 +126,8 @@ def test_db_upgrade_on_the_command_line(tmp_path: Path) -> None:
     assert status.exit_code == 1 and "db upgrade" in status.output
     refused = runner.invoke(main, ["users", "list", "--db", str(location)])
     assert refused.exit_code == 2 and "dossier-rules db upgrade" in refused.output and "Traceback" not in refused.output
+    in_japanese = runner.invoke(main, ["--lang", "ja", "users", "list", "--db", str(location)])
+    assert in_japanese.exit_code == 2 and "dossier-rules db upgrade を実行してください" in in_japanese.output
     upgraded = runner.invoke(main, ["db", "upgrade", "--db", str(location)])
     assert upgraded.exit_code == 0 and f"from schema 0001 to {migrate.head()}" in upgraded.output
     assert runner.invoke(main, ["db", "status", "--db", str(location)]).exit_code == 0

@@ -191,7 +191,7 @@ def test_a_database_that_cannot_be_used_is_503_with_retry_after(tmp_path: Path, 
     service = make_service(tmp_path)
 
     def unavailable(*args: Any, **kwargs: Any) -> Any:
-        raise DatabaseUnavailable("service.sqlite: busy", where="service.sqlite")
+        raise DatabaseUnavailable(where="service.sqlite", reason="busy")
 
     monkeypatch.setattr(service.app.state.db, "write", unavailable)
     response = service.client.post(

@@ -69,7 +69,9 @@ class LazyGroup(LocalizedGroup):
         except Exception as exc:
             errors = sys.modules.get("dossier_rules.storage.errors")  # imported only by commands that use a database
             if errors is not None and isinstance(exc, errors.StorageError):  # unreachable, locked, damaged, or needs an upgrade
-                fail(str(exc))
+                from ..locale import _
+
+                fail(_(exc.template, **exc.params))
             raise
 
 

@@ -43,10 +43,6 @@ def db_status(db: str | None) -> None:
     try:
         Database(location).close()
     except NeedsUpgrade as exc:
-        click.echo(_("{where}: schema {old}, this release needs {new}: run dossier-rules db upgrade", where=describe(location), **_names(exc.params)))
+        click.echo(_(exc.template, **exc.params))
         raise SystemExit(1) from None
     click.echo(_("{where}: schema {new}, up to date", where=describe(location), new=migrate.head()))
-
-
-def _names(params: dict[str, str]) -> dict[str, str]:
-    return {"old": params["revision"], "new": params["head"]}

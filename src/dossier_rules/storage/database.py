@@ -99,14 +99,14 @@ def _mapped_errors(where: str) -> Iterator[None]:
     try:
         yield
     except exc.IntegrityError as error:
-        raise Conflict(f"{where}: the change conflicts with stored data", where=where) from error
+        raise Conflict(where=where) from error
     except (exc.OperationalError, exc.TimeoutError) as error:
         reason = _reason(error) or "busy, full or unreachable"
-        raise DatabaseUnavailable(f"{where}: the database cannot be used now ({reason}); try again later", where=where, reason=reason) from error
+        raise DatabaseUnavailable(where=where, reason=reason) from error
     except exc.DatabaseError as error:
         if isinstance(error, exc.ProgrammingError):
             raise
-        raise DatabaseCorrupt(f"{where}: not a database of this service, or damaged", where=where) from error
+        raise DatabaseCorrupt(where=where) from error
 
 
 def _reason(error: Exception) -> str:

@@ -57,9 +57,9 @@ def prepare(conn: Connection, upgrade: bool, where: str) -> str | None:
         return None
     known = {script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions()}
     if revision not in known:
-        raise TooNew(f"{where} was upgraded by a later release (schema {revision}; this release knows up to {target})", revision=revision, head=target)
+        raise TooNew(where=where, revision=revision, head=target)
     if not upgrade:
-        raise NeedsUpgrade(f"{where} has schema {revision}, this release needs {target}: run dossier-rules db upgrade", revision=revision, head=target)
+        raise NeedsUpgrade(where=where, revision=revision, head=target)
     if MigrationContext.configure(conn).get_current_revision() is None:
         command.stamp(cfg, FIRST_RELEASE)
     command.upgrade(cfg, "head")
