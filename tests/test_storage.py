@@ -365,3 +365,18 @@ def test_no_sql_and_no_driver_outside_the_data_access_package() -> None:
         if pattern.search(line)
     ]
     assert found == []
+
+
+def test_a_postgresql_url_without_the_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_psycopg(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "psycopg" or name.startswith("psycopg."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_psycopg)
+    result = CliRunner().invoke(main, ["users", "list", "--db", "postgresql://screening:secret@db.example/screening"])
+    assert result.exit_code == 2 and "dossier-rules[server]" in result.output and "secret" not in result.output

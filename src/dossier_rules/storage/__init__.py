@@ -8,13 +8,14 @@ they never write SQL and never see a driver's exception (only
 """
 
 from .database import Database, describe, is_url, lock, private_file
-from .errors import Conflict, DatabaseCorrupt, DatabaseUnavailable, NeedsUpgrade, StorageError, TooNew
+from .errors import Conflict, DatabaseCorrupt, DatabaseUnavailable, DriverMissing, NeedsUpgrade, StorageError, TooNew
 
 __all__ = [
     "Conflict",
     "Database",
     "DatabaseCorrupt",
     "DatabaseUnavailable",
+    "DriverMissing",
     "NeedsUpgrade",
     "StorageError",
     "TooNew",

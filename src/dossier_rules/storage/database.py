@@ -27,7 +27,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from . import migrate
-from .errors import Conflict, DatabaseCorrupt, DatabaseUnavailable, StorageError
+from .errors import Conflict, DatabaseCorrupt, DatabaseUnavailable, DriverMissing, StorageError
 
 POOL_SIZE = 8
 """Connections kept open per process; up to as many again are opened under load, then requests wait."""
@@ -83,7 +83,10 @@ def _sqlite_begin(conn: Connection) -> None:
 def _engine(location: str | Path) -> Engine:
     url = _sqlalchemy_url(location)
     if is_url(location):
-        return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_pre_ping=True, pool_timeout=60)
+        try:
+            return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_pre_ping=True, pool_timeout=60)
+        except ImportError:
+            raise DriverMissing(where=describe(location)) from None
     private_file(Path(location))
     engine = create_engine(
         url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_timeout=60, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}

@@ -32,6 +32,13 @@ class DatabaseUnavailable(StorageError):
     template = N_("{where}: the database cannot be used now ({reason}); try again later")
 
 
+class DriverMissing(StorageError):
+    """A PostgreSQL URL, and psycopg is not installed (it comes with the ``server`` extra)."""
+
+    code = "db_driver_missing"
+    template = N_("{where}: PostgreSQL needs the psycopg driver: pip install 'dossier-rules[server]'")
+
+
 class DatabaseCorrupt(StorageError):
     """The file is not a database of this service, or is damaged."""
 
