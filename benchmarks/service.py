@@ -1,19 +1,23 @@
-"""Screenings per second through the service, next to ``dossier-rules batch``, in one run.
+"""Screenings per second through the service, SQLite next to PostgreSQL, in one run.
 
-    python benchmarks/service.py [--n 5000] [--singles 1000] [--clients 4] [--seed 7]
+    python benchmarks/service.py [--requests 400] [--clients 1,4,16] [--seed 7] [--pg-url URL]
 
-1. Generates N synthetic dossiers with ``bench.py``'s generator (1 % malformed).
-2. ``dossier-rules batch --jobs 1`` on the file: the CLI's rate on this machine now.
-3. Starts ``dossier-rules serve`` on 127.0.0.1 (a fresh database, one user and
-   token made beforehand) and measures, over loopback HTTP with keep-alive:
-   * the single endpoint, one client, one dossier per request: screenings/s and
-     p50/p99 latency of a request;
-   * the single endpoint with several clients at once;
-   * the batch endpoint: the whole file as one JSON Lines body, streamed back;
-   every screening is stored in the hash-chained log, which is verified at the end.
+1. Generates synthetic dossiers with ``bench.py``'s generator (the malformed
+   ones left out).
+2. For each set-up, a fresh database with one user and token, then
+   ``dossier-rules serve`` on 127.0.0.1, and over loopback HTTP with keep-alive
+   the single endpoint (one dossier per request) with 1, 4 and 16 clients:
+   screenings/s, and p50/p99 of one request:
+   * SQLite, one process;
+   * PostgreSQL, one process;
+   * PostgreSQL, two processes on one database (clients split between them).
+   Each process first screens a few dossiers unmeasured (its packs compiled
+   and cached). Every screening is stored in the hash-chained log, verified
+   at the end.
 
-The service runs one process (its threads share one interpreter), so compare
-it with ``batch --jobs 1``. Figures are only comparable within one run.
+PostgreSQL is a throwaway cluster (tests/postgres_support.py, ``fsync=off``:
+it measures the service, not the disk) unless ``--pg-url`` names a server
+whose database may be emptied. Figures are only comparable within one run.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from pathlib import Path
 
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
 from bench import generate
 
 from dossier_rules.server.accounts import Accounts
-from dossier_rules.server.db import Database
+from dossier_rules.storage import Database
 
 
 def free_port() -> int:
@@ -44,103 +50,121 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cli_batch(data: Path, out: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dossier_rules", "batch", str(data), "--out", str(out), "--jobs", "1"], check=False, capture_output=True)
-    return time.perf_counter() - start
+def with_user(location: str | Path) -> dict[str, str]:
+    database = Database(location)
+    accounts = Accounts(database)
+    token = accounts.create_token(accounts.add_user("bench", "benchmark password", "screener"), "bench")[1]
+    database.close()
+    return {"Authorization": f"Bearer {token}", "content-type": "application/json"}
 
 
-def start_service(db: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
-    accounts = Accounts(Database(db))
-    user = accounts.add_user("bench", "benchmark password", "screener")
-    token = accounts.create_token(user, "bench")[1]
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dossier_rules", "serve", "--port", str(port), "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return process, base, {"Authorization": f"Bearer {token}"}
+def start_servers(location: str | Path, count: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    processes, bases = [], []
+    for _ in range(count):
+        port = free_port()
+        command = [sys.executable, "-m", "dossier_rules", "serve", "--port", str(port), "--db", str(location)]
+        processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        bases.append(f"http://127.0.0.1:{port}")
+    for base in bases:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+    return processes, bases
 
 
-def singles(base: str, auth: dict[str, str], lines: list[bytes]) -> tuple[float, list[float]]:
-    """Seconds for all, and each request's latency."""
+def client(base: str, headers: dict[str, str], lines: list[bytes]) -> list[float]:
+    """Each request's latency, in seconds."""
     latencies = []
-    headers = {**auth, "content-type": "application/json"}
-    with httpx.Client(base_url=base, timeout=60) as client:
-        start = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=120) as http:
         for line in lines:
-            t = time.perf_counter()
-            client.post("/api/v1/screenings", content=line, headers=headers)
-            latencies.append(time.perf_counter() - t)
-        return time.perf_counter() - start, latencies
+            start = time.perf_counter()
+            response = http.post("/api/v1/screenings", content=line, headers=headers)
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 201:
+                raise SystemExit(f"screening refused: {response.status_code} {response.text[:200]}")
+    return latencies
 
 
-def parallel(base: str, auth: dict[str, str], lines: list[bytes], clients: int) -> float:
+def run(bases: list[str], headers: dict[str, str], lines: list[bytes], clients: int) -> tuple[float, list[float]]:
     parts = [lines[i::clients] for i in range(clients)]
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(lambda part: singles(base, auth, part), parts))
-    return time.perf_counter() - start
+        results = list(pool.map(lambda n: client(bases[n % len(bases)], headers, parts[n]), range(clients)))
+    return time.perf_counter() - start, [x for r in results for x in r]
 
 
-def batch_endpoint(base: str, auth: dict[str, str], body: bytes) -> tuple[float, int]:
-    start = time.perf_counter()
-    records = 0
-    with (
-        httpx.Client(base_url=base, timeout=600) as client,
-        client.stream("POST", "/api/v1/screenings/batch", content=body, headers={**auth, "content-type": "application/x-ndjson"}) as response,
-    ):
-        for line in response.iter_lines():
-            records += bool(line.strip())
-    return time.perf_counter() - start, records
+def percentile(ms: list[float], q: float) -> float:
+    ordered = sorted(ms)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def postgres(url: str | None) -> tuple[object | None, callable]:  # type: ignore[valid-type]
+    """A way to get fresh databases: on the given server, or on a throwaway cluster (returned to be stopped)."""
+    if url:
+        import psycopg
+
+        base, _, _name = url.rpartition("/")
+
+        def fresh(n: int) -> str:
+            with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS bench_{n}")
+                conn.execute(f"CREATE DATABASE bench_{n}")
+            return f"{base}/bench_{n}"
+
+        return None, fresh
+    from tests.postgres_support import start
+
+    cluster = start()
+    if isinstance(cluster, str):
+        raise SystemExit(f"no PostgreSQL: {cluster}")
+    return cluster, lambda n: cluster.create_database()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=5000, help="records for the batch rows")
-    parser.add_argument("--singles", type=int, default=1000, help="requests for the single-endpoint rows")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=400, help="screenings per row")
+    parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pg-url", default=None, help="a PostgreSQL server to use instead of a throwaway cluster")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        data = work / "dossiers.jsonl"
-        generate(data, args.n, args.seed)
-        body = data.read_bytes()
-        lines = [line for line in body.splitlines() if b'"broken"' not in line][: args.singles]
-        rows = []
-        seconds = cli_batch(data, work / "out.jsonl")
-        rows.append(("CLI batch --jobs 1", args.n, seconds))
-        process, base, auth = start_service(work / "service.sqlite")
-        try:
-            single_seconds, latencies = singles(base, auth, lines)
-            rows.append(("API single, 1 client", len(lines), single_seconds))
-            rows.append((f"API single, {args.clients} clients", len(lines), parallel(base, auth, lines, args.clients)))
-            batch_seconds, records = batch_endpoint(base, auth, body)
-            if records != args.n:
-                raise SystemExit(f"batch endpoint returned {records} records for {args.n}")
-            rows.append(("API batch endpoint", args.n, batch_seconds))
-        finally:
-            process.terminate()
-            process.wait(30)
-        verified = subprocess.run(
-            [sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(work / "service.sqlite")], capture_output=True, text=True, check=False
-        )
-        cli_rate = args.n / rows[0][2]
-        print(f"{'run':<26} {'records':>8} {'seconds':>8} {'records/s':>10} {'vs CLI':>7}")
-        for name, n, secs in rows:
-            print(f"{name:<26} {n:>8,} {secs:>8.2f} {n / secs:>10,.0f} {n / secs / cli_rate:>7.2f}")
-        ms = sorted(x * 1000 for x in latencies)
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-        print(f"one dossier through the API: p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms ({len(ms)} requests, 1 client)")
-        print(f"log verify: {verified.stdout.strip() or verified.stderr.strip()}")
-        print(f"machine: {os.cpu_count()} cores, shared; ratios hold within this run only")
+    counts = [int(c) for c in args.clients.split(",")]
+    cluster, fresh = postgres(args.pg_url)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            data = work / "dossiers.jsonl"
+            generate(data, args.requests, args.seed)
+            lines = [line for line in data.read_bytes().splitlines() if b'"broken"' not in line]
+            setups = [("SQLite, 1 process", work / "service.sqlite", 1), ("PostgreSQL, 1 process", fresh(1), 1), ("PostgreSQL, 2 processes", fresh(2), 2)]
+            print(f"{'set-up':<24} {'clients':>7} {'screenings':>10} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7}")
+            for name, location, processes in setups:
+                headers = with_user(location)
+                servers, bases = start_servers(location, processes)
+                try:
+                    for base in bases:
+                        client(base, headers, lines[:5])
+                    for clients in counts:
+                        seconds, latencies = run(bases, headers, lines, clients)
+                        ms = [x * 1000 for x in latencies]
+                        rate = len(lines) / seconds
+                        print(
+                            f"{name:<24} {clients:>7} {len(lines):>10} {rate:>7.1f} "
+                            f"{statistics.median(ms):>7.1f} {percentile(ms, 0.99):>7.1f}",
+                            flush=True,
+                        )
+                finally:
+                    for server in servers:
+                        server.terminate()
+                        server.wait(30)
+                verified = subprocess.run([sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(location)], check=False, capture_output=True, text=True)
+                print(f"  log verify: {(verified.stdout or verified.stderr).strip()}")
+            print(f"machine: {os.cpu_count()} cores, shared; figures hold within this run only")
+    finally:
+        if cluster is not None:
+            cluster.stop()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

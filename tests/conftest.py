@@ -99,3 +99,54 @@ rules:
       - {name: passes, expect: pass, dossier: {certificate: {number: C-1}}}
     basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}}
 """
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+_POSTGRES: dict[str, Any] = {"skipped": 0}
+"""The session's cluster (``cluster``) or why there is none (``reason``), and how many tests skipped for it."""
+POSTGRES_MISSING = "PostgreSQL not available"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Any:
+    """The throwaway PostgreSQL cluster of this run (see tests/postgres_support.py); skips when there is none."""
+    from .postgres_support import start
+
+    if "cluster" not in _POSTGRES and "reason" not in _POSTGRES:
+        started = start()
+        _POSTGRES["cluster" if not isinstance(started, str) else "reason"] = started
+    if "reason" in _POSTGRES:
+        pytest.skip(f"{POSTGRES_MISSING}: {_POSTGRES['reason']}")
+    yield _POSTGRES["cluster"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A fresh, empty database on each engine: a SQLite file's path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "service.sqlite"
+    cluster = request.getfixturevalue("postgres_cluster")
+    url: str = cluster.create_database()
+    return url
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and POSTGRES_MISSING in str(report.longrepr):
+        _POSTGRES["skipped"] += 1
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cluster = _POSTGRES.pop("cluster", None)
+    if cluster is not None:
+        _POSTGRES["used"] = f"PostgreSQL {cluster.version} (throwaway cluster on port {cluster.port})"
+        cluster.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say whether the storage tests ran on PostgreSQL, and if not, why and how many were skipped."""
+    if "reason" in _POSTGRES:
+        terminalreporter.write_sep("=", "PostgreSQL NOT AVAILABLE", yellow=True)
+        terminalreporter.write_line(f"{_POSTGRES['skipped']} tests on PostgreSQL were skipped: {_POSTGRES['reason']}")
+    elif "used" in _POSTGRES:
+        terminalreporter.write_line(f"storage tests ran on SQLite and on {_POSTGRES['used']}")

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from dossier_rules.server import Settings, create_app
 from dossier_rules.server.accounts import Accounts
 from dossier_rules.server.app import load_engine
-from dossier_rules.server.db import Database
+from dossier_rules.storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a long enough password"
@@ -49,8 +49,9 @@ def _template() -> tuple[Path, dict[str, str]]:
     for role in ROLES:
         user = accounts.add_user(role, PASSWORD, role, display_name=f"{role.title()} Person")  # type: ignore[arg-type]
         tokens[role] = accounts.create_token(user, "tests")[1]
-    conn = accounts.db.connection()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with accounts.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    accounts.db.close()
     return path, tokens
 
 

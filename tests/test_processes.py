@@ -185,12 +185,16 @@ def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_read_only_outbox_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reports_file: Path) -> None:
+    from sqlalchemy.exc import OperationalError
+
     def read_only(*args: Any, **kwargs: Any) -> Any:
-        raise sqlite3.OperationalError("attempt to write a readonly database")
+        raise OperationalError("INSERT INTO items VALUES (?)", ("a value",), sqlite3.OperationalError("attempt to write a readonly database"))
 
     monkeypatch.setattr(sharing.Outbox, "_add", read_only)
-    result = CliRunner().invoke(main, ["share", "build", str(reports_file), "--outbox", str(tmp_path / "o.sqlite")])
-    assert result.exit_code == 2 and result.stderr.strip() == "error: the outbox cannot be used: attempt to write a readonly database"
+    outbox = tmp_path / "o.sqlite"
+    result = CliRunner().invoke(main, ["share", "build", str(reports_file), "--outbox", str(outbox)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {outbox}: the database cannot be used now (attempt to write a readonly database); try again later"
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_wrong_password_and_unknown_user_are_refused_alike(service: Service) -> 
     assert wrong.json()["errors"][0]["message"] == unknown.json()["errors"][0]["message"]
 
 
-def test_logins_are_limited_per_account_even_with_the_right_password(service: Service) -> None:
+def test_an_address_that_failed_backs_off_even_with_the_right_password(service: Service) -> None:
     for _ in range(5):
         assert service.client.post("/api/v1/session", json={"username": "reviewer", "password": "guess guess guess"}).status_code == 401
     limited = service.client.post("/api/v1/session", json={"username": "reviewer", "password": PASSWORD})
@@ -75,10 +75,12 @@ def test_logins_are_limited_per_address(tmp_path: Path) -> None:
 
 
 def test_a_token_is_shown_once_stored_hashed_and_revocable(service: Service) -> None:
-    created = service.client.post("/api/v1/tokens", json={"name": "nightly export"}, headers=service.as_("reviewer"))
+    csrf = sign_in(service, "reviewer")["csrf_token"]
+    created = service.client.post("/api/v1/tokens", json={"name": "nightly export"}, headers={"X-CSRF-Token": csrf})
     assert created.status_code == 201
     secret, token_id = created.json()["token"], created.json()["id"]
-    stored = [tuple(r) for r in service.app.state.db.connection().execute("SELECT * FROM tokens")]
+    with service.app.state.db.read() as conn:
+        stored = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM tokens")]
     assert not any(secret in str(field) for row in stored for field in row)
     listed = service.client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).json()
     assert token_id in [t["id"] for t in listed] and all("token" not in t for t in listed)
@@ -87,11 +89,11 @@ def test_a_token_is_shown_once_stored_hashed_and_revocable(service: Service) -> 
 
 
 def test_a_disabled_user_loses_sessions_and_tokens(service: Service) -> None:
-    sign_in(service, "admin")
-    service.app.state.accounts.set_disabled("admin")
+    sign_in(service, "reviewer")
+    service.app.state.accounts.set_disabled("reviewer")
     assert service.client.get("/api/v1/me").status_code == 401
-    assert service.client.get("/api/v1/me", headers=service.as_("admin")).status_code == 401
-    assert service.client.post("/api/v1/session", json={"username": "admin", "password": PASSWORD}).status_code == 401
+    assert service.client.get("/api/v1/me", headers=service.as_("reviewer")).status_code == 401
+    assert service.client.post("/api/v1/session", json={"username": "reviewer", "password": PASSWORD}).status_code == 401
 
 
 def test_a_bad_bearer_token_is_not_rescued_by_a_cookie(service: Service) -> None:
@@ -122,6 +124,9 @@ def test_users_command_line(tmp_path: Path) -> None:
     assert added.exit_code == 0, added.output
     short = runner.invoke(main, ["users", "add", "sato", "--role", "screener", "--password-stdin", "--db", db], input="short\n")
     assert short.exit_code == 2 and "12 characters" in short.output
+    last = runner.invoke(main, ["users", "disable", "kimura", "--db", db])
+    assert last.exit_code == 2 and "last enabled admin" in last.output
+    added = runner.invoke(main, ["users", "add", "tanaka", "--role", "admin", "--password-stdin", "--db", db], input=PASSWORD + "\n")
     assert runner.invoke(main, ["users", "disable", "kimura", "--db", db]).exit_code == 0
     listed = runner.invoke(main, ["users", "list", "--format", "json", "--db", db])
     assert '"disabled": true' in listed.output

@@ -87,11 +87,11 @@ def test_concurrent_screening_and_approving(tmp_path: Path) -> None:
     approvals = Counter(nid for r in results for nid in r["approved"])
     assert approvals == Counter(dict.fromkeys(notices, 1))
 
-    conn = service.app.state.db.connection()
-    assert screening_log.verify(conn).ok
-    entries = list(screening_log.entries(conn))
+    with service.app.state.db.read() as conn:
+        assert screening_log.verify(conn).ok
+        entries = list(screening_log.entries(conn))
+        states = {row.id: row.state for row in conn.exec_driver_sql("SELECT id, state FROM notices")}
     logged = [orjson.loads(e.body) for e in entries]
     assert sorted(b["screening_id"] for b in logged if "screening_id" in b) == sorted(ids + screened)
     assert Counter(b["notice_id"] for e, b in zip(entries, logged, strict=True) if e.kind == "notice_approved") == approvals
-    states = {row["id"]: row["state"] for row in conn.execute("SELECT id, state FROM notices")}
     assert set(states.values()) == {"approved"}

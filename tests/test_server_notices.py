@@ -48,10 +48,10 @@ def test_build_list_show_approve_export(tmp_path: Path) -> None:
     exported = service.client.post(f"/api/v1/notices/{first}/export", params={"format": "json"}, headers=reviewer)
     assert exported.status_code == 200 and exported.json()["state"] == "exported"
     assert service.client.post("/api/v1/notices/nope/approve", headers=reviewer).status_code == 404
-    conn = service.app.state.db.connection()
-    kinds = [(e.kind, orjson.loads(e.body).get("notice_id")) for e in screening_log.entries(conn)]
-    assert ("notice_approved", first) in kinds and ("notice_exported", first) in kinds
-    assert screening_log.verify(conn).ok
+    with service.app.state.db.read() as conn:
+        kinds = [(e.kind, orjson.loads(e.body).get("notice_id")) for e in screening_log.entries(conn)]
+        assert ("notice_approved", first) in kinds and ("notice_exported", first) in kinds
+        assert screening_log.verify(conn).ok
 
 
 def test_approve_many_approves_each_draft_once(tmp_path: Path) -> None:

@@ -42,6 +42,13 @@ MESSAGES: dict[str, str] = {
     ),
     "registry.not_utf8": N_("not UTF-8 text"),
     "registry.bad_rows": N_("{count} bad row(s); nothing written ({good} good)"),
+    "storage.error": N_("{where}: the database cannot be used"),
+    "storage.unavailable": N_("{where}: the database cannot be used now ({reason}); try again later"),
+    "storage.driver_missing": N_("{where}: PostgreSQL needs the psycopg driver: pip install 'dossier-rules[server]'"),
+    "storage.corrupt": N_("{where}: not a database of this service, or damaged"),
+    "storage.needs_upgrade": N_("{where} has schema {revision}, this release needs {head}: run dossier-rules db upgrade"),
+    "storage.too_new": N_("{where} was upgraded by a later release (schema {revision}; this release knows up to {head})"),
+    "storage.conflict": N_("{where}: the change conflicts with stored data"),
 }
 """Every code and its English text (the catalog's message id); placeholders are the error's parameters."""
 

@@ -7,8 +7,9 @@ ministry and intermediary and act (or per test-fraud case), addressed from
 and to the contact points of art. 2, carrying the confidentiality statement
 of that MOC's art. 3.
 
-Notices live in an outbox, an SQLite file. Every change happens in one
-transaction per report, so a run that is killed leaves the outbox as it was
+Notices live in an outbox: a SQLite file of its own (``share``), or the
+service's database (SQLite or PostgreSQL, through :mod:`dossier_rules.storage`).
+Every change happens in one transaction per report, so a run that is killed leaves the outbox as it was
 after the last whole report, and running it again completes the work: a
 finding is stored once under a key made of its rule, dossier and evidence,
 and notice ids are derived from their content, never from the clock.
@@ -31,18 +32,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
 
-from . import __version__
+from . import __version__, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .conditions import ROOT
 from .engine import pack_status
@@ -52,9 +52,10 @@ from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
+from .storage import notices as rows
 
 State = Literal["draft", "approved", "exported"]
-Recorder = Callable[[sqlite3.Connection, str], None]
+Recorder = Callable[[Connection, str], None]
 """Called with the outbox's connection and a notice id inside an approval's or export's transaction."""
 WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: personal data]"}
 
@@ -268,53 +269,13 @@ class NoticeFilter:
         """Whether nothing but the state is chosen (bulk commands refuse to act on every notice by accident)."""
         return not (self.countries or self.acts or self.intermediaries or self.created_from or self.created_to)
 
-    def sql(self) -> tuple[list[str], list[Any]]:
-        """WHERE conditions on ``notices n`` and their parameters (values are always parameters, never text)."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, values in (("n.country", self.countries), ("n.act", self.acts), ("n.state", self.states)):
-            if values:
-                where.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(sorted(values))
-        if self.intermediaries:
-            keys = sorted({k for wanted in self.intermediaries for k in (intermediary_key({"id": wanted}), intermediary_key({"name": wanted}))})
-            where.append(f"substr(n.group_key, length(n.country) + length(n.act) + 3) IN ({', '.join('?' * len(keys))})")
-            params.extend(keys)
-        if self.created_from:
-            where.append("n.created_at >= ?")
-            params.append(self.created_from.isoformat())
-        if self.created_to:
-            where.append("n.created_at < ?")
-            params.append((self.created_to + timedelta(days=1)).isoformat())
-        return where, params
+    def criteria(self) -> rows.Criteria:
+        """The same choice as the storage's criteria (intermediaries as the keys notices are grouped by)."""
+        keys = frozenset(k for wanted in self.intermediaries for k in (intermediary_key({"id": wanted}), intermediary_key({"name": wanted})))
+        return rows.Criteria(self.countries, self.acts, self.states, keys, self.created_from, self.created_to)
 
 
 # --------------------------------------------------------------------------- the outbox
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS notices (
-    id          TEXT PRIMARY KEY,
-    group_key   TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    country     TEXT NOT NULL,
-    act         TEXT NOT NULL,
-    header      TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'exported')),
-    created_at  TEXT NOT NULL,
-    approved_by TEXT,
-    approved_at TEXT,
-    exported_at TEXT,
-    UNIQUE (group_key, seq)
-);
-CREATE TABLE IF NOT EXISTS items (
-    finding_key TEXT PRIMARY KEY,
-    notice_id   TEXT NOT NULL REFERENCES notices(id),
-    dossier_id  TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    added_at    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_by_notice ON items(notice_id, dossier_id);
-"""
 
 
 def _now() -> str:
@@ -345,31 +306,18 @@ class OutboxError(DossierError):
     """An operation the outbox refuses (unknown notice, export before approval, ...): a typed error (``notice.*``)."""
 
 
-def is_service_database(path: Path) -> bool:
-    """Whether ``path`` is the service's database (it holds the screening log): its notices change only through the service path."""
-    if not path.is_file():
-        return False
-    try:
-        with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_head'").fetchone() is not None
-    except sqlite3.DatabaseError:
-        return False  # not a database at all: the outbox says so when it opens it
-
-
 class Outbox:
-    """The SQLite outbox of notices."""
+    """The outbox of notices: in a SQLite file of its own, or in the service's database."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
+    def __init__(self, source: Path | storage.Database):
+        """Open (and create) the outbox file at a path, or use the service's open database (not closed by :meth:`close`)."""
+        self.db = source if isinstance(source, storage.Database) else storage.Database(source)
+        self._owned = not isinstance(source, storage.Database)
+        self.path = self.db.where
 
     def close(self) -> None:
-        self.db.close()
+        if self._owned:
+            self.db.close()
 
     def __enter__(self) -> Outbox:
         return self
@@ -414,23 +362,21 @@ class Outbox:
                 if problem is not None:
                     result.problems.append(problem)
                     continue
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.db.write() as conn:
+                rows.lock_outbox(conn)
                 for finding in shared:
-                    self._add(pack, report, finding, identity, result, with_personal_data)
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+                    self._add(conn, pack, report, finding, identity, result, with_personal_data)
         return result
 
-    def _add(self, pack: Any, report: Report, finding: Finding, identity: dict[str, Any] | None, result: BuildResult, personal: bool = False) -> None:
+    def _add(
+        self, conn: Connection, pack: Any, report: Report, finding: Finding, identity: dict[str, Any] | None, result: BuildResult, personal: bool = False
+    ) -> None:
         fkey = finding_key(report, finding)
-        if self.db.execute("SELECT 1 FROM items WHERE finding_key = ?", (fkey,)).fetchone():
+        if rows.has_item(conn, fkey):
             result.duplicates += 1
             return
         gkey = group_key(report, finding)
-        last = self.db.execute("SELECT id, seq, state FROM notices WHERE group_key = ? ORDER BY seq DESC LIMIT 1", (gkey,)).fetchone()
+        last = rows.last_of_group(conn, gkey)
         if last is not None and last["state"] == "draft":
             nid = last["id"]
             if nid not in result.created and nid not in result.extended:
@@ -439,9 +385,16 @@ class Outbox:
             seq = last["seq"] + 1 if last else 1
             nid = notice_id(report.country, finding.act or "", gkey, seq)
             header = _header(pack, report, finding)
-            self.db.execute(
-                "INSERT INTO notices (id, group_key, seq, country, act, header, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'draft', ?)",
-                (nid, gkey, seq, report.country, finding.act, json.dumps(header, ensure_ascii=False), _now()),
+            rows.insert_notice(
+                conn,
+                id=nid,
+                group_key=gkey,
+                seq=seq,
+                country=report.country,
+                act=finding.act,
+                header=json.dumps(header, ensure_ascii=False),
+                state="draft",
+                created_at=_now(),
             )
             result.created.append(nid)
         body = {
@@ -458,32 +411,28 @@ class Outbox:
                 "evidence": finding.evidence if personal else {k: v for k, v in finding.evidence.items() if not personal_pointer(k)},
             },
         }
-        self.db.execute(
-            "INSERT INTO items (finding_key, notice_id, dossier_id, body, added_at) VALUES (?, ?, ?, ?, ?)",
-            (fkey, nid, report.dossier_id, json.dumps(body, ensure_ascii=False), _now()),
-        )
+        rows.insert_item(conn, finding_key=fkey, notice_id=nid, dossier_id=report.dossier_id, body=json.dumps(body, ensure_ascii=False), added_at=_now())
 
     # ----------------------------------------------------------------- read
 
-    def notices(self, state: str | None = None, chosen: NoticeFilter | None = None) -> list[sqlite3.Row]:
+    def notices(self, state: str | None = None, chosen: NoticeFilter | None = None) -> list[dict[str, Any]]:
         """The notices (with their dossier and finding counts) in a stable order, as ``chosen`` selects them."""
         chosen = chosen or NoticeFilter()
         if state:
             chosen = NoticeFilter(**{**chosen.__dict__, "states": frozenset([state])})
-        where, params = chosen.sql()
-        query = "SELECT n.*, COUNT(DISTINCT i.dossier_id) AS dossiers, COUNT(i.finding_key) AS findings FROM notices n LEFT JOIN items i ON i.notice_id = n.id"
-        query += (" WHERE " + " AND ".join(where)) if where else ""
-        query += " GROUP BY n.id ORDER BY n.country, n.act, n.id"
-        return self.db.execute(query, params).fetchall()
+        with self.db.read() as conn:
+            return rows.listing(conn, chosen.criteria())
 
     def notice(self, nid: str) -> Notice:
-        row = self.db.execute("SELECT * FROM notices WHERE id = ?", (nid,)).fetchone()
+        with self.db.read() as conn:
+            row = rows.notice(conn, nid)
+            bodies = rows.item_bodies(conn, nid) if row else []
         if row is None:
             raise OutboxError("notice.not_found", notice_id=nid)
         header = json.loads(row["header"])
         dossiers: dict[str, NoticeDossier] = {}
-        for item in self.db.execute("SELECT body FROM items WHERE notice_id = ? ORDER BY dossier_id, finding_key", (nid,)):
-            body = json.loads(item["body"])
+        for text in bodies:
+            body = json.loads(text)
             entry = dossiers.setdefault(
                 body["dossier_id"],
                 NoticeDossier(
@@ -512,20 +461,14 @@ class Outbox:
         """Approve a draft; ``then`` runs inside the approval's transaction (the service logs it there)."""
         if not by.strip():
             raise OutboxError("notice.approver_missing")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.db.execute("SELECT state FROM notices WHERE id = ?", (nid,)).fetchone()
-            if row is None:
-                raise OutboxError("notice.not_found", notice_id=nid)
-            if row["state"] != "draft":
-                raise OutboxError("notice.not_draft", notice_id=nid, state=row["state"])
-            self.db.execute("UPDATE notices SET state = 'approved', approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), nid))
+        with self.db.write() as conn:
+            if not rows.approve(conn, nid, by.strip(), _now()):
+                current = rows.state(conn, nid)
+                if current is None:
+                    raise OutboxError("notice.not_found", notice_id=nid)
+                raise OutboxError("notice.not_draft", notice_id=nid, state=current)
             if then is not None:
-                then(self.db, nid)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+                then(conn, nid)
         return self.notice(nid)
 
     def export(self, nid: str, packset: PackSet, on: date, then: Recorder | None = None) -> Notice:
@@ -544,15 +487,10 @@ class Outbox:
         status = pack_status(pack, on)
         if status["state"] != "in_force":
             raise OutboxError("notice.not_in_force", notice_id=nid, country=notice.country, on=on.isoformat(), state=status["state"], detail=status["detail"])
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.execute("UPDATE notices SET state = 'exported', exported_at = ? WHERE id = ? AND state = 'approved'", (_now(), nid))
+        with self.db.write() as conn:
+            rows.mark_exported(conn, nid, _now())
             if then is not None:
-                then(self.db, nid)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+                then(conn, nid)
         return self.notice(nid)
 
 

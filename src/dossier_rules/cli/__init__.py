@@ -37,6 +37,7 @@ COMMANDS = {
     "serve": "serve:serve",
     "users": "users:users",
     "log": "log:log",
+    "db": "db:db",
 }
 """Command name -> ``module:attribute`` in this package."""
 
@@ -66,9 +67,9 @@ class LazyGroup(LocalizedGroup):
         except (RecursionError, MemoryError) as exc:
             fail(f"the input is too large or too deeply nested to process ({type(exc).__name__})")
         except Exception as exc:
-            sqlite3 = sys.modules.get("sqlite3")  # imported only by commands that use it
-            if sqlite3 is not None and isinstance(exc, sqlite3.Error):  # a read-only or damaged outbox
-                fail(f"the outbox cannot be used: {exc}")
+            errors = sys.modules.get("dossier_rules.storage.errors")  # imported only by commands that use a database
+            if errors is not None and isinstance(exc, errors.StorageError):  # unreachable, locked, damaged, or needs an upgrade
+                fail(exc.message())
             raise
 
 

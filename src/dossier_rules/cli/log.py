@@ -23,8 +23,8 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, log_key_option, log_key_path, settings_db
 
 if TYPE_CHECKING:
-    from ..server.db import Database
     from ..server.screening_log import Entry, Verification
+    from ..storage import Database
     from ..transparency.checkpoints import Checkpoint, SigningKey, VerifierKey
 
 MAX_SMALL_FILE = 64 * 1024
@@ -41,16 +41,16 @@ def _fail(message: str, code: int = EXIT_INPUT) -> None:
     raise SystemExit(code)
 
 
-def _database(db: Path | None) -> Database:
-    from ..server.db import Database
+def _database(db: str | None) -> Database:
+    from ..storage import Database
 
-    path = settings_db(db)
-    if not path.exists():
-        _fail(_("error: {path}: no such database", path=path))
-    return Database(path)
+    location = settings_db(db)
+    if isinstance(location, Path) and not location.exists():
+        _fail(_("error: {path}: no such database", path=location))
+    return Database(location)
 
 
-def _signing_key(db: Path | None, log_key: Path | None) -> SigningKey:
+def _signing_key(db: str | None, log_key: Path | None) -> SigningKey:
     from ..transparency.keyfile import KeyFileError, load
 
     try:
@@ -139,7 +139,7 @@ def log() -> None:
 @click.option("--name", default=None, help="The key's name, also the checkpoints' origin line (no spaces or '+'); default dossier-rules/<host name>.")
 @log_key_option
 @db_option
-def log_keygen(name: str | None, log_key: Path | None, db: Path | None) -> None:
+def log_keygen(name: str | None, log_key: Path | None, db: str | None) -> None:
     """Create the log's Ed25519 signing key (mode 0600; never over an existing file) and print its public key."""
     from ..transparency.checkpoints import NoteError
     from ..transparency.keyfile import KeyFileError, create, default_name
@@ -157,7 +157,7 @@ def log_keygen(name: str | None, log_key: Path | None, db: Path | None) -> None:
 @log.command("public-key")
 @log_key_option
 @db_option
-def log_public_key(log_key: Path | None, db: Path | None) -> None:
+def log_public_key(log_key: Path | None, db: str | None) -> None:
     """Print the log's public key (<name>+<hash>+<key>), for witnesses and clients to keep."""
     click.echo(_signing_key(db, log_key).verifier.text())
 
@@ -165,13 +165,13 @@ def log_public_key(log_key: Path | None, db: Path | None) -> None:
 @log.command("checkpoint")
 @log_key_option
 @db_option
-def log_checkpoint(log_key: Path | None, db: Path | None) -> None:
+def log_checkpoint(log_key: Path | None, db: str | None) -> None:
     """Print the newest signed checkpoint (signing one if the log grew): the text a witness keeps."""
 
     sys.stdout.write(_signed_checkpoint(db, log_key))
 
 
-def _signed_checkpoint(db: Path | None, log_key: Path | None) -> str:
+def _signed_checkpoint(db: str | None, log_key: Path | None) -> str:
     """The newest checkpoint, signed now if the log grew; exit 2 when the log cannot be signed (it lost entries)."""
     from ..server import screening_log
 
@@ -189,7 +189,7 @@ def _signed_checkpoint(db: Path | None, log_key: Path | None) -> str:
 @click.option("--tree-size", type=click.IntRange(min=1), default=None, help="Prove against this tree size instead of the newest checkpoint.")
 @log_key_option
 @db_option
-def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: Path | None) -> None:
+def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: str | None) -> None:
     """Print the receipt of one entry as JSON: leaf index, leaf hash, inclusion proof, signed checkpoint."""
     from ..server import screening_log
 
@@ -200,11 +200,11 @@ def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: Path 
             with database.write() as conn:
                 _emit(screening_log.receipt(conn, index + 1, key).to_json())
             return
-        conn = database.connection()
         if index >= tree_size:
             _fail(_("error: leaf {index} is not in a tree of {size} entries", index=index, size=tree_size))
-        proof = screening_log.inclusion(conn, index, tree_size)
-        leaf = screening_log.leaf(conn, index)
+        with database.read() as conn:
+            proof = screening_log.inclusion(conn, index, tree_size)
+            leaf = screening_log.leaf(conn, index)
     except LookupError as exc:
         _fail(_("error: {reason}", reason=exc))
         raise
@@ -218,7 +218,7 @@ def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: Path 
 @click.option("--to", "second", type=click.IntRange(min=0), default=None, help="The larger tree size; default: the newest checkpoint, printed with the proof.")
 @log_key_option
 @db_option
-def log_consistency(first: int, second: int | None, log_key: Path | None, db: Path | None) -> None:
+def log_consistency(first: int, second: int | None, log_key: Path | None, db: str | None) -> None:
     """Print as JSON the proof that the tree of --from entries is a prefix of the tree of --to entries."""
     from ..server import screening_log
     from ..transparency.checkpoints import read_unverified
@@ -231,7 +231,8 @@ def log_consistency(first: int, second: int | None, log_key: Path | None, db: Pa
     if first > second:
         _fail(_("error: no consistency proof from {first} to {second} entries: --from must not be larger", first=first, second=second))
     try:
-        proof = screening_log.consistency(database.connection(), first, second)
+        with database.read() as conn:
+            proof = screening_log.consistency(conn, first, second)
     except LookupError as exc:
         _fail(_("error: {reason}", reason=exc))
         raise
@@ -265,7 +266,7 @@ def _verify_file(file: Path, witness: Checkpoint | None, expect_head: str | None
 @click.option("--expect-head", default=None, help="The head hash printed by an earlier verify: fail unless the log still contains it at the same entry.")
 @click.option("--file", "file", type=existing_file, default=None, help="Verify an exported log (JSON Lines, from entry 1) instead of the database.")
 @db_option
-def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_head: str | None, file: Path | None, db: Path | None) -> None:
+def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_head: str | None, file: Path | None, db: str | None) -> None:
     """Check every entry, the tree, and the checkpoints; name the first entry that was edited, removed or reordered.
 
     With --checkpoint and --public-key, a rewrite, removal, reordering or
@@ -287,9 +288,9 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
     if file is not None:
         result = _verify_file(file, witness, expect_head, seen)
     else:
-        conn = _database(db).connection()
-        result = screening_log.verify(conn, witness, key)
-        seen[0] = bool(expect_head) and result.ok and screening_log.contains_hash(conn, str(expect_head))
+        with _database(db).read() as conn:
+            result = screening_log.verify(conn, witness, key)
+            seen[0] = bool(expect_head) and result.ok and screening_log.contains_hash(conn, str(expect_head))
     if not result.ok and result.first_bad is None:
         _fail(_("BROKEN: {problem}", problem=result.problem), EXIT_FINDINGS)
     if not result.ok:
@@ -405,16 +406,16 @@ def log_check_receipt(receipt_file: Path, public_key: Path, entry_file: Path | N
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @click.option("--after", type=click.IntRange(min=0), default=0, show_default=True, help="Export only entries after this position (for incremental archives).")
 @db_option
-def log_export(output: Path | None, after: int, db: Path | None) -> None:
+def log_export(output: Path | None, after: int, db: str | None) -> None:
     """Write the log as JSON Lines, one entry per line, with its hashes (verify it with log verify --file)."""
     from ..server import screening_log
 
-    conn = _database(db).connection()
-    if output is None:
-        for item in screening_log.entries(conn, after):
-            sys.stdout.buffer.write(orjson.dumps(item.to_json()) + b"\n")
-        return
-    count = _write_private(output, (orjson.dumps(item.to_json()) + b"\n" for item in screening_log.entries(conn, after)))
+    with _database(db).read() as conn:
+        if output is None:
+            for item in screening_log.entries(conn, after):
+                sys.stdout.buffer.write(orjson.dumps(item.to_json()) + b"\n")
+            return
+        count = _write_private(output, (orjson.dumps(item.to_json()) + b"\n" for item in screening_log.entries(conn, after)))
     click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)
 
 

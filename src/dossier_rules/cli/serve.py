@@ -14,10 +14,9 @@ from .common import EXIT_INPUT, max_age_option, packs_option, print_problems, re
 
 db_option = click.option(
     "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     show_default="dossier-rules.sqlite, or $DOSSIER_RULES_DB",
-    help="The service's SQLite file: accounts, screening log, notice outbox.",
+    help="The service's database: a SQLite file's path, or a postgresql://USER@HOST:PORT/NAME URL. Accounts, screening log, notice outbox.",
 )
 
 log_key_option = click.option(
@@ -29,10 +28,16 @@ log_key_option = click.option(
 )
 
 
-def log_key_path(db: Path | None, log_key: Path | None) -> Path:
+def log_key_path(db: str | None, log_key: Path | None) -> Path:
+    """The signing key's file: ``--log-key``, ``$DOSSIER_RULES_LOG_KEY``, or beside a SQLite database (a PostgreSQL one needs it named)."""
     from ..server.settings import default_log_key
 
-    return log_key or default_log_key(settings_db(db))
+    path = log_key or default_log_key(settings_db(db))
+    if path is None:
+        raise click.UsageError(
+            _("a PostgreSQL database needs the log's signing key named with --log-key or $DOSSIER_RULES_LOG_KEY: every process signs with that one key")
+        )
+    return path
 
 
 def log_key_note(path: Path) -> str:
@@ -43,10 +48,10 @@ def log_key_note(path: Path) -> str:
     )
 
 
-def settings_db(db: Path | None) -> Path:
-    from ..server.settings import default_db
+def settings_db(db: str | None) -> str | Path:
+    from ..server.settings import database_location, default_db
 
-    return db or default_db()
+    return database_location(db) if db else default_db()
 
 
 @click.command()
@@ -61,6 +66,7 @@ def settings_db(db: Path | None) -> Path:
     show_default=True,
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
+@click.option("--upgrade-db", is_flag=True, help="Upgrade a database made by an earlier release before serving (back it up first).")
 @click.option(
     "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
 )
@@ -74,8 +80,9 @@ def serve(
     port: int,
     no_store_dossiers: bool,
     names_visible_to: tuple[str, ...],
+    upgrade_db: bool,
     write_openapi: Path | None,
-    db: Path | None,
+    db: str | None,
     log_key: Path | None,
     packs_dir: Path,
     registries_dir: Path | None,
@@ -94,6 +101,7 @@ def serve(
     settings = Settings(
         db=settings_db(db),
         log_key=log_key_path(db, log_key),
+        upgrade_db=upgrade_db,
         packs_dir=packs_dir,
         registries_dir=registries_dir,
         max_registry_age=max_registry_age,

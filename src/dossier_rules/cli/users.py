@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _accounts(db: Path | None) -> Accounts:
+def _accounts(db: str | None) -> Accounts:
     from ..services.accounts import open_accounts  # the service's modules, loaded by the commands that use them
 
     return open_accounts(settings_db(db))
@@ -55,7 +54,7 @@ def users() -> None:
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @db_option
-def users_add(username: str, role: str, display_name: str | None, lang: str, password_stdin: bool, db: Path | None) -> None:
+def users_add(username: str, role: str, display_name: str | None, lang: str, password_stdin: bool, db: str | None) -> None:
     """Create a user; the password is asked for (at least 12 characters)."""
     accounts = _accounts(db)
     password = _password(password_stdin)
@@ -66,7 +65,7 @@ def users_add(username: str, role: str, display_name: str | None, lang: str, pas
 @users.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
-def users_list(fmt: str, db: Path | None) -> None:
+def users_list(fmt: str, db: str | None) -> None:
     """List users with their role and whether they are disabled."""
     rows = [
         {"username": u.username, "name": u.display_name, "role": u.role, "disabled": u.disabled, "lang": u.lang, "created_at": u.created_at}
@@ -84,7 +83,7 @@ def users_list(fmt: str, db: Path | None) -> None:
 @users.command("disable")
 @click.argument("username")
 @db_option
-def users_disable(username: str, db: Path | None) -> None:
+def users_disable(username: str, db: str | None) -> None:
     """Disable a user: sessions end at once, tokens stop working."""
     _run(lambda: _accounts(db).set_disabled(username, True))
     click.echo(f"user {username} disabled")
@@ -93,7 +92,7 @@ def users_disable(username: str, db: Path | None) -> None:
 @users.command("enable")
 @click.argument("username")
 @db_option
-def users_enable(username: str, db: Path | None) -> None:
+def users_enable(username: str, db: str | None) -> None:
     """Enable a disabled user again."""
     _run(lambda: _accounts(db).set_disabled(username, False))
     click.echo(f"user {username} enabled")
@@ -103,7 +102,7 @@ def users_enable(username: str, db: Path | None) -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @db_option
-def users_reset_password(username: str, password_stdin: bool, db: Path | None) -> None:
+def users_reset_password(username: str, password_stdin: bool, db: str | None) -> None:
     """Set a new password; the user's sessions end."""
     accounts = _accounts(db)
     _run(lambda: accounts.user(username))

@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .accounts import AccountError, LoginLimited, User
-from .auth import Principal, accounts_of, log_in, log_out, signed_in
+from .accounts import AccountError, LoginLimited, NotAllowed, User
+from .auth import Principal, accounts_of, client_address, log_in, log_out, signed_in
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -45,6 +45,12 @@ class Preferences(_In):
 
 class TokenRequest(_In):
     name: str = Field(min_length=1, max_length=100, description="What the token is for, e.g. the script that uses it")
+    expires_days: int | None = Field(default=None, ge=1, le=366, description="Days until the token stops working; none: until revoked")
+
+
+class PasswordChange(_In):
+    current: str = Field(max_length=1024)
+    new: str = Field(min_length=12, max_length=1024)
 
 
 class TokenCreated(BaseModel):
@@ -59,6 +65,7 @@ class TokenInfo(BaseModel):
     created_at: str
     last_used: str | None = None
     revoked_at: str | None = None
+    expires_at: str | None = None
 
 
 @router.post("/session", response_model=SessionOut, responses={401: {}, 429: {}})
@@ -90,6 +97,17 @@ def set_preferences(preferences: Preferences, request: Request, who: Principal =
     return UserOut.of(accounts_of(request).set_language(who.user, preferences.lang))
 
 
+@router.put("/me/password", status_code=204, responses={401: {}, 403: {}, 422: {}, 429: {}})
+def change_password(body: PasswordChange, request: Request, who: Principal = Depends(signed_in)) -> None:
+    """Change the caller's own password (the current one is checked); every session and token of the caller ends."""
+    try:
+        accounts_of(request).change_password(who.user, body.current, body.new, client_address(request))
+    except LoginLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except AccountError as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
 @router.get("/tokens", response_model=list[TokenInfo], responses={401: {}})
 def list_tokens(request: Request, who: Principal = Depends(signed_in)) -> list[TokenInfo]:
     return [TokenInfo(**t) for t in accounts_of(request).tokens(who.user)]
@@ -97,9 +115,11 @@ def list_tokens(request: Request, who: Principal = Depends(signed_in)) -> list[T
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, responses={401: {}, 403: {}, 409: {}})
 def create_token(body: TokenRequest, request: Request, who: Principal = Depends(signed_in)) -> TokenCreated:
-    """A personal token for scripts, with the caller's role; the secret is in this response only."""
+    """A personal token for scripts, with the caller's role; the secret is in this response only. Only a signed-in session can make one."""
     try:
-        token_id, secret = accounts_of(request).create_token(who.user, body.name)
+        token_id, secret = accounts_of(request).create_token(who.user, body.name, body.expires_days, by_token=who.via == "token")
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
     except AccountError as exc:
         raise HTTPException(409, str(exc)) from None
     return TokenCreated(id=token_id, name=body.name, token=secret)

@@ -15,6 +15,7 @@ from ..services import accounts as account_service
 from ..services import registries as registry_service
 from ..sources import InputError
 from .account_routes import UserOut
+from .accounts import LastAdmin
 from .auth import Principal, accounts_of, require
 from .catalog_routes import workspace_of
 from .errors import problem_response
@@ -70,6 +71,8 @@ def enable_user(username: str, request: Request, who: Principal = Depends(requir
 def _set_disabled(request: Request, username: str, disabled: bool) -> UserOut:
     try:
         return UserOut.of(account_service.set_disabled(accounts_of(request), username, disabled))
+    except LastAdmin as exc:
+        raise HTTPException(409, str(exc)) from None
     except account_service.AccountError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -93,7 +96,16 @@ async def import_registry(
     packset = request.app.state.engine.packset  # the packs present decide who keeps which list
     try:
         imported = await run_in_threadpool(
-            registry_service.import_registry, packset, workspace.registries_dir, country, kind, source, retrieved_on, data, "body"
+            registry_service.import_registry,
+            packset,
+            workspace.registries_dir,
+            country,
+            kind,
+            source,
+            retrieved_on,
+            data,
+            "body",
+            history=(request.app.state.db, who.user.username),
         )
     except InputError as exc:
         return problem_response(422, exc.problems, "body")

@@ -12,14 +12,15 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..engine import Engine
+from ..locale import _
 from ..services.workspace import Workspace
+from ..storage import Database
 from ..transparency import keyfile
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
-from .db import Database
 from .limits import BodyLimit
 from .log_routes import router as log_router
 from .metrics import Metrics, RequestMetrics
@@ -44,7 +45,7 @@ def readiness(request: Request) -> JSONResponse:
     """Packs are loaded and the database answers (readiness)."""
     state = request.app.state
     try:
-        state.db.connection().execute("SELECT 1").fetchone()
+        state.db.ping()
         ok = bool(state.engine.packset.packs)
     except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready", never as an error
         ok = False
@@ -66,7 +67,7 @@ def load_engine(settings: Settings) -> Engine:
 
 
 def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] = (), engine: Engine | None = None) -> FastAPI:
-    """The service. Raises ``InputError`` when the packs or registries cannot be loaded, ``KeyFileError`` when the log's key cannot.
+    """The service. Raises ``InputError`` when the packs or registries cannot be loaded, ``KeyFileError`` when the log's key cannot, a ``StorageError`` when the database cannot be used.
 
     ``extra_routers`` are mounted after the API's own routes (the web pages do this);
     ``engine`` replaces the one built from the settings' packs (tests share one).
@@ -80,13 +81,13 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    db = Database(settings.db)
+    db = Database(settings.db, upgrade=settings.upgrade_db)
     app.state.settings = settings
     app.state.db = db
     app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
     app.state.engine = engine or load_engine(settings)
     app.state.metrics = Metrics()
-    app.state.log_key, app.state.log_key_created = keyfile.load_or_create(settings.log_key or default_log_key(settings.db))
+    app.state.log_key, app.state.log_key_created = keyfile.load_or_create(_log_key_path(settings))
     app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
     app.include_router(ops)
@@ -103,10 +104,19 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     return app
 
 
+def _log_key_path(settings: Settings) -> Path:
+    path = settings.log_key or default_log_key(settings.db)
+    if path is None:
+        raise keyfile.KeyFileError(
+            _("a PostgreSQL database needs the log's signing key named with --log-key or $DOSSIER_RULES_LOG_KEY: every process signs with that one key")
+        )
+    return path
+
+
 def openapi_text(engine: Engine) -> str:
     """The OpenAPI document as checked into ``schemas/openapi.json`` (stable key order, trailing newline)."""
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Settings(db=Path(tmp) / "openapi.sqlite", log_key=Path(tmp) / "openapi.log-key"), engine=engine)
         document = app.openapi()
-        app.state.db.connection().close()
+        app.state.db.close()
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

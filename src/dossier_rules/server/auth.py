@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from .accounts import AccountError, Accounts, Role, Session, User
 from .settings import Settings
@@ -93,7 +94,7 @@ def require(role: Role) -> Callable[..., object]:
     """A dependency that admits users holding ``role`` or a higher one (and checks CSRF for cookie sessions)."""
 
     async def dependency(request: Request) -> Principal:
-        principal = identify(request)
+        principal = await run_in_threadpool(identify, request)  # reads (and may touch) the database: never on the event loop
         if principal is None:
             raise _unauthenticated()
         if not principal.user.can(role):

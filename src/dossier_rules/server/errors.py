@@ -21,8 +21,12 @@ from starlette.exceptions import HTTPException
 
 from ..batch import error_record
 from ..errors import DossierError
-from ..locale import use_language
+from ..locale import _, use_language
 from ..sources import Problem, pointer
+from ..storage import Conflict, StorageError
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 from a busy or unreachable database tells the client to wait."""
 
 KIND_BY_STATUS = {
     400: "bad_request",
@@ -35,6 +39,7 @@ KIND_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 STATUS_BY_CODE = {
@@ -59,6 +64,13 @@ STATUS_BY_CODE = {
     "registry.sample": 409,
     "registry.not_utf8": 422,
     "registry.bad_rows": 422,
+    "storage.error": 503,
+    "storage.unavailable": 503,
+    "storage.driver_missing": 503,
+    "storage.corrupt": 503,
+    "storage.needs_upgrade": 503,
+    "storage.too_new": 503,
+    "storage.conflict": 409,
 }
 """The HTTP status of each typed error; a code missing here answers 400 (a test keeps the table complete)."""
 
@@ -106,7 +118,19 @@ async def typed_error(request: Request, exc: Any) -> JSONResponse:
     return typed_error_response(request, exc)
 
 
+async def storage_error(request: Request, exc: Any) -> JSONResponse:
+    """The database refused: 409 for a conflict, else 503 with ``Retry-After`` (busy, full, unreachable, needs an upgrade).
+
+    The record never names the database (its path or URL is the operator's business, not the client's).
+    """
+    with use_language(client_language(request)):
+        if isinstance(exc, Conflict):
+            return refusal(409, _("the change conflicts with stored data; reload and try again"), request.url.path)
+        return refusal(503, _("the service's database cannot be used now; try again later"), request.url.path, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def install(app: Any) -> None:
     app.add_exception_handler(DossierError, typed_error)
+    app.add_exception_handler(StorageError, storage_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -33,8 +33,9 @@ def _key(request: Request) -> SigningKey:
 def _signed(request: Request) -> str:
     """The newest checkpoint, signing one first (a short write) only when the log grew since the last."""
     db = request.app.state.db
-    note = screening_log.latest_checkpoint(db.connection())
-    head = screening_log.head(db.connection())
+    with db.read() as conn:
+        note = screening_log.latest_checkpoint(conn)
+        head = screening_log.head(conn)
     if note is not None and read_unverified(note).size == (head[0] if head else 0):
         return note
     try:
@@ -67,14 +68,15 @@ def inclusion(
     note = _signed(request) if tree_size is None else None
     size = read_unverified(note).size if note is not None else tree_size
     assert size is not None
-    conn = request.app.state.db.connection()
     if index >= size:
         raise HTTPException(404, f"leaf {index} is not in a tree of {size} entries")
     try:
-        proof = screening_log.inclusion(conn, index, size)
+        with request.app.state.db.read() as conn:
+            proof = screening_log.inclusion(conn, index, size)
+            leaf = screening_log.leaf(conn, index)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
-    receipt = screening_log.Receipt(index + 1, index, screening_log.leaf(conn, index), note or "", size, proof).to_json()
+    receipt = screening_log.Receipt(index + 1, index, leaf, note or "", size, proof).to_json()
     if note is None:
         del receipt["checkpoint"]
     return receipt
@@ -93,7 +95,8 @@ def consistency(
     if first > size:
         raise HTTPException(404, f"no consistency proof from {first} to {size} entries: the first tree must not be larger")
     try:
-        proof = screening_log.consistency(request.app.state.db.connection(), first, size)
+        with request.app.state.db.read() as conn:
+            proof = screening_log.consistency(conn, first, size)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
     answer: dict[str, Any] = {"first": first, "second": size, "proof": [p.hex() for p in proof]}

@@ -34,7 +34,7 @@ State = Literal["draft", "approved", "exported"]
 def notices_of(request: Request) -> Iterator[NoticeService]:
     """The notice service on the service's database (its outbox tables, its log)."""
     state = request.app.state
-    box = sharing.Outbox(state.settings.db)
+    box = sharing.Outbox(state.db)
     try:
         yield NoticeService(box, state.db)
     finally:

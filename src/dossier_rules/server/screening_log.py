@@ -33,14 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from ..locale import N_, _
+from ..storage import log as rows
 from ..transparency import merkle
 from ..transparency.checkpoints import Checkpoint, NoteError, SigningKey, VerifierKey, open_checkpoint, read_unverified, sign_checkpoint
 from .accounts import now_iso
@@ -139,92 +140,47 @@ class Receipt:
         }
 
 
-# ----------------------------------------------------------------- storage (every SQL statement of the log)
+# ----------------------------------------------------------------- storage (the log's rows, in dossier_rules.storage.log)
 
 
-def _row_entry(row: sqlite3.Row) -> Entry:
-    return Entry(row["seq"], row["kind"], row["at"], row["actor"], row["body"], row["prev_hash"], row["hash"])
+def _entry(row: rows.LogRow) -> Entry:
+    return Entry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash)
 
 
-def _insert_entry(conn: sqlite3.Connection, item: Entry) -> None:
-    conn.execute(
-        "INSERT INTO log (seq, kind, at, actor, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (item.seq, item.kind, item.at, item.actor, item.body, item.prev_hash, item.hash),
-    )
-    conn.execute(
-        "INSERT INTO log_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (item.seq, item.hash)
-    )
+def _entry_page(conn: Connection, after: int, limit: int) -> list[Entry]:
+    return [_entry(row) for row in rows.read_range(conn, after, limit)]
 
 
-def _entry_page(conn: sqlite3.Connection, after: int, limit: int) -> list[Entry]:
-    return [_row_entry(row) for row in conn.execute("SELECT * FROM log WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()]
-
-
-def _entry_at(conn: sqlite3.Connection, seq: int) -> Entry | None:
-    row = conn.execute("SELECT * FROM log WHERE seq = ?", (seq,)).fetchone()
-    return _row_entry(row) if row else None
-
-
-def _recorded_head(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    row = conn.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-    return (row["seq"], row["hash"]) if row else None
-
-
-def _tree_size(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT MAX(idx) AS last FROM log_nodes WHERE level = 0").fetchone()
-    return 0 if row["last"] is None else int(row["last"]) + 1
-
-
-def _node(conn: sqlite3.Connection, level: int, index: int) -> bytes:
-    row = conn.execute("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?", (level, index)).fetchone()
-    if row is None:
+def _node(conn: Connection, level: int, index: int) -> bytes:
+    digest = rows.node(conn, level, index)
+    if digest is None:
         raise LookupError(_("the tree has no node {level}/{index}: run dossier-rules log verify", level=level, index=index))
-    return bytes(row["hash"])
-
-
-def _put_nodes(conn: sqlite3.Connection, nodes: Iterable[tuple[int, int, bytes]]) -> None:
-    conn.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
-
-
-def _has_hash(conn: sqlite3.Connection, digest: str) -> bool:
-    return conn.execute("SELECT 1 FROM log WHERE hash = ? LIMIT 1", (digest,)).fetchone() is not None
-
-
-def _latest_note(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-    return str(row["note"]) if row else None
-
-
-def _put_note(conn: sqlite3.Connection, size: int, note: str) -> None:
-    conn.execute("INSERT INTO log_checkpoints (size, note) VALUES (?, ?)", (size, note))
+    return digest
 
 
 # ----------------------------------------------------------------- appending
 
 
-def append(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
+def append(conn: Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
     """Add an entry after the recorded head, and its leaf to the tree; call inside a write transaction (``Database.write``)."""
     assert kind in KINDS, kind
-    last = _recorded_head(conn)
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = now_iso()
     text = canonical(body)
-    item = Entry(seq, kind, at, actor, text, prev, entry_hash(seq, kind, at, actor, prev, text))
-    _insert_entry(conn, item)
+    item = _entry(rows.append(conn, kind, actor, at, text, lambda seq, prev: entry_hash(seq, kind, at, actor, prev, text), GENESIS))
     with contextlib.suppress(LookupError):  # an entry before it is gone: the tree stays behind, checkpoints refuse, log verify names the gap
         _grow_tree(conn, item)
     return item
 
 
-def _frontier(conn: sqlite3.Connection) -> merkle.Frontier:
-    size = _tree_size(conn)
+def _frontier(conn: Connection) -> merkle.Frontier:
+    size = rows.tree_size(conn)
     return merkle.Frontier(size, [_node(conn, level, index) for level, index in merkle.decomposition(size)])
 
 
-def _grow_tree(conn: sqlite3.Connection, newest: Entry | None = None) -> int:
+def _grow_tree(conn: Connection, newest: Entry | None = None) -> int:
     """Give every entry up to the recorded head its leaf (older databases catch up here); the tree size."""
     frontier = _frontier(conn)
-    last = (_recorded_head(conn) or (0, ""))[0]
+    last = (rows.head(conn) or (0, ""))[0]
     while frontier.size < last:
         if newest is not None and frontier.size == newest.seq - 1:
             page = [newest]
@@ -235,20 +191,20 @@ def _grow_tree(conn: sqlite3.Connection, newest: Entry | None = None) -> int:
         for item in page:
             if item.seq != frontier.size + 1 or item.seq > last:
                 break
-            _put_nodes(conn, frontier.append(item.leaf_hash()))
+            rows.put_nodes(conn, frontier.append(item.leaf_hash()))
     return frontier.size
 
 
-def append_with_receipt(conn: sqlite3.Connection, kind: str, actor: str, body: dict[str, Any], key: SigningKey) -> tuple[Entry, Receipt]:
+def append_with_receipt(conn: Connection, kind: str, actor: str, body: dict[str, Any], key: SigningKey) -> tuple[Entry, Receipt]:
     """:func:`append`, then the entry's :func:`receipt` (one signature per call: for many entries, append them all first)."""
     item = append(conn, kind, actor, body)
     return item, receipt(conn, item.seq, key)
 
 
-def checkpoint(conn: sqlite3.Connection, key: SigningKey) -> str:
+def checkpoint(conn: Connection, key: SigningKey) -> str:
     """The signed checkpoint of the whole log, signing a new one if the tree grew; inside a write transaction."""
     size = _grow_tree(conn)
-    latest = _latest_note(conn)
+    latest = rows.latest_note(conn)
     signed = read_unverified(latest).size if latest is not None else -1
     if latest is not None and signed == size:
         return latest
@@ -257,11 +213,11 @@ def checkpoint(conn: sqlite3.Connection, key: SigningKey) -> str:
             _("the log has {count} entries, fewer than its newest checkpoint covers ({size}): run dossier-rules log verify", count=size, size=signed)
         )
     note = sign_checkpoint(key, size, merkle.root(size, lambda level, index: _node(conn, level, index)), now_iso())
-    _put_note(conn, size, note)
+    rows.put_note(conn, size, note)
     return note
 
 
-def receipt(conn: sqlite3.Connection, seq: int, key: SigningKey) -> Receipt:
+def receipt(conn: Connection, seq: int, key: SigningKey) -> Receipt:
     """The receipt of entry ``seq`` (appended earlier, maybe in this transaction); inside a write transaction."""
     note = checkpoint(conn, key)
     size = read_unverified(note).size
@@ -274,49 +230,49 @@ def receipt(conn: sqlite3.Connection, seq: int, key: SigningKey) -> Receipt:
 # ----------------------------------------------------------------- reading
 
 
-def entries(conn: sqlite3.Connection, after: int = 0) -> Iterator[Entry]:
+def entries(conn: Connection, after: int = 0) -> Iterator[Entry]:
     """Entries in log order from position ``after + 1``, read in pages (bounded memory)."""
     while page := _entry_page(conn, after, PAGE):
         yield from page
         after = page[-1].seq
 
 
-def contains_hash(conn: sqlite3.Connection, digest: str) -> bool:
+def contains_hash(conn: Connection, digest: str) -> bool:
     """Whether an entry has this hash (``log verify --expect-head``, once the entries are known to be intact)."""
-    return _has_hash(conn, digest)
+    return rows.has_hash(conn, digest)
 
 
-def entry(conn: sqlite3.Connection, seq: int) -> Entry | None:
-    return _entry_at(conn, seq)
+def entry(conn: Connection, seq: int) -> Entry | None:
+    return _entry(found) if (found := rows.entry(conn, seq)) else None
 
 
-def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    return _recorded_head(conn)
+def head(conn: Connection) -> tuple[int, str] | None:
+    return rows.head(conn)
 
 
-def latest_checkpoint(conn: sqlite3.Connection) -> str | None:
+def latest_checkpoint(conn: Connection) -> str | None:
     """The newest checkpoint the log signed (it may lag the newest entries until the next one is asked for)."""
-    return _latest_note(conn)
+    return rows.latest_note(conn)
 
 
-def _checked_size(conn: sqlite3.Connection, size: int) -> None:
-    if size > _tree_size(conn):
+def _checked_size(conn: Connection, size: int) -> None:
+    if size > rows.tree_size(conn):
         raise LookupError(_("the tree has fewer than {size} entries", size=size))
 
 
-def inclusion(conn: sqlite3.Connection, index: int, size: int) -> list[bytes]:
+def inclusion(conn: Connection, index: int, size: int) -> list[bytes]:
     """The inclusion proof of leaf ``index`` in the tree of ``size`` leaves (RFC 9162 section 2.1.3)."""
     _checked_size(conn, size)
     return merkle.inclusion_proof(index, size, lambda level, i: _node(conn, level, i))
 
 
-def consistency(conn: sqlite3.Connection, first: int, second: int) -> list[bytes]:
+def consistency(conn: Connection, first: int, second: int) -> list[bytes]:
     """The consistency proof from the tree of ``first`` leaves to the tree of ``second`` (RFC 9162 section 2.1.4)."""
     _checked_size(conn, second)
     return merkle.consistency_proof(first, second, lambda level, i: _node(conn, level, i))
 
 
-def leaf(conn: sqlite3.Connection, index: int) -> bytes:
+def leaf(conn: Connection, index: int) -> bytes:
     return _node(conn, 0, index)
 
 
@@ -396,15 +352,15 @@ def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = N
     return Verification(True, count, walk.prev, root=walk.frontier.root().hex())
 
 
-def stored_checkpoint(conn: sqlite3.Connection, key: VerifierKey | None) -> Checkpoint | None:
+def stored_checkpoint(conn: Connection, key: VerifierKey | None) -> Checkpoint | None:
     """The newest checkpoint in the database, its signature checked when ``key`` is given (NoteError if it fails)."""
-    note = _latest_note(conn)
+    note = rows.latest_note(conn)
     if note is None:
         return None
     return open_checkpoint(note, key) if key is not None else read_unverified(note)
 
 
-def verify(conn: sqlite3.Connection, witness: Checkpoint | None = None, key: VerifierKey | None = None) -> Verification:
+def verify(conn: Connection, witness: Checkpoint | None = None, key: VerifierKey | None = None) -> Verification:
     """The database's log: its chain, its recorded head, its newest stored checkpoint and a witness's checkpoint."""
     try:
         stored = stored_checkpoint(conn, key)

@@ -113,7 +113,7 @@ def list_screenings(
     limit: int = Query(default=50, ge=1, le=MAX_PAGE),
     who: Principal = Depends(require("screener")),
 ) -> ScreeningPage:
-    """Stored screenings, newest first, filtered as `dossier-rules report` filters results."""
+    """Summaries of stored screenings, newest first, filtered as `dossier-rules report` filters results; the full record by id."""
     chosen = Filter.of(
         countries=[c.upper() for c in country],
         kinds=kind,
@@ -126,7 +126,7 @@ def list_screenings(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
     )
-    items, cursor = screenings_of(request).listing(chosen, user, screened_from, screened_to, after, limit, viewer_of(request, who))
+    items, cursor = screenings_of(request).summaries(chosen, user, screened_from, screened_to, after, limit)
     return ScreeningPage(items=items, next=cursor)
 
 

@@ -16,26 +16,32 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
-from .. import batch
+from .. import batch, storage
 from ..engine import Engine
 from ..errors import DossierError
 from ..model import personal_pointer, without_personal
 from ..results import Filter
+from ..storage import log as log_rows
+from ..storage import screenings as rows
 from . import screening_log
-from .db import Database
 from .metrics import Metrics
 
 BATCH_CHUNK = 64
 """Records screened and stored per transaction by the batch endpoint (one log write per chunk)."""
 MAX_PAGE = 100
+"""Items per page of a listing."""
+MAX_PAGE_BYTES = 256 * 1024
+"""Bytes of summaries per page; a page stops early (with a cursor) rather than grow past it."""
+MAX_SCAN = 500
+"""Stored reports a listing with finding criteria (rule, article, intermediary, sector) decodes per page."""
 
 
 class NotFound(DossierError):
@@ -82,7 +88,7 @@ def redact(body: dict[str, Any]) -> dict[str, Any]:
 class Screenings:
     """Screen, store, read back, list and re-screen; one instance per app (``app.state.screenings``)."""
 
-    db: Database
+    db: storage.Database
     engine: Engine
     metrics: Metrics
     store_dossiers: bool = True
@@ -94,10 +100,11 @@ class Screenings:
         self.metrics.screened(record)
         return record
 
-    def _store(self, conn: sqlite3.Connection, actor: str, raw: bytes, report: dict[str, Any], kind: str = "screening", of: str | None = None) -> str:
-        """Append one report to the log and index it; inside the caller's write transaction."""
+    def _store(self, conn: Connection, actor: str, raw: bytes, report: dict[str, Any], kind: str = "screening", of: str | None = None) -> str:
+        """Append one report to the log and index it; inside the caller's write transaction, under the log's lock."""
         at = datetime.now(UTC).replace(microsecond=0).isoformat()
         dossier = orjson.loads(raw) if self.store_dossiers else None
+        log_rows.lock_log(conn)
         next_seq = (screening_log.head(conn) or (0, ""))[0] + 1
         sid = screening_id(next_seq)
         report["source"] = f"api:{sid}"
@@ -107,9 +114,23 @@ class Screenings:
             body["rescreen_of"] = of
         entry = screening_log.append(conn, kind, actor, body)
         assert entry.seq == next_seq
-        conn.execute(
-            "INSERT INTO screenings (id, log_seq, actor, screened_at, dossier_id, country, kind, as_of, submitted, rescreen_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sid, entry.seq, actor, entry.at, report["dossier_id"], report["country"], report["kind"], report["as_of"], report.get("submitted"), of),
+        severities = [f.get("severity") for f in report.get("findings", ())]
+        rows.insert(
+            conn,
+            id=sid,
+            log_seq=entry.seq,
+            actor=actor,
+            screened_at=entry.at,
+            dossier_id=report["dossier_id"],
+            country=report["country"],
+            kind=report["kind"],
+            as_of=report["as_of"],
+            submitted=report.get("submitted"),
+            rescreen_of=of,
+            outcome=report.get("outcome"),
+            blocks=severities.count("block"),
+            warnings=severities.count("warn"),
+            infos=severities.count("info"),
         )
         return sid
 
@@ -144,54 +165,56 @@ class Screenings:
 
     def stored(self, sid: str) -> dict[str, Any]:
         """The log entry of a screening: who, when, the dossier (or its hash), the report, the inputs."""
-        seq = seq_of(sid)
-        conn = self.db.connection()
-        row = conn.execute("SELECT log_seq FROM screenings WHERE id = ?", (sid,)).fetchone() if seq else None
-        item = screening_log.entry(conn, row["log_seq"]) if row else None
+        item = None
+        if seq_of(sid):
+            with self.db.read() as conn:
+                seq = rows.log_seq(conn, sid)
+                item = screening_log.entry(conn, seq) if seq else None
         if item is None:
             raise NotFound("screening.not_found", screening_id=sid)
         return {"screening_id": sid, "screened_by": item.actor, "screened_at": item.at, "log_seq": item.seq, "log_hash": item.hash, **orjson.loads(item.body)}
 
-    def listing(
+    def summaries(
         self, chosen: Filter, actor: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of stored screenings, newest first, that the filter selects; and the cursor of the next page.
+        """A page of summaries, newest first, and the cursor of the next page (None on the last).
 
-        The service narrows by the columns it indexes (user, screening date,
-        cursor); the report criteria are :class:`dossier_rules.results.Filter`'s,
-        the same as ``dossier-rules report``.
+        A summary is id, dossier id, country, kind, outcome, counts of findings
+        by severity, who and when: read from indexed columns, never from the
+        stored report. Countries, kinds, outcomes, severities and dates are
+        filtered in SQL; a criterion on findings (rule, article,
+        intermediary, sector) needs the report, so such a page decodes at
+        most :data:`MAX_SCAN` stored reports, one at a time, and may come back
+        short with a cursor to continue. A page holds at most ``MAX_PAGE``
+        items and about :data:`MAX_PAGE_BYTES` bytes.
         """
         limit = max(1, min(limit, MAX_PAGE))
-        query = "SELECT s.id, l.actor, l.at, l.body FROM screenings s JOIN log l ON l.seq = s.log_seq WHERE 1=1"
-        params: list[str | int] = []
-        if actor:
-            query += " AND s.actor = ?"
-            params.append(actor)
-        if screened_from:
-            query += " AND s.screened_at >= ?"
-            params.append(screened_from.isoformat())
-        if screened_to:
-            query += " AND s.screened_at < date(?, '+1 day')"
-            params.append(screened_to.isoformat())
-        if chosen.countries:
-            query += f" AND s.country IN ({','.join('?' * len(chosen.countries))})"
-            params.extend(sorted(chosen.countries))
-        cursor_seq = seq_of(after) if after else None
-        if cursor_seq:
-            query += " AND s.log_seq < ?"
-            params.append(cursor_seq)
-        query += " ORDER BY s.log_seq DESC"
+        criteria = rows.Criteria(
+            actor=actor,
+            countries=chosen.countries,
+            kinds=chosen.kinds,
+            outcomes=chosen.outcomes,
+            severities=chosen.severities,
+            screened_from=screened_from,
+            screened_to=screened_to,
+            submitted_from=chosen.submitted_from,
+            submitted_to=chosen.submitted_to,
+            before_seq=seq_of(after) if after else None,
+        )
+        needs_report = bool(chosen.rules or chosen.articles or chosen.intermediaries or chosen.sectors)
         page: list[dict[str, Any]] = []
-        conn = self.db.connection()
-        for row in conn.execute(query, params):
-            body = orjson.loads(row["body"])
-            if chosen.matches(body["report"]):
-                page.append({"screening_id": row["id"], "screened_by": row["actor"], "screened_at": row["at"], **body})
-                if len(page) > limit:
-                    break
-        more = len(page) > limit
-        page = page[:limit]
-        return page, (page[-1]["screening_id"] if more else None)
+        size, examined, last_seen = 0, 0, ""
+        with self.db.read() as conn:
+            found = rows.with_bodies(conn, criteria, MAX_SCAN) if needs_report else iter(rows.summaries(conn, criteria, limit + 1))
+            for row in found:
+                if len(page) == limit or size > MAX_PAGE_BYTES:
+                    return page, page[-1]["screening_id"]
+                examined, last_seen = examined + 1, row["id"]
+                if needs_report and not chosen.matches(orjson.loads(row["body"])["report"]):
+                    continue
+                page.append(summary(row))
+                size += len(orjson.dumps(page[-1]))
+        return page, last_seen if needs_report and examined == MAX_SCAN else None
 
     # ----------------------------------------------------------------- re-screening
 
@@ -208,6 +231,23 @@ class Screenings:
         with self.db.write() as conn:
             new_id = self._store(conn, actor, raw, record, kind="rescreening", of=sid)
         return {"screening_id": new_id, "old": old["report"], "new": record, "changes": changes(old["report"], record)}
+
+
+def summary(row: Any) -> dict[str, Any]:
+    """What a listing shows of one stored screening (no personal data: the dossier is named by its id only)."""
+    return {
+        "screening_id": row["id"],
+        "dossier_id": row["dossier_id"],
+        "country": row["country"],
+        "kind": row["kind"],
+        "outcome": row["outcome"],
+        "counts": {"block": row["blocks"], "warn": row["warnings"], "info": row["infos"]},
+        "as_of": row["as_of"],
+        "submitted": row["submitted"],
+        "rescreen_of": row["rescreen_of"],
+        "screened_by": row["actor"],
+        "screened_at": row["screened_at"],
+    }
 
 
 def _finding_key(finding: dict[str, Any]) -> str:

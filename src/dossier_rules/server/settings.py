@@ -1,4 +1,4 @@
-"""Settings of the service: where its SQLite file is, which packs it screens with, its limits.
+"""Settings of the service: where its database is (a SQLite file or a PostgreSQL URL), which packs it screens with, its limits.
 
 Everything has a default that is safe on a workstation (loopback address,
 secure cookies); ``dossier-rules serve`` fills the rest from its options and
@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..storage import is_url
+
 DB_ENV = "DOSSIER_RULES_DB"
 LOG_KEY_ENV = "DOSSIER_RULES_LOG_KEY"
 DEFAULT_DB = Path("dossier-rules.sqlite")
@@ -21,21 +23,35 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 """One JSON Lines body for the batch endpoint; larger sets go through ``dossier-rules batch``."""
 
 
-def default_db() -> Path:
-    """``$DOSSIER_RULES_DB``, else ``dossier-rules.sqlite`` in the working directory."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+def database_location(value: str | Path) -> str | Path:
+    """A ``--db`` value: a ``postgresql://`` URL stays text, anything else is a SQLite file's path."""
+    return str(value) if is_url(str(value)) else Path(value)
 
 
-def default_log_key(db: Path) -> Path:
-    """``$DOSSIER_RULES_LOG_KEY``, else the database's path with the suffix ``.log-key`` (a separate file, 0600)."""
-    return Path(os.environ.get(LOG_KEY_ENV) or db.with_suffix(".log-key"))
+def default_db() -> str | Path:
+    """``$DOSSIER_RULES_DB`` (a path or a ``postgresql://`` URL), else ``dossier-rules.sqlite`` in the working directory."""
+    return database_location(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def default_log_key(db: str | Path) -> Path | None:
+    """``$DOSSIER_RULES_LOG_KEY``, else the SQLite file's path with the suffix ``.log-key`` (a separate file, 0600).
+
+    None for a PostgreSQL database: its processes may run on several hosts and
+    must all sign with one key, so the operator names it (``--log-key``).
+    """
+    named = os.environ.get(LOG_KEY_ENV)
+    if named:
+        return Path(named)
+    return db.with_suffix(".log-key") if isinstance(db, Path) else None
 
 
 @dataclass
 class Settings:
     """What :func:`dossier_rules.server.create_app` needs to know."""
 
-    db: Path = field(default_factory=default_db)
+    db: str | Path = field(default_factory=default_db)
+    upgrade_db: bool = False
+    """Upgrade a database made by an earlier release on start (``serve --upgrade-db``); otherwise refuse to start on one."""
     packs_dir: Path | None = None
     registries_dir: Path | None = None
     max_registry_age: int = 180

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..server.accounts import AccountError, Accounts, Role, User
-from ..server.db import Database
+from ..storage import Database
 
 __all__ = ["AccountError", "Accounts", "Role", "User", "add_user", "open_accounts", "set_disabled", "users"]
 
 
-def open_accounts(db: Path) -> Accounts:
+def open_accounts(db: str | Path) -> Accounts:
     """The accounts kept in the service's database at ``db``."""
     return Accounts(Database(db))
 

@@ -24,9 +24,9 @@ from ..packs import PackSet
 from ..report import Report
 from ..server import screening_log
 from ..server.accounts import AccountError, Accounts
-from ..server.db import Database
 from ..server.screenings import NotFound, Screenings
 from ..sources import Problem
+from ..storage import Database, is_service_database
 
 Format = Literal["json", "html", "md"]
 FORMATS: tuple[Format, ...] = ("json", "html", "md")
@@ -59,12 +59,16 @@ class NoticeService:
 
     outbox: sharing.Outbox
     db: Database | None = None
+    owns_db: bool = False
+    """Whether closing this service closes ``db`` (opened for one command, not the service's shared one)."""
 
     def __enter__(self) -> NoticeService:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.outbox.close()
+        if self.owns_db and self.db is not None:
+            self.db.close()
 
     # ----------------------------------------------------------------- building and reading
 
@@ -144,8 +148,8 @@ class NoticeService:
 
 def open_notices(path: Path) -> NoticeService:
     """The notices in the SQLite file at ``path``: a stand-alone outbox, or the service's database (then logged)."""
-    db = Database(path) if sharing.is_service_database(path) else None
-    return NoticeService(sharing.Outbox(path), db)
+    db = Database(path) if is_service_database(path) else None
+    return NoticeService(sharing.Outbox(db or path), db, owns_db=db is not None)
 
 
 def reviewer_named(service: NoticeService, name: str | None) -> Reviewer:

@@ -10,8 +10,9 @@ never overwritten (``registry.sample``), whoever asks.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from .. import package_data
@@ -32,6 +33,8 @@ from ..registries import (
     write_registry,
 )
 from ..sources import Problem
+from ..storage import Database
+from ..storage import registries as import_history
 
 
 @dataclass
@@ -79,8 +82,13 @@ def import_registry(
     data: bytes,
     name: str,
     skip_bad: bool = False,
+    history: tuple[Database, str] | None = None,
 ) -> Imported:
-    """Validate and write one registry; the caller reloads its engine to screen with it."""
+    """Validate and write one registry; the caller reloads its engine to screen with it.
+
+    ``history`` (the service's database and who imports) records the import there:
+    when, by whom, from where, and the SHA-256 of the file written.
+    """
     check_keeper(packset, country, kind)
     result = parse(data, name)
     target = registry_file(registries_dir, country, kind)
@@ -95,7 +103,26 @@ def import_registry(
     del result.entries[:]  # not needed any more: a million entries are worth freeing before the index is built
     load_registry(target)  # a large list gets its look-up index now, once, not at the first screening
     report = _report_rejected(target, result.rejected) if result.rejected else None
+    if history is not None:
+        _record(history, target, country, kind, source, day, count)
     return Imported(target, count, day, result.rejected, report)
+
+
+def _record(history: tuple[Database, str], target: Path, country: str, kind: str, source: str, day: date, count: int) -> None:
+    db, who = history
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    with db.write() as conn:
+        import_history.record_import(
+            conn,
+            country=country,
+            kind=kind,
+            source=source,
+            retrieved_on=day.isoformat(),
+            entries=count,
+            sha256=digest,
+            imported_by=who,
+            imported_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        )
 
 
 def _report_rejected(target: Path, rejected: list[tuple[int, dict[str, str], str]]) -> Path:

@@ -47,12 +47,15 @@ class ScreeningService:
         stored = self.store.stored(sid)
         return stored if who.sees_names else redact(stored)
 
-    def listing(
-        self, chosen: Filter, user: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int, who: Viewer
+    def summaries(
+        self, chosen: Filter, user: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of stored screenings, newest first, and the cursor of the next page."""
-        items, cursor = self.store.listing(chosen, user, screened_from, screened_to, after, limit)
-        return (items if who.sees_names else [redact(item) for item in items]), cursor
+        """A page of summaries of stored screenings, newest first, and the cursor of the next page.
+
+        A summary names the dossier by its id only, so every role sees the same
+        list; the full record, redacted for the role, is read by id (:meth:`stored`).
+        """
+        return self.store.summaries(chosen, user, screened_from, screened_to, after, limit)
 
     def rescreen(self, sid: str, as_of: date | None, who: Viewer) -> dict[str, Any]:
         """Screen a stored dossier again: old and new reports and what changed, as ``who`` may see them.

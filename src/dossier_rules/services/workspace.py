@@ -40,12 +40,12 @@ class Workspace:
 
     packs_dir: Path
     given_registries_dir: Path | None = None
-    db: Path | None = None
+    db: str | Path | None = None
     max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE
 
     @classmethod
     def of(
-        cls, packs_dir: Path | None, registries_dir: Path | None = None, db: Path | None = None, max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE
+        cls, packs_dir: Path | None, registries_dir: Path | None = None, db: str | Path | None = None, max_registry_age: int = DEFAULT_MAX_REGISTRY_AGE
     ) -> Workspace:
         """A workspace; without a packs directory, the default one."""
         return cls(packs_dir or default_packs_dir(), registries_dir, db, max_registry_age)

@@ -146,7 +146,7 @@ def _viewer(request: Request, who: Principal) -> Viewer:
 @contextmanager
 def _notices(request: Request) -> Iterator[NoticeService]:
     """The notice service on the service's database (its outbox tables and its log)."""
-    box = sharing.Outbox(request.app.state.settings.db)
+    box = sharing.Outbox(request.app.state.db)
     try:
         yield NoticeService(box, request.app.state.db)
     finally:
@@ -434,7 +434,7 @@ def history(
             outcomes=[outcome] if outcome else [],
             kinds=[kind] if kind else [],
         )
-        items, cursor = _screenings(request).listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50, _viewer(request, who))
+        items, cursor = _screenings(request).summaries(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
         filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
         return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
