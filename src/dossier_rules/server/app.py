@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from .. import __version__
 from ..engine import Engine
 from ..packs import load_packs
 from ..registries import load_registries
+from ..sources import Problem
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
+from .auth import identify
 from .catalog_routes import router as catalog_router
 from .db import Database
-from .limits import BodyLimit
+from .headers import SecurityHeaders
+from .limits import BodyLimit, Deadline, UploadCap
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
 from .screening_routes import router as screening_router
@@ -28,6 +35,16 @@ from .screenings import Screenings
 from .settings import Settings
 
 BATCH_PATH = "/api/v1/screenings/batch"
+UPLOAD_PATHS = frozenset({"/api/v1/screenings", BATCH_PATH, "/screenings/upload"})
+"""Requests that screen dossiers someone sent: counted against ``Settings.uploads_per_user``."""
+READY_LOCK_WAIT_SECONDS = 2.0
+"""How long ``/readyz`` waits for the database's write lock before calling the service not ready."""
+READY_MIN_FREE_BYTES = 64 * 1024 * 1024
+"""Free space ``/readyz`` wants beside the database file: below it, writes are about to fail."""
+RETRY_AFTER_SECONDS = 5
+"""What a 503 for a busy or full database tells the client to wait."""
+UNAVAILABLE_MARKS = ("database is locked", "database table is locked", "database or disk is full", "disk i/o error", "unable to open database file")
+"""SQLite errors that mean "not now" (a lock held elsewhere, a full disk), not a fault of the request."""
 
 ops = APIRouter(tags=["operations"])
 
@@ -40,21 +57,71 @@ def health() -> dict[str, str]:
 
 @ops.get("/readyz", responses={503: {}})
 def readiness(request: Request) -> JSONResponse:
-    """Packs are loaded and the database answers (readiness)."""
+    """Packs are loaded, and the database opens and can be written (readiness)."""
     state = request.app.state
+    problem = None if state.engine.packset.packs else "no packs loaded"
+    problem = problem or database_problem(state.db.path)
+    body: dict[str, Any] = {"status": "not ready" if problem else "ready", "packs": sorted(state.engine.packset.packs)}
+    if problem:
+        body["problem"] = problem
+    return JSONResponse(body, status_code=503 if problem else 200)
+
+
+def database_problem(path: Path) -> str | None:
+    """Why the SQLite file could not take a write now (None: it could), without writing anything.
+
+    A connection of its own, so a lock held elsewhere costs ``READY_LOCK_WAIT_SECONDS``
+    at most, not the service's long busy timeout.
+    """
     try:
-        state.db.connection().execute("SELECT 1").fetchone()
-        ok = bool(state.engine.packset.packs)
-    except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready", never as an error
-        ok = False
-    return JSONResponse({"status": "ready" if ok else "not ready", "packs": sorted(state.engine.packset.packs)}, status_code=200 if ok else 503)
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=READY_LOCK_WAIT_SECONDS)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"database: {exc}"
+    if shutil.disk_usage(path.parent).free < READY_MIN_FREE_BYTES:
+        return f"database: less than {READY_MIN_FREE_BYTES // (1024 * 1024)} MiB free on its disk"
+    return None
 
 
-@ops.get("/metrics", response_class=Response)
+@ops.get("/metrics", response_class=Response, responses={401: {}, 404: {}})
 def metrics(request: Request) -> Response:
-    """Prometheus exposition: requests, latency, screenings by outcome."""
+    """Prometheus exposition: requests, latency, screenings by outcome. Needs the metrics token."""
+    expected = request.app.state.settings.metrics_token
+    if not expected:
+        raise HTTPException(404, "metrics are not served on this address: see serve --metrics-token and --metrics-listen")
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
+        raise HTTPException(401, "send the metrics token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
     body, content_type = request.app.state.metrics.exposition()
     return Response(body, media_type=content_type)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "busy or out of space, try again", from its message or its cause's.
+
+    Causes are followed (``__cause__``, and SQLAlchemy's ``orig``) so an error
+    re-raised by a storage layer is judged by the SQLite error underneath.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and any(mark in str(seen).lower() for mark in UNAVAILABLE_MARKS):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """A held lock or a full disk: 503 with ``Retry-After`` and the error record, never a 500 page."""
+    if not unavailable(exc):
+        raise exc
+    message = "the database is busy or its disk is full; nothing was changed, try again later"
+    problems = [Problem(request.url.path, message, kind="unavailable")]
+    return errors.problem_response(503, problems, request.url.path, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -91,6 +158,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.metrics = Metrics()
     app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
+    app.add_exception_handler(sqlite3.OperationalError, database_unavailable)
     app.include_router(ops)
     app.include_router(account_router)
     app.include_router(screening_router)
@@ -99,9 +167,22 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(admin_router)
     for router in extra_routers:
         app.include_router(router)
+    # the last added runs first: headers on every answer, then the body limit, metrics, the deadline, the cap
+    app.add_middleware(UploadCap, limit=settings.uploads_per_user, paths=UPLOAD_PATHS, who=uploader)
+    app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def uploader(scope: Scope) -> str | None:
+    """The user a screening request is from, for the per-user cap (None: no valid credentials)."""
+    try:
+        principal = identify(Request(scope))
+    except sqlite3.OperationalError:  # a busy database: the route itself answers, with 503
+        return None
+    return principal.user.username if principal else None
 
 
 def openapi_text(engine: Engine) -> str:

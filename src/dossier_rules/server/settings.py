@@ -18,6 +18,10 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 """One dossier: the same limit as a dossier file on the command line."""
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 """One JSON Lines body for the batch endpoint; larger sets go through ``dossier-rules batch``."""
+REQUEST_DEADLINE_SECONDS = 30.0
+"""Time a request may take before its answer starts; past it the client gets 503 (see :class:`.limits.Deadline`)."""
+UPLOADS_PER_USER = 4
+"""Screening requests one user may have running at once (``POST /api/v1/screenings``, the batch, the page upload)."""
 
 
 def default_db() -> Path:
@@ -38,9 +42,14 @@ class Settings:
     names_visible_to: frozenset[str] = frozenset({"reviewer", "admin"})
     """Roles that see candidates' identity in stored dossiers and evidence (the team's policy under art. 3)."""
     secure_cookies: bool = True
+    """False only for tests and local experiments over plain HTTP: the cookie loses ``Secure`` and its ``__Host-`` name."""
     session_hours: int = 12
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch_bytes: int = MAX_BATCH_BYTES
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_window_seconds: int = 15 * 60
+    request_deadline_seconds: float = REQUEST_DEADLINE_SECONDS
+    uploads_per_user: int = UPLOADS_PER_USER
+    metrics_token: str | None = None
+    """The bearer token ``/metrics`` asks for; None: ``/metrics`` is not served by the app (see ``serve --metrics-listen``)."""

@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..results import Filter
-from ..server import AccountError, LoginLimited, Principal, log_in, log_out, notice_routes, optional_principal, require
+from ..server import AccountError, LoginLimited, Principal, cookie_refused, log_in, log_out, notice_routes, optional_principal, require
 from ..server import catalog as service_catalog
 from ..server.screening_routes import _may_see_names
 from ..server.screenings import NotFound, redact
@@ -33,7 +33,7 @@ from . import forms, view
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"style.css": "text/css; charset=utf-8", "print.js": "text/javascript; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
@@ -89,6 +89,7 @@ templates.globals.update(
     localized=view.localized,
     field_label=forms.field_label,
     quote=quote,
+    cookie_refused=cookie_refused,
 )
 
 
