@@ -97,21 +97,28 @@ def listen_address(value: str | None) -> tuple[str, int] | None:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar=ENV + "HOST", show_envvar=True, help="Address to listen on (loopback by default).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, envvar=ENV + "PORT")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, envvar=ENV + "PORT", show_envvar=True)
 @click.option(
     "--tls-cert",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
-    envvar=ENV + "TLS_CERT", show_envvar=True,
+    envvar=ENV + "TLS_CERT",
+    show_envvar=True,
     help="Serve HTTPS with this certificate (PEM, chain included); with --tls-key. For small installs without a proxy.",
 )
 @click.option(
-    "--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, envvar=ENV + "TLS_KEY", show_envvar=True, help="The private key of --tls-cert (PEM)."
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    envvar=ENV + "TLS_KEY",
+    show_envvar=True,
+    help="The private key of --tls-cert (PEM).",
 )
 @click.option(
     "--forwarded-allow-ips",
     default=None,
-    envvar=ENV + "FORWARDED_ALLOW_IPS", show_envvar=True,
+    envvar=ENV + "FORWARDED_ALLOW_IPS",
+    show_envvar=True,
     help="Addresses of the reverse proxy, comma-separated: only requests from them may set the client address and scheme "
     "(X-Forwarded-For, X-Forwarded-Proto). Unset: those headers are ignored.",
 )
@@ -120,7 +127,8 @@ def listen_address(value: str | None) -> tuple[str, int] | None:
     type=click.FloatRange(1, 3600),
     default=30.0,
     show_default=True,
-    envvar=ENV + "REQUEST_DEADLINE", show_envvar=True,
+    envvar=ENV + "REQUEST_DEADLINE",
+    show_envvar=True,
     help="Seconds a request may take before its answer starts; past them the client gets 503.",
 )
 @click.option(
@@ -128,29 +136,39 @@ def listen_address(value: str | None) -> tuple[str, int] | None:
     type=click.IntRange(1, 100),
     default=4,
     show_default=True,
-    envvar=ENV + "UPLOADS_PER_USER", show_envvar=True,
+    envvar=ENV + "UPLOADS_PER_USER",
+    show_envvar=True,
     help="Screening requests one user may have running at once in this process; more get 429.",
 )
 @click.option(
     "--metrics-token",
     default=None,
-    envvar=ENV + "METRICS_TOKEN", show_envvar=True,
+    envvar=ENV + "METRICS_TOKEN",
+    show_envvar=True,
     help="Serve /metrics to requests carrying this bearer token (prefer the environment variable: options are visible to other users).",
 )
 @click.option(
     "--metrics-listen",
     default=None,
-    envvar=ENV + "METRICS_LISTEN", show_envvar=True,
+    envvar=ENV + "METRICS_LISTEN",
+    show_envvar=True,
     help="Also serve the Prometheus metrics on this HOST:PORT of their own, without a token (keep it off the public network).",
 )
-@click.option("--no-store-dossiers", is_flag=True, envvar=ENV + "NO_STORE_DOSSIERS", show_envvar=True, help="Keep only each dossier's SHA-256 in the screening log, not the dossier.")
+@click.option(
+    "--no-store-dossiers",
+    is_flag=True,
+    envvar=ENV + "NO_STORE_DOSSIERS",
+    show_envvar=True,
+    help="Keep only each dossier's SHA-256 in the screening log, not the dossier.",
+)
 @click.option(
     "--names-visible-to",
     multiple=True,
     type=click.Choice(["screener", "reviewer", "admin"]),
     default=("reviewer", "admin"),
     show_default=True,
-    envvar=ENV + "NAMES_VISIBLE_TO", show_envvar=True,
+    envvar=ENV + "NAMES_VISIBLE_TO",
+    show_envvar=True,
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
 @click.option(

@@ -104,14 +104,18 @@ def metrics(request: Request) -> Response:
 def unavailable(exc: BaseException) -> bool:
     """Whether a database error means "busy or out of space, try again", from its message or its cause's.
 
-    Causes are followed (``__cause__``, and SQLAlchemy's ``orig``) so an error
-    re-raised by a storage layer is judged by the SQLite error underneath.
+    Causes are followed (``__cause__``, SQLAlchemy's ``orig``, and the error being
+    handled when this one was raised) so an error re-raised by a storage layer is
+    judged by the SQLite error underneath: after a full disk SQLite has already
+    rolled back, and the storage's own ROLLBACK fails with "no transaction is active".
     """
     seen: BaseException | None = exc
-    while seen is not None:
+    for _depth in range(8):  # chains are short; the bound only guards against a cycle
+        if seen is None:
+            return False
         if isinstance(seen, sqlite3.OperationalError) and any(mark in str(seen).lower() for mark in UNAVAILABLE_MARKS):
             return True
-        seen = seen.__cause__ or getattr(seen, "orig", None)
+        seen = seen.__cause__ or getattr(seen, "orig", None) or seen.__context__
     return False
 
 

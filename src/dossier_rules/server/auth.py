@@ -169,7 +169,9 @@ def log_in(request: Request, response: Response, username: str, password: str) -
     if old:
         accounts.end_session(old)
     sid, session = accounts.create_session(user, settings.session_hours)
-    response.set_cookie(session_cookie(settings), sid, max_age=settings.session_hours * 3600, httponly=True, secure=settings.secure_cookies, samesite="strict", path="/")
+    response.set_cookie(
+        session_cookie(settings), sid, max_age=settings.session_hours * 3600, httponly=True, secure=settings.secure_cookies, samesite="strict", path="/"
+    )
     return session
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import refusal
+from ..sources import Problem
+from .errors import problem_response, refusal
 
 
 class BodyTooLarge(Exception):
@@ -109,7 +109,8 @@ class Deadline:
             work.add_done_callback(_forget)
             work.cancel()
             message = f"the request was not answered within {self.seconds:g} seconds; try again later"
-            await refusal(503, message, scope["path"], {"Retry-After": str(max(1, round(self.seconds)))})(scope, receive, send)
+            problems = [Problem(scope["path"], message, kind="unavailable")]
+            await problem_response(503, problems, scope["path"], {"Retry-After": str(max(1, round(self.seconds)))})(scope, receive, send)
             return
         await work
 
