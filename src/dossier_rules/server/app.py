@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
         app.include_router(router)
     # the last added runs first: headers on every answer, then the body limit, metrics, the deadline, the cap
     app.add_middleware(UploadCap, limit=settings.uploads_per_user, paths=UPLOAD_PATHS, who=uploader)
-    app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
+    app.add_middleware(Deadline, seconds_for=lambda path: settings.batch_deadline_seconds if path == BATCH_PATH else settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

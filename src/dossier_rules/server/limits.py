@@ -72,7 +72,7 @@ class BodyLimit:
 
 
 class Deadline:
-    """ASGI middleware: an answer must start within ``seconds``, else the client gets 503 with ``Retry-After``.
+    """ASGI middleware: an answer must start within ``seconds_for(path)``, else the client gets 503 with ``Retry-After``.
 
     The request's work runs as a task of its own; when the deadline passes
     first, the client is answered and the task is cancelled. Cancelling reaches
@@ -82,14 +82,15 @@ class Deadline:
     streamed batch), the rest of it is not timed: its size is bounded instead.
     """
 
-    def __init__(self, app: ASGIApp, seconds: float):
+    def __init__(self, app: ASGIApp, seconds_for: Callable[[str], float]):
         self.app = app
-        self.seconds = seconds
+        self.seconds_for = seconds_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        seconds = self.seconds_for(scope["path"])
         started = asyncio.Event()
         late = False
 
@@ -102,15 +103,15 @@ class Deadline:
 
         work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
         answering = asyncio.ensure_future(started.wait())
-        done, _pending = await asyncio.wait({work, answering}, timeout=self.seconds, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait({work, answering}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         answering.cancel()
         if not done:
             late = True
             work.add_done_callback(_forget)
             work.cancel()
-            message = f"the request was not answered within {self.seconds:g} seconds; try again later"
+            message = f"the request was not answered within {seconds:g} seconds; try again later"
             problems = [Problem(scope["path"], message, kind="unavailable")]
-            await problem_response(503, problems, scope["path"], {"Retry-After": str(max(1, round(self.seconds)))})(scope, receive, send)
+            await problem_response(503, problems, scope["path"], {"Retry-After": str(max(1, round(seconds)))})(scope, receive, send)
             return
         await work
 

@@ -20,6 +20,8 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 """One JSON Lines body for the batch endpoint; larger sets go through ``dossier-rules batch``."""
 REQUEST_DEADLINE_SECONDS = 30.0
 """Time a request may take before its answer starts; past it the client gets 503 (see :class:`.limits.Deadline`)."""
+BATCH_DEADLINE_SECONDS = 300.0
+"""The same for the batch endpoint, whose body alone (up to 64 MiB) may take minutes to arrive on a slow line."""
 UPLOADS_PER_USER = 4
 """Screening requests one user may have running at once (``POST /api/v1/screenings``, the batch, the page upload)."""
 
@@ -50,6 +52,7 @@ class Settings:
     login_failures_per_address: int = 20
     login_window_seconds: int = 15 * 60
     request_deadline_seconds: float = REQUEST_DEADLINE_SECONDS
+    batch_deadline_seconds: float = BATCH_DEADLINE_SECONDS
     uploads_per_user: int = UPLOADS_PER_USER
     metrics_token: str | None = None
     """The bearer token ``/metrics`` asks for; None: ``/metrics`` is not served by the app (see ``serve --metrics-listen``)."""
