@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
 from dossier_rules.cli import main
-from dossier_rules.cli.serve import exposure_warning, tls_problem, uvicorn_options
+from dossier_rules.cli.serve import exposure_warning, start_metrics_server, tls_problem, uvicorn_options
 from dossier_rules.locale import translate
 from dossier_rules.server import app as app_module
 from dossier_rules.server.app import unavailable
@@ -322,6 +322,22 @@ def test_metrics_need_their_token(tmp_path: Path) -> None:
     assert service.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     shown = service.client.get("/metrics", headers={"Authorization": "Bearer metrics-secret"})
     assert shown.status_code == 200 and "dossier_rules_http_requests" in shown.text
+
+
+def test_metrics_on_an_address_of_their_own(service: Service) -> None:
+    port = free_port()
+    server = start_metrics_server(service.app, "127.0.0.1", port)
+    try:
+        service.client.get("/healthz")
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'route="/healthz"' in text
+        with pytest.raises(SystemExit) as taken:
+            start_metrics_server(service.app, "127.0.0.1", port)  # the port is in use: one line, exit 2
+        assert taken.value.code == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert service.client.get("/metrics").status_code == 404  # and not on the service's own address
 
 
 # --------------------------------------------------------------------------- Markdown exports

@@ -258,12 +258,13 @@ def build_app(settings: Any) -> Any:
     raise SystemExit(EXIT_INPUT)
 
 
-def start_metrics_server(app: Any, host: str, port: int) -> None:
-    """The metrics on an address of their own (prometheus_client's server, in a thread of this process)."""
+def start_metrics_server(app: Any, host: str, port: int) -> Any:
+    """The metrics on an address of their own (prometheus_client's server, in a thread); returns the server."""
     from prometheus_client import start_http_server
 
     try:
-        start_http_server(port, addr=host, registry=app.state.metrics.registry)
+        server, _thread = start_http_server(port, addr=host, registry=app.state.metrics.registry)
     except OSError as exc:
         click.echo(_("error: cannot serve metrics on {host}:{port}: {reason}", host=host, port=port, reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
+    return server
