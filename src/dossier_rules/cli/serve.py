@@ -134,7 +134,7 @@ def listen_address(value: str | None) -> tuple[str, int] | None:
 @click.option(
     "--uploads-per-user",
     type=click.IntRange(1, 100),
-    default=4,
+    default=16,
     show_default=True,
     envvar=ENV + "UPLOADS_PER_USER",
     show_envvar=True,

@@ -22,8 +22,11 @@ REQUEST_DEADLINE_SECONDS = 30.0
 """Time a request may take before its answer starts; past it the client gets 503 (see :class:`.limits.Deadline`)."""
 BATCH_DEADLINE_SECONDS = 300.0
 """The same for the batch endpoint, whose body alone (up to 64 MiB) may take minutes to arrive on a slow line."""
-UPLOADS_PER_USER = 4
-"""Screening requests one user may have running at once (``POST /api/v1/screenings``, the batch, the page upload)."""
+UPLOADS_PER_USER = 16
+"""Screening requests one user may have running at once (``POST /api/v1/screenings``, the batch, the page upload).
+
+High enough for an integration that sends a few requests in parallel under one token, low enough that one user
+cannot take every worker thread (40) of a process."""
 
 
 def default_db() -> Path:
