@@ -194,6 +194,8 @@ def test_a_request_past_its_deadline_is_answered_503_and_the_service_goes_on(tmp
         assert late.status_code == 503 and late.headers["retry-after"] == "1"
         assert late.json()["errors"][0]["kind"] == "unavailable" and "0.2 seconds" in late.json()["errors"][0]["message"]
         assert client.get("/test/quick").json() == {"quick": True}
+        in_japanese = client.get("/test/slow", headers={"Accept-Language": "ja,en;q=0.5"}).json()["errors"][0]["message"]
+        assert in_japanese == translate("the request was not answered within {seconds} seconds; try again later", "ja").format(seconds="0.2")
         release.set()
         assert client.get("/healthz").json() == {"status": "ok"}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sqlite3
 import ssl
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ def settings_db(db: Path | None) -> Path:
 
 def exposure_warning(host: str, tls: bool, forwarded_allow_ips: str | None) -> str | None:
     """The warning ``serve`` prints when it listens beyond this machine in plain HTTP with no proxy configured."""
-    from ..server.auth import loopback
+    from ..server.settings import loopback
 
     if loopback(host) or tls or forwarded_allow_ips:
         return None
@@ -244,6 +243,7 @@ def build_app(settings: Any) -> Any:
     start here rather than failing every request later.
     """
     from ..server import create_app
+    from ..server.app import DatabaseUnusable
     from ..sources import InputError
 
     routers: tuple[Any, ...] = ()
@@ -253,7 +253,7 @@ def build_app(settings: Any) -> Any:
         return create_app(settings, extra_routers=routers)
     except InputError as exc:
         print_problems(exc.problems)
-    except sqlite3.DatabaseError as exc:
+    except DatabaseUnusable as exc:
         click.echo(_("error: cannot use the database {path}: {reason}", path=settings.db, reason=exc), err=True)
     raise SystemExit(EXIT_INPUT)
 

@@ -23,7 +23,7 @@ For server-rendered pages built on it:
 
 from .accounts import AccountError, Accounts, LoginLimited, User
 from .app import create_app
-from .auth import CSRF_FIELD, CSRF_HEADER, Principal, cookie_refused, csrf_token, log_in, log_out, optional_principal, require, signed_in
+from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_out, optional_principal, require, signed_in
 from .settings import Settings
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "Principal",
     "Settings",
     "User",
-    "cookie_refused",
     "create_app",
     "csrf_token",
     "log_in",

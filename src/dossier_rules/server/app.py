@@ -10,15 +10,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import Scope
 
 from .. import __version__
 from ..engine import Engine
+from ..locale import N_
 from ..packs import load_packs
 from ..registries import load_registries
-from ..sources import Problem
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
@@ -26,7 +26,7 @@ from .admin_routes import router as admin_router
 from .auth import identify
 from .catalog_routes import router as catalog_router
 from .db import Database
-from .headers import SecurityHeaders
+from .headers import SecurityHeaders, localized_refusal
 from .limits import BodyLimit, Deadline, UploadCap
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
@@ -45,6 +45,14 @@ RETRY_AFTER_SECONDS = 5
 """What a 503 for a busy or full database tells the client to wait."""
 UNAVAILABLE_MARKS = ("database is locked", "database table is locked", "database or disk is full", "disk i/o error", "unable to open database file")
 """SQLite errors that mean "not now" (a lock held elsewhere, a full disk), not a fault of the request."""
+UNAVAILABLE = N_("the database is busy or its disk is full; nothing was changed, try again later")
+NO_METRICS = N_("metrics are not served on this address")
+METRICS_TOKEN = N_("send the metrics token: Authorization: Bearer <token>")
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be the service's: not SQLite, damaged, or unreadable (the message says which)."""
+
 
 ops = APIRouter(tags=["operations"])
 
@@ -93,10 +101,12 @@ def metrics(request: Request) -> Response:
     """Prometheus exposition: requests, latency, screenings by outcome. Needs the metrics token."""
     expected = request.app.state.settings.metrics_token
     if not expected:
-        raise HTTPException(404, "metrics are not served on this address: see serve --metrics-token and --metrics-listen")
-    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        return localized_refusal(request.scope, 404, "not_found", NO_METRICS)
+    scheme, _space, sent = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
-        raise HTTPException(401, "send the metrics token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+        refused = localized_refusal(request.scope, 401, "unauthenticated", METRICS_TOKEN)
+        refused.headers["WWW-Authenticate"] = "Bearer"
+        return refused
     body, content_type = request.app.state.metrics.exposition()
     return Response(body, media_type=content_type)
 
@@ -123,9 +133,15 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     """A held lock or a full disk: 503 with ``Retry-After`` and the error record, never a 500 page."""
     if not unavailable(exc):
         raise exc
-    message = "the database is busy or its disk is full; nothing was changed, try again later"
-    problems = [Problem(request.url.path, message, kind="unavailable")]
-    return errors.problem_response(503, problems, request.url.path, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return localized_refusal(request.scope, 503, "unavailable", UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS)
+
+
+def open_database(path: Path) -> Database:
+    """The service's database, or :class:`DatabaseUnusable` saying why it cannot be (``serve`` prints it in one line)."""
+    try:
+        return Database(path)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnusable(str(exc)) from exc
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -154,7 +170,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    db = Database(settings.db)
+    db = open_database(settings.db)
     app.state.settings = settings
     app.state.db = db
     app.state.accounts = Accounts(db, settings.login_failures_per_account, settings.login_failures_per_address, settings.login_window_seconds)
@@ -176,7 +192,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.add_middleware(Deadline, seconds_for=lambda path: settings.batch_deadline_seconds if path == BATCH_PATH else settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     return app
 
 

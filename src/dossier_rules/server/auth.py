@@ -25,7 +25,6 @@ to say so.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -33,7 +32,7 @@ from typing import Literal
 from fastapi import Depends, HTTPException, Request, Response
 
 from .accounts import AccountError, Accounts, Role, Session, User
-from .settings import Settings
+from .settings import Settings, loopback
 
 SESSION_COOKIE = "__Host-dossier_rules_session"
 PLAIN_SESSION_COOKIE = "dossier_rules_session"
@@ -70,25 +69,15 @@ def session_cookie(settings: Settings) -> str:
     return SESSION_COOKIE if settings.secure_cookies else PLAIN_SESSION_COOKIE
 
 
-def loopback(host: str) -> bool:
-    """Whether a host name is this machine (browsers keep Secure cookies there even over plain HTTP)."""
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def cookie_refused(request: Request) -> bool:
+def cookie_refused(request: Request, secure_cookies: bool) -> bool:
     """Whether the browser will drop the session cookie: plain HTTP to a host that is not loopback.
 
     The scheme is the one the client used: behind a proxy, that is what the
     proxy says in ``X-Forwarded-Proto`` once ``serve --forwarded-allow-ips``
-    trusts it.
+    trusts it. :class:`.headers.SecurityHeaders` puts the answer in
+    ``request.state.cookie_refused`` for the sign-in page.
     """
-    return settings_of(request).secure_cookies and request.url.scheme != "https" and not loopback(request.url.hostname or "")
+    return secure_cookies and request.url.scheme != "https" and not loopback(request.url.hostname or "")
 
 
 def identify(request: Request) -> Principal | None:
@@ -189,7 +178,6 @@ __all__ = [
     "SESSION_COOKIE",
     "AccountError",
     "Principal",
-    "cookie_refused",
     "csrf_token",
     "identify",
     "log_in",

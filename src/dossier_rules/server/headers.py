@@ -15,6 +15,12 @@
   (``Sec-Fetch-Site``, or failing that an ``Origin`` that is not this host) is
   refused with 403 before it reaches a route: sign-in included, which has no
   CSRF token to check. Scripts send neither header and are not affected.
+* ``request.state.cookie_refused``: whether the browser will drop the session
+  cookie (plain HTTP to a host other than loopback), for the sign-in page.
+
+The refusals written here and by :mod:`.limits` are worded in the client's
+language, as the API's typed errors are: Japanese when ``Accept-Language``
+puts it first, else English.
 """
 
 from __future__ import annotations
@@ -23,16 +29,39 @@ import base64
 import hashlib
 import re
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import refusal
+from ..locale import N_, _, use_language
+from ..sources import Problem
+from .auth import cookie_refused
+from .errors import problem_response
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
 """``Sec-Fetch-Site`` values of a request this site made, or the user typed."""
+
+
+def accepted_language(headers: Headers) -> str:
+    """Japanese when the client's first choice in ``Accept-Language`` is Japanese, else English."""
+    first = headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "ja" if first.startswith("ja") else "en"
+
+
+def localized_refusal(scope: Scope, status: int, kind: str, message: str, retry_after: int | None = None, **params: Any) -> JSONResponse:
+    """An error record for ``scope``'s request, its message (an ``N_`` id) in the client's language."""
+    with use_language(accepted_language(Headers(scope=scope))):
+        text = _(message, **params)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem_response(status, [Problem(scope["path"], text, kind=kind)], scope["path"], headers)
+
+
+CROSS_SITE = N_("refused: this request was sent by a page of another site")
 
 
 def inline_style_hashes() -> list[str]:
@@ -69,15 +98,17 @@ def cross_site(headers: Headers) -> bool:
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP answer; cross-site state changes refused."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, secure_cookies: bool = True):
         self.app = app
         self.policy = content_security_policy()
+        self.secure_cookies = secure_cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        scope.setdefault("state", {})["cookie_refused"] = cookie_refused(Request(scope), self.secure_cookies)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -92,7 +123,6 @@ class SecurityHeaders:
             await send(message)
 
         if scope["method"] in UNSAFE_METHODS and cross_site(Headers(scope=scope)):
-            answer = refusal(403, "refused: this request was sent by a page of another site", scope["path"])
-            await answer(scope, receive, with_headers)
+            await localized_refusal(scope, 403, "forbidden", CROSS_SITE)(scope, receive, with_headers)
             return
         await self.app(scope, receive, with_headers)

@@ -15,8 +15,12 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..sources import Problem
-from .errors import problem_response, refusal
+from ..locale import N_
+from .errors import refusal
+from .headers import localized_refusal
+
+LATE = N_("the request was not answered within {seconds} seconds; try again later")
+BUSY_USER = N_("{limit} screenings of this user are already running; wait for one to finish")
 
 
 class BodyTooLarge(Exception):
@@ -109,9 +113,8 @@ class Deadline:
             late = True
             work.add_done_callback(_forget)
             work.cancel()
-            message = f"the request was not answered within {seconds:g} seconds; try again later"
-            problems = [Problem(scope["path"], message, kind="unavailable")]
-            await problem_response(503, problems, scope["path"], {"Retry-After": str(max(1, round(seconds)))})(scope, receive, send)
+            answer = localized_refusal(scope, 503, "unavailable", LATE, retry_after=max(1, round(seconds)), seconds=f"{seconds:g}")
+            await answer(scope, receive, send)
             return
         await work
 
@@ -146,8 +149,7 @@ class UploadCap:
             await self.app(scope, receive, send)
             return
         if self.running.get(user, 0) >= self.limit:
-            message = f"{self.limit} screenings of this user are already running; wait for one to finish"
-            await refusal(429, message, scope["path"], {"Retry-After": "1"})(scope, receive, send)
+            await localized_refusal(scope, 429, "rate_limited", BUSY_USER, retry_after=1, limit=self.limit)(scope, receive, send)
             return
         self.running[user] = self.running.get(user, 0) + 1
         try:

@@ -7,6 +7,7 @@ the environment variables named below.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,17 @@ UPLOADS_PER_USER = 16
 
 High enough for an integration that sends a few requests in parallel under one token, low enough that one user
 cannot take every worker thread (40) of a process."""
+
+
+def loopback(host: str) -> bool:
+    """Whether a host name or address is this machine only (``serve`` warns otherwise; browsers keep Secure cookies there)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def default_db() -> Path:

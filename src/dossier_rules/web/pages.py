@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..results import Filter
-from ..server import AccountError, LoginLimited, Principal, cookie_refused, log_in, log_out, notice_routes, optional_principal, require
+from ..server import AccountError, LoginLimited, Principal, log_in, log_out, notice_routes, optional_principal, require
 from ..server import catalog as service_catalog
 from ..server.screening_routes import _may_see_names
 from ..server.screenings import NotFound, redact
@@ -89,7 +89,6 @@ templates.globals.update(
     localized=view.localized,
     field_label=forms.field_label,
     quote=quote,
-    cookie_refused=cookie_refused,
 )
 
 
