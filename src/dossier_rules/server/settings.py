@@ -63,11 +63,11 @@ class Settings:
     session_hours: int = 12
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch_bytes: int = MAX_BATCH_BYTES
-    login_failures_per_account: int = 5
-    login_failures_per_address: int = 20
-    login_window_seconds: int = 15 * 60
     request_deadline_seconds: float = REQUEST_DEADLINE_SECONDS
     batch_deadline_seconds: float = BATCH_DEADLINE_SECONDS
     uploads_per_user: int = UPLOADS_PER_USER
     metrics_token: str | None = None
     """The bearer token ``/metrics`` asks for; None: ``/metrics`` is not served by the app (see ``serve --metrics-listen``)."""
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: int = 15 * 60
