@@ -108,12 +108,13 @@ def test_bodies_over_the_limit_get_413_before_being_read(tmp_path: Path) -> None
     assert response.json()["errors"][0]["kind"] == "too_large"
 
 
-def test_health_readiness_and_metrics_without_credentials(service: Service) -> None:
+def test_health_readiness_and_metrics_without_user_credentials(tmp_path: Path) -> None:
+    service = make_service(tmp_path, metrics_token="a metrics token")
     assert service.client.get("/healthz").json() == {"status": "ok"}
     ready = service.client.get("/readyz")
     assert ready.status_code == 200 and "KH" in " ".join(ready.json()["packs"]).upper()
     service.client.post("/api/v1/session", json={"username": "Secret Name", "password": "x" * 12})
-    text = service.client.get("/metrics").text
+    text = service.client.get("/metrics", headers={"Authorization": "Bearer a metrics token"}).text
     assert 'route="/api/v1/session"' in text and "Secret Name" not in text
 
 

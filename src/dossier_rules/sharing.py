@@ -607,17 +607,20 @@ _TEMPLATES = Environment(
 )
 _TEMPLATES.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False)
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~&])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~&.:@])")
 
 
 def markdown_text(value: Any) -> str:
     """A value as literal Markdown text, as HTML export escapes for HTML.
 
     Every character Markdown (CommonMark, GFM tables) gives a meaning inside a
-    line is backslash-escaped and line breaks become spaces (so ``-``, ``+``,
-    ``.`` and ``=``, which matter only at the start of a line, stay as written), so a name such as
+    line is backslash-escaped and line breaks become spaces (so ``-``, ``+``
+    and ``=``, which matter only at the start of a line, stay as written), so a name such as
     ``x | y``, ``[x](javascript:...)`` or ``# heading`` reads as written and
-    cannot add a link, a heading, a table cell or a line to the notice.
+    cannot add a link, a heading, a table cell or a line to the notice. ``.``,
+    ``:`` and ``@`` are escaped too: renderers that link bare addresses (GFM's
+    autolinks, linkify) would otherwise turn ``https://...``, ``www.x.example``
+    or ``a@x.example`` in a dossier into a link a partner might follow.
     """
     text = value if isinstance(value, str) else "" if value is None else str(value)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"[\r\n\u2028\u2029]+", " ", text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import tempfile
 from pathlib import Path
@@ -9,19 +10,22 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from .. import __version__
 from ..engine import Engine
-from ..locale import _
+from ..locale import N_, _
 from ..services.workspace import Workspace
-from ..storage import Database
+from ..storage import Database, StorageError
 from ..transparency import keyfile
 from . import errors
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
+from .auth import identify
 from .catalog_routes import router as catalog_router
-from .limits import BodyLimit
+from .headers import SecurityHeaders, localized_refusal
+from .limits import BodyLimit, Deadline, UploadCap
 from .log_routes import router as log_router
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
@@ -30,6 +34,15 @@ from .screenings import Screenings
 from .settings import Settings, default_log_key
 
 BATCH_PATH = "/api/v1/screenings/batch"
+UPLOAD_PATHS = frozenset({"/api/v1/screenings", BATCH_PATH, "/screenings/upload"})
+"""Requests that screen dossiers someone sent: counted against ``Settings.uploads_per_user``."""
+READY_LOCK_WAIT_SECONDS = 2.0
+"""How long ``/readyz`` waits for the database's write lock before calling the service not ready."""
+READY_MIN_FREE_BYTES = 64 * 1024 * 1024
+"""Free space ``/readyz`` wants beside the database file: below it, writes are about to fail."""
+NO_METRICS = N_("metrics are not served on this address")
+METRICS_TOKEN = N_("send the metrics token: Authorization: Bearer <token>")
+
 
 ops = APIRouter(tags=["operations"])
 
@@ -42,19 +55,27 @@ def health() -> dict[str, str]:
 
 @ops.get("/readyz", responses={503: {}})
 def readiness(request: Request) -> JSONResponse:
-    """Packs are loaded and the database answers (readiness)."""
+    """Packs are loaded, and the database opens and can be written (readiness)."""
     state = request.app.state
-    try:
-        state.db.ping()
-        ok = bool(state.engine.packset.packs)
-    except Exception:  # noqa: BLE001 - readiness reports any failure as "not ready", never as an error
-        ok = False
-    return JSONResponse({"status": "ready" if ok else "not ready", "packs": sorted(state.engine.packset.packs)}, status_code=200 if ok else 503)
+    problem = None if state.engine.packset.packs else "no packs loaded"
+    problem = problem or state.db.write_problem(READY_LOCK_WAIT_SECONDS, READY_MIN_FREE_BYTES)
+    body: dict[str, Any] = {"status": "not ready" if problem else "ready", "packs": sorted(state.engine.packset.packs)}
+    if problem:
+        body["problem"] = problem
+    return JSONResponse(body, status_code=503 if problem else 200)
 
 
-@ops.get("/metrics", response_class=Response)
+@ops.get("/metrics", response_class=Response, responses={401: {}, 404: {}})
 def metrics(request: Request) -> Response:
-    """Prometheus exposition: requests, latency, screenings by outcome."""
+    """Prometheus exposition: requests, latency, screenings by outcome. Needs the metrics token."""
+    expected = request.app.state.settings.metrics_token
+    if not expected:
+        return localized_refusal(request.scope, 404, "not_found", NO_METRICS)
+    scheme, _space, sent = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
+        refused = localized_refusal(request.scope, 401, "unauthenticated", METRICS_TOKEN)
+        refused.headers["WWW-Authenticate"] = "Bearer"
+        return refused
     body, content_type = request.app.state.metrics.exposition()
     return Response(body, media_type=content_type)
 
@@ -99,9 +120,22 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(log_router)
     for router in extra_routers:
         app.include_router(router)
+    # the last added runs first: headers on every answer, then the body limit, metrics, the deadline, the cap
+    app.add_middleware(UploadCap, limit=settings.uploads_per_user, paths=UPLOAD_PATHS, who=uploader)
+    app.add_middleware(Deadline, seconds_for=lambda path: settings.batch_deadline_seconds if path == BATCH_PATH else settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_batch_bytes if path == BATCH_PATH else settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     return app
+
+
+def uploader(scope: Scope) -> str | None:
+    """The user a screening request is from, for the per-user cap (None: no valid credentials)."""
+    try:
+        principal = identify(Request(scope))
+    except StorageError:  # a busy database: the route itself answers, with 503
+        return None
+    return principal.user.username if principal else None
 
 
 def _log_key_path(settings: Settings) -> Path:

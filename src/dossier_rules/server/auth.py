@@ -13,6 +13,13 @@ session's CSRF token: in the ``X-CSRF-Token`` header, or in a form field
 named ``csrf_token`` (:func:`csrf_token` gives the value to put in a form).
 Token-authenticated requests need no CSRF token: nothing sends them
 implicitly.
+
+The session cookie is ``__Host-dossier_rules_session``: Secure, for this
+host only, path ``/`` (a browser refuses that name otherwise, so no other
+site on a parent domain can set or shadow it). A Secure cookie is dropped by
+browsers over plain HTTP except on a loopback address, which would make
+sign-in fail without a word: :func:`cookie_refused` tells the sign-in page
+to say so.
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from .accounts import AccountError, Accounts, Role, Session, User
-from .settings import Settings
+from .settings import Settings, loopback
 
-SESSION_COOKIE = "dossier_rules_session"
+SESSION_COOKIE = "__Host-dossier_rules_session"
+PLAIN_SESSION_COOKIE = "dossier_rules_session"
+"""The name without the prefix, used only when ``Settings.secure_cookies`` is off (tests over plain HTTP)."""
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,6 +66,21 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def session_cookie(settings: Settings) -> str:
+    return SESSION_COOKIE if settings.secure_cookies else PLAIN_SESSION_COOKIE
+
+
+def cookie_refused(request: Request, secure_cookies: bool) -> bool:
+    """Whether the browser will drop the session cookie: plain HTTP to a host that is not loopback.
+
+    The scheme is the one the client used: behind a proxy, that is what the
+    proxy says in ``X-Forwarded-Proto`` once ``serve --forwarded-allow-ips``
+    trusts it. :class:`.headers.SecurityHeaders` puts the answer in
+    ``request.state.cookie_refused`` for the sign-in page.
+    """
+    return secure_cookies and request.url.scheme != "https" and not loopback(request.url.hostname or "")
+
+
 def identify(request: Request) -> Principal | None:
     """The caller, from a bearer token or the session cookie; None when neither is valid.
 
@@ -68,7 +92,7 @@ def identify(request: Request) -> Principal | None:
     if scheme:
         user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
         return Principal(user, "token") if user else None
-    session = accounts.session(request.cookies.get(SESSION_COOKIE, ""))
+    session = accounts.session(request.cookies.get(session_cookie(settings_of(request)), ""))
     return Principal(session.user, "session", session) if session else None
 
 
@@ -131,19 +155,22 @@ def log_in(request: Request, response: Response, username: str, password: str) -
     """
     accounts, settings = accounts_of(request), settings_of(request)
     user = accounts.authenticate(username, password, client_address(request))
-    old = request.cookies.get(SESSION_COOKIE)
+    old = request.cookies.get(session_cookie(settings))
     if old:
         accounts.end_session(old)
     sid, session = accounts.create_session(user, settings.session_hours)
-    response.set_cookie(SESSION_COOKIE, sid, max_age=settings.session_hours * 3600, httponly=True, secure=settings.secure_cookies, samesite="strict", path="/")
+    response.set_cookie(
+        session_cookie(settings), sid, max_age=settings.session_hours * 3600, httponly=True, secure=settings.secure_cookies, samesite="strict", path="/"
+    )
     return session
 
 
 def log_out(request: Request, response: Response) -> None:
-    sid = request.cookies.get(SESSION_COOKIE)
+    settings = settings_of(request)
+    sid = request.cookies.get(session_cookie(settings))
     if sid:
         accounts_of(request).end_session(sid)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings_of(request).secure_cookies, samesite="strict")
+    response.delete_cookie(session_cookie(settings), path="/", httponly=True, secure=settings.secure_cookies, samesite="strict")
 
 
 __all__ = [

@@ -126,7 +126,12 @@ async def storage_error(request: Request, exc: Any) -> JSONResponse:
     with use_language(client_language(request)):
         if isinstance(exc, Conflict):
             return refusal(409, _("the change conflicts with stored data; reload and try again"), request.url.path)
-        return refusal(503, _("the service's database cannot be used now; try again later"), request.url.path, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return refusal(
+            503,
+            _("the service's database is busy, out of disk space or unreachable; nothing was changed, try again later"),
+            request.url.path,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
 
 def install(app: Any) -> None:

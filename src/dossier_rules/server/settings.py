@@ -7,6 +7,7 @@ the environment variables named below.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,26 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 """One dossier: the same limit as a dossier file on the command line."""
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 """One JSON Lines body for the batch endpoint; larger sets go through ``dossier-rules batch``."""
+REQUEST_DEADLINE_SECONDS = 30.0
+"""Time a request may take before its answer starts; past it the client gets 503 (see :class:`.limits.Deadline`)."""
+BATCH_DEADLINE_SECONDS = 300.0
+"""The same for the batch endpoint, whose body alone (up to 64 MiB) may take minutes to arrive on a slow line."""
+UPLOADS_PER_USER = 16
+"""Screening requests one user may have running at once (``POST /api/v1/screenings``, the batch, the page upload).
+
+High enough for an integration that sends a few requests in parallel under one token, low enough that one user
+cannot take every worker thread (40) of a process."""
+
+
+def loopback(host: str) -> bool:
+    """Whether a host name or address is this machine only (``serve`` warns otherwise; browsers keep Secure cookies there)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def database_location(value: str | Path) -> str | Path:
@@ -60,9 +81,15 @@ class Settings:
     names_visible_to: frozenset[str] = frozenset({"reviewer", "admin"})
     """Roles that see candidates' identity in stored dossiers and evidence (the team's policy under art. 3)."""
     secure_cookies: bool = True
+    """False only for tests and local experiments over plain HTTP: the cookie loses ``Secure`` and its ``__Host-`` name."""
     session_hours: int = 12
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch_bytes: int = MAX_BATCH_BYTES
+    request_deadline_seconds: float = REQUEST_DEADLINE_SECONDS
+    batch_deadline_seconds: float = BATCH_DEADLINE_SECONDS
+    uploads_per_user: int = UPLOADS_PER_USER
+    metrics_token: str | None = None
+    """The bearer token ``/metrics`` asks for; None: ``/metrics`` is not served by the app (see ``serve --metrics-listen``)."""
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_window_seconds: int = 15 * 60

@@ -178,6 +178,6 @@ def _marked_draft(text: str, fmt: Format) -> str:
     if fmt == "md":
         return f"> **{words}**\n\n{text}"
     if fmt == "html":
-        mark = f'<p class="draft-mark" role="note" style="border:3px solid #b00;padding:.5rem;font-weight:bold">{words}</p>'
+        mark = f'<p class="draft-mark" role="note">{words}</p>'
         return text.replace("<body>", "<body>\n" + mark, 1)
     return text

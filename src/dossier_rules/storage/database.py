@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -122,12 +123,31 @@ def _mapped_errors(where: str) -> Iterator[None]:
     except exc.IntegrityError as error:
         raise Conflict(where=where) from error
     except (exc.OperationalError, exc.TimeoutError) as error:
+        if not temporary(error):
+            raise  # a fault of the program (no such table, a syntax error): not something to retry
         reason = _reason(error) or "busy, full or unreachable"
         raise DatabaseUnavailable(where=where, reason=reason) from error
     except exc.DatabaseError as error:
         if isinstance(error, exc.ProgrammingError):
             raise
         raise DatabaseCorrupt(where=where) from error
+
+
+TEMPORARY_SQLITE = ("database is locked", "database table is locked", "database or disk is full", "disk i/o error", "unable to open database file")
+"""SQLite errors that mean "not now" (a lock held elsewhere, a full disk), not a fault of the request or the program."""
+
+
+def temporary(error: BaseException) -> bool:
+    """Whether a driver error means "busy, full or unreachable: try again later".
+
+    SQLite reports both states and faults as ``OperationalError``, so its
+    message decides; PostgreSQL's operational errors are the server's state
+    (unreachable, shutting down, out of space), and a pool timeout is too.
+    """
+    original = getattr(error, "orig", None) or error.__cause__ or error
+    if isinstance(original, sqlite3.Error):
+        return any(mark in str(original).lower() for mark in TEMPORARY_SQLITE)
+    return isinstance(error, exc.OperationalError | exc.TimeoutError)
 
 
 def _reason(error: Exception) -> str:
@@ -181,6 +201,32 @@ class Database:
         """Raise unless the database answers and accepts a write transaction (readiness)."""
         with self.write() as conn:
             conn.execute(text("SELECT 1"))
+
+    def write_problem(self, lock_wait: float, min_free_bytes: int) -> str | None:
+        """Why the database could not take a write now (None: it could), without writing anything (readiness).
+
+        On SQLite a connection of its own waits at most ``lock_wait`` seconds
+        for the write lock (not the service's long busy timeout), and the disk
+        beside the file must have ``min_free_bytes`` free; on PostgreSQL the
+        server must answer a write transaction.
+        """
+        if self.dialect != "sqlite":
+            try:
+                self.ping()
+            except StorageError as exc:
+                return f"database: {exc.params.get('reason') or exc.code}"
+            return None
+        path = Path(self.location)
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=lock_wait)) as conn:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            return f"database: {exc}"
+        if shutil.disk_usage(path.parent).free < min_free_bytes:
+            return f"database: less than {min_free_bytes // (1024 * 1024)} MiB free on its disk"
+        return None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -42,7 +42,7 @@ from . import forms, view
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"style.css": "text/css; charset=utf-8", "print.js": "text/javascript; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
