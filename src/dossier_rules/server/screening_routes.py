@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..packs import PackSet
 from ..results import Filter
 from ..sources import Problem
 from .auth import Principal, require, settings_of
@@ -50,6 +51,11 @@ def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:
 
 def _may_see_names(request: Request, who: Principal) -> bool:
     return who.user.role in settings_of(request).names_visible_to
+
+
+def _packs(request: Request) -> PackSet:
+    """The packs loaded: their message templates say which values of a message to withhold."""
+    return screenings_of(request).engine.packset
 
 
 class ScreeningOut(BaseModel):
@@ -127,7 +133,7 @@ def list_screenings(
     )
     items, cursor = screenings_of(request).listing(chosen, user, screened_from, screened_to, after, limit)
     if not _may_see_names(request, who):
-        items = [redact(item) for item in items]
+        items = [redact(item, _packs(request)) for item in items]
     return ScreeningPage(items=items, next=cursor)
 
 
@@ -138,7 +144,7 @@ def read_screening(screening_id: str, request: Request, who: Principal = Depends
         stored = screenings_of(request).stored(screening_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return stored if _may_see_names(request, who) else redact(stored)
+    return stored if _may_see_names(request, who) else redact(stored, _packs(request))
 
 
 @router.post("/{screening_id}/rescreen", responses={401: {}, 403: {}, 404: {}, 409: {}})
@@ -150,10 +156,10 @@ def rescreen(screening_id: str, request: Request, body: RescreenRequest | None =
         status = 409 if "no-store-dossiers" in str(exc) else 404
         return problem_response(status, [Problem(request.url.path, str(exc), kind="conflict" if status == 409 else "not_found")], request.url.path)
     if not _may_see_names(request, who):
-        result["old"], result["new"] = redact_report(result["old"]), redact_report(result["new"])
+        result["old"], result["new"] = redact_report(result["old"], _packs(request)), redact_report(result["new"], _packs(request))
         if result["changes"]:
             for side in ("added", "removed"):
-                result["changes"][side] = redact_report({"findings": result["changes"][side]})["findings"]
+                result["changes"][side] = redact_report({"findings": result["changes"][side]}, _packs(request))["findings"]
     return result
 
 

@@ -303,15 +303,22 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
 # --------------------------------------------------------------------------- Result
 
 
-def _stored(request: Request, who: Principal, sid: str) -> dict[str, Any]:
+def _stored(request: Request, who: Principal, sid: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+    """The screening as this role may see it, and the fields its dossier left empty.
+
+    The empty fields are found before redaction: a field hidden from this
+    role is not one the dossier lacks.
+    """
     try:
         stored = request.app.state.screenings.stored(sid)
     except NotFound:
         raise HTTPException(404, f"no screening {sid}") from None
-    return stored if _may_see_names(request, who) else redact(stored)
+    engine = request.app.state.engine
+    unknowns = view.unknowns(engine, stored["report"], stored.get("dossier"))
+    return (stored if _may_see_names(request, who) else redact(stored, engine.packset)), unknowns
 
 
-def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
+def _result_context(request: Request, stored: dict[str, Any], unknowns: list[tuple[str, list[str]]]) -> dict[str, Any]:
     engine = request.app.state.engine
     report = stored["report"]
     rows = list(view.flatten(stored.get("dossier") or {}))
@@ -327,7 +334,7 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
         "verdict": view.verdict(report),
         "groups": view.grouped(report.get("findings", [])),
         "explanations": explanations,
-        "unknowns": view.unknowns(engine, report, stored.get("dossier")),
+        "unknowns": unknowns,
         "dossier_rows": rows,
         "anchor": lambda pointer: view.nearest(pointer, present),
         "severity_headings": view.SEVERITY_HEADINGS,
@@ -340,7 +347,7 @@ def result(sid: str, request: Request, download: bool = False) -> Response:
     if who is None:
         return to_login(request)
     with page(request, who):
-        context = _result_context(request, _stored(request, who, sid))
+        context = _result_context(request, *_stored(request, who, sid))
         response = render(request, who, "result.html", standalone=download, inline_css=(STATIC / "style.css").read_text() if download else "", **context)
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{sid}.html"'
@@ -376,7 +383,7 @@ def history(
         )
         items, cursor = request.app.state.screenings.listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
         if not _may_see_names(request, who):
-            items = [redact(item) for item in items]
+            items = [redact(item, request.app.state.engine.packset) for item in items]
         filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
         return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
