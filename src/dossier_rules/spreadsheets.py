@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from .labels import labels_for
 from .locale import N_, _
 from .model import KINDS
+from .private_files import private_output
 from .sources import MAX_QUOTED, InputError, Problem, check_dossier_data, excerpt, open_input, quote
 
 MAX_ROWS = 100_000
@@ -292,8 +293,8 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
             if sheet.kind == dossier["kind"] and sheet.group:
                 for item in dossier.get(sheet.group) or ():
                     group_ws.append([dossier["dossier_id"], *(_cell(item, c) for c in sheet.columns[1:])])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    with private_output(path) as handle:
+        book.save(handle)
 
 
 def _labels(column: Column) -> dict[str, tuple[str, str]]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 import orjson
 
+from ..private_files import private_output
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, settings_db
 
@@ -81,14 +83,10 @@ def log_export(output: Path | None, after: int, db: Path | None) -> None:
     from ..server import screening_log
 
     conn = _database(db).connection()
-    stream = output.open("wb") if output else sys.stdout.buffer
     count = 0
-    try:
+    with private_output(output) if output else nullcontext(sys.stdout.buffer) as stream:
         for item in screening_log.entries(conn, after):
             stream.write(orjson.dumps(item.to_json()) + b"\n")
             count += 1
-    finally:
-        if output:
-            stream.close()
     if output:
         click.echo(f"wrote {count} entries to {output}", err=True)

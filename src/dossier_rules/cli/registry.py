@@ -14,6 +14,7 @@ from rich.table import Table
 from .. import package_data
 from ..locale import _
 from ..packs import PackSet
+from ..private_files import private_text
 from ..registries import (
     CSV_COLUMNS,
     MAX_REGISTRY_BYTES,
@@ -94,7 +95,7 @@ def registry_import(
     click.echo(f"wrote {target}: {count} entries, retrieved {day}")
     if result.rejected:
         report = target.with_name(target.name + ".rejected.csv")
-        with report.open("w", encoding="utf-8", newline="") as handle:
+        with private_text(report) as handle:
             writer = csv.writer(handle)
             writer.writerow(["line", "reason", *CSV_COLUMNS])
             for line, values, reason in result.rejected:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .. import sharing
 from ..locale import _
+from ..private_files import private_dir, write_private
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -203,14 +204,14 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
             if output is None:
                 click.echo(text, nl=False)
             else:
-                output.write_text(text, encoding="utf-8")
+                write_private(output, text)
                 click.echo(f"wrote {output}", err=True)
             raise SystemExit(EXIT_OK)
         if folder is None:
             raise click.UsageError(_("several notices go to a folder: give --dir"))
         if not notice_ids:
             raise click.UsageError(_("name the notices to export, or choose them with a filter"))
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         refused = 0
         for nid in notice_ids:
             try:
@@ -219,6 +220,6 @@ def share_export(notice_ids: tuple[str, ...], fmt: str, output: Path | None, fol
                 click.echo(f"error: {exc}", err=True)
                 refused += 1
                 continue
-            (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, fmt), encoding="utf-8")  # type: ignore[arg-type]
+            write_private(folder / f"{notice.notice_id}.{fmt}", sharing.render(notice, fmt))  # type: ignore[arg-type]
     click.echo(_("{done} of {n} notice(s) written to {folder}", done=len(notice_ids) - refused, n=len(notice_ids), folder=folder))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)
