@@ -17,9 +17,9 @@ from ..packs import PackSet
 from ..private_files import private_text
 from ..registries import (
     CSV_COLUMNS,
-    MAX_REGISTRY_BYTES,
     REGISTRY_KINDS,
     Registry,
+    csv_lines,
     keeper_problem,
     load_registry,
     parse_csv,
@@ -27,7 +27,7 @@ from ..registries import (
     spreadsheet_safe,
     write_registry,
 )
-from ..sources import InputError, Problem, read_bytes
+from ..sources import InputError, Problem
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -70,8 +70,7 @@ def registry_import(
     """
     check_keeper(country, kind, load_packset(packs_dir))
     try:
-        text = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES).decode("utf-8-sig")
-        result = parse_csv(text, str(csv_file))
+        result = parse_csv(csv_lines(csv_file), str(csv_file))
     except UnicodeDecodeError:
         print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
         raise SystemExit(EXIT_INPUT) from None
