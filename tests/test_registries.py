@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from dossier_rules import conditions as cond
 from dossier_rules.cli import main
