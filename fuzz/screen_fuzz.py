@@ -239,8 +239,9 @@ def grow(rng: random.Random, data: Any) -> tuple[Any, str]:
         count = rng.choice([50, 500, 5_000, 80_000])
         where = rng.choice(["top", "item"])
         extra = {f"x{n:06d}": rng.choice([1, "v", None]) for n in range(count)}
-        if where == "item" and isinstance(data.get("fees"), list) and data["fees"]:
-            return {**data, "fees": [{**data["fees"][0], **extra}, *data["fees"][1:]]}, f"{count} unknown keys in a fee"
+        fees = data.get("fees")
+        if where == "item" and isinstance(fees, list) and fees and isinstance(fees[0], dict):
+            return {**data, "fees": [{**fees[0], **extra}, *fees[1:]]}, f"{count} unknown keys in a fee"
         return {**data, **extra}, f"{count} unknown keys"
     if roll < 0.5:
         depth = rng.choice([10, 33, 200, 900])
@@ -250,7 +251,8 @@ def grow(rng: random.Random, data: Any) -> tuple[Any, str]:
         return {**data, "languages": [nested]}, f"nested {depth} deep"
     if roll < 0.7:
         count = rng.choice([199, 201, 5_000, 50_000])
-        item = (data.get("fees") or [{"amount": 1}])[0]
+        fees = data.get("fees")
+        item = fees[0] if isinstance(fees, list) and fees else {"amount": 1}
         return {**data, "fees": [item] * count}, f"{count} fees"
     count = rng.choice([20, 199])
     width = rng.choice([20, 199])
