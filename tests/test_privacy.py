@@ -278,3 +278,22 @@ def test_a_field_hidden_from_a_role_is_not_listed_as_not_provided(screened_servi
         service.client.post("/login", data={"username": role, "password": PASSWORD}, follow_redirects=True)
         pages[role] = [re.findall(r'<ul class="unknowns">(.*?)</ul>', service.client.get(f"/screenings/{sid}").text, re.S) for sid in ids]
     assert pages["screener"] == pages["reviewer"]
+
+
+@pytest.mark.parametrize(
+    ("pointer", "personal"),
+    [
+        ("/identity/name", True),
+        ("/certificate", True),
+        ("/certificate/number", True),
+        ("/fees/3", True),
+        ("/fees", True),
+        ("", True),
+        ("/fees/3/amount", False),
+        ("/certificate/issuer", False),
+        ("/sending_agency", False),
+        ("/documents/0/finding", False),
+    ],
+)
+def test_a_placeholder_quoting_an_object_that_holds_a_personal_field_is_withheld(pointer: str, personal: bool) -> None:
+    assert redaction.holds_personal(pointer) is personal

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .conditions import ROOT
-from .model import personal_pointer, without_personal
+from .model import KINDS, personal_fields, personal_pointer, without_personal
 
 if TYPE_CHECKING:
     from .packs import CompiledRule, PackSet, Template
@@ -54,7 +54,7 @@ def _bases(rule: CompiledRule) -> dict[str, str]:
 def _withhold(template: Template, text: str, bases: dict[str, str], lang: str) -> str:
     """One rendered message with the values of its personal placeholders withheld (a path of unknown origin counts as personal)."""
     parts = template.parts
-    personal = [not isinstance(p, str) and (p.start not in bases or personal_pointer(p.pointer(bases))) for p in parts]
+    personal = [not isinstance(p, str) and (p.start not in bases or holds_personal(p.pointer(bases))) for p in parts]
     if not any(personal):
         return text
     match = re.fullmatch("".join(re.escape(p) if isinstance(p, str) else "(.*?)" for p in parts), text, re.S)
@@ -69,6 +69,21 @@ def _withhold(template: Template, text: str, bases: dict[str, str], lang: str) -
             value = next(values)
             out.append(WITHHELD.get(lang, WITHHELD["en"]) if secret else value)
     return "".join(out)
+
+
+_PERSONAL_PATTERNS = tuple(pattern for model in KINDS.values() for pattern in personal_fields(model))
+
+
+def holds_personal(pointer: str) -> bool:
+    """Whether the value at ``pointer`` is personal or contains a personal field (``/certificate`` holds its number).
+
+    A message that quotes a whole object shows what is inside it, so such a
+    placeholder is withheld like a personal field.
+    """
+    if personal_pointer(pointer):
+        return True
+    generic = re.sub(r"/[0-9]+(?=/|$)", "/*", pointer)
+    return any(pattern.startswith(generic + "/") for pattern in _PERSONAL_PATTERNS) or pointer == ""
 
 
 def without_personal_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +110,7 @@ def _personal_subject(rule: CompiledRule) -> bool:
     if subject is None:
         return False
     bases = _bases(rule)
-    return subject.start not in bases or personal_pointer(subject.pointer(bases))
+    return subject.start not in bases or holds_personal(subject.pointer(bases))
 
 
 def redact_report(report: Mapping[str, Any], packs: PackSet | None) -> dict[str, Any]:
