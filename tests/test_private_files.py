@@ -102,3 +102,20 @@ def test_the_log_export_is_private(tmp_path: Path) -> None:
     archive = tmp_path / "archives" / "log.jsonl"
     invoke("log", "export", "--db", str(tmp_path / "service.sqlite"), "--output", str(archive))
     assert archive.read_text().count("\n") == 1 and mode(archive) == 0o600 and mode(archive.parent) == 0o700
+
+
+def test_a_fifo_is_written_in_place_and_a_link_is_followed(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo, 0o644)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_private(fifo, "through the pipe")
+        assert os.read(reader, 100) == b"through the pipe"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and mode(fifo) == 0o644, "a FIFO (or device) is neither replaced nor chmodded"
+    real, link = tmp_path / "real.txt", tmp_path / "link.txt"
+    real.write_text("old")
+    link.symlink_to(real)
+    write_private(link, "new")
+    assert link.is_symlink() and real.read_text() == "new" and mode(real) == 0o600

@@ -13,6 +13,7 @@ or the new one, never half of one, and a failed write leaves no debris.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,20 +57,32 @@ def private_text(path: Path) -> Iterator[IO[str]]:
 
 @contextmanager
 def _replace_atomically(path: Path, mode: str) -> Iterator[IO[Any]]:
-    private_dir(path.parent)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write through a temporary file renamed over the target (followed if a link); a device or FIFO is written in place.
+
+    ``/dev/stdout`` or ``/dev/full`` named as an output is not a file to
+    replace (renaming over it would put a file where the device was): it is
+    opened and written as it is, and keeps its own mode.
+    """
+    text = "b" not in mode
+    encoding, newline = ("utf-8", "") if text else (None, None)
+    if path.exists() and not path.is_file():
+        with open(path, mode, encoding=encoding, newline=newline) as stream:
+            yield stream
+        return
+    target = Path(os.path.realpath(path))
+    private_dir(target.parent)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
-        text = "b" not in mode
-        with os.fdopen(fd, mode, encoding="utf-8" if text else None, newline="" if text else None) as handle:
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, path)
+        os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    _sync_dir(path.parent)
+    _sync_dir(target.parent)
 
 
 def write_private(path: Path, data: bytes | str) -> None:
@@ -83,10 +96,14 @@ def write_private(path: Path, data: bytes | str) -> None:
 
 
 def open_private_append(path: Path) -> IO[bytes]:
-    """``path`` opened for appending, created if missing; 0600 either way (an output that ``--resume`` continues)."""
+    """``path`` opened for appending, created if missing; a regular file is made 0600 (an output ``--resume`` continues).
+
+    A device or FIFO keeps its own mode: it is not a file this program made.
+    """
     private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "ab")
 
 
