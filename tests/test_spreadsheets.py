@@ -179,9 +179,11 @@ def test_many_cells_pointing_at_one_huge_shared_string_are_refused_without_copyi
 )
 def test_a_dtd_in_any_part_is_refused_in_one_line(tmp_path: Path, prolog: str) -> None:
     sheet = xlsx_crafting.sheet_xml([["dossier_id"], ["dossier_id"], ["D-1"]], prolog=prolog)
-    workbook = xlsx_crafting.write_xlsx(tmp_path / "dtd.xlsx", {"candidates": sheet})
-    code, stderr = import_cli(workbook, tmp_path)
-    assert code == 2 and "DTD" in stderr and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
+    for encoding in ("utf-8", "utf-16"):
+        text = sheet if encoding == "utf-8" else sheet.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+        workbook = xlsx_crafting.write_xlsx(tmp_path / "dtd.xlsx", {"candidates": text}, encoding=encoding)
+        code, stderr = import_cli(workbook, tmp_path)
+        assert code == 2 and "DTD" in stderr and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, encoding
 
 
 @pytest.mark.parametrize(

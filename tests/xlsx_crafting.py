@@ -38,8 +38,8 @@ def sheet_xml(rows: list[list[Cell | None]], dimension: str | None = None, prolo
     return f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="{MAIN}">{declared}<sheetData>{"".join(body)}</sheetData></worksheet>'
 
 
-def write_xlsx(path: Path, sheets: dict[str, str], shared: list[str] | None = None, extra: dict[str, bytes] | None = None) -> Path:
-    """An .xlsx of the given sheet XML (by sheet name), with a shared-string table when ``shared`` is given."""
+def write_xlsx(path: Path, sheets: dict[str, str], shared: list[str] | None = None, encoding: str = "utf-8") -> Path:
+    """An .xlsx of the given sheet XML (by sheet name, written in ``encoding``), with a shared-string table when ``shared`` is given."""
     names = list(sheets)
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
@@ -63,8 +63,7 @@ def write_xlsx(path: Path, sheets: dict[str, str], shared: list[str] | None = No
         + (f'<Relationship Id="rIdS" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>' if shared is not None else "")
         + "</Relationships>",
     }
-    for i, name in enumerate(names, 1):
-        parts[f"xl/worksheets/sheet{i}.xml"] = sheets[name]
+    sheet_parts = {f"xl/worksheets/sheet{i}.xml": sheets[name] for i, name in enumerate(names, 1)}
     if shared is not None:
         items = "".join(f"<si><t>{escape(s)}</t></si>" for s in shared)
         parts["xl/sharedStrings.xml"] = (
@@ -73,8 +72,8 @@ def write_xlsx(path: Path, sheets: dict[str, str], shared: list[str] | None = No
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in parts.items():
             archive.writestr(name, text.encode())
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
+        for name, text in sheet_parts.items():
+            archive.writestr(name, text.encode(encoding))
     return path
 
 

@@ -423,15 +423,19 @@ def _check_archive(handle: BinaryIO, source: str) -> None:
     handle.seek(0)
 
 
+_DTD_MARKS = tuple(mark.encode(encoding) for mark in ("<!DOCTYPE", "<!ENTITY") for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+"""What starts a DTD or an entity declaration, in every encoding an XML part may use."""
+
+
 def _declares_a_dtd(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
-    """Whether ``<!DOCTYPE`` or ``<!ENTITY`` occurs anywhere in the part, read in chunks (a chunk overlaps the last)."""
+    """Whether a DTD or entity declaration occurs anywhere in the part, read in chunks (each overlaps the last)."""
     tail = b""
     with archive.open(part) as stream:
         while chunk := stream.read(1 << 20):
             window = tail + chunk
-            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+            if any(mark in window for mark in _DTD_MARKS):
                 return True
-            tail = window[-16:]
+            tail = window[-32:]
     return False
 
 
