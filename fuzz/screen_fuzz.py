@@ -351,6 +351,8 @@ def main() -> int:
     oracle = Oracle()
     if fuzz_files(oracle, random.Random(args.seed + 1), args.files, args.max_cpu, args.seed):
         return 1
+    if args.inputs == 0:
+        return 0
     counts: Counter[str] = Counter()
     started = time.monotonic()
     slowest_chunk = 0.0
