@@ -7,11 +7,18 @@ What must hold for every input (the oracle, shared with ``tests/test_fuzz.py``):
   that is not JSON, gets an error record, and one it accepts gets a report;
 * packs: loading gives a pack set or an ``InputError``, nothing else;
 * registry CSV: parsing gives an import result or an ``InputError``, and
-  every entry it keeps is valid.
+  every entry it keeps is valid;
+* whole files (the path ``check``, the API and the page upload take: one
+  multi-line document, located by line and JSON pointer when it is wrong):
+  the same verdicts as records, and no file costs more than ``--max-cpu``
+  seconds of CPU. Files are grown the ways an attacker grows them: thousands
+  of unknown keys, deep nesting, long lists, wide items.
 
-Run: ``python fuzz/screen_fuzz.py --inputs 1000000`` (``make fuzz``). The
-mutations are drawn from a seeded generator, so a run is reproducible; the
-first failing input is written to ``fuzz/failures/`` and the run exits 1.
+Run: ``python fuzz/screen_fuzz.py --inputs 1000000 --files 200000``
+(``make fuzz``). The mutations are drawn from a seeded generator, so a run
+is reproducible; the first failing input is written to ``fuzz/failures/``
+and the run exits 1. Each part ends with its inputs per second and its
+slowest input (for records, the slowest chunk of 512).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from dossier_rules import batch
 from dossier_rules.engine import Engine
 from dossier_rules.packs import load_packs
 from dossier_rules.registries import Entry, load_registries, parse_csv
-from dossier_rules.sources import InputError, duplicate_key
+from dossier_rules.sources import MAX_DOSSIER_BYTES, InputError, duplicate_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "samples").glob("*.json"))
@@ -50,7 +57,8 @@ class Oracle:
         batch._install(self.engine, None, False)
 
     def accepted(self, raw: bytes) -> bool:
-        """Whether the published schema accepts ``raw`` (as JSON without repeated keys)."""
+        """Whether the published schema accepts ``raw`` (as JSON without repeated keys; a file may start with a UTF-8 byte order mark)."""
+        raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -78,6 +86,27 @@ class Oracle:
             elif "errors" in record and any(e["kind"] == "internal" for e in record["errors"]):
                 problems.append(f"record {n}: internal error {record['errors']}")
         return problems
+
+    def screen_file(self, raw: bytes, max_cpu: float) -> tuple[float, list[str]]:
+        """CPU seconds screening ``raw`` as one file took, and the violations: the invariants of records, and ``max_cpu``."""
+        started = time.process_time()
+        try:
+            record = batch.screen_one(self.engine, "fuzz.json", None, raw, None)
+        except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes
+            return time.process_time() - started, [f"screening the file raised {type(exc).__name__}: {exc}"]
+        cpu = time.process_time() - started
+        expected = self.accepted(raw)
+        self.accepted_count += expected
+        problems = []
+        if expected != ("errors" not in record):
+            problems.append(
+                f"schema {'accepts' if expected else 'rejects'} the file but got {'an error record' if expected else 'a report'}: {str(record)[:2000]}"
+            )
+        elif "errors" in record and any(e["kind"] == "internal" for e in record["errors"]):
+            problems.append(f"internal error {record['errors']}")
+        if cpu > max_cpu:
+            problems.append(f"screening the file took {cpu:.2f} s of CPU, more than {max_cpu} s")
+        return cpu, problems
 
 
 def check_pack(text: str) -> str | None:
@@ -201,6 +230,58 @@ def dossier_inputs(rng: random.Random, count: int) -> list[bytes]:
     return out
 
 
+def grow(rng: random.Random, data: Any) -> tuple[Any, str]:
+    """``data`` grown as an attacker grows a file, and how: unknown keys, nesting, a long list, wide items."""
+    roll = rng.random()
+    if not isinstance(data, dict):
+        return data, "not an object"
+    if roll < 0.3:
+        count = rng.choice([50, 500, 5_000, 80_000])
+        where = rng.choice(["top", "item"])
+        extra = {f"x{n:06d}": rng.choice([1, "v", None]) for n in range(count)}
+        fees = data.get("fees")
+        if where == "item" and isinstance(fees, list) and fees and isinstance(fees[0], dict):
+            return {**data, "fees": [{**fees[0], **extra}, *fees[1:]]}, f"{count} unknown keys in a fee"
+        return {**data, **extra}, f"{count} unknown keys"
+    if roll < 0.5:
+        depth = rng.choice([10, 33, 200, 900])
+        nested: Any = "km"
+        for _ in range(depth):
+            nested = [nested] if rng.random() < 0.5 else {"a": nested}
+        return {**data, "languages": [nested]}, f"nested {depth} deep"
+    if roll < 0.7:
+        count = rng.choice([199, 201, 5_000, 50_000])
+        fees = data.get("fees")
+        item = fees[0] if isinstance(fees, list) and fees else {"amount": 1}
+        return {**data, "fees": [item] * count}, f"{count} fees"
+    count = rng.choice([20, 199])
+    width = rng.choice([20, 199])
+    items = [{f"k{n}": rng.choice(ODD_VALUES[:12]) for n in range(width)} for _ in range(count)]
+    return {**data, rng.choice(["documents", "tests", "contract_clauses", "incidents"]): items}, f"{count} items of {width} odd members"
+
+
+def file_input(rng: random.Random, samples: list[Any]) -> tuple[bytes, str]:
+    """One whole dossier file, pretty-printed over many lines as people save them, and what was done to it."""
+    data = rng.choice(samples)
+    how = []
+    for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        data = mutate_value(rng, data)
+    if rng.random() < 0.3:
+        data, grown = grow(rng, data)
+        how.append(grown)
+    raw = json.dumps(data, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 1, 2, 4, "\t"])).encode()
+    if len(raw) > MAX_DOSSIER_BYTES:  # reading refuses a larger file before it is parsed: grow it only as far as that
+        raw = json.dumps(data).encode()[:MAX_DOSSIER_BYTES]
+        how.append("cut at the size limit")
+    if rng.random() < 0.05:
+        raw = b"\xef\xbb\xbf" + raw
+        how.append("byte order mark")
+    if rng.random() < 0.2:
+        raw = mutate_bytes(rng, raw)
+        how.append("bytes damaged")
+    return raw, ", ".join(how) or "mutated"
+
+
 PACK_TEXT = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8").split('MINI_PACK = """', 1)[1].split('"""', 1)[0]
 
 
@@ -227,21 +308,62 @@ def csv_input(rng: random.Random) -> str:
     return "\n".join([header, *rows]) + rng.choice(["", "\n"])
 
 
+def failed(seed: int, done: int, violations: list[str], inputs: list[bytes]) -> int:
+    """Write the failing inputs to ``fuzz/failures/``, say so, and return the exit status 1."""
+    failures = ROOT / "fuzz" / "failures"
+    failures.mkdir(exist_ok=True)
+    (failures / f"seed-{seed}-at-{done}.txt").write_text("\n\n".join(violations) + "\n\n" + b"\n".join(inputs).decode("utf-8", "replace"), encoding="utf-8")
+    print(f"FAILED after {done} inputs: {violations[0][:2000]}", file=sys.stderr)
+    return 1
+
+
+def fuzz_files(oracle: Oracle, rng: random.Random, count: int, max_cpu: float, seed: int) -> int:
+    """Screen ``count`` whole files; report inputs per second and the slowest; 1 at the first violation."""
+    samples = [json.loads(p.read_text(encoding="utf-8")) for p in SAMPLES]
+    started, cpu_total = time.monotonic(), 0.0
+    slowest = (0.0, 0, "")
+    for done in range(1, count + 1):
+        raw, how = file_input(rng, samples)
+        cpu, violations = oracle.screen_file(raw, max_cpu)
+        cpu_total += cpu
+        slowest = max(slowest, (cpu, len(raw), how))
+        if violations:
+            return failed(seed, done, violations, [raw])
+        if done % 10_000 == 0:
+            print(f"files: {done:,}, {time.monotonic() - started:,.0f} s, slowest {slowest[0]:.3f} s CPU", flush=True)
+    seconds = time.monotonic() - started
+    print(
+        f"files: {count:,} whole files in {seconds:,.0f} s ({count / max(seconds, 1e-9):,.0f}/s wall, {count / max(cpu_total, 1e-9):,.0f}/s CPU);"
+        f" slowest {slowest[0]:.3f} s CPU: {slowest[1]:,} bytes ({slowest[2]})",
+        flush=True,
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs", type=int, default=1_000_000, help="how many inputs in all (dossiers, packs and CSV files)")
+    parser.add_argument("--inputs", type=int, default=1_000_000, help="how many records (JSON Lines), packs and CSV files in all")
+    parser.add_argument("--files", type=int, default=200_000, help="how many whole dossier files")
+    parser.add_argument("--max-cpu", type=float, default=1.0, help="CPU seconds a whole file may cost before it counts as a failure")
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     oracle = Oracle()
+    if fuzz_files(oracle, random.Random(args.seed + 1), args.files, args.max_cpu, args.seed):
+        return 1
+    if args.inputs == 0:
+        return 0
     counts: Counter[str] = Counter()
     started = time.monotonic()
+    slowest_chunk = 0.0
     done = 0
     while done < args.inputs:
         size = min(512, args.inputs - done)
         packs = size // 256  # two packs and two CSV files per 512 inputs: a pack costs far more than a dossier
         raws = dossier_inputs(rng, size - 2 * packs)
+        chunk_started = time.process_time()
         violations = oracle.screen(raws)
+        slowest_chunk = max(slowest_chunk, time.process_time() - chunk_started)
         counts["dossiers"] += len(raws)
         for _ in range(packs):
             text = pack_input(rng)
@@ -254,16 +376,14 @@ def main() -> int:
                 violations.append(problem + "\n" + text)
         done += size
         if violations:
-            failures = ROOT / "fuzz" / "failures"
-            failures.mkdir(exist_ok=True)
-            (failures / f"seed-{args.seed}-at-{done}.txt").write_text(
-                "\n\n".join(violations) + "\n\n" + b"\n".join(raws).decode("utf-8", "replace"), encoding="utf-8"
-            )
-            print(f"FAILED after {done} inputs: {violations[0][:2000]}", file=sys.stderr)
-            return 1
+            return failed(args.seed, done, violations, raws)
         if done % 51_200 == 0:
             print(f"{done:,} inputs, {time.monotonic() - started:,.0f} s: {dict(counts, accepted=oracle.accepted_count)}", flush=True)
-    print(f"done: {done:,} inputs in {time.monotonic() - started:,.0f} s, seed {args.seed}: {dict(counts, accepted=oracle.accepted_count)}; no violation")
+    seconds = time.monotonic() - started
+    print(
+        f"records: {done:,} inputs in {seconds:,.0f} s ({done / max(seconds, 1e-9):,.0f}/s), slowest chunk of 512 {slowest_chunk:.2f} s CPU,"
+        f" seed {args.seed}: {dict(counts, accepted=oracle.accepted_count)}; no violation"
+    )
     return 0
 
 

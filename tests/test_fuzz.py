@@ -78,3 +78,17 @@ def test_fuzzed_packs_load_or_are_refused(seed: int) -> None:
 )
 def test_fuzzed_registry_csv_parses_or_is_refused(text: str) -> None:
     assert screen_fuzz.check_csv(text) is None
+
+
+@bounded(40)
+@given(st.integers(0, 2**32))
+def test_fuzzed_whole_files_keep_every_invariant_within_the_cpu_bound(oracle: screen_fuzz.Oracle, seed: int) -> None:
+    samples = [json.loads(p.read_text(encoding="utf-8")) for p in screen_fuzz.SAMPLES]
+    raw, how = screen_fuzz.file_input(random.Random(seed), samples)
+    assert oracle.screen_file(raw, max_cpu=10.0)[1] == [], how
+
+
+def test_a_file_over_the_cpu_bound_is_a_violation(oracle: screen_fuzz.Oracle) -> None:
+    raw = (screen_fuzz.SAMPLES[0]).read_bytes()
+    cpu, violations = oracle.screen_file(raw, max_cpu=0.0)
+    assert cpu > 0 and violations == [f"screening the file took {cpu:.2f} s of CPU, more than 0.0 s"]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from dossier_rules import input_errors
 from dossier_rules.cli import main
 from dossier_rules.model import MAX_LIST_ITEMS
 from dossier_rules.packs import load_packs
@@ -226,3 +230,77 @@ def test_a_large_registry_is_looked_up_through_an_index_built_once_for_that_file
     assert len(list(out.glob(".kh-accredited-agencies.*.index.sqlite"))) == 1
     listed = json.loads(invoke("registry", "list", "--registries", str(out), "--format", "json").output)
     assert listed[0]["entries"] == 51 and listed[0]["sha256"] == reloaded.sha256
+
+
+# ---------------------------------------------------------------- bounded work for a hostile dossier
+
+CPU_BOUND = 5.0
+"""CPU seconds a 1 MB hostile dossier may cost: generous (it takes about 0.3 s); before the line index it took 33 s."""
+
+
+def unknown_keys(count: int = 80_000) -> bytes:
+    """A dossier of about 1 MB: the clean sample with ``count`` members no model has, one per line."""
+    data = {**CLEAN, **{f"x{i:06d}": 1 for i in range(count)}}
+    return json.dumps(data, indent=1).encode()
+
+
+def unknown_keys_in_items() -> bytes:
+    """About 600 KB within every size limit: 200 fees of 199 members each, most unknown, so each must be located."""
+    fee = CLEAN["fees"][0]
+    fees = [{**fee, **{f"x{j:03d}": 1 for j in range(199 - len(fee))}} for _ in range(200)]
+    return json.dumps({**CLEAN, "fees": fees}, indent=1).encode()
+
+
+def cpu_of(work: Any) -> tuple[Any, float]:
+    """What ``work()`` returns and the CPU seconds of this process (every thread, the test client's too) it took."""
+    start = time.process_time()
+    out = work()
+    return out, time.process_time() - start
+
+
+def test_errors_are_located_with_one_newline_index_and_a_cap_on_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = unknown_keys().decode()
+    recorded = []
+    real = input_errors._Walker.record
+    monkeypatch.setattr(input_errors._Walker, "record", lambda self, *a, **k: recorded.append(1) or real(self, *a, **k))
+    lines = input_errors.pointer_lines(text)
+    assert len(lines) == input_errors.MAX_LOCATED and len(recorded) <= 2 * input_errors.MAX_LOCATED + 1  # a key, then its value; then it stops
+    assert lines["/x000000"] == text[: text.index('"x000000"')].count("\n") + 1
+    assert lines["/identity/name"] == text[: text.index('"name"')].count("\n") + 1
+
+
+@pytest.mark.parametrize("raw", [unknown_keys(), unknown_keys_in_items()], ids=["80000-top-level-keys", "200-items-of-199-keys"])
+def test_a_hostile_dossier_is_one_error_record_from_check_in_bounded_cpu(tmp_path: Path, raw: bytes) -> None:
+    path = tmp_path / "big.json"
+    path.write_bytes(raw)
+    (result, cpu) = cpu_of(lambda: invoke("check", str(path), "--format", "json"))
+    assert result.exit_code == 2 and cpu < CPU_BOUND
+    (record,) = json.loads(result.output)["results"]
+    assert record["outcome"] == "unreadable" and 1 <= len(record["errors"]) <= MAX_PROBLEMS + 1
+
+
+def test_a_hostile_dossier_is_one_error_record_from_the_api_and_the_page_in_bounded_cpu(tmp_path: Path) -> None:
+    from dossier_rules.web import router
+
+    from .server_support import PASSWORD, make_service
+
+    service = make_service(tmp_path)
+    service.app.include_router(router)
+    raw = unknown_keys()
+    headers = {**service.as_("screener"), "content-type": "application/json"}
+    (response, cpu) = cpu_of(lambda: service.client.post("/api/v1/screenings", content=raw, headers=headers))
+    assert response.status_code == 422 and "errors" in response.json() and cpu < CPU_BOUND
+    page = service.client.post("/login", data={"username": "screener", "password": PASSWORD}, follow_redirects=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    files = [("files", ("big.json", raw, "application/json"))]
+    (response, cpu) = cpu_of(lambda: service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=files))
+    assert response.status_code == 422 and "big.json" in response.text and "80021" in response.text and cpu < CPU_BOUND
+
+
+def test_nesting_no_dossier_has_is_refused_with_a_message_not_an_internal_error() -> None:
+    text = json.dumps(CLEAN)
+    for depth in (100, 500, 1000):
+        with pytest.raises(InputError) as info:
+            load_dossier(text.replace('"km"', "[" * depth + "]" * depth).encode(), "d.json")
+        problems = info.value.problems
+        assert [p.kind for p in problems] == ["too_large"] and "32" in problems[0].message

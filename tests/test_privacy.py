@@ -4,6 +4,7 @@ notices are escaped for Markdown; a report is shared only if its packs and artic
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from dossier_rules import redaction
 from dossier_rules.cli import main
+from dossier_rules.engine import Engine
 from dossier_rules.model import PERSONAL, CandidateDossier, personal_fields, personal_pointer
 from dossier_rules.packs import PackSet
 from dossier_rules.registries import registry_file, write_registry
@@ -174,3 +177,123 @@ def test_markdown_export_is_escaped_names_and_approver_too(packset: PackSet, tmp
         table = [line for line in text.splitlines() if line.startswith("|")]
         assert all(line.replace("\\|", "").count("|") == 3 for line in table), table
     assert len(md.splitlines()) == len(plain.splitlines())
+
+
+# ---------------------------------------------------------------- reports for roles that may not see personal data
+
+WITHHELD_TEXTS = ("[withheld: personal data]", "［個人情報のため省略］")
+
+
+def marked_reports(packset: PackSet) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every firing case of every rule, with the marker in every personal field: (dossier, report), screened as the pack tests do."""
+    out = []
+    for pack in packset.packs.values():
+        engine = Engine(packset, pack_test_registries(pack), max_registry_age=None)
+        for resolved in pack.rules:
+            for index, case in enumerate(resolved.rule.spec.tests):
+                if case.expect == "fire":
+                    data = json.loads(json.dumps(case_dossier(pack, resolved, index)))
+                    data = mark_personal(data) if data["kind"] == "candidate" else data  # brokers have no personal field
+                    out.append((data, engine.evaluate_data(data, as_of=case.as_of, timestamp=False)))
+    return out
+
+
+def test_no_personal_value_survives_redaction_of_any_rules_finding(packset: PackSet) -> None:
+    quoted, rules = [], set()
+    for _data, report in marked_reports(packset):
+        rules |= {f["rule_id"] for f in report["findings"]}
+        redacted = json.dumps(redaction.redact_report(report, packset), ensure_ascii=False)
+        assert MARKER not in redacted and MARKER_DATE not in redacted, report["dossier_id"]
+        quoted += [f for f in report["findings"] if MARKER in json.dumps(f["message"], ensure_ascii=False)]
+    fired = {r.rule.id for p in packset.packs.values() for r in p.rules if any(c.expect == "fire" for c in r.rule.spec.tests)}
+    assert rules >= fired, "every rule's firing case is screened"
+    by_field = {pointer.split("/")[1] for f in quoted for pointer in f["evidence"] if personal_pointer(pointer)}
+    assert {"documents", "tests", "contract_clauses"} <= by_field, "messages quoting those fields are among those checked"
+    kept = [redaction.redact_finding(f, packset)["message"] for f in quoted]
+    assert all(WITHHELD_TEXTS[0] in m["en"] and WITHHELD_TEXTS[1] in m["ja"] for m in kept)
+    assert any(m["en"] != WITHHELD_TEXTS[0] for m in kept), "the rest of a message is kept, not withheld whole"
+
+
+def test_without_the_rule_a_message_is_withheld_whole() -> None:
+    finding = {"rule_id": "no-such-rule", "message": {"ja": MARKER, "en": MARKER}, "evidence": {"/documents/0/number": MARKER, "/fees/0/amount": 5}}
+    assert redaction.redact_finding(finding, None) == {
+        "rule_id": "no-such-rule",
+        "message": {"ja": WITHHELD_TEXTS[1], "en": WITHHELD_TEXTS[0]},
+        "evidence": {"/fees/0/amount": 5},
+    }
+
+
+@pytest.fixture(scope="module")
+def screened_service(packset: PackSet, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str]]:
+    """A service holding every marked firing case that quotes a personal value in a finding, screened there as of its test date."""
+    from dossier_rules.web import router
+
+    from .server_support import make_service
+
+    service = make_service(tmp_path_factory.mktemp("service"))
+    service.app.include_router(router)
+    ids = []
+    for data, _report in marked_reports(packset):
+        as_of = {"as_of": data["submitted"]}
+        response = service.client.post("/api/v1/screenings", json=data, headers=service.as_("admin"), params=as_of)
+        assert response.status_code == 201, response.text
+        if any(MARKER in json.dumps(f, ensure_ascii=False) for f in response.json()["report"]["findings"]):
+            ids.append(response.json()["screening_id"])
+    assert ids, "some finding quotes a marked value (the test can fail)"
+    return service, ids
+
+
+@pytest.mark.parametrize("role", ["screener", "reviewer", "admin"])
+def test_every_role_sees_personal_values_only_if_the_policy_allows_it(screened_service: tuple[Any, list[str]], role: str) -> None:
+    from .server_support import PASSWORD
+
+    service, ids = screened_service
+    texts = [service.client.get(f"/api/v1/screenings/{sid}", headers=service.as_(role)).text for sid in ids]
+    texts += [service.client.get("/api/v1/screenings", headers=service.as_(role), params={"limit": 100}).text]
+    texts += [service.client.post(f"/api/v1/screenings/{ids[0]}/rescreen", headers=service.as_(role)).text]
+    service.client.cookies.clear()
+    service.client.post("/login", data={"username": role, "password": PASSWORD}, follow_redirects=True)
+    for lang, withheld in zip(("en", "ja"), WITHHELD_TEXTS, strict=True):
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', service.client.get("/screenings/new").text).group(1)  # type: ignore[union-attr]
+        service.client.post("/language", data={"lang": lang, "csrf_token": csrf, "next": "/"})
+        pages = [service.client.get(f"/screenings/{sid}").text for sid in ids]
+        pages += [service.client.get(f"/screenings/{ids[0]}", params={"download": "true"}).text, service.client.get("/history").text]
+        assert all(f'<html lang="{lang}"' in page for page in pages)
+        assert role != "screener" or withheld in "".join(pages), "the page is in that language, personal values withheld in it"
+        texts += pages
+    text = "\n".join(texts)
+    if role == "screener":
+        assert MARKER not in text and MARKER_DATE not in text
+    else:
+        assert MARKER in text, "reviewers and administrators see the values (the test can fail)"
+
+
+def test_a_field_hidden_from_a_role_is_not_listed_as_not_provided(screened_service: tuple[Any, list[str]]) -> None:
+    from .server_support import PASSWORD
+
+    service, ids = screened_service
+    pages = {}
+    for role in ("screener", "reviewer"):
+        service.client.cookies.clear()
+        service.client.post("/login", data={"username": role, "password": PASSWORD}, follow_redirects=True)
+        pages[role] = [re.findall(r'<ul class="unknowns">(.*?)</ul>', service.client.get(f"/screenings/{sid}").text, re.S) for sid in ids]
+    assert pages["screener"] == pages["reviewer"]
+
+
+@pytest.mark.parametrize(
+    ("pointer", "personal"),
+    [
+        ("/identity/name", True),
+        ("/certificate", True),
+        ("/certificate/number", True),
+        ("/fees/3", True),
+        ("/fees", True),
+        ("", True),
+        ("/fees/3/amount", False),
+        ("/certificate/issuer", False),
+        ("/sending_agency", False),
+        ("/documents/0/finding", False),
+    ],
+)
+def test_a_placeholder_quoting_an_object_that_holds_a_personal_field_is_withheld(pointer: str, personal: bool) -> None:
+    assert redaction.holds_personal(pointer) is personal

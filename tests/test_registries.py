@@ -8,13 +8,24 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
 from dossier_rules.packs import PackSet
-from dossier_rules.registries import Entry, Registries, Registry, comparable_name, load_registries, load_registry, registry_file, write_registry
+from dossier_rules.registries import (
+    Entry,
+    Registries,
+    Registry,
+    comparable_name,
+    csv_lines,
+    load_registries,
+    load_registry,
+    registry_file,
+    write_registry,
+)
 from dossier_rules.sources import InputError
 
 from .conftest import RULES, SAMPLES, candidate, sample
@@ -295,3 +306,24 @@ def test_check_uses_the_registries_option(tmp_path: Path) -> None:
     assert "screening note [registry-missing]" in text
     result = run("check", path, "--format", "jsonl", "--registries", str(RULES / "registries"))
     assert json.loads(result.output)["findings"] == []
+
+
+@pytest.mark.parametrize("text", ["0", "1700000000", "2025-1-01", "20250101", "2025-02-30", "0000-01-01", " 2025-01-01x"])
+def test_import_takes_dates_as_yyyy_mm_dd_only(tmp_path: Path, text: str) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(f"id,name,listed_from\nACC-1,One,2024-01-01\nACC-2,Two,{text}\n")
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--registries", str(tmp_path / "r"))
+    assert result.exit_code == 1 and f"{csv_file}:3: listed_from" in result.stderr and not (tmp_path / "r").exists()
+    with pytest.raises(ValidationError, match="not a date"):  # a registry file is held to the same dates
+        Registry.model_validate({"kind": "accredited-agencies", "country": "KH", "source": "s", "retrieved_on": text, "entries": []})
+
+
+def test_import_reads_the_csv_as_it_parses_it(tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_bytes("\ufeffid,name\n".encode() + b"".join(f"ACC-{n},Agency {n}\n".encode() for n in range(1000)) + b"ACC-X,\xff\n")
+    lines = csv_lines(csv_file)
+    assert next(lines) == "id,name\n" and next(lines) == "ACC-0,Agency 0\n"  # the byte order mark skipped, nothing read whole
+    result = run("registry", "import", str(csv_file), "--country", "KH", "--kind", "accredited-agencies", "--source", "s", "--registries", str(tmp_path / "r"))
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+    with pytest.raises(InputError, match="larger than 100 bytes"):
+        list(csv_lines(csv_file, limit=100))

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from dossier_rules import spreadsheets
 from dossier_rules.cli import main
 from dossier_rules.model import CandidateDossier, Sector
 from dossier_rules.spreadsheets import read_workbook, write_workbook
 
+from . import xlsx_crafting
 from .conftest import SAMPLES
+from .xlsx_crafting import rewrite_parts
 
 
 def samples() -> list[dict]:
@@ -134,3 +140,97 @@ def test_values_sheet_labels_every_choice(tmp_path: Path) -> None:
     prompts = [v.prompt for v in main_sheet.data_validations.dataValidation if v.prompt]
     assert any("nursing_care = 介護" in p for p in prompts)
     assert read_workbook(path).problems == []  # the values sheet is not read as dossiers
+
+
+# ---------------------------------------------------------------- crafted workbooks
+
+
+def import_cli(workbook: Path, tmp_path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--lang", "en", "sheet", "import", str(workbook), "--out", str(tmp_path / "out.jsonl")])
+    return result.exit_code, result.stderr
+
+
+def test_a_declared_dimension_that_lies_drops_no_row(filled: Path) -> None:
+    lie = re.compile(r'<dimension ref="[^"]*"\s*/>')
+    rewrite_parts(filled, {"*": lambda text: lie.sub('<dimension ref="A1:D5"/>', text)})
+    with zipfile.ZipFile(filled) as archive:
+        assert b'<dimension ref="A1:D5"/>' in archive.read("xl/worksheets/sheet4.xml")  # the fees sheet, with more rows than that
+    result = read_workbook(filled)
+    assert result.problems == [] and result.rejected == 0
+    assert sorted(result.dossiers, key=lambda d: d["dossier_id"]) == sorted(samples(), key=lambda d: d["dossier_id"])
+
+
+def test_many_cells_pointing_at_one_huge_shared_string_are_refused_without_copying_it(tmp_path: Path) -> None:
+    bomb = xlsx_crafting.shared_string_bomb(tmp_path / "bomb.xlsx", cells=400, size=1_000_000)
+    tracemalloc.start()
+    try:
+        result = read_workbook(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.dossiers == [] and result.rejected == 400
+    assert all("1000000 characters; a cell holds at most 32767" in p.message for p in result.problems)
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB (it was 393 MiB when each cell's text was copied)"
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    ['<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>', '<!DOCTYPE worksheet SYSTEM "file:///etc/passwd">'],
+)
+def test_a_dtd_in_any_part_is_refused_in_one_line(tmp_path: Path, prolog: str) -> None:
+    sheet = xlsx_crafting.sheet_xml([["dossier_id"], ["dossier_id"], ["D-1"]], prolog=prolog)
+    for encoding in ("utf-8", "utf-16"):
+        text = sheet if encoding == "utf-8" else sheet.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+        workbook = xlsx_crafting.write_xlsx(tmp_path / "dtd.xlsx", {"candidates": text}, encoding=encoding)
+        code, stderr = import_cli(workbook, tmp_path)
+        assert code == 2 and "DTD" in stderr and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, encoding
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x',
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="x"><c r="??" t="n"><v>zz</v></c></row></sheetData></worksheet>',
+        "not xml at all",
+    ],
+    ids=["truncated", "nonsense-references", "not-xml"],
+)
+def test_a_malformed_sheet_is_exit_2_in_one_line(tmp_path: Path, sheet: str) -> None:
+    workbook = xlsx_crafting.write_xlsx(tmp_path / "bad.xlsx", {"candidates": sheet})
+    code, stderr = import_cli(workbook, tmp_path)
+    assert code == 2 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+
+
+def test_rows_are_counted_as_the_sheet_holds_them_not_as_it_declares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spreadsheets, "MAX_ROWS", 10)
+    rows: list = [["dossier_id"], ["dossier_id"], *([f"D-{n}"] for n in range(11))]
+    workbook = xlsx_crafting.write_xlsx(tmp_path / "rows.xlsx", {"candidates": xlsx_crafting.sheet_xml(rows, dimension="A1:A3")})
+    code, stderr = import_cli(workbook, tmp_path)
+    assert code == 2 and "more than 10 rows" in stderr
+    far = xlsx_crafting.write_xlsx(
+        tmp_path / "far.xlsx",
+        {
+            "candidates": xlsx_crafting.sheet_xml([["dossier_id"], ["dossier_id"]]).replace(
+                "</sheetData>", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>D-far</t></is></c></row></sheetData>'
+            )
+        },
+    )
+    code, stderr = import_cli(far, tmp_path)
+    assert code == 2 and "more than 10 rows" in stderr
+
+
+def test_decompressed_size_and_text_read_are_bounded(filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unzipped = sum(i.file_size for i in zipfile.ZipFile(filled).infolist())
+    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED_BYTES", unzipped - 1)
+    code, stderr = import_cli(filled, tmp_path)
+    assert code == 2 and "decompresses to more than" in stderr
+    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED_BYTES", unzipped)
+    monkeypatch.setattr(spreadsheets, "MAX_TEXT_CHARS", 1000)
+    code, stderr = import_cli(filled, tmp_path)
+    assert code == 2 and "more than 1000 characters of text" in stderr
+
+
+def test_a_file_that_is_not_a_workbook_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "x.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    code, stderr = import_cli(tmp_path / "x.xlsx", tmp_path)
+    assert code == 2 and "not an Excel workbook" in stderr and len(stderr.strip().splitlines()) == 1

@@ -36,6 +36,7 @@ import orjson
 from .engine import Engine, EvaluationError
 from .locale import _
 from .packs import SEVERITY_RANK
+from .private_files import open_private_append, write_private
 from .provenance import InputTally, ResumeError, Written, differences, read_written, run_header, verify_input
 from .results import Summary
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, excerpt, load_dossier, open_input, read_bytes
@@ -397,8 +398,7 @@ def prepare_output(out: Path, resume: bool, header: dict[str, Any]) -> Written |
         with out.open("r+b") as handle:
             handle.truncate(written.end)
         return written
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(orjson.dumps(header) + b"\n")
+    write_private(out, orjson.dumps(header) + b"\n")
     return None
 
 
@@ -446,7 +446,7 @@ def run(
                 marks.append(tally.checkpoint())
                 yield chunk
 
-        with out.open("ab") as handle:
+        with open_private_append(out) as handle:
             try:
                 with closing(results(engine, as_of, jobs, marked(chunks(items)), lean=True, deadline=deadline)) as screened:
                     for blob, chunk_stats in screened:

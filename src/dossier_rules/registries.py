@@ -21,15 +21,16 @@ import json
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .model import parse_date
 from .sources import InputError, Problem, open_input, problems_from_validation, read_bytes
 
 RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"]
@@ -56,13 +57,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _iso_date(value: Any) -> Any:
+    """A date as written ``YYYY-MM-DD``, nothing else: pydantic alone reads ``"0"`` as 1970-01-01 (a Unix time)."""
+    if isinstance(value, date) or (isinstance(value, str) and parse_date(value) is not None):
+        return value
+    raise ValueError(f"not a date: use YYYY-MM-DD, e.g. 2025-06-01 (got {str(value)[:40]!r})")
+
+
+StrictDate = Annotated[date, BeforeValidator(_iso_date)]
+"""The date type of registries, in files and CSV imports alike: strict ``YYYY-MM-DD``."""
+
+
 class Entry(_Strict):
     """One listed organisation (or sector) and the period it was on the list."""
 
     id: str = Field(min_length=1, max_length=128, description="The key dossiers refer to: accreditation number, organisation id, or sector")
     name: str = Field(min_length=1)
-    listed_from: date | None = Field(default=None, description="First day on the list (null: since before the registry's records)")
-    ended_on: date | None = Field(default=None, description="First day no longer on the list")
+    listed_from: StrictDate | None = Field(default=None, description="First day on the list (null: since before the registry's records)")
+    ended_on: StrictDate | None = Field(default=None, description="First day no longer on the list")
     ended_because: Literal["revoked", "expired", "lifted", "withdrawn", "other"] | None = None
     note: str | None = None
 
@@ -80,7 +92,7 @@ class Registry(_Strict):
     kind: RegistryKind
     country: str = Field(pattern=r"^[A-Z]{2}$", description="Who keeps the list: a partner country, or JP")
     source: str = Field(min_length=1, description="Where the list came from (publication, URL, letter)")
-    retrieved_on: date
+    retrieved_on: StrictDate
     sample: bool = Field(default=False, description="True for the fictional sample data shipped with the project")
     entries: list[Entry]
 
@@ -430,9 +442,26 @@ class ImportResult:
     rejected: list[tuple[int, dict[str, str], str]]
 
 
-def parse_csv(text: str, source: str) -> ImportResult:
-    """Validate every row of a registry CSV; collect bad rows with their line numbers and reasons."""
-    reader = csv.DictReader(io.StringIO(text), strict=True)
+def csv_lines(path: Path, limit: int = MAX_REGISTRY_BYTES) -> Iterator[str]:
+    """The lines of a UTF-8 CSV file (a byte order mark skipped), read as they are parsed: a list is never held twice.
+
+    A file above ``limit`` bytes is refused before reading; text that is not
+    UTF-8 raises :class:`UnicodeDecodeError` where it is met.
+    """
+    with open_input(path) as raw:
+        if os.fstat(raw.fileno()).st_size > limit:
+            raise InputError([Problem(str(path), f"larger than {limit} bytes, the limit for this input; refused", kind="too_large")])
+        read = 0
+        for line in io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""):
+            read += len(line)
+            if read > limit:  # the file grew while it was read
+                raise InputError([Problem(str(path), f"larger than {limit} bytes, the limit for this input; refused", kind="too_large")])
+            yield line
+
+
+def parse_csv(text: str | Iterable[str], source: str) -> ImportResult:
+    """Validate every row of a registry CSV (its text, or its lines as read); collect bad rows with their line numbers and reasons."""
+    reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text, strict=True)
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
@@ -464,7 +493,7 @@ def parse_csv(text: str, source: str) -> ImportResult:
         try:
             entry = Entry.model_validate(data)
         except ValidationError as exc:
-            reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors(include_url=False))
+            reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors(include_url=False))
             result.rejected.append((line, values, reasons))
             continue
         if entry.listed_from and entry.ended_on and entry.ended_on < entry.listed_from:

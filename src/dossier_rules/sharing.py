@@ -42,12 +42,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from . import __version__, storage
+from . import __version__, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
-from .conditions import ROOT
 from .engine import pack_status
 from .errors import DossierError
-from .model import personal_pointer
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
@@ -57,7 +55,6 @@ from .storage import notices as rows
 State = Literal["draft", "approved", "exported"]
 Recorder = Callable[[Connection, str], None]
 """Called with the outbox's connection and a notice id inside an approval's or export's transaction."""
-WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: personal data]"}
 
 JAPAN_SIDE = Localized(
     ja="日本国法務省、外務省、厚生労働省及び警察庁",
@@ -408,7 +405,7 @@ class Outbox:
                 "severity": finding.severity,
                 "title": finding.title.model_dump(),
                 "message": finding.message.model_dump() if personal else withheld_message(pack, finding),
-                "evidence": finding.evidence if personal else {k: v for k, v in finding.evidence.items() if not personal_pointer(k)},
+                "evidence": finding.evidence if personal else redaction.without_personal_evidence(finding.evidence),
             },
         }
         rows.insert_item(conn, finding_key=fkey, notice_id=nid, dossier_id=report.dossier_id, body=json.dumps(body, ensure_ascii=False), added_at=_now())
@@ -563,38 +560,9 @@ def provenance_problem(pack: Any, report: Report, shared: list[Finding], source:
 
 
 def withheld_message(pack: Any, finding: Finding) -> dict[str, str]:
-    """The finding's message with every value of a personal field replaced by :data:`WITHHELD`.
-
-    The rule's message template says which placeholders read personal fields;
-    the rendered message is matched against the template to find their
-    values. A message that does not match its template is withheld whole.
-    """
+    """The finding's message with every value of a personal field withheld (:func:`dossier_rules.redaction.withheld_message`)."""
     rule = next((r.rule for r in pack.rules if r.rule.id == finding.rule_id), None)
-    rendered = finding.message.model_dump()
-    if rule is None:
-        return {lang: WITHHELD[lang] for lang in rendered}
-    bases = {ROOT: ""}
-    if rule.for_each is not None and rule.spec.for_each is not None:
-        bases[rule.spec.for_each.as_] = rule.for_each.pointer({ROOT: ""}) + "/0"
-    return {lang: _withhold(rule.messages[lang].parts, text, bases, lang) if lang in rule.messages else WITHHELD[lang] for lang, text in rendered.items()}
-
-
-def _withhold(parts: tuple[Any, ...], text: str, bases: dict[str, str], lang: str) -> str:
-    personal = [not isinstance(p, str) and (p.start not in bases or personal_pointer(p.pointer(bases))) for p in parts]
-    if not any(personal):
-        return text
-    match = re.fullmatch("".join(re.escape(p) if isinstance(p, str) else "(.*?)" for p in parts), text, re.S)
-    if match is None:
-        return WITHHELD[lang]
-    values = iter(match.groups())
-    out = []
-    for part, secret in zip(parts, personal, strict=True):
-        if isinstance(part, str):
-            out.append(part)
-        else:
-            value = next(values)
-            out.append(WITHHELD[lang] if secret else value)
-    return "".join(out)
+    return redaction.withheld_message(rule, finding.message.model_dump())
 
 
 # --------------------------------------------------------------------------- rendering

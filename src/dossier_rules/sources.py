@@ -41,6 +41,9 @@ MAX_PACK_NODES = 100_000
 MAX_PACK_DEPTH = 100
 """Nesting a pack may have: shipped packs nest about 12 levels deep."""
 
+MAX_DOSSIER_DEPTH = 32
+"""Levels of nesting a dossier may have (objects and lists); the model's deepest value is 4 levels down."""
+
 MAX_PROBLEMS = 100
 """Problems listed per error record; the rest are counted in one last problem."""
 
@@ -286,11 +289,11 @@ def quote(value: Any) -> str:
     return excerpt(repr(value))
 
 
-def capped(problems: Iterable[Problem], source: str, line: int | None = None) -> list[Problem]:
-    """The first :data:`MAX_PROBLEMS` problems, and one more that counts those not listed."""
+def capped(problems: Iterable[Problem], source: str, line: int | None = None, unlisted: int = 0) -> list[Problem]:
+    """The first :data:`MAX_PROBLEMS` problems, and one more that counts those not listed (and ``unlisted`` never examined)."""
     rest = iter(problems)
     out = list(itertools.islice(rest, MAX_PROBLEMS))
-    more = sum(1 for _ in rest)
+    more = sum(1 for _ in rest) + unlisted
     if more:
         out.append(Problem(source, f"{more} more problem(s) not listed; fix the ones above first", kind="truncated", line=line))
     return out
@@ -403,7 +406,10 @@ def load_dossier(raw: bytes | str, source: str, line: int | None = None) -> Data
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         data = _reread(raw, exc, source, line)
-    duplicate = duplicate_key(raw if isinstance(raw, bytes) else raw.encode(), data)
+    encoded = raw if isinstance(raw, bytes) else raw.encode()
+    if not _no_duplicates(encoded, data):  # only then is the document parsed again, recursively: refuse what is too deep first
+        _refuse_deep(data, source, line)
+    duplicate = duplicate_key(encoded, data)
     if duplicate is not None:
         message = f"key {quote(duplicate)} appears twice in one object; each key may appear once (which value was meant?)"
         raise InputError([Problem(source, message, kind="syntax", line=line)])
@@ -422,6 +428,27 @@ def _reread(raw: bytes | str, exc: orjson.JSONDecodeError, source: str, line: in
             raise InputError([Problem(source, wrong, kind="encoding", line=line)]) from None
     message = _("invalid JSON: {error} at line {line} column {column}", error=exc.msg, line=exc.lineno, column=exc.colno)
     raise InputError([Problem(source, message, kind="syntax", line=line)]) from None
+
+
+def _refuse_deep(data: Any, source: str, line: int | None) -> None:
+    """Refuse a dossier nested deeper than :data:`MAX_DOSSIER_DEPTH`, found without recursion.
+
+    Explaining what is wrong walks the document recursively (the model, the
+    schema, the line index, the search for a repeated key); nesting no dossier
+    has would exhaust their recursion limits and end as an internal error
+    instead of a message. A valid dossier never gets here: the schema refuses
+    such nesting, and the check costs a third of reading a record.
+    """
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DOSSIER_DEPTH:
+            message = _("nested more than {limit} levels deep; no part of a dossier nests that deep", limit=MAX_DOSSIER_DEPTH)
+            raise InputError([Problem(source, message, kind="too_large", line=line)])
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def duplicate_key(raw: bytes, data: Any) -> str | None:
@@ -479,6 +506,10 @@ def check_dossier_data(data: Any, source: str, line: int | None = None, raw: byt
     validator = _schema_validators().get(kind) if isinstance(kind, str) else None
     if validator is not None and validator.is_valid(data):
         return data
+    _refuse_deep(data, source, line)
+    oversized = capped(_oversized(data, source, line), source, line)
+    if oversized:  # explaining each of 80,000 unknown keys would cost more than the run: say what is too big, unlocated
+        raise InputError(oversized)
     lines = None
     if raw is not None and line is None:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -504,10 +535,8 @@ def _explain(data: Any, validator: Any, source: str, line: int | None, lines: di
     ``kind`` does not hide the rest: the dossier is also checked as the kind
     its fields suggest.
     """
-    oversized = capped(_oversized(data, source, line), source, line)
-    if oversized:  # explaining each of 400,000 bad items would cost more than the run: say what is too big
-        return oversized
     problems: list[Problem] = []
+    unlisted = 0
     if isinstance(data, dict) and not (isinstance(data.get("kind"), str) and data["kind"] in KINDS):
         problems.append(Problem(source, _kind_message(data), kind="schema", pointer="/kind", line=_line(lines, "/kind", line)))
         data = {**data, "kind": _likely_kind(data)}
@@ -515,7 +544,10 @@ def _explain(data: Any, validator: Any, source: str, line: int | None, lines: di
     try:
         DOSSIER_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        problems += problems_from_validation(source, exc, line, lines, limit=None)  # capped below, with the schema's
+        # explained up to the cap only (each costs a "did you mean" search); capped below with the schema's, the rest counted
+        examined = problems_from_validation(source, exc, line, lines, limit=MAX_PROBLEMS + 1)
+        problems += [p for p in examined if p.kind != "truncated"]
+        unlisted = max(0, exc.error_count() - (MAX_PROBLEMS + 1))
     if validator is not None and len(problems) <= MAX_PROBLEMS:
         seen = {p.pointer for p in problems}
         for error in (leaf for top in validator.iter_errors(data) for leaf in _closest(top)):
@@ -525,7 +557,7 @@ def _explain(data: Any, validator: Any, source: str, line: int | None, lines: di
             if at not in seen and (message := _coerced_message(error, bool(problems))) is not None:
                 problems.append(Problem(source, excerpt(message, 4 * MAX_QUOTED), kind="schema", pointer=at, line=_line(lines, at, line)))
     problems = sorted(problems, key=lambda p: p.line or 0) if lines else problems
-    return capped(problems, source, line)
+    return capped(problems, source, line, unlisted)
 
 
 def _oversized(value: Any, source: str, line: int | None, at: str = "") -> Iterator[Problem]:

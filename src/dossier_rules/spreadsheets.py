@@ -20,24 +20,43 @@ the dossiers without problems are imported all the same.
 
 from __future__ import annotations
 
+import os
 import types
 import typing
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, BinaryIO, Literal, Union, get_args, get_origin
+from xml.etree.ElementTree import ParseError
 
 from pydantic import BaseModel
 
 from .labels import labels_for
 from .locale import N_, _
 from .model import KINDS
-from .sources import InputError, Problem, check_dossier_data
+from .private_files import private_output
+from .sources import MAX_QUOTED, InputError, Problem, check_dossier_data, excerpt, open_input, quote
 
 MAX_ROWS = 100_000
-"""Rows read per sheet; a larger sheet is refused (split the workbook)."""
+"""Rows read per sheet, counted as the sheet's XML holds them (never as it declares); a larger sheet is refused."""
+
+MAX_CELL_CHARS = 32_767
+"""Characters in one cell: Excel's own limit. A longer cell (only a crafted file has one) is a problem, never copied."""
+
+MAX_TEXT_CHARS = 64 * 1024 * 1024
+"""Characters of text read from all cells of a workbook; past it the workbook is refused (split it)."""
+
+MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
+"""Size of the .xlsx file itself."""
+
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+"""Bytes all parts of the workbook may hold once decompressed, as the archive declares them (reads stop there)."""
+
+MAX_PARTS = 10_000
+"""Files inside the .xlsx archive (a workbook of every sheet the layout has holds about 25)."""
 
 VALIDATED_ROWS = 2_000
 """Rows of a new template that carry the drop-down lists."""
@@ -274,8 +293,8 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
             if sheet.kind == dossier["kind"] and sheet.group:
                 for item in dossier.get(sheet.group) or ():
                     group_ws.append([dossier["dossier_id"], *(_cell(item, c) for c in sheet.columns[1:])])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    with private_output(path) as handle:
+        book.save(handle)
 
 
 def _labels(column: Column) -> dict[str, tuple[str, str]]:
@@ -353,28 +372,16 @@ def read_workbook(path: Path) -> Imported:
     A dossier with any problem (in its row or its group rows) is left out, so
     no half-read dossier is ever screened.
     """
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     source = str(path)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise InputError([Problem(source, _("not an Excel workbook (.xlsx): {error}", error=exc), kind="syntax")]) from None
     result = Imported()
     drafts: dict[str, _Draft] = {}
     sheets = layout()
-    try:
-        for sheet in sheets:
-            if sheet.name not in book.sheetnames:
-                continue  # a sheet left out holds no rows
-            rows = _rows(book[sheet.name], sheet, source, result)
-            if sheet.group is None:
-                _read_main(sheet, rows, source, drafts, result)
-            else:
-                _read_group(sheet, rows, source, drafts, result)
-    finally:
-        book.close()
+    with open_input(path) as handle:
+        _check_archive(handle, source)
+        try:
+            _read_sheets(handle, sheets, source, drafts, result)
+        except DAMAGED as exc:  # openpyxl's parser meets what no spreadsheet program writes: one line, never a traceback
+            raise InputError([Problem(source, _("damaged workbook: {error}", error=excerpt(str(exc) or type(exc).__name__)), kind="syntax")]) from None
     for draft in drafts.values():
         problems = draft.problems or _validate(draft, source, sheets)
         if problems:
@@ -385,7 +392,108 @@ def read_workbook(path: Path) -> Imported:
     return result
 
 
-def _rows(ws: Any, sheet: Sheet, source: str, result: Imported) -> Iterator[tuple[int, dict[str, tuple[Any, str]]]]:
+DAMAGED = (zipfile.BadZipFile, ParseError, KeyError, ValueError, TypeError, AttributeError, IndexError, ArithmeticError, EOFError, zlib.error, OSError)
+"""What openpyxl raises on a damaged or crafted workbook (bad XML, missing parts, wrong types, truncated zip)."""
+
+
+def _check_archive(handle: BinaryIO, source: str) -> None:
+    """Refuse, before openpyxl reads anything, a workbook too large to read or holding a DTD.
+
+    The sizes are those the archive declares for each part: a part is never
+    read past its declared size (:mod:`zipfile` stops there), so they bound
+    what decompressing can cost. A DTD can declare entities that expand a few
+    bytes into gigabytes, and no spreadsheet program writes one: any part that
+    holds one is refused.
+    """
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_WORKBOOK_BYTES:
+        raise InputError([Problem(source, _("larger than {limit} bytes, the limit for a workbook; refused", limit=MAX_WORKBOOK_BYTES), kind="too_large")])
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            parts = archive.infolist()
+            if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNZIPPED_BYTES:
+                message = _("the workbook decompresses to more than {limit} bytes or {parts} parts; refused", limit=MAX_UNZIPPED_BYTES, parts=MAX_PARTS)
+                raise InputError([Problem(source, message, kind="too_large")])
+            for part in parts:
+                if part.filename.endswith((".xml", ".rels")) and _declares_a_dtd(archive, part):
+                    message = _("part {part} of the workbook declares a DTD (<!DOCTYPE>), which no spreadsheet program writes; refused", part=part.filename)
+                    raise InputError([Problem(source, excerpt(message, 4 * MAX_QUOTED), kind="syntax")])
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+        raise InputError([Problem(source, _("not an Excel workbook (.xlsx): {error}", error=excerpt(str(exc))), kind="syntax")]) from None
+    handle.seek(0)
+
+
+_DTD_MARKS = tuple(mark.encode(encoding) for mark in ("<!DOCTYPE", "<!ENTITY") for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+"""What starts a DTD or an entity declaration, in every encoding an XML part may use."""
+
+
+def _declares_a_dtd(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
+    """Whether a DTD or entity declaration occurs anywhere in the part, read in chunks (each overlaps the last)."""
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            window = tail + chunk
+            if any(mark in window for mark in _DTD_MARKS):
+                return True
+            tail = window[-32:]
+    return False
+
+
+def _read_sheets(handle: BinaryIO, sheets: list[Sheet], source: str, drafts: dict[str, _Draft], result: Imported) -> None:
+    """Every sheet of the layout the workbook has, into ``drafts``; a sheet left out holds no rows."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(handle, read_only=True, data_only=True)
+    except InvalidFileException as exc:
+        raise InputError([Problem(source, _("not an Excel workbook (.xlsx): {error}", error=excerpt(str(exc))), kind="syntax")]) from None
+    try:
+        budget = _TextBudget(source)
+        for sheet in sheets:
+            if sheet.name not in book.sheetnames:
+                continue
+            ws = book[sheet.name]
+            ws.reset_dimensions()  # the declared dimension may lie (A1:D5 over 200 rows): read every row the sheet holds
+            rows = _rows(ws, sheet, source, result, budget)
+            if sheet.group is None:
+                _read_main(sheet, rows, source, drafts, result)
+            else:
+                _read_group(sheet, rows, source, drafts, result)
+    finally:
+        book.close()
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A cell longer than :data:`MAX_CELL_CHARS`: what stands for it, so its text is neither copied nor kept."""
+
+    chars: int
+
+
+@dataclass
+class _TextBudget:
+    """Characters of cell text read so far in one workbook, refused past :data:`MAX_TEXT_CHARS`."""
+
+    source: str
+    used: int = 0
+
+    def take(self, value: Any) -> Any:
+        """``value``, counted; a text longer than a cell may hold becomes :class:`TooLong`."""
+        if not isinstance(value, str):
+            return value
+        if len(value) > MAX_CELL_CHARS:
+            self.used += MAX_CELL_CHARS
+            value = TooLong(len(value))
+        else:
+            self.used += len(value)
+        if self.used > MAX_TEXT_CHARS:
+            message = _("the workbook holds more than {limit} characters of text; split it", limit=MAX_TEXT_CHARS)
+            raise InputError([Problem(self.source, message, kind="too_large")])
+        return value
+
+
+def _rows(ws: Any, sheet: Sheet, source: str, result: Imported, budget: _TextBudget) -> Iterator[tuple[int, dict[str, tuple[Any, str]]]]:
     """Data rows as (row number, key -> (value, column letter)), by the keys of row 2; blank rows skipped."""
     from openpyxl.utils import get_column_letter
 
@@ -409,8 +517,8 @@ def _rows(ws: Any, sheet: Sheet, source: str, result: Imported) -> Iterator[tupl
             )
         cells: dict[str, tuple[Any, str]] = {}
         for index, (key, value) in enumerate(zip(keys, values, strict=False), 1):
-            if key is not None and key in known and value not in (None, ""):
-                cells[key] = (value, get_column_letter(index))
+            if key is not None and key in known and value is not None and value != "":
+                cells[key] = (budget.take(value), get_column_letter(index))
         if cells:
             yield number, cells
 
@@ -474,6 +582,10 @@ def _read_group(sheet: Sheet, rows: Iterable[tuple[int, dict[str, tuple[Any, str
 
 def _parse(value: Any, column: Column, source: str, where: tuple[str, int, str], draft: _Draft) -> Any:
     """A cell's value as JSON data of the column's kind; a problem on the draft (and None) when it cannot be."""
+    if isinstance(value, TooLong):
+        too_long = _("{key}: the cell holds {chars} characters; a cell holds at most {limit}", key=column.key, chars=value.chars, limit=MAX_CELL_CHARS)
+        draft.problems.append(_problem(source, where, too_long))
+        return None
     text = value.strip() if isinstance(value, str) else value
     if column.kind == "bool":
         if isinstance(text, bool):
@@ -510,7 +622,7 @@ def _parse(value: Any, column: Column, source: str, where: tuple[str, int, str],
         text = str(text)
         return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
     draft.problems.append(
-        _problem(source, where, _("{key}: expected {expected}, found {value}", key=column.key, expected=column.expected(), value=repr(value)))
+        _problem(source, where, _("{key}: expected {expected}, found {value}", key=column.key, expected=column.expected(), value=quote(value)))
     )
     return None
 

@@ -9,9 +9,9 @@ input cannot be used.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ import click
 import orjson
 
 from ..locale import _
+from ..private_files import private_output
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, log_key_option, log_key_path, settings_db
 
@@ -410,30 +411,10 @@ def log_export(output: Path | None, after: int, db: str | None) -> None:
     """Write the log as JSON Lines, one entry per line, with its hashes (verify it with log verify --file)."""
     from ..server import screening_log
 
-    with _database(db).read() as conn:
-        if output is None:
-            for item in screening_log.entries(conn, after):
-                sys.stdout.buffer.write(orjson.dumps(item.to_json()) + b"\n")
-            return
-        count = _write_private(output, (orjson.dumps(item.to_json()) + b"\n" for item in screening_log.entries(conn, after)))
-    click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)
-
-
-def _write_private(path: Path, lines: Iterable[bytes]) -> int:
-    """Write ``lines`` to a temporary file (0600: the entries hold dossiers), sync it, then rename it over ``path``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    count = 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            for line in lines:
-                handle.write(line)
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return count
+    with _database(db).read() as conn, private_output(output) if output else nullcontext(sys.stdout.buffer) as stream:
+        count = 0
+        for item in screening_log.entries(conn, after):
+            stream.write(orjson.dumps(item.to_json()) + b"\n")
+            count += 1
+    if output:
+        click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)

@@ -12,11 +12,11 @@ from rich.table import Table
 
 from ..errors import DossierError
 from ..locale import _
-from ..registries import MAX_REGISTRY_BYTES, REGISTRY_KINDS
+from ..registries import REGISTRY_KINDS
 from ..services import catalog
 from ..services import registries as registry_service
 from ..services.workspace import Workspace
-from ..sources import InputError, read_bytes
+from ..sources import InputError
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -59,7 +59,6 @@ def registry_import(
     reported in FILE.rejected.csv beside the registry.
     """
     try:
-        data = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES)
         imported = registry_service.import_registry(
             load_packset(packs_dir),
             Workspace.of(packs_dir, registries_dir).registries_dir,
@@ -67,7 +66,7 @@ def registry_import(
             kind,
             source,
             day_of(retrieved_on),
-            data,
+            csv_file,
             str(csv_file),
             skip_bad,
         )

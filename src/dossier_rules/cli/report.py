@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +21,7 @@ import click
 import orjson
 
 from ..locale import _, language
+from ..private_files import private_output, private_text
 from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
 from ..sources import InputError
@@ -119,20 +121,9 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     raise SystemExit(EXIT_OK)
 
 
-class _out:
-    """Standard output, or a file opened for writing (closed on exit)."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.stream: IO[str] | None = None
-
-    def __enter__(self) -> IO[str]:
-        self.stream = self.path.open("w", encoding="utf-8", newline="") if self.path else sys.stdout
-        return self.stream
-
-    def __exit__(self, *exc: object) -> None:
-        if self.path and self.stream:
-            self.stream.close()
+def _out(path: Path | None) -> AbstractContextManager[IO[str]]:
+    """Standard output, or a private file (0600) that replaces ``path`` once it is complete."""
+    return private_text(path) if path else nullcontext(sys.stdout)
 
 
 def summarised(records: Iterator[Record], summary: Summary) -> Iterator[Record]:
@@ -251,8 +242,8 @@ def write_xlsx(records: Iterator[Record], chosen: Filter, chosen_views: list[str
             sheets[view].append(views.headers(view, lang))
             for row in views.rows(summary, view, lang):
                 sheets[view].append(safe_row(row))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    with private_output(path) as handle:
+        book.save(handle)
 
 
 def _sheet_title(view: str, lang: str) -> str:

@@ -14,6 +14,7 @@ from rich.table import Table
 from .. import sharing
 from ..errors import DossierError
 from ..locale import _
+from ..private_files import private_dir, write_private
 from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
     EXIT_FINDINGS,
@@ -238,14 +239,14 @@ def share_export(
             if output is None:
                 click.echo(text, nl=False)
             else:
-                output.write_text(text, encoding="utf-8")
+                write_private(output, text)
                 click.echo(f"wrote {output}", err=True)
             raise SystemExit(EXIT_OK)
         if folder is None:
             raise click.UsageError(_("several notices go to a folder: give --dir"))
         if not notice_ids:
             raise click.UsageError(_("name the notices to export, or choose them with a filter"))
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         refused = 0
         for nid in notice_ids:
             try:
@@ -254,6 +255,6 @@ def share_export(
                 say_refusal(exc)
                 refused += 1
                 continue
-            (folder / f"{notice.notice_id}.{fmt}").write_text(sharing.render(notice, form), encoding="utf-8")
+            write_private(folder / f"{notice.notice_id}.{fmt}", sharing.render(notice, form))
     click.echo(_("{done} of {n} notice(s) written to {folder}", done=len(notice_ids) - refused, n=len(notice_ids), folder=folder))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)

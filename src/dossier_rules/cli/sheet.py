@@ -10,6 +10,7 @@ import orjson
 from .. import spreadsheets
 from ..batch import read_input
 from ..locale import _
+from ..private_files import private_output
 from ..sources import InputError, load_dossier
 from .common import EXIT_INPUT, EXIT_OK, print_problems
 from .language import lang_option
@@ -66,8 +67,7 @@ def sheet_import(workbook: Path, out: Path) -> None:
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as handle:
+    with private_output(out) as handle:
         for dossier in result.dossiers:
             handle.write(orjson.dumps(dossier) + b"\n")
     print_problems(result.problems)

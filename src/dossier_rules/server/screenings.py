@@ -24,10 +24,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from .. import batch, storage
+from .. import batch, redaction, storage
 from ..engine import Engine
 from ..errors import DossierError
-from ..model import personal_pointer, without_personal
+from ..model import without_personal
+from ..packs import PackSet
 from ..results import Filter
 from ..storage import log as log_rows
 from ..storage import screenings as rows
@@ -68,18 +69,21 @@ def inputs_of(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def redact_report(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without evidence read from a field the model marks personal (art. 3)."""
-    findings = [{**f, "evidence": {p: v for p, v in f["evidence"].items() if not personal_pointer(p)}} for f in report.get("findings", ())]
-    return {**report, "findings": findings} if "findings" in report else report
+def redact_report(report: dict[str, Any], packs: PackSet | None = None) -> dict[str, Any]:
+    """A report without personal data in its findings (art. 3): :func:`dossier_rules.redaction.redact_report`.
+
+    ``packs`` (the packs loaded) give each rule's message template, so only the
+    personal values in a message are withheld; without them, whole messages are.
+    """
+    return redaction.redact_report(report, packs)
 
 
-def redact(body: dict[str, Any]) -> dict[str, Any]:
+def redact(body: dict[str, Any], packs: PackSet | None = None) -> dict[str, Any]:
     """A stored screening without candidates' identity (art. 3): for roles the team's policy does not allow."""
     out = dict(body)
     if isinstance(out.get("dossier"), dict):
         out["dossier"] = without_personal(out["dossier"])
-    out["report"] = redact_report(out["report"])
+    out["report"] = redact_report(out["report"], packs)
     out["redacted"] = True
     return out
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import package_data
 from ..errors import DossierError
 from ..packs import PackSet
+from ..private_files import private_text
 from ..registries import (
     CSV_COLUMNS,
     JAPAN,
@@ -26,6 +27,7 @@ from ..registries import (
     REGISTRY_KINDS,
     ImportResult,
     Registry,
+    csv_lines,
     load_registry,
     parse_csv,
     registry_file,
@@ -63,13 +65,12 @@ def check_keeper(packset: PackSet, country: str, kind: str) -> None:
         raise DossierError("registry.not_consulted", country=country, kind=kind)
 
 
-def parse(data: bytes, source: str) -> ImportResult:
-    """The rows of a CSV registry (``registry.not_utf8``; ``InputError`` for a missing column)."""
+def parse(data: bytes | Path, source: str) -> ImportResult:
+    """The rows of a CSV registry, a request's body or a file read as it is parsed (``registry.not_utf8``; ``InputError`` for a missing column)."""
     try:
-        text = data.decode("utf-8-sig")
+        return parse_csv(csv_lines(data) if isinstance(data, Path) else data.decode("utf-8-sig"), source)
     except UnicodeDecodeError:
         raise DossierError("registry.not_utf8", location=source) from None
-    return parse_csv(text, source)
 
 
 def import_registry(
@@ -79,7 +80,7 @@ def import_registry(
     kind: str,
     source: str,
     retrieved_on: date | None,
-    data: bytes,
+    data: bytes | Path,
     name: str,
     skip_bad: bool = False,
     history: tuple[Database, str] | None = None,
@@ -128,7 +129,7 @@ def _record(history: tuple[Database, str], target: Path, country: str, kind: str
 def _report_rejected(target: Path, rejected: list[tuple[int, dict[str, str], str]]) -> Path:
     """The rows left out, with their reasons, beside the registry (spreadsheet-safe)."""
     report = target.with_name(target.name + ".rejected.csv")
-    with report.open("w", encoding="utf-8", newline="") as handle:
+    with private_text(report) as handle:
         writer = csv.writer(handle)
         writer.writerow(["line", "reason", *CSV_COLUMNS])
         for line, values, reason in rejected:

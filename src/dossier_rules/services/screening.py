@@ -7,13 +7,16 @@ applied here once rather than by each interface.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from ..packs import PackSet
 from ..results import Filter
 from ..server.screenings import Screenings, redact, redact_report
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,24 @@ class ScreeningService:
         """One output line per record of a JSON Lines body, in order."""
         return self.store.screen_many(body, as_of, who.username)
 
+    @property
+    def packs(self) -> PackSet:
+        """The packs loaded: their message templates say which quoted values to withhold."""
+        return self.store.engine.packset
+
     def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
         """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
+        return self.stored_with(sid, who, lambda _stored: None)[0]
+
+    def stored_with(self, sid: str, who: Viewer, look: Callable[[dict[str, Any]], T]) -> tuple[dict[str, Any], T]:
+        """A stored screening as ``who`` may see it, and what ``look`` found in it *before* redaction.
+
+        The result page lists the fields a dossier left empty: a field hidden
+        from this role is not one the dossier lacks, so that look comes first.
+        """
         stored = self.store.stored(sid)
-        return stored if who.sees_names else redact(stored)
+        seen = look(stored)
+        return (stored if who.sees_names else redact(stored, self.packs)), seen
 
     def summaries(
         self, chosen: Filter, user: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int
@@ -64,8 +81,8 @@ class ScreeningService:
         """
         result = self.store.rescreen(sid, as_of, who.username)
         if not who.sees_names:
-            result["old"], result["new"] = redact_report(result["old"]), redact_report(result["new"])
+            result["old"], result["new"] = redact_report(result["old"], self.packs), redact_report(result["new"], self.packs)
             if result["changes"]:
                 for side in ("added", "removed"):
-                    result["changes"][side] = redact_report({"findings": result["changes"][side]})["findings"]
+                    result["changes"][side] = redact_report({"findings": result["changes"][side]}, self.packs)["findings"]
         return result

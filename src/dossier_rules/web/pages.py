@@ -364,14 +364,20 @@ def _screen_form(request: Request, who: Principal, kind: str, country: str, form
 # --------------------------------------------------------------------------- Result
 
 
-def _stored(request: Request, who: Principal, sid: str) -> dict[str, Any]:
+def _stored(request: Request, who: Principal, sid: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+    """The screening as this role may see it, and the fields its dossier left empty.
+
+    The empty fields are found before redaction: a field hidden from this
+    role is not one the dossier lacks.
+    """
     try:
-        return _screenings(request).stored(sid, _viewer(request, who))
+        engine = request.app.state.engine
+        return _screenings(request).stored_with(sid, _viewer(request, who), lambda stored: view.unknowns(engine, stored["report"], stored.get("dossier")))
     except DossierError as exc:
         raise refused(exc) from None
 
 
-def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
+def _result_context(request: Request, stored: dict[str, Any], unknowns: list[tuple[str, list[str]]]) -> dict[str, Any]:
     engine = request.app.state.engine
     report = stored["report"]
     rows = list(view.flatten(stored.get("dossier") or {}))
@@ -387,7 +393,7 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
         "verdict": view.verdict(report),
         "groups": view.grouped(report.get("findings", [])),
         "explanations": explanations,
-        "unknowns": view.unknowns(engine, report, stored.get("dossier")),
+        "unknowns": unknowns,
         "dossier_rows": rows,
         "anchor": lambda pointer: view.nearest(pointer, present),
         "severity_headings": view.SEVERITY_HEADINGS,
@@ -400,7 +406,7 @@ def result(sid: str, request: Request, download: bool = False) -> Response:
     if who is None:
         return to_login(request)
     with page(request, who):
-        context = _result_context(request, _stored(request, who, sid))
+        context = _result_context(request, *_stored(request, who, sid))
         response = render(request, who, "result.html", standalone=download, inline_css=(STATIC / "style.css").read_text() if download else "", **context)
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{sid}.html"'
