@@ -620,14 +620,15 @@ def withheld_message(pack: Any, finding: Finding) -> dict[str, str]:
     the rendered message is matched against the template to find their
     values. A message that does not match its template is withheld whole.
     """
-    rule = next((r.rule for r in pack.rules if r.rule.id == finding.rule_id), None)
+    resolved = next((r for r in pack.rules if r.rule.id == finding.rule_id), None)
     rendered = finding.message.model_dump()
-    if rule is None:
+    if resolved is None:
         return {lang: WITHHELD[lang] for lang in rendered}
+    rule, messages = resolved.rule, resolved.messages
     bases = {ROOT: ""}
     if rule.for_each is not None and rule.spec.for_each is not None:
         bases[rule.spec.for_each.as_] = rule.for_each.pointer({ROOT: ""}) + "/0"
-    return {lang: _withhold(rule.messages[lang].parts, text, bases, lang) if lang in rule.messages else WITHHELD[lang] for lang, text in rendered.items()}
+    return {lang: _withhold(messages[lang].parts, text, bases, lang) if lang in messages else WITHHELD[lang] for lang, text in rendered.items()}
 
 
 def _withhold(parts: tuple[Any, ...], text: str, bases: dict[str, str], lang: str) -> str:
