@@ -70,10 +70,11 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     else:
         state = "in_force"
         detail = {"ja": "評価日時点で効力を有しています。", "en": "In force on the date evaluated."}
-    if start == "assumed":
+    if start == "assumed":  # the text gives no single start date: say on what the pack's date rests
+        rule = period.start_rule
         detail = {
-            "ja": detail["ja"] + f"なお、本文に開始条項がないため、署名日（{period.starts_on}）からの適用は前提として置いたものです。",
-            "en": detail["en"] + f" The text has no start clause: application from signature ({period.starts_on}) is an assumption.",
+            "ja": detail["ja"] + f"なお、協力開始日（{period.starts_on}）はこのパックの解釈によるものです" + (f"（{rule.ja}）。" if rule else "。"),
+            "en": detail["en"] + f" The start date ({period.starts_on}) is this pack's reading" + (f": {rule.en}." if rule else "."),
         }
     return {"state": state, "article": article, "start": start, "detail": detail}
 

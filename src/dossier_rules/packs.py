@@ -93,7 +93,11 @@ class InForce(_Strict):
 
     article: str
     starts_on: IsoDate | None = None
-    start_assumed: bool = Field(default=False, description="The text has no start clause: starts_on is the pack's assumption (signature), and reports say so")
+    start_assumed: bool = Field(
+        default=False,
+        description="The text gives no single start date (no start clause, or two signature dates): starts_on is the pack's reading, "
+        "and reports say so, quoting start_rule",
+    )
     ends_on: IsoDate | None = None
     start_rule: Localized | None = None
     end_rule: Localized | None = None
@@ -457,6 +461,13 @@ class Pack:
     def provisions(self) -> dict[str, str]:
         return merged_provisions(self.chain)
 
+    def wording(self) -> dict[str, Localized]:
+        """The MOC's own words by name (``pack.wording``) along the extends chain; later packs override earlier ones."""
+        merged: dict[str, Localized] = {}
+        for source in self.chain:
+            merged.update(source.spec.pack.wording)
+        return merged
+
     def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
         return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
 
@@ -809,9 +820,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
     visit(source, (source.id,))
     chain.append(source)
     provisions = merged_provisions(chain)
-    wording: dict[str, Localized] = {}
-    for node in chain:
-        wording.update(node.spec.pack.wording)
+    wording = Pack(source, tuple(chain), ()).wording()
     country = source.spec.pack.country or ""
     rules: list[ResolvedRule] = []
     seen: dict[str, str] = {}
