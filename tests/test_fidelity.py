@@ -17,7 +17,7 @@ from dossier_rules.packs import PackSet
 from dossier_rules.registries import LoadedRegistry, Registries, Registry, index_entries
 from dossier_rules.testing import lint
 
-from .conftest import MINI_PACK, candidate, sample, write_pack
+from .conftest import MINI_PACK, candidate, write_pack
 
 SCOPE = cond.Scope(cond.type_of_model(CandidateDossier))
 
@@ -136,11 +136,19 @@ def test_test_fraud_block_names_the_domestic_instrument_and_a_mere_report_is_a_w
 
 @pytest.mark.parametrize(
     ("country", "words"),
-    [("KH", "その額及び内訳を理解させないで"), ("LA", "十分に理解させないで"), ("KG", "十分に理解させないで"), ("PK", "十分に理解させないで"), ("TJ", "十分に認識させないで")],
+    [
+        ("KH", "その額及び内訳を理解させないで"),
+        ("LA", "十分に理解させないで"),
+        ("KG", "十分に理解させないで"),
+        ("PK", "十分に理解させないで"),
+        ("TJ", "十分に認識させないで"),
+    ],
 )
 def test_act_e_is_quoted_in_each_text_s_own_words(engine: Engine, country: str, words: str) -> None:
     fee = {"payee": {"name": "Agency", "role": "sending_agency"}, "amount": 100, "currency": "USD", "basis_shown": False, "breakdown_explained": False}
-    (finding,) = [f for f in engine.evaluate_data(candidate(country, fees=[fee]), as_of=date(2026, 1, 1))["findings"] if f["rule_id"] == "common.act-e-fee-without-basis"]
+    (finding,) = [
+        f for f in engine.evaluate_data(candidate(country, fees=[fee]), as_of=date(2026, 1, 1))["findings"] if f["rule_id"] == "common.act-e-fee-without-basis"
+    ]
     assert words in finding["message"]["ja"]
     if country == "KH":
         assert "十分に" not in finding["message"]["ja"]

@@ -172,9 +172,7 @@ def test_report_records_registries_and_is_reproducible(engine: Engine) -> None:
     used = {(r.country, r.kind): r for r in first.registries}
     assert set(used) == {("LA", "accredited-agencies"), ("JP", "improvement-orders"), ("JP", "support-organisations"), ("JP", "suspended-sectors")}
     assert all(r.sha256 and len(r.sha256) == 64 and r.retrieved_on and r.sample for r in used.values())
-    assert {"la-kg-tj.agency-revoked", "la-kg-tj.receiving-organisation-under-order", "la-kg-tj.support-organisation-not-registered"} <= set(
-        rule_ids(first)
-    )
+    assert {"la-kg-tj.agency-revoked", "la-kg-tj.receiving-organisation-under-order", "la-kg-tj.support-organisation-not-registered"} <= set(rule_ids(first))
 
 
 def test_registry_files_are_validated(tmp_path: Path) -> None:

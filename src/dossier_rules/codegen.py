@@ -560,6 +560,8 @@ def _message(code: _Conditions, template: Template, lang: str, scope: _Scope) ->
     for part in template.parts:
         if isinstance(part, str):
             parts.append(literal(part))
+        elif not isinstance(part, cond.Path):
+            raise Unsupported(f"wording {{@{part.name}}} not resolved (render a linked pack's templates)")
         else:
             value, _ = code.path(part, scope)
             parts.append(f"_show({value}, {literal(lang)}, {literal(enum_name(part))})")

@@ -978,11 +978,13 @@ PARTY_FIELDS = frozenset({"id", "name"})
 def _parse_among(raw: dict, scope: Scope, line: int | None, op_line: int | None) -> Node:
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     parties = resolve(raw["among"], scope, op_line)
-    if path.type.kind != "object" or not PARTY_FIELDS <= set(path.type.fields):
+    if path.type.kind != "object" or not set(path.type.fields) >= PARTY_FIELDS:
         raise ConditionError(f"'among' compares a party (an object with id and name), but '{path.text}' is a {path.type.describe()}", op_line)
     item = parties.type if parties.type.kind == "object" else parties.type.item
-    if parties.type.kind not in ("list", "object") or item is None or item.kind != "object" or not PARTY_FIELDS <= set(item.fields):
-        raise ConditionError(f"'among' needs a party or a list of parties (objects with id and name), but '{parties.text}' is a {parties.type.describe()}", op_line)
+    if parties.type.kind not in ("list", "object") or item is None or item.kind != "object" or not set(item.fields) >= PARTY_FIELDS:
+        raise ConditionError(
+            f"'among' needs a party or a list of parties (objects with id and name), but '{parties.text}' is a {parties.type.describe()}", op_line
+        )
     return Among(path, parties)
 
 

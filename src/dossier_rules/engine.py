@@ -100,7 +100,7 @@ def _status_warnings(status: Data) -> list[Data]:
         warnings.append(
             _warning(
                 "pack-start-assumed",
-                {"ja": "協力覚書の開始日は前提による", "en": "MOC start date is an assumption"},
+                {"ja": "協力開始日はパックの解釈による", "en": "MOC start date is the pack's reading"},
                 status["detail"],
             )
         )

@@ -191,7 +191,9 @@ class TestResult(_Strict):
     certificate_number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     taken_on: IsoDate | None = None
     identity_verified: bool | None = None
-    impersonation_reported: bool | None = Field(default=None, description="Was impersonation at this test (別人による受験) reported? A report alone shows no fraud")
+    impersonation_reported: bool | None = Field(
+        default=None, description="Was impersonation at this test (別人による受験) reported? A report alone shows no fraud"
+    )
     other_fraud_reported: bool | None = Field(
         default=None, description="Was another improper act at this test (その他の不正な行為: cheating, a leaked paper, ...) reported?"
     )

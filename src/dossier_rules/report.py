@@ -81,7 +81,9 @@ class Finding(_Out):
         default=None,
         description="Why this finding has no MOC effect: the MOC was not in force on the date evaluated, so it is never block and never shared",
     )
-    basis: FindingBasis | None = Field(default=None, description="Block rules: what makes the application unacceptable (MOC text, or a named Japanese instrument)")
+    basis: FindingBasis | None = Field(
+        default=None, description="Block rules: what makes the application unacceptable (MOC text, or a named Japanese instrument)"
+    )
     message: Localized
     evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")
     item: str | None = Field(default=None, description="JSON pointer of the list item the finding is about (for_each rules)")

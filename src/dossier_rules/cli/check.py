@@ -245,10 +245,10 @@ def _report_header(report: Record) -> list[Segment]:
 
 def basis_text(basis: Record, lang: str) -> str:
     """A block finding's basis on one line: the MOC article, any Japanese instrument and article, what makes it blocking."""
-    cited = basis["article"]
+    cited = str(basis["article"])
     if basis.get("domestic"):
         cited += ("、" if lang == "ja" else "; ") + basis["domestic"]["instrument"][lang] + " " + basis["domestic"]["article"][lang]
-    return cited + (" — " if lang != "ja" else "：") + basis["text"][lang]
+    return cited + (" — " if lang != "ja" else "：") + str(basis["text"][lang])
 
 
 def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
