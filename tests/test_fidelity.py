@@ -4,6 +4,7 @@ these check the pieces of the engine the packs rely on, on all evaluators."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,15 @@ from typing import Any
 import pytest
 
 from dossier_rules import conditions as cond
+from dossier_rules.batch import record_digest
 from dossier_rules.engine import Engine
-from dossier_rules.model import CandidateDossier
+from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
 from dossier_rules.packs import PackSet
 from dossier_rules.registries import LoadedRegistry, Registries, Registry, index_entries
+from dossier_rules.sharing import Outbox, render
 from dossier_rules.testing import lint
 
-from .conftest import MINI_PACK, candidate, write_pack
+from .conftest import MINI_PACK, SAMPLES, candidate, write_pack
 
 SCOPE = cond.Scope(cond.type_of_model(CandidateDossier))
 
@@ -213,3 +216,20 @@ def test_kg_start_is_marked_as_the_pack_s_reading(engine: Engine) -> None:
     report = engine.evaluate_data(candidate("KG"))
     assert report["pack_status"]["start"] == "assumed"
     assert "パックの解釈" in report["pack_status"]["detail"]["ja"] and "reading" in report["pack_status"]["detail"]["en"]
+
+
+def test_notices_show_a_block_s_basis_and_name_act_b_in_pakistan_s_words(packset: PackSet, engine: Engine, tmp_path: Path) -> None:
+    reports = tmp_path / "reports.jsonl"
+    with reports.open("w", encoding="utf-8") as out:
+        for name in ("kg-candidate-test-fraud.json", "pk-broker-penalty-contracts.json"):
+            source = SAMPLES / name
+            report = engine.evaluate(DOSSIER_ADAPTER.validate_python(json.loads(source.read_text(encoding="utf-8"))), source=str(source))
+            report.source_sha256 = record_digest(source.read_bytes())
+            out.write(report.model_dump_json() + "\n")
+    with Outbox(tmp_path / "o.sqlite") as box:
+        box.build(packset, [reports], with_personal_data=False)
+        found = [box.notice(row["id"]) for row in box.notices()]
+    markdown = "\n".join(render(n, "md") for n in found if n.act == "test_fraud")
+    assert "Basis: MOC-KG 5; Ministerial Ordinance" in markdown and "上陸基準省令" in markdown
+    (pk,) = [n for n in found if n.country == "PK" and n.act == "b"]
+    assert "不法な金銭の支払" in pk.act_title.ja and "unlawful payment" in pk.act_title.en
