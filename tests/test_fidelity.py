@@ -157,11 +157,22 @@ def test_act_e_is_quoted_in_each_text_s_own_words(engine: Engine, country: str, 
         assert "十分に" not in finding["message"]["ja"]
 
 
+@pytest.mark.parametrize("country", ["KH", "LA", "KG", "TJ"])
+def test_a_penalty_contract_is_act_b_where_the_text_names_a_penalty(engine: Engine, country: str) -> None:
+    clause = {"kind": "penalty", "concluded": True, "party": {"name": "Broker", "role": "intermediary"}}
+    findings = engine.evaluate_data(candidate(country, contract_clauses=[clause]), as_of=date(2026, 1, 1))["findings"]
+    (act,) = [f for f in findings if f["rule_id"] == "common.act-b-penalty-contract"]
+    assert act["act"] == "b" and "違約金を課す契約" in act["message"]["ja"]
+    assert ("署名すること" in act["message"]["ja"]) is (country == "TJ")
+    assert not [f for f in findings if f["rule_id"].startswith("pk.")]
+
+
 def test_pk_penalty_keeps_unlawful_and_is_a_doubt_unless_shown(engine: Engine) -> None:
     clause = {"kind": "penalty", "concluded": True, "party": {"name": "Promoter", "role": "intermediary"}}
     findings = engine.evaluate_data(candidate("PK", contract_clauses=[clause]))["findings"]
     (doubt,) = [f for f in findings if f["rule_id"] == "pk.act-b-penalty-not-shown-unlawful"]
     assert not doubt["share"] and "不法な金銭の支払" in doubt["message"]["ja"]
+    assert "common.act-b-penalty-contract" not in {f["rule_id"] for f in findings}
     shown = engine.evaluate_data(candidate("PK", contract_clauses=[{**clause, "unlawful": True}]))["findings"]
     (act,) = [f for f in shown if f["rule_id"] == "common.act-b-penalty-contract"]
     assert act["share"] and "不法な金銭の支払" in act["message"]["ja"]
@@ -179,7 +190,7 @@ def test_a_relative_who_takes_a_placement_fee_and_signs_a_penalty_contract_is_no
     assert {"common.act-e-by-other-party", "common.act-b-party-unidentified"} <= {f["rule_id"] for f in report["findings"]}
     listed = engine.evaluate_data({**dossier, "intermediaries": [relative]})
     shared = {f["rule_id"] for f in listed["findings"] if f["share"]}
-    assert {"common.act-e-fee-without-basis", "kh-la-kg-tj.act-b-penalty-on-breach"} <= shared
+    assert {"common.act-e-fee-without-basis", "common.act-b-penalty-contract"} <= shared
 
 
 def test_a_finding_without_moc_effect_reads_as_information_only(engine: Engine) -> None:

@@ -56,11 +56,11 @@ def test_values_read_and_missing_fields_are_shown(packset: PackSet) -> None:
 
 def test_trace_command(tmp_path: Path) -> None:
     sample = SAMPLES / "la-candidate-penalty-contract.json"
-    result = cli("trace", str(sample), "--rule", "kh-la-kg-tj.act-b-penalty-on-breach", "--format", "json")
+    result = cli("trace", str(sample), "--rule", "common.act-b-penalty-contract", "--format", "json")
     assert result.exit_code == 1  # the traced rule fired
     payload = json.loads(result.output)
     (rule,) = payload["rules"]
-    assert rule["rule"] == "kh-la-kg-tj.act-b-penalty-on-breach" and rule["fired"] is True
+    assert rule["rule"] == "common.act-b-penalty-contract" and rule["fired"] is True
     assert rule["trace"][0]["children"][0]["values"] == {"/contract_clauses/0/kind": "penalty"}
     text = cli("trace", str(sample), "--rule", "common.act-e-fee-without-basis")
     assert text.exit_code == 0 and "did not fire" in text.output and "(not evaluated: field missing)" in text.output
