@@ -97,7 +97,8 @@ rules:
     tests:
       - {name: fires, expect: fire, dossier: {}}
       - {name: passes, expect: pass, dossier: {certificate: {number: C-1}}}
-    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}}
+    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}, domestic: {instrument: {ja: 法令, en: Act}, article: {ja: 第1条, en: art. 1}}}
+    effect: {ja: 不適合です。, en: It does not meet the standards.}
 """
 
 

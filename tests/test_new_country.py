@@ -50,9 +50,13 @@ OWN_RULES = """rules:
     article: "Filled in"
     applies_to: candidate
     severity: block
-    basis: {article: "Filled in", text: {ja: 認定送出機関を通じてのみ送り出す。, en: Candidates are sent only through accredited agencies.}}
+    basis:
+      article: "Filled in"
+      text: {ja: 認定送出機関を通じてのみ送り出す。, en: Candidates are sent only through accredited agencies.}
+      domestic: {instrument: {ja: 架空の法令, en: A fictional act}, article: {ja: 第1条, en: art. 1}}
     when: {field: sending_agency.accreditation.number, not_listed_in: accredited-agencies}
     message: {ja: 認定一覧にありません。, en: Not on the accreditation list.}
+    effect: {ja: 不適合です。, en: It does not meet the standards.}
     tests:
       - {name: unknown agency, expect: fire, dossier: {sending_agency: {role: sending_agency, accreditation: {number: VN-X}}}}
       - {name: listed agency, expect: pass, dossier: {sending_agency: {role: sending_agency, accreditation: {number: VN-ACC-1}}}}

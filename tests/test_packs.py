@@ -182,7 +182,10 @@ def test_common_rules_cite_each_countrys_own_articles(packset: PackSet) -> None:
 
 
 def test_pakistan_gets_no_sending_country_rules(packset: PackSet) -> None:
-    assert {r.rule.pack_id for r in packset.packs["pk"].rules} == {"common"}
+    """PK's own rules are only its wording of 4(1)(b) (an unlawful payment); nothing on accreditation or certificates."""
+    rules = packset.packs["pk"].rules
+    assert {r.rule.pack_id for r in rules} == {"common", "pk"}
+    assert {r.article for r in rules if r.rule.pack_id == "pk"} == {"MOC-PK 4(1)(b)"}
 
 
 def test_no_certificate_rule_outside_cambodia(packset: PackSet) -> None:
@@ -210,7 +213,10 @@ def test_merge_patch_follows_rfc_7386() -> None:
     assert target == {"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]}
 
 
-BASIS_LINE = '    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}}\n'
+BASIS_LINE = (
+    '    basis: {article: "{acts}(a)", text: {ja: 根拠の条文, en: The text that makes it blocking}, '
+    "domestic: {instrument: {ja: 法令, en: Act}, article: {ja: 第1条, en: art. 1}}}\n"
+)
 
 
 def test_lint_refuses_a_block_rule_without_its_textual_basis(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from dossier_rules.packs import PackSet
 from dossier_rules.registries import registry_file, write_registry
 from dossier_rules.results import complete
 from dossier_rules.sharing import Outbox, render
-from dossier_rules.testing import case_dossier, pack_test_registries
+from dossier_rules.testing import case_dossier, case_engine, pack_test_registries
 
 from .conftest import SAMPLES
 from .test_robustness import results_in
@@ -194,7 +194,8 @@ def marked_reports(packset: PackSet) -> list[tuple[dict[str, Any], dict[str, Any
                 if case.expect == "fire":
                     data = json.loads(json.dumps(case_dossier(pack, resolved, index)))
                     data = mark_personal(data) if data["kind"] == "candidate" else data  # brokers have no personal field
-                    out.append((data, engine.evaluate_data(data, as_of=case.as_of, timestamp=False)))
+                    screening = case_engine(engine, pack, case.registries_retrieved_on)
+                    out.append((data, screening.evaluate_data(data, as_of=case.as_of, timestamp=False)))
     return out
 
 

@@ -134,6 +134,7 @@ def test_upload_screens_and_opens_the_result(service: Any) -> None:
     response = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("a.json", raw, "application/json"))])
     assert response.status_code == 200 and "受入不可: このままでは" in response.text
     assert "この審査の限界" in response.text and "pack-start-assumed" not in response.text  # data warnings, in words
+    assert "不適合の根拠" in response.text and "上陸" not in response.text  # a block shows its basis (6(1): MOC text, no domestic act)
     assert "Vanna Example" not in response.text and "あなたの役割では個人情報は表示されません" in response.text  # art. 3: screeners see no names
     bad = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("b.json", b'{"kind": "candiate"}', "application/json"))])
     assert bad.status_code == 422 and "candiate" in bad.text and "b.json" in bad.text

@@ -51,7 +51,7 @@ from dateutil.relativedelta import relativedelta
 from . import conditions as cond
 from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "2"
+CODEGEN_VERSION = "3"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -97,6 +97,8 @@ RUNTIME: dict[str, Any] = {
     "_shift": _shift,
     "_show": show_value,
     "_broker_subject": broker_subject,
+    "_among": cond.party_among,
+    "_same_party": cond.same_party,
     "__builtins__": {"any": any, "all": all, "enumerate": enumerate, "str": str, "frozenset": frozenset, "len": len, "sum": sum, "min": min, "max": max},
 }
 """Everything generated code can name besides its own locals and constants (no other builtins)."""
@@ -270,6 +272,11 @@ class _Conditions:
             return self.compare(node, scope)
         if isinstance(node, cond.Lookup):
             return self.lookup(node, scope)
+        if isinstance(node, cond.Retrieved):
+            return self.retrieved(node, scope)
+        if isinstance(node, cond.Among):
+            helper = "_same_party" if node.one else "_among"
+            return f"{helper}({self.path(node.path, scope)[0]}, {self.path(node.parties, scope)[0]})"
         if isinstance(node, cond.Quantifier):
             items, _ = self.path(node.path, scope)
             var = self.src.fresh("q")
@@ -336,11 +343,23 @@ class _Conditions:
             return f"({first} is not None and {other_first} is not None and {later} not in {other_later})"
         return f"({first} is not None and {other_first} is not None and {later} {_SYMBOL[op]} {other_later})"
 
+    def retrieved(self, node: cond.Retrieved, scope: _Scope) -> str:
+        """The registry's retrieval date compared as the interpreter does: unknown (not loaded) is never true."""
+        first, later = self.once(f"reg.retrieved_on({literal(node.kind)})", False)
+        op = _SYMBOL[node.op]
+        if node.operand.is_constant:
+            return f"({first} is not None and {later} {op} {self.constant(node.operand.constant)})"
+        other_first, other_later = self.once(*self.operand(node.operand, scope))
+        return f"({first} is not None and {other_first} is not None and {later} {op} {other_later})"
+
     def lookup(self, node: cond.Lookup, scope: _Scope) -> str:
         first, later = self.once(*self.path(node.path, scope))
         kind = literal(node.kind)
         if node.op == "listed_in":
             return f"({first} is not None and reg.listed({kind}, {later}))"
+        if node.op == "revoked_in" and node.before is not None:
+            day_first, day_later = self.once(*self.path(node.before, scope))
+            return f"({first} is not None and {day_first} is not None and reg.revoked_before({kind}, {later}, {day_later}))"
         if node.op == "revoked_in":
             return f"({first} is not None and reg.revoked({kind}, {later}))"
         if node.op == "listed_under_other_name":
@@ -522,7 +541,7 @@ def _rule(
     if item is not None:
         lines.append(f"{inner}p = {literal(item[1])} + str(i)")
         pointer = "p"
-    messages = ", ".join(f"{literal(lang)}: {_message(code, template, lang, branch)}" for lang, template in rule.messages.items())
+    messages = ", ".join(f"{literal(lang)}: {_message(code, template, lang, branch)}" for lang, template in resolved.messages.items())
     evidence = ", ".join(f"{_pointer(path, pointer)}: {_evidence(code, path, branch)}" for path in rule.evidence)
     if rule.subject is not None:
         subject, _ = code.path(rule.subject, branch)
@@ -541,6 +560,8 @@ def _message(code: _Conditions, template: Template, lang: str, scope: _Scope) ->
     for part in template.parts:
         if isinstance(part, str):
             parts.append(literal(part))
+        elif not isinstance(part, cond.Path):
+            raise Unsupported(f"wording {{@{part.name}}} not resolved (render a linked pack's templates)")
         else:
             value, _ = code.path(part, scope)
             parts.append(f"_show({value}, {literal(lang)}, {literal(enum_name(part))})")

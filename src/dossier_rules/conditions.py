@@ -19,10 +19,21 @@ Operators (YAML)::
     {field: PATH, listed_in: KIND}       on the registry KIND as of the evaluation date
     {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
     {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
+    {field: PATH, revoked_in: {in: KIND, before: DATE_PATH}}
+                                         its entry was revoked before the date DATE_PATH gives (false when
+                                         that date is missing or the list is not loaded)
     {field: PATH, listed_under_other_name: {in: KIND, name: NAME_PATH}}
                                          listed on KIND as of the evaluation date, but not under the name
                                          NAME_PATH gives (false when either value is missing or the
                                          list is not loaded)
+    {retrieved: KIND, OP: OPERAND}       the day the registry KIND was retrieved, compared (OP in eq ne lt
+                                         le gt ge) with a date operand; unknown (never true) when that
+                                         registry is not loaded: what a list cannot know, it cannot prove
+    {field: PARTY_PATH, among: PARTIES_PATH}
+                                         the party at PARTY_PATH is one of the parties listed at PARTIES_PATH
+                                         (or is the party there, when it names one party): the same id when
+                                         both have one, else the same name (compared as registry names are);
+                                         false when either is missing
     {count: {in: PATH, as: NAME, where: C}, OP: OPERAND}                  OP in eq ne lt le gt ge
     {sum: {in: PATH, as: NAME, of: NAME.PATH, where: C, unit: {field: NAME.PATH, eq: V}}, OP: OPERAND}
     {min: ...} / {max: ...}                                                 like sum; numbers or dates
@@ -63,7 +74,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
 
 from .model import Vocabulary, parse_date
-from .registries import REGISTRY_KINDS
+from .registries import REGISTRY_KINDS, comparable_name
 
 Env = dict[str, Any]
 """Evaluation state: ``"$"`` is the dossier (validated JSON data), ``"$as_of"`` the date, ``"$registries"`` the
@@ -508,18 +519,23 @@ _LOOKUPS = {
 class Lookup(Node):
     """A registry look-up for the value of a field, as of the evaluation date.
 
-    ``name`` is the path of the name the entry should bear (``listed_under_other_name`` only).
+    ``name`` is the path of the name the entry should bear (``listed_under_other_name`` only);
+    ``before`` the path of a date before which a ``revoked_in`` revocation must fall, instead of the evaluation date.
     """
 
     path: Path
     op: str
     kind: str
     name: Path | None = None
+    before: Path | None = None
 
     def program(self) -> Program:
         get, kind = self.path.getter, self.kind
         if self.op == "listed_in":
             return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
+        if self.op == "revoked_in" and self.before is not None:
+            day = self.before.getter
+            return lambda env: (v := get(env)) is not None and (d := day(env)) is not None and env["$registries"].revoked_before(kind, v, d)
         if self.op == "revoked_in":
             return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
         if self.op == "listed_under_other_name":
@@ -529,11 +545,76 @@ class Lookup(Node):
         return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
 
     def paths(self) -> list[Path]:
-        return [self.path] + ([self.name] if self.name is not None else [])
+        return [self.path] + [p for p in (self.name, self.before) if p is not None]
 
     def __str__(self) -> str:
         verb = _LOOKUPS[self.op].format(name=self.name.text if self.name else "")
-        return f"{self.path.text} {verb} registry {self.kind} (as of the evaluation date)"
+        when = f"before {self.before.text}" if self.before is not None else "as of the evaluation date"
+        return f"{self.path.text} {verb} registry {self.kind} ({when})"
+
+
+@dataclass(frozen=True)
+class Retrieved(Node):
+    """The retrieval date of a registry compared with a date: a list proves nothing about what came after it."""
+
+    kind: str
+    op: str
+    operand: Operand
+
+    def program(self) -> Program:
+        kind, fn = self.kind, _COMPARATORS[self.op]
+        if self.operand.is_constant:
+            const = self.operand.constant
+            return lambda env: (a := env["$registries"].retrieved_on(kind)) is not None and fn(a, const)
+        other = self.operand.getter()
+        return lambda env: (a := env["$registries"].retrieved_on(kind)) is not None and (b := other(env)) is not None and fn(a, b)
+
+    def paths(self) -> list[Path]:
+        return [self.operand.path] if self.operand.path else []
+
+    def __str__(self) -> str:
+        return f"retrieval date of registry {self.kind} {_SYMBOLS[self.op]} {self.operand}"
+
+
+def same_party(party: Any, other: Any) -> bool:
+    """Whether two party records name the same party: the same id when both have one, else the same name."""
+    if not isinstance(party, dict) or not isinstance(other, dict):
+        return False
+    ids = party.get("id"), other.get("id")
+    if ids[0] is not None and ids[1] is not None:
+        return bool(ids[0] == ids[1])
+    names = party.get("name"), other.get("name")
+    return names[0] is not None and names[1] is not None and comparable_name(str(names[0])) == comparable_name(str(names[1]))
+
+
+def party_among(party: Any, parties: Any) -> bool:
+    """Whether ``party`` is one of ``parties`` (:func:`same_party`); false when either is missing."""
+    return party is not None and parties is not None and any(same_party(party, p) for p in parties)
+
+
+@dataclass(frozen=True)
+class Among(Node):
+    """A party that the dossier also lists in a list of parties (``intermediaries``), or that is another named party."""
+
+    path: Path
+    parties: Path
+
+    @property
+    def one(self) -> bool:
+        """Whether ``parties`` names one party (compared with it) rather than a list of them."""
+        return self.parties.type.kind == "object"
+
+    def program(self) -> Program:
+        get, parties = self.path.getter, self.parties.getter
+        if self.one:
+            return lambda env: same_party(get(env), parties(env))
+        return lambda env: party_among(get(env), parties(env))
+
+    def paths(self) -> list[Path]:
+        return [self.path, self.parties]
+
+    def __str__(self) -> str:
+        return f"{self.path.text} is among {self.parties.text}"
 
 
 @dataclass(frozen=True)
@@ -757,6 +838,8 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
         raise ConditionError(f"a condition must be a mapping such as {{all: [...]}} or {{field: ..., eq: ...}}, got {raw!r}", line)
     if "field" in raw:
         return _parse_comparison(raw, scope, line)
+    if "retrieved" in raw:
+        return _parse_retrieved(raw, scope, line)
     if any(key in raw for key in AGGREGATES):
         return _parse_aggregate_comparison(raw, scope, line)
     if len(raw) != 1:
@@ -774,7 +857,7 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
         return Presence(resolve(arg, scope, arg_line), present=op == "exists")
     if op in ("some", "every"):
         return _parse_quantifier(op, arg, scope, arg_line)
-    known = ["all", "any", "not", "exists", "missing", "some", "every", "field", *AGGREGATES]
+    known = ["all", "any", "not", "exists", "missing", "some", "every", "field", "retrieved", *AGGREGATES]
     if op in COMPARISON_OPERATORS:
         raise ConditionError(f"'{op}' needs a 'field' to compare", arg_line)
     raise ConditionError(f"unknown operator '{op}'{_suggest_operator(op, known + list(COMPARISON_OPERATORS))}", arg_line)
@@ -864,13 +947,17 @@ def _item_line(seq: Any, index: int, default: int | None) -> int | None:
 def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
     ops = [k for k in raw if k != "field"]
     if len(ops) != 1:
-        raise ConditionError(f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS + tuple(_LOOKUPS))}, got {ops or 'none'}", line)
+        raise ConditionError(
+            f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS + tuple(_LOOKUPS) + ('among',))}, got {ops or 'none'}", line
+        )
     op = ops[0]
     op_line = _line(raw, op, line)
     if op in _LOOKUPS:
         return _parse_lookup(raw, op, scope, line, op_line)
+    if op == "among":
+        return _parse_among(raw, scope, line, op_line)
     if op not in COMPARISON_OPERATORS:
-        raise ConditionError(f"unknown comparison '{op}'{_suggest_operator(op, COMPARISON_OPERATORS + tuple(_LOOKUPS))}", op_line)
+        raise ConditionError(f"unknown comparison '{op}'{_suggest_operator(op, COMPARISON_OPERATORS + tuple(_LOOKUPS) + ('among',))}", op_line)
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     left = path.type
     if left.kind in ("object", "list"):
@@ -884,10 +971,50 @@ def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
     return Compare(path, op, operand)
 
 
+PARTY_FIELDS = frozenset({"id", "name"})
+"""What :func:`same_party` compares: a value ``among`` reads must be an object with both."""
+
+
+def _parse_among(raw: dict, scope: Scope, line: int | None, op_line: int | None) -> Node:
+    path = resolve(raw["field"], scope, _line(raw, "field", line))
+    parties = resolve(raw["among"], scope, op_line)
+    if path.type.kind != "object" or not set(path.type.fields) >= PARTY_FIELDS:
+        raise ConditionError(f"'among' compares a party (an object with id and name), but '{path.text}' is a {path.type.describe()}", op_line)
+    item = parties.type if parties.type.kind == "object" else parties.type.item
+    if parties.type.kind not in ("list", "object") or item is None or item.kind != "object" or not set(item.fields) >= PARTY_FIELDS:
+        raise ConditionError(
+            f"'among' needs a party or a list of parties (objects with id and name), but '{parties.text}' is a {parties.type.describe()}", op_line
+        )
+    return Among(path, parties)
+
+
+def _parse_retrieved(raw: dict, scope: Scope, line: int | None) -> Node:
+    ops = [k for k in raw if k != "retrieved"]
+    if len(ops) != 1 or ops[0] not in _ORDERING:
+        unknown = [k for k in ops if k not in _ORDERING]
+        hint = _suggest_operator(unknown[0], _ORDERING) if unknown else ""
+        raise ConditionError(f"'retrieved' takes a registry and exactly one of {', '.join(_ORDERING)}, got {sorted(raw)}{hint}", line)
+    kind, op = raw["retrieved"], ops[0]
+    if kind not in REGISTRY_KINDS:
+        raise ConditionError(
+            f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", _line(raw, "retrieved", line)
+        )
+    operand = _operand(raw[op], FieldType("date"), scope, _line(raw, op, line), f"retrieved {op}")
+    return Retrieved(kind, op, operand)
+
+
 def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: int | None) -> Node:
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     name: Path | None = None
+    before: Path | None = None
     kind = raw[op]
+    if op == "revoked_in" and isinstance(kind, dict):
+        if set(kind) != {"in", "before"}:
+            raise ConditionError(f"'{op}' takes a registry, or {{in: REGISTRY, before: DATE_PATH}}, got {sorted(kind)!r}", op_line)
+        before = resolve(kind["before"], scope, _line(kind, "before", op_line))
+        if before.type.kind != "date":
+            raise ConditionError(f"'{op}' before: needs a date, but '{before.text}' is a {before.type.describe()}", op_line)
+        kind = kind["in"]
     if op == "listed_under_other_name":
         if not isinstance(kind, dict) or set(kind) != {"in", "name"}:
             got = sorted(kind) if isinstance(kind, dict) else kind
@@ -900,7 +1027,7 @@ def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: i
         raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
     if path.type.kind != "string":
         raise ConditionError(f"'{op}' looks up an identifier, but '{path.text}' is a {path.type.describe()}", op_line)
-    return Lookup(path, op, kind, name)
+    return Lookup(path, op, kind, name, before)
 
 
 def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node:
@@ -936,7 +1063,7 @@ def outline(node: Node, indent: int = 0) -> list[str]:
 
 def registries_used(node: Node) -> set[str]:
     """The registry kinds a condition consults, so the engine can say when one is missing."""
-    if isinstance(node, Lookup):
+    if isinstance(node, (Lookup, Retrieved)):
         return {node.kind}
     if isinstance(node, (All, Any_)):
         return set().union(*(registries_used(n) for n in node.items))

@@ -70,10 +70,11 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     else:
         state = "in_force"
         detail = {"ja": "評価日時点で効力を有しています。", "en": "In force on the date evaluated."}
-    if start == "assumed":
+    if start == "assumed":  # the text gives no single start date: say on what the pack's date rests
+        rule = period.start_rule
         detail = {
-            "ja": detail["ja"] + f"なお、本文に開始条項がないため、署名日（{period.starts_on}）からの適用は前提として置いたものです。",
-            "en": detail["en"] + f" The text has no start clause: application from signature ({period.starts_on}) is an assumption.",
+            "ja": detail["ja"] + f"なお、協力開始日（{period.starts_on}）はこのパックの解釈によるものです" + (f"（{rule.ja}）。" if rule else "。"),
+            "en": detail["en"] + f" The start date ({period.starts_on}) is this pack's reading" + (f": {rule.en}." if rule else "."),
         }
     return {"state": state, "article": article, "start": start, "detail": detail}
 
@@ -99,7 +100,7 @@ def _status_warnings(status: Data) -> list[Data]:
         warnings.append(
             _warning(
                 "pack-start-assumed",
-                {"ja": "協力覚書の開始日は前提による", "en": "MOC start date is an assumption"},
+                {"ja": "協力開始日はパックの解釈による", "en": "MOC start date is the pack's reading"},
                 status["detail"],
             )
         )
@@ -117,11 +118,16 @@ NOT_IN_FORCE_EFFECT = {
 }
 
 
-def _without_moc_effect(finding: Data) -> Data:
+def _without_moc_effect(finding: Data, effects: dict[str, dict[str, str]]) -> Data:
     """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why.
 
     Every evaluator builds ``rule_severity`` and ``limited`` as null, in the same place; only this sets them.
+    The rule's effect sentence (``effects``, by rule id), which ends its message, is taken off, so the
+    message reads as information only.
     """
+    effect = effects.get(finding["rule_id"])
+    if effect is not None:
+        finding["message"] = {lang: text.removesuffix(effect[lang]) for lang, text in finding["message"].items()}
     if finding["severity"] == "block":
         finding["rule_severity"] = "block"
         finding["severity"] = "warn"
@@ -147,6 +153,7 @@ def _finding(**fields: Any) -> Data:
         "title": fields["title"],
         "rule_severity": fields.get("rule_severity"),
         "limited": fields.get("limited"),
+        "basis": fields.get("basis"),
         "message": fields["message"],
         "evidence": fields["evidence"],
         "item": fields.get("item"),
@@ -201,6 +208,7 @@ class Engine:
             pack.id: {kind: tuple(r for r in pack.rules if kind in r.rule.registries) for kind in sorted({k for r in pack.rules for k in r.rule.registries})}
             for pack in packset.packs.values()
         }
+        self._effects = {pack.id: {r.rule.id: r.effect for r in pack.rules if r.effect is not None} for pack in packset.packs.values()}
         self._context = lru_cache(maxsize=4096)(self._date_context)
         self._screens = self._generated() if backend == "native" else {}
 
@@ -256,7 +264,8 @@ class Engine:
         except Exception as exc:
             raise self._failure(pack, kind, dossier, as_of, context.view, exc) from exc
         if context.status["state"] != "in_force":
-            findings = [_without_moc_effect(f) for f in findings]
+            effects = self._effects[pack.id]
+            findings = [_without_moc_effect(f, effects) for f in findings]
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -391,10 +400,11 @@ def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[Resolved
 class _Runner:
     """One rule, ready to run: its program, its list to iterate, and the static part of its findings."""
 
-    __slots__ = ("base", "items", "name", "program", "rule", "static")
+    __slots__ = ("base", "items", "messages", "name", "program", "rule", "static")
 
     def __init__(self, resolved: ResolvedRule, pack_id: str):
         rule = self.rule = resolved.rule
+        self.messages = resolved.messages
         spec = rule.spec
         self.program = rule.program
         self.items = rule.for_each.getter if rule.for_each else None
@@ -411,6 +421,7 @@ class _Runner:
             "title": spec.title.model_dump(),
             "rule_severity": None,
             "limited": None,
+            "basis": resolved.basis,
         }
 
     def run(self, env: Env, out: list[Data], items: list[Any] | None) -> None:
@@ -442,7 +453,7 @@ class _Runner:
         rule = self.rule
         return _finding(
             **self.static,
-            message={lang: template.render(env, lang) for lang, template in rule.messages.items()},
+            message={lang: template.render(env, lang) for lang, template in self.messages.items()},
             evidence={path.pointer(bases): json_value(path.getter(env)) for path in rule.evidence},
             item=item,
             subject=_subject(rule, env),

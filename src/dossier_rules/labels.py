@@ -101,7 +101,7 @@ ENUMS: dict[str, dict[str, Label]] = {
         "b": ("4(1)(b) 不履行時の支払等を定める契約", "4(1)(b) contract imposing a payment on breach"),
         "c": ("4(1)(c) 人権侵害", "4(1)(c) violation of rights"),
         "d": ("4(1)(d) 偽変造・虚偽文書", "4(1)(d) forged, altered or false documents"),
-        "e": ("4(1)(e) 算出基準等を示さない費用徴収", "4(1)(e) fees without basis or breakdown"),
+        "e": ("4(1)(e) 算出基準を示さず額・内訳を理解させない費用徴収", "4(1)(e) fees without basis and without the amount and breakdown understood"),
         "test_fraud": ("試験における不正", "test fraud"),
         "other": ("その他", "other"),
     },

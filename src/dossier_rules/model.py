@@ -158,7 +158,10 @@ class Party(_Strict):
     name: Text | None = None
     role: PartyRole | None = None
     legal_form: Literal["individual", "corporate"] | None = None
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(
+        default=None,
+        description="Where the party is based; a party based neither in Japan nor in the partner country is outside 4(1)'s 「両国内」",
+    )
     accreditation: Accreditation | None = None
 
 
@@ -188,8 +191,18 @@ class TestResult(_Strict):
     certificate_number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     taken_on: IsoDate | None = None
     identity_verified: bool | None = None
-    impersonation_reported: bool | None = None
-    certificate_forged_or_altered: bool | None = None
+    impersonation_reported: bool | None = Field(
+        default=None, description="Was impersonation at this test (別人による受験) reported? A report alone shows no fraud"
+    )
+    other_fraud_reported: bool | None = Field(
+        default=None, description="Was another improper act at this test (その他の不正な行為: cheating, a leaked paper, ...) reported?"
+    )
+    fraud_substantiated: bool | None = Field(
+        default=None,
+        description="Was the reported impersonation or other improper act substantiated (by the test body's or an authority's findings)? "
+        "false: found unsubstantiated; null: not known",
+    )
+    certificate_forged_or_altered: bool | None = Field(default=None, description="Was the pass certificate examined and found forged or altered?")
 
 
 class Fee(_Strict):
@@ -225,6 +238,11 @@ class ContractClause(_Strict):
     concluded: bool | None = Field(
         default=None,
         description="Was the contract made (signed)? false: the candidate was only asked to sign; null: not known. 4(1)(b) is making such a contract (TJ: signing it)",
+    )
+    unlawful: bool | None = Field(
+        default=None,
+        description="Has the payment the clause imposes been shown to be unlawful? PK 4(1)(b) is a contract imposing an unlawful payment "
+        "(不法な金銭の支払) on breach; null: not shown",
     )
     amount: Amount | None = None
     currency: CurrencyCode | None = None
@@ -281,7 +299,13 @@ class CandidateDossier(Envelope):
     sector: Sector | None = None
     hire_route: Literal["sending_agency", "direct"] | None = None
     sending_agency: Party | None = None
-    intermediaries: list[Party] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    intermediaries: list[Party] | None = Field(
+        default=None,
+        max_length=MAX_LIST_ITEMS,
+        description="Every party involved in the candidate's job seeking or the job offer as a go-between (仲介機関, 4(1): defined by "
+        "what it does, individuals included). A party listed here is an intermediary for every 4(1) rule whatever its role "
+        "(a relative or a fixer recorded as other); the same party elsewhere in the dossier is matched by id, else by name",
+    )
     certificate: Certificate | None = None
     tests: list[TestResult] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     fees: list[Fee] | None = Field(default=None, max_length=MAX_LIST_ITEMS)

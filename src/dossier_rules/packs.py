@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -93,7 +93,11 @@ class InForce(_Strict):
 
     article: str
     starts_on: IsoDate | None = None
-    start_assumed: bool = Field(default=False, description="The text has no start clause: starts_on is the pack's assumption (signature), and reports say so")
+    start_assumed: bool = Field(
+        default=False,
+        description="The text gives no single start date (no start clause, or two signature dates): starts_on is the pack's reading, "
+        "and reports say so, quoting start_rule",
+    )
     ends_on: IsoDate | None = None
     start_rule: Localized | None = None
     end_rule: Localized | None = None
@@ -114,6 +118,11 @@ class ArticleEntry(_Strict):
     title: Localized
     not_checkable: Localized | None = Field(default=None, description="Why no rule checks this on a dossier")
     note: Localized | None = Field(default=None, description="What part of the provision the rules do not cover, if any")
+    acceptance: Localized | None = Field(
+        default=None,
+        description="What this provision's text says about accepting or sending candidates, when it can make an application "
+        "unacceptable; a block rule whose basis names no domestic instrument must rest on such a provision",
+    )
 
 
 class DeclaredField(_Strict):
@@ -134,6 +143,11 @@ class PackMeta(_Strict):
     extends: list[str] = Field(default_factory=list)
     moc: Moc | None = None
     provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
+    wording: dict[str, Localized] = Field(
+        default_factory=dict,
+        description="Words of this MOC's text where the five differ (4(1)(b) PK 不法な金銭の支払, TJ 署名; 4(1)(e) 十分に理解/認識させ), "
+        "by name; messages quote them as {@name}, so a shared rule never carries one country's wording into another's findings",
+    )
     articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
     dossier_fields: dict[Literal["candidate", "broker"], dict[str, DeclaredField]] = Field(
         default_factory=dict,
@@ -148,13 +162,27 @@ class Share(_Strict):
     act: Act
 
 
+class DomesticInstrument(_Strict):
+    """A Japanese legal instrument, by name and article, that makes a finding a reason to refuse where the MOC only asks to share."""
+
+    instrument: Localized = Field(description="The instrument's name, e.g. 出入国管理及び難民認定法")
+    article: Localized = Field(description="The article or item in it, e.g. 第7条第1項第2号 / art. 7(1)(ii)")
+
+
 class Basis(_Strict):
-    """What in the MOC's text makes a finding of this rule make the application unacceptable (block rules only)."""
+    """What makes a finding of this rule make the application unacceptable (block rules only).
+
+    Either the MOC's own text (``article`` is then a provision whose entry in ``pack.articles`` carries
+    ``acceptance``), or a Japanese legal instrument named under ``domestic``, cited beside the MOC article.
+    """
 
     article: str = Field(
-        description="The article that makes it blocking, as cited by the rule ('5(2)' or '{certificate}'); must be the rule's article or one of its 'also'"
+        description="The MOC article cited for it, as cited by the rule ('5(2)' or '{certificate}'); must be the rule's article or one of its 'also'"
     )
-    text: Localized = Field(description="What that article says that makes the application unacceptable, in a sentence")
+    text: Localized = Field(description="What makes the application unacceptable, in a sentence")
+    domestic: DomesticInstrument | None = Field(
+        default=None, description="The Japanese legal instrument and article that make it a requirement, when the MOC's text does not"
+    )
 
 
 class ForEach(_Strict):
@@ -169,6 +197,9 @@ class TestCase(_Strict):
     expect: Literal["fire", "pass"]
     count: int | None = Field(default=None, ge=1, description="Exact number of findings expected when it fires")
     as_of: IsoDate | None = None
+    registries_retrieved_on: IsoDate | None = Field(
+        default=None, description="The day the pack's test registries are taken to have been retrieved (default: never older than the date evaluated)"
+    )
     dossier: dict[str, Any] = Field(default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind")
 
 
@@ -186,7 +217,13 @@ class RuleSpec(_Strict):
         default=None, description="Path to the party the finding is about (the intermediary a sharing notice names); broker rules are about the broker"
     )
     when: dict[str, Any] = Field(description="The condition (see docs/authoring.md)")
-    message: Localized
+    message: Localized = Field(description="What was found, read as information: the effect under the MOC goes in 'effect'")
+    effect: Localized | None = Field(
+        default=None,
+        description="The sentence saying what the finding does under the MOC (shared with the partner, application not acceptable); "
+        "appended to the message only while the MOC is in force, so a finding without MOC effect reads as information. "
+        "Required for block and shared rules",
+    )
     evidence: list[str] = Field(default_factory=list)
     tests: list[TestCase] = Field(default_factory=list)
 
@@ -232,19 +269,46 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
-class Template:
-    """A message with ``{path}`` placeholders, checked at load and filled from the dossier."""
+class Wording:
+    """A ``{@name}`` placeholder: the words of the concrete pack's MOC (``pack.wording``), filled in when packs are linked."""
 
-    parts: tuple[str | cond.Path, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message with ``{path}`` placeholders, checked at load and filled from the dossier.
+
+    As written in a pack it may also hold ``{@name}`` wordings; a rule's templates as a concrete pack applies
+    them (:attr:`ResolvedRule.messages`) have those replaced by that MOC's words.
+    """
+
+    parts: tuple[str | cond.Path | Wording, ...]
 
     def render(self, env: cond.Env, lang: Lang) -> str:
         out = []
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
-            else:
+            elif isinstance(part, cond.Path):
                 out.append(show_value(part.getter(env), lang, enum_name(part)))
+            else:
+                raise ValueError(f"wording {{@{part.name}}} is not resolved: render the templates of a linked pack's rule")
         return "".join(out)
+
+    def wordings(self) -> set[str]:
+        return {p.name for p in self.parts if isinstance(p, Wording)}
+
+    def with_wording(self, wording: dict[str, Localized], lang: str) -> Template:
+        """This template with every ``{@name}`` replaced by the words ``wording`` gives it in ``lang`` (adjacent text merged)."""
+        parts: list[str | cond.Path | Wording] = []
+        for part in self.parts:
+            text = getattr(wording[part.name], lang) if isinstance(part, Wording) else part
+            if isinstance(text, str) and parts and isinstance(parts[-1], str):
+                parts[-1] += text
+            else:
+                parts.append(text)
+        return Template(tuple(parts))
 
 
 def enum_name(path: cond.Path) -> str | None:
@@ -274,11 +338,17 @@ def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:
 
 
 def compile_template(text: str, scope: cond.Scope, line: int | None) -> Template:
-    parts: list[str | cond.Path] = []
+    parts: list[str | cond.Path | Wording] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(text):
         parts.append(text[pos : match.start()])
-        parts.append(cond.resolve(match.group(1).strip(), scope, line))
+        name = match.group(1).strip()
+        if name.startswith("@"):
+            if not re.fullmatch(r"@[a-z][a-z0-9_]*", name):
+                raise cond.ConditionError(f"a wording placeholder is {{@name}} in lower-case letters, digits and '_', got {{{name}}}", line)
+            parts.append(Wording(name[1:]))
+        else:
+            parts.append(cond.resolve(name, scope, line))
         pos = match.end()
     parts.append(text[pos:])
     return Template(tuple(p for p in parts if p != ""))
@@ -322,6 +392,12 @@ class ResolvedRule:
     rule: CompiledRule
     article: str
     also: tuple[str, ...]
+    basis: dict[str, Any] | None = None
+    """What makes the finding a reason to refuse (block rules): see :class:`Basis`, with the article resolved."""
+    messages: dict[str, Template] = field(default_factory=dict)
+    """The rule's message templates (message and effect) in this MOC's wording: what findings are rendered from."""
+    effect: dict[str, str] | None = None
+    """The effect sentence as it ends the message, in this MOC's wording (None: the rule has none)."""
 
 
 @dataclass(frozen=True)
@@ -384,6 +460,13 @@ class Pack:
 
     def provisions(self) -> dict[str, str]:
         return merged_provisions(self.chain)
+
+    def wording(self) -> dict[str, Localized]:
+        """The MOC's own words by name (``pack.wording``) along the extends chain; later packs override earlier ones."""
+        merged: dict[str, Localized] = {}
+        for source in self.chain:
+            merged.update(source.spec.pack.wording)
+        return merged
 
     def rules_for(self, kind: str) -> tuple[ResolvedRule, ...]:
         return tuple(r for r in self.rules if r.rule.spec.applies_to == kind)
@@ -493,6 +576,25 @@ def country_fields_schema(meta: PackMeta, kind: str) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
+_EMPTY_SCOPE = cond.Scope(cond.FieldType("object"))
+"""Effect sentences read no dossier field: they are checked in a scope with none."""
+
+
+def _effect(spec: RuleSpec, wording: dict[str, Localized]) -> dict[str, str] | None:
+    """The rule's effect sentence in a concrete pack's wording, as it ends the rule's messages (checked at load: no fields)."""
+    if spec.effect is None:
+        return None
+    return {lang: "".join(map(str, compile_template(effect_text(spec, lang), _EMPTY_SCOPE, None).with_wording(wording, lang).parts)) for lang in LANGS}
+
+
+def effect_text(spec: RuleSpec, lang: str) -> str:
+    """The rule's effect sentence as appended to its message ('' when it has none): see :attr:`RuleSpec.effect`."""
+    if spec.effect is None:
+        return ""
+    text: str = getattr(spec.effect, lang)
+    return text if lang == "ja" else " " + text
+
+
 def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tuple[CompiledRule | None, list[Problem]]:
     line = getattr(raw, "line", None)
     problems: list[Problem] = []
@@ -538,9 +640,20 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
     messages = {}
     for lang in LANGS:
         try:
-            messages[lang] = compile_template(getattr(spec.message, lang), scope, line_of(raw, ["message", lang]))
+            messages[lang] = compile_template(getattr(spec.message, lang) + effect_text(spec, lang), scope, line_of(raw, ["message", lang]))
         except cond.ConditionError as exc:
             problem(f"message.{lang}: {exc.message}", exc.line)
+    for lang in LANGS:
+        try:
+            compile_template(effect_text(spec, lang), _EMPTY_SCOPE, line_of(raw, ["effect", lang]))
+        except cond.ConditionError:
+            problem(f"effect.{lang}: an effect sentence quotes no dossier field (only {{@wording}}); put facts in the message", line_of(raw, ["effect", lang]))
+    if (spec.severity == "block" or spec.share) and spec.effect is None:
+        problem(
+            "a block or shared rule needs 'effect': the sentence saying what the finding does under the MOC, "
+            "left out of the message when the MOC is not in force",
+            line_of(raw, ["message"]),
+        )
     if spec.severity == "info" and spec.share:
         problem("an 'info' finding cannot be marked to share; use warn or block", line_of(raw, ["share"]))
     if spec.severity == "block" and spec.basis is None:
@@ -707,6 +820,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
     visit(source, (source.id,))
     chain.append(source)
     provisions = merged_provisions(chain)
+    wording = Pack(source, tuple(chain), ()).wording()
     country = source.spec.pack.country or ""
     rules: list[ResolvedRule] = []
     seen: dict[str, str] = {}
@@ -728,10 +842,24 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
                     )
                 )
                 continue
+            unknown = sorted(set().union(*(t.wordings() for t in rule.messages.values())) - wording.keys())
+            if unknown:
+                problems.append(
+                    Problem(
+                        rule.source,
+                        f"message uses {', '.join('{@' + w + '}' for w in unknown)}, which pack '{source.id}' ({path}) does not define under pack.wording",
+                        kind="pack",
+                        line=rule.line,
+                        rule=rule.id,
+                    )
+                )
+                continue
             article = _resolve_article(rule.spec.article, provisions, country)
             also = tuple(_resolve_article(a, provisions, country) for a in rule.spec.also)
-            rules.append(ResolvedRule(rule, article, also))
+            messages = {lang: t.with_wording(wording, lang) for lang, t in rule.messages.items()}
+            rules.append(ResolvedRule(rule, article, also, _basis(rule.spec, provisions, country), messages, _effect(rule.spec, wording)))
     problems.extend(_check_inventory(source, chain, provisions, rules))
+    problems.extend(_check_basis(source, chain, provisions, rules))
     if problems:
         return None, problems
     return Pack(source, tuple(chain), tuple(rules)), []
@@ -772,6 +900,49 @@ def _check_inventory(source: PackSource, chain: list[PackSource], provisions: di
                     )
                 )
     return problems
+
+
+def _check_basis(source: PackSource, chain: list[PackSource], provisions: dict[str, str], rules: list[ResolvedRule]) -> list[Problem]:
+    """A block rests on text that makes the application unacceptable: a provision listed with ``acceptance``, or a
+    named Japanese instrument (``basis.domestic``). A MOC article that only asks for information to be shared is neither."""
+    country = source.spec.pack.country or ""
+    accepting = {
+        _resolve_article(entry.article, provisions, country)
+        for node in chain
+        for entry in node.spec.pack.articles
+        if entry.acceptance is not None and not set(_PLACEHOLDER.findall(entry.article)) - provisions.keys()
+    }
+    problems: list[Problem] = []
+    for resolved in rules:
+        basis = resolved.rule.spec.basis
+        if basis is None or basis.domestic is not None:
+            continue
+        if _resolve_article(basis.article, provisions, country) not in accepting:
+            rule = resolved.rule
+            problems.append(
+                Problem(
+                    rule.source,
+                    f"basis cites {_resolve_article(basis.article, provisions, country)}, which pack '{source.id}' does not list as making an "
+                    "application unacceptable (pack.articles: acceptance); cite such a provision, or name the Japanese instrument "
+                    "and article under basis.domestic",
+                    kind="pack",
+                    line=rule.line,
+                    rule=rule.id,
+                )
+            )
+    return problems
+
+
+def _basis(spec: RuleSpec, provisions: dict[str, str], country: str) -> dict[str, Any] | None:
+    """A block rule's basis as its findings show it: the MOC article in this pack's numbering, its text, any domestic instrument."""
+    basis = spec.basis
+    if basis is None:
+        return None
+    return {
+        "article": _resolve_article(basis.article, provisions, country),
+        "text": basis.text.model_dump(),
+        "domestic": basis.domestic.model_dump() if basis.domestic is not None else None,
+    }
 
 
 def pack_files(directory: FsPath) -> list[FsPath]:

@@ -27,20 +27,21 @@ WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: persona
 """What stands in a message where a personal value was."""
 
 
-def withheld_message(rule: CompiledRule | None, rendered: Mapping[str, str]) -> dict[str, str]:
+def withheld_message(rule: CompiledRule | None, rendered: Mapping[str, str], messages: Mapping[str, Template] | None = None) -> dict[str, str]:
     """``rendered`` (language -> message of a finding of ``rule``) with every personal value replaced by :data:`WITHHELD`.
 
     The rule's message template says which placeholders read personal fields;
     the rendered message is matched against the template to find their values.
-    Without the rule (a report made with other packs), each message is withheld whole.
+    ``messages`` are the templates as the finding's pack worded them (its MOC's
+    words, its effect sentence); without them the rule's own are matched, and a
+    message that does not match is withheld whole, as is every message of a
+    rule the packs do not have (a report made with other packs).
     """
     if rule is None:
         return {lang: WITHHELD.get(lang, WITHHELD["en"]) for lang in rendered}
+    templates = messages if messages is not None else rule.messages
     bases = _bases(rule)
-    return {
-        lang: _withhold(rule.messages[lang], text, bases, lang) if lang in rule.messages else WITHHELD.get(lang, WITHHELD["en"])
-        for lang, text in rendered.items()
-    }
+    return {lang: _withhold(templates[lang], text, bases, lang) if lang in templates else WITHHELD.get(lang, WITHHELD["en"]) for lang, text in rendered.items()}
 
 
 def _bases(rule: CompiledRule) -> dict[str, str]:
@@ -53,8 +54,10 @@ def _bases(rule: CompiledRule) -> dict[str, str]:
 
 def _withhold(template: Template, text: str, bases: dict[str, str], lang: str) -> str:
     """One rendered message with the values of its personal placeholders withheld (a path of unknown origin counts as personal)."""
+    from .packs import Wording  # a pack's own words ({@name}): never personal, matched like any value
+
     parts = template.parts
-    personal = [not isinstance(p, str) and (p.start not in bases or holds_personal(p.pointer(bases))) for p in parts]
+    personal = [not isinstance(p, str | Wording) and (p.start not in bases or holds_personal(p.pointer(bases))) for p in parts]
     if not any(personal):
         return text
     match = re.fullmatch("".join(re.escape(p) if isinstance(p, str) else "(.*?)" for p in parts), text, re.S)
@@ -91,12 +94,18 @@ def without_personal_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
     return {pointer: without_personal(value, pointer) for pointer, value in evidence.items() if not personal_pointer(pointer)}
 
 
-def redact_finding(finding: Mapping[str, Any], packs: PackSet | None) -> dict[str, Any]:
-    """A finding (report JSON) as a reader who may not see personal data sees it; ``packs`` name its rule's template."""
-    rule = packs.rule(finding["rule_id"]) if packs is not None and isinstance(finding.get("rule_id"), str) else None
+def redact_finding(finding: Mapping[str, Any], packs: PackSet | None, pack: str | None = None) -> dict[str, Any]:
+    """A finding (report JSON) as a reader who may not see personal data sees it; ``packs`` name its rule's template.
+
+    ``pack`` is the report's pack: its wording of the rule's messages is the one the finding was rendered with.
+    """
+    rule_id = finding.get("rule_id")
+    rule = packs.rule(rule_id) if packs is not None and isinstance(rule_id, str) else None
+    resolved = packs.packs.get(pack) if packs is not None and isinstance(pack, str) else None
+    worded = next((r.messages for r in resolved.rules if r.rule.id == rule_id), None) if resolved is not None else None
     out = dict(finding)
     if isinstance(finding.get("message"), Mapping):
-        out["message"] = withheld_message(rule, finding["message"])
+        out["message"] = withheld_message(rule, finding["message"], worded)
     if isinstance(finding.get("evidence"), Mapping):
         out["evidence"] = without_personal_evidence(finding["evidence"])
     if finding.get("subject") is not None and (rule is None or _personal_subject(rule)):
@@ -117,5 +126,6 @@ def redact_report(report: Mapping[str, Any], packs: PackSet | None) -> dict[str,
     """A report (or any record with ``findings``) without personal data in its findings, for the API, pages and exports."""
     out = dict(report)
     if isinstance(report.get("findings"), list):
-        out["findings"] = [redact_finding(f, packs) for f in report["findings"]]
+        pack = report.get("pack") if isinstance(report.get("pack"), str) else None
+        out["findings"] = [redact_finding(f, packs, pack) for f in report["findings"]]
     return out

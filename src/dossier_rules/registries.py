@@ -310,6 +310,10 @@ class Registries:
     def get(self, country: str, kind: str) -> LoadedRegistry | None:
         return self.by_key.get((keeper(country, kind), kind))
 
+    def retrieved_for(self, country: str) -> dict[str, date]:
+        """Kind -> the day each list a dossier of ``country`` consults was retrieved (only lists that are loaded)."""
+        return {kind: loaded.registry.retrieved_on for kind in REGISTRY_KINDS if (loaded := self.get(country, kind)) is not None}
+
     def lists_for(self, country: str) -> dict[str, dict[str, tuple[Entry, ...]]]:
         """Kind -> index of the lists a dossier of ``country`` consults (computed once per country)."""
         cache = self.__dict__.setdefault("_lists", {})
@@ -364,10 +368,11 @@ class RegistryView:
     first look-up; each look-up is then one set membership.
     """
 
-    __slots__ = ("_as_of", "_listed", "_lists", "_names", "_revoked")
+    __slots__ = ("_as_of", "_listed", "_lists", "_names", "_retrieved", "_revoked")
 
     def __init__(self, registries: Registries, country: str, as_of: date):
         self._lists = registries.lists_for(country)
+        self._retrieved = registries.retrieved_for(country)
         self._as_of = as_of
         self._listed: dict[str, frozenset[str]] = {}
         self._revoked: dict[str, frozenset[str]] = {}
@@ -375,6 +380,15 @@ class RegistryView:
 
     def available(self, kind: str) -> bool:
         return kind in self._lists
+
+    def retrieved_on(self, kind: str) -> date | None:
+        """The day the list ``kind`` was retrieved (None when it is not loaded).
+
+        A list cannot know what happened after it was retrieved: an agency
+        accredited later, or a date evaluated well after it, is beyond what it
+        can prove (see the ``retrieved`` condition).
+        """
+        return self._retrieved.get(kind)
 
     def listed(self, kind: str, key: Any) -> bool:
         ids = self._listed.get(kind)
@@ -387,6 +401,11 @@ class RegistryView:
         if ids is None:
             ids = self._revoked[kind] = self._ids(kind, lambda e: e.revoked_by(self._as_of))
         return str(key) in ids
+
+    def revoked_before(self, kind: str, key: Any, day: date) -> bool:
+        """True when an entry of ``key`` on the list ``kind`` was revoked before ``day`` (not on it): what shows an act
+        dated ``day`` to come after the revocation (KH 5(5); LA/KG/TJ 7(3))."""
+        return any(e.ended_because == "revoked" and e.ended_on is not None and e.ended_on < day for e in self._lists.get(kind, {}).get(str(key), ()))
 
     def listed_under_other_name(self, kind: str, key: Any, name: Any) -> bool:
         """True when ``key`` is on the list ``kind`` on the date, but no entry of it there bears ``name``.

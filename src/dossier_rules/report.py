@@ -50,6 +50,21 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+class DomesticBasis(_Out):
+    """A Japanese legal instrument and article that make a finding a reason to refuse, beside the MOC article."""
+
+    instrument: Localized
+    article: Localized
+
+
+class FindingBasis(_Out):
+    """Why a block finding makes the application unacceptable: the MOC article cited, what it says, and any domestic instrument."""
+
+    article: str = Field(description="Citation in the dossier's own MOC, e.g. 'MOC-KH 6(1)'")
+    text: Localized
+    domestic: DomesticBasis | None = Field(default=None, description="The Japanese legal instrument that makes it a requirement, when the MOC's text does not")
+
+
 class Finding(_Out):
     rule_id: str
     pack: str = Field(description="Pack that defines the rule (may be a pack the country pack extends)")
@@ -65,6 +80,9 @@ class Finding(_Out):
     limited: Localized | None = Field(
         default=None,
         description="Why this finding has no MOC effect: the MOC was not in force on the date evaluated, so it is never block and never shared",
+    )
+    basis: FindingBasis | None = Field(
+        default=None, description="Block rules: what makes the application unacceptable (MOC text, or a named Japanese instrument)"
     )
     message: Localized
     evidence: dict[str, Any] = Field(description="JSON pointer into the dossier -> the value found there (null: not provided)")

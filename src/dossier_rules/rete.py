@@ -23,7 +23,9 @@ Operators durable-rules cannot express are materialized as fields of the fact
 before it is asserted (the value is computed by the native program of that
 sub-condition, and Rete compares it): registry look-ups, membership in a list
 field, aggregates (``count``/``sum``/``min``/``max`` compared with their
-operand), the as-of date shifted by an offset. Anything else that cannot be
+operand), the as-of date shifted by an offset, a registry's retrieval date
+compared (``retrieved``), and whether a party is among a list of parties
+(``among``). Anything else that cannot be
 translated (a ``some``/``every`` whose condition needs materialized values,
 an offset on a field) is refused when the pack is loaded for this backend,
 with the rule named. A crash inside durable-rules kills the process it runs
@@ -138,7 +140,7 @@ class _Translator:
             return {op: parts}
         if isinstance(node, cond.Presence):
             return self.present(node.path, node.present != negated)
-        if isinstance(node, cond.Lookup):
+        if isinstance(node, (cond.Lookup, cond.Retrieved, cond.Among)):  # computed natively, compared as a truth value
             return self.materialize(node, not negated)
         if isinstance(node, cond.AggregateCompare):
             return self.aggregate(node, negated)

@@ -19,6 +19,7 @@ from .sources import InputError, Problem
 
 TODO = "TODO"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_WORDING = re.compile(r"\{@([a-z][a-z0-9_]*)\}")
 _CODE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -30,6 +31,17 @@ def placeholders(parent: PackSource) -> list[str]:
     found: dict[str, None] = {}
     for text in texts:
         found.update(dict.fromkeys(_PLACEHOLDER.findall(text)))
+    return list(found)
+
+
+def wordings(parent: PackSource) -> list[str]:
+    """Every ``{@name}`` wording the parent's rules quote (messages and effects), in order of first use."""
+    found: dict[str, None] = {}
+    for rule in parent.rules:
+        spec = rule.spec
+        texts = [spec.message.ja, spec.message.en] + ([spec.effect.ja, spec.effect.en] if spec.effect else [])
+        for text in texts:
+            found.update(dict.fromkeys(_WORDING.findall(text)))
     return list(found)
 
 
@@ -52,9 +64,10 @@ def new_pack(packset: PackSet, country: str, parent_id: str = "common") -> str:
 def _render(code: str, parent: PackSource) -> str:
     cc = code.lower()
     provisions = "\n".join(f'    {name}: "{TODO}"' for name in placeholders(parent)) or "    {}"
+    words = "\n".join(f'    {name}: {{ja: "{TODO}", en: "{TODO}"}}' for name in wordings(parent)) or "    {}"
     kinds = sorted({rule.spec.applies_to for rule in parent.rules} | {"candidate"})
     bases = "\n".join(_BASES[kind].format(cc=cc, CC=code) for kind in kinds)
-    return _TEMPLATE.format(cc=cc, CC=code, parent=parent.id, provisions=provisions, bases=bases, rules=len(parent.rules), TODO=TODO)
+    return _TEMPLATE.format(cc=cc, CC=code, parent=parent.id, provisions=provisions, words=words, bases=bases, rules=len(parent.rules), TODO=TODO)
 
 
 def write_new_pack(packset: PackSet, directory: Path, country: str, parent_id: str = "common") -> Path:
@@ -144,6 +157,8 @@ pack:
       start_rule: {{ja: "{TODO}", en: "{TODO}"}}
   provisions:                         # this MOC's article for each provision the shared rules cite
 {provisions}
+  wording:                            # this MOC's own words where the texts differ, quoted by the shared rules as {{@name}}
+{words}
   articles:                           # the provisions only this MOC has (the coverage matrix lists them)
     - article: "{TODO}"
       title: {{ja: "{TODO}", en: "{TODO}"}}
@@ -163,7 +178,8 @@ rules: []
   #   applies_to: candidate
   #   severity: warn
   #   when: {{missing: certificate}}
-  #   message: {{ja: ..., en: ...}}
+  #   message: {{ja: ..., en: ...}}   # what was found; a block or shared rule adds 'effect' (what it does under the MOC)
+  #                                    # and a block 'basis' (an article listed with 'acceptance', or basis.domestic)
   #   tests:
   #     - {{name: fires, expect: fire, dossier: {{certificate: null}}}}
   #     - {{name: passes, expect: pass, dossier: {{certificate: {{number: C-1}}}}}}

@@ -88,6 +88,17 @@ ACT_TITLES: dict[str, Localized] = {
 }
 
 
+WORDED_ACTS = {"b": "act_b", "e": "act_e"}
+"""Acts whose wording differs between the MOC texts (PK 不法な金銭の支払, TJ 署名; 理解させ／十分に理解させ／十分に認識させ):
+a notice names them in its own MOC's words (``pack.wording``), never in another country's."""
+
+
+def act_title(pack: Any, act: str) -> Localized:
+    """The matter of a notice: the act as the pack's own MOC words it where the texts differ, else :data:`ACT_TITLES`."""
+    words = pack.wording().get(WORDED_ACTS.get(act, ""))
+    return words if words is not None else ACT_TITLES[act]
+
+
 # --------------------------------------------------------------------------- the notice
 
 
@@ -107,6 +118,9 @@ class NoticeFinding(_Out):
     title: Localized
     message: Localized
     evidence: dict[str, Any]
+    basis: dict[str, Any] | None = Field(
+        default=None, description="Block findings: the MOC article and any Japanese legal instrument that make them a reason to refuse"
+    )
 
 
 class NoticeDossier(_Out):
@@ -406,6 +420,7 @@ class Outbox:
                 "title": finding.title.model_dump(),
                 "message": finding.message.model_dump() if personal else withheld_message(pack, finding),
                 "evidence": finding.evidence if personal else redaction.without_personal_evidence(finding.evidence),
+                "basis": finding.basis.model_dump() if finding.basis is not None else None,
             },
         }
         rows.insert_item(conn, finding_key=fkey, notice_id=nid, dossier_id=report.dossier_id, body=json.dumps(body, ensure_ascii=False), added_at=_now())
@@ -495,7 +510,7 @@ def _header(pack: Any, report: Report, finding: Finding) -> dict[str, Any]:
     """What a notice says about itself, fixed when it is created from the pack's MOC facts."""
     moc = pack.moc
     return {
-        "act_title": ACT_TITLES[finding.act or ""].model_dump(),
+        "act_title": act_title(pack, finding.act or "").model_dump(),
         "provision": finding.article,
         "sender": {"ministry": JAPAN_SIDE.model_dump(), "contact_point": moc.contact_points.japan.model_dump()},
         "recipient": {"ministry": moc.partner_ministry.model_dump(exclude={"abbrev"}), "contact_point": moc.contact_points.partner.model_dump()},
@@ -560,9 +575,11 @@ def provenance_problem(pack: Any, report: Report, shared: list[Finding], source:
 
 
 def withheld_message(pack: Any, finding: Finding) -> dict[str, str]:
-    """The finding's message with every value of a personal field withheld (:func:`dossier_rules.redaction.withheld_message`)."""
-    rule = next((r.rule for r in pack.rules if r.rule.id == finding.rule_id), None)
-    return redaction.withheld_message(rule, finding.message.model_dump())
+    """The finding's message with every value of a personal field withheld (:func:`dossier_rules.redaction.withheld_message`), in the pack's wording."""
+    resolved = next((r for r in pack.rules if r.rule.id == finding.rule_id), None)
+    if resolved is None:
+        return redaction.withheld_message(None, finding.message.model_dump())
+    return redaction.withheld_message(resolved.rule, finding.message.model_dump(), resolved.messages)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -104,11 +104,15 @@ def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
     return [pack for pack in packset.packs.values() if not wanted or wanted & {s.id for s in pack.chain}]
 
 
-def pack_test_registries(pack: Pack) -> Registries:
-    """The registries a pack's rule tests run against: its ``test_registries``, never the shipped data."""
+def pack_test_registries(pack: Pack, retrieved_on: date = date.max) -> Registries:
+    """The registries a pack's rule tests run against: its ``test_registries``, never the shipped data.
+
+    They are current (retrieved no earlier than any date evaluated) unless a case says when they were
+    retrieved (``registries_retrieved_on``), to test what an older list cannot prove.
+    """
     built = {}
     for kind, entries in pack.test_registry_entries().items():
-        registry = Registry(kind=kind, country=keeper(pack.country, kind), source=f"test data of pack {pack.id}", retrieved_on=date.min, entries=entries)
+        registry = Registry(kind=kind, country=keeper(pack.country, kind), source=f"test data of pack {pack.id}", retrieved_on=retrieved_on, entries=entries)
         built[(registry.country, kind)] = LoadedRegistry(registry, pack.source.path, "", index_entries(registry))
     return Registries(built)
 
@@ -139,13 +143,20 @@ def run_tests(
             for index, case in enumerate(rule.spec.tests):
                 if wanted_cases and not any(text in case.name for text in wanted_cases):
                     continue
-                result = _run_case(engine, pack, resolved, index)
+                result = _run_case(case_engine(engine, pack, case.registries_retrieved_on), pack, resolved, index)
                 run.results.append(result)
                 if result.ok:
                     ways.add(case.expect)
                 if result.trace is not None:
                     run.branches.add(rule, result.trace)
     return run
+
+
+def case_engine(engine: Engine, pack: Pack, retrieved_on: date | None) -> Engine:
+    """The pack's test engine, or one whose test registries were retrieved on the case's date."""
+    if retrieved_on is None:
+        return engine
+    return Engine(engine.packset, pack_test_registries(pack, retrieved_on), max_registry_age=None, backend=engine.backend)
 
 
 def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) -> CaseResult:

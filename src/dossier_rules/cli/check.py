@@ -244,6 +244,14 @@ def _report_header(report: Record) -> list[Segment]:
     return [(f"{mark} ", style), (f"{report['dossier_id']}", "bold"), ("  " + about, None)]
 
 
+def basis_text(basis: Record, lang: str) -> str:
+    """A block finding's basis on one line: the MOC article, any Japanese instrument and article, what makes it blocking."""
+    cited = str(basis["article"])
+    if basis.get("domestic"):
+        cited += ("、" if lang == "ja" else "; ") + basis["domestic"]["instrument"][lang] + " " + basis["domestic"]["article"][lang]
+    return cited + (" — " if lang != "ja" else "：") + str(basis["text"][lang])
+
+
 def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
     """One finding: severity, article and rule on one line, then the message and its evidence, indented."""
     lang = language()
@@ -255,6 +263,8 @@ def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
     ]
     lines: list[tuple[int, list[Segment]]] = [(2, head), (4, [(finding["message"][lang], None)])]
     lines.extend((6, [(f"{pointer} = {json.dumps(value, ensure_ascii=False)}", "dim")]) for pointer, value in finding["evidence"].items())
+    if finding.get("basis") is not None:
+        lines.append((6, [(_("Basis of non-conformity") + ": " + basis_text(finding["basis"], lang), "italic")]))
     if finding.get("limited") is not None:
         lines.append((6, [(finding["limited"][lang], "italic")]))
     return lines
