@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .locale import _
+from .registries import comparable_name
 from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
 
@@ -176,6 +177,22 @@ def _normal_name(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().casefold()
 
 
+def names_party(subject: dict[str, Any] | None, wanted: str) -> bool:
+    """Whether ``wanted`` (what an examiner typed) is the party's id or its name.
+
+    Both are compared as :func:`dossier_rules.registries.comparable_name`
+    compares names (case, spacing, full-width letters and legal-form words do
+    not count), so ``mekong example recruiting co., ltd`` finds the party
+    whatever id it has, and ``kh-brk-0009`` finds ``KH-BRK-0009``.
+    """
+    if not subject:
+        return False
+    typed = comparable_name(wanted)
+    if not typed:
+        return False
+    return any(value and comparable_name(str(value)) == typed for value in (subject.get("id"), subject.get("name")))
+
+
 # --------------------------------------------------------------------------- filters
 
 
@@ -186,8 +203,8 @@ class Filter:
     Each criterion is a set of accepted values (any one matches); criteria
     combine with AND. ``articles`` match a citation and everything under it
     (``MOC-KH 4(1)`` matches ``MOC-KH 4(1)(e)``), also through a finding's
-    ``also`` citations. ``intermediaries`` match a subject's id exactly or its
-    name ignoring case and spacing. ``submitted_from``/``submitted_to`` are
+    ``also`` citations. ``intermediaries`` match a subject's id or its name,
+    ignoring case, spacing, width and legal-form words (:func:`names_party`). ``submitted_from``/``submitted_to`` are
     inclusive.
     """
 
@@ -258,11 +275,7 @@ class Filter:
             return False
         if self.articles and not any(_under(a, wanted) for a in (finding["article"], *finding.get("also", ())) for wanted in self.articles):
             return False
-        if self.intermediaries:
-            key = intermediary_key(finding.get("subject"))
-            if not any(key in ("id:" + wanted, "name:" + _normal_name(wanted)) for wanted in self.intermediaries):
-                return False
-        return True
+        return not self.intermediaries or any(names_party(finding.get("subject"), wanted) for wanted in self.intermediaries)
 
 
 def _under(article: str, wanted: str) -> bool:

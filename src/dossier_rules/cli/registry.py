@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from .. import package_data
+from ..cells import guard
 from ..locale import _
 from ..packs import PackSet
 from ..registries import (
@@ -23,7 +24,6 @@ from ..registries import (
     load_registry,
     parse_csv,
     registry_file,
-    spreadsheet_safe,
     write_registry,
 )
 from ..sources import InputError, Problem, read_bytes
@@ -98,7 +98,7 @@ def registry_import(
             writer = csv.writer(handle)
             writer.writerow(["line", "reason", *CSV_COLUMNS])
             for line, values, reason in result.rejected:
-                writer.writerow([line, *(spreadsheet_safe(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
+                writer.writerow([line, *(guard(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
         click.echo(f"{len(result.rejected)} bad row(s) reported in {report}", err=True)
         raise SystemExit(EXIT_FINDINGS)
 

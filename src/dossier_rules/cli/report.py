@@ -19,6 +19,7 @@ from typing import IO, Any
 import click
 import orjson
 
+from ..cells import guard_row
 from ..locale import _, language
 from ..report import OUTCOMES
 from ..results import Filter, Record, Summary, read_results
@@ -154,11 +155,11 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
         writer = csv.writer(stream)
         if view == "dossiers":
             writer.writerow(dossier_headers(lang))
-            writer.writerows(safe_row(dossier_row(r, chosen, lang)) for r in selected)
+            writer.writerows(guard_row(dossier_row(r, chosen, lang)) for r in selected)
         else:
             _drain(selected)
             writer.writerow(views.headers(view, lang))
-            writer.writerows(safe_row(row) for row in views.rows(summary, view, lang))
+            writer.writerows(guard_row(row) for row in views.rows(summary, view, lang))
         return
     _drain(selected)
     if fmt == "json":
@@ -189,17 +190,6 @@ def _filter_json(chosen: Filter) -> Record:
         if value:
             out[name] = value.isoformat() if hasattr(value, "isoformat") else sorted(value)
     return out
-
-
-def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell that is never read as a formula (text from dossiers may start with ``=``)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def safe_row(row: list[Any]) -> list[Any]:
-    return [cell(v) for v in row]
 
 
 def dossier_headers(lang: str) -> list[str]:
@@ -243,14 +233,14 @@ def write_xlsx(records: Iterator[Record], chosen: Filter, chosen_views: list[str
     if "dossiers" in sheets:
         sheets["dossiers"].append(dossier_headers(lang))
         for record in selected:
-            sheets["dossiers"].append(safe_row(dossier_row(record, chosen, lang)))
+            sheets["dossiers"].append(guard_row(dossier_row(record, chosen, lang)))
     else:
         _drain(selected)
     for view in chosen_views:
         if view != "dossiers":
             sheets[view].append(views.headers(view, lang))
             for row in views.rows(summary, view, lang):
-                sheets[view].append(safe_row(row))
+                sheets[view].append(guard_row(row))
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
 
