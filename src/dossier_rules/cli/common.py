@@ -37,12 +37,20 @@ def default_packs_dir() -> Path:
         return path
 
 
+PIPE_WIDTH = 100_000
+"""Width of a console that writes to a file or a pipe: wide enough that no table wraps or cuts a cell there."""
+
+
 def console(err: bool = False) -> Console:
-    """A rich console for tables and wrapped text; rich is loaded here, by the commands that print with it."""
+    """A rich console for tables and wrapped text; rich is loaded here, by the commands that print with it.
+
+    On a terminal, its width (tables wrap their cells to fit); to a file or a
+    pipe, :data:`PIPE_WIDTH`, so every line is written whole.
+    """
     from rich.console import Console
 
     stream = sys.stderr if err else sys.stdout
-    return Console(file=stream, width=None if stream.isatty() else 120, soft_wrap=False, highlight=False)
+    return Console(file=stream, width=None if stream.isatty() else PIPE_WIDTH, soft_wrap=False, highlight=False)
 
 
 def print_problems(problems: Iterable[Problem]) -> None:

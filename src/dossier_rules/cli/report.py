@@ -10,6 +10,7 @@ any length is read once, and only the summary (bounded, see
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -20,32 +21,15 @@ import click
 import orjson
 
 from ..cells import guard_row
-from ..locale import _, language
+from ..locale import _, language, translate
 from ..report import OUTCOMES
-from ..results import Filter, Record, Summary, read_results
+from ..results import Filter, Record, RunFacts, Summary, read_results, read_run
 from ..sources import InputError
 from . import views
-from .common import EXIT_INPUT, EXIT_OK, console, print_problems
+from .common import EXIT_INPUT, EXIT_OK, PIPE_WIDTH, console, print_problems
 from .language import lang_option
 
-DOSSIER_COLUMNS: list[tuple[str, str, str]] = [
-    ("dossier_id", "記録番号", "dossier"),
-    ("kind", "種別", "kind"),
-    ("country", "国", "country"),
-    ("outcome", "判定", "outcome"),
-    ("submitted", "提出日", "submitted"),
-    ("sector", "分野", "sector"),
-    ("block", "block", "block"),
-    ("warn", "warn", "warn"),
-    ("info", "info", "info"),
-    ("rules", "規則", "rules"),
-    ("articles", "条項", "articles"),
-    ("intermediaries", "仲介機関", "intermediaries"),
-    ("source", "入力", "source"),
-]
-"""Columns of the per-dossier view (one row per selected result)."""
-
-ALL_VIEWS = (*views.VIEWS, "dossiers")
+ALL_VIEWS = (*views.VIEWS, "dossiers", "findings")
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: datetime | None) -> Any:
@@ -83,7 +67,11 @@ def filter_from(options: dict[str, Any]) -> Filter:
 @click.argument("results_file", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @filter_options
 @click.option(
-    "--view", "chosen_views", multiple=True, type=click.Choice(ALL_VIEWS), help="Views to show (repeat); default: all summary views, plus dossiers for xlsx."
+    "--view",
+    "chosen_views",
+    multiple=True,
+    type=click.Choice(ALL_VIEWS),
+    help="Views to show (repeat); default: all summary views, plus dossiers and findings for xlsx.",
 )
 @click.option(
     "--format",
@@ -91,11 +79,16 @@ def filter_from(options: dict[str, Any]) -> Filter:
     type=click.Choice(["table", "csv", "xlsx", "json", "jsonl"]),
     default="table",
     show_default=True,
-    help="csv: one view (default dossiers); xlsx: a sheet per view; json: the summary; jsonl: the selected results themselves.",
+    help="csv: one view (default dossiers); xlsx: a sheet per view and one saying what produced it; json: the summary; jsonl: the selected results themselves.",
+)
+@click.option(
+    "--excel/--no-excel",
+    default=None,
+    help="CSV for Excel: UTF-8 with a byte order mark and CRLF line ends  [default: on with --lang ja or a Japanese locale, else off]",
 )
 @lang_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output (required for xlsx).")
-def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, output: Path | None, **options: Any) -> None:
+def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, excel: bool | None, output: Path | None, **options: Any) -> None:
     """Filter RESULTS (a batch or check --format jsonl output) and summarise it for examiners.
 
     Views: by outcome, country, article, rule, intermediary (candidates, acts,
@@ -108,11 +101,16 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
         raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
     if fmt == "csv" and len(chosen_views) > 1:
         raise click.UsageError(_("--format csv writes one view: give one --view"))
+    if excel is None:
+        excel = lang == "ja"
     try:
         if fmt == "xlsx":
-            write_xlsx(read_results(results_file), chosen, list(chosen_views) or list(ALL_VIEWS), lang, output)  # type: ignore[arg-type]
+            from .workbook import write_xlsx
+
+            facts = RunFacts()
+            write_xlsx(read_run(results_file, facts), facts, chosen, list(chosen_views) or list(ALL_VIEWS), lang, output, results_file)  # type: ignore[arg-type]
         else:
-            with _out(output) as stream:
+            with _out(output, excel and fmt == "csv") as stream:
                 write_text(read_results(results_file, self_contained=fmt == "jsonl"), chosen, fmt, list(chosen_views), lang, stream)
     except InputError as exc:
         print_problems(exc.problems)
@@ -121,19 +119,32 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
 
 
 class _out:
-    """Standard output, or a file opened for writing (closed on exit)."""
+    """Standard output, or a file opened for writing (closed on exit); for Excel, UTF-8 with a byte order mark.
 
-    def __init__(self, path: Path | None):
+    Excel in a Japanese locale reads a CSV without a byte order mark as
+    Shift_JIS (mojibake); with one, as UTF-8.
+    """
+
+    def __init__(self, path: Path | None, excel: bool = False):
         self.path = path
+        self.excel = excel
         self.stream: IO[str] | None = None
 
     def __enter__(self) -> IO[str]:
-        self.stream = self.path.open("w", encoding="utf-8", newline="") if self.path else sys.stdout
+        encoding = "utf-8-sig" if self.excel else "utf-8"
+        if self.path:
+            self.stream = self.path.open("w", encoding=encoding, newline="")
+        else:
+            self.stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True) if self.excel else sys.stdout
         return self.stream
 
     def __exit__(self, *exc: object) -> None:
-        if self.path and self.stream:
-            self.stream.close()
+        if self.stream and self.stream is not sys.stdout:
+            self.stream.flush()
+            if self.path:
+                self.stream.close()
+            else:
+                self.stream.detach()  # standard output stays open
 
 
 def summarised(records: Iterator[Record], summary: Summary) -> Iterator[Record]:
@@ -152,10 +163,15 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
         return
     if fmt == "csv":
         view = chosen_views[0] if chosen_views else "dossiers"
-        writer = csv.writer(stream)
-        if view == "dossiers":
-            writer.writerow(dossier_headers(lang))
-            writer.writerows(guard_row(dossier_row(r, chosen, lang)) for r in selected)
+        writer = csv.writer(stream, lineterminator="\r\n")
+        if view in ("dossiers", "findings"):
+            from . import workbook
+
+            columns = workbook.DOSSIER_COLUMNS if view == "dossiers" else workbook.FINDING_COLUMNS
+            writer.writerow([translate(c, lang) for c in columns])
+            for record in selected:
+                found = [workbook.dossier_row(record, chosen, lang)] if view == "dossiers" else workbook.finding_rows(record, chosen, lang)
+                writer.writerows(guard_row(row) for row in found)
         else:
             _drain(selected)
             writer.writerow(views.headers(view, lang))
@@ -167,15 +183,15 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
         return
     out = console() if stream is sys.stdout else console_for(stream)
     for view in chosen_views or views.VIEWS:
-        if view == "dossiers":
-            raise click.UsageError(_("the dossiers view is a list: use --format csv, xlsx or jsonl"))
+        if view in ("dossiers", "findings"):
+            raise click.UsageError(_("the dossiers and findings views are lists: use --format csv, xlsx or jsonl"))
         out.print(views.table(summary, view, lang))
 
 
 def console_for(stream: IO[str]) -> Any:
     from rich.console import Console
 
-    return Console(file=stream, width=160, soft_wrap=False, highlight=False)
+    return Console(file=stream, width=PIPE_WIDTH, soft_wrap=False, highlight=False)
 
 
 def _drain(records: Iterator[Record]) -> None:
@@ -190,62 +206,3 @@ def _filter_json(chosen: Filter) -> Record:
         if value:
             out[name] = value.isoformat() if hasattr(value, "isoformat") else sorted(value)
     return out
-
-
-def dossier_headers(lang: str) -> list[str]:
-    return [ja if lang == "ja" else en for _, ja, en in DOSSIER_COLUMNS]
-
-
-def dossier_row(record: Record, chosen: Filter, lang: str) -> list[Any]:
-    """One row of the per-dossier view: the selected findings' counts, rules, articles and parties."""
-    state = record.get("outcome") or "unreadable"
-    label = views.OUTCOME_LABELS.get(state, (state, state))[0 if lang == "ja" else 1]
-    if "errors" in record:
-        return [None, None, None, label, None, None, None, None, None, None, None, None, record["source"]]
-    found = chosen.findings(record)
-    counts = {s: sum(f["severity"] == s for f in found) for s in ("block", "warn", "info")}
-    parties = sorted({str(f["subject"].get("id") or f["subject"].get("name")) for f in found if f.get("subject")})
-    return [
-        record["dossier_id"],
-        record["kind"],
-        record["country"],
-        label,
-        record.get("submitted"),
-        record.get("sector"),
-        counts["block"],
-        counts["warn"],
-        counts["info"],
-        ", ".join(sorted({f["rule_id"] for f in found})),
-        ", ".join(sorted({f["article"] for f in found})),
-        ", ".join(parties),
-        record.get("source"),
-    ]
-
-
-def write_xlsx(records: Iterator[Record], chosen: Filter, chosen_views: list[str], lang: str, path: Path) -> None:
-    """A workbook with a sheet per view, streamed (openpyxl write-only): the dossiers sheet fills as results are read."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheets = {view: book.create_sheet(title=_sheet_title(view, lang)) for view in chosen_views}
-    summary = Summary(chosen)
-    selected = summarised(records, summary)
-    if "dossiers" in sheets:
-        sheets["dossiers"].append(dossier_headers(lang))
-        for record in selected:
-            sheets["dossiers"].append(guard_row(dossier_row(record, chosen, lang)))
-    else:
-        _drain(selected)
-    for view in chosen_views:
-        if view != "dossiers":
-            sheets[view].append(views.headers(view, lang))
-            for row in views.rows(summary, view, lang):
-                sheets[view].append(guard_row(row))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-
-
-def _sheet_title(view: str, lang: str) -> str:
-    if view == "dossiers":
-        return "記録別" if lang == "ja" else "by dossier"
-    return views.title(view, lang)
