@@ -835,7 +835,13 @@ def _registry_words(used: Record | None) -> str:
     if not used.get("sha256"):
         return _("not loaded")
     sample = " " + _("(fictional sample data)") if used.get("sample") else ""
-    return _("retrieved {day}, {entries} entries (sha256 {sha}){sample}", day=used.get("retrieved_on"), entries=used.get("entries"), sha=str(used["sha256"])[:12], sample=sample)
+    return _(
+        "retrieved {day}, {entries} entries (sha256 {sha}){sample}",
+        day=used.get("retrieved_on"),
+        entries=used.get("entries"),
+        sha=str(used["sha256"])[:12],
+        sample=sample,
+    )
 
 
 def run_facts(path: Path) -> RunFacts:

@@ -170,9 +170,7 @@ def table(summary: Summary, view: str, lang: str = "en", limit: int | None = Non
     return out
 
 
-def text_table(
-    header: Sequence[str], body: Iterable[Sequence[str]], ids: Iterable[int] = (), right: Iterable[int] = (), title: str | None = None
-) -> Table:
+def text_table(header: Sequence[str], body: Iterable[Sequence[str]], ids: Iterable[int] = (), right: Iterable[int] = (), title: str | None = None) -> Table:
     """A table that is never cut: on a terminal text cells wrap at spaces (folding a long word), and the
     columns in ``ids`` stay whole on one line (an id cut or wrapped cannot be pasted back into a command).
 

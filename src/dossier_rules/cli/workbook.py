@@ -68,7 +68,7 @@ FINDING_COLUMNS = [
 ]
 """Headers of the findings sheet: one row per selected finding."""
 
-SHEETS = {"dossiers": N_("by dossier"), "findings": N_("findings"), "provenance": N_("provenance")}
+SHEETS = {"dossiers": N_("by dossier"), "findings": N_("all findings"), "provenance": N_("provenance")}
 
 ENUM_OF_FIELD = {"role": "party_role", "based_in": "country", "nationality": "country", "act": "complaint_act"}
 """Fields whose values are codes of an enumeration named otherwise (:data:`dossier_rules.labels.ENUMS`)."""
@@ -276,7 +276,7 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
 
 def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str, results: Path) -> None:
     """The sheet that says what produced the workbook: program, run, as-of, packs, registries, filters, when and by whom."""
-    sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("item"), lang), translate(N_("value"), lang), "", "", ""], lang)
+    sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("fact"), lang), translate(N_("value"), lang), "", "", ""], lang)
     t = lambda text: translate(text, lang)  # noqa: E731
     if facts.sample:
         sheet.append([t(N_("⚠ fictional sample data")), t(N_("a registry this run used is a fictional sample, not the published list: not a real screening"))])
