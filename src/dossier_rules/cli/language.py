@@ -22,12 +22,13 @@ import click.decorators
 import click.exceptions
 import click.formatting
 import click.parser
+import click.termui
 import click.types
 
 from .. import locale
 from ..locale import LANGUAGES, detect, set_language, translate
 
-_CLICK_MODULES = (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types)
+_CLICK_MODULES = (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui, click.types)
 
 
 def lang_from_args(args: Sequence[str]) -> str | None:

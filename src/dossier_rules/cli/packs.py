@@ -329,8 +329,8 @@ def explain(rule_id: str, packs_dir: Path) -> None:
     out.print(_("tests:"))
     for case, line in zip(spec.tests, rule.test_lines, strict=True):
         count = f" ×{case.count}" if case.count else ""
-        as_of = f" as of {case.as_of}" if case.as_of else ""
-        out.print(f"  {case.expect:<4}{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
+        as_of = " " + _("(as of {day})", day=case.as_of) if case.as_of else ""
+        out.print(f"  [{_(CASE_NAMES[case.expect])}]{count} {case.name}{as_of}  ({rule.source}:{line})", markup=False)
 
 
 @packs.command("coverage")
