@@ -183,3 +183,37 @@ def test_text_that_starts_like_a_formula_stays_text_in_every_sheet(tmp_path: Pat
     row = [c.value for c in book["all findings"][2]]
     assert row[0] == "'@X-1" and row[7] == "'\tt" and row[9].startswith("'") and row[9].endswith("=1+1") and row[11].startswith("'=HYPERLINK")
     assert all(c.data_type == "s" for c in book["all findings"][2] if isinstance(c.value, str))
+
+
+def test_a_sheet_stops_at_what_excel_opens_and_says_so(results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dossier_rules.cli import workbook
+
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+    path = tmp_path / "full.xlsx"
+    invoke("report", str(results), "--format", "xlsx", "--output", str(path), "--view", "findings", "--view", "outcome")
+    book = load_workbook(path)
+    assert book["all findings"].max_row == 4 and book["by outcome"].max_row == 4
+    total = sum(len(r.get("findings", [])) for r in read_results(results))
+    notes = [row[1] for row in book["provenance"].iter_rows(min_row=2, values_only=True) if row[0] == "⚠ sheet full"]
+    assert notes == [
+        f"all findings: the first 3 rows; {total - 3} more left out (Excel opens no more): use --format csv or jsonl",
+        "by outcome: the first 3 rows; 2 more left out (Excel opens no more): use --format csv or jsonl",
+    ]
+
+
+def test_sheets_print_landscape_one_page_wide_with_their_header(book_ja: Any) -> None:
+    for sheet in book_ja:
+        assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0 and sheet.print_title_rows == "$1:$1"
+
+
+def test_rows_whose_text_wraps_are_as_high_as_their_lines(book_ja: Any) -> None:
+    """Spreadsheets that do not fit row heights on opening (LibreOffice) still show the whole message and evidence."""
+    sheet = book_ja["指摘一覧"]
+    evidence = header(sheet).index("根拠となる記載") + 1
+    for row in range(2, sheet.max_row + 1):
+        lines = str(sheet.cell(row, evidence).value).count("\n") + 1
+        height = sheet.row_dimensions[row].height
+        assert height is not None and height >= 15 * lines, row  # the message beside it wraps in every row of this sample
+        assert sheet.cell(row, evidence).alignment.wrap_text or lines == 1
+    assert book_ja["判定別"].row_dimensions[2].height is None  # one line: left to the default

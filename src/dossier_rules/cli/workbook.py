@@ -3,8 +3,8 @@
 Written with openpyxl's write-only mode: rows go to disk as results are
 read, so memory stays bounded whatever the number of results (measured in
 the README). Every sheet has its header row frozen, an autofilter over its
-columns and widths fitted to the first :data:`FIT_ROWS` rows (capped at
-:data:`MAX_WIDTH`); cells hold words in the reader's language, never codes
+columns, widths fitted to the first :data:`FIT_ROWS` rows (capped at
+:data:`MAX_WIDTH`) and prints landscape, one page wide, the header on each page; cells hold words in the reader's language, never codes
 (:mod:`dossier_rules.labels`), dates are Excel dates, and text that starts
 like a formula stays text (:func:`dossier_rules.cells.guard`).
 """
@@ -12,6 +12,7 @@ like a formula stays text (:func:`dossier_rules.cells.guard`).
 from __future__ import annotations
 
 import getpass
+import math
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
@@ -34,6 +35,12 @@ FIT_ROWS = 500
 
 MAX_WIDTH = 60
 """Widest column, in characters; longer text wraps in its cell."""
+
+ROW_HEIGHT = 16
+"""Height given to one line of wrapped text, in points: the default row height (15) and room for Japanese glyphs, taller in most fonts."""
+
+MAX_ROWS = 1_048_575
+"""Rows of a sheet under its header: Excel opens no more. Past it rows are counted, not written, and the provenance sheet says so."""
 
 DOSSIER_COLUMNS = [
     N_("dossier id"),
@@ -82,13 +89,20 @@ class Sheet:
         self.header = header
         self.lang = lang
         self.pending: list[list[Any]] | None = []
+        self.widths: list[float] = []
         self.rows = 0
+        self.written = 0
+        """Rows written to the sheet, its header included."""
+        self.left_out = 0
 
     def append(self, row: list[Any]) -> None:
         """Add a row (cells guarded against formulas); the first rows wait until the widths are known."""
+        if self.rows >= MAX_ROWS:
+            self.left_out += 1
+            return
         self.rows += 1
         if self.pending is None:
-            self.sheet.append([self._cell(v) for v in row])
+            self._write(row)
             return
         self.pending.append(row)
         if len(self.pending) >= FIT_ROWS:
@@ -108,9 +122,11 @@ class Sheet:
 
         if self.pending is None:
             return
-        for index, width in enumerate(fitted_widths([self.header, *self.pending]), 1):
+        self.widths = fitted_widths([self.header, *self.pending])
+        for index, width in enumerate(self.widths, 1):
             self.sheet.column_dimensions[get_column_letter(index)].width = width
         self.sheet.freeze_panes = "A2"
+        self._print_setup()
         bold = Font(bold=True)
         cells = []
         for value in self.header:
@@ -118,21 +134,65 @@ class Sheet:
             cell.font = bold
             cells.append(cell)
         self.sheet.append(cells)
+        self.written = 1
         pending, self.pending = self.pending, None
         for row in pending:
-            self.sheet.append([self._cell(v) for v in row])
+            self._write(row)
 
-    def _cell(self, value: Any) -> Any:
-        """The cell of ``value``: guarded, and set to wrap when it is longer than its column or holds lines."""
+    def _print_setup(self) -> None:
+        """Printed, a sheet is landscape, as wide as the page, with its header row on every page."""
+        self.sheet.page_setup.orientation = "landscape"
+        self.sheet.page_setup.fitToWidth = 1
+        self.sheet.page_setup.fitToHeight = 0
+        self.sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        self.sheet.print_title_rows = "1:1"
+
+    def _write(self, row: list[Any]) -> None:
+        """Write one row; a row whose text wraps gets the height of its lines (spreadsheets do not all fit it on opening).
+
+        openpyxl writes a row's height as the row goes out; the entry is then
+        dropped, so memory does not grow with the rows.
+        """
+        lines = 1
+        cells = []
+        for index, value in enumerate(row):
+            cell, height = self._cell(value, self.widths[index] if index < len(self.widths) else MAX_WIDTH)
+            cells.append(cell)
+            lines = max(lines, height)
+        self.written += 1
+        number = self.written
+        if lines > 1:
+            self.sheet.row_dimensions[number].height = min(ROW_HEIGHT * lines, 409)
+            cells = [self._top(cell) for cell in cells]
+        self.sheet.append(cells)
+        self.sheet.row_dimensions.pop(number, None)
+
+    def _top(self, value: Any) -> Any:
+        """A cell of a row higher than one line, aligned to the top with the wrapped text beside it."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import Cell
+        from openpyxl.styles import Alignment
+
+        if isinstance(value, Cell) or value is None:
+            return value
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.alignment = Alignment(vertical="top")
+        return cell
+
+    def _cell(self, value: Any, width: float) -> tuple[Any, int]:
+        """The cell of ``value`` (guarded, set to wrap when wider than its column or holding lines) and its lines once wrapped."""
         value = guard(value)
-        if isinstance(value, str) and (len(value) > MAX_WIDTH or "\n" in value):
-            from openpyxl.cell import WriteOnlyCell
-            from openpyxl.styles import Alignment
+        if not isinstance(value, str):
+            return value, 1
+        lines = sum(max(1, math.ceil(display_width(line) / max(width - 1, 1))) for line in value.split("\n"))
+        if lines == 1:
+            return value, 1
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment
 
-            cell = WriteOnlyCell(self.sheet, value=value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            return cell
-        return value
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        return cell, lines
 
 
 def fitted_widths(rows: Iterable[list[Any]]) -> list[float]:
@@ -269,17 +329,30 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
             for row in views.rows(summary, view, lang):
                 sheet.append(row)
         sheet.close()
-    write_provenance(book, facts, chosen, lang, results)
+    write_provenance(book, facts, chosen, lang, results, [s for s in sheets.values() if s.left_out])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
 
 
-def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str, results: Path) -> None:
-    """The sheet that says what produced the workbook: program, run, as-of, packs, registries, filters, when and by whom."""
+def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str, results: Path, full: Iterable[Sheet] = ()) -> None:
+    """The sheet that says what produced the workbook: program, run, as-of, packs, registries, filters, when and by whom,
+    and which sheets are full (``full``: more rows than Excel opens)."""
     sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("fact"), lang), translate(N_("value"), lang), "", "", ""], lang)
     t = lambda text: translate(text, lang)  # noqa: E731
     if facts.sample:
         sheet.append([t(N_("⚠ fictional sample data")), t(N_("a registry this run used is a fictional sample, not the published list: not a real screening"))])
+    for cut in full:
+        sheet.append(
+            [
+                t(N_("⚠ sheet full")),
+                _fmt(
+                    t(N_("{sheet}: the first {rows} rows; {left} more left out (Excel opens no more): use --format csv or jsonl")),
+                    sheet=cut.sheet.title,
+                    rows=f"{cut.rows:,}",
+                    left=f"{cut.left_out:,}",
+                ),
+            ]
+        )
     sheet.append([t(N_("written by")), f"dossier-rules {__version__}"])
     sheet.append([t(N_("written at (UTC)")), datetime.now(UTC).replace(microsecond=0, tzinfo=None)])
     sheet.append([t(N_("written for (user)")), _user()])
@@ -302,6 +375,10 @@ def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str,
         sample = t("yes" if used.get("sample") else "no") if used.get("sha256") else t(N_("not loaded"))
         sheet.append([key, views.as_date(used.get("retrieved_on")), used.get("entries"), sample, used.get("sha256")])
     sheet.close()
+
+
+def _fmt(text: str, **params: Any) -> str:
+    return text.format(**params)
 
 
 def _user() -> str | None:
