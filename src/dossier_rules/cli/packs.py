@@ -80,7 +80,9 @@ def packs_list(packs_dir: Path, fmt: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     headers = (_("pack"), _("version"), _("country"), _("rules"), _("extends"), _("title"))
-    body = [[row["id"], row["version"], row["country"] or _("(abstract)"), str(row["rules"]), ", ".join(row["extends"]), titles[row["id"]]] for row in rows]
+    body = [
+        [row["id"], row["version"], row["country"] or _("(abstract)"), str(row["rules"]), ", ".join(row["extends"]), titles[str(row["id"])]] for row in rows
+    ]
     console().print(text_table(headers, body, ids=[0, 1]))
 
 

@@ -129,22 +129,24 @@ class _out:
         self.path = path
         self.excel = excel
         self.stream: IO[str] | None = None
+        self.wrapper: io.TextIOWrapper | None = None
 
     def __enter__(self) -> IO[str]:
         encoding = "utf-8-sig" if self.excel else "utf-8"
         if self.path:
             self.stream = self.path.open("w", encoding=encoding, newline="")
+        elif self.excel:
+            self.stream = self.wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
         else:
-            self.stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True) if self.excel else sys.stdout
+            self.stream = sys.stdout
         return self.stream
 
     def __exit__(self, *exc: object) -> None:
-        if self.stream and self.stream is not sys.stdout:
-            self.stream.flush()
-            if self.path:
-                self.stream.close()
-            else:
-                self.stream.detach()  # standard output stays open
+        if self.path and self.stream:
+            self.stream.close()
+        elif self.wrapper is not None:
+            self.wrapper.flush()
+            self.wrapper.detach()  # standard output stays open
 
 
 def summarised(records: Iterator[Record], summary: Summary) -> Iterator[Record]:

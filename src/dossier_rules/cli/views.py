@@ -87,6 +87,17 @@ def labels(codes: Iterable[str], lang: str, enum: str) -> str:
     return ", ".join(label(code, _lang(lang), enum) for code in codes)
 
 
+REPORTED_ACTS = {"revocation": N_("revocation: active after its accreditation was revoked")}
+"""Acts a finding shares or reports that are no complaint act of the dossier model (:data:`dossier_rules.labels.ENUMS`)."""
+
+
+def act_label(act: str, lang: str) -> str:
+    """An act of a finding in words: 4(1)(a)-(e), test fraud, or a revoked agency still active."""
+    if act in REPORTED_ACTS:
+        return translate(REPORTED_ACTS[act], lang)
+    return label(act, _lang(lang), "complaint_act")
+
+
 def _lang(lang: str) -> Lang:
     return "ja" if lang == "ja" else "en"
 
@@ -125,7 +136,7 @@ def _party(key: str, group: dict[str, Any], lang: str) -> dict[str, Any]:
         "id": value if kind == "id" else None,
         "name": name,
         "role": label(group["role"], _lang(lang), "party_role") if group.get("role") else None,
-        "acts": labels(group.get("acts", ()), lang, "complaint_act"),
+        "acts": ", ".join(act_label(act, lang) for act in group.get("acts", ())),
         "first_seen": as_date(group.get("first_seen")),
         "last_seen": as_date(group.get("last_seen")),
     }

@@ -338,7 +338,10 @@ def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str,
     """The sheet that says what produced the workbook: program, run, as-of, packs, registries, filters, when and by whom,
     and which sheets are full (``full``: more rows than Excel opens)."""
     sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("fact"), lang), translate(N_("value"), lang), "", "", ""], lang)
-    t = lambda text: translate(text, lang)  # noqa: E731
+
+    def t(text: str) -> str:
+        return translate(text, lang)
+
     if facts.sample:
         sheet.append([t(N_("⚠ fictional sample data")), t(N_("a registry this run used is a fictional sample, not the published list: not a real screening"))])
     for cut in full:
