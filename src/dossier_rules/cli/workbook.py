@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 FIT_ROWS = 500
 """Rows held back per sheet to fit its column widths before they are written (the rest stream)."""
 
-MAX_WIDTH = 60
-"""Widest column, in characters; longer text wraps in its cell."""
+MAX_WIDTH = 66
+"""Widest column, in characters (a SHA-256 and its margin fit on one line); longer text wraps in its cell."""
 
-ROW_HEIGHT = 16
+ROW_HEIGHT = 17
 """Height given to one line of wrapped text, in points: the default row height (15) and room for Japanese glyphs, taller in most fonts."""
 
 MAX_ROWS = 1_048_575
