@@ -13,6 +13,7 @@ import click
 
 from .. import package_data
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
+from ..locale import _
 from ..pack_cache import load_packs_cached
 from ..packs import PackSet
 from ..registries import Registries, load_registries
@@ -55,7 +56,7 @@ def console(err: bool = False) -> Console:
 
 def print_problems(problems: Iterable[Problem]) -> None:
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(_("error: {message}", message=problem), err=True)
 
 
 def load_packset(packs_dir: Path) -> PackSet:
@@ -89,7 +90,7 @@ def refuse_untranslatable(packset: PackSet, backend: str) -> None:
     from .. import rete, workers  # the rete backend's own checks: multiprocessing and the translator, for it alone
 
     if importlib.util.find_spec("durable") is None:
-        click.echo("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'", err=True)
+        click.echo(_("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'"), err=True)
         raise SystemExit(EXIT_INPUT)
     problems = rete.check_packs(packset)
     if not problems:
@@ -100,7 +101,7 @@ def refuse_untranslatable(packset: PackSet, backend: str) -> None:
         except workers.WorkerCrashed as exc:
             problems = [f"durable-rules crashed while building the rulesets ({exc})"]
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(_("error: {message}", message=problem), err=True)
     if problems:
         raise SystemExit(EXIT_INPUT)
 

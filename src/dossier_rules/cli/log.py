@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
+from ..locale import _
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, settings_db
 
@@ -17,7 +18,7 @@ def _database(db: Path | None):  # type: ignore[no-untyped-def]
 
     path = settings_db(db)
     if not path.exists():
-        click.echo(f"error: {path}: no such database", err=True)
+        click.echo(_("error: {path}: no such database", path=path), err=True)
         raise SystemExit(EXIT_INPUT)
     return Database(path)
 
@@ -50,13 +51,13 @@ def log_verify(expect_head: str | None, file: Path | None, db: Path | None) -> N
         conn = _database(db).connection()
         result = screening_log.verify(conn)
         if result.ok and expect_head and not any(e.hash == expect_head for e in screening_log.entries(conn)):
-            click.echo(f"BROKEN: no entry has the expected head hash {expect_head}: the log was rewritten", err=True)
+            click.echo(_("BROKEN: no entry has the expected head hash {head}: the log was rewritten", head=expect_head), err=True)
             raise SystemExit(EXIT_FINDINGS)
     if not result.ok:
-        click.echo(f"BROKEN at entry {result.first_bad}: {result.problem}", err=True)
-        click.echo(f"{result.entries} entries verified before it", err=True)
+        click.echo(_("BROKEN at entry {entry}: {problem}", entry=result.first_bad, problem=result.problem), err=True)
+        click.echo(_("{count} entries verified before it", count=result.entries), err=True)
         raise SystemExit(EXIT_FINDINGS)
-    click.echo(f"ok: {result.entries} entries, head {result.head}")
+    click.echo(_("ok: {count} entries, head {head}", count=result.entries, head=result.head))
     raise SystemExit(EXIT_OK)
 
 
@@ -68,7 +69,7 @@ def _exported(path: Path):  # type: ignore[no-untyped-def]
             try:
                 yield screening_log.Entry.from_json(orjson.loads(line))
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                click.echo(f"error: {path}:{number}: not a log entry ({exc})", err=True)
+                click.echo(_("error: {path}:{line}: not a log entry ({reason})", path=path, line=number, reason=exc), err=True)
                 raise SystemExit(EXIT_INPUT) from None
 
 
@@ -91,4 +92,4 @@ def log_export(output: Path | None, after: int, db: Path | None) -> None:
         if output:
             stream.close()
     if output:
-        click.echo(f"wrote {count} entries to {output}", err=True)
+        click.echo(_("wrote {count} entries to {path}", count=count, path=output), err=True)

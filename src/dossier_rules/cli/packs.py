@@ -94,7 +94,7 @@ def packs_show(pack_id: str, packs_dir: Path) -> None:
     packset = load_packset(packs_dir)
     source = packset.sources.get(pack_id)
     if source is None:
-        raise click.UsageError(f"unknown pack '{pack_id}'; known: {', '.join(sorted(packset.sources))}")
+        raise click.UsageError(_("unknown pack '{pack}'; known: {known}", pack=pack_id, known=", ".join(sorted(packset.sources))))
     out = console()
     meta = source.spec.pack
     out.print(Text(f"{meta.id} {meta.version} — {meta.title.en} / {meta.title.ja}", style="bold"))
@@ -265,7 +265,7 @@ def packs_test(
         for result in run.results:
             if result.ok:
                 if verbose:
-                    click.echo(f"ok   {result}".rstrip(": "))
+                    click.echo(_("ok   {case}", case=result).rstrip(": "))
                 continue
             click.echo(_("FAIL {case}", case=result))
             if result.trace is not None:
@@ -300,8 +300,8 @@ def explain(rule_id: str, packs_dir: Path) -> None:
     if rule is None:
         ids = sorted(r.id for s in packset.sources.values() for r in s.rules)
         close = difflib.get_close_matches(rule_id, ids, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise click.UsageError(f"unknown rule '{rule_id}'{hint}")
+        hint = _("; did you mean {rules}?", rules=", ".join(close)) if close else ""
+        raise click.UsageError(_("unknown rule '{rule}'", rule=rule_id) + hint)
     spec = rule.spec
     out = console()
     out.print(Text(f"{spec.id} — {spec.title.en} / {spec.title.ja}", style="bold"))
@@ -360,16 +360,16 @@ def packs_coverage(packs_dir: Path, output: Path, check: bool, branches: bool, m
     text = coverage.markdown(packset)
     missing = coverage.unencoded(packset)
     for pack_id, article in missing:
-        click.echo(f"not encoded: {article} (pack {pack_id}) has no rule and no not_checkable reason", err=True)
+        click.echo(_("not encoded: {article} (pack {pack}) has no rule and no not_checkable reason", article=article, pack=pack_id), err=True)
     if check:
         current = output.read_text(encoding="utf-8") if output.exists() else None
         if current != text:
-            click.echo(f"{output} is stale; run: dossier-rules packs coverage", err=True)
+            click.echo(_("{path} is stale; run: dossier-rules packs coverage", path=output), err=True)
             raise SystemExit(EXIT_FINDINGS)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+        click.echo(_("wrote {path}", path=output))
     raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)
 
 
@@ -378,9 +378,11 @@ def _branch_report(packset: PackSet, minimum: float | None) -> None:
     run = run_tests(packset)
     branches = run.branches
     for rule, node, result in branches.missing():
-        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] never {'true' if result else 'false'}: {node}")
-    click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%)")
+        never = _("never true") if result else _("never false")
+        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] {never}: {node}")
+    percent = f"{branches.percent:.1f}"
+    click.echo(_("branches: {covered}/{total} condition outcomes exercised ({percent}%)", covered=branches.covered, total=branches.total, percent=percent))
     if minimum is not None and branches.percent < minimum:
-        click.echo(f"below the minimum of {minimum:g}%", err=True)
+        click.echo(_("below the minimum of {minimum}%", minimum=f"{minimum:g}"), err=True)
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_OK)

@@ -72,7 +72,7 @@ def registry_import(
         text = read_bytes(csv_file, limit=MAX_REGISTRY_BYTES).decode("utf-8-sig")
         result = parse_csv(text, str(csv_file))
     except UnicodeDecodeError:
-        print_problems([Problem(str(csv_file), "not UTF-8 text", kind="unreadable")])
+        print_problems([Problem(str(csv_file), _("not UTF-8 text"), kind="unreadable")])
         raise SystemExit(EXIT_INPUT) from None
     except InputError as exc:
         print_problems(exc.problems)
@@ -81,17 +81,21 @@ def registry_import(
         click.echo(f"{csv_file}:{line}: {reason}", err=True)
     target = registry_file(registries_dir or packs_dir / "registries", country, kind)
     if package_data.is_installed(target):
-        click.echo("error: the registries installed with dossier-rules are fictional samples and are never overwritten; import into --registries DIR", err=True)
+        click.echo(
+            _("error: the registries installed with dossier-rules are fictional samples and are never overwritten; import into --registries DIR"), err=True
+        )
         raise SystemExit(EXIT_INPUT)
     if result.rejected and not skip_bad:
-        click.echo(f"{len(result.rejected)} bad row(s); nothing written (use --skip-bad to import the {len(result.entries)} good ones)", err=True)
+        click.echo(
+            _("{bad} bad row(s); nothing written (use --skip-bad to import the {good} good ones)", bad=len(result.rejected), good=len(result.entries)), err=True
+        )
         raise SystemExit(EXIT_FINDINGS)
     day = retrieved_on.date() if retrieved_on else date.today()
     count = len(result.entries)
     write_registry(Registry(kind=kind, country=country, source=source, retrieved_on=day, entries=result.entries), target)
     del result.entries[:]  # not needed any more: a million entries are worth freeing before the index is built
     load_registry(target)  # a large list gets its look-up index now, once, not at the first screening
-    click.echo(f"wrote {target}: {count} entries, retrieved {day}")
+    click.echo(_("wrote {path}: {count} entries, retrieved on {day}", path=target, count=count, day=day))
     if result.rejected:
         report = target.with_name(target.name + ".rejected.csv")
         with report.open("w", encoding="utf-8", newline="") as handle:

@@ -45,7 +45,12 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--severity", "severities", multiple=True, type=click.Choice(["block", "warn", "info"]), help="Findings of this severity."),
         click.option("--rule", "rules", multiple=True, help="Findings of this rule id."),
         click.option("--article", "articles", multiple=True, help="Findings under this article, e.g. 'MOC-KH 4(1)' (includes 4(1)(a)-(e))."),
-        click.option("--intermediary", "intermediaries", multiple=True, help="Findings about this party: its id, or its name (case and spacing ignored)."),
+        click.option(
+            "--intermediary",
+            "intermediaries",
+            multiple=True,
+            help="Findings about this party: its id or its name (case, spacing, full-width letters and legal-form words such as Co., Ltd. ignored).",
+        ),
         click.option("--sector", "sectors", multiple=True),
         click.option("--submitted-from", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Submitted on or after (YYYY-MM-DD)."),
         click.option("--submitted-to", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Submitted on or before (YYYY-MM-DD)."),

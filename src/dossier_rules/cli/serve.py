@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..locale import _
 from .common import EXIT_INPUT, max_age_option, packs_option, print_problems, registries_option
 
 db_option = click.option(
@@ -77,7 +78,7 @@ def serve(
         from ..server.app import load_engine, openapi_text
 
         write_openapi.write_text(openapi_text(load_engine(settings)), encoding="utf-8")
-        click.echo(f"wrote {write_openapi}")
+        click.echo(_("wrote {path}", path=write_openapi))
         return
     routers: tuple[Any, ...] = ()
     if importlib.util.find_spec("dossier_rules.web") is not None:
@@ -88,5 +89,5 @@ def serve(
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     if not app.state.accounts.users():
-        click.echo("note: no user exists yet; create one with: dossier-rules users add NAME --role admin", err=True)
+        click.echo(_("note: no user exists yet; create one with: dossier-rules users add NAME --role admin"), err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
