@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import getpass
 import math
-import unicodedata
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -86,6 +86,8 @@ class Sheet:
 
     def __init__(self, book: Workbook, title: str, header: list[str], lang: str) -> None:
         self.sheet = book.create_sheet(title=title[:31])
+        self.top = self._alignment(wrap=False)
+        self.wrap = self._alignment(wrap=True)
         self.header = header
         self.lang = lang
         self.pending: list[list[Any]] | None = []
@@ -169,30 +171,46 @@ class Sheet:
 
     def _top(self, value: Any) -> Any:
         """A cell of a row higher than one line, aligned to the top with the wrapped text beside it."""
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import Cell
-        from openpyxl.styles import Alignment
 
         if isinstance(value, Cell) or value is None:
             return value
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cell.alignment = Alignment(vertical="top")
-        return cell
+        return self._aligned(value, self.top)
 
     def _cell(self, value: Any, width: float) -> tuple[Any, int]:
         """The cell of ``value`` (guarded, set to wrap when wider than its column or holding lines) and its lines once wrapped."""
         value = guard(value)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or (2 * len(value) < width and "\n" not in value):  # fits even if every character is wide
             return value, 1
         lines = sum(max(1, math.ceil(display_width(line) / max(width - 1, 1))) for line in value.split("\n"))
         if lines == 1:
             return value, 1
+        return self._aligned(value, self.wrap), lines
+
+    def _aligned(self, value: Any, alignment: int) -> Any:
+        """A cell holding ``value`` with the alignment of index ``alignment`` (see :meth:`_alignment`)."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles.cell_style import StyleArray
+
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if cell._style is None:  # a date has one already, with its number format
+            cell._style = StyleArray()
+        cell._style.alignmentId = alignment
+        return cell
+
+    def _alignment(self, wrap: bool) -> int:
+        """The workbook's index of a top alignment (wrapping or not).
+
+        Cells take the index directly: setting ``cell.alignment`` hashes the
+        alignment for every cell, which was most of the time of a large
+        findings sheet; the number format a date cell got stays as it is.
+        """
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment
 
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        return cell, lines
+        probe = WriteOnlyCell(self.sheet)
+        probe.alignment = Alignment(wrap_text=wrap, vertical="top")
+        return int(probe._style.alignmentId)
 
 
 def fitted_widths(rows: Iterable[list[Any]]) -> list[float]:
@@ -213,7 +231,14 @@ def display_width(value: Any) -> int:
     if isinstance(value, (date, datetime)):
         return 10 if isinstance(value, date) and not isinstance(value, datetime) else 19
     text = views.text(value)
-    return max((sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line) for line in text.splitlines()), default=0)
+    return max((len(line) + len(WIDE.findall(line)) for line in text.splitlines()), default=0)
+
+
+WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+)
+"""Characters East Asian Width calls wide or full-width (CJK, kana, Hangul, full-width forms): two cells each.
+A regular expression counts them in C; :func:`unicodedata.east_asian_width` per character was the slowest step."""
 
 
 # --------------------------------------------------------------------------- rows
