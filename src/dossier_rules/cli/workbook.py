@@ -192,7 +192,7 @@ class Sheet:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles.cell_style import StyleArray
 
-        cell = WriteOnlyCell(self.sheet, value=value)
+        cell: Any = WriteOnlyCell(self.sheet, value=value)  # its style array is openpyxl's own (no stub)
         if cell._style is None:  # a date has one already, with its number format
             cell._style = StyleArray()
         cell._style.alignmentId = alignment
@@ -208,7 +208,7 @@ class Sheet:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment
 
-        probe = WriteOnlyCell(self.sheet)
+        probe: Any = WriteOnlyCell(self.sheet)
         probe.alignment = Alignment(wrap_text=wrap, vertical="top")
         return int(probe._style.alignmentId)
 
