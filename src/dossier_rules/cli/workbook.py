@@ -84,12 +84,11 @@ ENUM_OF_FIELD = {"role": "party_role", "based_in": "country", "nationality": "co
 class Sheet:
     """One write-only sheet: the header row bold and frozen, widths fitted to the first rows, an autofilter."""
 
-    def __init__(self, book: Workbook, title: str, header: list[str], lang: str) -> None:
+    def __init__(self, book: Workbook, title: str, header: list[str]) -> None:
         self.sheet = book.create_sheet(title=title[:31])
         self.top = self._alignment(wrap=False)
         self.wrap = self._alignment(wrap=True)
         self.header = header
-        self.lang = lang
         self.pending: list[list[Any]] | None = []
         self.widths: list[float] = []
         self.rows = 0
@@ -337,9 +336,9 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
     for view in chosen_views:
         if view in SHEETS:
             columns = DOSSIER_COLUMNS if view == "dossiers" else FINDING_COLUMNS
-            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [translate(c, lang) for c in columns], lang)
+            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [translate(c, lang) for c in columns])
         else:
-            sheets[view] = Sheet(book, views.title(view, lang), views.headers(view, lang), lang)
+            sheets[view] = Sheet(book, views.title(view, lang), views.headers(view, lang))
     summary = Summary(chosen)
     for record in records:
         if not summary.add(record):
@@ -362,7 +361,7 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
 def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str, results: Path, full: Iterable[Sheet] = ()) -> None:
     """The sheet that says what produced the workbook: program, run, as-of, packs, registries, filters, when and by whom,
     and which sheets are full (``full``: more rows than Excel opens)."""
-    sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("fact"), lang), translate(N_("value"), lang), "", "", ""], lang)
+    sheet = Sheet(book, translate(SHEETS["provenance"], lang), [translate(N_("fact"), lang), translate(N_("value"), lang), "", "", ""])
 
     def t(text: str) -> str:
         return translate(text, lang)
