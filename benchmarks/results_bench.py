@@ -10,10 +10,14 @@
    dossier id of each copy are made unique, so nothing is counted twice).
 3. Runs, each in its own process: ``report --format json`` (every summary
    view), ``report --format csv`` (one row per dossier, streamed) and
-   ``diff --format json`` over the SMALL and the LARGE files.
+   ``diff --format json`` over the SMALL and the LARGE files, and
+   ``report --format xlsx`` (every sheet, openpyxl write-only) over those of
+   at most XLSX_MAX results (``--xlsx-max``; Excel opens at most 1,048,576
+   rows a sheet, and the findings sheet of 1,000,000 results would pass it).
 4. Prints wall time, records/s and peak RSS (getrusage of the process), and
    the ratio of peak RSS LARGE/SMALL, which must stay within 1.10: these
-   commands stream, so memory must not grow with the number of results.
+   commands stream, so memory must not grow with the number of results; the
+   XLSX must also stay under XLSX_LIMIT_MIB (``--xlsx-limit``).
 
 Figures are only comparable within one run: the machine is shared and noisy.
 """
@@ -34,6 +38,9 @@ from bench import PEAK, ROOT, generate
 
 LIMIT = 1.10
 """Largest accepted ratio of peak memory between the LARGE and the SMALL run."""
+
+XLSX_LIMIT_MIB = 64
+"""Largest accepted peak RSS of ``report --format xlsx`` (every sheet) over 100,000 results."""
 
 
 def screen(source: Path, out: Path, registries: Path | None) -> None:
@@ -64,16 +71,19 @@ def measure(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one command, run under its own small wrapper."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK, *argv], check=True, capture_output=True, text=True)
-    return time.perf_counter() - start, int(done.stdout.strip()) / 1024
+    return time.perf_counter() - start, int(done.stdout.split()[0]) / 1024
 
 
-def commands(old: Path, new: Path, work: Path) -> dict[str, list[str]]:
+def commands(old: Path, new: Path, work: Path, xlsx: bool) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "dossier_rules"]
-    return {
+    out = {
         "report --format json": [*cli, "report", str(new), "--format", "json", "--output", str(work / "report.json")],
         "report --format csv (per dossier)": [*cli, "report", str(new), "--format", "csv", "--output", str(work / "report.csv")],
         "diff --format json": [*cli, "diff", str(old), str(new), "--format", "json"],
     }
+    if xlsx:
+        out["report --format xlsx (all sheets)"] = [*cli, "report", str(new), "--format", "xlsx", "--output", str(work / "report.xlsx"), "--lang", "ja"]
+    return out
 
 
 def main() -> None:
@@ -82,6 +92,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--xlsx-max", type=int, default=100_000, help="largest number of results written as XLSX")
+    parser.add_argument("--xlsx-limit", type=float, default=XLSX_LIMIT_MIB, help="largest accepted peak RSS (MiB) of the XLSX")
+    parser.add_argument("--no-large", action="store_true", help="only the SMALL files (a short run: the XLSX bound, no ratio)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dossier-results-bench-"))
     try:
@@ -93,11 +106,12 @@ def main() -> None:
         screen(source, work / "new.jsonl", registries)
         rows = []
         peaks: dict[str, dict[int, float]] = {}
-        for n in (args.small, args.large):
+        sizes = (args.small,) if args.no_large else (args.small, args.large)
+        for n in sizes:
             old, new = work / f"old-{n}.jsonl", work / f"new-{n}.jsonl"
             repeat(work / "old.jsonl", old, n)
             repeat(work / "new.jsonl", new, n)
-            for name, argv in commands(old, new, work).items():
+            for name, argv in commands(old, new, work, n <= args.xlsx_max).items():
                 seconds, peak = measure(argv)
                 peaks.setdefault(name, {})[n] = peak
                 rows.append((name, n, seconds, peak, new.stat().st_size))
@@ -108,6 +122,12 @@ def main() -> None:
             print(f"{name:36} {n:>10,} {seconds:>8.1f} {n / seconds:>10,.0f} {peak:>9.1f} {size / 2**20:>9.0f}")
         failed = False
         for name, by_n in peaks.items():
+            if name.startswith("report --format xlsx"):
+                worst = max(by_n.values())
+                failed |= worst > args.xlsx_limit
+                print(f"peak RSS of {name}: {worst:.1f} MiB ({'ok' if worst <= args.xlsx_limit else 'ABOVE'} {args.xlsx_limit:g} MiB)")
+            if args.large not in by_n or args.small not in by_n:
+                continue
             ratio = by_n[args.large] / by_n[args.small]
             verdict = "ok" if ratio <= LIMIT else f"ABOVE {LIMIT:.2f}"
             failed |= ratio > LIMIT

@@ -222,3 +222,165 @@ def test_japanese_errors_on_the_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "bad.json:5: 日付ではありません" in result.output and "（/submitted）" in result.output
     assert "審査 1 件、読めないもの 1 件" in result.output
+
+
+# --------------------------------------------------------------------------- every command in Japanese
+
+
+ENGLISH = re.compile(r"\b[A-Za-z][a-z']+(?:[ ,:]+[A-Za-z][a-z']+)+\b")
+"""Two or more English words in a row: a sentence or a label that was not translated."""
+
+CODES = re.compile(r"[\w.+-]*/[\w./+-]*|\b[A-Za-z]+[-_.][\w.:()-]+|\b[A-Z]{2,}\w*\b|--[\w-]+")
+"""Paths, JSON pointers, ids, rule ids, codes in capitals and option names: not sentences."""
+
+
+def _data_texts() -> list[str]:
+    """The English a person may see in Japanese output because it is data: names in the samples and
+    registries, the English texts of the packs (shown beside the Japanese by ``explain``), case names."""
+    import yaml
+
+    texts: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            texts.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for path in [*SAMPLES.glob("*.json"), *(RULES / "registries").glob("*.json")]:
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    for path in RULES.glob("*.yaml"):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return sorted((t for t in texts if len(t) > 3), key=len, reverse=True)
+
+
+PROPER_NAMES = ("Certificate of Registration",)
+"""English names the Japanese texts give on purpose (the glossary: 登録証明書（Certificate of Registration）)."""
+
+
+def _command_names() -> tuple[str, ...]:
+    """``packs coverage``, ``dossier-rules report``...: commands a message tells the reader to run."""
+    import click
+
+    context = click.Context(main)
+    names = []
+    for name in main.list_commands(context):
+        command = main.get_command(context, name)
+        names.append(f"dossier-rules {name}")
+        if isinstance(command, click.Group):
+            names.extend(f"{name} {sub}" for sub in command.commands)
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def _untranslated(output: str, data: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """Lines of ``output`` that still hold English words once data, ids and codes are taken out."""
+    found = []
+    for line in output.splitlines():
+        text = line
+        for known in (*extra, *PROPER_NAMES, *_command_names(), *data):
+            if known in text:
+                text = text.replace(known, " ")
+        text = CODES.sub(" ", text)
+        if ENGLISH.search(text):
+            found.append(line)
+    return found
+
+
+@pytest.fixture(scope="module")
+def japanese_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("ja")
+    out = tmp / "results.jsonl"
+    invoke("batch", str(SAMPLES), "--out", str(out), "--jobs", "1")
+    locale.set_language("en")
+    return {"results": out, "outbox": tmp / "outbox.sqlite", "db": tmp / "service.sqlite", "tmp": tmp}
+
+
+def _trace_nodes(dossier: Path) -> tuple[str, ...]:
+    """The condition texts of a trace (the packs' condition language, printed as written)."""
+    result = invoke("trace", str(dossier), "--format", "json")
+    nodes: list[str] = []
+
+    def walk(step: dict) -> None:
+        nodes.append(step["node"])
+        for child in step.get("children", ()):
+            walk(child)
+
+    for rule in json.loads(result.output)["rules"]:
+        for step in rule["trace"]:
+            walk(step)
+    return tuple(sorted(set(nodes), key=len, reverse=True))
+
+
+def _outline(rule_id: str) -> tuple[str, ...]:
+    from dossier_rules.conditions import outline
+    from dossier_rules.packs import load_packs
+
+    rule = load_packs(RULES).rule(rule_id)
+    assert rule is not None
+    return tuple(line.strip() for line in outline(rule.condition, 1))
+
+
+def test_every_command_speaks_japanese_with_lang_after_the_subcommand(japanese_run: dict[str, Path]) -> None:
+    """``--lang ja`` after the subcommand, for every command: no English sentence or label is left (data, ids and codes aside)."""
+    results, outbox, db, tmp = japanese_run["results"], japanese_run["outbox"], str(japanese_run["db"]), japanese_run["tmp"]
+    broker = SAMPLES / "kg-broker-holds-passports.json"
+    commands: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+        (("check", str(SAMPLES)), ()),
+        (("batch", str(SAMPLES), "--out", str(tmp / "again.jsonl"), "--jobs", "1"), ()),
+        (("report", str(results)), ()),
+        (("report", str(results), "--format", "csv", "--view", "findings"), ()),
+        (("diff", str(results), str(tmp / "again.jsonl")), ()),
+        (("packs", "list"), ()),
+        (("packs", "show", "kh"), ()),
+        (("packs", "test", "kh"), ()),
+        (("packs", "lint", str(RULES / "kh.yaml")), ()),
+        (("packs", "compile", "kh"), ()),
+        (("explain", "common.broker-holds-property"), _outline("common.broker-holds-property")),
+        (("trace", str(broker)), _trace_nodes(broker)),
+        (("registry", "list"), ()),
+        (("registry", "show", "accredited-agencies", "--country", "KH"), ()),
+        (("share", "build", str(results), "--outbox", str(outbox)), ()),
+        (("share", "list", "--outbox", str(outbox)), ()),
+        (("users", "list", "--db", db), ()),
+    ]
+    data = _data_texts()
+    for args, extra in commands:
+        result = invoke(*args, "--lang", "ja")
+        assert result.exit_code in (0, 1), (args, result.output)
+        left = _untranslated(result.output, data, extra)
+        assert not left, f"{' '.join(args[:2])}: untranslated:\n" + "\n".join(left)
+
+
+def test_users_add_asks_and_answers_in_japanese(japanese_run: dict[str, Path]) -> None:
+    """``users add`` has a --lang of its own (the account's language); the command line speaks the locale's."""
+    db = str(japanese_run["db"])
+    result = CliRunner().invoke(
+        main,
+        ["users", "add", "hanako", "--role", "screener", "--db", db],
+        input="correct horse battery\ncorrect horse battery\n",
+        env={**NO_LOCALE, "LANG": "ja_JP.UTF-8"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "パスワード" in result.output and "ユーザー hanako を作成しました（審査担当）" in result.output and "確認のためもう一度" in result.output
+
+
+def test_the_english_check_notices_an_untranslated_line() -> None:
+    """The check above would fail on an English label, and leaves data, ids and codes alone."""
+    data = _data_texts()
+    assert _untranslated("件数 │ records out", data) == ["件数 │ records out"]
+    assert _untranslated("仲介機関「Mekong Example Recruiting (fictional)」 KH-BRK-0009 common.act-a-property-held /fees/0/payee", data) == []
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize(
+    "command",
+    [("batch", "--help"), ("share", "list", "--help"), ("registry", "--help"), ("packs", "test", "--help"), ("trace", "--help"), ("explain", "--help")],
+)
+def test_lang_anywhere_on_the_line(command: tuple[str, ...], where: str) -> None:
+    args = ("--lang", "ja", *command) if where == "before" else (*command, "--lang", "ja")
+    result = invoke(*args)
+    assert result.exit_code == 0 and "使い方:" in result.output

@@ -63,16 +63,28 @@ def test_report_csv_one_row_per_dossier(runs: dict[str, Path]) -> None:
     result = invoke("report", str(runs["first"]), "--outcome", "unreadable", "--outcome", "not_in_force", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.output)))
     expected = [r for r in read_results(runs["first"]) if r["outcome"] in ("unreadable", "not_in_force")]
-    assert rows[0][:4] == ["dossier", "kind", "country", "outcome"]
+    assert rows[0][:4] == ["dossier id", "kind", "country", "outcome"]
     assert len(rows) == 1 + len(expected)
     assert [row[-1] for row in rows[1:]] == [r["source"] for r in expected]
     assert {row[3] for row in rows[1:]} == {"unreadable", "MOC not in force"}
 
 
-def test_report_csv_of_a_view_in_japanese(runs: dict[str, Path]) -> None:
+def test_report_csv_of_a_view_in_japanese_is_for_excel(runs: dict[str, Path], tmp_path: Path) -> None:
+    """With --lang ja the CSV opens right in a Japanese Excel: UTF-8 with a byte order mark, CRLF line ends."""
     result = invoke("report", str(runs["first"]), "--view", "outcome", "--format", "csv", "--lang", "ja")
-    rows = list(csv.reader(io.StringIO(result.output)))
+    raw = result.stdout_bytes
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") == raw.count(b"\n") == 6
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == ["判定", "件数"] and rows[2][0] == "要確認" and sum(int(n) for _, n in rows[1:]) == 200
+    path = tmp_path / "out.csv"
+    invoke("report", str(runs["first"]), "--format", "csv", "--lang", "ja", "--output", str(path))
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf\xe8\xa8\x98")  # 記録ID
+
+
+@pytest.mark.parametrize(("flags", "bom"), [((), False), (("--excel",), True), (("--lang", "ja", "--no-excel"), False)])
+def test_report_csv_byte_order_mark_only_for_excel(runs: dict[str, Path], flags: tuple[str, ...], bom: bool) -> None:
+    raw = invoke("report", str(runs["first"]), "--view", "outcome", "--format", "csv", *flags).stdout_bytes
+    assert raw.startswith(b"\xef\xbb\xbf") == bom and b"\r\n" in raw
 
 
 def test_report_cells_never_become_formulas(tmp_path: Path) -> None:
@@ -112,7 +124,7 @@ def test_report_xlsx_has_a_sheet_per_view(runs: dict[str, Path], tmp_path: Path)
     path = tmp_path / "report.xlsx"
     assert invoke("report", str(runs["first"]), "--format", "xlsx", "--output", str(path), "--lang", "ja").exit_code == 0
     book = load_workbook(path)
-    assert book.sheetnames == ["判定別", "国別", "条項別", "規則別", "仲介機関別", "記録別"]
+    assert book.sheetnames == ["判定別", "国別", "条項別", "規則別", "仲介機関別", "記録別", "指摘一覧", "作成の経緯"]
     assert [c.value for c in book["判定別"][1]] == ["判定", "件数"]
     assert book["記録別"].max_row == 201
     assert invoke("report", str(runs["first"]), "--format", "xlsx").exit_code == 2  # needs --output
@@ -135,7 +147,8 @@ def test_diff_after_a_registry_change(runs: dict[str, Path]) -> None:
     result = invoke("diff", str(runs["first"]), str(runs["second"]), "--format", "jsonl")
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.output.splitlines()]
-    changes, summary = [x["change"] for x in lines[:-1]], lines[-1]["summary"]
+    changes, summary = [x["change"] for x in lines if "change" in x], lines[-1]["summary"]
+    assert lines[0]["runs"]["differences"] == ["registry KH accredited-agencies: " + _registry_was(runs["first"]) + " → not loaded"]
     old = {r["source"]: r for r in read_results(runs["first"])}
     new = {r["source"]: r for r in read_results(runs["second"])}
     differing = [
@@ -152,9 +165,14 @@ def test_diff_after_a_registry_change(runs: dict[str, Path]) -> None:
     assert moved == summary["outcome_changed"] == sum(old[s]["outcome"] != new[s]["outcome"] for s in old)
 
 
-def test_diff_refuses_results_of_another_input(runs: dict[str, Path]) -> None:
+def test_diff_refuses_results_of_another_input(runs: dict[str, Path], tmp_path: Path) -> None:
     result = invoke("diff", str(runs["first"]), str(runs["other"]))
-    assert result.exit_code == 2 and "not the same input" in result.stderr
+    assert result.exit_code == 2 and "not results of the same input" in result.stderr
+    lines = [line for line in runs["source"].read_text(encoding="utf-8").splitlines() if line.strip()]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines[1:] + lines[:1]) + "\n", encoding="utf-8")  # same name, other order
+    invoke("batch", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"), "--jobs", "1")
+    result = invoke("diff", str(runs["first"]), str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 2 and "record 1 is " in result.stderr and "with other contents: not the same input" in result.stderr
 
 
 def test_batch_baseline(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -167,3 +185,36 @@ def test_batch_baseline(runs: dict[str, Path], tmp_path: Path) -> None:
     assert invoke("batch", str(clean), "--out", str(tmp_path / "b.jsonl"), "--jobs", "1", "--baseline", str(base)).exit_code == 0
     changed = invoke("batch", str(clean), "--out", str(tmp_path / "c.jsonl"), "--jobs", "1", "--baseline", str(base), "--registries", str(runs["registries"]))
     assert changed.exit_code == 1 and "kh.agency-revoked-on-list" in changed.stderr
+
+
+def _registry_was(results: Path) -> str:
+    """How ``diff`` words the KH list of accredited agencies a run used."""
+    header = json.loads(results.read_text(encoding="utf-8").splitlines()[0])
+    used = header["registries"]["kh"][0]
+    return f"retrieved {used['retrieved_on']}, {used['entries']} entries (sha256 {used['sha256'][:12]}) (fictional sample data)"
+
+
+def test_diff_knows_the_same_input_under_another_path(runs: dict[str, Path], tmp_path: Path) -> None:
+    """The input is recognised by what it holds, not by its name: moved and screened again, nothing changed."""
+    moved = tmp_path / "elsewhere" / "renamed.jsonl"
+    moved.parent.mkdir()
+    shutil.copy(runs["source"], moved)
+    again = tmp_path / "again.jsonl"
+    invoke("batch", str(moved), "--out", str(again), "--jobs", "1")
+    result = invoke("diff", str(runs["first"]), str(again))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("the two runs used the same program, backend, as-of date, packs and registries\n")
+
+
+def test_diff_starts_with_what_differs_between_the_runs(runs: dict[str, Path], tmp_path: Path) -> None:
+    later = tmp_path / "later.jsonl"
+    invoke("batch", str(runs["source"]), "--out", str(later), "--jobs", "1", "--as-of", "2025-12-01", "--registries", str(runs["registries"]))
+    result = invoke("diff", str(runs["first"]), str(later))
+    lines = result.output.splitlines()
+    assert lines[0] == "the two runs differ in:"
+    assert lines[1] == "  as-of date: each dossier's submitted date → 2025-12-01"
+    assert lines[2].startswith("  registry KH accredited-agencies: retrieved ") and lines[2].endswith("→ not loaded")
+    assert "⚠ fictional sample data" in lines[3]
+    summary = json.loads(invoke("diff", str(runs["first"]), str(later), "--format", "json").output)
+    assert summary["runs"]["old"]["as_of"] is None and summary["runs"]["new"]["as_of"] == "2025-12-01"
+    assert {p["id"] for p in summary["runs"]["new"]["packs"]} >= {"common", "kh", "la", "kg", "tj", "pk"}

@@ -169,8 +169,22 @@ def test_finding_criteria_select_reports_with_a_matching_finding() -> None:
     assert ids(Filter.of(articles="MOC-KH 4(10)")) == ["KH-3"]
     # by id, or by name ignoring case and spacing
     assert ids(Filter.of(intermediaries="KH-BRK-0009")) == ["KH-1", "TJ-1", "KH-BRK-0009"]
-    assert ids(Filter.of(intermediaries="Mekong Example  RECRUITING")) == ["KH-2"]
     assert ids(Filter.of(intermediaries="Sakura Example Brokerage", severities="info")) == []
+
+
+@pytest.mark.parametrize(
+    "typed", ["Mekong Example  RECRUITING", "mekong example recruiting co., ltd.", "Ｍｅｋｏｎｇ Ｅｘａｍｐｌｅ Ｒｅｃｒｕｉｔｉｎｇ", "kh-brk-0009 "]
+)
+def test_intermediary_by_name_finds_the_party_that_has_an_id(typed: str) -> None:
+    """A name finds the party whether or not the dossier gave it an id; case, spacing, width and legal-form words do not count."""
+    found = ids(Filter.of(intermediaries=typed))
+    assert {"KH-1", "TJ-1", "KH-BRK-0009"} <= set(found)
+    assert ("KH-2" in found) == typed.startswith(("Mekong", "mekong", "Ｍ"))
+
+
+def test_intermediary_of_another_name_matches_nothing() -> None:
+    assert ids(Filter.of(intermediaries="Mekong Example")) == []
+    assert ids(Filter.of(intermediaries="Ltd.")) == []
 
 
 def test_article_filter_reads_the_also_citations() -> None:

@@ -106,14 +106,17 @@ def test_none_declared_differs_from_not_provided(filled: Path) -> None:
     assert any("fees:none says there are none, but sheet fees has rows for KH-CAND-0003" in p for p in problems)
 
 
-def test_formula_like_text_stays_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["=1+1", "\t=1+1", "@SUM(A1)"])
+def test_formula_like_text_stays_text(tmp_path: Path, name: str) -> None:
+    """The dossier spreadsheet uses the one formula guard of every spreadsheet (tab and CR included)."""
     dossier = {**samples()[1], "dossier_id": "X-1"}
-    dossier["identity"] = {**dossier["identity"], "name": "=1+1"}
+    dossier["identity"] = {**dossier["identity"], "name": name}
     path = tmp_path / "f.xlsx"
     write_workbook([dossier], path)
     sheet = load_workbook(path)["candidates" if dossier["kind"] == "candidate" else "brokers"]
-    assert sheet.cell(3, column(sheet, "identity.name")).data_type == "s"
-    assert read_workbook(path).dossiers[0]["identity"]["name"] == "=1+1"
+    cell = sheet.cell(3, column(sheet, "identity.name"))
+    assert cell.data_type == "s" and cell.value == "'" + name
+    assert read_workbook(path).dossiers[0]["identity"]["name"] == name
 
 
 def test_cli_import_writes_the_good_dossiers(filled: Path, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
 from .labels import enum_of, label
+from .locale import N_, _, translate
 from .model import KINDS, Country, Party
 from .registries import Entry, RegistryKind, keeper
 from .sources import InputError, Problem, line_of, load_yaml, without_nulls
@@ -495,10 +496,16 @@ class Pack:
             import jsonschema_rs  # only dossiers that carry country fields need it
 
             validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
+        declared = sorted(self.meta.dossier_fields.get(kind, {}))  # type: ignore[call-overload]
         problems = [
             Problem(
                 source,
-                f"{error.message} (country fields of {kind} dossiers are declared by pack {self.id})",
+                _(
+                    "{problem} (country fields of {kind} dossiers are declared by pack {pack})",
+                    problem=country_field_problem(error, declared),
+                    kind=translate(KIND_NAMES.get(kind, kind)),
+                    pack=self.id,
+                ),
                 kind="schema",
                 pointer="/country_fields" + "".join(f"/{p}" for p in error.instance_path),
             )
@@ -593,6 +600,28 @@ def effect_text(spec: RuleSpec, lang: str) -> str:
         return ""
     text: str = getattr(spec.effect, lang)
     return text if lang == "ja" else " " + text
+
+
+KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
+
+
+def country_field_problem(error: Any, declared: list[str]) -> str:
+    """What is wrong with a country field, in the reader's language (jsonschema-rs words it in English only)."""
+    kind = error.kind
+    if isinstance(kind, type(kind).AdditionalProperties):
+        return _("unknown country field {names}; this pack declares: {declared}", names=", ".join(kind.unexpected), declared=", ".join(declared) or _("none"))
+    if isinstance(kind, type(kind).Type):
+        return _(
+            "expected {expected}, found {value}", expected=" / ".join(translate(JSON_TYPES.get(str(t), str(t))) for t in kind.types), value=repr(error.instance)
+        )
+    if isinstance(kind, type(kind).Enum):
+        return _("expected one of {choices}, found {value}", choices=", ".join(map(str, kind.options)), value=repr(error.instance))
+    if isinstance(kind, type(kind).Format):
+        return _('not a date: use YYYY-MM-DD, e.g. 2025-06-01 (got "{value}")', value=error.instance)
+    return str(error.message)
+
+
+JSON_TYPES = {"string": N_("text"), "number": N_("a number"), "boolean": N_("true or false"), "object": N_("an object")}
 
 
 def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tuple[CompiledRule | None, list[Problem]]:
@@ -697,7 +726,7 @@ def load_pack_file(path: FsPath) -> PackSource:
     source = str(path)
     data, raw = load_yaml(path)
     if not isinstance(data, dict):
-        raise InputError([Problem(source, "a pack file must be a YAML mapping with 'pack' and 'rules'", kind="pack", line=1)])
+        raise InputError([Problem(source, _("a pack file must be a YAML mapping with 'pack' and 'rules'"), kind="pack", line=1)])
     errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise InputError(_schema_problem(source, data, e) for e in errors)
@@ -708,7 +737,9 @@ def load_pack_file(path: FsPath) -> PackSource:
     for i, rule_spec in enumerate(spec.rules):
         raw_rule = data["rules"][i]
         if rule_spec.id in seen:
-            problems.append(Problem(source, f"duplicate rule id (first at line {seen[rule_spec.id]})", kind="pack", line=raw_rule.line, rule=rule_spec.id))
+            problems.append(
+                Problem(source, _("duplicate rule id (first at line {line})", line=seen[rule_spec.id]), kind="pack", line=raw_rule.line, rule=rule_spec.id)
+            )
             continue
         seen[rule_spec.id] = raw_rule.line
         compiled, found = _compile_rule(rule_spec, raw_rule, spec.pack, source)
@@ -729,7 +760,7 @@ def _schema_problem(source: str, data: Any, error: jsonschema.ValidationError) -
     path = list(error.absolute_path)
     message = error.message
     if error.validator == "additionalProperties":
-        message = f"{error.message.split(' were unexpected')[0].split(' was unexpected')[0]}: not a known key here"
+        message = _("{keys}: not a known key here", keys=error.message.split(" were unexpected")[0].split(" was unexpected")[0])
     elif error.validator == "required":
         message = f"{error.message}"
     return Problem(source, message, kind="pack", pointer=cond_pointer(path), line=line_of(data, path))
@@ -745,17 +776,21 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
     if not meta.abstract:
         for key in ("country", "moc"):
             if getattr(meta, key) is None:
-                problems.append(Problem(source, f"a concrete pack needs pack.{key} (or set abstract: true)", kind="pack", line=line_of(data, ["pack"])))
+                problems.append(
+                    Problem(source, _("a concrete pack needs pack.{key} (or set abstract: true)", key=key), kind="pack", line=line_of(data, ["pack"]))
+                )
         kinds = {r.applies_to for r in spec.rules}
         base = spec.test_base or TestBase()
         for kind in sorted(kinds):
             if getattr(base, kind) is None:
-                problems.append(Problem(source, f"test_base.{kind} is needed to run the tests of {kind} rules", kind="pack", line=line_of(data, ["test_base"])))
+                problems.append(
+                    Problem(source, _("test_base.{kind} is needed to run the tests of {kind} rules", kind=kind), kind="pack", line=line_of(data, ["test_base"]))
+                )
     elif meta.country or meta.moc or meta.dossier_fields:
         problems.append(
             Problem(
                 source,
-                "an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it",
+                _("an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it"),
                 kind="pack",
                 line=line_of(data, ["pack"]),
             )
@@ -766,7 +801,7 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
                 problems.append(
                     Problem(
                         source,
-                        f"a country field name is lower-case letters, digits and '_', got {name!r}",
+                        _("a country field name is lower-case letters, digits and '_', got {name}", name=repr(name)),
                         kind="pack",
                         line=line_of(data, ["pack", "dossier_fields", kind, name]),
                     )
@@ -799,7 +834,12 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
         for parent_id in node.spec.pack.extends:
             if parent_id in trail:
                 problems.append(
-                    Problem(path, f"extends forms a cycle: {' -> '.join(trail + (parent_id,))}", kind="pack", line=line_of(node.data, ["pack", "extends"]))
+                    Problem(
+                        path,
+                        _("extends forms a cycle: {cycle}", cycle=" -> ".join(trail + (parent_id,))),
+                        kind="pack",
+                        line=line_of(node.data, ["pack", "extends"]),
+                    )
                 )
                 continue
             parent = sources.get(parent_id)
@@ -807,7 +847,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
                 problems.append(
                     Problem(
                         str(node.path),
-                        f"extends unknown pack '{parent_id}'; known: {', '.join(sorted(sources))}",
+                        _("extends unknown pack '{pack}'; known: {known}", pack=parent_id, known=", ".join(sorted(sources))),
                         kind="pack",
                         line=line_of(node.data, ["pack", "extends"]),
                     )
@@ -827,7 +867,7 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
     for node in chain:
         for rule in node.rules:
             if rule.id in seen:
-                problems.append(Problem(rule.source, f"rule id also defined in pack '{seen[rule.id]}'", kind="pack", line=rule.line, rule=rule.id))
+                problems.append(Problem(rule.source, _("rule id also defined in pack '{pack}'", pack=seen[rule.id]), kind="pack", line=rule.line, rule=rule.id))
                 continue
             seen[rule.id] = node.id
             missing = sorted({m for t in (rule.spec.article, *rule.spec.also) for m in _PLACEHOLDER.findall(t)} - provisions.keys())
@@ -835,7 +875,12 @@ def _link(source: PackSource, sources: dict[str, PackSource]) -> tuple[Pack | No
                 problems.append(
                     Problem(
                         rule.source,
-                        f"article uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' ({path}) does not define under pack.provisions",
+                        _(
+                            "article uses {names}, which pack '{pack}' ({path}) does not define under pack.provisions",
+                            names=", ".join("{" + m + "}" for m in missing),
+                            pack=source.id,
+                            path=path,
+                        ),
                         kind="pack",
                         line=rule.article_line,
                         rule=rule.id,
@@ -877,7 +922,7 @@ def _check_inventory(source: PackSource, chain: list[PackSource], provisions: di
                 problems.append(
                     Problem(
                         str(node.path),
-                        f"article list uses {', '.join('{' + m + '}' for m in missing)}, which pack '{source.id}' does not define",
+                        _("article list uses {names}, which pack '{pack}' does not define", names=", ".join("{" + m + "}" for m in missing), pack=source.id),
                         kind="pack",
                         line=line_of(node.data, ["pack", "articles", i]),
                     )
@@ -893,7 +938,7 @@ def _check_inventory(source: PackSource, chain: list[PackSource], provisions: di
                 problems.append(
                     Problem(
                         rule.source,
-                        f"cites {article}, which is not in the article list of pack '{source.id}' (pack.articles)",
+                        _("cites {article}, which is not in the article list of pack '{pack}' (pack.articles)", article=article, pack=source.id),
                         kind="pack",
                         line=rule.line,
                         rule=rule.id,
@@ -952,10 +997,10 @@ def pack_files(directory: FsPath) -> list[FsPath]:
 def load_packs(directory: FsPath) -> PackSet:
     """Load every pack in a directory; raise :class:`InputError` listing every problem."""
     if not directory.is_dir():
-        raise InputError([Problem(str(directory), "pack directory not found", kind="not_found")])
+        raise InputError([Problem(str(directory), _("pack directory not found"), kind="not_found")])
     files = pack_files(directory)
     if not files:
-        raise InputError([Problem(str(directory), "no *.yaml pack files in this directory", kind="not_found")])
+        raise InputError([Problem(str(directory), _("no *.yaml pack files in this directory"), kind="not_found")])
     return link_sources(files)
 
 
@@ -972,7 +1017,12 @@ def link_sources(files: list[FsPath]) -> PackSet:
             continue
         if loaded.id in sources:
             problems.append(
-                Problem(str(path), f"pack id '{loaded.id}' is also used by {sources[loaded.id].path}", kind="pack", line=line_of(loaded.data, ["pack", "id"]))
+                Problem(
+                    str(path),
+                    _("pack id '{pack}' is also used by {path}", pack=loaded.id, path=sources[loaded.id].path),
+                    kind="pack",
+                    line=line_of(loaded.data, ["pack", "id"]),
+                )
             )
             continue
         sources[loaded.id] = loaded
@@ -986,7 +1036,7 @@ def link_sources(files: list[FsPath]) -> PackSet:
             problems.append(
                 Problem(
                     str(source.path),
-                    f"not linked: it extends {failed}, which failed to load (see above)",
+                    _("not linked: it extends {failed}, which failed to load (see above)", failed=failed),
                     kind="pack",
                     line=line_of(source.data, ["pack", "extends"]),
                 )
@@ -1000,7 +1050,7 @@ def link_sources(files: list[FsPath]) -> PackSet:
             problems.append(
                 Problem(
                     str(source.path),
-                    f"country {pack.country} already has pack '{countries[pack.country]}'",
+                    _("country {country} already has pack '{pack}'", country=pack.country, pack=countries[pack.country]),
                     kind="pack",
                     line=line_of(source.data, ["pack", "country"]),
                 )

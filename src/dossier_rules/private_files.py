@@ -49,14 +49,14 @@ def private_output(path: Path) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def private_text(path: Path) -> Iterator[IO[str]]:
-    """A UTF-8 text stream (newlines as written) that becomes ``path`` (0600) once the ``with`` block ends without an exception."""
-    with _replace_atomically(path, "w") as handle:
+def private_text(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """A text stream (UTF-8, or ``utf-8-sig`` for Excel; newlines as written) that becomes ``path`` (0600) once the ``with`` block ends without an exception."""
+    with _replace_atomically(path, "w", encoding) as handle:
         yield handle
 
 
 @contextmanager
-def _replace_atomically(path: Path, mode: str) -> Iterator[IO[Any]]:
+def _replace_atomically(path: Path, mode: str, text_encoding: str = "utf-8") -> Iterator[IO[Any]]:
     """Write through a temporary file renamed over the target (followed if a link); a device or FIFO is written in place.
 
     ``/dev/stdout`` or ``/dev/full`` named as an output is not a file to
@@ -64,7 +64,7 @@ def _replace_atomically(path: Path, mode: str) -> Iterator[IO[Any]]:
     opened and written as it is, and keeps its own mode.
     """
     text = "b" not in mode
-    encoding, newline = ("utf-8", "") if text else (None, None)
+    encoding, newline = (text_encoding, "") if text else (None, None)
     if path.exists() and not path.is_file():
         with open(path, mode, encoding=encoding, newline=newline) as stream:
             yield stream

@@ -542,15 +542,6 @@ def _rows(reader: csv.DictReader, source: str) -> Iterator[dict[str, Any]]:
         yield row
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""Characters a spreadsheet may read as the start of a formula (OWASP, CSV injection)."""
-
-
-def spreadsheet_safe(value: str) -> str:
-    """A cell value that a spreadsheet shows as text: a leading formula character is prefixed with ``'``."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 REGISTRY_FILE_MODE = 0o644
 """Registries are public lists: written readable by all, as the shipped ones are."""
 

@@ -34,7 +34,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .locale import _
+from .locale import N_, _, translate
+from .registries import comparable_name
 from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
 
@@ -51,6 +52,31 @@ MAX_RESULT_BYTES = 64 * 1024 * 1024
 
 HEADER_TYPE = "run"
 """``record_type`` of the header record that opens a ``batch`` output (see :mod:`dossier_rules.batch`)."""
+
+
+# --------------------------------------------------------------------------- how codes read
+
+OUTCOME_LABELS = {
+    "blocked": N_("blocked"),
+    "review": N_("review"),
+    "clear": N_("clear"),
+    "not_in_force": N_("MOC not in force"),
+    "unreadable": N_("unreadable"),
+}
+"""Outcomes as an examiner reads them (the catalog holds the Japanese: 不適合あり, 要確認, 指摘なし, ...)."""
+
+SEVERITY_LABELS = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
+"""Severities as an examiner reads them (不適合, 要確認, 参考)."""
+
+
+def outcome_label(state: str, lang: str | None = None) -> str:
+    """An outcome in words, in ``lang`` (default: the current language); an unknown code as written."""
+    return translate(OUTCOME_LABELS[state], lang) if state in OUTCOME_LABELS else state
+
+
+def severity_label(severity: str, lang: str | None = None) -> str:
+    """A severity in words, in ``lang`` (default: the current language); an unknown code as written."""
+    return translate(SEVERITY_LABELS[severity], lang) if severity in SEVERITY_LABELS else severity
 
 
 # --------------------------------------------------------------------------- reading
@@ -176,6 +202,22 @@ def _normal_name(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().casefold()
 
 
+def names_party(subject: dict[str, Any] | None, wanted: str) -> bool:
+    """Whether ``wanted`` (what an examiner typed) is the party's id or its name.
+
+    Both are compared as :func:`dossier_rules.registries.comparable_name`
+    compares names (case, spacing, full-width letters and legal-form words do
+    not count), so ``mekong example recruiting co., ltd`` finds the party
+    whatever id it has, and ``kh-brk-0009`` finds ``KH-BRK-0009``.
+    """
+    if not subject:
+        return False
+    typed = comparable_name(wanted)
+    if not typed:
+        return False
+    return any(value and comparable_name(str(value)) == typed for value in (subject.get("id"), subject.get("name")))
+
+
 # --------------------------------------------------------------------------- filters
 
 
@@ -186,8 +228,8 @@ class Filter:
     Each criterion is a set of accepted values (any one matches); criteria
     combine with AND. ``articles`` match a citation and everything under it
     (``MOC-KH 4(1)`` matches ``MOC-KH 4(1)(e)``), also through a finding's
-    ``also`` citations. ``intermediaries`` match a subject's id exactly or its
-    name ignoring case and spacing. ``submitted_from``/``submitted_to`` are
+    ``also`` citations. ``intermediaries`` match a subject's id or its name,
+    ignoring case, spacing, width and legal-form words (:func:`names_party`). ``submitted_from``/``submitted_to`` are
     inclusive.
     """
 
@@ -258,11 +300,7 @@ class Filter:
             return False
         if self.articles and not any(_under(a, wanted) for a in (finding["article"], *finding.get("also", ())) for wanted in self.articles):
             return False
-        if self.intermediaries:
-            key = intermediary_key(finding.get("subject"))
-            if not any(key in ("id:" + wanted, "name:" + _normal_name(wanted)) for wanted in self.intermediaries):
-                return False
-        return True
+        return not self.intermediaries or any(names_party(finding.get("subject"), wanted) for wanted in self.intermediaries)
 
 
 def _under(article: str, wanted: str) -> bool:
@@ -579,8 +617,30 @@ def _key_order(key: tuple[str, str | None]) -> tuple[str, str]:
     return key[0], key[1] or ""
 
 
+def same_record(a: Record, b: Record) -> bool:
+    """Whether two results are of the same input record, whatever path the input was read under.
+
+    Reports compare by the hash of the record screened (``source_sha256``);
+    where either lacks it (an unreadable record, an older output), by what
+    stays when a file is moved: the line of a JSON Lines input, else the
+    file's name.
+    """
+    if a.get("source_sha256") and b.get("source_sha256"):
+        return bool(a["source_sha256"] == b["source_sha256"])
+    return _place(a.get("source")) == _place(b.get("source"))
+
+
+def _place(source: Any) -> str:
+    """``in.jsonl:12`` -> ``:12``; ``some/dir/x.json`` -> ``x.json``."""
+    text = str(source or "")
+    _head, sep, tail = text.rpartition(":")
+    if sep and tail.isdigit():
+        return ":" + tail
+    return re.split(r"[\\/]", text)[-1]
+
+
 def pairs(old: Iterable[Record], new: Iterable[Record]) -> Iterator[tuple[Record, Record]]:
-    """The results of two runs side by side, checking record by record that they come from the same input."""
+    """The results of two runs side by side, checking record by record that they come from the same input (:func:`same_record`)."""
     old_it, new_it = iter(old), iter(new)
     position = 0
     while True:
@@ -595,10 +655,10 @@ def pairs(old: Iterable[Record], new: Iterable[Record]) -> Iterator[tuple[Record
                 else _("the old results hold more records (from record {n} on): they are not results of the same input", n=position)
             )
             raise NotSameInput(message)
-        if a.get("source") != b.get("source"):
+        if not same_record(a, b):
             raise NotSameInput(
                 _(
-                    "record {n} is {old} in the old results and {new} in the new: not the same input",
+                    "record {n} is {old} in the old results and {new} in the new, with other contents: not the same input",
                     n=position,
                     old=repr(a.get("source")),
                     new=repr(b.get("source")),
@@ -657,3 +717,149 @@ def compare(old: Iterable[Record], new: Iterable[Record], comparison: Comparison
         counts.add(found)
         if found is not None:
             yield found
+
+
+# --------------------------------------------------------------------------- what produced a run
+
+
+@dataclass
+class RunFacts:
+    """What produced a results file: program, backend, options, packs, registries and the input's identity.
+
+    Filled by :meth:`add` from every record read: a ``batch`` output says it
+    all in its run header and checkpoints; a ``check --format jsonl`` output
+    has no header, and each report names its own packs and registries. Holds
+    one entry per distinct pack file and registry, never one per record.
+    """
+
+    programs: set[str] = field(default_factory=set)
+    backend: str | None = None
+    as_of: str | None = None
+    header: bool = False
+    max_registry_age: int | None = None
+    input: str | None = None
+    started_at: str | None = None
+    input_records: int | None = None
+    input_bytes: int | None = None
+    input_sha256: str | None = None
+    packs: dict[str, Record] = field(default_factory=dict)
+    registries: dict[str, Record] = field(default_factory=dict)
+
+    def add(self, record: Record) -> None:
+        """Take what ``record`` (a header, a checkpoint or a result) says about the run."""
+        if is_header(record):
+            self._add_header(record)
+        elif record.get("record_type") == "checkpoint":
+            self.input_records, self.input_bytes, self.input_sha256 = record.get("records"), record.get("input_bytes"), record.get("input_sha256")
+        elif is_result(record) and "errors" not in record:
+            if record.get("tool_version"):
+                self.programs.add(str(record["tool_version"]))
+            self._add_files(record.get("packs") or (), record.get("registries") or ())
+
+    def _add_header(self, header: Record) -> None:
+        engine, options = header.get("engine") or {}, header.get("options") or {}
+        self.header = True
+        if engine.get("version"):
+            self.programs.add(str(engine["version"]))
+        self.backend = engine.get("backend")
+        self.as_of = options.get("as_of")
+        self.max_registry_age = options.get("max_registry_age")
+        self.input, self.started_at = header.get("input"), header.get("started_at")
+        for country in sorted(header.get("packs") or {}):
+            self._add_files(header["packs"][country], header.get("registries", {}).get(country) or ())
+
+    def _add_files(self, packs: Iterable[Record], registries: Iterable[Record]) -> None:
+        for pack in packs:
+            if len(self.packs) < MAX_GROUPS:
+                self.packs.setdefault(str(pack.get("id")), {k: pack.get(k) for k in ("id", "version", "sha256")})
+        for used in registries:
+            key = f"{used.get('country')} {used.get('kind')}"
+            if len(self.registries) < MAX_GROUPS:
+                self.registries.setdefault(key, {k: used.get(k) for k in ("country", "kind", "retrieved_on", "sample", "sha256", "entries")})
+
+    @property
+    def sample(self) -> bool:
+        """Whether any registry the run used holds fictional sample data (a result of it is no real screening)."""
+        return any(r.get("sample") for r in self.registries.values())
+
+    def differences(self, other: RunFacts) -> list[str]:
+        """What ``other`` (the newer run) did differently, one sentence each, in the current language; empty when nothing."""
+        found = []
+        if self.programs != other.programs:
+            found.append(_("program version: {old} → {new}", old=_listed(self.programs), new=_listed(other.programs)))
+        if self.backend != other.backend:
+            found.append(_("rule backend: {old} → {new}", old=self.backend or "?", new=other.backend or "?"))
+        if self.as_of != other.as_of:
+            found.append(_("as-of date: {old} → {new}", old=self.as_of_words(), new=other.as_of_words()))
+        if self.max_registry_age != other.max_registry_age:
+            found.append(_("--max-registry-age: {old} → {new}", old=self.max_registry_age, new=other.max_registry_age))
+        for name in sorted(self.packs.keys() | other.packs.keys()):
+            old, new = self.packs.get(name), other.packs.get(name)
+            if old != new:
+                found.append(_("pack {name}: {old} → {new}", name=name, old=_pack_words(old), new=_pack_words(new)))
+        for name in sorted(self.registries.keys() | other.registries.keys()):
+            before, after = self.registries.get(name), other.registries.get(name)
+            if before != after:
+                found.append(_("registry {name}: {old} → {new}", name=name, old=_registry_words(before), new=_registry_words(after)))
+        return found
+
+    def as_of_words(self) -> str:
+        """The as-of date, or how it was chosen when the run did not set one."""
+        if self.as_of:
+            return str(self.as_of)
+        return _("each dossier's submitted date") if self.header else _("not recorded")
+
+    def to_json(self) -> Record:
+        return {
+            "programs": sorted(self.programs),
+            "backend": self.backend,
+            "as_of": self.as_of,
+            "max_registry_age": self.max_registry_age,
+            "packs": [self.packs[k] for k in sorted(self.packs)],
+            "registries": [self.registries[k] for k in sorted(self.registries)],
+            "input": {"records": self.input_records, "bytes": self.input_bytes, "sha256": self.input_sha256},
+        }
+
+
+def _listed(values: set[str]) -> str:
+    return ", ".join(sorted(values)) or "?"
+
+
+def _pack_words(pack: Record | None) -> str:
+    return _("absent") if pack is None else f"{pack['version']} (sha256 {str(pack['sha256'])[:12]})"
+
+
+def _registry_words(used: Record | None) -> str:
+    if used is None:
+        return _("absent")
+    if not used.get("sha256"):
+        return _("not loaded")
+    sample = " " + _("(fictional sample data)") if used.get("sample") else ""
+    return _(
+        "retrieved {day}, {entries} entries (sha256 {sha}){sample}",
+        day=used.get("retrieved_on"),
+        entries=used.get("entries"),
+        sha=str(used["sha256"])[:12],
+        sample=sample,
+    )
+
+
+def run_facts(path: Path) -> RunFacts:
+    """The facts of a results file from its start: the run header, else the first report (cheap; :meth:`RunFacts.add` on every record is complete)."""
+    facts = RunFacts()
+    for _line, record in read_records(path):
+        facts.add(record)
+        if is_header(record) or is_result(record):
+            break
+    return facts
+
+
+def read_run(path: Path, facts: RunFacts, self_contained: bool = False) -> Iterator[Record]:
+    """:func:`read_results`, telling ``facts`` about every record on the way (header, checkpoints, results)."""
+    header = None
+    for _line, record in read_records(path):
+        facts.add(record)
+        if is_header(record):
+            header = record if self_contained else None
+        elif is_result(record):
+            yield complete(record, header)

@@ -34,6 +34,7 @@ from xml.etree.ElementTree import ParseError
 
 from pydantic import BaseModel
 
+from .cells import guard, unguard
 from .labels import labels_for
 from .locale import N_, _
 from .model import KINDS
@@ -337,10 +338,8 @@ def _cell(data: dict[str, Any], column: Column) -> Any:
             return None
         value = value[part]
     if column.kind == "list" and isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+        return guard(", ".join(str(v) for v in value))
+    return guard(value)
 
 
 # --------------------------------------------------------------------------- reading
@@ -620,7 +619,7 @@ def _parse(value: Any, column: Column, source: str, where: tuple[str, int, str],
         return text.date().isoformat() if isinstance(text, datetime) else text.isoformat()
     else:
         text = str(text)
-        return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+        return unguard(text)
     draft.problems.append(
         _problem(source, where, _("{key}: expected {expected}, found {value}", key=column.key, expected=column.expected(), value=quote(value)))
     )

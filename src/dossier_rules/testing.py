@@ -19,7 +19,7 @@ from typing import Literal
 from . import rete
 from .branch_coverage import BranchCoverage
 from .engine import Engine
-from .locale import _
+from .locale import _, language
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
@@ -41,7 +41,9 @@ class CaseResult:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: [{self.rule}] under pack {self.pack}: case '{self.case.name}': {self.detail}"
+        return _(
+            "{where}: [{rule}] under pack {pack}: case '{case}': {detail}", where=where, rule=self.rule, pack=self.pack, case=self.case.name, detail=self.detail
+        )
 
     def to_json(self) -> Data:
         out: Data = {
@@ -100,7 +102,7 @@ def selected_packs(packset: PackSet, ids: Iterable[str] = ()) -> list[Pack]:
     wanted = set(ids)
     unknown = wanted - set(packset.sources)
     if unknown:
-        raise InputError([Problem(", ".join(sorted(unknown)), f"unknown pack; known: {', '.join(sorted(packset.sources))}", kind="not_found")])
+        raise InputError([Problem(", ".join(sorted(unknown)), _("unknown pack; known: {known}", known=", ".join(sorted(packset.sources))), kind="not_found")])
     return [pack for pack in packset.packs.values() if not wanted or wanted & {s.id for s in pack.chain}]
 
 
@@ -174,17 +176,17 @@ def _run_case(engine: Engine, pack: Pack, resolved: ResolvedRule, index: int) ->
     try:
         dossier = case_dossier(pack, resolved, index)
     except InputError as exc:
-        return result(False, "test dossier is invalid: " + "; ".join(f"{p.message} at {p.pointer}" for p in exc.problems))
+        return result(False, _("test dossier is invalid: {problems}", problems="; ".join(f"{p.message} ({p.pointer})" for p in exc.problems)))
     report = engine.evaluate(dossier, as_of=case.as_of, timestamp=False)
     hits = [f for f in report.findings if f.rule_id == rule.id]
     if case.expect == "pass":
         if hits:
-            return result(False, f"expected no finding, got {len(hits)}: {hits[0].message.en}")
+            return result(False, _("expected no finding, got {count}: {message}", count=len(hits), message=getattr(hits[0].message, language())))
         return result(True)
     if not hits:
-        return result(False, "expected the rule to fire, it did not")
+        return result(False, _("expected the rule to fire, it did not"))
     if case.count is not None and len(hits) != case.count:
-        return result(False, f"expected {case.count} findings, got {len(hits)}")
+        return result(False, _("expected {expected} findings, got {count}", expected=case.count, count=len(hits)))
     return result(True)
 
 
@@ -224,7 +226,12 @@ def check_test_dossiers(packset: PackSet) -> list[Problem]:
                     problems.append(
                         Problem(
                             resolved.rule.source,
-                            f"test dossier is for {dossier['country']}, but pack {pack.id} screens {pack.country}",
+                            _(
+                                "test dossier is for {country}, but pack {pack} screens {screens}",
+                                country=dossier["country"],
+                                pack=pack.id,
+                                screens=pack.country,
+                            ),
                             kind="pack",
                             line=resolved.rule.test_lines[index],
                             rule=resolved.rule.id,
@@ -246,7 +253,7 @@ def lint(paths: list[FsPath]) -> list[Problem]:
         elif path.exists():
             files.update(dict.fromkeys(pack_files(path.parent)))
         else:
-            return [Problem(str(path), "file not found", kind="not_found")]
+            return [Problem(str(path), _("file not found"), kind="not_found")]
     problems = [p for path in files for p in todo_problems(path)]
     try:
         packset = link_sources(list(files))
@@ -280,7 +287,7 @@ def rete_refusals(packset: PackSet) -> list[Problem]:
     return [
         Problem(
             rule.source,
-            f"{why.removeprefix(f'rule {rule.id}: ')} (--engine rete refuses this pack; the native engine runs it)",
+            _("{why} (--engine rete refuses this pack; the native engine runs it)", why=why.removeprefix(f"rule {rule.id}: ")),
             kind="rete",
             line=rule.line,
             rule=rule.id,

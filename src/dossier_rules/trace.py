@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from . import conditions as cond
+from .locale import N_, _
 from .packs import Pack, ResolvedRule
 from .registries import Registries
 from .sources import Data
@@ -26,8 +27,13 @@ from .sources import Data
 MAX_ITEMS = 20
 """Items of a list shown per ``some``/``every``/``for_each`` in a trace; the rest are counted, not shown."""
 
-MISSING = "not evaluated: field missing"
-SKIPPED = "not evaluated: the result was already decided"
+MISSING = N_("not evaluated: field missing")
+SKIPPED = N_("not evaluated: the result was already decided")
+UNKNOWN_AGGREGATE = N_("not evaluated: the aggregate is unknown (list missing, or a matching item lacks the value or its unit)")
+NO_LIST = N_("the list is missing")
+EMPTY_LIST = N_("the list is empty")
+MORE_ITEMS = N_("{count} more item(s) not shown")
+"""Notes of a step: English in the JSON trace, in the reader's language in the text one."""
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Step:
     note: str | None = None
     children: list[Step] = field(default_factory=list)
     item: str | None = None
+    count: int | None = None
 
     def to_json(self) -> Data:
         out: Data = {"node": self.text, "result": self.result}
@@ -48,7 +55,7 @@ class Step:
         if self.values:
             out["values"] = self.values
         if self.note:
-            out["note"] = self.note
+            out["note"] = self.note.format(count=self.count)
         if self.children:
             out["children"] = [c.to_json() for c in self.children]
         return out
@@ -56,9 +63,10 @@ class Step:
     def lines(self, indent: int = 0) -> list[str]:
         pad = "  " * indent
         mark = {True: "TRUE ", False: "false", None: "  -  "}[self.result]
-        head = f"{pad}[{mark}] " + (f"item {self.item}: " if self.item is not None else "") + self.text
+        head = f"{pad}[{mark}] " + (_("item {item}: ", item=self.item) if self.item is not None else "") + self.text
         read = ", ".join(f"{pointer} = {_show(value)}" for pointer, value in self.values.items())
-        out = [head + (f"    (read {read})" if read else "") + (f"    ({self.note})" if self.note else "")]
+        note = _(self.note, count=self.count) if self.note else ""
+        out = [head + ("    " + _("(read {values})", values=read) if read else "") + (f"    ({note})" if note else "")]
         for child in self.children:
             out += child.lines(indent + 1)
         return out
@@ -80,11 +88,11 @@ class RuleTrace:
         return out
 
     def lines(self) -> list[str]:
-        out = [f"{self.rule}: {'FIRED' if self.fired else 'did not fire'}"]
+        out = [f"{self.rule}: " + (_("FIRED") if self.fired else _("did not fire"))]
         for step in self.steps:
             out += step.lines(1)
         if self.more_items:
-            out.append(f"  ... {self.more_items} more item(s) not shown")
+            out.append("  ... " + _(MORE_ITEMS, count=self.more_items))
         return out
 
 
@@ -92,7 +100,7 @@ def _show(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if value is None:
-        return "(missing)"
+        return _("(missing)")
     if isinstance(value, str):
         return value if value.startswith("(") else repr(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -132,7 +140,7 @@ class _Tracer:
             value = node.aggregate.getter()(self.env)
             values[str(node.aggregate)] = _json(value)
             if value is None:
-                note = "not evaluated: the aggregate is unknown (list missing, or a matching item lacks the value or its unit)"
+                note = UNKNOWN_AGGREGATE
             own = [node.operand.path] if node.operand.path else []
         else:
             own = node.paths()  # a leaf: the paths it reads itself
@@ -166,7 +174,7 @@ class _Tracer:
         text = f"{word} {node.name} in {node.path.text}"
         result = bool(node.program()(self.env))
         if items is None:
-            return Step(text, result, {pointer: None}, "the list is missing")
+            return Step(text, result, {pointer: None}, NO_LIST)
         children = []
         for index, item in enumerate(items[:MAX_ITEMS]):
             self.env[node.name] = item
@@ -174,8 +182,9 @@ class _Tracer:
             child = self.step(node.where)
             child.item = f"{pointer}/{index}"
             children.append(child)
-        note = f"{len(items) - MAX_ITEMS} more item(s) not shown" if len(items) > MAX_ITEMS else ("the list is empty" if not items else None)
-        return Step(text, result, note=note, children=children)
+        if len(items) > MAX_ITEMS:
+            return Step(text, result, note=MORE_ITEMS, children=children, count=len(items) - MAX_ITEMS)
+        return Step(text, result, note=None if items else EMPTY_LIST, children=children)
 
 
 def trace_rule(pack: Pack, resolved: ResolvedRule, dossier: Data, as_of: date, registries: Registries | None = None) -> RuleTrace:

@@ -75,9 +75,10 @@ class LazyGroup(LocalizedGroup):
 
 def fail(message: str) -> None:
     """One ``error:`` line on stderr and exit 2 (an operational error, not findings)."""
+    from ..locale import _
     from .common import EXIT_INPUT
 
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: {message}", message=message), err=True)
     raise SystemExit(EXIT_INPUT)
 
 

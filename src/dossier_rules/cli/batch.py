@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .. import batch, workers
 from ..locale import _, language
+from ..results import severity_label
 from ..services.workspace import Backend
 from ..sources import InputError
 from . import views
@@ -91,14 +92,23 @@ def batch_command(
         if err_console.is_terminal:
             # no refresh thread: workers are forked, and a forked child must not inherit a thread's locks
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, auto_refresh=False) as bar:
-                task = bar.add_task("starting")
+                task = bar.add_task(_("starting"))
 
                 def report(stats: batch.Stats) -> None:
                     rate = stats.records / max(time.monotonic() - started, 1e-9)
                     o = stats.summary.outcome
                     bar.update(
                         task,
-                        description=f"{stats.records:,} records · {rate:,.0f}/s · {o['blocked']:,} blocked, {o['review']:,} review, {o['clear']:,} clear, {o['not_in_force']:,} not in force · {stats.errors:,} unreadable",
+                        description=_(
+                            "{records} records · {rate}/s · {blocked} blocked, {review} review, {clear} clear, {not_in_force} not in force · {errors} unreadable",
+                            records=f"{stats.records:,}",
+                            rate=f"{rate:,.0f}",
+                            blocked=f"{o['blocked']:,}",
+                            review=f"{o['review']:,}",
+                            clear=f"{o['clear']:,}",
+                            not_in_force=f"{o['not_in_force']:,}",
+                            errors=f"{stats.errors:,}",
+                        ),
                         refresh=True,
                     )
 
@@ -107,7 +117,12 @@ def batch_command(
             outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, None, deadline)
     except batch.Interrupted as exc:
         click.echo(
-            f"stopped by {exc}: {out} holds {exc.written:,} whole record(s); run the same command with --resume to continue after them",
+            _(
+                "stopped by {reason}: {out} holds {written} whole record(s); run the same command with --resume to continue after them",
+                reason=exc,
+                out=out,
+                written=f"{exc.written:,}",
+            ),
             err=True,
         )
         raise SystemExit(exc.exit_code) from None
@@ -115,7 +130,9 @@ def batch_command(
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     except OSError as exc:  # reading went through InputError: this is the output (unwritable, disk full)
-        click.echo(f"error: cannot write {out}: {exc.strerror or exc}; the records already in it are whole (--resume continues)", err=True)
+        click.echo(
+            _("error: cannot write {out}: {reason}; the records already in it are whole (--resume continues)", out=out, reason=exc.strerror or exc), err=True
+        )
         raise SystemExit(EXIT_INPUT) from None
     except batch.ResumeError as exc:
         click.echo(_("error: cannot resume {path}: {reason}", path=out, reason=exc), err=True)
@@ -131,17 +148,17 @@ def batch_command(
 def print_batch_summary(console: Console, outcome: batch.Outcome, seconds: float, out: Path) -> None:
     stats = outcome.stats
     same = "=" if outcome.records_in == outcome.records_out else "≠"
-    table = Table(title=f"batch summary → {out}", show_header=False)
+    table = Table(title=_("batch summary → {out}", out=out), show_header=False)
     table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row(f"records in {same} records out", f"{outcome.records_in:,} {same} {outcome.records_out:,}")
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_row(_("records in {same} records out", same=same), f"{outcome.records_in:,} {same} {outcome.records_out:,}")
     if outcome.resumed_from:
-        table.add_row("already in the output (resumed)", f"{outcome.resumed_from:,}")
-    table.add_row("error records", f"{stats.errors:,}")
+        table.add_row(_("already in the output (resumed)"), f"{outcome.resumed_from:,}")
+    table.add_row(_("error records"), f"{stats.errors:,}")
     rate = (outcome.records_in - outcome.resumed_from) / max(seconds, 1e-9)
-    table.add_row("time, rate", f"{seconds:,.1f} s, {rate:,.0f} records/s")
+    table.add_row(_("time, rate"), _("{seconds} s, {rate} records/s", seconds=f"{seconds:,.1f}", rate=f"{rate:,.0f}"))
     for severity in ("block", "warn", "info"):
-        table.add_row(f"findings: {severity}", f"{stats.severity[severity]:,}")
+        table.add_row(_("findings: {severity}", severity=severity_label(severity)), f"{stats.severity[severity]:,}")
     console.print(table)
     for view in views.VIEWS:
         console.print(views.table(stats.summary, view, language(), limit=None if view in ("outcome", "country") else SUMMARY_ROWS))

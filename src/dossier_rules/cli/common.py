@@ -12,6 +12,7 @@ import click
 
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..errors import DossierError
+from ..locale import _
 from ..packs import PackSet
 from ..registries import Registries
 from ..services.workspace import Backend, Workspace, default_packs_dir
@@ -24,17 +25,25 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
 
 
+PIPE_WIDTH = 100_000
+"""Width of a console that writes to a file or a pipe: wide enough that no table wraps or cuts a cell there."""
+
+
 def console(err: bool = False) -> Console:
-    """A rich console for tables and wrapped text; rich is loaded here, by the commands that print with it."""
+    """A rich console for tables and wrapped text; rich is loaded here, by the commands that print with it.
+
+    On a terminal, its width (tables wrap their cells to fit); to a file or a
+    pipe, :data:`PIPE_WIDTH`, so every line is written whole.
+    """
     from rich.console import Console
 
     stream = sys.stderr if err else sys.stdout
-    return Console(file=stream, width=None if stream.isatty() else 120, soft_wrap=False, highlight=False)
+    return Console(file=stream, width=None if stream.isatty() else PIPE_WIDTH, soft_wrap=False, highlight=False)
 
 
 def print_problems(problems: Iterable[Problem]) -> None:
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(_("error: {message}", message=problem), err=True)
 
 
 def say_error(exc: DossierError, hint: str | None = None) -> None:
@@ -79,7 +88,7 @@ def refuse_untranslatable(packset: PackSet, backend: str) -> None:
     from .. import rete, workers  # the rete backend's own checks: multiprocessing and the translator, for it alone
 
     if importlib.util.find_spec("durable") is None:
-        click.echo("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'", err=True)
+        click.echo(_("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'"), err=True)
         raise SystemExit(EXIT_INPUT)
     problems = rete.check_packs(packset)
     if not problems:
@@ -90,7 +99,7 @@ def refuse_untranslatable(packset: PackSet, backend: str) -> None:
         except workers.WorkerCrashed as exc:
             problems = [f"durable-rules crashed while building the rulesets ({exc})"]
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(_("error: {message}", message=problem), err=True)
     if problems:
         raise SystemExit(EXIT_INPUT)
 

@@ -1,8 +1,11 @@
 """``diff``: what changed between two runs over the same input (after a registry import or a pack change).
 
 The comparison is :func:`dossier_rules.results.compare` (streaming, record by
-record); this module prints it. Exit 1 when anything changed, 0 when nothing
-did, 2 when a file cannot be read or the two are not results of the same input.
+record, each pair matched by content: :func:`dossier_rules.results.same_record`);
+this module prints it, starting with what the two runs did differently
+(:meth:`dossier_rules.results.RunFacts.differences`: program, backend, as-of
+date, packs, registries). Exit 1 when anything changed, 0 when nothing did, 2
+when a file cannot be read or the two are not results of the same input.
 """
 
 from __future__ import annotations
@@ -14,14 +17,13 @@ from typing import IO, Any
 import click
 import orjson
 from rich.console import Console
-from rich.table import Table
 
-from ..locale import _, language
-from ..results import Comparison, NotSameInput, compare, read_results
+from ..locale import _
+from ..results import Comparison, NotSameInput, RunFacts, compare, outcome_label, read_run, run_facts
 from ..sources import InputError
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, print_problems
 from .language import lang_option
-from .views import OUTCOME_LABELS
+from .views import text_table
 
 LISTED = 50
 """Changed dossiers listed in the table output; the JSON Lines output lists every one."""
@@ -52,8 +54,11 @@ def run_diff(old: Path, new: Path, fmt: str, stream: IO[str], out: Console | Non
     """Compare and print; the exit code (``batch --baseline`` prints its comparison with this too)."""
     counts = Comparison()
     listed: list[Any] = []
+    runs = RunFacts(), RunFacts()
     try:
-        for found in compare(read_results(old), read_results(new), counts):
+        if fmt == "jsonl":
+            stream.write(orjson.dumps({"runs": runs_json(run_facts(old), run_facts(new))}).decode() + "\n")
+        for found in compare(read_run(old, runs[0]), read_run(new, runs[1]), counts):
             if fmt == "jsonl":
                 stream.write(orjson.dumps({"change": found.to_json()}).decode() + "\n")
             elif len(listed) < LISTED:
@@ -64,15 +69,35 @@ def run_diff(old: Path, new: Path, fmt: str, stream: IO[str], out: Console | Non
     except NotSameInput as exc:
         click.echo(_("error: cannot compare {old} and {new}: {reason}", old=old, new=new, reason=exc), err=True)
         return EXIT_INPUT
-    if fmt in ("json", "jsonl"):
-        body = {"summary": counts.to_json()}
-        stream.write(orjson.dumps(body, option=orjson.OPT_INDENT_2 if fmt == "json" else 0).decode() + "\n")
+    if fmt == "json":
+        stream.write(orjson.dumps({"runs": runs_json(*runs), "summary": counts.to_json()}, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "jsonl":
+        stream.write(orjson.dumps({"summary": counts.to_json()}).decode() + "\n")
     else:
-        print_comparison(out or console(), counts, listed, old, new)
+        print_comparison(out or console(), counts, listed, old, new, runs)
     return EXIT_FINDINGS if counts.changed else EXIT_OK
 
 
-def print_comparison(out: Console, counts: Comparison, listed: list[Any], old: Path, new: Path) -> None:
+def runs_json(old: RunFacts, new: RunFacts) -> dict[str, Any]:
+    """The two runs' facts and, in words, what differs between them."""
+    return {"old": old.to_json(), "new": new.to_json(), "differences": old.differences(new)}
+
+
+def print_runs(out: Console, runs: tuple[RunFacts, RunFacts]) -> None:
+    """What the two runs did differently, before what changed in their results."""
+    differences = runs[0].differences(runs[1])
+    if not differences:
+        out.print(_("the two runs used the same program, backend, as-of date, packs and registries"), markup=False, soft_wrap=not out.is_terminal)
+        return
+    out.print(_("the two runs differ in:"), markup=False)
+    for line in differences:
+        out.print("  " + line, markup=False, soft_wrap=not out.is_terminal)
+    if runs[0].sample or runs[1].sample:
+        out.print(_("⚠ fictional sample data: a registry of at least one run is a fictional sample, not the published list"), markup=False)
+
+
+def print_comparison(out: Console, counts: Comparison, listed: list[Any], old: Path, new: Path, runs: tuple[RunFacts, RunFacts]) -> None:
+    print_runs(out, runs)
     data = counts.to_json()
     out.print(
         _(
@@ -85,34 +110,17 @@ def print_comparison(out: Console, counts: Comparison, listed: list[Any], old: P
         )
     )
     if data["moves"]:
-        moves = Table(title=_("outcome changes"), title_justify="left")
-        moves.add_column(_("from"))
-        moves.add_column(_("to"))
-        moves.add_column(_("dossiers"), justify="right")
-        for move in data["moves"]:
-            moves.add_row(outcome_label(move["from"]), outcome_label(move["to"]), f"{move['dossiers']:,}")
-        out.print(moves)
+        body = [[outcome_label(move["from"]), outcome_label(move["to"]), f"{move['dossiers']:,}"] for move in data["moves"]]
+        out.print(text_table((_("from"), _("to"), _("dossiers")), body, right=[2], title=_("outcome changes")))
     if data["rules"]:
-        rules = Table(title=_("findings by rule"), title_justify="left")
-        rules.add_column(_("rule"), overflow="fold")
-        for header in (_("added"), _("removed"), _("dossiers gaining it"), _("dossiers losing it")):
-            rules.add_column(header, justify="right", overflow="fold")
-        for rule, n in data["rules"].items():
-            rules.add_row(rule, f"{n['added']:,}", f"{n['removed']:,}", f"{n['dossiers_added']:,}", f"{n['dossiers_removed']:,}")
-        out.print(rules)
+        header = (_("rule"), _("added"), _("removed"), _("dossiers gaining it"), _("dossiers losing it"))
+        body = [[rule, *(f"{n[k]:,}" for k in ("added", "removed", "dossiers_added", "dossiers_removed"))] for rule, n in data["rules"].items()]
+        out.print(text_table(header, body, ids=[0], right=[1, 2, 3, 4], title=_("findings by rule")))
     if listed:
         title = _("changed dossiers (the first {shown} of {changed}; --format jsonl lists all)", shown=len(listed), changed=f"{data['changed']:,}")
-        table = Table(title=title, title_justify="left")
-        for header in (_("dossier"), _("source"), _("outcome"), _("added"), _("removed")):
-            table.add_column(header, overflow="fold")
+        body = []
         for found in listed:
             same = found.old_outcome == found.new_outcome
             outcome = outcome_label(found.new_outcome) if same else f"{outcome_label(found.old_outcome)} → {outcome_label(found.new_outcome)}"
-            table.add_row(found.dossier_id or "", found.source, outcome, ", ".join(found.added), ", ".join(found.removed))
-        out.print(table)
-
-
-def outcome_label(state: str) -> str:
-    """An outcome as the examiner reads it, in the current language."""
-    ja, en = OUTCOME_LABELS.get(state, (state, state))
-    return ja if language() == "ja" else en
+            body.append([found.dossier_id or "", found.source, outcome, ", ".join(found.added), ", ".join(found.removed)])
+        out.print(text_table((_("dossier"), _("source"), _("outcome"), _("added"), _("removed")), body, ids=[0], title=title))

@@ -1,5 +1,9 @@
 """The language of the command line: ``--lang`` anywhere on the line, else the POSIX locale.
 
+Every command and group accepts ``--lang`` (:func:`_localize` gives it to
+those that do not declare it), so ``dossier-rules share list --lang ja`` and
+``dossier-rules --lang ja share list`` mean the same.
+
 The language is settled before click parses anything, so ``--help``, usage
 errors and click's own messages come out in it as well as our output. Help
 texts are translated on the command objects themselves and put back when the
@@ -18,12 +22,13 @@ import click.decorators
 import click.exceptions
 import click.formatting
 import click.parser
+import click.termui
 import click.types
 
 from .. import locale
 from ..locale import LANGUAGES, detect, set_language, translate
 
-_CLICK_MODULES = (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types)
+_CLICK_MODULES = (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui, click.types)
 
 
 def lang_from_args(args: Sequence[str]) -> str | None:
@@ -59,6 +64,8 @@ def localize(command: click.Command) -> None:
 
 
 def _localize(command: click.Command, lang: str) -> None:
+    if not any(param.name == "lang" for param in command.params):
+        command.params.append(_lang_param())
     _swap(command, ("help", "short_help", "epilog"), lang)
     if hasattr(command, "_help_option"):
         command._help_option = None  # click builds --help once, in the language of that moment; build it again
@@ -89,11 +96,11 @@ class LocalizedGroup(click.Group):
         return super().main(argv, *posargs, **kwargs)
 
 
-lang_option = click.option(
-    "--lang",
-    type=click.Choice(LANGUAGES),
-    default=None,
-    expose_value=False,
-    is_eager=True,
-    help="Language of messages and help: ja or en [default: from LANG, else en].",
-)
+LANG_HELP = "Language of messages and help: ja or en [default: from LANG, else en]."
+
+lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default=None, expose_value=False, is_eager=True, help=LANG_HELP)
+
+
+def _lang_param() -> click.Option:
+    """``--lang`` for a command that does not declare it: parsed (the language is already settled), never passed on."""
+    return click.Option(["--lang"], type=click.Choice(LANGUAGES), default=None, expose_value=False, is_eager=True, help=LANG_HELP)

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from .. import codegen, coverage, workers
 from ..errors import DossierError
-from ..locale import _, language
+from ..locale import N_, _, language
 from ..packs import PackSet
+from ..results import severity_label
 from ..scaffold import write_new_pack
 from ..services import catalog
 from ..services.workspace import Backend
@@ -29,6 +29,22 @@ from .common import (
     print_problems,
     refuse_untranslatable,
 )
+from .views import text_table
+
+KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
+CASE_NAMES = {"fire": N_("fires"), "pass": N_("does not fire")}
+"""The two ways a rule's tests must exercise it (``packs test``)."""
+
+
+def _in(text: object) -> str:
+    """A pack's text given in both languages, in the reader's."""
+    return str(getattr(text, "ja" if language() == "ja" else "en"))
+
+
+def _both(text: object) -> str:
+    """A pack's text given in both languages: the reader's first, the other in brackets."""
+    first, second = ("ja", "en") if language() == "ja" else ("en", "ja")
+    return f"{getattr(text, first)} ({getattr(text, second)})"
 
 
 @click.group()
@@ -45,10 +61,11 @@ def packs_list(packs_dir: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    table = Table("id", "version", "country", "rules", "extends", "title")
-    for row in rows:
-        table.add_row(row["id"], row["version"], row["country"] or "(abstract)", str(row["rules"]), ", ".join(row["extends"]), _in_language(row["title"]))
-    console().print(table)
+    headers = (_("pack"), _("version"), _("country"), _("rules"), _("extends"), _("title"))
+    body = [
+        [row["id"], row["version"], row["country"] or _("(abstract)"), str(row["rules"]), ", ".join(row["extends"]), _in_language(row["title"])] for row in rows
+    ]
+    console().print(text_table(headers, body, ids=[0, 1]))
 
 
 @packs.command("show")
@@ -59,33 +76,45 @@ def packs_show(pack_id: str, packs_dir: Path) -> None:
     packset = load_packset(packs_dir)
     source = packset.sources.get(pack_id)
     if source is None:
-        raise click.UsageError(f"unknown pack '{pack_id}'; known: {', '.join(sorted(packset.sources))}")
+        raise click.UsageError(_("unknown pack '{pack}'; known: {known}", pack=pack_id, known=", ".join(sorted(packset.sources))))
     out = console()
     meta = source.spec.pack
     out.print(Text(f"{meta.id} {meta.version} — {meta.title.en} / {meta.title.ja}", style="bold"))
-    out.print(f"file: {source.path}  sha256: {source.sha256}")
+    out.print(_("file: {path}  sha256: {sha256}", path=source.path, sha256=source.sha256), markup=False)
     if meta.extends:
-        out.print("extends: " + ", ".join(meta.extends))
+        out.print(_("extends: {packs}", packs=", ".join(meta.extends)))
     if meta.moc:
         moc = meta.moc
-        out.print(f"partner ministry: {moc.partner_ministry.en} ({moc.partner_ministry.ja})")
-        out.print(f"contact points (art. {moc.contact_points.article}): Japan — {moc.contact_points.japan.en}; partner — {moc.contact_points.partner.en}")
-        out.print(f"confidentiality (art. {moc.confidentiality.article}, {moc.confidentiality.scope}): {moc.confidentiality.text.en}")
+        out.print(_("partner ministry: {ministry}", ministry=_both(moc.partner_ministry)), markup=False)
+        contact = _(
+            "contact points (art. {article}): Japan — {japan}; partner — {partner}",
+            article=moc.contact_points.article,
+            japan=_in(moc.contact_points.japan),
+            partner=_in(moc.contact_points.partner),
+        )
+        out.print(contact, markup=False)
+        confidentiality = _(
+            "confidentiality (art. {article}, {scope}): {text}",
+            article=moc.confidentiality.article,
+            scope=moc.confidentiality.scope,
+            text=_in(moc.confidentiality.text),
+        )
+        out.print(confidentiality, markup=False)
         signed = "; ".join(f"{s.on} {s.place}" for s in moc.signed)
         period = moc.in_force
-        out.print(f"signed: {signed}; in force from {period.starts_on or 'unknown'} to {period.ends_on or 'open'} (art. {period.article})")
+        starts, ends = period.starts_on or _("unknown"), period.ends_on or _("open")
+        out.print(
+            _("signed: {signed}; in force from {starts} to {ends} (art. {article})", signed=signed, starts=starts, ends=ends, article=period.article),
+            markup=False,
+        )
     pack = packset.packs.get(pack_id)
-    table = Table("rule", "article", "applies to", "severity", "share", "title")
-    rules = pack.rules if pack else [None] * 0
-    for resolved in rules:
-        spec = resolved.rule.spec
-        table.add_row(spec.id, resolved.article, spec.applies_to, spec.severity, spec.share.act if spec.share else "", spec.title.en)
-    if pack is None:
-        for rule in source.rules:
-            table.add_row(
-                rule.id, rule.spec.article, rule.spec.applies_to, rule.spec.severity, rule.spec.share.act if rule.spec.share else "", rule.spec.title.en
-            )
-    out.print(table)
+    specs = [(r.rule.spec, r.article) for r in pack.rules] if pack else [(r.spec, r.spec.article) for r in source.rules]
+    body = [
+        [spec.id, article, _(KIND_NAMES[spec.applies_to]), severity_label(spec.severity), spec.share.act if spec.share else "", _in(spec.title)]
+        for spec, article in specs
+    ]
+    headers = (_("rule"), _("article"), _("applies to"), _("severity"), _("act shared"), _("title"))
+    out.print(text_table(headers, body, ids=[0, 1]))
 
 
 @packs.command("lint")
@@ -145,20 +174,20 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
         selected = codegen.select(packset, target)
     except KeyError:
         known = ", ".join(sorted(packset.packs))
-        click.echo(f"error: no pack or rule '{target}'; packs: {known}", err=True)
+        click.echo(_("error: no pack or rule '{target}'; packs: {known}", target=target, known=known), err=True)
         raise SystemExit(EXIT_INPUT) from None
-    table = Table("pack", "rules", "compiled to", "sha256 of the source")
+    body = []
     for pack in selected:
         try:
             generated = codegen.generate(pack)
         except codegen.Unsupported as exc:
-            table.add_row(pack.id, str(len(pack.rules)), f"interpreted: {exc}", "")
+            body.append([pack.id, str(len(pack.rules)), _("interpreted: {reason}", reason=exc), ""])
             continue
         if show:
             click.echo(generated.source)
-        table.add_row(pack.id, str(len(pack.rules)), f"generated, {generated.source.count(chr(10)) + 1} lines", generated.sha256)
+        body.append([pack.id, str(len(pack.rules)), _("generated, {lines} lines", lines=generated.source.count(chr(10)) + 1), generated.sha256])
     if not show:
-        console().print(table)
+        console().print(text_table((_("pack"), _("rules"), _("compiled to"), _("sha256 of the source")), body, ids=[0, 3]))
 
 
 @packs.command("test")
@@ -195,7 +224,7 @@ def packs_test(
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
     except workers.WorkerCrashed as exc:
-        click.echo(f"error: the rete backend crashed while running the tests: {exc}", err=True)
+        click.echo(_("error: the rete backend crashed while running the tests: {reason}", reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
     if junit is not None:
         junit.write_text(junit_xml(run), encoding="utf-8")
@@ -218,21 +247,27 @@ def packs_test(
         for result in run.results:
             if result.ok:
                 if verbose:
-                    click.echo(f"ok   {result}".rstrip(": "))
+                    click.echo(_("ok   {case}", case=result).rstrip(": "))
                 continue
-            click.echo(f"FAIL {result}")
+            click.echo(_("FAIL {case}", case=result))
             if result.trace is not None:
                 click.echo("\n".join("     " + line for line in result.trace.lines()))
         for pack_id, rule_id, missing in run.uncovered:
-            click.echo(f"UNCOVERED [{rule_id}] under pack {pack_id}: no passing case that {' or '.join(missing)}s")
-        click.echo(f"{len(run.results)} cases: {passed} passed, {len(run.failures)} failed")
+            wanted = _(" or ").join(_(CASE_NAMES.get(m, m)) for m in missing)
+            click.echo(_("UNCOVERED [{rule}] under pack {pack}: no passing case where it {wanted}", rule=rule_id, pack=pack_id, wanted=wanted))
+        click.echo(_("{cases} cases: {passed} passed, {failed} failed", cases=len(run.results), passed=passed, failed=len(run.failures)))
         if run.partial:
-            click.echo("coverage: not judged (only some cases were selected with --case)")
+            click.echo(_("coverage: not judged (only some cases were selected with --case)"))
         else:
-            click.echo(f"coverage: {covered}/{len(run.coverage)} rule-pack pairs exercised both ways (fires and must not fire)")
+            click.echo(_("coverage: {covered}/{pairs} rule-pack pairs exercised both ways (fires and must not fire)", covered=covered, pairs=len(run.coverage)))
             branches = run.branches
             click.echo(
-                f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%; packs coverage --branches lists the rest)"
+                _(
+                    "branches: {covered}/{total} condition outcomes exercised ({percent}%; packs coverage --branches lists the rest)",
+                    covered=branches.covered,
+                    total=branches.total,
+                    percent=f"{branches.percent:.1f}",
+                )
             )
     raise SystemExit(EXIT_OK if run.ok else EXIT_FINDINGS)
 
@@ -249,25 +284,35 @@ def explain(rule_id: str, packs_dir: Path) -> None:
         raise click.UsageError(exc.message()) from None
     out = console()
     out.print(Text(f"{rule['id']} — {rule['title']['en']} / {rule['title']['ja']}", style="bold"))
-    out.print(f"defined in: {rule['defined_in']['file']}:{rule['defined_in']['line']} (pack {rule['pack']})")
+    place = f"{rule['defined_in']['file']}:{rule['defined_in']['line']}"
+    out.print(_("defined in: {place} (pack {pack})", place=place, pack=rule["pack"]), markup=False)
     for cited in rule["cites"]:
-        extra = f" (also {', '.join(cited['also'])})" if cited["also"] else ""
-        out.print(f"cites under pack {cited['pack']}: {cited['article']}{extra}")
-    share = f"yes, act {rule['share']}" if rule["share"] else "no"
-    out.print(f"applies to: {rule['applies_to']}   severity: {rule['severity']}   share with partner: {share}")
+        extra = " " + _("(also {articles})", articles=", ".join(cited["also"])) if cited["also"] else ""
+        out.print(_("cites under pack {pack}: {article}", pack=cited["pack"], article=cited["article"]) + extra, markup=False)
+    share = _("yes, act {act}", act=rule["share"]) if rule["share"] else _("no")
+    out.print(
+        _(
+            "applies to: {kind}   severity: {severity}   share with partner: {share}",
+            kind=_(KIND_NAMES.get(rule["applies_to"], rule["applies_to"])),
+            severity=severity_label(rule["severity"]),
+            share=share,
+        ),
+        markup=False,
+    )
     if rule["for_each"]:
-        out.print(f"for each {rule['for_each']['as']} in {rule['for_each']['in']} (one finding per matching item):")
-    out.print("condition:")
+        out.print(_("for each {name} in {path} (one finding per matching item):", name=rule["for_each"]["as"], path=rule["for_each"]["in"]), markup=False)
+    out.print(_("condition:"))
     for line in rule["condition"]:
         out.print("  " + line, markup=False)
-    out.print("evidence: " + ", ".join(rule["evidence"]))
-    out.print(f"message (en): {rule['message']['en']}", markup=False)
-    out.print(f"message (ja): {rule['message']['ja']}", markup=False)
-    out.print("tests:")
+    out.print(_("evidence: {fields}", fields=", ".join(rule["evidence"])), markup=False)
+    out.print(_("message (en): {text}", text=rule["message"]["en"]), markup=False)
+    out.print(_("message (ja): {text}", text=rule["message"]["ja"]), markup=False)
+    out.print(_("tests:"))
     for case in rule["tests"]:
         count = f" ×{case['count']}" if case["count"] else ""
-        as_of = f" as of {case['as_of']}" if case["as_of"] else ""
-        out.print(f"  {case['expect']:<4}{count} {case['name']}{as_of}  ({rule['defined_in']['file']}:{case['line']})", markup=False)
+        as_of = " " + _("(as of {day})", day=case["as_of"]) if case["as_of"] else ""
+        where = f"{rule['defined_in']['file']}:{case['line']}"
+        out.print(f"  [{_(CASE_NAMES.get(case['expect'], case['expect']))}]{count} {case['name']}{as_of}  ({where})", markup=False)
 
 
 def _in_language(text: dict[str, str]) -> str:
@@ -300,16 +345,16 @@ def packs_coverage(packs_dir: Path, output: Path, check: bool, branches: bool, m
     text = coverage.markdown(packset)
     missing = coverage.unencoded(packset)
     for pack_id, article in missing:
-        click.echo(f"not encoded: {article} (pack {pack_id}) has no rule and no not_checkable reason", err=True)
+        click.echo(_("not encoded: {article} (pack {pack}) has no rule and no not_checkable reason", article=article, pack=pack_id), err=True)
     if check:
         current = output.read_text(encoding="utf-8") if output.exists() else None
         if current != text:
-            click.echo(f"{output} is stale; run: dossier-rules packs coverage", err=True)
+            click.echo(_("{path} is stale; run: dossier-rules packs coverage", path=output), err=True)
             raise SystemExit(EXIT_FINDINGS)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+        click.echo(_("wrote {path}", path=output))
     raise SystemExit(EXIT_FINDINGS if missing else EXIT_OK)
 
 
@@ -318,9 +363,11 @@ def _branch_report(packset: PackSet, minimum: float | None) -> None:
     run = run_tests(packset)
     branches = run.branches
     for rule, node, result in branches.missing():
-        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] never {'true' if result else 'false'}: {node}")
-    click.echo(f"branches: {branches.covered}/{branches.total} condition outcomes exercised ({branches.percent:.1f}%)")
+        never = _("never true") if result else _("never false")
+        click.echo(f"{rule.source}:{rule.line}: [{rule.id}] {never}: {node}")
+    percent = f"{branches.percent:.1f}"
+    click.echo(_("branches: {covered}/{total} condition outcomes exercised ({percent}%)", covered=branches.covered, total=branches.total, percent=percent))
     if minimum is not None and branches.percent < minimum:
-        click.echo(f"below the minimum of {minimum:g}%", err=True)
+        click.echo(_("below the minimum of {minimum}%", minimum=f"{minimum:g}"), err=True)
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_OK)

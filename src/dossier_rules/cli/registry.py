@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from ..errors import DossierError
 from ..locale import _
@@ -28,6 +27,7 @@ from .common import (
     registries_option,
     say_error,
 )
+from .views import text_table
 
 
 @click.group()
@@ -114,12 +114,12 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("country", "kind", "entries", "retrieved", "age (days)", "sample", "source")
-    for row in rows:
-        table.add_row(
-            row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), "yes" if row["sample"] else "", row["source"]
-        )
-    console().print(table)
+    headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source"))
+    body = [
+        [row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), _("yes") if row["sample"] else "", row["source"]]
+        for row in rows
+    ]
+    console().print(text_table(headers, body, ids=[1, 3]))
 
 
 @registry.command("show")
@@ -131,12 +131,12 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
     """Print the entries of one registry."""
     loaded = load_registry_set(packs_dir, registries_dir).by_key.get((country, kind))
     if loaded is None:
-        raise click.UsageError(f"no {kind} registry for {country} is loaded")
+        raise click.UsageError(_("no {kind} registry for {country} is loaded", kind=kind, country=country))
     reg = loaded.registry
     out = console()
-    out.print(f"{reg.country} {reg.kind}: {loaded.count} entries, retrieved {reg.retrieved_on}{' (SAMPLE DATA)' if reg.sample else ''}")
-    out.print(f"source: {reg.source}", markup=False)
-    table = Table("id", "name", "listed from", "ended on", "because", "note")
-    for e in loaded.entries():
-        table.add_row(e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or "")
-    out.print(table)
+    sample = " " + _("(fictional sample data)") if reg.sample else ""
+    out.print(_("{country} {kind}: {count} entries, retrieved on {day}", country=reg.country, kind=reg.kind, count=loaded.count, day=reg.retrieved_on) + sample)
+    out.print(_("source: {source}", source=reg.source), markup=False)
+    headers = (_("id"), _("name"), _("listed from"), _("ended on"), _("because"), _("note"))
+    body = [[e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or ""] for e in loaded.entries()]
+    out.print(text_table(headers, body, ids=[0]))

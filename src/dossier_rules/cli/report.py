@@ -10,9 +10,10 @@ any length is read once, and only the summary (bounded, see
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,33 +21,17 @@ from typing import IO, Any
 import click
 import orjson
 
-from ..locale import _, language
-from ..private_files import private_output, private_text
+from ..cells import guard_row
+from ..locale import _, language, translate
+from ..private_files import private_text
 from ..report import OUTCOMES
-from ..results import Filter, Record, Summary, read_results
+from ..results import Filter, Record, RunFacts, Summary, read_results, read_run
 from ..sources import InputError
 from . import views
-from .common import EXIT_INPUT, EXIT_OK, console, print_problems
+from .common import EXIT_INPUT, EXIT_OK, PIPE_WIDTH, console, print_problems
 from .language import lang_option
 
-DOSSIER_COLUMNS: list[tuple[str, str, str]] = [
-    ("dossier_id", "記録番号", "dossier"),
-    ("kind", "種別", "kind"),
-    ("country", "国", "country"),
-    ("outcome", "判定", "outcome"),
-    ("submitted", "提出日", "submitted"),
-    ("sector", "分野", "sector"),
-    ("block", "block", "block"),
-    ("warn", "warn", "warn"),
-    ("info", "info", "info"),
-    ("rules", "規則", "rules"),
-    ("articles", "条項", "articles"),
-    ("intermediaries", "仲介機関", "intermediaries"),
-    ("source", "入力", "source"),
-]
-"""Columns of the per-dossier view (one row per selected result)."""
-
-ALL_VIEWS = (*views.VIEWS, "dossiers")
+ALL_VIEWS = (*views.VIEWS, "dossiers", "findings")
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: datetime | None) -> Any:
@@ -62,7 +47,12 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--severity", "severities", multiple=True, type=click.Choice(["block", "warn", "info"]), help="Findings of this severity."),
         click.option("--rule", "rules", multiple=True, help="Findings of this rule id."),
         click.option("--article", "articles", multiple=True, help="Findings under this article, e.g. 'MOC-KH 4(1)' (includes 4(1)(a)-(e))."),
-        click.option("--intermediary", "intermediaries", multiple=True, help="Findings about this party: its id, or its name (case and spacing ignored)."),
+        click.option(
+            "--intermediary",
+            "intermediaries",
+            multiple=True,
+            help="Findings about this party: its id or its name (case, spacing, full-width letters and legal-form words such as Co., Ltd. ignored).",
+        ),
         click.option("--sector", "sectors", multiple=True),
         click.option("--submitted-from", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Submitted on or after (YYYY-MM-DD)."),
         click.option("--submitted-to", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_date, help="Submitted on or before (YYYY-MM-DD)."),
@@ -84,7 +74,11 @@ def filter_from(options: dict[str, Any]) -> Filter:
 @click.argument("results_file", metavar="RESULTS", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @filter_options
 @click.option(
-    "--view", "chosen_views", multiple=True, type=click.Choice(ALL_VIEWS), help="Views to show (repeat); default: all summary views, plus dossiers for xlsx."
+    "--view",
+    "chosen_views",
+    multiple=True,
+    type=click.Choice(ALL_VIEWS),
+    help="Views to show (repeat); default: all summary views, plus dossiers and findings for xlsx.",
 )
 @click.option(
     "--format",
@@ -92,11 +86,16 @@ def filter_from(options: dict[str, Any]) -> Filter:
     type=click.Choice(["table", "csv", "xlsx", "json", "jsonl"]),
     default="table",
     show_default=True,
-    help="csv: one view (default dossiers); xlsx: a sheet per view; json: the summary; jsonl: the selected results themselves.",
+    help="csv: one view (default dossiers); xlsx: a sheet per view and one saying what produced it; json: the summary; jsonl: the selected results themselves.",
+)
+@click.option(
+    "--excel/--no-excel",
+    default=None,
+    help="CSV for Excel: UTF-8 with a byte order mark and CRLF line ends  [default: on with --lang ja or a Japanese locale, else off]",
 )
 @lang_option
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output (required for xlsx).")
-def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, output: Path | None, **options: Any) -> None:
+def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, excel: bool | None, output: Path | None, **options: Any) -> None:
     """Filter RESULTS (a batch or check --format jsonl output) and summarise it for examiners.
 
     Views: by outcome, country, article, rule, intermediary (candidates, acts,
@@ -109,11 +108,16 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
         raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
     if fmt == "csv" and len(chosen_views) > 1:
         raise click.UsageError(_("--format csv writes one view: give one --view"))
+    if excel is None:
+        excel = lang == "ja"
     try:
         if fmt == "xlsx":
-            write_xlsx(read_results(results_file), chosen, list(chosen_views) or list(ALL_VIEWS), lang, output)  # type: ignore[arg-type]
+            from .workbook import write_xlsx
+
+            facts = RunFacts()
+            write_xlsx(read_run(results_file, facts), facts, chosen, list(chosen_views) or list(ALL_VIEWS), lang, output, results_file)  # type: ignore[arg-type]
         else:
-            with _out(output) as stream:
+            with _out(output, excel and fmt == "csv") as stream:
                 write_text(read_results(results_file, self_contained=fmt == "jsonl"), chosen, fmt, list(chosen_views), lang, stream)
     except InputError as exc:
         print_problems(exc.problems)
@@ -121,9 +125,34 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     raise SystemExit(EXIT_OK)
 
 
-def _out(path: Path | None) -> AbstractContextManager[IO[str]]:
-    """Standard output, or a private file (0600) that replaces ``path`` once it is complete."""
-    return private_text(path) if path else nullcontext(sys.stdout)
+class _out:
+    """Standard output, or a private file (0600) that replaces ``path`` once complete; for Excel, UTF-8 with a byte order mark.
+
+    Excel in a Japanese locale reads a CSV without a byte order mark as
+    Shift_JIS (mojibake); with one, as UTF-8.
+    """
+
+    def __init__(self, path: Path | None, excel: bool = False):
+        self.path = path
+        self.encoding = "utf-8-sig" if excel else "utf-8"
+        self.file: AbstractContextManager[IO[str]] | None = None
+        self.wrapper: io.TextIOWrapper | None = None
+
+    def __enter__(self) -> IO[str]:
+        if self.path:
+            self.file = private_text(self.path, self.encoding)
+            return self.file.__enter__()
+        if self.encoding != "utf-8":
+            self.wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding=self.encoding, newline="", write_through=True)
+            return self.wrapper
+        return sys.stdout
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.file is not None:
+            self.file.__exit__(*exc)
+        elif self.wrapper is not None:
+            self.wrapper.flush()
+            self.wrapper.detach()  # standard output stays open
 
 
 def summarised(records: Iterator[Record], summary: Summary) -> Iterator[Record]:
@@ -142,14 +171,19 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
         return
     if fmt == "csv":
         view = chosen_views[0] if chosen_views else "dossiers"
-        writer = csv.writer(stream)
-        if view == "dossiers":
-            writer.writerow(dossier_headers(lang))
-            writer.writerows(safe_row(dossier_row(r, chosen, lang)) for r in selected)
+        writer = csv.writer(stream, lineterminator="\r\n")
+        if view in ("dossiers", "findings"):
+            from . import workbook
+
+            columns = workbook.DOSSIER_COLUMNS if view == "dossiers" else workbook.FINDING_COLUMNS
+            writer.writerow([translate(c, lang) for c in columns])
+            for record in selected:
+                found = [workbook.dossier_row(record, chosen, lang)] if view == "dossiers" else workbook.finding_rows(record, chosen, lang)
+                writer.writerows(guard_row(row) for row in found)
         else:
             _drain(selected)
             writer.writerow(views.headers(view, lang))
-            writer.writerows(safe_row(row) for row in views.rows(summary, view, lang))
+            writer.writerows(guard_row(row) for row in views.rows(summary, view, lang))
         return
     _drain(selected)
     if fmt == "json":
@@ -157,15 +191,15 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
         return
     out = console() if stream is sys.stdout else console_for(stream)
     for view in chosen_views or views.VIEWS:
-        if view == "dossiers":
-            raise click.UsageError(_("the dossiers view is a list: use --format csv, xlsx or jsonl"))
+        if view in ("dossiers", "findings"):
+            raise click.UsageError(_("the dossiers and findings views are lists: use --format csv, xlsx or jsonl"))
         out.print(views.table(summary, view, lang))
 
 
 def console_for(stream: IO[str]) -> Any:
     from rich.console import Console
 
-    return Console(file=stream, width=160, soft_wrap=False, highlight=False)
+    return Console(file=stream, width=PIPE_WIDTH, soft_wrap=False, highlight=False)
 
 
 def _drain(records: Iterator[Record]) -> None:
@@ -180,73 +214,3 @@ def _filter_json(chosen: Filter) -> Record:
         if value:
             out[name] = value.isoformat() if hasattr(value, "isoformat") else sorted(value)
     return out
-
-
-def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell that is never read as a formula (text from dossiers may start with ``=``)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def safe_row(row: list[Any]) -> list[Any]:
-    return [cell(v) for v in row]
-
-
-def dossier_headers(lang: str) -> list[str]:
-    return [ja if lang == "ja" else en for _, ja, en in DOSSIER_COLUMNS]
-
-
-def dossier_row(record: Record, chosen: Filter, lang: str) -> list[Any]:
-    """One row of the per-dossier view: the selected findings' counts, rules, articles and parties."""
-    state = record.get("outcome") or "unreadable"
-    label = views.OUTCOME_LABELS.get(state, (state, state))[0 if lang == "ja" else 1]
-    if "errors" in record:
-        return [None, None, None, label, None, None, None, None, None, None, None, None, record["source"]]
-    found = chosen.findings(record)
-    counts = {s: sum(f["severity"] == s for f in found) for s in ("block", "warn", "info")}
-    parties = sorted({str(f["subject"].get("id") or f["subject"].get("name")) for f in found if f.get("subject")})
-    return [
-        record["dossier_id"],
-        record["kind"],
-        record["country"],
-        label,
-        record.get("submitted"),
-        record.get("sector"),
-        counts["block"],
-        counts["warn"],
-        counts["info"],
-        ", ".join(sorted({f["rule_id"] for f in found})),
-        ", ".join(sorted({f["article"] for f in found})),
-        ", ".join(parties),
-        record.get("source"),
-    ]
-
-
-def write_xlsx(records: Iterator[Record], chosen: Filter, chosen_views: list[str], lang: str, path: Path) -> None:
-    """A workbook with a sheet per view, streamed (openpyxl write-only): the dossiers sheet fills as results are read."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheets = {view: book.create_sheet(title=_sheet_title(view, lang)) for view in chosen_views}
-    summary = Summary(chosen)
-    selected = summarised(records, summary)
-    if "dossiers" in sheets:
-        sheets["dossiers"].append(dossier_headers(lang))
-        for record in selected:
-            sheets["dossiers"].append(safe_row(dossier_row(record, chosen, lang)))
-    else:
-        _drain(selected)
-    for view in chosen_views:
-        if view != "dossiers":
-            sheets[view].append(views.headers(view, lang))
-            for row in views.rows(summary, view, lang):
-                sheets[view].append(safe_row(row))
-    with private_output(path) as handle:
-        book.save(handle)
-
-
-def _sheet_title(view: str, lang: str) -> str:
-    if view == "dossiers":
-        return "記録別" if lang == "ja" else "by dossier"
-    return views.title(view, lang)

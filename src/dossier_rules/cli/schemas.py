@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import schemas as schema_files
+from ..locale import _
 from .common import (
     EXIT_FINDINGS,
     load_packset,
@@ -33,9 +34,9 @@ def schemas_write(directory: Path, check: bool, packs_dir: Path) -> None:
     if check:
         stale = schema_files.stale(directory, packset)
         if stale:
-            click.echo("stale: " + ", ".join(stale), err=True)
+            click.echo(_("stale: {files}", files=", ".join(stale)), err=True)
             raise SystemExit(EXIT_FINDINGS)
-        click.echo("schemas are current")
+        click.echo(_("schemas are current"))
         return
     for path in schema_files.write(directory, packset):
-        click.echo(f"wrote {path}")
+        click.echo(_("wrote {path}", path=path))

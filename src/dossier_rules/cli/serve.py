@@ -250,7 +250,7 @@ def serve(
         from ..server.app import load_engine, openapi_text
 
         write_openapi.write_text(openapi_text(load_engine(settings)), encoding="utf-8")
-        click.echo(f"wrote {write_openapi}")
+        click.echo(_("wrote {path}", path=write_openapi))
         return
     problem = tls_problem(tls_cert, tls_key)
     if problem:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from .. import sharing
 from ..errors import DossierError
@@ -26,6 +25,7 @@ from .common import (
     print_problems,
     say_error,
 )
+from .views import text_table
 
 outbox_option = click.option(
     "--outbox",
@@ -83,12 +83,24 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Pat
     print_problems(result.problems)
     for held in result.held_back:
         click.echo(
-            f"{held.source}: {held.dossier_id}: {held.findings} finding(s) held back, not shared: "
-            f"MOC-{held.country} was not in force on the report's date ({held.state})",
+            _(
+                "{source}: {dossier}: {findings} finding(s) held back, not shared: MOC-{country} was not in force on the report's date ({state})",
+                source=held.source,
+                dossier=held.dossier_id,
+                findings=held.findings,
+                country=held.country,
+                state=held.state,
+            ),
             err=True,
         )
     click.echo(
-        f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, {result.duplicates} finding(s) already in the outbox"
+        _(
+            "{outbox}: {created} notice(s) created, {extended} draft(s) extended, {duplicates} finding(s) already in the outbox",
+            outbox=outbox,
+            created=len(result.created),
+            extended=len(result.extended),
+            duplicates=result.duplicates,
+        )
     )
     raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
 
@@ -137,10 +149,9 @@ def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) 
     if fmt == "json":
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
         return
-    table = Table(*fields)
-    for r in rows:
-        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in fields))
-    console().print(table)
+    headers = (_("notice id"), _("country"), _("act"), _("state"), _("dossiers"), _("findings"), _("created at"), _("approved by"))
+    body = [[str(r[k]) if r[k] is not None else "" for k in fields] for r in rows]
+    console().print(text_table(headers, body, ids=[0, 6]))
 
 
 @share.command("show")
@@ -197,7 +208,7 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
                     raise SystemExit(EXIT_INPUT) from None
                 refused += 1
                 continue
-            click.echo(f"{notice.notice_id} approved by {notice.approved_by} at {notice.approved_at}")
+            click.echo(_("{notice} approved by {by} at {at}", notice=notice.notice_id, by=notice.approved_by, at=notice.approved_at))
     if len(notice_ids) > 1:
         click.echo(_("{done} of {n} notice(s) approved", done=len(notice_ids) - refused, n=len(notice_ids)))
     raise SystemExit(EXIT_FINDINGS if refused else EXIT_OK)
@@ -240,7 +251,7 @@ def share_export(
                 click.echo(text, nl=False)
             else:
                 write_private(output, text)
-                click.echo(f"wrote {output}", err=True)
+                click.echo(_("wrote {path}", path=output), err=True)
             raise SystemExit(EXIT_OK)
         if folder is None:
             raise click.UsageError(_("several notices go to a folder: give --dir"))

@@ -8,15 +8,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
-from rich.table import Table
 
+from ..locale import N_, _
 from .common import EXIT_INPUT, console
 from .serve import db_option, settings_db
+from .views import text_table
 
 if TYPE_CHECKING:
     from ..services.accounts import Accounts
 
 T = TypeVar("T")
+
+ROLE_NAMES = {"screener": N_("screener"), "reviewer": N_("reviewer"), "admin": N_("admin")}
+"""Roles of the service's accounts, as a person reads them."""
 
 
 def _accounts(db: str | None) -> Accounts:
@@ -29,7 +33,7 @@ def _password(from_stdin: bool) -> str:
     """A new password: one line of stdin (scripts), or typed twice without echo."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -59,7 +63,7 @@ def users_add(username: str, role: str, display_name: str | None, lang: str, pas
     accounts = _accounts(db)
     password = _password(password_stdin)
     user = _run(lambda: accounts.add_user(username, password, role, display_name, lang))  # type: ignore[arg-type]  # click.Choice checked the role
-    click.echo(f"user {user.username} created ({user.role})")
+    click.echo(_("user {username} created ({role})", username=user.username, role=_(ROLE_NAMES.get(user.role, user.role))))
 
 
 @users.command("list")
@@ -74,10 +78,12 @@ def users_list(fmt: str, db: str | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("username", "name", "role", "disabled", "lang", "created_at")
-    for row in rows:
-        table.add_row(*(("yes" if v else "") if isinstance(v, bool) else str(v) for v in row.values()))
-    console().print(table)
+    headers = (_("user name"), _("name"), _("role"), _("disabled"), _("language"), _("created at"))
+    body = [
+        [(_("yes") if v else "") if isinstance(v, bool) else _(ROLE_NAMES.get(str(v), str(v))) if k == "role" else str(v) for k, v in row.items()]
+        for row in rows
+    ]
+    console().print(text_table(headers, body, ids=[0]))
 
 
 @users.command("disable")
@@ -86,7 +92,7 @@ def users_list(fmt: str, db: str | None) -> None:
 def users_disable(username: str, db: str | None) -> None:
     """Disable a user: sessions end at once, tokens stop working."""
     _run(lambda: _accounts(db).set_disabled(username, True))
-    click.echo(f"user {username} disabled")
+    click.echo(_("user {username} disabled", username=username))
 
 
 @users.command("enable")
@@ -95,7 +101,7 @@ def users_disable(username: str, db: str | None) -> None:
 def users_enable(username: str, db: str | None) -> None:
     """Enable a disabled user again."""
     _run(lambda: _accounts(db).set_disabled(username, False))
-    click.echo(f"user {username} enabled")
+    click.echo(_("user {username} enabled", username=username))
 
 
 @users.command("reset-password")
@@ -108,4 +114,4 @@ def users_reset_password(username: str, password_stdin: bool, db: str | None) ->
     _run(lambda: accounts.user(username))
     password = _password(password_stdin)
     _run(lambda: accounts.reset_password(username, password))
-    click.echo(f"password of {username} reset")
+    click.echo(_("password of {username} reset", username=username))

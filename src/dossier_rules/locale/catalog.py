@@ -25,8 +25,8 @@ from . import CATALOG_DIR
 
 PACKAGE_DIR = CATALOG_DIR.parent
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
-CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "types.py")
-"""The click modules whose messages a user of the command line can see (help, usage, errors)."""
+CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "termui.py", "types.py")
+"""The click modules whose messages a user of the command line can see (help, usage, errors, prompts)."""
 
 
 def _package_messages() -> Iterator[tuple[str, str]]:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from .. import package_data
+from ..cells import guard
 from ..errors import DossierError
 from ..packs import PackSet
 from ..private_files import private_text
@@ -31,7 +32,6 @@ from ..registries import (
     load_registry,
     parse_csv,
     registry_file,
-    spreadsheet_safe,
     write_registry,
 )
 from ..sources import Problem
@@ -133,5 +133,5 @@ def _report_rejected(target: Path, rejected: list[tuple[int, dict[str, str], str
         writer = csv.writer(handle)
         writer.writerow(["line", "reason", *CSV_COLUMNS])
         for line, values, reason in rejected:
-            writer.writerow([line, *(spreadsheet_safe(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
+            writer.writerow([line, *(guard(str(v)) for v in (reason, *(values.get(c) or "" for c in CSV_COLUMNS)))])
     return report
