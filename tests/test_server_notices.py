@@ -39,7 +39,7 @@ def test_build_list_show_approve_export(tmp_path: Path) -> None:
     kh = service.client.get("/api/v1/notices", params={"country": "kh"}, headers=reviewer).json()
     assert kh and {n["country"] for n in kh} == {"KH"}
     first = ids[0]
-    assert first in service.client.get(f"/api/v1/notices/{first}", params={"format": "md"}, headers=reviewer).text
+    assert first in service.client.get(f"/api/v1/notices/{first}/preview", params={"format": "md"}, headers=reviewer).text
     assert service.client.post(f"/api/v1/notices/{first}/export", headers=reviewer).status_code == 409
     approved = service.client.post(f"/api/v1/notices/{first}/approve", headers=reviewer).json()
     assert approved["state"] == "approved" and approved["approved_by"] == "Reviewer Person"

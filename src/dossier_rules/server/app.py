@@ -14,11 +14,12 @@ from .. import __version__
 from ..engine import Engine
 from ..services.workspace import Workspace
 from ..transparency import keyfile
-from . import errors
+from . import errors, openapi
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .catalog_routes import router as catalog_router
+from .contract import Health, Readiness
 from .db import Database
 from .limits import BodyLimit
 from .log_routes import router as log_router
@@ -33,13 +34,13 @@ BATCH_PATH = "/api/v1/screenings/batch"
 ops = APIRouter(tags=["operations"])
 
 
-@ops.get("/healthz")
+@ops.get("/healthz", response_model=Health)
 def health() -> dict[str, str]:
     """The process answers (liveness)."""
     return {"status": "ok"}
 
 
-@ops.get("/readyz", responses={503: {}})
+@ops.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}})
 def readiness(request: Request) -> JSONResponse:
     """Packs are loaded and the database answers (readiness)."""
     state = request.app.state
@@ -51,7 +52,7 @@ def readiness(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready" if ok else "not ready", "packs": sorted(state.engine.packset.packs)}, status_code=200 if ok else 503)
 
 
-@ops.get("/metrics", response_class=Response)
+@ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}})
 def metrics(request: Request) -> Response:
     """Prometheus exposition: requests, latency, screenings by outcome."""
     body, content_type = request.app.state.metrics.exposition()
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.log_key, app.state.log_key_created = keyfile.load_or_create(settings.log_key or default_log_key(settings.db))
     app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
+    openapi.install(app)
     app.include_router(ops)
     app.include_router(account_router)
     app.include_router(screening_router)

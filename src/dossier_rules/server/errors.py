@@ -1,8 +1,9 @@
 """Every refusal of the service is an error record, the same shape the CLI writes for a bad input.
 
-``{"source": ..., "errors": [{"kind", "message", "pointer", "line", "rule"}]}``
+``{"source", "outcome", "errors": [{"kind", "message", "pointer", "line", "rule"}], "code", "params"}``
 (``schemas/error-record.schema.json``): a client handles one shape whether a
-dossier was invalid, a body too large, or a role missing.
+dossier was invalid, a body too large, or a role missing, and acts on ``code``
+(a typed error's own, or ``request.<kind>`` for a refusal of the request itself).
 
 A typed error of the application (:class:`~dossier_rules.errors.DossierError`)
 gets its status from :data:`STATUS_BY_CODE`, the one table mapping codes to
@@ -15,9 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from fastapi.routing import iter_route_contexts
 
 from ..batch import error_record
 from ..errors import DossierError
@@ -25,7 +28,7 @@ from ..locale import use_language
 from ..sources import Problem, pointer
 
 KIND_BY_STATUS = {
-    400: "bad_request",
+    400: "malformed",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -70,31 +73,58 @@ def client_language(request: Request) -> str:
 
 
 def typed_error_response(request: Request, exc: DossierError) -> JSONResponse:
-    """A typed error as an error record: its located problems (a CSV's bad rows), or its message."""
+    """A typed error as an error record: its located problems (a CSV's bad rows), or its message; its code and parameters."""
     status = STATUS_BY_CODE.get(exc.code, 400)
     source = exc.location or request.url.path
     with use_language(client_language(request)):
         problems = exc.problems or [Problem(source, exc.message(), kind=KIND_BY_STATUS.get(status, "error"))]
-        return problem_response(status, problems, source)
+        return problem_response(status, problems, source, code=exc.code, params=jsonable_encoder(exc.params))
 
 
-def problem_response(status: int, problems: list[Problem], source: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_record(source, problems), status_code=status, headers=headers)
+def problem_response(
+    status: int, problems: list[Problem], source: str, headers: dict[str, str] | None = None, code: str | None = None, params: dict[str, Any] | None = None
+) -> JSONResponse:
+    """The error record answering a refusal; ``code`` defaults to ``request.<kind>`` of the status."""
+    record = error_record(source, problems)
+    record["code"] = code or f"request.{KIND_BY_STATUS.get(status, 'error')}"
+    record["params"] = params or {}
+    return JSONResponse(record, status_code=status, headers=headers)
 
 
 def refusal(status: int, message: str, source: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return problem_response(status, [Problem(source, message, kind=KIND_BY_STATUS.get(status, "error"))], source, headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers: Starlette's own 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Any) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "refused"
-    return refusal(exc.status_code, detail, request.url.path, getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "the body is not JSON in UTF-8"  # FastAPI's words for a body that is not UTF-8, said as on every JSON route
+    return refusal(exc.status_code, detail, request.url.path, headers or None)
 
 
 async def validation_error(request: Request, exc: Any) -> JSONResponse:
-    """Parameters and JSON bodies FastAPI rejects: one problem per error, located by JSON pointer."""
+    """Parameters and JSON bodies FastAPI rejects: one problem per error, located by JSON pointer.
+
+    A body that is not JSON at all is malformed (400), as on the screening routes that read their body themselves.
+    """
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return refusal(400, "the body is not JSON in UTF-8", request.url.path)
     problems = []
-    for error in exc.errors()[:100]:
+    for error in errors[:100]:
         loc = [str(part) for part in error.get("loc", ())]
         where, path = (loc[0], loc[1:]) if loc else ("request", [])
         message = str(error.get("msg", "invalid"))
