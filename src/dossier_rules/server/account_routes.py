@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .accounts import AccountError, LoginLimited, User
 from .auth import Principal, accounts_of, log_in, log_out, signed_in
-from .contract import created, refusals
+from .contract import Text, created, refusals
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -19,8 +19,8 @@ class _In(BaseModel):
 
 
 class Credentials(_In):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=1024)
+    username: Text = Field(max_length=64)
+    password: Text = Field(max_length=1024)
 
 
 class UserOut(BaseModel):
@@ -45,7 +45,7 @@ class Preferences(_In):
 
 
 class TokenRequest(_In):
-    name: str = Field(min_length=1, max_length=100, description="What the token is for, e.g. the script that uses it")
+    name: Text = Field(min_length=1, max_length=100, description="What the token is for, e.g. the script that uses it")
 
 
 class TokenCreated(BaseModel):

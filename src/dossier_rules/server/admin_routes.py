@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +17,7 @@ from ..sources import InputError
 from .account_routes import UserOut
 from .auth import Principal, accounts_of, require
 from .catalog_routes import workspace_of
-from .contract import Day, RegistryImported, created, refusals
+from .contract import Day, RegistryImported, Text, created, refusals
 from .errors import problem_response
 from .screening_routes import require_content_type
 
@@ -31,10 +32,10 @@ CSV_BODY = {
 
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
+    username: Text = Field(min_length=1, max_length=64)
     role: Literal["screener", "reviewer", "admin"]
-    password: str = Field(min_length=12, max_length=1024)
-    display_name: str | None = Field(default=None, max_length=200)
+    password: Text = Field(min_length=12, max_length=1024)
+    display_name: Text | None = Field(default=None, max_length=200)
     lang: Literal["ja", "en"] = "ja"
 
 
@@ -74,7 +75,7 @@ def add_user(body: NewUser, request: Request, response: Response, who: Principal
         user = account_service.add_user(accounts_of(request), body.username, body.password, body.role, body.display_name, body.lang)
     except account_service.AccountError as exc:
         raise HTTPException(409, str(exc)) from None
-    response.headers["Location"] = f"{router.prefix}/users/{user.username}"
+    response.headers["Location"] = f"{router.prefix}/users/{quote(user.username, safe='')}"
     return UserOut.of(user)
 
 

@@ -15,7 +15,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..packs import Localized
 from ..report import ErrorRecord, Report
@@ -32,6 +32,18 @@ def _calendar_day(value: Any) -> Any:
 
 Day = Annotated[date, BeforeValidator(_calendar_day), WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 """A calendar date written ``YYYY-MM-DD``, and nothing else (every date in a query or body of the API)."""
+
+def _unicode(value: str) -> str:
+    """JSON can escape half a surrogate pair (``"\\ud800"``): not text a database or a log can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+"""A string from a JSON body that is stored or logged: valid Unicode only."""
 
 REFUSAL_TEXT = {
     400: "Malformed request: the body is not JSON, not UTF-8, or its Content-Length is not a number",
@@ -147,7 +159,7 @@ class PackInfo(_Answer):
     version: str
     country: str | None
     abstract: bool
-    extends: str | None
+    extends: list[str]
     title: Localized
     rules: int
     file: str = Field(description="Relative to the service's pack directory")

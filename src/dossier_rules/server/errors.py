@@ -97,12 +97,10 @@ def refusal(status: int, message: str, source: str, headers: dict[str, str] | No
 
 def allowed_methods(request: Request) -> str:
     """Every method some route of this path answers: Starlette's own 405 names only the first route's."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(request.url.path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+    path = request.url.path
+    matching = [route for route in iter_route_contexts(request.app.routes) if getattr(route, "path_regex", None) and route.path_regex.match(path)]
+    exact = [route for route in matching if route.path_format == path]  # as in OpenAPI, /screenings/batch is not /screenings/{screening_id}
+    return ", ".join(sorted({method for route in exact or matching for method in route.methods or ()}))
 
 
 async def http_error(request: Request, exc: Any) -> JSONResponse:

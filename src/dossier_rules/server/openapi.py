@@ -54,7 +54,7 @@ ACCEPT_LANGUAGE = {
     "in": "header",
     "required": False,
     "description": "`ja` for messages in Japanese; English otherwise",
-    "schema": {"type": "string", "maxLength": 200},
+    "schema": {"type": "string"},
 }
 
 
