@@ -45,7 +45,7 @@ def test_build_list_show_approve_export(tmp_path: Path) -> None:
     assert approved["state"] == "approved" and approved["approved_by"] == "Reviewer Person"
     again = service.client.post(f"/api/v1/notices/{first}/approve", headers=service.as_("admin"))
     assert again.status_code == 409 and "already approved" in again.json()["errors"][0]["message"]
-    exported = service.client.post(f"/api/v1/notices/{first}/export", params={"format": "json"}, headers=reviewer)
+    exported = service.client.post(f"/api/v1/notices/{first}/export/json", headers=reviewer)
     assert exported.status_code == 200 and exported.json()["state"] == "exported"
     assert service.client.post("/api/v1/notices/nope/approve", headers=reviewer).status_code == 404
     conn = service.app.state.db.connection()

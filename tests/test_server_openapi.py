@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.checks import negative_data_rejection
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import negative_data_rejection
 
 from dossier_rules.server.app import openapi_text
 

@@ -48,6 +48,7 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/notices/{notice_id}/approve"): "reviewer",
     ("POST", "/api/v1/notices/approve"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/export"): "reviewer",
+    ("POST", "/api/v1/notices/{notice_id}/export/json"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("GET", "/api/v1/users/{username}"): "admin",

@@ -33,6 +33,7 @@ def _calendar_day(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(_calendar_day), WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 """A calendar date written ``YYYY-MM-DD``, and nothing else (every date in a query or body of the API)."""
 
+
 def _unicode(value: str) -> str:
     """JSON can escape half a surrogate pair (``"\\ud800"``): not text a database or a log can hold."""
     try:

@@ -34,12 +34,7 @@ PREVIEWS = {
         "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
     }
 }
-EXPORTS = {
-    200: {
-        "description": "The exported notice: the file to send, as HTML, Markdown or JSON (components/schemas/Notice) text",
-        "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}, "application/json": {"schema": {"$ref": "#/components/schemas/Notice"}}},
-    }
-}
+EXPORTS = {200: {"description": "The exported notice: the file to send", "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}}}}
 State = Literal["draft", "approved", "exported"]
 
 
@@ -200,11 +195,25 @@ def approve_many(body: ApproveMany, request: Request, who: Principal = Depends(r
 
 
 @router.post("/{notice_id}/export", response_class=Response, responses={**EXPORTS, **refusals(401, 403, 404, 409, 422)})
-def export(notice_id: str, request: Request, format: Literal["json", "html", "md"] = "json", who: Principal = Depends(require("reviewer"))) -> Response:
-    """Export an approved notice (printable HTML, Markdown, or JSON); every export is logged.
+def export(notice_id: str, request: Request, format: Literal["html", "md"] = "html", who: Principal = Depends(require("reviewer"))) -> Response:
+    """Export an approved notice as a printable HTML page or as Markdown (the JSON form: `export/json`); every export is logged.
 
     Refused (409) for a draft, and when the MOC of the notice's country is not in force today.
     """
+    return _exported(notice_id, request, format, who)
+
+
+@router.post("/{notice_id}/export/json", response_model=sharing.Notice, responses=refusals(401, 403, 404, 409))
+def export_json(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
+    """Export an approved notice in its JSON form (components/schemas/Notice); every export is logged.
+
+    Refused (409) for a draft, and when the MOC of the notice's country is not in force today.
+    """
+    return _exported(notice_id, request, "json", who)
+
+
+def _exported(notice_id: str, request: Request, format: Literal["json", "html", "md"], who: Principal) -> Response:
+    """One export, in one format: a document answer of its own media type (each format is one operation's answer)."""
     with notices_of(request) as service:
         notice = service.export(notice_id, request.app.state.engine.packset, datetime.now(UTC).date(), format, reviewer(who))
     return Response(sharing.render(notice, format), media_type=MEDIA[format])

@@ -21,6 +21,7 @@ JSON_TYPES = ("application/json",)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
 JSONL_TEXT = {
     "type": "string",
+    "format": "binary",
     "description": "JSON Lines: one dossier per line (components/schemas/Dossier), at most the batch body limit in bytes",
     "x-jsonl-record": {"$ref": "#/components/schemas/Dossier"},
 }
@@ -28,6 +29,7 @@ DOSSIER_BODY = {"required": True, "content": {"application/json": {"schema": {"$
 JSONL_BODY = {"required": True, "content": {media: {"schema": JSONL_TEXT} for media in JSONL_TYPES}}
 BATCH_OUT = {
     "type": "string",
+    "format": "binary",
     "description": "JSON Lines: one record per input line, in order: a report (components/schemas/Report) or an error record (components/schemas/ErrorRecord)",
     "x-jsonl-record": {"oneOf": [{"$ref": "#/components/schemas/Report"}, {"$ref": "#/components/schemas/ErrorRecord"}]},
 }
