@@ -123,6 +123,7 @@ def test_a_generated_client_does_the_whole_round(tmp_path: Path) -> None:
     generated = subprocess.run(
         [GENERATOR, "generate", "--path", ROOT / "schemas" / "openapi.json", "--output-path", tmp_path / "dossier_rules_client"]
         + ["--config", tmp_path / "config.yaml", "--meta", "none"],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -140,7 +141,12 @@ def test_a_generated_client_does_the_whole_round(tmp_path: Path) -> None:
         script.write_text(SCRIPT, encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(tmp_path)}
         run = subprocess.run(
-            [sys.executable, script, f"http://127.0.0.1:{port}", PASSWORD, SAMPLE, str(BODY_LIMIT)], capture_output=True, text=True, env=env, timeout=120
+            [sys.executable, script, f"http://127.0.0.1:{port}", PASSWORD, SAMPLE, str(BODY_LIMIT)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
         )
     finally:
         server.should_exit = True

@@ -28,13 +28,15 @@ router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 MAX_IDS = 100
 MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 TEXT = {"type": "string"}
-PREVIEWS = {
+PREVIEWS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The notice as a printable HTML page or as Markdown (a draft's says it is one)",
         "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
     }
 }
-EXPORTS = {200: {"description": "The exported notice: the file to send", "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}}}}
+EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The exported notice: the file to send", "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}}}
+}
 State = Literal["draft", "approved", "exported"]
 
 

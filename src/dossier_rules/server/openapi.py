@@ -107,7 +107,7 @@ def _complete(operation: dict[str, Any], route: RouteContext, method: str) -> No
     if role is None:
         operation["security"] = []
     else:
-        session = {"session": [], "csrf": []} if method in UNSAFE_METHODS else {"session": []}
+        session: dict[str, list[str]] = {"session": [], "csrf": []} if method in UNSAFE_METHODS else {"session": []}
         operation["security"] = [{"token": []}, session]
         operation["x-required-role"] = role
     operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/AcceptLanguage"})
