@@ -79,3 +79,38 @@ def test_serve_writes_the_checked_in_document(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--write-openapi", str(written), "--db", str(tmp_path / "x.sqlite")])
     assert result.exit_code == 0, result.output
     assert written.read_text(encoding="utf-8") == CHECKED_IN.read_text(encoding="utf-8")
+
+
+def test_allow_names_every_method_of_the_path_and_only_those() -> None:
+    both = SERVICE.client.put("/api/v1/session")
+    assert both.status_code == 405 and both.headers["allow"] == "DELETE, POST"
+    assert both.json()["code"] == "request.method_not_allowed" and "DELETE, POST" in both.json()["errors"][0]["message"]
+    concrete = SERVICE.client.get("/api/v1/screenings/batch", headers=SERVICE.as_("admin"))  # not /screenings/{screening_id}
+    assert concrete.status_code == 404
+    assert SERVICE.client.put("/api/v1/screenings/batch", headers=SERVICE.as_("admin")).headers["allow"] == "POST"
+    japanese = SERVICE.client.put("/api/v1/session", headers={"Accept-Language": "ja"}).json()["errors"][0]["message"]
+    assert "使えるのは DELETE, POST" in japanese
+
+
+@pytest.mark.parametrize("value", ["0", "1700000000", "2025-1-01", "20250101", "2025-02-30"])
+def test_dates_are_yyyy_mm_dd_only(value: str) -> None:
+    refused = SERVICE.client.get("/api/v1/screenings", params={"submitted_to": value}, headers=SERVICE.as_("admin"))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/submitted_to"
+    assert SERVICE.client.get("/api/v1/screenings", params={"submitted_to": "2025-02-28"}, headers=SERVICE.as_("admin")).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe{}", b""])
+def test_a_body_that_is_not_json_is_a_400_error_record_on_every_json_route(body: bytes) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/notices/build", "/api/v1/screenings"):
+        answer = SERVICE.client.post(path, content=body, headers={**SERVICE.as_("admin"), "Content-Type": "application/json"})
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["code"] == "request.malformed" and answer.json()["outcome"] == "unreadable"
+
+
+def test_a_refusal_names_no_server_file() -> None:
+    database = str(SERVICE.app.state.settings.db)
+    one = SERVICE.client.get("/api/v1/notices/N-XX-nope", headers=SERVICE.as_("reviewer"))
+    many = SERVICE.client.post("/api/v1/notices/approve", json={"ids": ["N-XX-nope"]}, headers=SERVICE.as_("reviewer"))
+    assert one.status_code == 404 and one.json()["code"] == "notice.not_found" and one.json()["params"] == {"notice_id": "N-XX-nope"}
+    assert many.json()["refused"] == [{"id": "N-XX-nope", "reason": "no notice N-XX-nope", "code": "notice.not_found"}]
+    assert database not in one.text + many.text and str(Path(database).parent) not in one.text + many.text

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from ..batch import error_record
 from ..errors import DossierError
-from ..locale import use_language
+from ..locale import N_, translate, use_language
 from ..sources import Problem, pointer
 
 KIND_BY_STATUS = {
@@ -64,6 +64,15 @@ STATUS_BY_CODE = {
     "registry.bad_rows": 422,
 }
 """The HTTP status of each typed error; a code missing here answers 400 (a test keeps the table complete)."""
+
+
+MALFORMED = N_("the body is not JSON in UTF-8")
+FRAMEWORK_WORDS = {
+    "Not Found": N_("no such endpoint: {path}"),
+    "Method Not Allowed": N_("{method} is not allowed here; this address takes {allowed}"),
+    "There was an error parsing the body": MALFORMED,
+}
+"""The framework's own English phrases, said in the client's language with what the client can act on."""
 
 
 def client_language(request: Request) -> str:
@@ -106,21 +115,23 @@ def allowed_methods(request: Request) -> str:
 async def http_error(request: Request, exc: Any) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "refused"
     headers = dict(getattr(exc, "headers", None) or {})
-    if exc.status_code == 405:
-        headers["Allow"] = allowed_methods(request)
-    if exc.status_code == 400 and detail == "There was an error parsing the body":
-        detail = "the body is not JSON in UTF-8"  # FastAPI's words for a body that is not UTF-8, said as on every JSON route
+    allowed = allowed_methods(request) if exc.status_code == 405 else ""
+    if allowed:
+        headers["Allow"] = allowed
+    if detail in FRAMEWORK_WORDS:
+        words = translate(FRAMEWORK_WORDS[detail], client_language(request))
+        detail = words.format(path=request.url.path, method=request.method, allowed=allowed)
     return refusal(exc.status_code, detail, request.url.path, headers or None)
 
 
 async def validation_error(request: Request, exc: Any) -> JSONResponse:
     """Parameters and JSON bodies FastAPI rejects: one problem per error, located by JSON pointer.
 
-    A body that is not JSON at all is malformed (400), as on the screening routes that read their body themselves.
+    A body that is not JSON at all, or is empty, is malformed (400), as on the screening routes that read their body themselves.
     """
     errors = exc.errors()
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return refusal(400, "the body is not JSON in UTF-8", request.url.path)
+    if any(error.get("type") == "json_invalid" or (error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)) for error in errors):
+        return refusal(400, translate(MALFORMED, client_language(request)), request.url.path)
     problems = []
     for error in errors[:100]:
         loc = [str(part) for part in error.get("loc", ())]

@@ -33,6 +33,8 @@ BATCH_OUT = {
     "description": "JSON Lines: one record per input line, in order: a report (components/schemas/Report) or an error record (components/schemas/ErrorRecord)",
     "x-jsonl-record": {"oneOf": [{"$ref": "#/components/schemas/Report"}, {"$ref": "#/components/schemas/ErrorRecord"}]},
 }
+MALFORMED_KINDS = ("syntax", "empty", "encoding")
+"""Problems of the bytes rather than of the dossier: a malformed request (400), as on every JSON route."""
 BODY_REFUSALS = refusals(400, 401, 403, 413, 415, 422)
 
 
@@ -75,7 +77,7 @@ async def screen_one(request: Request, as_of: Day | None = None, who: Principal 
     raw = await request.body()
     record = await run_in_threadpool(screenings_of(request).screen, raw, as_of, viewer_of(request, who))
     if "errors" in record:
-        malformed = record["errors"][0]["kind"] in ("syntax", "empty")
+        malformed = record["errors"][0]["kind"] in MALFORMED_KINDS
         code = "request.malformed" if malformed else "dossier.invalid"
         return JSONResponse({**record, "code": code, "params": {}}, status_code=400 if malformed else 422)
     sid = record["source"].removeprefix("api:")
