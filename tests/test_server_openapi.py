@@ -114,3 +114,11 @@ def test_a_refusal_names_no_server_file() -> None:
     assert one.status_code == 404 and one.json()["code"] == "notice.not_found" and one.json()["params"] == {"notice_id": "N-XX-nope"}
     assert many.json()["refused"] == [{"id": "N-XX-nope", "reason": "no notice N-XX-nope", "code": "notice.not_found"}]
     assert database not in one.text + many.text and str(Path(database).parent) not in one.text + many.text
+
+
+@pytest.mark.parametrize("declared", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_json_body_declared_as_something_else_is_a_415_on_every_json_route(declared: str | None) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/notices/build", "/api/v1/screenings"):
+        headers = {**SERVICE.as_("admin"), **({"Content-Type": declared} if declared else {})}
+        answer = SERVICE.client.post(path, content=b'{"name": "x"}', headers=headers)
+        assert answer.status_code == 415 and answer.json()["code"] == "request.unsupported_media_type", (path, answer.text)

@@ -62,7 +62,7 @@ class TokenInfo(BaseModel):
     revoked_at: str | None = None
 
 
-@router.post("/session", response_model=SessionOut, responses=refusals(400, 401, 413, 422, 429))
+@router.post("/session", response_model=SessionOut, responses=refusals(400, 401, 413, 415, 422, 429))
 def sign_in(credentials: Credentials, request: Request, response: Response) -> SessionOut:
     """Sign in with a username and password: sets the session cookie (HttpOnly, Secure, SameSite=Strict).
 
@@ -90,7 +90,7 @@ def me(who: Principal = Depends(signed_in)) -> UserOut:
     return UserOut.of(who.user)
 
 
-@router.patch("/me", response_model=UserOut, responses=refusals(400, 401, 403, 413, 422))
+@router.patch("/me", response_model=UserOut, responses=refusals(400, 401, 403, 413, 415, 422))
 def set_preferences(preferences: Preferences, request: Request, who: Principal = Depends(signed_in)) -> UserOut:
     """Change the caller's language for pages and messages."""
     return UserOut.of(accounts_of(request).set_language(who.user, preferences.lang))
@@ -106,7 +106,10 @@ def list_tokens(request: Request, who: Principal = Depends(signed_in)) -> list[T
     "/tokens",
     response_model=TokenCreated,
     status_code=201,
-    responses={**created("The token, with its secret", "The token: /api/v1/tokens/{id} (revoke it with DELETE)"), **refusals(400, 401, 403, 409, 413, 422)},
+    responses={
+        **created("The token, with its secret", "The token: /api/v1/tokens/{id} (revoke it with DELETE)"),
+        **refusals(400, 401, 403, 409, 413, 415, 422),
+    },
 )
 def create_token(body: TokenRequest, request: Request, response: Response, who: Principal = Depends(signed_in)) -> TokenCreated:
     """A personal token for scripts, with the caller's role; the secret is in this response only."""

@@ -67,7 +67,7 @@ def show_user(username: str, request: Request, who: Principal = Depends(require(
     "/users",
     response_model=UserOut,
     status_code=201,
-    responses={**created("The account", "The account: /api/v1/users/{username}"), **refusals(400, 401, 403, 409, 413, 422)},
+    responses={**created("The account", "The account: /api/v1/users/{username}"), **refusals(400, 401, 403, 409, 413, 415, 422)},
 )
 def add_user(body: NewUser, request: Request, response: Response, who: Principal = Depends(require("admin"))) -> UserOut:
     """Add an account with a role; its password is hashed (argon2) and never shown again."""

@@ -67,6 +67,7 @@ STATUS_BY_CODE = {
 
 
 MALFORMED = N_("the body is not JSON in UTF-8")
+WRONG_TYPE = N_("expected a body of type {expected}, got {given}")
 FRAMEWORK_WORDS = {
     "Not Found": N_("no such endpoint: {path}"),
     "Method Not Allowed": N_("{method} is not allowed here; this address takes {allowed}"),
@@ -79,6 +80,11 @@ def client_language(request: Request) -> str:
     """Japanese when the client's first choice in ``Accept-Language`` is Japanese, else English."""
     first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
     return "ja" if first.startswith("ja") else "en"
+
+
+def content_type(request: Request) -> str:
+    """The media type the body is declared as, without its parameters; empty when none is."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def typed_error_response(request: Request, exc: DossierError) -> JSONResponse:
@@ -132,6 +138,9 @@ async def validation_error(request: Request, exc: Any) -> JSONResponse:
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" or (error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)) for error in errors):
         return refusal(400, translate(MALFORMED, client_language(request)), request.url.path)
+    given = content_type(request)
+    if given != "application/json" and not given.endswith("+json") and any(tuple(error.get("loc", ())) == ("body",) for error in errors):
+        return refusal(415, translate(WRONG_TYPE, client_language(request)).format(expected="application/json", given=given or "none"), request.url.path)
     problems = []
     for error in errors[:100]:
         loc = [str(part) for part in error.get("loc", ())]

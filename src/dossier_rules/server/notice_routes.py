@@ -124,7 +124,7 @@ class ApprovedMany(_Out):
     refused: list[Refused]
 
 
-@router.post("/build", response_model=Built, responses=refusals(400, 401, 403, 413, 422))
+@router.post("/build", response_model=Built, responses=refusals(400, 401, 403, 413, 415, 422))
 def build(body: BuildRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Turn the share-marked findings of stored screenings into draft notices (as `share build`; no personal data)."""
     state = request.app.state
@@ -187,7 +187,7 @@ def approve(notice_id: str, request: Request, who: Principal = Depends(require("
     return notice.model_dump(mode="json")
 
 
-@router.post("/approve", response_model=ApprovedMany, responses=refusals(400, 401, 403, 413, 422))
+@router.post("/approve", response_model=ApprovedMany, responses=refusals(400, 401, 403, 413, 415, 422))
 def approve_many(body: ApproveMany, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Approve several drafts, each on its own: what was approved, and why the others were not."""
     with notices_of(request) as service:

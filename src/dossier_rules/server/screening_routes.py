@@ -9,10 +9,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..locale import translate
 from ..results import Filter
 from ..services.screening import ScreeningService, Viewer, viewer
 from .auth import Principal, require, settings_of
 from .contract import Day, Rescreening, ScreeningOut, ScreeningPage, StoredScreening, created, refusals
+from .errors import WRONG_TYPE, client_language, content_type
 from .screenings import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"])
@@ -49,9 +51,11 @@ def viewer_of(request: Request, who: Principal) -> Viewer:
 
 
 def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:
-    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """A 415 for a body declared as anything else (each route that reads its body itself)."""
+    given = content_type(request)
     if given not in accepted:
-        raise HTTPException(415, f"expected a body of type {' or '.join(accepted)}, got {given or 'none'}")
+        words = translate(WRONG_TYPE, client_language(request))
+        raise HTTPException(415, words.format(expected=" | ".join(accepted), given=given or "none"))
 
 
 class RescreenRequest(BaseModel):
@@ -148,7 +152,9 @@ def read_screening(screening_id: str, request: Request, who: Principal = Depends
     return screenings_of(request).stored(screening_id, viewer_of(request, who))
 
 
-@router.post("/{screening_id}/rescreen", response_model=Rescreening, response_model_exclude_unset=True, responses=refusals(400, 401, 403, 404, 409, 413, 422))
+@router.post(
+    "/{screening_id}/rescreen", response_model=Rescreening, response_model_exclude_unset=True, responses=refusals(400, 401, 403, 404, 409, 413, 415, 422)
+)
 def rescreen(screening_id: str, request: Request, body: RescreenRequest | None = None, who: Principal = Depends(require("screener"))) -> Any:
     """Screen a stored dossier again with the packs and registries loaded now: old and new reports, and what changed."""
     return screenings_of(request).rescreen(screening_id, body.as_of if body else None, viewer_of(request, who))
