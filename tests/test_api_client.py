@@ -40,7 +40,7 @@ SCRIPT = r"""
 import io, json, sys
 from dossier_rules_client import AuthenticatedClient, Client
 from dossier_rules_client.api.accounts import create_token, sign_in
-from dossier_rules_client.api.notices import approve, build, export
+from dossier_rules_client.api.notices import approve, build, export, export_json, preview, show
 from dossier_rules_client.api.screenings import list_screenings, read_screening, rescreen, screen_many, screen_one
 from dossier_rules_client.models import (
     BuildRequest, CandidateDossier, Credentials, ErrorRecord, Notice, RescreenRequest, Rescreening, Report,
@@ -94,11 +94,15 @@ assert malformed.status_code == 400 and ErrorRecord.from_dict(malformed.json()).
 # build, refuse to export a draft, approve, export as HTML
 built = build.sync(client=api, body=BuildRequest(screening_ids=[sid]))
 nid = built.created[0]
+draft = show.sync(nid, client=api)
+assert isinstance(draft, Notice) and draft.state.value == "draft" and draft.notice_id == nid
+assert "DRAFT" in preview.sync(nid, client=api)
 refused(export.sync_detailed(nid, client=api), 409, "notice.is_draft")
 approved = approve.sync(nid, client=api)
 assert isinstance(approved, Notice) and approved.state.value == "approved"
 page_html = export.sync(nid, client=api)
 assert isinstance(page_html, str) and nid in page_html and "<html" in page_html.lower()
+assert export_json.sync(nid, client=api).state.value == "exported"
 
 # the batch endpoint: streamed JSON Lines, one record out per record in
 line = json.dumps(dossier.to_dict(), ensure_ascii=False)

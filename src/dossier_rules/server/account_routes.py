@@ -62,7 +62,10 @@ class TokenInfo(BaseModel):
     revoked_at: str | None = None
 
 
-@router.post("/session", response_model=SessionOut, responses=refusals(400, 401, 413, 415, 422, 429))
+SESSION_SET = {"Set-Cookie": {"description": "The session cookie (HttpOnly, Secure, SameSite=Strict)", "schema": {"type": "string"}}}
+
+
+@router.post("/session", response_model=SessionOut, responses={200: {"headers": SESSION_SET}, **refusals(400, 401, 413, 415, 422, 429)})
 def sign_in(credentials: Credentials, request: Request, response: Response) -> SessionOut:
     """Sign in with a username and password: sets the session cookie (HttpOnly, Secure, SameSite=Strict).
 
@@ -78,7 +81,7 @@ def sign_in(credentials: Credentials, request: Request, response: Response) -> S
     return SessionOut(user=UserOut.of(session.user), csrf_token=session.csrf, expires_at=session.expires_at)
 
 
-@router.delete("/session", status_code=204, responses=refusals(401, 403))
+@router.delete("/session", status_code=204, responses={204: {"description": "Signed out: the cookie is cleared", "headers": SESSION_SET}, **refusals(401, 403)})
 def sign_out(request: Request, response: Response, who: Principal = Depends(signed_in)) -> None:
     """End the session the cookie names."""
     log_out(request, response)
