@@ -247,6 +247,3 @@ class Health(_Answer):
 class Readiness(_Answer):
     status: Literal["ready", "not ready"]
     packs: list[str]
-
-
-__all__ = ["DAY_PATTERN", "Day", "ErrorRecord", "Report", "created", "refusals"]
