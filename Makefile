@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast test-lowest bench bench-results bench-peers bench-startup fuzz lint lock schemas serve clean
+.PHONY: demo test test-fast test-lowest bench bench-results bench-peers bench-startup fuzz lint lint-api lock schemas serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -121,3 +121,9 @@ schemas: $(VENV)/.installed-server
 
 clean:
 	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .mypy_cache .demo build dist
+
+# the OpenAPI document under Spectral's spectral:oas and Redocly's recommended rules (npm registry; needs node/npx)
+lint-api:
+	printf 'extends: ["spectral:oas"]\n' > .spectral-oas.yaml
+	npx --yes @stoplight/spectral-cli@6 lint --ruleset .spectral-oas.yaml --fail-severity warn schemas/openapi.json; status=$$?; rm -f .spectral-oas.yaml; exit $$status
+	npx --yes @redocly/cli@2 lint --extends recommended schemas/openapi.json

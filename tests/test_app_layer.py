@@ -218,11 +218,11 @@ def test_a_preview_of_a_draft_is_marked_and_logged(tmp_path: Path) -> None:
     service = make_service(tmp_path)
     nid = drafts(service)[0]
     for fmt in ("html", "md"):
-        text = service.client.get(f"/api/v1/notices/{nid}", params={"format": fmt}, headers=service.as_("reviewer")).text
+        text = service.client.get(f"/api/v1/notices/{nid}/preview", params={"format": fmt}, headers=service.as_("reviewer")).text
         assert "DRAFT: not approved" in text and "下書き" in text
     assert [k for k in log_kinds(service) if k[0] == "notice_previewed"] == [("notice_previewed", "reviewer", nid)] * 2
     service.client.post(f"/api/v1/notices/{nid}/approve", headers=service.as_("reviewer"))
-    approved = service.client.get(f"/api/v1/notices/{nid}", params={"format": "md"}, headers=service.as_("reviewer")).text
+    approved = service.client.get(f"/api/v1/notices/{nid}/preview", params={"format": "md"}, headers=service.as_("reviewer")).text
     assert "DRAFT" not in approved
 
 

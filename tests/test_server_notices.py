@@ -39,13 +39,13 @@ def test_build_list_show_approve_export(tmp_path: Path) -> None:
     kh = service.client.get("/api/v1/notices", params={"country": "kh"}, headers=reviewer).json()
     assert kh and {n["country"] for n in kh} == {"KH"}
     first = ids[0]
-    assert first in service.client.get(f"/api/v1/notices/{first}", params={"format": "md"}, headers=reviewer).text
+    assert first in service.client.get(f"/api/v1/notices/{first}/preview", params={"format": "md"}, headers=reviewer).text
     assert service.client.post(f"/api/v1/notices/{first}/export", headers=reviewer).status_code == 409
     approved = service.client.post(f"/api/v1/notices/{first}/approve", headers=reviewer).json()
     assert approved["state"] == "approved" and approved["approved_by"] == "Reviewer Person"
     again = service.client.post(f"/api/v1/notices/{first}/approve", headers=service.as_("admin"))
     assert again.status_code == 409 and "already approved" in again.json()["errors"][0]["message"]
-    exported = service.client.post(f"/api/v1/notices/{first}/export", params={"format": "json"}, headers=reviewer)
+    exported = service.client.post(f"/api/v1/notices/{first}/export/json", headers=reviewer)
     assert exported.status_code == 200 and exported.json()["state"] == "exported"
     assert service.client.post("/api/v1/notices/nope/approve", headers=reviewer).status_code == 404
     with service.app.state.db.read() as conn:

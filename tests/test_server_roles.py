@@ -45,11 +45,14 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/notices/build"): "reviewer",
     ("GET", "/api/v1/notices"): "reviewer",
     ("GET", "/api/v1/notices/{notice_id}"): "reviewer",
+    ("GET", "/api/v1/notices/{notice_id}/preview"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/approve"): "reviewer",
     ("POST", "/api/v1/notices/approve"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/export"): "reviewer",
+    ("POST", "/api/v1/notices/{notice_id}/export/json"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
+    ("GET", "/api/v1/users/{username}"): "admin",
     ("POST", "/api/v1/users/{username}/disable"): "admin",
     ("POST", "/api/v1/users/{username}/enable"): "admin",
     ("POST", "/api/v1/registries/import"): "admin",
@@ -155,5 +158,6 @@ def test_access(world: tuple[Service, dict[str, Any]], route: tuple[str, str], c
         assert response.status_code < 500 and response.status_code not in (401, 403), response.text
         return
     assert response.status_code == expected, response.text
-    assert set(response.json()) == {"source", "outcome", "errors"}
+    assert set(response.json()) == {"source", "outcome", "errors", "code", "params"}
+    assert response.json()["code"] == ("request.unauthenticated" if expected == 401 else "request.forbidden")
     assert snapshot(service) == before

@@ -85,7 +85,7 @@ def test_every_answer_carries_the_security_headers(service: Service) -> None:
 def test_the_one_inline_style_allowed_is_the_notice_documents(service: Service) -> None:
     sid = service.client.post("/api/v1/screenings", content=SAMPLE, headers={**service.as_("admin"), **JSON}).json()["screening_id"]
     nid = service.client.post("/api/v1/notices/build", json={"screening_ids": [sid]}, headers=service.as_("reviewer")).json()["created"][0]
-    document = service.client.get(f"/api/v1/notices/{nid}", params={"format": "html"}, headers=service.as_("reviewer"))
+    document = service.client.get(f"/api/v1/notices/{nid}/preview", params={"format": "html"}, headers=service.as_("reviewer"))
     styles = re.findall(r"<style>(.*?)</style>", document.text, re.S)
     assert styles
     allowed = csp(document)["style-src"].split()
@@ -263,7 +263,7 @@ def test_a_write_lock_held_elsewhere_gives_503_with_retry_after(service: Service
         holder.execute("ROLLBACK")
         holder.close()
     assert response.status_code == 503 and response.headers["retry-after"] == "5", response.text
-    assert set(response.json()) == {"source", "outcome", "errors"} and response.json()["errors"][0]["kind"] == "unavailable"
+    assert set(response.json()) == {"source", "outcome", "errors", "code", "params"} and response.json()["errors"][0]["kind"] == "unavailable"
     assert service.client.post("/api/v1/screenings", content=SAMPLE, headers={**service.as_("screener"), **JSON}).status_code == 201
 
 

@@ -198,6 +198,11 @@ class ErrorRecord(_Out):
     source: str
     outcome: Literal["unreadable"] = "unreadable"
     errors: list[ErrorDetail]
+    code: str | None = Field(
+        default=None,
+        description="The refusal's stable code, for programs to act on (the service always sends one: `notice.not_found`, `request.invalid`, ...)",
+    )
+    params: dict[str, Any] | None = Field(default=None, description="The values the message was made from, by name (the service sends them with `code`)")
 
 
 RESULTS_FORMAT = "dossier-rules-results"

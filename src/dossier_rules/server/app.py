@@ -18,12 +18,13 @@ from ..locale import N_, _
 from ..services.workspace import Workspace
 from ..storage import Database, StorageError
 from ..transparency import keyfile
-from . import errors
+from . import errors, openapi
 from .account_routes import router as account_router
 from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .auth import identify
 from .catalog_routes import router as catalog_router
+from .contract import Health, Readiness
 from .headers import SecurityHeaders, localized_refusal
 from .limits import BodyLimit, Deadline, UploadCap
 from .log_routes import router as log_router
@@ -47,13 +48,13 @@ METRICS_TOKEN = N_("send the metrics token: Authorization: Bearer <token>")
 ops = APIRouter(tags=["operations"])
 
 
-@ops.get("/healthz")
+@ops.get("/healthz", response_model=Health)
 def health() -> dict[str, str]:
     """The process answers (liveness)."""
     return {"status": "ok"}
 
 
-@ops.get("/readyz", responses={503: {}})
+@ops.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}})
 def readiness(request: Request) -> JSONResponse:
     """Packs are loaded, and the database opens and can be written (readiness)."""
     state = request.app.state
@@ -65,7 +66,15 @@ def readiness(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if problem else 200)
 
 
-@ops.get("/metrics", response_class=Response, responses={401: {}, 404: {}})
+@ops.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"},
+        401: {"description": "The metrics token is missing or wrong"},
+        404: {"description": "Metrics are not served on this address"},
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus exposition: requests, latency, screenings by outcome. Needs the metrics token."""
     expected = request.app.state.settings.metrics_token
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.log_key, app.state.log_key_created = keyfile.load_or_create(_log_key_path(settings))
     app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
     errors.install(app)
+    openapi.install(app)
     app.include_router(ops)
     app.include_router(account_router)
     app.include_router(screening_router)

@@ -14,18 +14,19 @@ from fastapi import APIRouter, Depends, Request
 from ..services import catalog
 from ..services.workspace import Workspace
 from .auth import Principal, require, settings_of
+from .contract import PackCoverage, PackInfo, RegistryInfo, RuleExplained, refusals
 
 router = APIRouter(prefix="/api/v1", tags=["packs and registries"])
-READ: dict[int | str, dict[str, Any]] = {401: {}, 403: {}}
+READ = refusals(401, 403)
 
 
-@router.get("/packs", responses=READ)
+@router.get("/packs", response_model=list[PackInfo], responses=READ)
 def list_packs(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
     """The packs loaded: version, country, what they extend, their hash, the MOC's period in force."""
     return catalog.packs(request.app.state.engine.packset, settings_of(request).packs_dir)
 
 
-@router.get("/rules/{rule_id}", responses={**READ, 404: {}})
+@router.get("/rules/{rule_id}", response_model=RuleExplained, responses=refusals(401, 403, 404))
 def explain_rule(rule_id: str, request: Request, who: Principal = Depends(require("screener"))) -> dict[str, Any]:
     """One rule, as `dossier-rules explain` shows it: articles per pack, condition, evidence, messages, tests."""
     packset = request.app.state.engine.packset
@@ -38,13 +39,13 @@ def list_rules(request: Request, who: Principal = Depends(require("screener"))) 
     return catalog.rule_ids(request.app.state.engine.packset)
 
 
-@router.get("/coverage", responses=READ)
+@router.get("/coverage", response_model=list[PackCoverage], responses=READ)
 def coverage(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
     """The provision matrix: each MOC article and the rules that encode it, or why none can."""
     return catalog.coverage(request.app.state.engine.packset)
 
 
-@router.get("/registries", responses=READ)
+@router.get("/registries", response_model=list[RegistryInfo], responses=READ)
 def list_registries(request: Request, who: Principal = Depends(require("screener"))) -> list[dict[str, Any]]:
     """The registries loaded, their age today, and whether they are sample data."""
     return catalog.registries(request.app.state.engine, date.today(), workspace_of(request).registries_dir)

@@ -1,8 +1,9 @@
 """Every refusal of the service is an error record, the same shape the CLI writes for a bad input.
 
-``{"source": ..., "errors": [{"kind", "message", "pointer", "line", "rule"}]}``
+``{"source", "outcome", "errors": [{"kind", "message", "pointer", "line", "rule"}], "code", "params"}``
 (``schemas/error-record.schema.json``): a client handles one shape whether a
-dossier was invalid, a body too large, or a role missing.
+dossier was invalid, a body too large, or a role missing, and acts on ``code``
+(a typed error's own, or ``request.<kind>`` for a refusal of the request itself).
 
 A typed error of the application (:class:`~dossier_rules.errors.DossierError`)
 gets its status from :data:`STATUS_BY_CODE`, the one table mapping codes to
@@ -15,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 
 from ..batch import error_record
 from ..errors import DossierError
-from ..locale import _, use_language
+from ..locale import N_, _, translate, use_language
 from ..sources import Problem, pointer
 from ..storage import Conflict, StorageError
 
@@ -29,7 +32,7 @@ RETRY_AFTER_SECONDS = 5
 """What a 503 from a busy or unreachable database tells the client to wait."""
 
 KIND_BY_STATUS = {
-    400: "bad_request",
+    400: "malformed",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -75,38 +78,83 @@ STATUS_BY_CODE = {
 """The HTTP status of each typed error; a code missing here answers 400 (a test keeps the table complete)."""
 
 
+MALFORMED = N_("the body is not JSON in UTF-8")
+WRONG_TYPE = N_("expected a body of type {expected}, got {given}")
+FRAMEWORK_WORDS = {
+    "Not Found": N_("no such endpoint: {path}"),
+    "Method Not Allowed": N_("{method} is not allowed here; this address takes {allowed}"),
+    "There was an error parsing the body": MALFORMED,
+}
+"""The framework's own English phrases, said in the client's language with what the client can act on."""
+
+
 def client_language(request: Request) -> str:
     """Japanese when the client's first choice in ``Accept-Language`` is Japanese, else English."""
     first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
     return "ja" if first.startswith("ja") else "en"
 
 
+def content_type(request: Request) -> str:
+    """The media type the body is declared as, without its parameters; empty when none is."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def typed_error_response(request: Request, exc: DossierError) -> JSONResponse:
-    """A typed error as an error record: its located problems (a CSV's bad rows), or its message."""
+    """A typed error as an error record: its located problems (a CSV's bad rows), or its message; its code and parameters."""
     status = STATUS_BY_CODE.get(exc.code, 400)
     source = exc.location or request.url.path
     with use_language(client_language(request)):
         problems = exc.problems or [Problem(source, exc.message(), kind=KIND_BY_STATUS.get(status, "error"))]
-        return problem_response(status, problems, source)
+        return problem_response(status, problems, source, code=exc.code, params=jsonable_encoder(exc.params))
 
 
-def problem_response(status: int, problems: list[Problem], source: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_record(source, problems), status_code=status, headers=headers)
+def problem_response(
+    status: int, problems: list[Problem], source: str, headers: dict[str, str] | None = None, code: str | None = None, params: dict[str, Any] | None = None
+) -> JSONResponse:
+    """The error record answering a refusal; ``code`` defaults to ``request.<kind>`` of the status."""
+    record = error_record(source, problems)
+    record["code"] = code or f"request.{KIND_BY_STATUS.get(status, 'error')}"
+    record["params"] = params or {}
+    return JSONResponse(record, status_code=status, headers=headers)
 
 
 def refusal(status: int, message: str, source: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return problem_response(status, [Problem(source, message, kind=KIND_BY_STATUS.get(status, "error"))], source, headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers: Starlette's own 405 names only the first route's."""
+    path = request.url.path
+    matching = [route for route in iter_route_contexts(request.app.routes) if getattr(route, "path_regex", None) and route.path_regex.match(path)]
+    exact = [route for route in matching if route.path_format == path]  # as in OpenAPI, /screenings/batch is not /screenings/{screening_id}
+    return ", ".join(sorted({method for route in exact or matching for method in route.methods or ()}))
+
+
 async def http_error(request: Request, exc: Any) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "refused"
-    return refusal(exc.status_code, detail, request.url.path, getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    allowed = allowed_methods(request) if exc.status_code == 405 else ""
+    if allowed:
+        headers["Allow"] = allowed
+    if detail in FRAMEWORK_WORDS:
+        words = translate(FRAMEWORK_WORDS[detail], client_language(request))
+        detail = words.format(path=request.url.path, method=request.method, allowed=allowed)
+    return refusal(exc.status_code, detail, request.url.path, headers or None)
 
 
 async def validation_error(request: Request, exc: Any) -> JSONResponse:
-    """Parameters and JSON bodies FastAPI rejects: one problem per error, located by JSON pointer."""
+    """Parameters and JSON bodies FastAPI rejects: one problem per error, located by JSON pointer.
+
+    A body that is not JSON at all, or is empty, is malformed (400), as on the screening routes that read their body themselves.
+    """
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" or (error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)) for error in errors):
+        return refusal(400, translate(MALFORMED, client_language(request)), request.url.path)
+    given = content_type(request)
+    if given != "application/json" and not given.endswith("+json") and any(tuple(error.get("loc", ())) == ("body",) for error in errors):
+        return refusal(415, translate(WRONG_TYPE, client_language(request)).format(expected="application/json", given=given or "none"), request.url.path)
     problems = []
-    for error in exc.errors()[:100]:
+    for error in errors[:100]:
         loc = [str(part) for part in error.get("loc", ())]
         where, path = (loc[0], loc[1:]) if loc else ("request", [])
         message = str(error.get("msg", "invalid"))

@@ -15,14 +15,44 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..transparency.checkpoints import SigningKey, read_unverified
 from . import screening_log
 from .auth import Principal, require
+from .contract import refusals
 
 router = APIRouter(prefix="/api/v1/log", tags=["screening log"])
-TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def text(description: str, headers: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    """A 200 answered as plain text (a signed note, a key)."""
+    return {200: {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}, **({"headers": headers} if headers else {})}}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InclusionProof(_Out):
+    """The receipt of one entry: that leaf ``leaf_index`` is in the tree of ``tree_size`` entries."""
+
+    entry: int = Field(description="The entry's number (leaf index + 1)")
+    leaf_index: int
+    leaf_hash: str = Field(description="Hex SHA-256 of the leaf")
+    tree_size: int
+    inclusion_proof: list[str] = Field(description="Hex hashes, at most 64")
+    checkpoint: str | None = Field(default=None, description="The signed checkpoint proved against; absent when `tree_size` was given")
+
+
+class ConsistencyProof(_Out):
+    """That the tree of ``first`` entries is a prefix of the tree of ``second``."""
+
+    first: int
+    second: int
+    proof: list[str] = Field(description="Hex hashes, at most 64")
+    checkpoint: str | None = Field(default=None, description="The signed checkpoint of `second`; absent when `second` was given")
 
 
 def _key(request: Request) -> SigningKey:
@@ -45,19 +75,23 @@ def _signed(request: Request) -> str:
         raise HTTPException(409, str(exc)) from None
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, responses={**TEXT, 409: {}})
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    responses={**text("The signed note", {"Cache-Control": {"description": "`no-store`", "schema": {"type": "string"}}}), **refusals(409)},
+)
 def checkpoint(request: Request) -> PlainTextResponse:
     """The newest signed checkpoint of the log (signed-note text): what a witness fetches and keeps."""
     return PlainTextResponse(_signed(request), headers=NO_STORE)
 
 
-@router.get("/public-key", response_class=PlainTextResponse, responses=TEXT)
+@router.get("/public-key", response_class=PlainTextResponse, responses=text("The verifier key, one line"))
 def public_key(request: Request) -> PlainTextResponse:
     """The log's verifier key (`<name>+<hash>+<key>`); a witness should get it once, out of band, and compare."""
     return PlainTextResponse(_key(request).verifier.text() + "\n")
 
 
-@router.get("/proofs/inclusion", responses={401: {}, 403: {}, 404: {}, 409: {}})
+@router.get("/proofs/inclusion", response_model=InclusionProof, response_model_exclude_unset=True, responses=refusals(401, 403, 404, 409, 422))
 def inclusion(
     request: Request,
     index: int = Query(ge=0, description="The leaf index (entry N is leaf N - 1)."),
@@ -82,7 +116,7 @@ def inclusion(
     return receipt
 
 
-@router.get("/proofs/consistency", responses={404: {}, 409: {}})
+@router.get("/proofs/consistency", response_model=ConsistencyProof, response_model_exclude_unset=True, responses=refusals(404, 409, 422))
 def consistency(
     request: Request,
     first: int = Query(ge=0, description="The smaller tree size (the checkpoint a witness kept)."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,12 +21,22 @@ from .. import sharing
 from ..locale import use_language
 from ..services.notices import MAX_BUILD, NoticeService, Reviewer
 from .auth import Principal, require
+from .contract import Day, refusals
 from .errors import client_language
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 MAX_IDS = 100
 MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
-REFUSALS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}}
+TEXT = {"type": "string"}
+PREVIEWS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The notice as a printable HTML page or as Markdown (a draft's says it is one)",
+        "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
+    }
+}
+EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The exported notice: the file to send", "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}}}
+}
 State = Literal["draft", "approved", "exported"]
 
 
@@ -57,7 +67,64 @@ class ApproveMany(_In):
     ids: list[str] = Field(min_length=1, max_length=MAX_IDS)
 
 
-@router.post("/build", responses=REFUSALS)
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BuildProblem(_Out):
+    """A screening that could not be read into notices (its id as ``source``), and why."""
+
+    source: str
+    kind: str
+    message: str
+    pointer: str | None = None
+    line: int | None = None
+    rule: str | None = None
+
+
+class HeldBack(_Out):
+    """Findings of one report not turned into notices: its MOC was not in force on its as-of date."""
+
+    source: str
+    dossier_id: str
+    country: str
+    state: str
+    findings: int
+
+
+class Built(_Out):
+    created: list[str] = Field(description="Ids of the notices drafted")
+    extended: list[str] = Field(description="Ids of drafts that received more findings")
+    duplicates: int = Field(description="Findings already in a notice")
+    problems: list[BuildProblem]
+    held_back: list[HeldBack]
+
+
+class NoticeSummary(_Out):
+    id: str
+    country: str
+    act: str
+    state: State
+    dossiers: int
+    findings: int
+    created_at: str
+    approved_by: str | None
+    approved_at: str | None
+    exported_at: str | None
+
+
+class Refused(_Out):
+    id: str
+    reason: str = Field(description="Why, in the caller's language (no server detail)")
+    code: str = Field(description="The typed error's code, e.g. notice.not_found")
+
+
+class ApprovedMany(_Out):
+    approved: list[str]
+    refused: list[Refused]
+
+
+@router.post("/build", response_model=Built, responses=refusals(400, 401, 403, 413, 415, 422))
 def build(body: BuildRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Turn the share-marked findings of stored screenings into draft notices (as `share build`; no personal data)."""
     state = request.app.state
@@ -72,15 +139,15 @@ def build(body: BuildRequest, request: Request, who: Principal = Depends(require
     }
 
 
-@router.get("", responses=REFUSALS)
+@router.get("", response_model=list[NoticeSummary], responses=refusals(401, 403, 422))
 def list_notices(
     request: Request,
     state: list[State] = Query(default=[]),
     country: list[str] = Query(default=[], max_length=20),
     act: list[str] = Query(default=[], max_length=20),
     intermediary: list[str] = Query(default=[], max_length=20, description="The party a notice is about: its id, or its name"),
-    created_from: date | None = None,
-    created_to: date | None = None,
+    created_from: Day | None = None,
+    created_to: Day | None = None,
     who: Principal = Depends(require("reviewer")),
 ) -> list[dict[str, Any]]:
     """Notices in the outbox, filtered as `share list` filters them (each filter repeatable; filtered by the notice store)."""
@@ -96,18 +163,23 @@ def list_notices(
         return service.listing(chosen)
 
 
-@router.get("/{notice_id}", responses={**REFUSALS, 200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()}}})
-def show(notice_id: str, request: Request, format: Literal["json", "html", "md"] = "json", who: Principal = Depends(require("reviewer"))) -> Response:
-    """One notice in any state, for review; nothing is exported. The HTML and Markdown previews of a draft say so, and are logged."""
+@router.get("/{notice_id}", response_model=sharing.Notice, responses=refusals(401, 403, 404))
+def show(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
+    """One notice in any state, for review (components/schemas/Notice); nothing is exported."""
     with notices_of(request) as service:
-        if format == "json":
-            text = sharing.render(service.notice(notice_id), "json")
-        else:
-            text = service.preview(notice_id, format, reviewer(who))
+        text = sharing.render(service.notice(notice_id), "json")
+    return Response(text, media_type=MEDIA["json"])
+
+
+@router.get("/{notice_id}/preview", response_class=Response, responses={**PREVIEWS, **refusals(401, 403, 404, 422)})
+def preview(notice_id: str, request: Request, format: Literal["html", "md"] = "html", who: Principal = Depends(require("reviewer"))) -> Response:
+    """One notice as it would print, for review; nothing is exported. The preview of a draft says so, and is logged."""
+    with notices_of(request) as service:
+        text = service.preview(notice_id, format, reviewer(who))
     return Response(text, media_type=MEDIA[format])
 
 
-@router.post("/{notice_id}/approve", responses=REFUSALS)
+@router.post("/{notice_id}/approve", response_model=sharing.Notice, responses=refusals(401, 403, 404, 409))
 def approve(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Approve a draft notice in the approver's name; the approval is logged. A notice is approved once."""
     with notices_of(request) as service:
@@ -115,18 +187,35 @@ def approve(notice_id: str, request: Request, who: Principal = Depends(require("
     return notice.model_dump(mode="json")
 
 
-@router.post("/approve", responses=REFUSALS)
+@router.post("/approve", response_model=ApprovedMany, responses=refusals(400, 401, 403, 413, 415, 422))
 def approve_many(body: ApproveMany, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Approve several drafts, each on its own: what was approved, and why the others were not."""
     with notices_of(request) as service:
         outcome = service.approve_many(body.ids, reviewer(who))
     lang = client_language(request)
-    return {"approved": outcome.approved, "refused": [{"id": nid, "reason": exc.message(lang)} for nid, exc in outcome.refused]}
+    return {"approved": outcome.approved, "refused": [{"id": nid, "reason": exc.message(lang), "code": exc.code} for nid, exc in outcome.refused]}
 
 
-@router.post("/{notice_id}/export", responses={**REFUSALS, 200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()}}})
-def export(notice_id: str, request: Request, format: Literal["json", "html", "md"] = "json", who: Principal = Depends(require("reviewer"))) -> Response:
-    """Export an approved notice (JSON, printable HTML, Markdown); every export is logged."""
+@router.post("/{notice_id}/export", response_class=Response, responses={**EXPORTS, **refusals(401, 403, 404, 409, 422)})
+def export(notice_id: str, request: Request, format: Literal["html", "md"] = "html", who: Principal = Depends(require("reviewer"))) -> Response:
+    """Export an approved notice as a printable HTML page or as Markdown (the JSON form: `export/json`); every export is logged.
+
+    Refused (409) for a draft, and when the MOC of the notice's country is not in force today.
+    """
+    return _exported(notice_id, request, format, who)
+
+
+@router.post("/{notice_id}/export/json", response_model=sharing.Notice, responses=refusals(401, 403, 404, 409))
+def export_json(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
+    """Export an approved notice in its JSON form (components/schemas/Notice); every export is logged.
+
+    Refused (409) for a draft, and when the MOC of the notice's country is not in force today.
+    """
+    return _exported(notice_id, request, "json", who)
+
+
+def _exported(notice_id: str, request: Request, format: Literal["json", "html", "md"], who: Principal) -> Response:
+    """One export, in one format: a document answer of its own media type (each format is one operation's answer)."""
     with notices_of(request) as service:
         notice = service.export(notice_id, request.app.state.engine.packset, datetime.now(UTC).date(), format, reviewer(who))
     return Response(sharing.render(notice, format), media_type=MEDIA[format])

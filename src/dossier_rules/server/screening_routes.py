@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -10,31 +9,35 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..locale import translate
 from ..results import Filter
 from ..services.screening import ScreeningService, Viewer, viewer
 from .auth import Principal, require, settings_of
+from .contract import Day, Rescreening, ScreeningOut, ScreeningPage, StoredScreening, created, refusals
+from .errors import WRONG_TYPE, client_language, content_type
 from .screenings import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"])
 
 JSON_TYPES = ("application/json",)
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
-DOSSIER_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {"type": "object", "description": "A dossier (schemas/dossier.schema.json)"}}},
+JSONL_TEXT = {
+    "type": "string",
+    "format": "binary",
+    "description": "JSON Lines: one dossier per line (components/schemas/Dossier), at most the batch body limit in bytes",
+    "x-jsonl-record": {"$ref": "#/components/schemas/Dossier"},
 }
-JSONL_BODY = {
-    "required": True,
-    "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "Dossiers, one JSON document per line"}}},
+DOSSIER_BODY = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dossier"}}}}
+JSONL_BODY = {"required": True, "content": {media: {"schema": JSONL_TEXT} for media in JSONL_TYPES}}
+BATCH_OUT = {
+    "type": "string",
+    "format": "binary",
+    "description": "JSON Lines: one record per input line, in order: a report (components/schemas/Report) or an error record (components/schemas/ErrorRecord)",
+    "x-jsonl-record": {"oneOf": [{"$ref": "#/components/schemas/Report"}, {"$ref": "#/components/schemas/ErrorRecord"}]},
 }
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed JSON"},
-    401: {},
-    403: {},
-    413: {},
-    415: {},
-    422: {"description": "Not a valid dossier: the CLI's error record"},
-}
+MALFORMED_KINDS = ("syntax", "empty", "encoding")
+"""Problems of the bytes rather than of the dossier: a malformed request (400), as on every JSON route."""
+BODY_REFUSALS = refusals(400, 401, 403, 413, 415, 422)
 
 
 def screenings_of(request: Request) -> ScreeningService:
@@ -48,52 +51,65 @@ def viewer_of(request: Request, who: Principal) -> Viewer:
 
 
 def require_content_type(request: Request, accepted: tuple[str, ...]) -> None:
-    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """A 415 for a body declared as anything else (each route that reads its body itself)."""
+    given = content_type(request)
     if given not in accepted:
-        raise HTTPException(415, f"expected a body of type {' or '.join(accepted)}, got {given or 'none'}")
-
-
-class ScreeningOut(BaseModel):
-    screening_id: str
-    report: dict[str, Any] = Field(description="The report (schemas/report.schema.json)")
+        words = translate(WRONG_TYPE, client_language(request))
+        raise HTTPException(415, words.format(expected=" | ".join(accepted), given=given or "none"))
 
 
 class RescreenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: date | None = Field(default=None, description="Date to evaluate as of; default: the date of the stored report")
+    as_of: Day | None = Field(default=None, description="Date to evaluate as of; default: the date of the stored report")
 
 
-class ScreeningPage(BaseModel):
-    items: list[dict[str, Any]]
-    next: str | None = Field(description="Pass as ?after= to get the next page; null on the last page")
+@router.post(
+    "",
+    response_model=ScreeningOut,
+    status_code=201,
+    openapi_extra={"requestBody": DOSSIER_BODY},
+    responses={**created("Screened and stored", "The stored screening: /api/v1/screenings/{screening_id}"), **BODY_REFUSALS},
+)
+async def screen_one(request: Request, as_of: Day | None = None, who: Principal = Depends(require("screener"))) -> Any:
+    """Screen one dossier: the report, stored in the screening log under the returned id.
 
-
-@router.post("", response_model=ScreeningOut, status_code=201, openapi_extra={"requestBody": DOSSIER_BODY}, responses=REFUSALS)
-async def screen_one(request: Request, as_of: date | None = None, who: Principal = Depends(require("screener"))) -> Any:
-    """Screen one dossier: the report, stored in the screening log under the returned id."""
+    A body that is not JSON is malformed (400); a JSON document that is not a valid dossier is the
+    command line's error record for it (422), each problem located by a JSON pointer. Without `as_of`,
+    the dossier is evaluated as of its submitted date.
+    """
     require_content_type(request, JSON_TYPES)
     raw = await request.body()
     record = await run_in_threadpool(screenings_of(request).screen, raw, as_of, viewer_of(request, who))
     if "errors" in record:
-        status = 400 if record["errors"][0]["kind"] in ("syntax", "empty") else 422
-        return JSONResponse(record, status_code=status)
-    return JSONResponse({"screening_id": record["source"].removeprefix("api:"), "report": record}, status_code=201)
+        malformed = record["errors"][0]["kind"] in MALFORMED_KINDS
+        code = "request.malformed" if malformed else "dossier.invalid"
+        return JSONResponse({**record, "code": code, "params": {}}, status_code=400 if malformed else 422)
+    sid = record["source"].removeprefix("api:")
+    return JSONResponse({"screening_id": sid, "report": record}, status_code=201, headers={"Location": f"{router.prefix}/{sid}"})
 
 
 @router.post(
     "/batch",
     openapi_extra={"requestBody": JSONL_BODY},
-    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One report or error record per input line, in order"}, **REFUSALS},
+    responses={
+        200: {"content": {"application/x-ndjson": {"schema": BATCH_OUT}}, "description": "One report or error record per input line, in order"},
+        **BODY_REFUSALS,
+    },
     response_class=StreamingResponse,
 )
-async def screen_many(request: Request, as_of: date | None = None, who: Principal = Depends(require("screener"))) -> StreamingResponse:
-    """Screen many dossiers (JSON Lines): one record out per record in, in order, as they are screened."""
+async def screen_many(request: Request, as_of: Day | None = None, who: Principal = Depends(require("screener"))) -> StreamingResponse:
+    """Screen many dossiers (JSON Lines): one record out per record in, in order, as they are screened.
+
+    A line that is not a valid dossier gets its error record in its place (its `source` is `body:N`,
+    N the line number); the others are stored as `POST /api/v1/screenings` stores one. The answer is
+    streamed a chunk of records at a time.
+    """
     require_content_type(request, JSONL_TYPES)
     body = await request.body()
     return StreamingResponse(screenings_of(request).screen_many(body, as_of, viewer_of(request, who)), media_type="application/x-ndjson")
 
 
-@router.get("", response_model=ScreeningPage, responses={401: {}, 403: {}})
+@router.get("", response_model=ScreeningPage, response_model_exclude_unset=True, responses=refusals(401, 403, 422))
 def list_screenings(
     request: Request,
     country: list[str] = Query(default=[], max_length=20),
@@ -104,10 +120,10 @@ def list_screenings(
     article: list[str] = Query(default=[], max_length=50),
     intermediary: list[str] = Query(default=[], max_length=50),
     sector: list[str] = Query(default=[], max_length=20),
-    submitted_from: date | None = None,
-    submitted_to: date | None = None,
-    screened_from: date | None = None,
-    screened_to: date | None = None,
+    submitted_from: Day | None = None,
+    submitted_to: Day | None = None,
+    screened_from: Day | None = None,
+    screened_to: Day | None = None,
     user: str | None = Query(default=None, max_length=64),
     after: str | None = Query(default=None, max_length=20, description="Cursor: the `next` of the previous page"),
     limit: int = Query(default=50, ge=1, le=MAX_PAGE),
@@ -130,13 +146,15 @@ def list_screenings(
     return ScreeningPage(items=items, next=cursor)
 
 
-@router.get("/{screening_id}", responses={401: {}, 403: {}, 404: {}})
+@router.get("/{screening_id}", response_model=StoredScreening, response_model_exclude_unset=True, responses=refusals(401, 403, 404))
 def read_screening(screening_id: str, request: Request, who: Principal = Depends(require("screener"))) -> dict[str, Any]:
     """A stored screening: who, when, the dossier (or only its SHA-256), the report, the pack and registry hashes."""
     return screenings_of(request).stored(screening_id, viewer_of(request, who))
 
 
-@router.post("/{screening_id}/rescreen", responses={401: {}, 403: {}, 404: {}, 409: {}})
+@router.post(
+    "/{screening_id}/rescreen", response_model=Rescreening, response_model_exclude_unset=True, responses=refusals(400, 401, 403, 404, 409, 413, 415, 422)
+)
 def rescreen(screening_id: str, request: Request, body: RescreenRequest | None = None, who: Principal = Depends(require("screener"))) -> Any:
     """Screen a stored dossier again with the packs and registries loaded now: old and new reports, and what changed."""
     return screenings_of(request).rescreen(screening_id, body.as_of if body else None, viewer_of(request, who))
