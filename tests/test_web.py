@@ -13,7 +13,7 @@ from pydantic import create_model
 
 from dossier_rules.locale import use_language
 from dossier_rules.model import CandidateDossier
-from dossier_rules.web import forms, router, view
+from dossier_rules.web import forms, router, view, words
 
 from .conftest import SAMPLES
 from .server_support import PASSWORD, make_service
@@ -72,11 +72,59 @@ def test_the_verdict_never_hides_what_makes_the_result_uncertain() -> None:
     assert view.verdict({"outcome": "blocked", "pack_status": {"state": "in_force"}, "registries": []}).warnings == []
 
 
-def test_evidence_links_to_the_nearest_field_the_dossier_has() -> None:
-    present = {pointer for pointer, _ in view.flatten({"fees": [{"amount": 1}]})}
-    assert view.nearest("/fees/0/amount", present) == "/fees/0/amount"
-    assert view.nearest("/fees/0/currency", present) == "/fees/0"
-    assert view.nearest("/certificate", present) is None
+def test_values_read_in_words_codes_dates_amounts_and_parties() -> None:
+    evidence = {
+        "/residence": "abroad",
+        "/submitted": "2025-07-10",
+        "/fees/0/amount": 3200,
+        "/fees/0/currency": "USD",
+        "/fees/0/payee": {"id": "KH-BRK-9", "name": "Mekong", "role": "intermediary"},
+        "/languages": ["km", "en"],
+        "/certificate": None,
+        "/fees/0/basis_shown": False,
+    }
+    with use_language("ja"):
+        shown = {label: value for label, value, _pointer in words.evidence_words("candidate", evidence)}
+    assert shown == {
+        "居住地": "国外",
+        "提出日": "2025年7月10日",
+        "費用 1 › 金額": "3,200 USD",
+        "費用 1 › 受取人": "Mekong（仲介機関（送出機関以外））",
+        "読める言語": "クメール語、英語",
+        "証明書": "記載なし",
+        "費用 1 › 算出基準の提示": "いいえ",
+    }
+    with use_language("en"):
+        assert words.value_words("candidate", "/status_sought", "SSW1") == "SSW No. 1"
+        assert words.time_words("2026-12-06T17:32:05+00:00", "Asia/Tokyo").startswith("December 7, 2026")
+    with use_language("ja"):
+        assert words.time_words("2026-12-06T17:32:05+00:00", "Asia/Tokyo") == "2026年12月7日 2:32:05 JST"
+        assert words.pointer_words("/tests/0/name") == "試験 1 › 試験の名称"
+
+
+def test_changed_fields_compare_two_dossiers_in_words() -> None:
+    with use_language("ja"):
+        changed = words.changed_fields("candidate", {"residence": "abroad", "fees": [{"amount": 1}]}, {"residence": "japan", "fees": [{"amount": 1}]})
+    assert changed == [("居住地", "国外", "日本国内")]
+
+
+def test_checks_are_made_before_redaction_and_missing_parents_stand_for_their_fields() -> None:
+    from dossier_rules.report import checks_made
+
+    from .server_support import _engine
+
+    engine = _engine()
+    dossier = json.loads((SAMPLES / "kh-candidate-abroad-no-agency.json").read_text())
+    report = engine.evaluate_data(dossier)
+    made = checks_made(engine.packset.packs[report["pack"]], "candidate", dossier, report["findings"])
+    missing = [m["pointer"] for m in made["not_provided"]]
+    assert "/sending_agency" in missing and not any(p.startswith("/sending_agency/") for p in missing)
+    assert "/tests/0/certificate_number" not in missing  # it was given: a role that cannot see it must not be told it is missing
+    fired = {f["rule_id"] for f in report["findings"]}
+    assert made["passed"] and not fired & {p["rule_id"] for p in made["passed"]}
+    dossier["tests"][0].pop("certificate_number")
+    again = checks_made(engine.packset.packs[report["pack"]], "candidate", dossier, engine.evaluate_data(dossier)["findings"])
+    assert "/tests/0/certificate_number" in [m["pointer"] for m in again["not_provided"]]
 
 
 @pytest.fixture()
@@ -132,9 +180,10 @@ def test_upload_screens_and_opens_the_result(service: Any) -> None:
     csrf = _sign_in(service.client, "screener")
     raw = (SAMPLES / "kh-candidate-abroad-no-agency.json").read_bytes()
     response = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("a.json", raw, "application/json"))])
-    assert response.status_code == 200 and "受入不可: このままでは" in response.text
-    assert "この審査の限界" in response.text and "pack-start-assumed" not in response.text  # data warnings, in words
-    assert "Vanna Example" not in response.text and "あなたの役割では個人情報は表示されません" in response.text  # art. 3: screeners see no names
+    assert response.status_code == 200 and "不適合あり：協力覚書に照らし" in response.text
+    assert "この審査結果の留意事項" in response.text and "pack-start-assumed" not in response.text  # data warnings, in words
+    assert "Vanna Example" not in response.text and "ご利用の権限では、個人情報" in response.text  # art. 3: screeners see no names
+    assert "試験 1 › 証明書番号" not in response.text  # given, though hidden from a screener: not "missing"
     bad = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("b.json", b'{"kind": "candiate"}', "application/json"))])
     assert bad.status_code == 422 and "candiate" in bad.text and "b.json" in bad.text
     assert json.loads(raw)["dossier_id"] in service.client.get("/history").text

@@ -189,7 +189,16 @@ def checks_made(pack: Pack, kind: str, dossier: dict[str, Any], findings: Iterab
             missing.setdefault(pointer, []).append(spec.id)
         if not absent:
             passed.append({"rule_id": spec.id, "article": resolved.article, "title": spec.title.model_dump()})
-    return {"passed": passed, "not_provided": [{"pointer": p, "rules": r} for p, r in sorted(missing.items())]}
+    return {"passed": passed, "not_provided": [{"pointer": p, "rules": r} for p, r in sorted(missing.items()) if not _under_missing(p, missing)]}
+
+
+def _under_missing(pointer: str, missing: dict[str, list[str]]) -> bool:
+    """Whether a parent of ``pointer`` is missing too (the parent is the value to ask for)."""
+    while "/" in pointer.strip("/"):
+        pointer = pointer.rpartition("/")[0]
+        if pointer in missing:
+            return True
+    return False
 
 
 def _evidence_pointers(evidence: list[str], each: tuple[str, str] | None, dossier: dict[str, Any]) -> Iterator[str]:

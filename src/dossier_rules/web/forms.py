@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from .. import labels
 from ..locale import N_, translate
 from ..model import KINDS
+from . import words
 
 MAX_ROWS = 50
 """Rows of one repeating group the form accepts; real dossiers have a handful."""
@@ -127,7 +128,8 @@ def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str
             if declared:
                 out.append(_country_group(declared, data.get(key) if isinstance(data.get(key), dict) else {}, errors))
             continue
-        control = Control(name, key, field_label(key), "text", required=info.is_required(), help=info.description)
+        parent = next((step for step in reversed(prefix.split(".")) if step and not step.isdigit()), "")
+        control = Control(name, key, words.field_words(key, parent), "text", required=info.is_required(), help=info.description)
         value = data.get(key) if isinstance(data, dict) else None
         inner, nested = _base(info.annotation), _inner_model(info.annotation)
         if typing.get_origin(inner) is list and nested is not None:

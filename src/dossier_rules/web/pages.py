@@ -38,11 +38,11 @@ from ..services import catalog as service_catalog
 from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
 from ..services.workspace import Workspace
-from . import forms, view
+from . import forms, view, words
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"style.css": "text/css; charset=utf-8", "form.js": "text/javascript; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
@@ -95,7 +95,7 @@ NAV = [
 
 templates = Environment(loader=PackageLoader("dossier_rules.web", "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
 templates.globals.update(
-    pointer_label=view.pointer_label,
+    pointer_label=words.pointer_words,
     act_label=lambda act: forms.value_label(act, ACTS),
     _=_,
     term=lambda code: translate(TERMS.get(code, code)),
@@ -103,6 +103,10 @@ templates.globals.update(
     localized=view.localized,
     field_label=forms.field_label,
     quote=quote,
+    date_words=words.date_words,
+    country_name=lambda code: words.code_words(code, "country"),
+    article_words=lambda article: words.article_words(article),
+    count_words=lambda n: f"（{n}件）" if language() == "ja" else f" ({n})",
 )
 
 
@@ -126,7 +130,8 @@ def render(request: Request, who: Principal | None, name: str, status: int = 200
     """A page in the current language, with the header every page shares."""
     nav = [(href, translate(text)) for href, text, role in NAV if who is not None and who.user.can(role)]
     csrf = who.session.csrf if who is not None and who.session is not None else ""
-    html = templates.get_template(name).render(request=request, who=who, lang=language(), nav=nav, csrf=csrf, path=request.url.path, **context)
+    colon = "：" if language() == "ja" else ": "
+    html = templates.get_template(name).render(request=request, who=who, lang=language(), nav=nav, csrf=csrf, path=request.url.path, colon=colon, **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -374,24 +379,41 @@ def _stored(request: Request, who: Principal, sid: str) -> dict[str, Any]:
 def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
     engine = request.app.state.engine
     report = stored["report"]
-    rows = list(view.flatten(stored.get("dossier") or {}))
-    present = {pointer for pointer, _value in rows}
-    explanations = {}
+    kind = report["kind"]
+    pack = engine.packset.packs.get(report["pack"])
+    titles = {article: entry.title.model_dump() for article, entry in pack.inventory()} if pack is not None else {}
+    explanations, bases = {}, {}
     for finding in report.get("findings", []):
         rule = engine.packset.rule(finding["rule_id"])
         if rule is not None and finding["rule_id"] not in explanations:
             explanations[finding["rule_id"]] = service_catalog.explain(engine.packset, rule, _workspace(request).packs_dir)
+            bases[finding["rule_id"]] = rule.spec.basis.model_dump() if rule.spec.basis is not None else None
+    dossier = stored.get("dossier") or {}
     return {
         "stored": stored,
         "report": report,
         "verdict": view.verdict(report),
         "groups": view.grouped(report.get("findings", [])),
         "explanations": explanations,
-        "unknowns": view.unknowns(engine, report, stored.get("dossier")),
-        "dossier_rows": rows,
-        "anchor": lambda pointer: view.nearest(pointer, present),
+        "bases": bases,
+        "article_title": lambda article: view.localized(titles.get(article)),
+        "checks": view.checks(engine, report, stored.get("dossier"), bool(stored.get("redacted"))),
+        "sections": words.sections(kind, dossier),
+        "evidence": lambda finding: words.evidence_words(kind, finding.get("evidence") or {}),
+        "screened_by": _display_name(request, stored.get("screened_by")),
+        "screened_at": words.time_words(stored.get("screened_at"), request.app.state.settings.office_timezone),
         "severity_headings": view.SEVERITY_HEADINGS,
     }
+
+
+def _display_name(request: Request, username: str | None) -> str:
+    """The screener as staff know them (their display name); the user name when the account is gone."""
+    if not username:
+        return ""
+    try:
+        return str(request.app.state.accounts.user(username).display_name or username)
+    except AccountError:
+        return username
 
 
 @router.get("/screenings/{sid}")
