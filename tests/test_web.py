@@ -31,7 +31,7 @@ def test_form_controls_follow_the_field_types() -> None:
     assert by_name["submitted"].widget == "date" and by_name["submitted"].required
     assert by_name["residence"].widget == "select" and ("abroad", "abroad") in by_name["residence"].choices
     assert by_name["fees"].widget == "rows" and by_name["identity"].widget == "group"
-    assert by_name["languages"].widget == "csv" and "kind" not in by_name
+    assert by_name["languages"].widget == "multi" and "kind" not in by_name
     with use_language("ja"):
         japanese = {c.name: c for c in forms.controls(CandidateDossier, {}, {})}
     assert ("abroad", "国外") in japanese["residence"].choices and ("SSW1", "特定技能1号") in japanese["status_sought"].choices
@@ -56,6 +56,34 @@ def test_the_form_reads_back_as_the_dossier_it_describes() -> None:
         "tests": [{"kind": "skills"}],
     }
     assert forms.dossier_from_form(CandidateDossier, {"fees.0.amount": "lots"}) == {"fees": [{"amount": "lots"}]}  # validation explains it
+
+
+def test_coded_values_are_chosen_the_dossiers_country_and_currency_first() -> None:
+    context = forms.Context("KH", (("intermediaries.0", "Mekong（仲介機関（送出機関以外））"),))
+    with use_language("ja"):
+        tree = forms.controls(CandidateDossier, {"fees": [{"amount": 1}]}, {}, context=context)
+    by_name = {c.name: c for c in tree}
+    nationality = {c.name: c for c in by_name["identity"].children}["identity.nationality"]
+    assert nationality.widget == "select" and nationality.choices[1] == ("KH", "カンボジア")
+    fee = {c.key: c for c in by_name["fees"].rows[0]}
+    assert fee["currency"].widget == "select" and fee["currency"].choices[1] == ("USD", "米ドル")
+    assert fee["payee"].widget == "party" and ("intermediaries.0", "Mekong（仲介機関（送出機関以外））") in fee["payee"].choices
+    assert ("km", "クメール語") in by_name["languages"].choices
+
+
+def test_a_party_picked_from_those_entered_is_copied_and_an_empty_row_is_kept_while_adding() -> None:
+    form = {
+        "intermediaries.0.name": "Mekong",
+        "intermediaries.0.id": "KH-BRK-9",
+        "fees.0.payee._pick": "intermediaries.0",
+        "fees.0.amount": "10",
+        "tests.0._row": "1",
+        "languages": "km,en",
+    }
+    draft = forms.dossier_from_form(CandidateDossier, form, keep_rows=True)
+    assert draft["fees"][0]["payee"] == {"role": "intermediary", "name": "Mekong", "id": "KH-BRK-9"}
+    assert draft["tests"] == [{}] and draft["languages"] == ["km", "en"]
+    assert "tests" not in forms.dossier_from_form(CandidateDossier, form)  # screening: an empty row is no test
 
 
 def test_rows_are_added_and_removed_on_the_draft() -> None:
@@ -174,6 +202,35 @@ def test_form_errors_are_in_the_page_language_next_to_the_field(service: Any) ->
     assert response.status_code == 422
     assert 'id="in-fees-0-amount-err">数値を引用符なしで入力してください' in response.text
     assert 'value="Kept"' in response.text and 'value="lots"' in response.text
+
+
+BAD_ENTRIES = {
+    "a number that is no number": {"fees.0.amount": "lots"},
+    "a date that is no date": {"incidents.0.kind": "threat", "incidents.0.occurred_on": "2025-13-40"},
+    "languages typed as words (the issue's case)": {"languages": "クメール語, 英語"},
+    "a country typed as a word": {"identity.nationality": "カンボジア"},
+    "a currency typed in lower case": {"fees.0.currency": "usd"},
+    "a required field left empty": {"identity.name": ""},
+    "a row without its required kind": {"tests.0.name": "JFT"},
+    "an id with spaces": {"receiving_organisation_id": "A B"},
+    "a value out of the list": {"sector": "mining"},
+    "a negative amount": {"held_property.0.item": "deposit", "held_property.0.amount": "-5"},
+    "several at once": {"fees.0.amount": "lots", "languages": "クメール語, 英語", "identity.nationality": "カンボジア", "submitted": ""},
+}
+
+
+@pytest.mark.parametrize("bad", BAD_ENTRIES.values(), ids=BAD_ENTRIES.keys())
+def test_the_banner_counts_exactly_the_problems_shown_next_to_fields(service: Any, bad: dict[str, str]) -> None:
+    csrf = _sign_in(service.client, "screener")
+    form = {"csrf_token": csrf, "_kind": "candidate", "_country": "KH", "dossier_id": "X-1", "submitted": "2025-06-01", "identity.name": "Kept", **bad}
+    response = service.client.post("/screenings/form", data=form)
+    assert response.status_code == 422
+    banner = re.search(r'<div class="banner warn" role="alert" id="problems">(.*?)</div>', response.text, re.S).group(1)  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+)件", banner).group(1))  # type: ignore[union-attr]
+    links = re.findall(r'<li><a href="#([^"]+)">', banner)
+    shown = re.findall(r'<p class="field-error" id="([^"]+)-err\d*">', response.text)
+    assert count == len(re.findall(r"<li>", banner)) == len(shown) == len(links) > 0
+    assert sorted(links) == sorted(shown)  # each link leads to a field showing its problem
 
 
 def test_upload_screens_and_opens_the_result(service: Any) -> None:

@@ -28,6 +28,13 @@ ENUMS: dict[str, dict[str, Label]] = {
         "TJ": ("タジキスタン", "Tajikistan"),
         "PK": ("パキスタン", "Pakistan"),
         "JP": ("日本", "Japan"),
+        "TH": ("タイ", "Thailand"),
+        "VN": ("ベトナム", "Viet Nam"),
+        "MY": ("マレーシア", "Malaysia"),
+        "KZ": ("カザフスタン", "Kazakhstan"),
+        "UZ": ("ウズベキスタン", "Uzbekistan"),
+        "RU": ("ロシア", "Russia"),
+        "AE": ("アラブ首長国連邦", "United Arab Emirates"),
     },
     "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
     "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
@@ -105,6 +112,18 @@ ENUMS: dict[str, dict[str, Label]] = {
         "test_fraud": ("試験における不正", "test fraud"),
         "other": ("その他", "other"),
     },
+    "currency": {
+        "JPY": ("日本円", "Japanese yen"),
+        "USD": ("米ドル", "US dollar"),
+        "KHR": ("カンボジア・リエル", "Cambodian riel"),
+        "LAK": ("ラオス・キープ", "Lao kip"),
+        "KGS": ("キルギス・ソム", "Kyrgyz som"),
+        "TJS": ("タジキスタン・ソモニ", "Tajik somoni"),
+        "PKR": ("パキスタン・ルピー", "Pakistani rupee"),
+        "EUR": ("ユーロ", "euro"),
+        "THB": ("タイ・バーツ", "Thai baht"),
+        "VND": ("ベトナム・ドン", "Vietnamese dong"),
+    },
     "language": {
         "bn": ("ベンガル語", "Bengali"),
         "en": ("英語", "English"),
@@ -136,11 +155,15 @@ ENUMS: dict[str, dict[str, Label]] = {
     },
 }
 """Every enumeration of the dossier model, by a name of our own, with each value's label. ``language`` and
-``country`` label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
+``country`` (and ``currency``) label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
 :class:`dossier_rules.model.Vocabulary`): a code they lack is shown as written, marked as a code (:data:`UNLABELLED`)."""
 
 
-UNLABELLED: dict[str, Label] = {"language": ("{}（言語コード）", "language code {}"), "country": ("{}（国コード）", "country code {}")}
+UNLABELLED: dict[str, Label] = {
+    "language": ("{}（言語コード）", "language code {}"),
+    "country": ("{}（国コード）", "country code {}"),
+    "currency": ("{}（通貨コード）", "currency code {}"),
+}
 """How a value of an open list that has no label of its own reads: as its code, said to be one."""
 
 

@@ -32,7 +32,7 @@ from .. import sharing
 from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
-from ..results import Filter
+from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
 from ..services import catalog as service_catalog
 from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
@@ -316,10 +316,20 @@ def _declared(request: Request, kind: str, country: str) -> dict[str, Any]:
 
 
 def _render_form(
-    request: Request, who: Principal, kind: str, country: str, draft: dict[str, Any], errors: dict[str, str], general: list[str], status: int = 200
+    request: Request,
+    who: Principal,
+    kind: str,
+    country: str,
+    draft: dict[str, Any],
+    errors: dict[str, str],
+    general: list[str],
+    status: int = 200,
+    editing: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     model = KINDS[kind]
-    controls = forms.controls(model, draft, errors, declared=_declared(request, kind, country))
+    context = forms.Context(country, forms.parties(draft))
+    controls = forms.controls(model, draft, {}, declared=_declared(request, kind, country), context=context)
+    problems = forms.place_errors(controls, errors) + [("", "", message) for message in general]
     return render(
         request,
         who,
@@ -327,17 +337,19 @@ def _render_form(
         status=status,
         kind=kind,
         country=country,
-        country_name=translate(COUNTRY_NAMES.get(country, country)),
+        country_name=words.code_words(country, "country"),
         controls=controls,
-        general=general,
-        error_count=len(errors) + len(general),
+        problems=problems,
+        editing=editing,
+        sections=[(c.dom_id, c.label) for c in controls if c.widget in ("group", "rows")],
     )
 
 
 @router.post("/screenings/form")
 async def submit_form(request: Request, who: Principal = Depends(require("screener"))) -> Response:
     """Add or remove a row (the draft comes back as typed), or screen the dossier the form describes."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    submitted = await request.form()
+    form = {k: ",".join(v for v in submitted.getlist(k) if isinstance(v, str) and v) for k in submitted}
     kind, country = form.get("_kind", ""), form.get("_country", "")
     if kind not in KINDS:
         with page(request, who):
@@ -347,14 +359,18 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
 
 def _screen_form(request: Request, who: Principal, kind: str, country: str, form: dict[str, str]) -> Response:
     """The form's draft with a row added or removed, or its dossier screened (in the thread pool)."""
-    draft = forms.dossier_from_form(KINDS[kind], form, _declared(request, kind, country))
+    declared = _declared(request, kind, country)
     if form.get("add") or form.get("remove"):
+        draft = forms.dossier_from_form(KINDS[kind], form, declared, keep_rows=True)
         draft = forms.with_row(draft, form.get("add") or form.get("remove") or "", add=bool(form.get("add")))
         return _render_form(request, who, kind, country, draft, {}, [])
+    draft = forms.dossier_from_form(KINDS[kind], form, declared)
     dossier = {"kind": kind, "country": country, **draft}
     record = _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
     if "errors" not in record:
-        return RedirectResponse("/screenings/" + record["source"].removeprefix("api:"), status_code=303)
+        edited = form.get("_edit_of", "")
+        after = "?" + urlencode({"changed_from": edited}) if edited else ""
+        return RedirectResponse("/screenings/" + record["source"].removeprefix("api:") + after, status_code=303)
     errors: dict[str, str] = {}
     general: list[str] = []
     for err in record["errors"]:
@@ -363,7 +379,25 @@ def _screen_form(request: Request, who: Principal, kind: str, country: str, form
             errors.setdefault(at, _("Required: enter a value.") if not view.present(draft, at) else err["message"])
         else:
             general.append(err["message"])
-    return _render_form(request, who, kind, country, draft, errors, general, status=422)
+    editing = {"screening_id": form["_edit_of"]} if form.get("_edit_of") else None
+    return _render_form(request, who, kind, country, draft, errors, general, status=422, editing=editing)
+
+
+@router.get("/screenings/{sid}/edit")
+def edit_page(sid: str, request: Request) -> Response:
+    """A stored screening's dossier in the form, to correct and screen again (the stored screening stays in the log)."""
+    who = optional_principal(request)
+    if who is None:
+        return to_login(request)
+    with page(request, who):
+        stored = _stored(request, who, sid)
+        dossier = stored.get("dossier")
+        if not dossier:
+            raise HTTPException(409, _("Only the dossier's SHA-256 was kept."))
+        if stored.get("redacted"):
+            raise HTTPException(403, _("Your role does not see the whole dossier, so it cannot correct it: ask a reviewer."))
+        draft = {k: v for k, v in dossier.items() if k not in forms.FIXED}
+        return _render_form(request, who, dossier["kind"], dossier["country"], draft, {}, [], editing={"screening_id": sid})
 
 
 # --------------------------------------------------------------------------- Result
@@ -406,6 +440,21 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What a correction changed: the dossier's fields, and the outcome and findings as ``diff`` compares them."""
+    before, after = old["report"], new["report"]
+    found = change(before, after)
+    titles = {f["rule_id"]: view.localized(f["title"]) for f in (*before["findings"], *after["findings"])}
+    return {
+        "old_id": old["screening_id"],
+        "fields": words.changed_fields(after["kind"], old.get("dossier") or {}, new.get("dossier") or {}),
+        "old_outcome": before["outcome"],
+        "new_outcome": after["outcome"],
+        "added": [titles[r] for r in found.added] if found else [],
+        "removed": [titles[r] for r in found.removed] if found else [],
+    }
+
+
 def _display_name(request: Request, username: str | None) -> str:
     """The screener as staff know them (their display name); the user name when the account is gone."""
     if not username:
@@ -417,12 +466,15 @@ def _display_name(request: Request, username: str | None) -> str:
 
 
 @router.get("/screenings/{sid}")
-def result(sid: str, request: Request, download: bool = False) -> Response:
+def result(sid: str, request: Request, download: bool = False, changed_from: str = "") -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     with page(request, who):
-        context = _result_context(request, _stored(request, who, sid))
+        stored = _stored(request, who, sid)
+        context = _result_context(request, stored)
+        if changed_from:
+            context["changes"] = _changes(_stored(request, who, changed_from), stored)
         response = render(request, who, "result.html", standalone=download, inline_css=(STATIC / "style.css").read_text() if download else "", **context)
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{sid}.html"'

@@ -75,7 +75,7 @@ def _args(annotation: Any) -> tuple[Any, ...]:
     return (annotation,)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+def unwrap(annotation: Any) -> tuple[Any, list[Any]]:
     """The type under Optional and Annotated, and the Annotated metadata met on the way."""
     meta: list[Any] = []
     inner = _args(annotation)[0]
@@ -92,18 +92,18 @@ def field_at(kind: str, pointer: str) -> FieldType:
     meta: list[Any] = []
     for step in pointer.strip("/").split("/"):
         if typing.get_origin(node) is list:
-            node, meta = _unwrap(typing.get_args(node)[0])
+            node, meta = unwrap(typing.get_args(node)[0])
             if step.isdigit():
                 continue
         if not (isinstance(node, type) and issubclass(node, BaseModel)) or step not in node.model_fields:
             return FieldType()
-        node, meta = _unwrap(node.model_fields[step].annotation)
+        node, meta = unwrap(node.model_fields[step].annotation)
     return _type_of(node, meta)
 
 
 def _type_of(node: Any, meta: list[Any]) -> FieldType:
     if typing.get_origin(node) is list:
-        item, item_meta = _unwrap(typing.get_args(node)[0])
+        item, item_meta = unwrap(typing.get_args(node)[0])
         return FieldType(_type_of(item, item_meta).enum, "list")
     vocabulary = next((m.name for m in meta if isinstance(m, Vocabulary)), None)
     if vocabulary:
