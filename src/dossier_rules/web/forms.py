@@ -235,7 +235,8 @@ def _party_pick(control: Control, value: dict[str, Any], errors: dict[str, str],
     """A payee, holder or perpetrator: one of the parties entered in the form, or another party entered here."""
     control.widget = "party"
     entered = dict(context.parties)
-    chosen = next((k for k, _words in context.parties if value.get(PICK) == k), "")
+    named = words.party_words(value) if value.get("name") else None
+    chosen = next((k for k, said in context.parties if value.get(PICK) == k or named == said), "")
     control.value = chosen or (OTHER if any(v for k, v in value.items() if k != PICK) else "")
     control.choices = [("", translate(UNKNOWN)), *entered.items(), (OTHER, translate(N_("another party (enter below)")))]
     control.children = controls(Party, value if control.value == OTHER else {}, errors, f"{control.name}.")

@@ -104,6 +104,7 @@ templates.globals.update(
     field_label=forms.field_label,
     quote=quote,
     date_words=words.date_words,
+    role_words=lambda role: words.code_words(role, "party_role"),
     country_name=lambda code: words.code_words(code, "country"),
     article_words=lambda article: words.article_words(article),
     count_words=lambda n: f"（{n}件）" if language() == "ja" else f" ({n})",

@@ -51,7 +51,10 @@
     document.querySelectorAll("[data-party]").forEach(function (box) {
       var name = box.querySelector("[data-party-name]");
       var id = box.getAttribute("data-party");
-      if (name && name.value.trim()) { parties.push([id, name.value.trim()]); }
+      var role = box.getAttribute("data-party-role");
+      var japanese = document.documentElement.lang === "ja";
+      var words = name && name.value.trim();
+      if (words) { parties.push([id, role ? words + (japanese ? "（" + role + "）" : " (" + role + ")") : words]); }
     });
     document.querySelectorAll("select[data-party-pick]").forEach(function (select) {
       var chosen = select.value;
