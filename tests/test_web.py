@@ -259,3 +259,12 @@ def test_only_the_chosen_countrys_declared_fields_appear() -> None:
     assert [(c.name, c.widget) for c in group.children] == [("country_fields.briefing_attended", "tristate"), ("country_fields.molvt_office", "select")]
     form = {"country_fields.briefing_attended": "true", "country_fields.molvt_office": "siem_reap"}
     assert forms.dossier_from_form(CandidateDossier, form, declared) == {"country_fields": {"briefing_attended": True, "molvt_office": "siem_reap"}}
+
+
+def test_the_guide_is_reachable_from_every_page_in_the_users_language(service: Any) -> None:
+    _sign_in(service.client, "screener")
+    assert 'href="/help"' in service.client.get("/screenings/new").text
+    guide = service.client.get("/help")
+    assert guide.status_code == 200 and "<h1>利用の手引き" in guide.text and 'src="/help/screenshots/form.png"' in guide.text
+    assert service.client.get("/help/screenshots/form.png").headers["content-type"] == "image/png"
+    assert service.client.get("/help/screenshots/..%2Fguide-ja.md").status_code == 404

@@ -14,6 +14,7 @@ and hands the rest to :func:`run_in_threadpool`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -32,6 +34,7 @@ from .. import sharing
 from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
+from ..package_data import docs_dir
 from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
 from ..services import catalog as service_catalog
@@ -196,6 +199,22 @@ def static(name: str) -> Response:
     if name not in STATIC_FILES:
         raise HTTPException(404, "no such file")
     return Response((STATIC / name).read_bytes(), media_type=STATIC_FILES[name], headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/help")
+def help_page(request: Request) -> Response:
+    """The staff guide (docs/guide-ja.md or guide-en.md) in the page's language, reachable from every page."""
+    who = optional_principal(request)
+    with page(request, who) as lang:
+        text = (docs_dir() / f"guide-{lang}.md").read_text(encoding="utf-8").replace("](screenshots/", "](/help/screenshots/")
+        return render(request, who, "help.html", guide=MarkdownIt("commonmark").enable("table").render(text))
+
+
+@router.get("/help/screenshots/{name}")
+def help_screenshot(name: str) -> Response:
+    if not re.fullmatch(r"[a-z0-9-]+\.png", name) or not (docs_dir() / "screenshots" / name).is_file():
+        raise HTTPException(404, "no such file")
+    return Response((docs_dir() / "screenshots" / name).read_bytes(), media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/")
