@@ -112,18 +112,6 @@ ENUMS: dict[str, dict[str, Label]] = {
         "test_fraud": ("試験における不正", "test fraud"),
         "other": ("その他", "other"),
     },
-    "currency": {
-        "JPY": ("日本円", "Japanese yen"),
-        "USD": ("米ドル", "US dollar"),
-        "KHR": ("カンボジア・リエル", "Cambodian riel"),
-        "LAK": ("ラオス・キープ", "Lao kip"),
-        "KGS": ("キルギス・ソム", "Kyrgyz som"),
-        "TJS": ("タジキスタン・ソモニ", "Tajik somoni"),
-        "PKR": ("パキスタン・ルピー", "Pakistani rupee"),
-        "EUR": ("ユーロ", "euro"),
-        "THB": ("タイ・バーツ", "Thai baht"),
-        "VND": ("ベトナム・ドン", "Vietnamese dong"),
-    },
     "language": {
         "bn": ("ベンガル語", "Bengali"),
         "en": ("英語", "English"),
@@ -155,14 +143,60 @@ ENUMS: dict[str, dict[str, Label]] = {
     },
 }
 """Every enumeration of the dossier model, by a name of our own, with each value's label. ``language`` and
-``country`` (and ``currency``) label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
+``country`` label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
 :class:`dossier_rules.model.Vocabulary`): a code they lack is shown as written, marked as a code (:data:`UNLABELLED`)."""
+
+
+CURRENCIES: dict[str, Label] = {
+    "JPY": ("日本円", "Japanese yen"),
+    "USD": ("米ドル", "US dollar"),
+    "KHR": ("カンボジア・リエル", "Cambodian riel"),
+    "LAK": ("ラオス・キープ", "Lao kip"),
+    "KGS": ("キルギス・ソム", "Kyrgyz som"),
+    "TJS": ("タジキスタン・ソモニ", "Tajik somoni"),
+    "PKR": ("パキスタン・ルピー", "Pakistani rupee"),
+    "EUR": ("ユーロ", "euro"),
+    "THB": ("タイ・バーツ", "Thai baht"),
+    "VND": ("ベトナム・ドン", "Vietnamese dong"),
+}
+"""Names of the currencies the form offers (ISO 4217). Amounts are shown with their code (3,200 USD), as staff write them."""
+
+
+TERMS: dict[str, dict[str, Label]] = {
+    "outcome": {
+        "blocked": ("不適合あり", "blocked"),
+        "review": ("要確認", "needs review"),
+        "clear": ("指摘なし", "no findings"),
+        "not_in_force": ("協力覚書適用期間外", "MOC not in force"),
+        "unreadable": ("読取不能", "unreadable"),
+    },
+    "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "to confirm"), "info": ("参考", "for reference")},
+    "dossier_kind": {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")},
+    "notice_state": {"draft": ("案（未承認）", "draft"), "approved": ("承認済み", "approved"), "exported": ("出力済み", "exported")},
+    "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},
+    "registry": {
+        "accredited-agencies": ("認定送出機関一覧", "accredited sending agencies"),
+        "improvement-orders": ("改善命令を受けた機関の一覧", "organisations under improvement orders"),
+        "support-organisations": ("登録支援機関一覧", "registered support organisations"),
+        "suspended-sectors": ("受入れ停止中の分野", "sectors with acceptance suspended"),
+    },
+}
+"""The product's own vocabulary, not the dossier's: outcomes, severities, kinds of dossier, notice states, user roles
+and the lists rules consult. One table for the command line, the pages and the spreadsheets (glossary: 不適合 /
+要確認 / 参考, 不適合あり / 指摘なし / 協力覚書適用期間外, 案件)."""
+
+
+def term(code: str, lang: Lang) -> str:
+    """How one of the product's codes (an outcome, a severity...) reads; the code itself when it is none of them."""
+    for table in TERMS.values():
+        if code in table:
+            return table[code][0 if lang == "ja" else 1]
+    return code
 
 
 UNLABELLED: dict[str, Label] = {
     "language": ("{}（言語コード）", "language code {}"),
     "country": ("{}（国コード）", "country code {}"),
-    "currency": ("{}（通貨コード）", "currency code {}"),
 }
 """How a value of an open list that has no label of its own reads: as its code, said to be one."""
 

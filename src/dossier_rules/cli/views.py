@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..labels import TERMS
 from ..report import OUTCOMES
 from ..results import VIEWS, Summary
 
@@ -19,14 +20,9 @@ __all__ = ["VIEWS", "headers", "rows", "table", "title"]
 
 Row = list[Any]
 
-OUTCOME_LABELS = {
-    "blocked": ("block 指摘あり", "blocked"),
-    "review": ("要確認", "review"),
-    "clear": ("問題なし", "clear"),
-    "not_in_force": ("協力覚書の適用期間外", "MOC not in force"),
-    "unreadable": ("読取不能", "unreadable"),
-}
-"""How outcomes read in Japanese and English headers and cells."""
+OUTCOME_LABELS = TERMS["outcome"]
+"""How outcomes read in Japanese and English headers and cells (the one vocabulary, :data:`dossier_rules.labels.TERMS`)."""
+SEVERITY = TERMS["severity"]
 
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     # view -> (key, ja, en)
@@ -41,20 +37,16 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("article", "条項", "article"),
         ("findings", "指摘数", "findings"),
         ("dossiers", "件数", "dossiers"),
-        ("block", "block", "block"),
-        ("warn", "warn", "warn"),
-        ("info", "info", "info"),
-        ("shared", "情報提供対象", "to share"),
+        *((s, *SEVERITY[s]) for s in ("block", "warn", "info")),
+        ("shared", "共有対象", "to share"),
         ("countries", "国", "countries"),
     ],
     "rule": [
         ("rule", "規則", "rule"),
         ("findings", "指摘数", "findings"),
         ("dossiers", "件数", "dossiers"),
-        ("block", "block", "block"),
-        ("warn", "warn", "warn"),
-        ("info", "info", "info"),
-        ("shared", "情報提供対象", "to share"),
+        *((s, *SEVERITY[s]) for s in ("block", "warn", "info")),
+        ("shared", "共有対象", "to share"),
         ("countries", "国", "countries"),
     ],
     "intermediary": [
@@ -64,7 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("candidates", "候補者数", "candidates"),
         ("brokers", "仲介機関記録数", "broker dossiers"),
         ("findings", "指摘数", "findings"),
-        ("shared", "情報提供対象", "to share"),
+        ("shared", "共有対象", "to share"),
         ("acts", "行為", "acts"),
         ("countries", "国", "countries"),
         ("first_seen", "初出", "first seen"),

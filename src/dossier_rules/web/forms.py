@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .. import labels
-from ..locale import N_, translate
+from ..locale import N_, language, translate
 from ..model import KINDS, Party, Vocabulary
 from . import words
 
@@ -75,7 +75,6 @@ def field_label(key: str) -> str:
 
 def value_label(value: str, choices: typing.Iterable[str] = ()) -> str:
     """How an enumerated value of a field with these ``choices`` reads, in the page's language (:mod:`dossier_rules.labels`)."""
-    from ..locale import language
 
     return labels.label(value, "ja" if language() == "ja" else "en", labels.enum_of(frozenset(choices)) if choices else None)
 
@@ -209,10 +208,11 @@ def _vocabulary(annotation: Any, key: str) -> str | None:
 
 def _coded(vocabulary: str, first: str, chosen: list[str]) -> list[tuple[str, str]]:
     """The labelled codes of a vocabulary, the dossier's country (or its currency) first; a chosen code without a label kept."""
-    table = labels.ENUMS[vocabulary]
+    table = labels.CURRENCIES if vocabulary == "currency" else labels.ENUMS[vocabulary]
     order = sorted(table, key=lambda code: (code != first, code != FIRST_CURRENCY.get(first) if vocabulary == "currency" else False))
     extra = [code for code in chosen if code and code not in table]
-    return [(code, value_label(code, tuple(table))) for code in order] + [(code, words.code_words(code, vocabulary)) for code in extra]
+    lang: labels.Lang = "ja" if language() == "ja" else "en"
+    return [(code, table[code][0 if lang == "ja" else 1]) for code in order] + [(code, words.code_words(code, vocabulary)) for code in extra]
 
 
 FIRST_CURRENCY = {"KH": "USD", "LA": "LAK", "KG": "KGS", "TJ": "TJS", "PK": "PKR"}
@@ -286,7 +286,6 @@ def _index(tree: list[Control], by_pointer: dict[str, Control], labels_of: dict[
 
 def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dict[str, str]) -> Control:
     """The fields one country's pack declares, labelled with the pack's own titles."""
-    from ..locale import language
 
     group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
     for name, spec in sorted(declared.items()):

@@ -30,7 +30,7 @@ from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from .. import sharing
+from .. import labels, sharing
 from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
@@ -54,36 +54,14 @@ MAX_APPROVALS = 100
 NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
 """The status of a page refused with a typed error; any other code answers 409."""
-COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
-TERMS = {
-    # roles
-    "screener": N_("screener"),
-    "reviewer": N_("reviewer"),
-    "admin": N_("admin"),
-    # outcomes of a screening
-    "blocked": N_("blocked"),
-    "review": N_("needs review"),
-    "clear": N_("no findings"),
-    "not_in_force": N_("MOC not in force"),
-    "unreadable": N_("unreadable"),
-    # states of a notice
-    "draft": N_("draft"),
-    "approved": N_("approved"),
-    "exported": N_("exported"),
-    # the lists rules consult
-    "accredited-agencies": N_("accredited sending agencies"),
-    "improvement-orders": N_("improvement orders"),
-    "support-organisations": N_("registered support organisations"),
-    "suspended-sectors": N_("sectors with acceptance suspended"),
-    # severities
-    "block": N_("block"),
-    "warn": N_("warn"),
-    "info": N_("info"),
-    # kinds of dossier
-    "candidate": N_("candidate"),
-    "broker": N_("broker"),
-}
-"""Codes the pages show as words: each through the catalog (the templates use ``term(code)``)."""
+PARTNERS = ("KH", "LA", "KG", "TJ", "PK")
+"""The partner countries in the order the pages list them; their names come from :mod:`dossier_rules.labels`."""
+
+
+def term(code: str) -> str:
+    """One of the product's codes (outcome, severity, kind, notice state, role, registry) in the page's language (:data:`labels.TERMS`)."""
+    return labels.term(code, "ja" if language() == "ja" else "en")
+
 
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
@@ -101,7 +79,7 @@ templates.globals.update(
     pointer_label=words.pointer_words,
     act_label=lambda act: forms.value_label(act, ACTS),
     _=_,
-    term=lambda code: translate(TERMS.get(code, code)),
+    term=term,
     translate=translate,
     localized=view.localized,
     field_label=forms.field_label,
@@ -290,8 +268,8 @@ def new_screening(request: Request) -> Response:
 
 def _countries(request: Request) -> list[tuple[str, str]]:
     known = {p.country for p in request.app.state.engine.packset.packs.values() if p.country}
-    ordered = [c for c in COUNTRY_NAMES if c in known] + sorted(known - COUNTRY_NAMES.keys())
-    return [(c, translate(COUNTRY_NAMES.get(c, c))) for c in ordered]
+    ordered = [c for c in PARTNERS if c in known] + sorted(known - set(PARTNERS))
+    return [(c, words.code_words(c, "country")) for c in ordered]
 
 
 @router.post("/screenings/upload")
@@ -562,7 +540,7 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
-    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES, error=error)
+    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error)
 
 
 def _reviewer(who: Principal) -> Principal:
