@@ -268,3 +268,18 @@ def test_the_guide_is_reachable_from_every_page_in_the_users_language(service: A
     assert guide.status_code == 200 and "<h1>利用の手引き" in guide.text and 'src="/help/screenshots/form.png"' in guide.text
     assert service.client.get("/help/screenshots/form.png").headers["content-type"] == "image/png"
     assert service.client.get("/help/screenshots/..%2Fguide-ja.md").status_code == 404
+
+
+def test_history_finds_a_dossier_by_id_and_a_candidate_by_name_only_for_roles_that_see_names(service: Any) -> None:
+    csrf = _sign_in(service.client, "reviewer")
+    for name in ("kh-candidate-abroad-no-agency.json", "kh-candidate-clean.json"):
+        raw = (SAMPLES / name).read_bytes()
+        service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", (name, raw, "application/json"))])
+    wanted = json.loads((SAMPLES / "kh-candidate-abroad-no-agency.json").read_text())
+    found = service.client.get("/history", params={"dossier_id": wanted["dossier_id"].lower()}).text
+    assert found.count('<a href="/screenings/S-') == 1 and wanted["dossier_id"] in found and "カンボジア" in found
+    assert service.client.get("/history", params={"name": wanted["identity"]["name"].upper()}).text.count('<a href="/screenings/S-') == 1
+    service.client.post("/logout", data={"csrf_token": csrf})
+    _sign_in(service.client, "screener")
+    page = service.client.get("/history", params={"name": wanted["identity"]["name"]}).text
+    assert 'name="name"' not in page and page.count('<a href="/screenings/S-') == 2  # no name search: the criterion is ignored

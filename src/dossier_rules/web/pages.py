@@ -493,23 +493,81 @@ def rescreen(sid: str, request: Request, who: Principal = Depends(require("scree
 # --------------------------------------------------------------------------- History
 
 
+HISTORY_PAGE = 50
+"""Screenings one History page lists."""
+HISTORY_READS = 10
+"""Pages of the service's listing one History page reads at most to fill itself when it narrows by dossier id or name."""
+
+
 @router.get("/history")
 def history(
-    request: Request, country: str = "", outcome: str = "", kind: str = "", screened_from: str = "", screened_to: str = "", user: str = "", after: str = ""
+    request: Request,
+    country: str = "",
+    outcome: str = "",
+    kind: str = "",
+    screened_from: str = "",
+    screened_to: str = "",
+    user: str = "",
+    dossier_id: str = "",
+    name: str = "",
+    after: str = "",
 ) -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     with page(request, who):
-        chosen = Filter.of(
-            countries=[country] if country else [],
-            outcomes=[outcome] if outcome else [],
-            kinds=[kind] if kind else [],
-        )
-        items, cursor = _screenings(request).listing(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50, _viewer(request, who))
-        filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
+        asker = _viewer(request, who)
+        name = name if asker.sees_names else ""
+        chosen = Filter.of(countries=[country] if country else [], outcomes=[outcome] if outcome else [], kinds=[kind] if kind else [])
+        wanted = _history_match(dossier_id, name)
+        items: list[dict[str, Any]] = []
+        cursor: str | None = after or None
+        for _read in range(HISTORY_READS):
+            found, cursor = _screenings(request).listing(chosen, user or None, _date(screened_from), _date(screened_to), cursor, HISTORY_PAGE, asker)
+            items.extend(item for item in found if wanted(item))
+            if cursor is None or len(items) >= HISTORY_PAGE:
+                break
+        if len(items) > HISTORY_PAGE:
+            items, cursor = items[:HISTORY_PAGE], items[HISTORY_PAGE - 1]["screening_id"]
+        filters = {
+            "country": country,
+            "outcome": outcome,
+            "kind": kind,
+            "screened_from": screened_from,
+            "screened_to": screened_to,
+            "user": user,
+            "dossier_id": dossier_id,
+            "name": name,
+        }
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
-        return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
+        zone = request.app.state.settings.office_timezone
+        rows = [{**item, "by": _display_name(request, item.get("screened_by")), "at": words.time_words(item.get("screened_at"), zone)} for item in items]
+        return render(
+            request,
+            who,
+            "history.html",
+            items=rows,
+            filters=filters,
+            countries=_countries(request),
+            next_url=next_url,
+            verdicts=view.VERDICTS,
+            sees_names=asker.sees_names,
+        )
+
+
+def _history_match(dossier_id: str, name: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a listed screening is the dossier asked for (its id starts with what was typed) or the candidate named."""
+    wanted_id, wanted_name = dossier_id.strip().casefold(), " ".join(name.split()).casefold()
+
+    def match(item: dict[str, Any]) -> bool:
+        if wanted_id and not str(item["report"].get("dossier_id", "")).casefold().startswith(wanted_id):
+            return False
+        if wanted_name:
+            identity = (item.get("dossier") or {}).get("identity") or {}
+            return wanted_name in " ".join(str(identity.get("name", "")).split()).casefold()
+        return True
+
+    return match
 
 
 def _date(text: str) -> date | None:
