@@ -273,29 +273,32 @@ def test_the_issues_languages_mistake_is_counted_and_shown(page_as: Any, shot: A
 def test_a_reviewer_approves_and_exports_a_notice(page_as: Any, shot: Any) -> None:
     page = page_as("reviewer")
     upload(page, SAMPLE)
-    page.get_by_role("button", name="この審査から通報の下書きを作成").click()
+    page.get_by_role("button", name="この審査結果から情報提供の案を作成").click()
     page.wait_for_url("**/notices")
     assert page.get_by_role("heading", level=2).first.inner_text().startswith("カンボジア")
-    shot(page, "notices")
-    assert serious_violations(page) == []
+    assert page.get_by_role("cell", name=re.compile("Mekong Example Recruiting")).count() >= 1  # the list names the intermediary
     first = page.locator("input[name=id][type=checkbox]").first
     notice_id = first.get_attribute("value")
-    with page.expect_popup() as popup:
-        page.get_by_role("link", name=f"相手国向けの表示を確認 {notice_id}").click()
-    assert notice_id in popup.value.content()
-    popup.value.close()
-    first.check()
-    page.get_by_role("button", name="選択した通報を承認").click()
-    assert "承認: 1 件" in page.get_by_role("status").inner_text()
+    page.get_by_role("link", name=f"相手国向け文書のプレビュー {notice_id}").click()  # in place, not a new window
+    assert notice_id in page.frame_locator("iframe.preview").locator("body").inner_text()
+    shot(page, "notices")
+    assert serious_violations(page) == []
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.locator("#preview").get_by_role("button", name=f"{notice_id}を承認").click()
+    page.wait_for_url("**/notices?approved=1**")
+    assert asked and notice_id in asked[0]  # confirmed before, and said after
+    assert "承認しました：1件" in page.get_by_role("status").inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_download() as download:
-        page.get_by_role("button", name=f"{notice_id} を書き出す").click()
+        page.get_by_role("button", name=f"{notice_id}をHTMLで出力").click()
     assert download.value.suggested_filename == f"{notice_id}.html"
     assert notice_id in Path(download.value.path()).read_text(encoding="utf-8")
 
 
 def test_a_screener_cannot_reach_the_approve_action(page_as: Any) -> None:
     page = page_as("screener")
-    assert page.get_by_role("navigation").get_by_role("link", name="通報").count() == 0
+    assert page.get_by_role("navigation").get_by_role("link", name="情報提供").count() == 0
     assert page.request.get("/notices").status == 403
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
     refused = page.request.post("/notices/approve", form={"csrf_token": csrf, "id": "N-KH-a-0000000000-1"})

@@ -63,6 +63,10 @@ def term(code: str) -> str:
     return labels.term(code, "ja" if language() == "ja" else "en")
 
 
+CSP = "default-src 'self'; script-src 'self'; img-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+"""Every page's Content-Security-Policy: only this site's own script (``static/form.js``), no inline script; styles
+from the stylesheet only, except in a downloaded result, which carries its stylesheet inline."""
+
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
 
@@ -114,7 +118,8 @@ def render(request: Request, who: Principal | None, name: str, status: int = 200
     csrf = who.session.csrf if who is not None and who.session is not None else ""
     colon = "：" if language() == "ja" else ": "
     html = templates.get_template(name).render(request=request, who=who, lang=language(), nav=nav, csrf=csrf, path=request.url.path, colon=colon, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    policy = CSP + ("; style-src 'self' 'unsafe-inline'" if context.get("standalone") else "; style-src 'self'")
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "Content-Security-Policy": policy})
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -581,24 +586,33 @@ def _date(text: str) -> date | None:
 
 
 @router.get("/notices")
-def notices(request: Request, state: str = "") -> Response:
+def notices(request: Request, state: str = "", preview: str = "") -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     who = _reviewer(who)
     with page(request, who):
-        return _notices_page(request, who, state)
+        return _notices_page(request, who, state, preview=preview)
 
 
-def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    """The notices, grouped by partner and act; ``error`` says why the last form was refused."""
+def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200, preview: str = "") -> HTMLResponse:
+    """The notices, grouped by partner and act, each naming its intermediary; ``preview`` opens one notice's
+    partner-facing document in the page, beside its approve and export buttons; ``error`` says why the last form was refused."""
     chosen = sharing.NoticeFilter(states=frozenset([state]) if state in ("draft", "approved", "exported") else frozenset())
     with _notices(request) as service:
-        rows = service.listing(chosen)
+        rows = [{**row, "intermediary": _intermediary_words(service, row["id"])} for row in service.listing(chosen)]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
-    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error)
+    shown = next((row for row in rows if row["id"] == preview), None)
+    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error, preview=shown)
+
+
+def _intermediary_words(service: NoticeService, nid: str) -> str:
+    """The intermediary a notice concerns, by name and id; a test-fraud notice concerns none."""
+    party = service.notice(nid).intermediary or {}
+    name, pid = party.get("name"), party.get("id")
+    return " ".join(str(v) for v in (name, f"({pid})" if pid and name else pid) if v)
 
 
 def _reviewer(who: Principal) -> Principal:

@@ -11,9 +11,11 @@
     var remove = target.closest("button[name=remove]");
     if (remove && removeRow(remove)) { event.preventDefault(); }
   });
+  /* Approving and exporting ask first (the pages confirm what was done afterwards, with or without this script). */
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form instanceof Element && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute("data-confirm-button")) || (form instanceof Element && form.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
