@@ -190,7 +190,7 @@ def assert_reads_as_japanese(text: str) -> None:
 
 def _open_form(page: Any) -> None:
     page.goto("/screenings/new")
-    page.get_by_label("カンボジア (KH)").check()
+    page.get_by_label("カンボジア", exact=True).check()
     page.get_by_label("候補者").check()
     page.get_by_role("button", name="フォームを開く").click()
     page.wait_for_url("**/screenings/form?**")

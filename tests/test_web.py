@@ -270,6 +270,15 @@ def test_the_guide_is_reachable_from_every_page_in_the_users_language(service: A
     assert service.client.get("/help/screenshots/..%2Fguide-ja.md").status_code == 404
 
 
+def test_pages_allow_only_this_sites_script_and_carry_none_inline(service: Any) -> None:
+    _sign_in(service.client, "screener")
+    for path in ("/screenings/new", "/screenings/form?kind=candidate&country=KH", "/history", "/help"):
+        response = service.client.get(path)
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        assert re.findall(r"<script[^>]*>", response.text) == ['<script src="/static/form.js">'] and " on" + "click=" not in response.text
+    assert service.client.get("/static/form.js").headers["content-type"].startswith("text/javascript")
+
+
 def test_history_finds_a_dossier_by_id_and_a_candidate_by_name_only_for_roles_that_see_names(service: Any) -> None:
     csrf = _sign_in(service.client, "reviewer")
     for name in ("kh-candidate-abroad-no-agency.json", "kh-candidate-clean.json"):
@@ -283,3 +292,182 @@ def test_history_finds_a_dossier_by_id_and_a_candidate_by_name_only_for_roles_th
     _sign_in(service.client, "screener")
     page = service.client.get("/history", params={"name": wanted["identity"]["name"]}).text
     assert 'name="name"' not in page and page.count('<a href="/screenings/S-') == 2  # no name search: the criterion is ignored
+
+
+EVERY_FIELD_CANDIDATE: dict[str, Any] = {
+    "schema_version": "1.0",
+    "dossier_id": "KH-ALL-0001",
+    "kind": "candidate",
+    "country": "KH",
+    "submitted": "2025-06-02",
+    "identity": {"name": "Sokha Example", "nationality": "KH", "date_of_birth": "2000-01-02", "passport_number": "N1234567"},
+    "languages": ["km", "en"],
+    "residence": "abroad",
+    "status_sought": "SSW2",
+    "sector": "nursing_care",
+    "hire_route": "sending_agency",
+    "sending_agency": {
+        "id": "KH-SA-0001",
+        "name": "Angkor Example Agency",
+        "role": "sending_agency",
+        "legal_form": "corporate",
+        "country": "KH",
+        "accreditation": {"ministry": "MoLVT", "number": "ACC-1", "valid_from": "2020-01-01", "valid_to": "2030-01-01", "revoked_on": None},
+    },
+    "intermediaries": [{"id": "KH-BRK-0009", "name": "Mekong Example Recruiting", "role": "intermediary", "legal_form": "individual", "country": "TH"}],
+    "certificate": {"kind": "other", "issuer": "Provincial Office", "number": "C-1", "issue_date": "2025-05-01"},
+    "tests": [
+        {
+            "kind": "japanese",
+            "name": "JFT-Basic",
+            "certificate_number": "J-1",
+            "taken_on": "2025-01-10",
+            "identity_verified": False,
+            "impersonation_reported": True,
+            "certificate_forged_or_altered": False,
+        }
+    ],
+    "fees": [
+        {
+            "payer": "Father",
+            "payee": {"id": "KH-BRK-0009", "name": "Mekong Example Recruiting", "role": "intermediary"},
+            "amount": 3200,
+            "currency": "USD",
+            "purpose": "Placement",
+            "basis_shown": False,
+            "breakdown_explained": False,
+            "explanation_language": "ja",
+            "acknowledged": False,
+        }
+    ],
+    "held_property": [
+        {
+            "item": "land_title",
+            "holder": {"name": "Mekong Example Recruiting", "role": "intermediary"},
+            "owner": "relative",
+            "amount": 500,
+            "currency": "USD",
+            "description": "Family land",
+        }
+    ],
+    "contract_clauses": [
+        {
+            "kind": "penalty",
+            "party": {"name": "Angkor Example Agency", "role": "sending_agency"},
+            "concluded": True,
+            "amount": 2000,
+            "currency": "USD",
+            "description": "Penalty",
+        }
+    ],
+    "incidents": [
+        {"kind": "threat", "perpetrator": {"name": "Mekong Example Recruiting", "role": "intermediary"}, "occurred_on": "2025-03-01", "description": "Threats"}
+    ],
+    "documents": [
+        {
+            "kind": "work_experience_certificate",
+            "number": "D-1",
+            "provided_by": {"name": "Angkor Example Agency", "role": "sending_agency"},
+            "finding": "forged",
+        }
+    ],
+    "dependents": [{"relation": "spouse", "name": "Dara Example", "date_of_birth": "2001-02-03", "accompanying": True}],
+    "receiving_organisation_id": "JP-RO-0001",
+    "support_organisation_id": "JP-SO-0001",
+}
+EVERY_FIELD_BROKER: dict[str, Any] = {
+    **json.loads((SAMPLES / "kh-broker-revoked.json").read_text()),
+    "dossier_id": "KH-ALL-0002",
+    "fee_schedule": {"published": False, "basis_shown": False, "breakdown_shown": None},
+    "practices": {"holds_passports": True, "takes_deposits": True, "penalty_contracts": True},
+    "complaints": [{"received_on": "2025-02-01", "act": "c", "summary": "Passports held", "substantiated": True}],
+}
+LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_.()/' -]*[A-Za-z0-9)]|[A-Za-z]")
+ALLOWED = {"MOC", "MoLVT", "SHA-256", "HTML", "JSON", "JST", "ID", "English", "USD", "Certificate of Registration", "Reviewer Person"}
+"""Latin text a Japanese page may show: acronyms and the language switch; ids, numbers and names come from the dossiers."""
+
+
+def _visible_text(html: str) -> str:
+    """What a screener reads: no script, style, options' values, closed details or code (those may show pointers and ids)."""
+    for pattern in (
+        r"<script.*?</script>",
+        r"<style.*?</style>",
+        r"<details.*?</details>",
+        r"<code.*?</code>",
+        r"<pre.*?</pre>",
+        r"<iframe.*?</iframe>",
+        r"<template.*?</template>",
+    ):
+        html = re.sub(pattern, " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", __import__("html").unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def _free_text(value: Any) -> set[str]:
+    """Names, ids and other text typed into the dossiers: allowed in Latin letters."""
+    if isinstance(value, dict):
+        coded = (
+            "kind",
+            "role",
+            "relation",
+            "item",
+            "owner",
+            "finding",
+            "act",
+            "country",
+            "nationality",
+            "based_in",
+            "languages",
+            "explanation_language",
+            "legal_form",
+            "residence",
+            "status_sought",
+            "sector",
+            "hire_route",
+        )
+        return set().union(*(_free_text(v) for k, v in value.items() if k not in coded or (k == "kind" and "number" in value)), set())
+    if isinstance(value, list):
+        return set().union(*(_free_text(v) for v in value), set())
+    return {value} if isinstance(value, str) else set()
+
+
+def test_every_staff_page_reads_in_japanese_without_pointers_json_escapes_or_codes(service: Any) -> None:
+    csrf = _sign_in(service.client, "reviewer")
+    names = set()
+    results = []
+    for dossier in (EVERY_FIELD_CANDIDATE, EVERY_FIELD_BROKER, *(json.loads(p.read_text()) for p in sorted(SAMPLES.glob("*.json")))):
+        raw = json.dumps(dossier).encode()
+        response = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("d.json", raw, "application/json"))])
+        assert response.status_code == 200, response.text[:500]
+        results.append(response)
+        names |= _free_text(dossier)
+    sid = str(response.url).rsplit("/", 1)[1]
+    service.client.post("/notices/build", data={"csrf_token": csrf, "screening_id": "S-00000001"})
+    pages = [r.text for r in results]
+    for path in (
+        "/screenings/new",
+        "/screenings/form?kind=candidate&country=KH",
+        "/screenings/form?kind=broker&country=LA",
+        "/screenings/S-00000001/edit",
+        "/history",
+        "/notices",
+        "/packs",
+        "/registries",
+        "/help",
+        f"/screenings/{sid}?changed_from=S-00000001",
+    ):
+        response = service.client.get(path)
+        assert response.status_code == 200, path
+        pages.append(response.text)
+    allowed = sorted(names | ALLOWED | set(service.app.state.engine.packset.sources), key=len, reverse=True)  # pack ids are ids
+    found: dict[str, int] = {}
+    for number, html in enumerate(pages):
+        text = _visible_text(html)
+        assert not re.search(r"(^|[\s(（])/[a-z_]+(/[a-z0-9_]+)*([\s)）]|$)", text), re.search(r".{40}/[a-z_]+/.{40}", text)
+        assert "\\u" not in text and '{"' not in text and "null" not in text, "JSON or an escape"
+        text = re.sub(r"N-[A-Z]{2}-[a-z_-]+-[0-9a-f]+-\d+", " ", text)  # notice ids
+        for name in allowed:
+            text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", " ", text)
+        for word in LATIN.findall(text):
+            if not re.fullmatch(r"[A-Z0-9][A-Za-z0-9-]*\d[A-Za-z0-9-]*|N-[A-Za-z0-9-]+|[a-e]\)|\(?[a-e]\)", word):
+                found.setdefault(word, number)
+    assert found == {}, sorted(found.items())

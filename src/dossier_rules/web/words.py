@@ -97,7 +97,9 @@ def field_at(kind: str, pointer: str) -> FieldType:
                 continue
         if not (isinstance(node, type) and issubclass(node, BaseModel)) or step not in node.model_fields:
             return FieldType()
-        node, meta = unwrap(node.model_fields[step].annotation)
+        info = node.model_fields[step]
+        node, meta = unwrap(info.annotation)
+        meta = [*info.metadata, *meta]  # pydantic keeps a bare Annotated field's metadata on the field
     return _type_of(node, meta)
 
 
