@@ -347,7 +347,7 @@ def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
     assert all("不適合あり" in t for t in page.locator("table.list tbody td:nth-child(4)").all_inner_texts())
     shot(page, "history")
     assert serious_violations(page) == []
-    page.locator("table.list tbody tr").first.get_by_role("button", name="再審査").click()
+    page.locator("table.list tbody tr").first.get_by_role("button", name="再度審査").click()
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
     page.goto("/packs")
     assert page.get_by_role("cell", name="kh", exact=True).is_visible()
@@ -355,4 +355,36 @@ def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
     assert serious_violations(page) == []
     page.goto("/registries")
     shot(page, "registries")
+    assert serious_violations(page) == []
+
+
+def test_a_laotian_broker_by_hand_in_english_with_the_keyboard(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    page.get_by_label("言語").select_option("en")
+    page.get_by_role("button", name="切替").click()
+    page.get_by_label("Laos", exact=True).check()
+    page.get_by_label("broker", exact=True).check()
+    page.get_by_role("button", name="Open the form").click()
+    page.wait_for_url("**/screenings/form?**")
+    page.get_by_label("Dossier id").fill("LA-BRK-HAND-1")
+    page.get_by_label("Submitted").fill("2025-06-02")
+    page.locator("#in-name").fill("Vientiane Example Services")
+    page.locator("#in-role").select_option(label="intermediary (not a sending agency)")
+    page.locator("#in-based_in").select_option(label="Laos")
+    page.locator("#in-practices-holds_passports").select_option(label="yes")
+    add = page.get_by_role("button", name="Add Complaints")
+    add.focus()
+    page.keyboard.press("Enter")  # the keyboard adds a row in place, and the focus moves into it
+    assert page.evaluate("document.activeElement.id") == "in-complaints-0-received_on"
+    page.locator("#in-complaints-0-received_on").fill("2025-05-01")
+    page.locator("#in-complaints-0-act").select_option(label="4(1)(c) violation of rights")
+    page.locator("#screen-button").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("#problems").count() == 0, page.locator("#problems").inner_text()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    main = page.locator("main").inner_text()
+    assert "Laos" in main and "June 2, 2025" in main and "intermediary (not a sending agency)" in main and "Result: LA-BRK-HAND-1" in main
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", main.replace("日本語", ""))  # no Japanese on the English page
+    shot(page, "result-broker-en")
     assert serious_violations(page) == []

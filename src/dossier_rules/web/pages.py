@@ -93,6 +93,7 @@ templates.globals.update(
     country_name=lambda code: words.code_words(code, "country"),
     article_words=lambda article: words.article_words(article),
     count_words=lambda n: f"（{n}件）" if language() == "ja" else f" ({n})",
+    paren=lambda text: f"（{text}）" if language() == "ja" else f" ({text})",
 )
 
 

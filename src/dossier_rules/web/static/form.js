@@ -31,7 +31,7 @@
     holder.innerHTML = html;
     var row = holder.firstElementChild;
     template.before(row);
-    var first = row.querySelector("input, select, textarea");
+    var first = row.querySelector("input:not([type=hidden]), select, textarea");
     if (first) { first.focus(); }
     refreshParties();
     return true;
@@ -40,7 +40,7 @@
   function removeRow(button) {
     var row = button.closest("fieldset.row");
     if (!row) { return false; }
-    var next = row.nextElementSibling && row.nextElementSibling.querySelector("input, select, button");
+    var next = row.nextElementSibling && row.nextElementSibling.querySelector("input:not([type=hidden]), select, button");
     row.remove();
     if (next) { next.focus(); }
     refreshParties();
