@@ -170,7 +170,7 @@ TERMS: dict[str, dict[str, Label]] = {
         "not_in_force": ("協力覚書適用期間外", "MOC not in force"),
         "unreadable": ("読取不能", "unreadable"),
     },
-    "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "to confirm"), "info": ("参考", "for reference")},
+    "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "needs review"), "info": ("参考", "for reference")},
     "dossier_kind": {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")},
     "notice_state": {"draft": ("案（未承認）", "draft"), "approved": ("承認済み", "approved"), "exported": ("出力済み", "exported")},
     "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},

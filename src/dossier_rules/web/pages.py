@@ -440,7 +440,6 @@ def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
         "evidence": lambda finding: words.evidence_words(kind, finding.get("evidence") or {}),
         "screened_by": _display_name(request, stored.get("screened_by")),
         "screened_at": words.time_words(stored.get("screened_at"), request.app.state.settings.office_timezone),
-        "severity_headings": view.SEVERITY_HEADINGS,
     }
 
 

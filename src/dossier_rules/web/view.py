@@ -22,7 +22,6 @@ VERDICTS = {
     "clear": ("clear", N_("No findings")),
     "not_in_force": ("warn", N_("MOC not in force on the date evaluated")),
 }
-SEVERITY_HEADINGS = {"block": N_("Block"), "warn": N_("Needs review"), "info": N_("For information")}
 
 
 @dataclass
