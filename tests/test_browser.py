@@ -388,3 +388,27 @@ def test_a_laotian_broker_by_hand_in_english_with_the_keyboard(page_as: Any, sho
     assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", main.replace("日本語", ""))  # no Japanese on the English page
     shot(page, "result-broker-en")
     assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize(("country", "name"), [("KG", "キルギス"), ("TJ", "タジキスタン"), ("PK", "パキスタン")])
+def test_a_candidate_of_each_other_partner_by_hand(page_as: Any, country: str, name: str) -> None:
+    page = page_as("screener")
+    page.goto(f"/screenings/form?kind=candidate&country={country}")
+    page.get_by_label("案件ID").fill(f"{country}-HAND-1")
+    page.get_by_label("提出日").fill("2025-06-02")
+    page.locator("#in-identity-name").fill("Hand Entered")
+    assert page.locator("#in-identity-nationality option").nth(1).inner_text() == name  # the dossier's country first
+    page.locator("#in-identity-nationality").select_option(country)
+    page.get_by_label("居住地").select_option(label="国外")
+    page.get_by_role("button", name="仲介機関を追加").click()
+    page.locator("#in-intermediaries-0-name").fill("Example Broker")
+    page.locator("#in-intermediaries-0-name").press("Tab")
+    page.get_by_role("button", name="費用を追加").click()
+    page.locator("#in-fees-0-payee-pick").select_option("intermediaries.0")
+    page.locator("#in-fees-0-amount").fill("1000")
+    page.locator("#in-fees-0-basis_shown").select_option(label="いいえ")
+    page.locator("#in-fees-0-breakdown_explained").select_option(label="いいえ")
+    page.get_by_role("button", name="この内容で審査する").last.click()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    main = page.locator("main").inner_text()
+    assert name in main and "Example Broker（仲介機関（送出機関以外））" in main
