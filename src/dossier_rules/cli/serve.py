@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..locale import _
 from .common import EXIT_INPUT, max_age_option, packs_option, print_problems, registries_option
 
 db_option = click.option(
@@ -39,6 +40,12 @@ def settings_db(db: Path | None) -> Path:
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
 @click.option(
+    "--office-timezone",
+    default="Asia/Tokyo",
+    show_default=True,
+    help="The office's time zone (an IANA name): the pages show the times of screenings in it.",
+)
+@click.option(
     "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
 )
 @db_option
@@ -50,6 +57,7 @@ def serve(
     port: int,
     no_store_dossiers: bool,
     names_visible_to: tuple[str, ...],
+    office_timezone: str,
     write_openapi: Path | None,
     db: Path | None,
     packs_dir: Path,
@@ -72,6 +80,7 @@ def serve(
         max_registry_age=max_registry_age,
         store_dossiers=not no_store_dossiers,
         names_visible_to=frozenset(names_visible_to),
+        office_timezone=_timezone(office_timezone),
     )
     if write_openapi is not None:
         from ..server.app import load_engine, openapi_text
@@ -90,3 +99,14 @@ def serve(
     if not app.state.accounts.users():
         click.echo("note: no user exists yet; create one with: dossier-rules users add NAME --role admin", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
+
+
+def _timezone(name: str) -> str:
+    """The time zone named, checked now rather than on the first page shown."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(_("unknown time zone {name} (use an IANA name such as Asia/Tokyo)", name=name), param_hint="--office-timezone") from None
+    return name
