@@ -471,3 +471,22 @@ def test_every_staff_page_reads_in_japanese_without_pointers_json_escapes_or_cod
             if not re.fullmatch(r"[A-Z0-9][A-Za-z0-9-]*\d[A-Za-z0-9-]*|N-[A-Za-z0-9-]+|[a-e]\)|\(?[a-e]\)", word):
                 found.setdefault(word, number)
     assert found == {}, sorted(found.items())
+
+
+def test_a_screener_corrects_a_dossier_without_seeing_or_losing_its_personal_data(service: Any) -> None:
+    csrf = _sign_in(service.client, "screener")
+    raw = (SAMPLES / "kh-candidate-abroad-no-agency.json").read_bytes()
+    first = service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("a.json", raw, "application/json"))])
+    sid = str(first.url).rsplit("/", 1)[1]
+    edit = service.client.get(f"/screenings/{sid}/edit")
+    assert edit.status_code == 200 and "Vanna Example" not in edit.text and 'name="_edit_of"' in edit.text
+    form = {k: v for k, v in re.findall(r'<input id="[^"]+" name="([^"]+)" value="([^"]*)"', edit.text)}
+    form |= {k: v for k, v in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', edit.text, re.S)}
+    form = {k: v for k, v in form.items() if k not in ("lang", "next")}  # the header's language switch is another form
+    form |= {"csrf_token": csrf, "_kind": "candidate", "_country": "KH", "_edit_of": sid, "residence": "japan", "languages": "km"}
+    done = service.client.post("/screenings/form", data=form)
+    assert done.status_code == 200 and f"changed_from={sid}" in str(done.url), done.text[:2000]
+    assert "居住地" in done.text and "国外" in done.text and "日本国内" in done.text  # what changed, before and after
+    new = str(done.url).rsplit("/", 1)[1].split("?")[0]
+    stored = service.client.get(f"/api/v1/screenings/{new}", headers=service.as_("admin")).json()
+    assert stored["dossier"]["identity"]["name"] == "Vanna Example" and stored["dossier"]["tests"][0]["certificate_number"] == "CN-2025-0120"

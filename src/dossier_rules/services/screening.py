@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
+from ..model import personal_pointer
 from ..results import Filter
-from ..server.screenings import Screenings, redact, redact_report
+from ..server.screenings import NotFound, Screenings, redact, redact_report
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,21 @@ class ScreeningService:
         """One output line per record of a JSON Lines body, in order."""
         return self.store.screen_many(body, as_of, who.username)
 
+    def screen_correction(self, sid: str, dossier: dict[str, Any], who: Viewer) -> dict[str, Any]:
+        """Screen a corrected version of a stored screening's dossier (the stored screening stays in the log).
+
+        A role that does not see candidates' identity corrected the dossier
+        without it: what it could not see is taken from the stored dossier, so
+        a correction never drops personal data the screener was not shown.
+        ``screening.not_found``, or ``screening.dossier_not_stored`` when only the hash was kept.
+        """
+        stored = self.store.stored(sid)
+        if stored.get("dossier") is None:
+            raise NotFound("screening.dossier_not_stored", screening_id=sid)
+        if not who.sees_names:
+            dossier = with_personal(dossier, stored["dossier"])
+        return self.store.screen(orjson.dumps(dossier), None, who.username)
+
     def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
         """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
         stored = self.store.stored(sid)
@@ -66,3 +84,18 @@ class ScreeningService:
                 for side in ("added", "removed"):
                     result["changes"][side] = redact_report({"findings": result["changes"][side]})["findings"]
         return result
+
+
+def with_personal(draft: Any, stored: Any, at: str = "") -> Any:
+    """``draft`` with every personal field it lacks taken from ``stored`` (list items matched by position)."""
+    if isinstance(draft, dict) and isinstance(stored, dict):
+        for key, value in stored.items():
+            pointer = f"{at}/{key}"
+            if personal_pointer(pointer):
+                draft.setdefault(key, value)
+            elif key in draft:
+                with_personal(draft[key], value, pointer)
+    elif isinstance(draft, list) and isinstance(stored, list):
+        for index, (mine, theirs) in enumerate(zip(draft, stored, strict=False)):
+            with_personal(mine, theirs, f"{at}/{index}")
+    return draft

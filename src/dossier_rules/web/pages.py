@@ -370,9 +370,16 @@ def _screen_form(request: Request, who: Principal, kind: str, country: str, form
         return _render_form(request, who, kind, country, draft, {}, [])
     draft = forms.dossier_from_form(KINDS[kind], form, declared)
     dossier = {"kind": kind, "country": country, **draft}
-    record = _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
+    edited = form.get("_edit_of", "")
+    try:
+        record = (
+            _screenings(request).screen_correction(edited, dossier, _viewer(request, who))
+            if edited
+            else _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
+        )
+    except DossierError as exc:
+        raise refused(exc) from None
     if "errors" not in record:
-        edited = form.get("_edit_of", "")
         after = "?" + urlencode({"changed_from": edited}) if edited else ""
         return RedirectResponse("/screenings/" + record["source"].removeprefix("api:") + after, status_code=303)
     errors: dict[str, str] = {}
@@ -383,7 +390,7 @@ def _screen_form(request: Request, who: Principal, kind: str, country: str, form
             errors.setdefault(at, _("Required: enter a value.") if not view.present(draft, at) else err["message"])
         else:
             general.append(err["message"])
-    editing = {"screening_id": form["_edit_of"]} if form.get("_edit_of") else None
+    editing = {"screening_id": edited, "redacted": not _viewer(request, who).sees_names} if edited else None
     return _render_form(request, who, kind, country, draft, errors, general, status=422, editing=editing)
 
 
@@ -398,10 +405,9 @@ def edit_page(sid: str, request: Request) -> Response:
         dossier = stored.get("dossier")
         if not dossier:
             raise HTTPException(409, _("Only the dossier's SHA-256 was kept."))
-        if stored.get("redacted"):
-            raise HTTPException(403, _("Your role does not see the whole dossier, so it cannot correct it: ask a reviewer."))
         draft = {k: v for k, v in dossier.items() if k not in forms.FIXED}
-        return _render_form(request, who, dossier["kind"], dossier["country"], draft, {}, [], editing={"screening_id": sid})
+        editing = {"screening_id": sid, "redacted": bool(stored.get("redacted"))}
+        return _render_form(request, who, dossier["kind"], dossier["country"], draft, {}, [], editing=editing)
 
 
 # --------------------------------------------------------------------------- Result
@@ -492,7 +498,7 @@ def rescreen(sid: str, request: Request, who: Principal = Depends(require("scree
         except DossierError as exc:
             raise refused(exc) from None
     new_id = outcome.get("screening_id")
-    return RedirectResponse(f"/screenings/{new_id}" if new_id else f"/screenings/{sid}", status_code=303)
+    return RedirectResponse(f"/screenings/{new_id}?" + urlencode({"changed_from": sid}) if new_id else f"/screenings/{sid}", status_code=303)
 
 
 # --------------------------------------------------------------------------- History
