@@ -480,8 +480,8 @@ def test_a_screener_corrects_a_dossier_without_seeing_or_losing_its_personal_dat
     sid = str(first.url).rsplit("/", 1)[1]
     edit = service.client.get(f"/screenings/{sid}/edit")
     assert edit.status_code == 200 and "Vanna Example" not in edit.text and 'name="_edit_of"' in edit.text
-    form = {k: v for k, v in re.findall(r'<input id="[^"]+" name="([^"]+)" value="([^"]*)"', edit.text)}
-    form |= {k: v for k, v in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', edit.text, re.S)}
+    form = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" value="([^"]*)"', edit.text))
+    form |= dict(re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', edit.text, re.S))
     form = {k: v for k, v in form.items() if k not in ("lang", "next")}  # the header's language switch is another form
     form |= {"csrf_token": csrf, "_kind": "candidate", "_country": "KH", "_edit_of": sid, "residence": "japan", "languages": "km"}
     done = service.client.post("/screenings/form", data=form)
