@@ -348,10 +348,15 @@ def test_history_packs_and_registries_pages(page_as: Any, shot: Any) -> None:
     shot(page, "history")
     assert serious_violations(page) == []
     page.locator("table.list tbody tr").first.get_by_role("button", name="再度審査").click()
-    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+\?changed_from=S-\d+$"))
+    assert "判定：不適合あり → 不適合あり" in page.locator(".changes").inner_text()
     page.goto("/packs")
     assert page.get_by_role("cell", name="kh", exact=True).is_visible()
     shot(page, "packs")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="ヘルプ").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("利用の手引き")
+    assert page.locator("main img").first.evaluate("img => img.naturalWidth") > 0  # the guide's screenshots load
     assert serious_violations(page) == []
     page.goto("/registries")
     shot(page, "registries")
