@@ -45,7 +45,7 @@ from . import forms, view, words
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css; charset=utf-8", "form.js": "text/javascript; charset=utf-8"}
+STATIC_FILES = {"style.css": "text/css; charset=utf-8", "print.js": "text/javascript; charset=utf-8", "form.js": "text/javascript; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
@@ -535,7 +535,7 @@ def history(
         cursor: str | None = after or None
         for _read in range(HISTORY_READS):
             found, cursor = _screenings(request).listing(chosen, user or None, _date(screened_from), _date(screened_to), cursor, HISTORY_PAGE, asker)
-            items.extend(item for item in found if wanted(item))
+            items.extend(row for row in map(_summary, found) if wanted(row))
             if cursor is None or len(items) >= HISTORY_PAGE:
                 break
         if len(items) > HISTORY_PAGE:
@@ -566,17 +566,27 @@ def history(
         )
 
 
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
+    """One listed screening as the History page shows it (a stored screening's report, or an indexed summary)."""
+    report = item.get("report") or item
+    identity = (item.get("dossier") or {}).get("identity") or {}
+    fields = ("dossier_id", "kind", "country", "outcome")
+    return {
+        "screening_id": item["screening_id"],
+        "screened_by": item.get("screened_by"),
+        "screened_at": item.get("screened_at"),
+        "name": identity.get("name"),
+    } | {key: report.get(key) for key in fields}
+
+
 def _history_match(dossier_id: str, name: str) -> Callable[[dict[str, Any]], bool]:
     """Whether a listed screening is the dossier asked for (its id starts with what was typed) or the candidate named."""
     wanted_id, wanted_name = dossier_id.strip().casefold(), " ".join(name.split()).casefold()
 
-    def match(item: dict[str, Any]) -> bool:
-        if wanted_id and not str(item["report"].get("dossier_id", "")).casefold().startswith(wanted_id):
+    def match(row: dict[str, Any]) -> bool:
+        if wanted_id and not str(row.get("dossier_id") or "").casefold().startswith(wanted_id):
             return False
-        if wanted_name:
-            identity = (item.get("dossier") or {}).get("identity") or {}
-            return wanted_name in " ".join(str(identity.get("name", "")).split()).casefold()
-        return True
+        return not wanted_name or wanted_name in " ".join(str(row.get("name") or "").split()).casefold()
 
     return match
 
@@ -603,7 +613,8 @@ def notices(request: Request, state: str = "", preview: str = "") -> Response:
 
 def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200, preview: str = "") -> HTMLResponse:
     """The notices, grouped by partner and act, each naming its intermediary; ``preview`` opens one notice's
-    partner-facing document in the page, beside its approve and export buttons; ``error`` says why the last form was refused."""
+    partner-facing document in the page (as text: no frame, which the service's headers forbid), beside its approve
+    and export buttons, and is logged as a preview; ``error`` says why the last form was refused."""
     chosen = sharing.NoticeFilter(states=frozenset([state]) if state in ("draft", "approved", "exported") else frozenset())
     with _notices(request) as service:
         rows = [{**row, "intermediary": _intermediary_words(service, row["id"])} for row in service.listing(chosen)]
@@ -611,6 +622,9 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
     shown = next((row for row in rows if row["id"] == preview), None)
+    if shown is not None:
+        with _notices(request) as service:
+            shown = {**shown, "text": service.preview(shown["id"], "md", _reviewer_of(who))}
     return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error, preview=shown)
 
 

@@ -1,11 +1,10 @@
-/* dossier-rules pages: the only script, served from the package (no inline script, so "script-src 'self'" holds).
+/* dossier-rules pages: the form's script, served from the package (no inline script, so "script-src 'self'" holds).
    Everything it does, the pages also do without it: rows are added and removed by submitting the form. */
 "use strict";
 (function () {
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) { return; }
-    if (target.closest("[data-print]")) { window.print(); return; }
     var add = target.closest("button[name=add]");
     if (add && addRow(add)) { event.preventDefault(); return; }
     var remove = target.closest("button[name=remove]");
