@@ -280,7 +280,7 @@ def test_a_reviewer_approves_and_exports_a_notice(page_as: Any, shot: Any) -> No
     first = page.locator("input[name=id][type=checkbox]").first
     notice_id = first.get_attribute("value")
     page.get_by_role("link", name=f"相手国向け文書のプレビュー {notice_id}").click()  # in place, not a new window
-    assert notice_id in page.locator("pre.preview").inner_text()
+    assert notice_id in page.locator("div.preview").inner_text()
     shot(page, "notices")
     assert serious_violations(page) == []
     asked: list[str] = []

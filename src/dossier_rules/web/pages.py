@@ -67,6 +67,9 @@ CSP = "default-src 'self'; script-src 'self'; img-src 'self'; frame-src 'self'; 
 """Every page's Content-Security-Policy: only this site's own script (``static/form.js``), no inline script; styles
 from the stylesheet only, except in a downloaded result, which carries its stylesheet inline."""
 
+MARKDOWN = MarkdownIt("js-default")
+"""Markdown to HTML for the guide and the notice preview: tables on, raw HTML off (it is escaped, never passed through)."""
+
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
 
@@ -191,7 +194,7 @@ def help_page(request: Request) -> Response:
     who = optional_principal(request)
     with page(request, who) as lang:
         text = (docs_dir() / f"guide-{lang}.md").read_text(encoding="utf-8").replace("](screenshots/", "](/help/screenshots/")
-        return render(request, who, "help.html", guide=MarkdownIt("commonmark").enable("table").render(text))
+        return render(request, who, "help.html", guide=MARKDOWN.render(text))
 
 
 @router.get("/help/screenshots/{name}")
@@ -624,7 +627,7 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
     shown = next((row for row in rows if row["id"] == preview), None)
     if shown is not None:
         with _notices(request) as service:
-            shown = {**shown, "text": service.preview(shown["id"], "md", _reviewer_of(who))}
+            shown = {**shown, "html": MARKDOWN.render(service.preview(shown["id"], "md", _reviewer_of(who)))}
     return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error, preview=shown)
 
 
