@@ -206,7 +206,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     page.locator("#in-identity-nationality").select_option(label="カンボジア")
     page.get_by_label("居住地").select_option(label="国外")
     page.get_by_label("申請する在留資格").select_option(label="特定技能1号")
-    page.get_by_label("採用経路").select_option(label="直接雇用")
+    page.get_by_label("採用経路").select_option(label="直接採用")
     page.get_by_label("クメール語").check()
     page.get_by_role("button", name="仲介機関を追加").click()  # in place: no page load
     page.locator("#in-intermediaries-0-name").fill("Mekong Example Recruiting")

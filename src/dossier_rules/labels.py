@@ -57,12 +57,12 @@ ENUMS: dict[str, dict[str, Label]] = {
         "forestry": ("林業", "forestry"),
         "wood_industry": ("木材産業", "wood industry"),
     },
-    "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接雇用", "direct hire")},
+    "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接採用", "direct hire")},
     "party_role": {
         "sending_agency": ("送出機関", "sending agency"),
         "intermediary": ("仲介機関（送出機関以外）", "intermediary (not a sending agency)"),
         "receiving_organisation": ("受入機関", "receiving organisation"),
-        "support_organisation": ("支援機関", "support organisation"),
+        "support_organisation": ("登録支援機関", "registered support organisation"),
         "relative": ("親族", "relative"),
         "other": ("その他", "other"),
     },
@@ -86,7 +86,7 @@ ENUMS: dict[str, dict[str, Label]] = {
         "associate": ("候補者の関係者", "candidate's associate"),
     },
     "clause_kind": {
-        "penalty": ("不履行時の金銭の支払（違約金等）", "payment on breach (penalty)"),
+        "penalty": ("違約金等の支払", "payment on breach (penalty)"),
         "unjust_transfer": ("不当な金銭・財産の移転", "unjust transfer of money or property"),
         "other": ("その他の条項", "other clause"),
     },
