@@ -69,6 +69,9 @@ def test_coded_values_are_chosen_the_dossiers_country_and_currency_first() -> No
     assert fee["currency"].widget == "select" and fee["currency"].choices[1] == ("USD", "米ドル")
     assert fee["payee"].widget == "party" and ("intermediaries.0", "Mekong（仲介機関（送出機関以外））") in fee["payee"].choices
     assert ("km", "クメール語") in by_name["languages"].choices
+    with use_language("ja"):
+        new_test = {c.key: c for c in {c.name: c for c in forms.controls(CandidateDossier, {}, {})}["tests"].template}
+    assert new_test["name"].label == "試験の名称"  # not a person's name, in a row the script adds too
 
 
 def test_a_party_picked_from_those_entered_is_copied_and_an_empty_row_is_kept_while_adding() -> None:

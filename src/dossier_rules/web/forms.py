@@ -154,7 +154,7 @@ def controls(
             if declared:
                 out.append(_country_group(declared, data.get(key) if isinstance(data.get(key), dict) else {}, errors))
             continue
-        parent = next((step for step in reversed(prefix.split(".")) if step and not step.isdigit()), "")
+        parent = next((step for step in reversed(prefix.split(".")) if step and not step.isdigit() and step != "__i__"), "")
         control = Control(name, key, words.field_words(key, parent), "text", required=info.is_required(), help=info.description)
         value = data.get(key) if isinstance(data, dict) else None
         inner, nested = _base(info.annotation), _inner_model(info.annotation)

@@ -322,6 +322,10 @@ def _declared(request: Request, kind: str, country: str) -> dict[str, Any]:
     return {}
 
 
+SECTION_WIDGETS = ("group", "rows", "multi")
+"""Controls that are a section of the form of their own; the single fields before them form the first section."""
+
+
 def _render_form(
     request: Request,
     who: Principal,
@@ -345,10 +349,11 @@ def _render_form(
         kind=kind,
         country=country,
         country_name=words.code_words(country, "country"),
-        controls=controls,
+        basics=[c for c in controls if c.widget not in SECTION_WIDGETS],
+        controls=[c for c in controls if c.widget in SECTION_WIDGETS],
         problems=problems,
         editing=editing,
-        sections=[(c.dom_id, c.label) for c in controls if c.widget in ("group", "rows")],
+        sections=[("sec-basics", translate(words.SECTIONS[0][0]))] + [(c.dom_id, c.label) for c in controls if c.widget in SECTION_WIDGETS],
     )
 
 
