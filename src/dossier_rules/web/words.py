@@ -141,7 +141,7 @@ def time_words(value: Any, zone: str) -> str:
         return str(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
-    return format_datetime(moment, format="long", tzinfo=get_timezone(zone), locale=_lang()).replace(" +0900", " JST")
+    return format_datetime(moment, format="long", tzinfo=get_timezone(zone), locale=_lang())
 
 
 def number_words(value: Any) -> str:
