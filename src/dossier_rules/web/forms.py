@@ -5,9 +5,13 @@ The model stays the single source of truth: every field of
 :class:`~dossier_rules.model.BrokerDossier` becomes a control (a date picker
 for dates, a choice with Japanese and English labels for enumerations, a
 three-way choice for yes / no / not known, a repeating group for lists of
-objects), so a field added to the model appears in the form. Form names are
-the JSON pointer's steps joined with dots (``fees.0.amount``), which lets an
-error at ``/fees/0/amount`` be shown next to its control.
+objects), so a field added to the model appears in the form. Codes are never
+typed: countries, currencies and languages are labelled choices, and a payee,
+holder or perpetrator is picked from the parties entered in the form. Form
+names are the JSON pointer's steps joined with dots (``fees.0.amount``), which
+lets an error at ``/fees/0/amount`` be shown next to its control
+(:func:`place_errors` puts an error without a control of its own next to the
+nearest group or list that holds it).
 """
 
 from __future__ import annotations
