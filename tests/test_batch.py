@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dossier_rules.cli import main
+from dossier_rules.labels import TERMS
 from dossier_rules.report import ErrorRecord, Report
 from dossier_rules.results import read_results
 
@@ -79,9 +80,12 @@ def test_every_output_record_matches_the_report_or_error_schema(tmp_path: Path) 
 def test_batch_and_check_agree(tmp_path: Path) -> None:
     batch(str(SAMPLES), "--out", str(tmp_path / "out.jsonl"), "--jobs", "1")
     checked = CliRunner().invoke(main, ["check", str(SAMPLES), "--format", "jsonl", "--fail-on", "never"]).output
-    strip = lambda r: {k: v for k, v in r.items() if k != "generated_at"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("generated_at", "checks")}  # noqa: E731
     complete = list(read_results(tmp_path / "out.jsonl", self_contained=True))
-    assert [strip(r) for r in complete] == [strip(json.loads(line)) for line in checked.splitlines()]
+    from_check = [json.loads(line) for line in checked.splitlines()]
+    assert [strip(r) for r in complete] == [strip(r) for r in from_check]
+    assert not any("checks" in r for r in complete)  # batch stays lean; check says what was checked
+    assert all("checks" in r for r in from_check if "errors" not in r)
 
 
 def test_jobs_give_the_same_output_as_one_job(tmp_path: Path) -> None:
@@ -186,5 +190,6 @@ def test_summary_counts_dossiers_by_outcome(tmp_path: Path) -> None:
     expected = {o: sum(r["outcome"] == o for r in out) for o in ("blocked", "review", "clear", "not_in_force", "unreadable")}
     assert expected["unreadable"] == 2 and expected["blocked"] and expected["clear"] and expected["not_in_force"]
     table = result.output.split("by outcome", 1)[1].split("by country", 1)[0]
-    shown = {label.replace("MOC not in force", "not_in_force"): int(n) for label, n in re.findall(r"│ ([A-Za-z_ ]+?) +│ +(\d+) │", table)}
+    code = {english: key for key, (_ja, english) in TERMS["outcome"].items()}
+    shown = {code.get(label, label): int(n) for label, n in re.findall(r"│ ([A-Za-z_ ]+?) +│ +(\d+) │", table)}
     assert shown == expected

@@ -63,7 +63,7 @@ def test_every_sheet_has_a_frozen_bold_header_a_filter_and_fitted_widths(book_ja
         widths = [sheet.column_dimensions[sheet.cell(1, i).column_letter].width for i in range(1, len(header(sheet)) + 1)]
         assert all(6 <= w <= MAX_WIDTH for w in widths), (sheet.title, widths)
     dossiers = book_ja["記録別"]
-    ids = column(dossiers, "記録ID")
+    ids = column(dossiers, "案件ID")
     assert dossiers.column_dimensions["A"].width == max(len(i) for i in ids) + 2  # fitted: the longest id, and a margin
     findings = book_ja["指摘一覧"]
     message = findings.cell(1, header(findings).index("内容") + 1).column_letter
@@ -74,13 +74,13 @@ def test_every_sheet_has_a_frozen_bold_header_a_filter_and_fitted_widths(book_ja
 def test_cells_are_words_in_the_chosen_language_never_codes(book_ja: Any) -> None:
     dossiers = book_ja["記録別"]
     severities = [severity_label(s, "ja") for s in ("block", "warn", "info")]
-    assert header(dossiers)[:9] == ["記録ID", "種類", "国", "判定", "提出日", "分野", *severities] and "block" not in severities
+    assert header(dossiers)[:9] == ["案件ID", "種類", "国", "判定", "提出日", "分野", *severities] and "block" not in severities
     assert set(column(dossiers, "種類")) == {"候補者", "仲介機関"}
     assert set(column(dossiers, "国")) == {"カンボジア", "ラオス", "キルギス", "タジキスタン", "パキスタン"}
     assert "建設" in column(dossiers, "分野") and "construction" not in column(dossiers, "分野")
     assert set(column(dossiers, "判定")) <= {outcome_label(o, "ja") for o in OUTCOMES} and "指摘なし" in column(dossiers, "判定")
     parties = book_ja["仲介機関別"]
-    assert header(parties)[:3] == ["ID", "氏名・名称", "役割"]
+    assert header(parties)[:3] == ["ID", "名称", "立場"]
     assert not any(str(v).startswith(("id:", "name:")) for v in column(parties, "ID") if v)
     assert "仲介機関（送出機関以外）" in column(parties, "役割") and "intermediary" not in column(parties, "役割")
     assert any("4(1)(a) 金銭・財産の管理" in (v or "") for v in column(parties, "行為"))
@@ -100,7 +100,7 @@ def test_dates_are_excel_dates(book_ja: Any) -> None:
 def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any) -> None:
     sheet = book_ja["指摘一覧"]
     assert header(sheet) == [
-        "記録ID",
+        "案件ID",
         "国",
         "種類",
         "判定",
@@ -116,12 +116,12 @@ def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any)
         "入力",
     ]
     expected = [(r["dossier_id"], f["rule_id"], f["message"]["ja"]) for r in read_results(results) for f in r.get("findings", [])]
-    rows = list(zip(column(sheet, "記録ID"), column(sheet, "規則"), column(sheet, "内容"), strict=True))
+    rows = list(zip(column(sheet, "案件ID"), column(sheet, "規則"), column(sheet, "内容"), strict=True))
     assert rows == expected
     deposits = header(sheet).index("根拠となる記載")
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[8] == "common.broker-holds-property")
     assert row[4] == severity_label("warn", "ja") == "要確認" and row[5] == "はい" and row[6] == "MOC-KG 4(1)(a)" and row[7] == "保証金を徴収する仲介機関"
-    assert row[deposits] == "氏名・名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金を徴収している: はい"
+    assert row[deposits] == "名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金を徴収している: はい"
     assert row[11] == "Chui Example Consulting (fictional) (KG-BRK-0002) — 仲介機関（送出機関以外）"
 
 

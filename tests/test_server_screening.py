@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from dossier_rules import batch
 from dossier_rules.cli import main
+from dossier_rules.report import checks_made
 from dossier_rules.server import screening_log
 
 from .server_support import ROOT, Service, make_service
@@ -138,8 +139,9 @@ def test_rescreening_a_stored_dossier_with_the_same_hashes_reproduces_the_stored
         report = body["report"]
         assert body["inputs"]["packs"] == [{"id": p["id"], "sha256": p["sha256"]} for p in engine._used[report["pack"]]]
         again = engine.evaluate_data(body["dossier"], None, source=report["source"], timestamp=False)
-        # the stored report also records the hash of the bytes screened, which evaluate_data is not given
-        assert {**again, "generated_at": report["generated_at"], "source_sha256": report["source_sha256"]} == report
+        # the stored report also records the hash of the bytes screened, which evaluate_data is not given, and what was checked
+        made = checks_made(engine.packset.packs[report["pack"]], report["kind"], body["dossier"], again["findings"])
+        assert {**again, "generated_at": report["generated_at"], "source_sha256": report["source_sha256"], "checks": made} == report
 
 
 def test_no_store_dossiers_keeps_only_the_hash(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from .locale import _
 from .packs import SEVERITY_RANK
 from .private_files import open_private_append, write_private
 from .provenance import InputTally, ResumeError, Written, differences, read_written, run_header, verify_input
+from .report import checks_made
 from .results import Summary
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, excerpt, load_dossier, open_input, read_bytes
 from .workers import DEADLINE, OrderedPool
@@ -242,7 +243,7 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
         if problem is not None:
             record = error_record(label(source, line), [problem])
         else:
-            record = screen_one(engine, source, line, raw, _AS_OF)  # type: ignore[arg-type]
+            record = screen_one(engine, source, line, raw, _AS_OF, checks=not _LEAN)  # type: ignore[arg-type]
             if _LEAN and "errors" not in record:
                 for key in LEFT_TO_HEADER:
                     del record[key]
@@ -254,8 +255,11 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
     return b"\n".join(lines), stats
 
 
-def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None) -> dict[str, Any]:
-    """One record's report or error record (the service calls this too, so both give the same records)."""
+def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None, checks: bool = True) -> dict[str, Any]:
+    """One record's report or error record (the service calls this too, so both give the same records).
+
+    ``checks``: add what was checked (:func:`dossier_rules.report.checks_made`), from the whole dossier, before any redaction.
+    """
     name = label(source, line)
     try:
         dossier = load_dossier(raw, source, line)
@@ -268,6 +272,8 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
     except Exception as exc:  # noqa: BLE001 - a defect must cost one record, not the run; it is named in the record
         return error_record(name, [internal_problem(source, line, exc, None)])
     report["source_sha256"] = record_digest(raw)
+    if checks:
+        report["checks"] = checks_made(engine.packset.packs[report["pack"]], report["kind"], dossier, report["findings"])
     return report
 
 

@@ -28,6 +28,13 @@ ENUMS: dict[str, dict[str, Label]] = {
         "TJ": ("タジキスタン", "Tajikistan"),
         "PK": ("パキスタン", "Pakistan"),
         "JP": ("日本", "Japan"),
+        "TH": ("タイ", "Thailand"),
+        "VN": ("ベトナム", "Viet Nam"),
+        "MY": ("マレーシア", "Malaysia"),
+        "KZ": ("カザフスタン", "Kazakhstan"),
+        "UZ": ("ウズベキスタン", "Uzbekistan"),
+        "RU": ("ロシア", "Russia"),
+        "AE": ("アラブ首長国連邦", "United Arab Emirates"),
     },
     "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
     "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
@@ -50,12 +57,12 @@ ENUMS: dict[str, dict[str, Label]] = {
         "forestry": ("林業", "forestry"),
         "wood_industry": ("木材産業", "wood industry"),
     },
-    "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接雇用", "direct hire")},
+    "hire_route": {"sending_agency": ("送出機関経由", "through a sending agency"), "direct": ("直接採用", "direct hire")},
     "party_role": {
         "sending_agency": ("送出機関", "sending agency"),
         "intermediary": ("仲介機関（送出機関以外）", "intermediary (not a sending agency)"),
         "receiving_organisation": ("受入機関", "receiving organisation"),
-        "support_organisation": ("支援機関", "support organisation"),
+        "support_organisation": ("登録支援機関", "registered support organisation"),
         "relative": ("親族", "relative"),
         "other": ("その他", "other"),
     },
@@ -79,7 +86,7 @@ ENUMS: dict[str, dict[str, Label]] = {
         "associate": ("候補者の関係者", "candidate's associate"),
     },
     "clause_kind": {
-        "penalty": ("不履行時の金銭の支払（違約金等）", "payment on breach (penalty)"),
+        "penalty": ("違約金等の支払", "payment on breach (penalty)"),
         "unjust_transfer": ("不当な金銭・財産の移転", "unjust transfer of money or property"),
         "other": ("その他の条項", "other clause"),
     },
@@ -140,7 +147,57 @@ ENUMS: dict[str, dict[str, Label]] = {
 :class:`dossier_rules.model.Vocabulary`): a code they lack is shown as written, marked as a code (:data:`UNLABELLED`)."""
 
 
-UNLABELLED: dict[str, Label] = {"language": ("{}（言語コード）", "language code {}"), "country": ("{}（国コード）", "country code {}")}
+CURRENCIES: dict[str, Label] = {
+    "JPY": ("日本円", "Japanese yen"),
+    "USD": ("米ドル", "US dollar"),
+    "KHR": ("カンボジア・リエル", "Cambodian riel"),
+    "LAK": ("ラオス・キープ", "Lao kip"),
+    "KGS": ("キルギス・ソム", "Kyrgyz som"),
+    "TJS": ("タジキスタン・ソモニ", "Tajik somoni"),
+    "PKR": ("パキスタン・ルピー", "Pakistani rupee"),
+    "EUR": ("ユーロ", "euro"),
+    "THB": ("タイ・バーツ", "Thai baht"),
+    "VND": ("ベトナム・ドン", "Vietnamese dong"),
+}
+"""Names of the currencies the form offers (ISO 4217). Amounts are shown with their code (3,200 USD), as staff write them."""
+
+
+TERMS: dict[str, dict[str, Label]] = {
+    "outcome": {
+        "blocked": ("不適合あり", "blocked"),
+        "review": ("要確認", "needs review"),
+        "clear": ("指摘なし", "no findings"),
+        "not_in_force": ("協力覚書適用期間外", "MOC not in force"),
+        "unreadable": ("読取不能", "unreadable"),
+    },
+    "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "needs review"), "info": ("参考", "for reference")},
+    "dossier_kind": {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")},
+    "notice_state": {"draft": ("案（未承認）", "draft"), "approved": ("承認済み", "approved"), "exported": ("出力済み", "exported")},
+    "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},
+    "registry": {
+        "accredited-agencies": ("認定送出機関一覧", "accredited sending agencies"),
+        "improvement-orders": ("改善命令を受けた機関の一覧", "organisations under improvement orders"),
+        "support-organisations": ("登録支援機関一覧", "registered support organisations"),
+        "suspended-sectors": ("受入れ停止中の分野", "sectors with acceptance suspended"),
+    },
+}
+"""The product's own vocabulary, not the dossier's: outcomes, severities, kinds of dossier, notice states, user roles
+and the lists rules consult. One table for the command line, the pages and the spreadsheets (glossary: 不適合 /
+要確認 / 参考, 不適合あり / 指摘なし / 協力覚書適用期間外, 案件)."""
+
+
+def term(code: str, lang: Lang) -> str:
+    """How one of the product's codes (an outcome, a severity...) reads; the code itself when it is none of them."""
+    for table in TERMS.values():
+        if code in table:
+            return table[code][0 if lang == "ja" else 1]
+    return code
+
+
+UNLABELLED: dict[str, Label] = {
+    "language": ("{}（言語コード）", "language code {}"),
+    "country": ("{}（国コード）", "country code {}"),
+}
 """How a value of an open list that has no label of its own reads: as its code, said to be one."""
 
 

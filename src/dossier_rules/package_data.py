@@ -31,6 +31,11 @@ def schemas_dir() -> Path:
     return _locate("schemas")
 
 
+def docs_dir() -> Path:
+    """The documentation the pages serve as their help (the staff guide and its screenshots)."""
+    return _locate("docs")
+
+
 def is_installed(path: Path) -> bool:
     """True for a path inside the installed package's data, which commands never write to."""
     return path.resolve().is_relative_to(Path(str(files("dossier_rules") / "_data")).resolve())

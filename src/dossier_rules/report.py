@@ -6,13 +6,13 @@ generated from them) so that pipelines can rely on its shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .packs import Act, Localized, Severity
+from .packs import Act, Localized, Pack, Severity
 
 REPORT_VERSION = "1"
 
@@ -160,6 +160,91 @@ def registry_used(identity: dict[str, Any], as_of: date, max_age: int | None) ->
     return {**identity, "status": "stale" if stale else "ok", "age_days": age}
 
 
+class CheckPassed(_Out):
+    """A rule that was applied with every value it reads provided, and did not fire (a PolicyReport's "pass")."""
+
+    rule_id: str
+    article: str
+    title: Localized
+
+
+class NotProvided(_Out):
+    """A value the dossier does not give, and the rules that could not decide without it."""
+
+    pointer: str = Field(description="JSON pointer of the value not provided")
+    rules: list[str]
+
+
+class Checks(_Out):
+    """What was checked besides the findings, worked out from the whole dossier before any redaction for a role,
+    so a value hidden from a viewer is never reported as missing. ``batch`` leaves it out to stay lean."""
+
+    passed: list[CheckPassed]
+    not_provided: list[NotProvided]
+
+
+def checks_made(pack: Pack, kind: str, dossier: dict[str, Any], findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The rules of ``pack`` for ``kind`` that did not fire, split into passed and undecided (shape of :class:`Checks`).
+
+    Unknown is not false: a rule does not fire on a missing fact, so a rule that
+    did not fire while a value it reads is absent decided nothing, and staff must
+    see which value to ask for. A rule over a list the dossier leaves empty had
+    nothing to check and is in neither list.
+    """
+    fired = {f["rule_id"] for f in findings}
+    passed: list[dict[str, Any]] = []
+    missing: dict[str, list[str]] = {}
+    for resolved in pack.rules_for(kind):
+        spec = resolved.rule.spec
+        if spec.id in fired:
+            continue
+        each = (spec.for_each.in_, spec.for_each.as_) if spec.for_each else None
+        pointers = list(_evidence_pointers(spec.evidence, each, dossier))
+        if each is not None and not pointers:
+            continue
+        absent = [p for p in pointers if _at(dossier, p) is None]
+        for pointer in absent:
+            missing.setdefault(pointer, []).append(spec.id)
+        if not absent:
+            passed.append({"rule_id": spec.id, "article": resolved.article, "title": spec.title.model_dump()})
+    return {"passed": passed, "not_provided": [{"pointer": p, "rules": r} for p, r in sorted(missing.items()) if not _under_missing(p, missing)]}
+
+
+def _under_missing(pointer: str, missing: dict[str, list[str]]) -> bool:
+    """Whether a parent of ``pointer`` is missing too (the parent is the value to ask for)."""
+    while "/" in pointer.strip("/"):
+        pointer = pointer.rpartition("/")[0]
+        if pointer in missing:
+            return True
+    return False
+
+
+def _evidence_pointers(evidence: list[str], each: tuple[str, str] | None, dossier: dict[str, Any]) -> Iterator[str]:
+    """The pointers a rule's evidence names in this dossier (one per list item for a for_each rule over ``each``: (list, name))."""
+    for path in evidence:
+        steps = path.split(".")
+        if each is not None and steps[0] == each[1]:
+            base = "/" + each[0].replace(".", "/")
+            items = _at(dossier, base)
+            for index in range(len(items) if isinstance(items, list) else 0):
+                yield f"{base}/{index}/" + "/".join(steps[1:])
+        elif not steps[0].startswith("$"):
+            yield "/" + "/".join(steps)
+
+
+def _at(dossier: Any, pointer: str) -> Any:
+    """The value at ``pointer``; None when absent or null (both are "not provided")."""
+    node = dossier
+    for step in pointer.strip("/").split("/"):
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return None
+    return node
+
+
 class Report(_Out):
     report_version: Literal["1"] = REPORT_VERSION
     tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
@@ -181,6 +266,9 @@ class Report(_Out):
     counts: dict[Severity, int] = Field(description="Findings by severity (data warnings are not counted)")
     findings: list[Finding]
     data_warnings: list[DataWarning] = Field(default_factory=list, description="Limits of this screening (pack status, registries); not findings")
+    checks: Checks | None = Field(
+        default=None, description="Rules passed and values not provided, from the whole dossier before redaction; left out of batch outputs"
+    )
     generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")
 
 

@@ -197,7 +197,21 @@ def listen_address(value: str | None) -> tuple[str, int] | None:
     show_envvar=True,
     help="Roles that see candidates' identity in stored screenings (the team's policy under art. 3); repeat for each role.",
 )
-@click.option("--upgrade-db", is_flag=True, help="Upgrade a database made by an earlier release before serving (back it up first).")
+@click.option(
+    "--upgrade-db",
+    is_flag=True,
+    envvar=ENV + "UPGRADE_DB",
+    show_envvar=True,
+    help="Upgrade a database made by an earlier release before serving (back it up first).",
+)
+@click.option(
+    "--office-timezone",
+    default="Asia/Tokyo",
+    show_default=True,
+    envvar=ENV + "OFFICE_TIMEZONE",
+    show_envvar=True,
+    help="The office's time zone (an IANA name): the pages show the times of screenings in it.",
+)
 @click.option(
     "--write-openapi", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the OpenAPI document here (schemas/openapi.json) and exit."
 )
@@ -219,6 +233,7 @@ def serve(
     no_store_dossiers: bool,
     names_visible_to: tuple[str, ...],
     upgrade_db: bool,
+    office_timezone: str,
     write_openapi: Path | None,
     db: str | None,
     log_key: Path | None,
@@ -245,6 +260,7 @@ def serve(
         request_deadline_seconds=request_deadline,
         uploads_per_user=uploads_per_user,
         metrics_token=metrics_token or None,
+        office_timezone=_timezone(office_timezone),
     )
     if write_openapi is not None:
         from ..server.app import load_engine, openapi_text
@@ -304,3 +320,14 @@ def start_metrics_server(app: Any, host: str, port: int) -> Any:
         click.echo(_("error: cannot serve metrics on {host}:{port}: {reason}", host=host, port=port, reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
     return server
+
+
+def _timezone(name: str) -> str:
+    """The time zone named, checked now rather than on the first page shown."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(_("unknown time zone {name} (use an IANA name such as Asia/Tokyo)", name=name), param_hint="--office-timezone") from None
+    return name

@@ -82,6 +82,8 @@ class Settings:
     """Roles that see candidates' identity in stored dossiers and evidence (the team's policy under art. 3)."""
     secure_cookies: bool = True
     """False only for tests and local experiments over plain HTTP: the cookie loses ``Secure`` and its ``__Host-`` name."""
+    office_timezone: str = "Asia/Tokyo"
+    """The office's time zone (IANA name): pages show times of screenings and notices in it."""
     session_hours: int = 12
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch_bytes: int = MAX_BATCH_BYTES

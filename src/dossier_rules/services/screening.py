@@ -7,16 +7,17 @@ applied here once rather than by each interface.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
+import orjson
+
+from ..model import personal_pointer
 from ..packs import PackSet
 from ..results import Filter
-from ..server.screenings import Screenings, redact, redact_report
-
-T = TypeVar("T")
+from ..server.screenings import NotFound, Screenings, redact, redact_report
 
 
 @dataclass(frozen=True)
@@ -50,19 +51,25 @@ class ScreeningService:
         """The packs loaded: their message templates say which quoted values to withhold."""
         return self.store.engine.packset
 
-    def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
-        """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
-        return self.stored_with(sid, who, lambda _stored: None)[0]
+    def screen_correction(self, sid: str, dossier: dict[str, Any], who: Viewer) -> dict[str, Any]:
+        """Screen a corrected version of a stored screening's dossier (the stored screening stays in the log).
 
-    def stored_with(self, sid: str, who: Viewer, look: Callable[[dict[str, Any]], T]) -> tuple[dict[str, Any], T]:
-        """A stored screening as ``who`` may see it, and what ``look`` found in it *before* redaction.
-
-        The result page lists the fields a dossier left empty: a field hidden
-        from this role is not one the dossier lacks, so that look comes first.
+        A role that does not see candidates' identity corrected the dossier
+        without it: what it could not see is taken from the stored dossier, so
+        a correction never drops personal data the screener was not shown.
+        ``screening.not_found``, or ``screening.dossier_not_stored`` when only the hash was kept.
         """
         stored = self.store.stored(sid)
-        seen = look(stored)
-        return (stored if who.sees_names else redact(stored, self.packs)), seen
+        if stored.get("dossier") is None:
+            raise NotFound("screening.dossier_not_stored", screening_id=sid)
+        if not who.sees_names:
+            dossier = with_personal(dossier, stored["dossier"])
+        return self.store.screen(orjson.dumps(dossier), None, who.username)
+
+    def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
+        """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
+        stored = self.store.stored(sid)
+        return stored if who.sees_names else redact(stored, self.packs)
 
     def summaries(
         self, chosen: Filter, user: str | None, screened_from: date | None, screened_to: date | None, after: str | None, limit: int
@@ -86,3 +93,18 @@ class ScreeningService:
                 for side in ("added", "removed"):
                     result["changes"][side] = redact_report({"findings": result["changes"][side]}, self.packs)["findings"]
         return result
+
+
+def with_personal(draft: Any, stored: Any, at: str = "") -> Any:
+    """``draft`` with every personal field it lacks taken from ``stored`` (list items matched by position)."""
+    if isinstance(draft, dict) and isinstance(stored, dict):
+        for key, value in stored.items():
+            pointer = f"{at}/{key}"
+            if personal_pointer(pointer):
+                draft.setdefault(key, value)
+            elif key in draft:
+                with_personal(draft[key], value, pointer)
+    elif isinstance(draft, list) and isinstance(stored, list):
+        for index, (mine, theirs) in enumerate(zip(draft, stored, strict=False)):
+            with_personal(mine, theirs, f"{at}/{index}")
+    return draft

@@ -5,9 +5,13 @@ The model stays the single source of truth: every field of
 :class:`~dossier_rules.model.BrokerDossier` becomes a control (a date picker
 for dates, a choice with Japanese and English labels for enumerations, a
 three-way choice for yes / no / not known, a repeating group for lists of
-objects), so a field added to the model appears in the form. Form names are
-the JSON pointer's steps joined with dots (``fees.0.amount``), which lets an
-error at ``/fees/0/amount`` be shown next to its control.
+objects), so a field added to the model appears in the form. Codes are never
+typed: countries, currencies and languages are labelled choices, and a payee,
+holder or perpetrator is picked from the parties entered in the form. Form
+names are the JSON pointer's steps joined with dots (``fees.0.amount``), which
+lets an error at ``/fees/0/amount`` be shown next to its control
+(:func:`place_errors` puts an error without a control of its own next to the
+nearest group or list that holds it).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .. import labels
-from ..locale import N_, translate
-from ..model import KINDS
+from ..locale import N_, language, translate
+from ..model import KINDS, Party, Vocabulary
+from . import words
 
 MAX_ROWS = 50
 """Rows of one repeating group the form accepts; real dossiers have a handful."""
@@ -39,14 +44,24 @@ class Control:
     name: str
     key: str
     label: str
-    widget: Literal["text", "date", "number", "select", "tristate", "csv", "group", "rows"]
+    widget: Literal["text", "date", "number", "select", "tristate", "csv", "multi", "party", "group", "rows"]
     required: bool = False
     help: str | None = None
     value: str = ""
     choices: list[tuple[str, str]] = field(default_factory=list)
     children: list[Control] = field(default_factory=list)
     rows: list[list[Control]] = field(default_factory=list)
-    error: str | None = None
+    template: list[Control] = field(default_factory=list)
+    """A rows group's empty row, numbered ``__i__``: the page's script copies it to add a row in place."""
+    values: list[str] = field(default_factory=list)
+    """The values chosen in a multiple choice."""
+    party: str | None = None
+    """A party entered in the form (``sending_agency``, ``intermediaries.0``): other fields may pick it."""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        return " ".join(self.errors) or None
 
     @property
     def pointer(self) -> str:
@@ -64,7 +79,6 @@ def field_label(key: str) -> str:
 
 def value_label(value: str, choices: typing.Iterable[str] = ()) -> str:
     """How an enumerated value of a field with these ``choices`` reads, in the page's language (:mod:`dossier_rules.labels`)."""
-    from ..locale import language
 
     return labels.label(value, "ja" if language() == "ja" else "en", labels.enum_of(frozenset(choices)) if choices else None)
 
@@ -111,13 +125,30 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
-def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str], prefix: str = "", declared: dict[str, Any] | None = None) -> list[Control]:
+@dataclass(frozen=True)
+class Context:
+    """What choices depend on: the dossier's country (listed first) and the parties entered so far (key, words)."""
+
+    country: str = ""
+    parties: tuple[tuple[str, str], ...] = ()
+
+
+def controls(
+    model: type[BaseModel],
+    data: dict[str, Any],
+    errors: dict[str, str],
+    prefix: str = "",
+    declared: dict[str, Any] | None = None,
+    context: Context | None = None,
+) -> list[Control]:
     """The controls of ``model``, filled from ``data`` (the draft) and showing ``errors`` (pointer -> message).
 
     ``declared`` are the country fields the chosen country's pack declares
     (``pack.dossier_fields``): they become the ``country_fields`` group, so
     only that country's extra fields appear; with none, the group is left out.
+    Every coded value is a choice (countries, currencies, languages, parties), never typed.
     """
+    context = context or Context()
     out = []
     for key, info in model.model_fields.items():
         if not prefix and key in FIXED:
@@ -127,29 +158,138 @@ def controls(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str
             if declared:
                 out.append(_country_group(declared, data.get(key) if isinstance(data.get(key), dict) else {}, errors))
             continue
-        control = Control(name, key, field_label(key), "text", required=info.is_required(), help=info.description)
+        parent = next((step for step in reversed(prefix.split(".")) if step and not step.isdigit() and step != "__i__"), "")
+        control = Control(name, key, words.field_words(key, parent), "text", required=info.is_required(), help=info.description)
         value = data.get(key) if isinstance(data, dict) else None
         inner, nested = _base(info.annotation), _inner_model(info.annotation)
+        vocabulary = _vocabulary(info.annotation, key)
         if typing.get_origin(inner) is list and nested is not None:
             control.widget = "rows"
             items = value if isinstance(value, list) else []
-            control.rows = [controls(nested, item if isinstance(item, dict) else {}, errors, f"{name}.{i}.") for i, item in enumerate(items[:MAX_ROWS])]
+            control.rows = [
+                controls(nested, item if isinstance(item, dict) else {}, errors, f"{name}.{i}.", context=context) for i, item in enumerate(items[:MAX_ROWS])
+            ]
+            control.template = controls(nested, {}, {}, f"{name}.__i__.", context=context)
+            if key == "intermediaries":
+                for index, row in enumerate(control.rows):
+                    _mark_party(row, f"{name}.{index}")
+                _mark_party(control.template, f"{name}.__i__")
+        elif nested is Party and prefix:
+            _party_pick(control, value if isinstance(value, dict) else {}, errors, context)
         elif nested is not None:
             control.widget = "group"
-            control.children = controls(nested, value if isinstance(value, dict) else {}, errors, f"{name}.")
+            control.children = controls(nested, value if isinstance(value, dict) else {}, errors, f"{name}.", context=context)
+            if key == "sending_agency":
+                control.party = name
+                _mark_party(control.children, name)
+        elif typing.get_origin(inner) is list and vocabulary:
+            control.widget = "multi"
+            control.values = [str(v) for v in value] if isinstance(value, list) else [] if value is None else [str(value)]
+            control.choices = _coded(vocabulary, context.country, control.values)
         elif typing.get_origin(inner) is list:
             control.widget = "csv"
             control.value = ", ".join(str(v) for v in value) if isinstance(value, list) else "" if value is None else str(value)
+        elif vocabulary:
+            control.widget = "select"
+            control.value = "" if value is None else str(value)
+            control.choices = [("", translate(UNKNOWN)), *_coded(vocabulary, context.country, [control.value])]
         else:
             _scalar(control, inner, value)
-        control.error = errors.get(control.pointer)
+        control.errors = [errors[control.pointer]] if control.pointer in errors else []
         out.append(control)
     return out
 
 
+def _vocabulary(annotation: Any, key: str) -> str | None:
+    """The open list of codes a field takes its values from (country, language, currency), if any."""
+    if key == "currency":
+        return "currency"
+    inner, meta = words.unwrap(annotation)
+    if typing.get_origin(inner) is list:
+        inner, meta = words.unwrap(typing.get_args(inner)[0])
+    return next((m.name for m in meta if isinstance(m, Vocabulary)), None)
+
+
+def _coded(vocabulary: str, first: str, chosen: list[str]) -> list[tuple[str, str]]:
+    """The labelled codes of a vocabulary, the dossier's country (or its currency) first; a chosen code without a label kept."""
+    table = labels.CURRENCIES if vocabulary == "currency" else labels.ENUMS[vocabulary]
+    order = sorted(table, key=lambda code: (code != first, code != FIRST_CURRENCY.get(first) if vocabulary == "currency" else False))
+    extra = [code for code in chosen if code and code not in table]
+    lang: labels.Lang = "ja" if language() == "ja" else "en"
+    return [(code, table[code][0 if lang == "ja" else 1]) for code in order] + [(code, words.code_words(code, vocabulary)) for code in extra]
+
+
+FIRST_CURRENCY = {"KH": "USD", "LA": "LAK", "KG": "KGS", "TJ": "TJS", "PK": "PKR"}
+"""The currency offered first for a country's dossier (fees in Cambodia are mostly quoted in US dollars)."""
+ROW = "_row"
+"""The marker every row of a repeating group sends, so an empty row still exists while the form is being filled."""
+PICK = "_pick"
+"""The form name under a party field that picks a party entered elsewhere in the form."""
+OTHER = "other"
+
+
+def _mark_party(row: list[Control], key: str) -> None:
+    """Mark a party's name field, so the page's script offers the party in every party choice as it is typed."""
+    for control in row:
+        if control.key == "name":
+            control.party = key
+
+
+def _party_pick(control: Control, value: dict[str, Any], errors: dict[str, str], context: Context) -> None:
+    """A payee, holder or perpetrator: one of the parties entered in the form, or another party entered here."""
+    control.widget = "party"
+    entered = dict(context.parties)
+    named = words.party_words(value) if value.get("name") else None
+    chosen = next((k for k, said in context.parties if value.get(PICK) == k or named == said), "")
+    control.value = chosen or (OTHER if any(v for k, v in value.items() if k != PICK) else "")
+    control.choices = [("", translate(UNKNOWN)), *entered.items(), (OTHER, translate(N_("another party (enter below)")))]
+    control.children = controls(Party, value if control.value == OTHER else {}, errors, f"{control.name}.")
+
+
+def parties(draft: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The parties entered in a draft, by form key, in words (the choices of a payee, holder or perpetrator)."""
+    found = []
+    agency = draft.get("sending_agency")
+    if isinstance(agency, dict) and agency.get("name"):
+        found.append(("sending_agency", words.party_words({**agency, "role": agency.get("role") or "sending_agency"})))
+    for index, item in enumerate(draft.get("intermediaries") or []):
+        if isinstance(item, dict) and item.get("name"):
+            found.append((f"intermediaries.{index}", words.party_words({**item, "role": item.get("role") or "intermediary"})))
+    return tuple(found)
+
+
+def place_errors(tree: list[Control], errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Show every error next to its field, or next to the nearest group or list that holds it; (dom id, label, message)
+    of each, for the banner, whose count is then exactly what the page shows. An error no control holds is returned with no id."""
+    by_pointer: dict[str, Control] = {}
+    labels_of: dict[str, str] = {}
+    _index(tree, by_pointer, labels_of, [])
+    placed = []
+    for pointer, message in errors.items():
+        at = pointer
+        while at and at not in by_pointer:
+            at = at.rpartition("/")[0]
+        if at:
+            control = by_pointer[at]
+            if message not in control.errors:
+                control.errors.append(message)
+            placed.append((control.dom_id, labels_of[at], message))
+        else:
+            placed.append(("", "", message))
+    return placed
+
+
+def _index(tree: list[Control], by_pointer: dict[str, Control], labels_of: dict[str, str], trail: list[str]) -> None:
+    for control in tree:
+        by_pointer[control.pointer] = control
+        labels_of[control.pointer] = " › ".join([*trail, control.label])
+        _index(control.children, by_pointer, labels_of, [*trail, control.label])
+        for number, row in enumerate(control.rows, 1):
+            _index(row, by_pointer, labels_of, [*trail, f"{control.label} {number}"])
+
+
 def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dict[str, str]) -> Control:
     """The fields one country's pack declares, labelled with the pack's own titles."""
-    from ..locale import language
 
     group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
     for name, spec in sorted(declared.items()):
@@ -158,9 +298,8 @@ def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dic
         if spec.choices:
             inner = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
         _scalar(control, inner, values.get(name))
-        control.error = errors.get(control.pointer)
+        control.errors = [errors[control.pointer]] if control.pointer in errors else []
         group.children.append(control)
-    group.error = errors.get(group.pointer)
     return group
 
 
@@ -185,17 +324,19 @@ def _scalar(control: Control, inner: Any, value: Any) -> None:
 # --------------------------------------------------------------------------- reading the form back
 
 
-def dossier_from_form(model: type[BaseModel], form: dict[str, str], declared: dict[str, Any] | None = None) -> dict[str, Any]:
+def dossier_from_form(model: type[BaseModel], form: dict[str, str], declared: dict[str, Any] | None = None, keep_rows: bool = False) -> dict[str, Any]:
     """The dossier JSON a submitted form describes; empty controls are left out (not known, not false).
 
     Values are converted only where the control guarantees the form
     (numbers, yes/no); anything else goes to validation as typed, so the
-    error says what is wrong with what the person entered.
+    error says what is wrong with what the person entered. ``keep_rows``
+    keeps a row left empty (each row sends a ``ROW`` marker), so adding a
+    second row before filling the first loses neither.
     """
     tree: dict[str, Any] = {}
     for name, raw in form.items():
         value = raw.strip()
-        if not value or name in ("csrf_token", "add", "remove") or name.startswith("_"):
+        if not value or name in ("csrf_token", "add", "remove") or name.startswith("_") or "__i__" in name:
             continue
         steps = name.split(".")
         if len(steps) > 8 or not all(s and len(s) <= 64 for s in steps):
@@ -206,12 +347,40 @@ def dossier_from_form(model: type[BaseModel], form: dict[str, str], declared: di
             if not isinstance(node, dict):
                 break
         else:
-            node[steps[-1]] = value
+            if steps[-1] != ROW:
+                node[steps[-1]] = value
     extra = tree.pop(COUNTRY_FIELDS, None)
-    out = _typed(model, tree)
+    _resolve_picks(tree, tree)
+    out = _typed(model, tree, keep_rows)
     if isinstance(extra, dict) and declared:
         out[COUNTRY_FIELDS] = {k: _declared_value(declared[k].type, v) if k in declared else v for k, v in extra.items()}
     return out
+
+
+def _resolve_picks(node: Any, tree: dict[str, Any]) -> None:
+    """A party picked from those entered becomes a copy of that party; "another party" keeps what was typed under it."""
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            if isinstance(value, dict) and PICK in value:
+                pick = value.pop(PICK)
+                source = _entered(tree, pick)
+                if source is not None:
+                    node[key] = dict(source)
+                elif pick != OTHER:
+                    value.clear()
+            _resolve_picks(node[key], tree)
+
+
+def _entered(tree: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The party a pick names (``sending_agency``, ``intermediaries.0``) as the form gives it, with its role."""
+    steps = key.split(".")
+    node: Any = tree
+    for step in steps:
+        node = node.get(step) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not node.get("name"):
+        return None
+    role = "sending_agency" if steps[0] == "sending_agency" else "intermediary"
+    return {"role": role, **node}
 
 
 def _declared_value(kind: str, value: Any) -> Any:
@@ -222,7 +391,7 @@ def _declared_value(kind: str, value: Any) -> Any:
     return value
 
 
-def _typed(model: type[BaseModel], tree: dict[str, Any]) -> dict[str, Any]:
+def _typed(model: type[BaseModel], tree: dict[str, Any], keep_rows: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in tree.items():
         info = model.model_fields.get(key)
@@ -232,9 +401,11 @@ def _typed(model: type[BaseModel], tree: dict[str, Any]) -> dict[str, Any]:
         inner, nested = _base(info.annotation), _inner_model(info.annotation)
         if typing.get_origin(inner) is list and nested is not None and isinstance(value, dict):
             rows = [value[i] for i in sorted(value, key=lambda k: int(k) if k.isdigit() else MAX_ROWS) if i.isdigit()][:MAX_ROWS]
-            out[key] = [_typed(nested, row) for row in rows if isinstance(row, dict) and row]
+            kept = [_typed(nested, row, keep_rows) for row in rows if isinstance(row, dict) and (row or keep_rows)]
+            if kept or keep_rows:
+                out[key] = kept
         elif nested is not None and isinstance(value, dict):
-            out[key] = _typed(nested, value)
+            out[key] = _typed(nested, value, keep_rows)
         elif typing.get_origin(inner) is list and isinstance(value, str):
             out[key] = [part.strip() for part in value.replace("、", ",").split(",") if part.strip()]
         elif inner is bool and value in ("true", "false"):

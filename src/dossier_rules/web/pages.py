@@ -14,6 +14,7 @@ and hands the rest to :func:`run_in_threadpool`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -25,24 +26,26 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from .. import sharing
+from .. import labels, sharing
 from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
-from ..results import Filter
+from ..package_data import docs_dir
+from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
 from ..services import catalog as service_catalog
 from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
 from ..services.workspace import Workspace
-from . import forms, view
+from . import forms, view, words
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"style.css": "text/css; charset=utf-8", "print.js": "text/javascript; charset=utf-8"}
+STATIC_FILES = {"style.css": "text/css; charset=utf-8", "print.js": "text/javascript; charset=utf-8", "form.js": "text/javascript; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
@@ -51,36 +54,21 @@ MAX_APPROVALS = 100
 NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
 """The status of a page refused with a typed error; any other code answers 409."""
-COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
-TERMS = {
-    # roles
-    "screener": N_("screener"),
-    "reviewer": N_("reviewer"),
-    "admin": N_("admin"),
-    # outcomes of a screening
-    "blocked": N_("blocked"),
-    "review": N_("needs review"),
-    "clear": N_("no findings"),
-    "not_in_force": N_("MOC not in force"),
-    "unreadable": N_("unreadable"),
-    # states of a notice
-    "draft": N_("draft"),
-    "approved": N_("approved"),
-    "exported": N_("exported"),
-    # the lists rules consult
-    "accredited-agencies": N_("accredited sending agencies"),
-    "improvement-orders": N_("improvement orders"),
-    "support-organisations": N_("registered support organisations"),
-    "suspended-sectors": N_("sectors with acceptance suspended"),
-    # severities
-    "block": N_("block"),
-    "warn": N_("warn"),
-    "info": N_("info"),
-    # kinds of dossier
-    "candidate": N_("candidate"),
-    "broker": N_("broker"),
-}
-"""Codes the pages show as words: each through the catalog (the templates use ``term(code)``)."""
+PARTNERS = ("KH", "LA", "KG", "TJ", "PK")
+"""The partner countries in the order the pages list them; their names come from :mod:`dossier_rules.labels`."""
+
+
+def term(code: str) -> str:
+    """One of the product's codes (outcome, severity, kind, notice state, role, registry) in the page's language (:data:`labels.TERMS`)."""
+    return labels.term(code, "ja" if language() == "ja" else "en")
+
+
+CSP = "default-src 'self'; script-src 'self'; img-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+"""Every page's Content-Security-Policy: only this site's own script (``static/form.js``), no inline script; styles
+from the stylesheet only, except in a downloaded result, which carries its stylesheet inline."""
+
+MARKDOWN = MarkdownIt("js-default")
+"""Markdown to HTML for the guide and the notice preview: tables on, raw HTML off (it is escaped, never passed through)."""
 
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
@@ -95,14 +83,20 @@ NAV = [
 
 templates = Environment(loader=PackageLoader("dossier_rules.web", "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
 templates.globals.update(
-    pointer_label=view.pointer_label,
+    pointer_label=words.pointer_words,
     act_label=lambda act: forms.value_label(act, ACTS),
     _=_,
-    term=lambda code: translate(TERMS.get(code, code)),
+    term=term,
     translate=translate,
     localized=view.localized,
     field_label=forms.field_label,
     quote=quote,
+    date_words=words.date_words,
+    role_words=lambda role: words.code_words(role, "party_role"),
+    country_name=lambda code: words.code_words(code, "country"),
+    article_words=lambda article: words.article_words(article),
+    count_words=lambda n: f"（{n}件）" if language() == "ja" else f" ({n})",
+    paren=lambda text: f"（{text}）" if language() == "ja" else f" ({text})",
 )
 
 
@@ -126,8 +120,10 @@ def render(request: Request, who: Principal | None, name: str, status: int = 200
     """A page in the current language, with the header every page shares."""
     nav = [(href, translate(text)) for href, text, role in NAV if who is not None and who.user.can(role)]
     csrf = who.session.csrf if who is not None and who.session is not None else ""
-    html = templates.get_template(name).render(request=request, who=who, lang=language(), nav=nav, csrf=csrf, path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    colon = "：" if language() == "ja" else ": "
+    html = templates.get_template(name).render(request=request, who=who, lang=language(), nav=nav, csrf=csrf, path=request.url.path, colon=colon, **context)
+    policy = CSP + ("; style-src 'self' 'unsafe-inline'" if context.get("standalone") else "; style-src 'self'")
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "Content-Security-Policy": policy})
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -190,6 +186,22 @@ def static(name: str) -> Response:
     if name not in STATIC_FILES:
         raise HTTPException(404, "no such file")
     return Response((STATIC / name).read_bytes(), media_type=STATIC_FILES[name], headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/help")
+def help_page(request: Request) -> Response:
+    """The staff guide (docs/guide-ja.md or guide-en.md) in the page's language, reachable from every page."""
+    who = optional_principal(request)
+    with page(request, who) as lang:
+        text = (docs_dir() / f"guide-{lang}.md").read_text(encoding="utf-8").replace("](screenshots/", "](/help/screenshots/")
+        return render(request, who, "help.html", guide=MARKDOWN.render(text))
+
+
+@router.get("/help/screenshots/{name}")
+def help_screenshot(name: str) -> Response:
+    if not re.fullmatch(r"[a-z0-9-]+\.png", name) or not (docs_dir() / "screenshots" / name).is_file():
+        raise HTTPException(404, "no such file")
+    return Response((docs_dir() / "screenshots" / name).read_bytes(), media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/")
@@ -265,8 +277,8 @@ def new_screening(request: Request) -> Response:
 
 def _countries(request: Request) -> list[tuple[str, str]]:
     known = {p.country for p in request.app.state.engine.packset.packs.values() if p.country}
-    ordered = [c for c in COUNTRY_NAMES if c in known] + sorted(known - COUNTRY_NAMES.keys())
-    return [(c, translate(COUNTRY_NAMES.get(c, c))) for c in ordered]
+    ordered = [c for c in PARTNERS if c in known] + sorted(known - set(PARTNERS))
+    return [(c, words.code_words(c, "country")) for c in ordered]
 
 
 @router.post("/screenings/upload")
@@ -310,11 +322,25 @@ def _declared(request: Request, kind: str, country: str) -> dict[str, Any]:
     return {}
 
 
+SECTION_WIDGETS = ("group", "rows", "multi")
+"""Controls that are a section of the form of their own; the single fields before them form the first section."""
+
+
 def _render_form(
-    request: Request, who: Principal, kind: str, country: str, draft: dict[str, Any], errors: dict[str, str], general: list[str], status: int = 200
+    request: Request,
+    who: Principal,
+    kind: str,
+    country: str,
+    draft: dict[str, Any],
+    errors: dict[str, str],
+    general: list[str],
+    status: int = 200,
+    editing: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     model = KINDS[kind]
-    controls = forms.controls(model, draft, errors, declared=_declared(request, kind, country))
+    context = forms.Context(country, forms.parties(draft))
+    controls = forms.controls(model, draft, {}, declared=_declared(request, kind, country), context=context)
+    problems = forms.place_errors(controls, errors) + [("", "", message) for message in general]
     return render(
         request,
         who,
@@ -322,17 +348,20 @@ def _render_form(
         status=status,
         kind=kind,
         country=country,
-        country_name=translate(COUNTRY_NAMES.get(country, country)),
-        controls=controls,
-        general=general,
-        error_count=len(errors) + len(general),
+        country_name=words.code_words(country, "country"),
+        basics=[c for c in controls if c.widget not in SECTION_WIDGETS],
+        controls=[c for c in controls if c.widget in SECTION_WIDGETS],
+        problems=problems,
+        editing=editing,
+        sections=[("sec-basics", translate(words.SECTIONS[0][0]))] + [(c.dom_id, c.label) for c in controls if c.widget in SECTION_WIDGETS],
     )
 
 
 @router.post("/screenings/form")
 async def submit_form(request: Request, who: Principal = Depends(require("screener"))) -> Response:
     """Add or remove a row (the draft comes back as typed), or screen the dossier the form describes."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    submitted = await request.form()
+    form = {k: ",".join(v for v in submitted.getlist(k) if isinstance(v, str) and v) for k in submitted}
     kind, country = form.get("_kind", ""), form.get("_country", "")
     if kind not in KINDS:
         with page(request, who):
@@ -342,14 +371,25 @@ async def submit_form(request: Request, who: Principal = Depends(require("screen
 
 def _screen_form(request: Request, who: Principal, kind: str, country: str, form: dict[str, str]) -> Response:
     """The form's draft with a row added or removed, or its dossier screened (in the thread pool)."""
-    draft = forms.dossier_from_form(KINDS[kind], form, _declared(request, kind, country))
+    declared = _declared(request, kind, country)
     if form.get("add") or form.get("remove"):
+        draft = forms.dossier_from_form(KINDS[kind], form, declared, keep_rows=True)
         draft = forms.with_row(draft, form.get("add") or form.get("remove") or "", add=bool(form.get("add")))
         return _render_form(request, who, kind, country, draft, {}, [])
+    draft = forms.dossier_from_form(KINDS[kind], form, declared)
     dossier = {"kind": kind, "country": country, **draft}
-    record = _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
+    edited = form.get("_edit_of", "")
+    try:
+        record = (
+            _screenings(request).screen_correction(edited, dossier, _viewer(request, who))
+            if edited
+            else _screenings(request).screen(orjson.dumps(dossier), None, _viewer(request, who))
+        )
+    except DossierError as exc:
+        raise refused(exc) from None
     if "errors" not in record:
-        return RedirectResponse("/screenings/" + record["source"].removeprefix("api:"), status_code=303)
+        after = "?" + urlencode({"changed_from": edited}) if edited else ""
+        return RedirectResponse("/screenings/" + record["source"].removeprefix("api:") + after, status_code=303)
     errors: dict[str, str] = {}
     general: list[str] = []
     for err in record["errors"]:
@@ -358,55 +398,99 @@ def _screen_form(request: Request, who: Principal, kind: str, country: str, form
             errors.setdefault(at, _("Required: enter a value.") if not view.present(draft, at) else err["message"])
         else:
             general.append(err["message"])
-    return _render_form(request, who, kind, country, draft, errors, general, status=422)
+    editing = {"screening_id": edited, "redacted": not _viewer(request, who).sees_names} if edited else None
+    return _render_form(request, who, kind, country, draft, errors, general, status=422, editing=editing)
+
+
+@router.get("/screenings/{sid}/edit")
+def edit_page(sid: str, request: Request) -> Response:
+    """A stored screening's dossier in the form, to correct and screen again (the stored screening stays in the log)."""
+    who = optional_principal(request)
+    if who is None:
+        return to_login(request)
+    with page(request, who):
+        stored = _stored(request, who, sid)
+        dossier = stored.get("dossier")
+        if not dossier:
+            raise HTTPException(409, _("Only the dossier's SHA-256 was kept."))
+        draft = {k: v for k, v in dossier.items() if k not in forms.FIXED}
+        editing = {"screening_id": sid, "redacted": bool(stored.get("redacted"))}
+        return _render_form(request, who, dossier["kind"], dossier["country"], draft, {}, [], editing=editing)
 
 
 # --------------------------------------------------------------------------- Result
 
 
-def _stored(request: Request, who: Principal, sid: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
-    """The screening as this role may see it, and the fields its dossier left empty.
-
-    The empty fields are found before redaction: a field hidden from this
-    role is not one the dossier lacks.
-    """
+def _stored(request: Request, who: Principal, sid: str) -> dict[str, Any]:
+    """The screening as this role may see it (its report's checks were made on the whole dossier, before any redaction)."""
     try:
-        engine = request.app.state.engine
-        return _screenings(request).stored_with(sid, _viewer(request, who), lambda stored: view.unknowns(engine, stored["report"], stored.get("dossier")))
+        return _screenings(request).stored(sid, _viewer(request, who))
     except DossierError as exc:
         raise refused(exc) from None
 
 
-def _result_context(request: Request, stored: dict[str, Any], unknowns: list[tuple[str, list[str]]]) -> dict[str, Any]:
+def _result_context(request: Request, stored: dict[str, Any]) -> dict[str, Any]:
     engine = request.app.state.engine
     report = stored["report"]
-    rows = list(view.flatten(stored.get("dossier") or {}))
-    present = {pointer for pointer, _value in rows}
+    kind = report["kind"]
+    pack = engine.packset.packs.get(report["pack"])
+    titles = {article: entry.title.model_dump() for article, entry in pack.inventory()} if pack is not None else {}
     explanations = {}
     for finding in report.get("findings", []):
         rule = engine.packset.rule(finding["rule_id"])
         if rule is not None and finding["rule_id"] not in explanations:
             explanations[finding["rule_id"]] = service_catalog.explain(engine.packset, rule, _workspace(request).packs_dir)
+    dossier = stored.get("dossier") or {}
     return {
         "stored": stored,
         "report": report,
         "verdict": view.verdict(report),
         "groups": view.grouped(report.get("findings", [])),
         "explanations": explanations,
-        "unknowns": unknowns,
-        "dossier_rows": rows,
-        "anchor": lambda pointer: view.nearest(pointer, present),
-        "severity_headings": view.SEVERITY_HEADINGS,
+        "article_title": lambda article: view.localized(titles.get(article)),
+        "checks": view.checks(engine, report, stored.get("dossier"), bool(stored.get("redacted"))),
+        "sections": words.sections(kind, dossier),
+        "evidence": lambda finding: words.evidence_words(kind, finding.get("evidence") or {}),
+        "screened_by": _display_name(request, stored.get("screened_by")),
+        "screened_at": words.time_words(stored.get("screened_at"), request.app.state.settings.office_timezone),
     }
 
 
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What a correction changed: the dossier's fields, and the outcome and findings as ``diff`` compares them."""
+    before, after = old["report"], new["report"]
+    found = change(before, after)
+    titles = {f["rule_id"]: view.localized(f["title"]) for f in (*before["findings"], *after["findings"])}
+    return {
+        "old_id": old["screening_id"],
+        "fields": words.changed_fields(after["kind"], old.get("dossier") or {}, new.get("dossier") or {}),
+        "old_outcome": before["outcome"],
+        "new_outcome": after["outcome"],
+        "added": [titles[r] for r in found.added] if found else [],
+        "removed": [titles[r] for r in found.removed] if found else [],
+    }
+
+
+def _display_name(request: Request, username: str | None) -> str:
+    """The screener as staff know them (their display name); the user name when the account is gone."""
+    if not username:
+        return ""
+    try:
+        return str(request.app.state.accounts.user(username).display_name or username)
+    except AccountError:
+        return username
+
+
 @router.get("/screenings/{sid}")
-def result(sid: str, request: Request, download: bool = False) -> Response:
+def result(sid: str, request: Request, download: bool = False, changed_from: str = "") -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     with page(request, who):
-        context = _result_context(request, *_stored(request, who, sid))
+        stored = _stored(request, who, sid)
+        context = _result_context(request, stored)
+        if changed_from:
+            context["changes"] = _changes(_stored(request, who, changed_from), stored)
         response = render(request, who, "result.html", standalone=download, inline_css=(STATIC / "style.css").read_text() if download else "", **context)
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{sid}.html"'
@@ -421,29 +505,83 @@ def rescreen(sid: str, request: Request, who: Principal = Depends(require("scree
         except DossierError as exc:
             raise refused(exc) from None
     new_id = outcome.get("screening_id")
-    return RedirectResponse(f"/screenings/{new_id}" if new_id else f"/screenings/{sid}", status_code=303)
+    return RedirectResponse(f"/screenings/{new_id}?" + urlencode({"changed_from": sid}) if new_id else f"/screenings/{sid}", status_code=303)
 
 
 # --------------------------------------------------------------------------- History
 
 
+HISTORY_PAGE = 50
+"""Screenings one History page lists."""
+HISTORY_READS = 10
+"""Pages of the service's listing one History page reads at most to fill itself when it narrows by dossier id or name."""
+
+
 @router.get("/history")
 def history(
-    request: Request, country: str = "", outcome: str = "", kind: str = "", screened_from: str = "", screened_to: str = "", user: str = "", after: str = ""
+    request: Request,
+    country: str = "",
+    outcome: str = "",
+    kind: str = "",
+    screened_from: str = "",
+    screened_to: str = "",
+    user: str = "",
+    dossier_id: str = "",
+    after: str = "",
 ) -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     with page(request, who):
-        chosen = Filter.of(
-            countries=[country] if country else [],
-            outcomes=[outcome] if outcome else [],
-            kinds=[kind] if kind else [],
-        )
-        items, cursor = _screenings(request).summaries(chosen, user or None, _date(screened_from), _date(screened_to), after or None, 50)
-        filters = {"country": country, "outcome": outcome, "kind": kind, "screened_from": screened_from, "screened_to": screened_to, "user": user}
+        chosen = Filter.of(countries=[country] if country else [], outcomes=[outcome] if outcome else [], kinds=[kind] if kind else [])
+        wanted = _history_match(dossier_id)
+        items: list[dict[str, Any]] = []
+        cursor: str | None = after or None
+        for _read in range(HISTORY_READS):
+            found, cursor = _screenings(request).summaries(chosen, user or None, _date(screened_from), _date(screened_to), cursor, HISTORY_PAGE)
+            items.extend(row for row in map(_summary, found) if wanted(row))
+            if cursor is None or len(items) >= HISTORY_PAGE:
+                break
+        if len(items) > HISTORY_PAGE:
+            items, cursor = items[:HISTORY_PAGE], items[HISTORY_PAGE - 1]["screening_id"]
+        filters = {
+            "country": country,
+            "outcome": outcome,
+            "kind": kind,
+            "screened_from": screened_from,
+            "screened_to": screened_to,
+            "user": user,
+            "dossier_id": dossier_id,
+        }
         next_url = "/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "after": cursor}) if cursor else None
-        return render(request, who, "history.html", items=items, filters=filters, countries=_countries(request), next_url=next_url, verdicts=view.VERDICTS)
+        zone = request.app.state.settings.office_timezone
+        rows = [{**item, "by": _display_name(request, item.get("screened_by")), "at": words.time_words(item.get("screened_at"), zone)} for item in items]
+        return render(
+            request,
+            who,
+            "history.html",
+            items=rows,
+            filters=filters,
+            countries=_countries(request),
+            next_url=next_url,
+            verdicts=view.VERDICTS,
+        )
+
+
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
+    """One listed screening as the History page shows it (an indexed summary: no personal data, no stored report read)."""
+    fields = ("screening_id", "screened_by", "screened_at", "dossier_id", "kind", "country", "outcome")
+    return {key: item.get(key) for key in fields}
+
+
+def _history_match(dossier_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a listed screening is the dossier asked for (its id starts with what was typed)."""
+    wanted_id = dossier_id.strip().casefold()
+
+    def match(row: dict[str, Any]) -> bool:
+        return not wanted_id or str(row.get("dossier_id") or "").casefold().startswith(wanted_id)
+
+    return match
 
 
 def _date(text: str) -> date | None:
@@ -457,24 +595,37 @@ def _date(text: str) -> date | None:
 
 
 @router.get("/notices")
-def notices(request: Request, state: str = "") -> Response:
+def notices(request: Request, state: str = "", preview: str = "") -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     who = _reviewer(who)
     with page(request, who):
-        return _notices_page(request, who, state)
+        return _notices_page(request, who, state, preview=preview)
 
 
-def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    """The notices, grouped by partner and act; ``error`` says why the last form was refused."""
+def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200, preview: str = "") -> HTMLResponse:
+    """The notices, grouped by partner and act, each naming its intermediary; ``preview`` opens one notice's
+    partner-facing document in the page (as text: no frame, which the service's headers forbid), beside its approve
+    and export buttons, and is logged as a preview; ``error`` says why the last form was refused."""
     chosen = sharing.NoticeFilter(states=frozenset([state]) if state in ("draft", "approved", "exported") else frozenset())
     with _notices(request) as service:
-        rows = service.listing(chosen)
+        rows = [{**row, "intermediary": _intermediary_words(service, row["id"])} for row in service.listing(chosen)]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
-    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES, error=error)
+    shown = next((row for row in rows if row["id"] == preview), None)
+    if shown is not None:
+        with _notices(request) as service:
+            shown = {**shown, "html": MARKDOWN.render(service.preview(shown["id"], "md", _reviewer_of(who)))}
+    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error, preview=shown)
+
+
+def _intermediary_words(service: NoticeService, nid: str) -> str:
+    """The intermediary a notice concerns, by name and id; a test-fraud notice concerns none."""
+    party = service.notice(nid).intermediary or {}
+    name, pid = party.get("name"), party.get("id")
+    return " ".join(str(v) for v in (name, f"({pid})" if pid and name else pid) if v)
 
 
 def _reviewer(who: Principal) -> Principal:

@@ -7,14 +7,14 @@ it can be tested without a browser.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Engine
 from ..locale import N_, language
+from ..model import personal_pointer
 from ..packs import SEVERITY_RANK
-from .forms import field_label
+from ..report import checks_made
 
 VERDICTS = {
     "blocked": ("block", N_("Blocked: the MOC does not allow this application as it stands")),
@@ -22,7 +22,6 @@ VERDICTS = {
     "clear": ("clear", N_("No findings")),
     "not_in_force": ("warn", N_("MOC not in force on the date evaluated")),
 }
-SEVERITY_HEADINGS = {"block": N_("Block"), "warn": N_("Needs review"), "info": N_("For information")}
 
 
 @dataclass
@@ -61,43 +60,10 @@ def localized(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def flatten(value: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
-    """Every node of the dossier with its JSON pointer, parents before children (the dossier view)."""
-    if isinstance(value, dict):
-        if pointer:
-            yield pointer, None
-        for key, item in value.items():
-            yield from flatten(item, f"{pointer}/{key}")
-    elif isinstance(value, list):
-        yield pointer, None
-        for index, item in enumerate(value):
-            yield from flatten(item, f"{pointer}/{index}")
-    else:
-        yield pointer, value
-
-
-def nearest(pointer: str, present: set[str]) -> str | None:
-    """The pointer itself if the dossier has it, else its nearest ancestor that it has (an evidence link's target)."""
-    while pointer and pointer not in present:
-        pointer = pointer.rpartition("/")[0]
-    return pointer or None
-
-
 def present(dossier: Any, pointer: str) -> bool:
     """Whether the dossier gives a value at ``pointer`` (absent and null are both "not given")."""
     found, value = _resolve(dossier, pointer)
     return found and value is not None
-
-
-def pointer_label(pointer: str) -> str:
-    """A JSON pointer in words for staff: ``/fees/0/amount`` -> 費用 1 › 金額."""
-    words = []
-    for step in pointer.strip("/").split("/"):
-        if step.isdigit() and words:
-            words[-1] += f" {int(step) + 1}"
-        elif step:
-            words.append(field_label(step))
-    return " › ".join(words)
 
 
 def _resolve(dossier: Any, pointer: str) -> tuple[bool, Any]:
@@ -112,37 +78,15 @@ def _resolve(dossier: Any, pointer: str) -> tuple[bool, Any]:
     return True, node
 
 
-def unknowns(engine: Engine, report: dict[str, Any], dossier: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
-    """Fields the pack's rules consult that the dossier left empty, with the rules that needed them.
-
-    Unknown is not false: a rule does not fire on a missing fact, so staff
-    must see which facts were missing to know what was not checked.
-    """
-    if not dossier:
-        return []
+def checks(engine: Engine, report: dict[str, Any], dossier: dict[str, Any] | None, redacted: bool) -> dict[str, Any]:
+    """What was checked: the report's own list (made before redaction); for a report older than that list, worked out
+    from the stored dossier, leaving out what this role cannot see, so a hidden value is never said to be missing."""
+    if report.get("checks") is not None:
+        return dict(report["checks"])
     pack = engine.packset.packs.get(report["pack"])
-    if pack is None:
-        return []
-    missing: dict[str, list[str]] = {}
-    for resolved in pack.rules_for(report["kind"]):
-        spec = resolved.rule.spec
-        for pointer in _evidence_pointers(spec, dossier):
-            found, value = _resolve(dossier, pointer)
-            if not found or value is None:
-                missing.setdefault(pointer, [])
-                if spec.id not in missing[pointer]:
-                    missing[pointer].append(spec.id)
-    return sorted(missing.items())
-
-
-def _evidence_pointers(spec: Any, dossier: dict[str, Any]) -> Iterator[str]:
-    """The pointers a rule's evidence names in this dossier (one per list item for a for_each rule)."""
-    each = spec.for_each
-    for path in spec.evidence:
-        steps = path.split(".")
-        if each is not None and steps[0] == each.as_:
-            ok, items = _resolve(dossier, "/" + each.in_.replace(".", "/"))
-            for index in range(len(items) if ok and isinstance(items, list) else 0):
-                yield "/" + each.in_.replace(".", "/") + f"/{index}/" + "/".join(steps[1:])
-        elif not steps[0].startswith("$"):
-            yield "/" + "/".join(steps)
+    if not dossier or pack is None:
+        return {"passed": [], "not_provided": []}
+    made = checks_made(pack, report["kind"], dossier, report.get("findings", []))
+    if redacted:
+        made["not_provided"] = [m for m in made["not_provided"] if not personal_pointer(m["pointer"])]
+    return made
