@@ -82,7 +82,7 @@ def test_cells_are_words_in_the_chosen_language_never_codes(book_ja: Any) -> Non
     parties = book_ja["仲介機関別"]
     assert header(parties)[:3] == ["ID", "名称", "立場"]
     assert not any(str(v).startswith(("id:", "name:")) for v in column(parties, "ID") if v)
-    assert "仲介機関（送出機関以外）" in column(parties, "立場") and "intermediary" not in column(parties, "役割")
+    assert "仲介機関（送出機関以外）" in column(parties, "立場") and "intermediary" not in column(parties, "立場")
     assert any("4(1)(a) 金銭・財産の管理" in (v or "") for v in column(parties, "行為"))
     for sheet in book_ja:
         values = {c.value for row in sheet.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
