@@ -10,6 +10,7 @@ checkpoint stands in the way, and it is enough.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import stat
@@ -452,3 +453,33 @@ def test_a_malformed_archive_line_is_named_not_a_traceback(log: Log) -> None:
     write_archive(log, rows)
     code, output = cli("log", "verify", "--file", log.archive)
     assert code == 2 and "archive.jsonl:2: not a log entry (/hash is missing)" in output
+
+
+# --------------------------------------------------------------------------- receipts with every answer
+
+
+def test_screenings_approvals_and_exports_answer_with_a_receipt_a_client_checks_offline(log: Log, tmp_path: Path) -> None:
+    service = log.service
+    screened = screen(service, SAMPLES[0])
+    receipt = screened["receipt"]
+    sid = screened["screening_id"]
+    assert receipt["entry"] == int(sid.removeprefix("S-")) and receipt["tree_size"] >= receipt["entry"]
+    kept = tmp_path / "receipt.json"
+    kept.write_text(json.dumps(receipt))
+    code, output = cli("log", "check-receipt", "--receipt", kept, "--public-key", log.public_key)
+    assert code == 0, output
+    again = service.client.post(f"/api/v1/screenings/{sid}/rescreen", json={}, headers=service.as_("screener")).json()
+    assert again["receipt"]["entry"] == int(again["screening_id"].removeprefix("S-"))
+    built = service.client.post("/api/v1/notices/build", json={"screening_ids": [s["screening_id"] for s in [screened]]}, headers=service.as_("reviewer"))
+    created = built.json()["created"] or [n["id"] for n in service.client.get("/api/v1/notices", headers=service.as_("reviewer")).json()]
+    approved = service.client.post(f"/api/v1/notices/{created[0]}/approve", headers=service.as_("reviewer"))
+    exported = service.client.post(f"/api/v1/notices/{created[0]}/export", headers=service.as_("reviewer"))
+    for answer, kind in ((approved, "notice_approved"), (exported, "notice_exported")):
+        assert answer.status_code == 200, answer.text
+        value = answer.headers["log-receipt"]
+        decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        kept.write_text(json.dumps(decoded))
+        assert cli("log", "check-receipt", "--receipt", kept, "--public-key", log.public_key)[0] == 0
+        with service.app.state.db.read() as conn:
+            entry = screening_log.entry(conn, decoded["entry"])
+        assert entry is not None and entry.kind == kind and json.loads(entry.body)["notice_id"] == created[0]

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.state.engine = engine or load_engine(settings)
     app.state.metrics = Metrics()
     app.state.log_key, app.state.log_key_created = keyfile.load_or_create(_log_key_path(settings))
-    app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers)
+    app.state.screenings = Screenings(db, app.state.engine, app.state.metrics, settings.store_dossiers, app.state.log_key)
     errors.install(app)
     openapi.install(app)
     app.include_router(ops)

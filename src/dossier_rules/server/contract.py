@@ -138,11 +138,23 @@ class ScreeningPage(_Answer):
     next: str | None = Field(description="Pass as ?after= to get the next page; null on the last page")
 
 
+class Receipt(_Answer):
+    """What a client keeps to prove later that an entry is in the screening log (check it with `dossier-rules log check-receipt`)."""
+
+    entry: int = Field(description="The log entry (1 is the first)")
+    leaf_index: int = Field(description="Its leaf in the Merkle tree (entry - 1)")
+    leaf_hash: str = Field(description="SHA-256 of 0x00 and the entry (hex)")
+    tree_size: int = Field(description="Entries the checkpoint covers")
+    inclusion_proof: list[str] = Field(description="RFC 9162 inclusion proof, hashes in hex")
+    checkpoint: str = Field(description="The signed checkpoint (signed-note text) that includes the entry")
+
+
 class ScreeningOut(_Answer):
-    """A screened dossier: the id it is stored under, and its report."""
+    """A screened dossier: the id it is stored under, its report, and the receipt of its log entry."""
 
     screening_id: str
     report: Report
+    receipt: Receipt | None = Field(default=None, description="The log receipt of this screening")
 
 
 class OutcomeChange(_Answer):
@@ -169,6 +181,7 @@ class Rescreening(_Answer):
     old: Report
     new: Report | ErrorRecord
     changes: Changes | None
+    receipt: Receipt | None = Field(default=None, description="The log receipt of the new screening")
 
 
 class InForce(_Answer):

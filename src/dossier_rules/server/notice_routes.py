@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import sharing
 from ..locale import use_language
+from ..services import receipts
 from ..services.notices import MAX_BUILD, NoticeService, Reviewer
 from .auth import Principal, require
 from .contract import Day, refusals
@@ -34,9 +36,20 @@ PREVIEWS: dict[int | str, dict[str, Any]] = {
         "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
     }
 }
-EXPORTS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The exported notice: the file to send", "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}}}
+RECEIPT_HEADER = {
+    receipts.HEADER: {
+        "description": "The log receipt of this change: base64url (no padding) of its JSON (components/schemas/Receipt); check it with `dossier-rules log check-receipt`",
+        "schema": {"type": "string"},
+    }
 }
+EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The exported notice: the file to send",
+        "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
+        "headers": RECEIPT_HEADER,
+    }
+}
+LOGGED: dict[int | str, dict[str, Any]] = {200: {"description": "The notice, changed and logged", "headers": RECEIPT_HEADER}}
 State = Literal["draft", "approved", "exported"]
 
 
@@ -46,7 +59,7 @@ def notices_of(request: Request) -> Iterator[NoticeService]:
     state = request.app.state
     box = sharing.Outbox(state.db)
     try:
-        yield NoticeService(box, state.db)
+        yield NoticeService(box, state.db, log_key=state.log_key)
     finally:
         box.close()
 
@@ -179,12 +192,13 @@ def preview(notice_id: str, request: Request, format: Literal["html", "md"] = "h
     return Response(text, media_type=MEDIA[format])
 
 
-@router.post("/{notice_id}/approve", response_model=sharing.Notice, responses=refusals(401, 403, 404, 409))
-def approve(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+@router.post("/{notice_id}/approve", response_model=sharing.Notice, responses={**LOGGED, **refusals(401, 403, 404, 409)})
+def approve(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> JSONResponse:
     """Approve a draft notice in the approver's name; the approval is logged. A notice is approved once."""
     with notices_of(request) as service:
         notice = service.approve(notice_id, reviewer(who))
-    return notice.model_dump(mode="json")
+        receipt = service.receipt()
+    return JSONResponse(notice.model_dump(mode="json"), headers=_receipt_header(receipt))
 
 
 @router.post("/approve", response_model=ApprovedMany, responses=refusals(400, 401, 403, 413, 415, 422))
@@ -205,7 +219,7 @@ def export(notice_id: str, request: Request, format: Literal["html", "md"] = "ht
     return _exported(notice_id, request, format, who)
 
 
-@router.post("/{notice_id}/export/json", response_model=sharing.Notice, responses=refusals(401, 403, 404, 409))
+@router.post("/{notice_id}/export/json", response_model=sharing.Notice, responses={**LOGGED, **refusals(401, 403, 404, 409)})
 def export_json(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> Response:
     """Export an approved notice in its JSON form (components/schemas/Notice); every export is logged.
 
@@ -218,4 +232,10 @@ def _exported(notice_id: str, request: Request, format: Literal["json", "html", 
     """One export, in one format: a document answer of its own media type (each format is one operation's answer)."""
     with notices_of(request) as service:
         notice = service.export(notice_id, request.app.state.engine.packset, datetime.now(UTC).date(), format, reviewer(who))
-    return Response(sharing.render(notice, format), media_type=MEDIA[format])
+        receipt = service.receipt()
+    return Response(sharing.render(notice, format), media_type=MEDIA[format], headers=_receipt_header(receipt))
+
+
+def _receipt_header(receipt: dict[str, Any] | None) -> dict[str, str]:
+    """The change's log receipt as a header (the body is the notice or its document)."""
+    return {receipts.HEADER: receipts.header_value(receipt)} if receipt is not None else {}

@@ -85,7 +85,8 @@ async def screen_one(request: Request, as_of: Day | None = None, who: Principal 
         code = "request.malformed" if malformed else "dossier.invalid"
         return JSONResponse({**record, "code": code, "params": {}}, status_code=400 if malformed else 422)
     sid = record["source"].removeprefix("api:")
-    return JSONResponse({"screening_id": sid, "report": record}, status_code=201, headers={"Location": f"{router.prefix}/{sid}"})
+    receipt = await run_in_threadpool(screenings_of(request).receipt, sid)
+    return JSONResponse({"screening_id": sid, "report": record, "receipt": receipt}, status_code=201, headers={"Location": f"{router.prefix}/{sid}"})
 
 
 @router.post(
@@ -157,4 +158,8 @@ def read_screening(screening_id: str, request: Request, who: Principal = Depends
 )
 def rescreen(screening_id: str, request: Request, body: RescreenRequest | None = None, who: Principal = Depends(require("screener"))) -> Any:
     """Screen a stored dossier again with the packs and registries loaded now: old and new reports, and what changed."""
-    return screenings_of(request).rescreen(screening_id, body.as_of if body else None, viewer_of(request, who))
+    service = screenings_of(request)
+    result = service.rescreen(screening_id, body.as_of if body else None, viewer_of(request, who))
+    if "screening_id" in result:
+        result["receipt"] = service.receipt(result["screening_id"])
+    return result

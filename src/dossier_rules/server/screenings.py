@@ -32,6 +32,7 @@ from ..packs import PackSet
 from ..results import Filter
 from ..storage import log as log_rows
 from ..storage import screenings as rows
+from ..transparency.checkpoints import SigningKey
 from . import screening_log
 from .metrics import Metrics
 
@@ -96,6 +97,8 @@ class Screenings:
     engine: Engine
     metrics: Metrics
     store_dossiers: bool = True
+    log_key: SigningKey | None = None
+    """The screening log's signing key, for receipts (:mod:`dossier_rules.services.receipts`)."""
 
     # ----------------------------------------------------------------- screening
 

@@ -27,6 +27,8 @@ from ..server.accounts import AccountError, Accounts
 from ..server.screenings import NotFound, Screenings
 from ..sources import Problem
 from ..storage import Database, is_service_database
+from ..transparency.checkpoints import SigningKey
+from . import receipts
 
 Format = Literal["json", "html", "md"]
 FORMATS: tuple[Format, ...] = ("json", "html", "md")
@@ -61,6 +63,10 @@ class NoticeService:
     db: Database | None = None
     owns_db: bool = False
     """Whether closing this service closes ``db`` (opened for one command, not the service's shared one)."""
+    log_key: SigningKey | None = None
+    """The log's signing key: with it, :meth:`receipt` gives the receipt of the last change logged."""
+    last_entry: int | None = None
+    """The log entry of the last change this service logged (one service serves one request or command)."""
 
     def __enter__(self) -> NoticeService:
         return self
@@ -141,9 +147,15 @@ class NoticeService:
             return action(None)
 
         def record(conn: Any, changed: str) -> None:  # the store's connection, inside the change's transaction
-            screening_log.append(conn, kind, who.username, {"notice_id": changed, **extra})
+            self.last_entry = screening_log.append(conn, kind, who.username, {"notice_id": changed, **extra}).seq
 
         return action(record)
+
+    def receipt(self) -> dict[str, Any] | None:
+        """The receipt of the last change logged (None on a stand-alone outbox, or without the log's key)."""
+        if self.db is None or self.log_key is None or self.last_entry is None:
+            return None
+        return receipts.issue(self.db, self.log_key, self.last_entry)
 
 
 def open_notices(path: Path) -> NoticeService:

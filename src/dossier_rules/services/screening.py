@@ -17,7 +17,8 @@ import orjson
 from ..model import personal_pointer
 from ..packs import PackSet
 from ..results import Filter
-from ..server.screenings import NotFound, Screenings, redact, redact_report
+from ..server.screenings import NotFound, Screenings, redact, redact_report, seq_of
+from . import receipts
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class ScreeningService:
         if not who.sees_names:
             dossier = with_personal(dossier, stored["dossier"])
         return self.store.screen(orjson.dumps(dossier), None, who.username)
+
+    def receipt(self, sid: str) -> dict[str, Any] | None:
+        """The log receipt of a stored screening (None without the log's key): its entry, leaf hash, signed checkpoint, proof."""
+        seq = seq_of(sid)
+        if self.store.log_key is None or seq is None:
+            return None
+        return receipts.issue(self.store.db, self.store.log_key, seq)
 
     def stored(self, sid: str, who: Viewer) -> dict[str, Any]:
         """A stored screening as ``who`` may see it; ``screening.not_found`` when there is none."""
