@@ -453,6 +453,33 @@ def generate(pack: Pack, fired_only: bool = False) -> Generated:
     return Generated(pack.id, source, rules)
 
 
+Condition = Callable[[dict[str, Any], date, Any], bool]
+"""``condition(dossier, as_of, registry_view)``: one checked condition as generated code, alone."""
+
+
+def condition_source(node: cond.Node) -> str:
+    """The generated module of one condition over the dossier: ``condition(d, as_of, reg)``.
+
+    The same expressions as in a pack's module, without rules or findings: what
+    the conformance table (``tests/conformance/conditions.yaml``) runs beside the
+    interpreter and Rete.
+    """
+    src = _Source()
+    top: list[str] = []
+    code = _Conditions(src)
+    test = code.expr(node, _Scope({cond.ROOT: _Reads(src, "d", top, "    ")}))
+    constants = [f"{name} = {text}" for name, text in src.constants.items()]
+    return "\n".join([*constants, "def condition(d, as_of, reg):", *code.helpers, *top, f"    return bool({test})", ""])
+
+
+def compile_condition(node: cond.Node) -> Condition:
+    """One condition compiled by this generator (see :func:`condition_source`)."""
+    namespace: dict[str, Any] = {**RUNTIME, "__builtins__": {**RUNTIME["__builtins__"], "bool": bool}}
+    exec(compile(condition_source(node), "<condition>", "exec"), namespace)  # generated from the checked AST only
+    function: Condition = namespace["condition"]
+    return function
+
+
 def select(packset: PackSet, target: str | None) -> list[Pack]:
     """The packs to compile for ``packs compile``: all, one, or one rule alone in the first pack applying it.
 
