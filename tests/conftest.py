@@ -26,6 +26,15 @@ RULES = ROOT / "rules"
 SAMPLES = ROOT / "samples"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/golden/reports.json from the samples as the packs now screen them (review the diff before committing).",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_pack_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The compiled-pack cache of the test run lives in a temporary directory, never in the user's."""
