@@ -148,7 +148,7 @@ BROKER_FIELDS = {
 def declared_value(declared: DeclaredField) -> st.SearchStrategy[Any]:
     """Values of a field a pack declares: each of its choices, boundary dates, both truths, a few numbers."""
     if declared.choices:
-        return st.sampled_from(declared.choices)
+        return st.sampled_from(declared.values)
     return {
         "date": st.sampled_from(DATES),
         "bool": st.booleans(),

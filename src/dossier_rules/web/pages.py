@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import UploadFile
 
+from .. import labels
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..results import Filter
@@ -37,7 +38,6 @@ STATIC_FILES = {"style.css": "text/css; charset=utf-8"}
 LANG_COOKIE = "dossier_rules_lang"
 MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
-COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
 TERMS = {
     # roles
     "screener": N_("screener"),
@@ -206,10 +206,15 @@ def new_screening(request: Request) -> Response:
         return render(request, who, "new.html", countries=_countries(request), results=None)
 
 
+def country_name(code: str) -> str:
+    """A country's name in the page's language: the one its pack declares, else CLDR's (:mod:`dossier_rules.labels`)."""
+    return labels.label(code, "ja" if language() == "ja" else "en", "country")
+
+
 def _countries(request: Request) -> list[tuple[str, str]]:
+    """The countries that can be screened (one per concrete pack present), by name."""
     known = {p.country for p in request.app.state.engine.packset.packs.values() if p.country}
-    ordered = [c for c in COUNTRY_NAMES if c in known] + sorted(known - COUNTRY_NAMES.keys())
-    return [(c, translate(COUNTRY_NAMES.get(c, c))) for c in ordered]
+    return [(c, country_name(c)) for c in sorted(known)]
 
 
 @router.post("/screenings/upload")
@@ -265,7 +270,7 @@ def _render_form(
         status=status,
         kind=kind,
         country=country,
-        country_name=translate(COUNTRY_NAMES.get(country, country)),
+        country_name=country_name(country),
         controls=controls,
         general=general,
         error_count=len(errors) + len(general),
@@ -403,7 +408,7 @@ def notices(request: Request, state: str = "") -> Response:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in rows:
             groups.setdefault((row["country"], row["act"]), []).append(row)
-        return render(request, who, "notices.html", groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES)
+        return render(request, who, "notices.html", groups=sorted(groups.items()), state=state, country_names={c: country_name(c) for c, _act in groups})
 
 
 def _reviewer(who: Principal) -> Principal:
