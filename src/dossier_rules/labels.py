@@ -150,6 +150,11 @@ def _cldr(lang: Lang, vocabulary: str) -> Mapping[str, str]:
     return locale.territories if vocabulary == "country" else locale.languages
 
 
+def cldr_name(code: str, lang: Lang, vocabulary: str = "country") -> str | None:
+    """CLDR's name of a country (or, with ``vocabulary="language"``, a language) code; None when it has none."""
+    return _cldr(lang, vocabulary).get(code)
+
+
 def label(value: str, lang: Lang, enum: str | None) -> str:
     """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
     if enum is None:
@@ -159,7 +164,7 @@ def label(value: str, lang: Lang, enum: str | None) -> str:
     if declared is not None and value in declared:
         return declared[value][index]
     if enum in VOCABULARIES:
-        name = _cldr(lang, enum).get(value)
+        name = cldr_name(value, lang, enum)
         return name if name else UNLABELLED[enum][index].format(value)
     table = ENUMS.get(enum)
     if table is None or value not in table:
