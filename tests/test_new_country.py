@@ -376,3 +376,16 @@ def sixth_country(tmp_path_factory: pytest.TempPathFactory) -> Any:
     packset = load_packs(packs)
     registries = load_registries(packs / "registries")
     return Engine(packset, registries, max_registry_age=None), Engine(packset, registries, max_registry_age=None, backend="interpreted"), packset
+
+
+def test_choices_without_labels_are_refused_at_the_line(tmp_path: Path) -> None:
+    packs = tmp_path / "rules"
+    packs.mkdir()
+    shutil.copy(RULES / "common.yaml", packs / "common.yaml")
+    cli("packs", "new", "VN", "--packs", str(packs))
+    text = fill_in((packs / "vn.yaml").read_text(encoding="utf-8"))
+    labelled = text[text.index("        choices:\n") : text.index("        title: {ja: 同修了証の発行者")]
+    (packs / "vn.yaml").write_text(text.replace(labelled, "        choices: [ministry, other]\n"), encoding="utf-8")
+    line = next(n for n, row in enumerate((packs / "vn.yaml").read_text(encoding="utf-8").splitlines(), 1) if "choices: [ministry, other]" in row)
+    linted = cli("packs", "lint", str(packs))
+    assert linted.exit_code == 1 and f"vn.yaml:{line}:" in linted.stderr and "need their labels in both languages" in linted.stderr
