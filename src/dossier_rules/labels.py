@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
-from babel import Locale
-
 Lang = Literal["ja", "en"]
 Label = tuple[str, str]
 """(Japanese, English)."""
@@ -146,6 +144,10 @@ def declared_enum(country: str, kind: str, field: str) -> str:
 
 @cache
 def _cldr(lang: Lang, vocabulary: str) -> Mapping[str, str]:
+    """CLDR's names of one vocabulary in one language; Babel is imported on the first name asked for (a check
+    that quotes no country or language never loads it)."""
+    from babel import Locale
+
     locale = Locale(lang)
     return locale.territories if vocabulary == "country" else locale.languages
 
