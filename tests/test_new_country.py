@@ -209,9 +209,11 @@ def test_a_fictional_country_from_scaffold_to_notices(tmp_path: Path) -> None:
     assert "省以外の発行者" in orientation["message"]["ja"] and "an issuer other than the ministry" in orientation["message"]["en"]
     assert "other" not in orientation["message"]["ja"]
     assert show_value("VN", "ja", "country") == "ヴェニア共和国" and show_value("VN", "en", "country") == "Republic of Venia"
-    (tmp_path / "vn-3.json").write_text(json.dumps(dossiers[2]), encoding="utf-8")
+    (tmp_path / "vn-3.json").write_text(json.dumps(dossiers[2], indent=2), encoding="utf-8")
+    typo_line = next(n for n, row in enumerate((tmp_path / "vn-3.json").read_text(encoding="utf-8").splitlines(), 1) if "pre_departure_trainig" in row)
     japanese = cli("check", str(tmp_path / "vn-3.json"), "--packs", str(packs), "--lang", "ja")
     assert japanese.exit_code == 2 and "/country_fields/pre_departure_trainig" in japanese.output + japanese.stderr
+    assert f"vn-3.json:{typo_line}" in japanese.output + japanese.stderr  # the file, the line and the pointer
     assert (
         "「pre_departure_training」の誤りではありませんか" in japanese.output + japanese.stderr
         and "候補者の書類の国別の項目" in japanese.output + japanese.stderr
