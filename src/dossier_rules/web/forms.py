@@ -152,12 +152,15 @@ def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dic
     from ..locale import language
 
     group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
-    for name, spec in sorted(declared.items()):
+    for name, spec in declared.items():  # in the order the pack declares them
         control = Control(f"{COUNTRY_FIELDS}.{name}", name, getattr(spec.title, language()), "text")
         inner = {"bool": bool, "number": float, "date": datetime.date}.get(spec.type, str)
         if spec.choices:
-            inner = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+            inner = Literal[tuple(spec.values)]  # type: ignore[valid-type]
         _scalar(control, inner, values.get(name))
+        if spec.choices:  # each choice by the label the pack gives it
+            index = 0 if language() == "ja" else 1
+            control.choices = [(value, spec.labels().get(value, (text, text))[index] if value else text) for value, text in control.choices]
         control.error = errors.get(control.pointer)
         group.children.append(control)
     group.error = errors.get(group.pointer)

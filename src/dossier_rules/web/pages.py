@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from .. import sharing
+from .. import labels, sharing
 from ..errors import DossierError
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
@@ -51,7 +51,6 @@ MAX_APPROVALS = 100
 NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
 """The status of a page refused with a typed error; any other code answers 409."""
-COUNTRY_NAMES = {"KH": N_("Cambodia"), "LA": N_("Laos"), "KG": N_("Kyrgyzstan"), "TJ": N_("Tajikistan"), "PK": N_("Pakistan")}
 TERMS = {
     # roles
     "screener": N_("screener"),
@@ -263,10 +262,15 @@ def new_screening(request: Request) -> Response:
         return render(request, who, "new.html", countries=_countries(request), results=None)
 
 
+def country_name(code: str) -> str:
+    """A country's name in the page's language: the one its pack declares, else CLDR's (:mod:`dossier_rules.labels`)."""
+    return labels.label(code, "ja" if language() == "ja" else "en", "country")
+
+
 def _countries(request: Request) -> list[tuple[str, str]]:
+    """The countries that can be screened (one per concrete pack present), by name."""
     known = {p.country for p in request.app.state.engine.packset.packs.values() if p.country}
-    ordered = [c for c in COUNTRY_NAMES if c in known] + sorted(known - COUNTRY_NAMES.keys())
-    return [(c, translate(COUNTRY_NAMES.get(c, c))) for c in ordered]
+    return [(c, country_name(c)) for c in sorted(known)]
 
 
 @router.post("/screenings/upload")
@@ -322,7 +326,7 @@ def _render_form(
         status=status,
         kind=kind,
         country=country,
-        country_name=translate(COUNTRY_NAMES.get(country, country)),
+        country_name=country_name(country),
         controls=controls,
         general=general,
         error_count=len(errors) + len(general),
@@ -474,7 +478,8 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
-    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, country_names=COUNTRY_NAMES, error=error)
+    names = {c: country_name(c) for c, _act in groups}
+    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, country_names=names, error=error)
 
 
 def _reviewer(who: Principal) -> Principal:
