@@ -47,9 +47,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-# the suite without the wheel build/install test (marked `wheel`)
+# the suite without the wheel build/install test (marked `wheel`), every property test with the fast
+# Hypothesis profile (tests/conftest.py: at most 200 examples each instead of each test's full budget)
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not wheel"
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -m "not wheel"
 
 # the suite against the lowest versions pyproject.toml allows of every direct dependency
 # (the test tools at their locked versions; the Rete backend is pinned, so its slow tests are left out;

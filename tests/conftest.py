@@ -8,15 +8,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dossier_rules.engine import Engine
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries, load_registries
 from dossier_rules.sources import check_dossier_data
 
+# Hypothesis profiles: ``ci`` (the default) runs each property test's full budget (strategies.budget);
+# ``dev`` (HYPOTHESIS_PROFILE=dev, as make test-fast sets it) runs every test with at most 200 examples each.
+settings.register_profile("ci", max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+settings.register_profile("dev", settings.get_profile("ci"), max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 SAMPLES = ROOT / "samples"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/golden/reports.json from the samples as the packs now screen them (review the diff before committing).",
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -151,3 +167,73 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{_POSTGRES['skipped']} tests on PostgreSQL were skipped: {_POSTGRES['reason']}")
     elif "used" in _POSTGRES:
         terminalreporter.write_line(f"storage tests ran on SQLite and on {_POSTGRES['used']}")
+
+
+AGGREGATE_RULES = """
+  - id: xx.fees-above-cap
+    title: {ja: 手数料合計が上限超過, en: Fees above the cap}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: warn
+    when:
+      sum: {in: fees, as: f, of: f.amount, where: {field: f.payee.role, in: [sending_agency, intermediary]}, unit: {field: f.currency, eq: USD}}
+      gt: 1000
+    message: {ja: 超過, en: Above the cap}
+    tests:
+      - {name: fires, expect: fire, dossier: {fees: [{payee: {role: intermediary}, amount: 700, currency: USD}, {payee: {role: sending_agency}, amount: 700, currency: USD}]}}
+      - {name: at the cap, expect: pass, dossier: {fees: [{payee: {role: intermediary}, amount: 1000, currency: USD}]}}
+  - id: xx.fees-not-within-cap
+    title: {ja: 上限内と確認できない, en: Not shown within the cap}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: warn
+    when:
+      not: {sum: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}, le: 1000}
+    message: {ja: 確認できない, en: Not shown}
+    tests:
+      - {name: other currency, expect: fire, dossier: {fees: [{amount: 10, currency: KHR}]}}
+      - {name: within, expect: pass, dossier: {fees: [{amount: 10, currency: USD}]}}
+  - id: xx.many-dependents
+    title: {ja: 同伴家族が多い, en: Many accompanying dependents}
+    article: "{acts}(a)"
+    applies_to: candidate
+    severity: info
+    when:
+      any:
+        - count: {in: dependents, as: d, where: {field: d.accompanying, eq: true}}
+          ge: 2
+        - count: {in: dependents}
+          eq: 0
+    message: {ja: 家族, en: Dependents}
+    tests:
+      - {name: two accompanying, expect: fire, dossier: {dependents: [{relation: child, accompanying: true}, {relation: spouse, accompanying: true}]}}
+      - {name: one, expect: pass, dossier: {dependents: [{relation: child, accompanying: true}]}}
+  - id: xx.old-tests
+    title: {ja: 試験が古い, en: Tests taken long ago}
+    article: "{acts}(d)"
+    applies_to: candidate
+    severity: info
+    when:
+      all:
+        - max: {in: tests, as: t, of: t.taken_on}
+          lt: {var: as_of, offset: "-1y"}
+        - min: {in: tests, as: t, of: t.taken_on, where: {field: t.kind, eq: skills}}
+          ne: "2024-06-01"
+    message: {ja: 古い, en: Old}
+    tests:
+      - {name: old, expect: fire, dossier: {tests: [{kind: skills, taken_on: "2023-12-31"}]}}
+      - {name: recent, expect: pass, dossier: {tests: [{kind: skills, taken_on: "2025-01-15"}]}}
+  - id: xx.largest-fee
+    title: {ja: 最大の手数料, en: The largest fee}
+    article: "{acts}(e)"
+    applies_to: candidate
+    severity: info
+    for_each: {in: fees, as: fee}
+    when:
+      max: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}
+      eq: {field: fee.amount}
+    message: {ja: 最大, en: Largest}
+    tests:
+      - {name: largest, expect: fire, count: 1, dossier: {fees: [{amount: 10, currency: USD}, {amount: 20, currency: USD}]}}
+      - {name: unknown currency, expect: pass, dossier: {fees: [{amount: 10}]}}
+"""

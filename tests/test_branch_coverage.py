@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ from click.testing import CliRunner
 from dossier_rules.cli import main
 from dossier_rules.packs import load_packs
 from dossier_rules.testing import run_tests
+from dossier_rules.trace import trace_dossier
 
-from .conftest import MINI_PACK, write_pack
+from .conftest import MINI_PACK, candidate, write_pack
 
 FEE_RULE = """
   - id: xx.fee-without-basis
@@ -71,3 +73,37 @@ def test_coverage_min_fails_below_the_threshold(tmp_path: Path) -> None:
     assert above.exit_code == 0 and "condition outcomes exercised" in above.output
     tested = cli("packs", "test", "--packs", str(tmp_path))
     assert "branches: " in tested.output
+
+
+DEPENDENTS_RULE = """
+  - id: xx.many-accompanying
+    title: {ja: 同伴家族が多い, en: Many accompanying dependents}
+    article: "{acts}(a)"
+    applies_to: candidate
+    severity: info
+    when:
+      count: {in: dependents, as: d, where: {field: d.accompanying, eq: true}}
+      ge: 2
+    message: {ja: 家族, en: Dependents}
+    tests:
+      - {name: two accompanying, expect: fire, dossier: {dependents: [{relation: child, accompanying: true}, {relation: spouse, accompanying: true}]}}
+      - {name: none, expect: pass, dossier: {dependents: []}}
+"""
+
+
+def test_an_aggregates_where_is_part_of_the_tree_for_coverage_and_trace(tmp_path: Path) -> None:
+    """Trace, branch coverage, outline and registries_used all walk Node.children(): an aggregate's where counts."""
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.rstrip("\n") + DEPENDENTS_RULE)
+    gaps = missing(tmp_path)
+    # the where was only ever true (both dependents accompany; the pass case has none): its false outcome is missing
+    assert ("xx.many-accompanying", "d.accompanying == true", False) in gaps
+    assert ("xx.many-accompanying", "d.accompanying == true", True) not in gaps
+    better = DEPENDENTS_RULE + "      - {name: one stays, expect: pass, dossier: {dependents: [{relation: child, accompanying: false}]}}\n"
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.rstrip("\n") + better)
+    assert not {g for g in missing(tmp_path) if g[0] == "xx.many-accompanying"}
+    pack = load_packs(tmp_path).packs["xx"]
+    dossier = candidate(dependents=[{"relation": "child", "accompanying": False}, {"relation": "spouse", "accompanying": True}])
+    (rule_trace,) = trace_dossier(pack, dossier, date(2025, 3, 1), None, "xx.many-accompanying")
+    (step,) = rule_trace.steps
+    assert step.result is False and step.values == {"COUNT(d IN dependents WHERE d.accompanying == true)": 1}
+    assert [(c.item, c.key, c.result) for c in step.children] == [("/dependents/0", "where", False), ("/dependents/1", "where", True)]

@@ -226,7 +226,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
     first_id = page.url.rsplit("/", 1)[1]
     assert "不適合あり" in page.locator("#verdict").inner_text()
-    assert page.locator(".finding", has_text="協力覚書 5(3)").count() == 1
+    assert page.locator(".finding", has_text="協力覚書 6(1)").count() == 1
     fee = page.locator(".finding", has_text="4(1)(e)").first.inner_text()
     assert "受取人：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
     assert_reads_as_japanese(page.locator("main").inner_text())
@@ -331,7 +331,7 @@ def test_a_result_in_english_reads_without_japanese_or_codes(page_as: Any, shot:
     page.get_by_role("button", name="Screen the files").click()
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
     messages = " ".join(page.locator(".finding").all_inner_texts())
-    assert "MOC 5(3)" in page.locator("main").inner_text() and "outside Japan" in messages
+    assert "MOC 6(1)" in page.locator("main").inner_text() and "outside Japan" in messages
     assert not re.search(r"[\u3040-\u30ff]", messages)  # no kana: every finding is in English
     shot(page, "result-en")
     assert serious_violations(page) == []

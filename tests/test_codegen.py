@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed, settings
 
 from dossier_rules import codegen
 from dossier_rules.cli import main
@@ -25,8 +25,8 @@ from dossier_rules.registries import Registries
 from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.testing import case_dossier, pack_test_registries
 
-from .conftest import SAMPLES, write_pack
-from .test_rete import AGGREGATE_RULES, dossiers, khmer_candidates
+from .conftest import AGGREGATE_RULES, SAMPLES, write_pack
+from .strategies import aggregate_candidates, budget, dossiers
 
 
 def both(packset: PackSet, registries: Registries | None) -> tuple[Engine, Engine]:
@@ -65,7 +65,7 @@ def generated_and_interpreted(packset: PackSet, registries: Registries) -> tuple
 
 
 @seed(20261122)
-@settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+@settings(max_examples=budget(10_000))
 @given(dossier=dossiers())
 def test_generated_dossiers_agree(dossier: dict[str, Any], generated_and_interpreted: tuple[Engine, Engine]) -> None:
     generated, interpreted = generated_and_interpreted
@@ -106,8 +106,8 @@ def aggregate_engines(aggregate_pack: PackSet) -> tuple[Engine, Engine]:
 
 
 @seed(20261122)
-@settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
-@given(dossier=khmer_candidates())
+@settings(max_examples=budget(1_500))
+@given(dossier=aggregate_candidates("KH"))
 def test_generated_dossiers_agree_on_aggregates(dossier: dict[str, Any], aggregate_engines: tuple[Engine, Engine]) -> None:
     generated, interpreted = aggregate_engines
     data = check_dossier_data(dossier, "generated")

@@ -119,7 +119,13 @@ def test_no_self_contradicting_or_presuming_wording(packset: PackSet, text: str)
 def test_language_and_country_codes_read_as_names() -> None:
     assert show_value(["km", "xx"], "ja", "language") == "クメール語、xx（言語コード）"
     assert show_value(["km", "xx"], "en", "language") == "Khmer, language code xx"
-    assert show_value("JP", "ja", "country") == "日本" and show_value("BR", "en", "country") == "country code BR"
+    assert show_value("JP", "ja", "country") == "日本" and show_value("QQ", "en", "country") == "country code QQ"
+
+
+def test_country_and_language_names_come_from_cldr_for_every_code() -> None:
+    """The form's nationality and language choices need every country, not only those with an MOC."""
+    assert show_value("TH", "ja", "country") == "タイ" and show_value("NP", "en", "country") == "Nepal"
+    assert show_value("uz", "ja", "language") == "ウズベク語" and show_value("mn", "en", "language") == "Mongolian"
 
 
 def test_a_fee_shown_in_an_unread_language_names_the_languages(packset: PackSet) -> None:

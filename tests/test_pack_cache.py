@@ -16,7 +16,7 @@ from dossier_rules import pack_cache, sources
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import KINDS
-from dossier_rules.packs import PackSet
+from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries
 from dossier_rules.sources import InputError, load_dossier
 
@@ -112,7 +112,7 @@ def test_an_unusable_cache_directory_only_means_no_cache(tmp_path: Path, monkeyp
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv(pack_cache.CACHE_ENV, str(blocker / "cache"))
-    assert set(pack_cache.load_packs_cached(RULES).packs) == {"kh", "la", "kg", "tj", "pk"}
+    assert set(pack_cache.load_packs_cached(RULES).packs) == set(load_packs(RULES).packs)
     monkeypatch.setenv(pack_cache.CACHE_ENV, "off")
     loads = loads_counted(monkeypatch)
     pack_cache.load_packs_cached(RULES)

@@ -174,7 +174,12 @@ def test_common_rules_cite_each_countrys_own_articles(packset: PackSet) -> None:
     def article(pack: str, rule: str) -> str:
         return next(r.article for r in packset.packs[pack].rules if r.rule.id == rule)
 
-    assert {p: article(p, "common.act-e-fee-without-basis") for p in packset.packs} == {c: f"MOC-{c.upper()} 4(1)(e)" for c in ("kh", "la", "kg", "tj", "pk")}
+    assert {p: article(p, "common.act-e-fee-without-basis") for p in packset.packs} == {
+        p.id: f"MOC-{p.country} {p.provisions()['information_sharing']}(e)" for p in packset.packs.values()
+    }
+    assert {article(p, "common.act-e-fee-without-basis") for p in ("kh", "la", "kg", "tj", "pk")} == {
+        f"MOC-{p.upper()} 4(1)(e)" for p in ("kh", "la", "kg", "tj", "pk")
+    }
     assert article("kh", "common.test-fraud") == "MOC-KH 7"
     assert {article(p, "common.test-fraud") for p in ("la", "kg", "tj", "pk")} == {f"MOC-{p.upper()} 5" for p in ("la", "kg", "tj", "pk")}
     assert article("pk", "common.dependents-need-ssw2") == "MOC-PK 6"
@@ -188,11 +193,14 @@ def test_pakistan_gets_no_sending_country_rules(packset: PackSet) -> None:
     assert {r.article for r in rules if r.rule.pack_id == "pk"} == {"MOC-PK 4(1)(b)"}
 
 
-def test_no_certificate_rule_outside_cambodia(packset: PackSet) -> None:
+def test_cambodias_own_rules_apply_to_cambodia_only(packset: PackSet) -> None:
+    """Cambodia's MoLVT certificate and list rules (kh.yaml) never screen a dossier of another country."""
+    cambodia = packset.for_country("KH")
+    assert cambodia is not None and any("certificate" in r.rule.id for r in cambodia.rules if r.rule.pack_id == "kh")
     others = [pack for pack in packset.packs.values() if pack.country != "KH"]
     assert others
     for pack in others:
-        assert not [r for r in pack.rules if "certificate" in r.rule.id and "test" not in r.rule.id]
+        assert not [r.rule.id for r in pack.rules if r.rule.pack_id == "kh"], pack.id
 
 
 def test_confidentiality_scope_is_stricter_for_pakistan(packset: PackSet) -> None:

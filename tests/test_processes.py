@@ -211,11 +211,11 @@ def test_a_signal_while_screening_in_process_stops_the_run_not_one_record(tmp_pa
     original = batch.screen_one
     calls = []
 
-    def signalled(*args: Any) -> Any:
+    def signalled(*args: Any, **options: Any) -> Any:
         calls.append(1)
         if len(calls) == 700:
             os.kill(os.getpid(), signal.SIGTERM)
-        return original(*args)
+        return original(*args, **options)
 
     monkeypatch.setattr(batch, "screen_one", signalled)
     result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1"])

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dossier_rules.cli import main
+from dossier_rules.packs import load_packs
 from dossier_rules.provenance import differences
 from dossier_rules.report import Checkpoint, Report, RunHeader
 
@@ -49,7 +50,7 @@ def test_output_is_a_header_then_lean_reports_and_checkpoints(tmp_path: Path) ->
     batch(str(source), "--out", str(out))
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     header = RunHeader.model_validate(lines[0])
-    assert set(header.packs) == set(header.registries) == {"kh", "la", "kg", "tj", "pk"}
+    assert set(header.packs) == set(header.registries) == set(load_packs(RULES).packs)
     checkpoints = [Checkpoint.model_validate(r) for r in lines if r.get("record_type") == "checkpoint"]
     assert [c.records for c in checkpoints] == [512, 1024, 1100]
     assert lines[-1]["record_type"] == "checkpoint"

@@ -78,7 +78,7 @@ def test_report_csv_of_a_view_in_japanese_is_for_excel(runs: dict[str, Path], tm
     assert rows[0] == ["判定", "件数"] and rows[2][0] == "要確認" and sum(int(n) for _, n in rows[1:]) == 200
     path = tmp_path / "out.csv"
     invoke("report", str(runs["first"]), "--format", "csv", "--lang", "ja", "--output", str(path))
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf\xe8\xa8\x98")  # 記録ID
+    assert path.read_bytes().startswith("\ufeff案件ID".encode())
 
 
 @pytest.mark.parametrize(("flags", "bom"), [((), False), (("--excel",), True), (("--lang", "ja", "--no-excel"), False)])

@@ -6,7 +6,6 @@ a crash in it must not take the test runner down either.
 
 from __future__ import annotations
 
-import copy
 import faulthandler
 import json
 import os
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, seed, settings
-from hypothesis import strategies as st
 
 from dossier_rules import batch, results, rete, workers
 from dossier_rules import conditions as cond
@@ -29,7 +27,8 @@ from dossier_rules.registries import Registries
 from dossier_rules.sources import check_dossier_data, load_dossier
 from dossier_rules.testing import case_dossier, pack_test_registries
 
-from .conftest import MINI_PACK, RULES, SAMPLES, write_pack
+from .conftest import AGGREGATE_RULES, MINI_PACK, SAMPLES, write_pack
+from .strategies import aggregate_candidates, budget, dossiers
 from .test_robustness import results_in
 
 pytest.importorskip("durable")
@@ -214,148 +213,6 @@ def test_aggregate_pack_cases_pass_on_both_backends(aggregate_packs: PackSet) ->
 # module-scoped Rete worker they use then lives only while nothing else forks)
 
 
-# generated dossiers: values chosen around the boundaries the rules care about
-COUNTRIES = load_packs(RULES).countries
-DATES = ["2023-12-31", "2024-06-01", "2025-01-14", "2025-01-15", "2025-03-01", "2025-07-01", "2025-09-30", "2025-10-01", "2026-06-01"]
-ROLES = [None, "sending_agency", "intermediary", "receiving_organisation", "support_organisation", "relative", "other"]
-TRI = st.sampled_from([None, True, False])
-ACCREDITATION_NUMBERS = [
-    None,
-    "KH-ACC-TEST",
-    "MOLVT-ACC-0042",
-    "MOLVT-ACC-0017",
-    "MOLVT-ACC-0063",
-    "LA-ACC-0210",
-    "LA-ACC-0187",
-    "KG-ACC-0008",
-    "TJ-ACC-0011",
-    "UNKNOWN-1",
-]
-LISTED_NAMES = ["Angkor Example Manpower Co. (fictional)", "Vientiane Example Placement (fictional)"]
-"""Names the sample registries give some of those numbers: a dossier naming the agency as listed, or not."""
-
-
-def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(st.none(), strategy)
-
-
-def party() -> st.SearchStrategy:
-    accreditation = st.fixed_dictionaries(
-        {},
-        optional={
-            "number": st.sampled_from(ACCREDITATION_NUMBERS[1:]),
-            "valid_from": st.sampled_from(DATES),
-            "valid_to": st.sampled_from(DATES),
-            "revoked_on": st.sampled_from(DATES),
-        },
-    )
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "id": st.sampled_from(["B-1", "B-2"]),
-            "name": st.sampled_from(["Example Broker", "Example Agency"]),
-            "role": st.sampled_from(ROLES[1:]),
-            "accreditation": accreditation,
-        },
-    )
-
-
-def agency() -> st.SearchStrategy:
-    """A sending agency with an accreditation number, often one the registries list, revoke or expire."""
-    dates = {"valid_from": st.sampled_from(DATES), "valid_to": st.sampled_from(DATES), "revoked_on": st.sampled_from(DATES)}
-    accreditation = st.fixed_dictionaries({"number": st.sampled_from(ACCREDITATION_NUMBERS[1:])}, optional=dates)
-    names = st.sampled_from(["Example Agency", *LISTED_NAMES])
-    return st.fixed_dictionaries({"role": st.just("sending_agency"), "accreditation": accreditation}, optional={"name": names})
-
-
-def items(strategy: st.SearchStrategy) -> st.SearchStrategy:
-    return maybe(st.lists(strategy, max_size=3))
-
-
-CANDIDATE_FIELDS = {
-    "residence": maybe(st.sampled_from(["abroad", "japan"])),
-    "status_sought": maybe(st.sampled_from(["SSW1", "SSW2"])),
-    "sector": maybe(st.sampled_from(["agriculture", "shipbuilding", "fishery", "construction"])),
-    "hire_route": maybe(st.sampled_from(["direct", "sending_agency"])),
-    "languages": maybe(st.lists(st.sampled_from(["km", "en", "ur", "ja"]), max_size=2)),
-    "sending_agency": maybe(st.one_of(agency(), party())),
-    "certificate": maybe(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "kind": st.sampled_from(["molvt_registration", "other"]),
-                "issuer": st.sampled_from(["MoLVT", "Provincial office"]),
-                "number": st.just("C-1"),
-                "issue_date": st.sampled_from(DATES),
-            },
-        )
-    ),
-    "tests": items(
-        st.fixed_dictionaries(
-            {"kind": st.sampled_from(["skills", "japanese"])},
-            optional={"identity_verified": TRI, "impersonation_reported": TRI, "certificate_forged_or_altered": TRI},
-        )
-    ),
-    "fees": items(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "payee": party(),
-                "amount": st.sampled_from([0, 0.5, 300, 1e16, 10**30, 1.5e300]),
-                "currency": st.just("USD"),
-                "basis_shown": TRI,
-                "breakdown_explained": TRI,
-                "explanation_language": st.sampled_from(["km", "en", "ja"]),
-                "acknowledged": TRI,
-            },
-        )
-    ),
-    "held_property": items(
-        st.fixed_dictionaries({"item": st.sampled_from(["passport", "residence_card", "deposit", "land_title"])}, optional={"holder": party()})
-    ),
-    "contract_clauses": items(
-        st.fixed_dictionaries({"kind": st.sampled_from(["penalty", "unjust_transfer", "other"])}, optional={"party": party(), "concluded": TRI})
-    ),
-    "incidents": items(st.fixed_dictionaries({"kind": st.sampled_from(["violence", "threat"])}, optional={"perpetrator": party()})),
-    "documents": items(
-        st.fixed_dictionaries(
-            {"kind": st.just("diploma")}, optional={"finding": st.sampled_from(["authentic", "forged", "altered", "false"]), "provided_by": party()}
-        )
-    ),
-    "dependents": items(st.fixed_dictionaries({"relation": st.sampled_from(["spouse", "child"])}, optional={"accompanying": TRI})),
-    "receiving_organisation_id": maybe(st.sampled_from(["RO-JP-0999", "RO-JP-0310", "RO-X"])),
-    "support_organisation_id": maybe(st.sampled_from(["SO-JP-0101", "SO-JP-0202", "SO-X"])),
-}
-BROKER_FIELDS = {
-    "role": maybe(st.sampled_from(["sending_agency", "intermediary"])),
-    "based_in": maybe(st.sampled_from(["home", "JP"])),  # "home": the dossier's own country
-    "accreditation": maybe(st.one_of(agency(), party()).map(lambda p: p.get("accreditation", {}))),
-    "fee_schedule": maybe(st.fixed_dictionaries({}, optional={"published": TRI, "basis_shown": TRI, "breakdown_shown": TRI})),
-    "practices": maybe(st.fixed_dictionaries({}, optional={"holds_passports": TRI, "takes_deposits": TRI, "penalty_contracts": TRI})),
-    "complaints": items(st.fixed_dictionaries({}, optional={"act": st.sampled_from(["a", "b", "c", "d", "e", "test_fraud", "other"]), "substantiated": TRI})),
-}
-
-
-@st.composite
-def dossiers(draw: st.DrawFn) -> dict[str, Any]:
-    country = draw(st.sampled_from(COUNTRIES))
-    kind = draw(st.sampled_from(["candidate", "candidate", "broker"]))
-    data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": kind, "country": country, "submitted": draw(st.sampled_from(DATES))}
-    if kind == "candidate":
-        data["identity"] = {"name": "Generated Candidate"}
-        fields = CANDIDATE_FIELDS
-    else:
-        data["name"] = draw(st.sampled_from(["Generated Broker", *LISTED_NAMES]))
-        fields = BROKER_FIELDS
-    for name, strategy in fields.items():
-        value = draw(strategy)
-        if value == "home":
-            value = country
-        if value is not None:
-            data[name] = copy.deepcopy(value)
-    return data
-
-
 @pytest.fixture(scope="module")
 def rete_pool(packset: PackSet, registries: Registries):
     """One long-lived worker with the Rete backend, fed one dossier at a time."""
@@ -378,7 +235,7 @@ def native(packset: PackSet, registries: Registries) -> Engine:
 
 
 @seed(20261122)
-@settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+@settings(max_examples=budget(10_000))
 @given(dossier=dossiers())
 def test_generated_dossiers_agree(dossier: dict[str, Any], rete_pool: Any, native: Engine) -> None:
     expected = native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)
@@ -403,75 +260,6 @@ def test_generated_dossiers_exercise_every_rule(packset: PackSet, native: Engine
 
 # --------------------------------------------------------------------------- aggregates, generated
 
-AGGREGATE_RULES = """
-  - id: xx.fees-above-cap
-    title: {ja: 手数料合計が上限超過, en: Fees above the cap}
-    article: "{acts}(e)"
-    applies_to: candidate
-    severity: warn
-    when:
-      sum: {in: fees, as: f, of: f.amount, where: {field: f.payee.role, in: [sending_agency, intermediary]}, unit: {field: f.currency, eq: USD}}
-      gt: 1000
-    message: {ja: 超過, en: Above the cap}
-    tests:
-      - {name: fires, expect: fire, dossier: {fees: [{payee: {role: intermediary}, amount: 700, currency: USD}, {payee: {role: sending_agency}, amount: 700, currency: USD}]}}
-      - {name: at the cap, expect: pass, dossier: {fees: [{payee: {role: intermediary}, amount: 1000, currency: USD}]}}
-  - id: xx.fees-not-within-cap
-    title: {ja: 上限内と確認できない, en: Not shown within the cap}
-    article: "{acts}(e)"
-    applies_to: candidate
-    severity: warn
-    when:
-      not: {sum: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}, le: 1000}
-    message: {ja: 確認できない, en: Not shown}
-    tests:
-      - {name: other currency, expect: fire, dossier: {fees: [{amount: 10, currency: KHR}]}}
-      - {name: within, expect: pass, dossier: {fees: [{amount: 10, currency: USD}]}}
-  - id: xx.many-dependents
-    title: {ja: 同伴家族が多い, en: Many accompanying dependents}
-    article: "{acts}(a)"
-    applies_to: candidate
-    severity: info
-    when:
-      any:
-        - count: {in: dependents, as: d, where: {field: d.accompanying, eq: true}}
-          ge: 2
-        - count: {in: dependents}
-          eq: 0
-    message: {ja: 家族, en: Dependents}
-    tests:
-      - {name: two accompanying, expect: fire, dossier: {dependents: [{relation: child, accompanying: true}, {relation: spouse, accompanying: true}]}}
-      - {name: one, expect: pass, dossier: {dependents: [{relation: child, accompanying: true}]}}
-  - id: xx.old-tests
-    title: {ja: 試験が古い, en: Tests taken long ago}
-    article: "{acts}(d)"
-    applies_to: candidate
-    severity: info
-    when:
-      all:
-        - max: {in: tests, as: t, of: t.taken_on}
-          lt: {var: as_of, offset: "-1y"}
-        - min: {in: tests, as: t, of: t.taken_on, where: {field: t.kind, eq: skills}}
-          ne: "2024-06-01"
-    message: {ja: 古い, en: Old}
-    tests:
-      - {name: old, expect: fire, dossier: {tests: [{kind: skills, taken_on: "2023-12-31"}]}}
-      - {name: recent, expect: pass, dossier: {tests: [{kind: skills, taken_on: "2025-01-15"}]}}
-  - id: xx.largest-fee
-    title: {ja: 最大の手数料, en: The largest fee}
-    article: "{acts}(e)"
-    applies_to: candidate
-    severity: info
-    for_each: {in: fees, as: fee}
-    when:
-      max: {in: fees, as: f, of: f.amount, unit: {field: f.currency, eq: USD}}
-      eq: {field: fee.amount}
-    message: {ja: 最大, en: Largest}
-    tests:
-      - {name: largest, expect: fire, count: 1, dossier: {fees: [{amount: 10, currency: USD}, {amount: 20, currency: USD}]}}
-      - {name: unknown currency, expect: pass, dossier: {fees: [{amount: 10}]}}
-"""
-
 
 @pytest.fixture(scope="module")
 def aggregate_packs(tmp_path_factory: pytest.TempPathFactory) -> PackSet:
@@ -480,37 +268,9 @@ def aggregate_packs(tmp_path_factory: pytest.TempPathFactory) -> PackSet:
     return load_packs(directory)
 
 
-@st.composite
-def khmer_candidates(draw: st.DrawFn) -> dict[str, Any]:
-    data: dict[str, Any] = {"dossier_id": "GEN-1", "kind": "candidate", "country": "KH", "submitted": draw(st.sampled_from(DATES)), "identity": {"name": "G"}}
-    fields = {
-        # amounts that add up across the caps, currencies that must not be mixed, dates on both sides of a year
-        "fees": items(
-            st.one_of(
-                st.fixed_dictionaries(
-                    {
-                        "payee": st.fixed_dictionaries({"role": st.sampled_from(ROLES[1:])}),
-                        "amount": st.sampled_from([0, 0.5, 300, 700, 1000]),
-                        "currency": st.sampled_from(["USD", "USD", "USD", "KHR"]),
-                    }
-                ),
-                st.fixed_dictionaries({}, optional={"payee": party(), "amount": st.sampled_from([0, 700]), "currency": st.sampled_from(["USD", "KHR"])}),
-            )
-        ),
-        "tests": items(st.fixed_dictionaries({"kind": st.sampled_from(["skills", "japanese"])}, optional={"taken_on": st.sampled_from(DATES)})),
-        "dependents": CANDIDATE_FIELDS["dependents"],
-        "intermediaries": items(party()),
-    }
-    for name in ("fees", "dependents", "tests", "intermediaries"):
-        value = draw(fields[name])
-        if value is not None:
-            data[name] = copy.deepcopy(value)
-    return data
-
-
 @seed(20261122)
-@settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
-@given(dossier=khmer_candidates())
+@settings(max_examples=budget(1_500))
+@given(dossier=aggregate_candidates("KH"))
 def test_generated_dossiers_agree_on_aggregates(dossier: dict[str, Any], aggregate_packs: PackSet, aggregate_pool: Any) -> None:
     native = Engine(aggregate_packs, None, max_registry_age=None)
     expected = native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)
@@ -524,7 +284,7 @@ def test_generated_dossiers_make_every_aggregate_rule_fire_and_pass(aggregate_pa
 
     @seed(20261122)
     @settings(max_examples=1_500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(dossier=khmer_candidates())
+    @given(dossier=aggregate_candidates("KH"))
     def collect(dossier: dict[str, Any]) -> None:
         fired = {f["rule_id"] for f in native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)["findings"]}
         for rule in aggregate_packs.sources["xx"].rules:

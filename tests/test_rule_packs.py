@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dossier_rules import coverage
-from dossier_rules.packs import PackSet
+from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.testing import run_tests
 
-from .conftest import ROOT
+from .conftest import ROOT, RULES
 
 
 def test_every_rule_case_passes_and_every_rule_is_covered_both_ways(packset: PackSet) -> None:
@@ -19,7 +19,7 @@ def test_every_rule_case_passes_and_every_rule_is_covered_both_ways(packset: Pac
     assert {rule for _, rule in run.coverage} == rules
 
 
-@pytest.mark.parametrize("pack", ["kh", "la", "kg", "tj", "pk"])
+@pytest.mark.parametrize("pack", sorted(load_packs(RULES).packs))
 def test_each_pack_can_be_tested_alone(packset: PackSet, pack: str) -> None:
     run = run_tests(packset, [pack])
     assert {p for p, _ in run.coverage} == {pack} and run.ok
@@ -75,4 +75,4 @@ def test_reports_to_the_partner_are_encoded_under_the_article_that_runs_from_jap
         row = next(line for line in text.splitlines() if line.startswith(f"| MOC-{country} 7(3) |"))
         assert "`la-kg-tj.agency-revoked-on-list` (warn, shared)" in row and "not checkable" not in row
     shared_revocations = {r.article for p in packset.packs.values() for r in p.rules if r.rule.spec.share and r.rule.spec.share.act == "revocation"}
-    assert shared_revocations == {"MOC-KH 5(5)", "MOC-LA 7(3)", "MOC-KG 7(3)", "MOC-TJ 7(3)"}
+    assert {"MOC-KH 5(5)", "MOC-LA 7(3)", "MOC-KG 7(3)", "MOC-TJ 7(3)"} <= shared_revocations

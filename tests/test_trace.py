@@ -10,12 +10,14 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
+from dossier_rules.model import CandidateDossier
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.registries import Registries
 from dossier_rules.sources import load_dossier
-from dossier_rules.trace import MISSING, SKIPPED, trace_dossier
+from dossier_rules.trace import MISSING, NOT_LOADED, SKIPPED, _Tracer, trace_dossier
 
 from .conftest import MINI_PACK, SAMPLES, candidate, write_pack
 
@@ -52,6 +54,35 @@ def test_values_read_and_missing_fields_are_shown(packset: PackSet) -> None:
     missing = [s for s in steps if s.get("note") == MISSING]
     assert missing and missing[0]["values"] == {"/fees/0/basis_shown": None}
     assert steps[-1]["note"] == SKIPPED and steps[-1]["result"] is None
+
+
+def _trace_one(raw: dict[str, Any], dossier: dict[str, Any], registries: Registries) -> dict[str, Any]:
+    node = cond.parse(raw, cond.Scope(cond.type_of_model(CandidateDossier)))
+    env: cond.Env = {cond.ROOT: dossier, "$as_of": date(2025, 3, 1), "$registries": registries.view(dossier["country"], date(2025, 3, 1))}
+    traced: dict[str, Any] = _Tracer(env, {cond.ROOT: ""}).step(node).to_json()
+    return traced
+
+
+def test_a_retrieval_date_is_shown_as_read_or_said_not_loaded(registries: Registries) -> None:
+    raw = {"retrieved": "accredited-agencies", "lt": {"field": "certificate.issue_date"}}
+    dossier = candidate(certificate={"issue_date": "2099-01-01"})
+    loaded = _trace_one(raw, dossier, registries)
+    kh = registries.get("KH", "accredited-agencies")
+    assert kh is not None
+    assert loaded["result"] is True and "note" not in loaded
+    assert loaded["values"] == {"/certificate/issue_date": "2099-01-01", "registry accredited-agencies retrieved on": kh.registry.retrieved_on.isoformat()}
+    missing = _trace_one(raw, dossier, Registries({}))
+    assert missing["result"] is False and missing["note"] == NOT_LOADED
+    assert missing["values"]["registry accredited-agencies retrieved on"] is None
+
+
+def test_among_shows_the_party_and_the_parties_it_compared(registries: Registries) -> None:
+    raw = {"field": "sending_agency", "among": "intermediaries"}
+    dossier = candidate(sending_agency={"id": "B-1", "name": "Agency"}, intermediaries=[{"id": "B-1"}])
+    traced = _trace_one(raw, dossier, registries)
+    assert traced["result"] is True and traced["values"] == {"/sending_agency": "(object)", "/intermediaries": "(list of 1)"}
+    alone = _trace_one(raw, candidate(sending_agency={"id": "B-1"}), registries)
+    assert alone["result"] is False and alone["note"] == MISSING
 
 
 def test_trace_command(tmp_path: Path) -> None:

@@ -254,13 +254,22 @@ def test_only_the_chosen_countrys_declared_fields_appear() -> None:
     from dossier_rules.packs import DeclaredField
 
     declared = {
-        "molvt_office": DeclaredField(type="string", choices=["phnom_penh", "siem_reap"], title={"ja": "MoLVT事務所", "en": "MoLVT office"}),
+        "molvt_office": DeclaredField(
+            type="string",
+            choices={
+                "phnom_penh": {"ja": "プノンペン事務所", "en": "Phnom Penh office"},
+                "siem_reap": {"ja": "シェムリアップ事務所", "en": "Siem Reap office"},
+            },
+            title={"ja": "MoLVT事務所", "en": "MoLVT office"},
+        ),
         "briefing_attended": DeclaredField(type="bool", title={"ja": "説明会への出席", "en": "Briefing attended"}),
     }
     without = {c.name for c in forms.controls(CandidateDossier, {}, {})}
     assert "country_fields" not in without
     (group,) = [c for c in forms.controls(CandidateDossier, {}, {}, declared=declared) if c.name == "country_fields"]
-    assert [(c.name, c.widget) for c in group.children] == [("country_fields.briefing_attended", "tristate"), ("country_fields.molvt_office", "select")]
+    # in the order the pack declares them, each choice by the label the pack gives it
+    assert [(c.name, c.widget) for c in group.children] == [("country_fields.molvt_office", "select"), ("country_fields.briefing_attended", "tristate")]
+    assert [label for value, label in group.children[0].choices if value] == ["Phnom Penh office", "Siem Reap office"]
     form = {"country_fields.briefing_attended": "true", "country_fields.molvt_office": "siem_reap"}
     assert forms.dossier_from_form(CandidateDossier, form, declared) == {"country_fields": {"briefing_attended": True, "molvt_office": "siem_reap"}}
 

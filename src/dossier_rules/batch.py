@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from . import input_errors
 from .engine import Engine, EvaluationError
 from .locale import _
 from .packs import SEVERITY_RANK
@@ -265,8 +266,9 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
         dossier = load_dossier(raw, source, line)
         report = engine.evaluate_data(dossier, as_of, source=name, timestamp=False)
     except InputError as exc:
-        # what the pack refuses (no pack for the country, undeclared country fields) is located at the record's line
-        return error_record(name, [p if p.line is not None else replace(p, line=line) for p in exc.problems])
+        # what the pack refuses (no pack for the country, undeclared country fields) is located at the record's line,
+        # or in a file of its own at the line of its JSON pointer
+        return error_record(name, located(exc.problems, raw, line))
     except EvaluationError as exc:
         return error_record(name, [internal_problem(source, line, exc.cause, exc.rule_id)])
     except Exception as exc:  # noqa: BLE001 - a defect must cost one record, not the run; it is named in the record
@@ -275,6 +277,15 @@ def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of:
     if checks:
         report["checks"] = checks_made(engine.packset.packs[report["pack"]], report["kind"], dossier, report["findings"])
     return report
+
+
+def located(problems: Iterable[Problem], raw: bytes, line: int | None) -> list[Problem]:
+    """Problems without a line, given the record's line (a JSON Lines record) or their pointer's line in the file."""
+    problems = list(problems)
+    lines: dict[str, int] = {}
+    if line is None and any(p.line is None and p.pointer for p in problems):
+        lines = input_errors.pointer_lines(raw.decode("utf-8", "replace").removeprefix("\ufeff"))
+    return [p if p.line is not None else replace(p, line=line if line is not None else lines.get(p.pointer or "")) for p in problems]
 
 
 def record_digest(raw: bytes) -> str:

@@ -4,7 +4,8 @@ Rule coverage ("a case fires, a case passes") says little about a condition
 with five members: a pass case ``fees: []`` makes the rule pass without any
 fee comparison being evaluated. Branch coverage counts, per rule, each node
 of its checked condition (every ``all``/``any`` member, every comparison,
-presence test, look-up and aggregate, inside ``some``/``every`` too) and
+presence test, look-up and aggregate, inside ``some``/``every`` and an
+aggregate's ``where`` too: the nodes :func:`conditions.walk` yields) and
 asks for a case under which it was evaluated true and one under which it was
 evaluated false. Outcomes come from the rule's trace on each case's dossier
 (:mod:`dossier_rules.trace`), so a node that was never reached (an empty
@@ -23,17 +24,9 @@ Outcome = tuple[str, bool]
 """(node key, result): the key is the node's position in the condition, like ``/1/not/where``."""
 
 
-def nodes(node: cond.Node, key: str = "") -> list[tuple[str, cond.Node]]:
-    """Every node of a condition with its key, parents first."""
-    out = [(key, node)]
-    if isinstance(node, (cond.All, cond.Any_)):
-        for index, item in enumerate(node.items):
-            out += nodes(item, f"{key}/{index}")
-    elif isinstance(node, cond.Not):
-        out += nodes(node.item, f"{key}/not")
-    elif isinstance(node, cond.Quantifier):
-        out += nodes(node.where, f"{key}/where")
-    return out
+def nodes(node: cond.Node) -> list[tuple[str, cond.Node]]:
+    """Every node of a condition with its key, parents first (:func:`conditions.walk`)."""
+    return list(cond.walk(node))
 
 
 def outcomes(rule: CompiledRule, trace: RuleTrace) -> set[Outcome]:
@@ -47,16 +40,13 @@ def outcomes(rule: CompiledRule, trace: RuleTrace) -> set[Outcome]:
 
 
 def _collect(node: cond.Node, step: Step, key: str, found: set[Outcome]) -> None:
+    """The outcomes of ``step`` and of its children, each matched to the child node it evaluated by its key."""
     if step.result is not None:
         found.add((key, step.result))
-    if isinstance(node, (cond.All, cond.Any_)):
-        for index, (item, child) in enumerate(zip(node.items, step.children, strict=False)):  # members after the deciding one were not evaluated
-            _collect(item, child, f"{key}/{index}", found)
-    elif isinstance(node, cond.Not) and step.children:
-        _collect(node.item, step.children[0], f"{key}/not", found)
-    elif isinstance(node, cond.Quantifier):
-        for child in step.children:
-            _collect(node.where, child, f"{key}/where", found)
+    children = dict(node.children())
+    for child in step.children:  # members after the deciding one were not evaluated (result None)
+        if child.key is not None:
+            _collect(children[child.key], child, f"{key}/{child.key}", found)
 
 
 @dataclass

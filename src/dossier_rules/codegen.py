@@ -44,14 +44,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from types import CodeType
-from typing import Any
+from typing import Any, assert_never
 
 from dateutil.relativedelta import relativedelta
 
 from . import conditions as cond
 from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "3"
+CODEGEN_VERSION = "4"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -259,33 +259,35 @@ class _Conditions:
         return literal(value)
 
     def expr(self, node: cond.Node, scope: _Scope) -> str:
-        if isinstance(node, cond.All):
-            return "(" + " and ".join(self.expr(n, scope) for n in node.items) + ")"
-        if isinstance(node, cond.Any_):
-            return "(" + " or ".join(self.expr(n, scope) for n in node.items) + ")"
-        if isinstance(node, cond.Not):
-            return f"(not {self.expr(node.item, scope)})"
-        if isinstance(node, cond.Presence):
-            value, _ = self.path(node.path, scope, convert=False)  # a date is present when its text is
-            return f"({value} is {'not ' if node.present else ''}None)"
-        if isinstance(node, cond.Compare):
-            return self.compare(node, scope)
-        if isinstance(node, cond.Lookup):
-            return self.lookup(node, scope)
-        if isinstance(node, cond.Retrieved):
-            return self.retrieved(node, scope)
-        if isinstance(node, cond.Among):
-            helper = "_same_party" if node.one else "_among"
-            return f"{helper}({self.path(node.path, scope)[0]}, {self.path(node.parties, scope)[0]})"
-        if isinstance(node, cond.Quantifier):
-            items, _ = self.path(node.path, scope)
-            var = self.src.fresh("q")
-            inner = self.expr(node.where, scope.with_inline(node.name, var))
-            word = "any" if node.kind == "some" else "all"
-            return f"{word}({inner} for {var} in ({items} or ()))"
-        if isinstance(node, cond.AggregateCompare):
-            return self.aggregate_compare(node, scope)
-        raise Unsupported(f"no code generation for {type(node).__name__}")
+        match node:
+            case cond.All():
+                return "(" + " and ".join(self.expr(n, scope) for n in node.items) + ")"
+            case cond.Any_():
+                return "(" + " or ".join(self.expr(n, scope) for n in node.items) + ")"
+            case cond.Not():
+                return f"(not {self.expr(node.item, scope)})"
+            case cond.Presence():
+                value, _ = self.path(node.path, scope, convert=False)  # a date is present when its text is
+                return f"({value} is {'not ' if node.present else ''}None)"
+            case cond.Compare():
+                return self.compare(node, scope)
+            case cond.Lookup():
+                return self.lookup(node, scope)
+            case cond.Retrieved():
+                return self.retrieved(node, scope)
+            case cond.Among():
+                helper = "_same_party" if node.one else "_among"
+                return f"{helper}({self.path(node.path, scope)[0]}, {self.path(node.parties, scope)[0]})"
+            case cond.Quantifier():
+                items, _ = self.path(node.path, scope)
+                var = self.src.fresh("q")
+                inner = self.expr(node.where, scope.with_inline(node.name, var))
+                word = "any" if node.kind == "some" else "all"
+                return f"{word}({inner} for {var} in ({items} or ()))"
+            case cond.AggregateCompare():
+                return self.aggregate_compare(node, scope)
+            case _:
+                assert_never(node)
 
     def aggregate_compare(self, node: cond.AggregateCompare, scope: _Scope) -> str:
         """The aggregate as a call of its helper, compared as the interpreter does: unknown is never true."""
@@ -314,34 +316,49 @@ class _Conditions:
                 unit, _ = self.path(node.unit, inner)
                 unknown += f" or {unit} != {self.constant(node.unit_value)}"
             lines += [f"            value = {value}", f"            if {unknown}:", "                return None", "            values.append(value)"]
-        result = {"count": "len(values)", "sum": "sum(values)"}.get(node.func)
-        if result is None:
-            lines += ["        if not values:", "            return None", f"        return {'min' if node.func == 'min' else 'max'}(values)"]
-        else:
-            lines.append(f"        return {result}")
+        func = node.func
+        match func:
+            case "count":
+                lines.append("        return len(values)")
+            case "sum":
+                lines.append("        return sum(values)")
+            case "min" | "max":
+                lines += ["        if not values:", "            return None", f"        return {func}(values)"]
+            case _:
+                assert_never(func)
         self.helpers.extend(lines)
         return name
 
     def compare(self, node: cond.Compare, scope: _Scope) -> str:
         first, later = self.once(*self.path(node.path, scope))
         op = node.op
+        match op:
+            case "in" | "not_in":
+                return self.membership(node, first, later, scope)
+            case "eq" | "ne" | "lt" | "le" | "gt" | "ge":
+                symbol = _SYMBOL[op]
+            case _:
+                assert_never(op)
         if node.operand.is_constant:
             const = self.constant(node.operand.constant)
             if op == "eq":
                 return f"({first} == {const})"
-            if op == "in":
-                return f"({first} in {const})"
-            if op == "not_in":
-                return f"({first} is not None and {later} not in {const})"
-            return f"({first} is not None and {later} {_SYMBOL[op]} {const})"
+            return f"({first} is not None and {later} {symbol} {const})"
         other_first, other_later = self.once(*self.operand(node.operand, scope))
         if other_first == "as_of":  # the evaluation date is always known
-            return f"({first} is not None and {later} {_SYMBOL[op]} as_of)"
-        if op == "in":
-            return f"({first} is not None and {later} in ({other_first} or ()))"
-        if op == "not_in":
+            return f"({first} is not None and {later} {symbol} as_of)"
+        return f"({first} is not None and {other_first} is not None and {later} {symbol} {other_later})"
+
+    def membership(self, node: cond.Compare, first: str, later: str, scope: _Scope) -> str:
+        """``in`` and ``not_in``: ``not_in`` is false when the value or the list is unknown, ``in`` is false then."""
+        negate = node.op == "not_in"
+        if node.operand.is_constant:
+            const = self.constant(node.operand.constant)
+            return f"({first} is not None and {later} not in {const})" if negate else f"({first} in {const})"
+        other_first, other_later = self.once(*self.operand(node.operand, scope))
+        if negate:
             return f"({first} is not None and {other_first} is not None and {later} not in {other_later})"
-        return f"({first} is not None and {other_first} is not None and {later} {_SYMBOL[op]} {other_later})"
+        return f"({first} is not None and {later} in ({other_first} or ()))"
 
     def retrieved(self, node: cond.Retrieved, scope: _Scope) -> str:
         """The registry's retrieval date compared as the interpreter does: unknown (not loaded) is never true."""
@@ -354,22 +371,26 @@ class _Conditions:
 
     def lookup(self, node: cond.Lookup, scope: _Scope) -> str:
         first, later = self.once(*self.path(node.path, scope))
-        kind = literal(node.kind)
-        if node.op == "listed_in":
-            return f"({first} is not None and reg.listed({kind}, {later}))"
-        if node.op == "revoked_in" and node.before is not None:
-            day_first, day_later = self.once(*self.path(node.before, scope))
-            return f"({first} is not None and {day_first} is not None and reg.revoked_before({kind}, {later}, {day_later}))"
-        if node.op == "revoked_in":
-            return f"({first} is not None and reg.revoked({kind}, {later}))"
-        if node.op == "listed_under_other_name":
-            assert node.name is not None
-            name_first, name_later = self.once(*self.path(node.name, scope))
-            return f"({first} is not None and {name_first} is not None and reg.listed_under_other_name({kind}, {later}, {name_later}))"
-        return f"({first} is not None and reg.available({kind}) and not reg.listed({kind}, {later}))"
+        kind, op = literal(node.kind), node.op
+        match op:
+            case "listed_in":
+                return f"({first} is not None and reg.listed({kind}, {later}))"
+            case "not_listed_in":
+                return f"({first} is not None and reg.available({kind}) and not reg.listed({kind}, {later}))"
+            case "revoked_in" if node.before is not None:
+                day_first, day_later = self.once(*self.path(node.before, scope))
+                return f"({first} is not None and {day_first} is not None and reg.revoked_before({kind}, {later}, {day_later}))"
+            case "revoked_in":
+                return f"({first} is not None and reg.revoked({kind}, {later}))"
+            case "listed_under_other_name":
+                assert node.name is not None
+                name_first, name_later = self.once(*self.path(node.name, scope))
+                return f"({first} is not None and {name_first} is not None and reg.listed_under_other_name({kind}, {later}, {name_later}))"
+            case _:
+                assert_never(op)
 
 
-_SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_SYMBOL: dict[cond.OrderingOp, str] = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _RULE_ID = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$")
 
 
@@ -449,6 +470,33 @@ def generate(pack: Pack, fired_only: bool = False) -> Generated:
     constants = [f"{name} = {text}" for name, text in src.constants.items()]
     source = "\n".join(header + constants + ([""] if constants else []) + body)
     return Generated(pack.id, source, rules)
+
+
+Condition = Callable[[dict[str, Any], date, Any], bool]
+"""``condition(dossier, as_of, registry_view)``: one checked condition as generated code, alone."""
+
+
+def condition_source(node: cond.Node) -> str:
+    """The generated module of one condition over the dossier: ``condition(d, as_of, reg)``.
+
+    The same expressions as in a pack's module, without rules or findings: what
+    the conformance table (``tests/conformance/conditions.yaml``) runs beside the
+    interpreter and Rete.
+    """
+    src = _Source()
+    top: list[str] = []
+    code = _Conditions(src)
+    test = code.expr(node, _Scope({cond.ROOT: _Reads(src, "d", top, "    ")}))
+    constants = [f"{name} = {text}" for name, text in src.constants.items()]
+    return "\n".join([*constants, "def condition(d, as_of, reg):", *code.helpers, *top, f"    return bool({test})", ""])
+
+
+def compile_condition(node: cond.Node) -> Condition:
+    """One condition compiled by this generator (see :func:`condition_source`)."""
+    namespace: dict[str, Any] = {**RUNTIME, "__builtins__": {**RUNTIME["__builtins__"], "bool": bool}}
+    exec(compile(condition_source(node), "<condition>", "exec"), namespace)  # generated from the checked AST only
+    function: Condition = namespace["condition"]
+    return function
 
 
 def select(packset: PackSet, target: str | None) -> list[Pack]:

@@ -64,11 +64,12 @@ import difflib
 import operator
 import re
 import types
-from collections.abc import Callable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property, lru_cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeAlias, Union, assert_never, get_args, get_origin
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel
@@ -315,20 +316,43 @@ def resolve(text: Any, scope: Scope, line: int | None) -> Path:
 
 # --------------------------------------------------------------------------- the AST
 
+ComparisonOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"]
+OrderingOp = Literal["eq", "ne", "lt", "le", "gt", "ge"]
+LookupOp = Literal["listed_in", "not_listed_in", "revoked_in", "listed_under_other_name"]
+QuantifierKind = Literal["some", "every"]
+AggregateFunc = Literal["count", "sum", "min", "max"]
+"""The operators, each a closed type: a backend's ``match`` over one ends in ``assert_never``, so an operator a
+backend forgets is a type error (mypy), never a silent default."""
 
-class Node:
-    """A checked condition. ``program`` compiles it; ``str`` renders it for people."""
 
+class NodeBase(ABC):
+    """A checked condition. ``program`` compiles it; ``children`` says what it contains; ``str`` renders it.
+
+    Every tree walk (trace, branch coverage, outline, registries used, paths)
+    goes through :meth:`children` (see :func:`walk`), so they agree on what a
+    node contains; a backend dispatches on the closed union :data:`Node` and
+    ends with ``assert_never``.
+    """
+
+    @abstractmethod
     def program(self) -> Program:
-        raise NotImplementedError
+        """The node compiled to a closure over an :data:`Env` (the interpreter)."""
+
+    @abstractmethod
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        """The conditions this node contains, each with its key (a member's index, ``not``, ``where``)."""
+
+    @abstractmethod
+    def own_paths(self) -> list[Path]:
+        """The field paths this node reads itself (not those its children read)."""
 
     def paths(self) -> list[Path]:
-        """Every field path the condition reads (for explain and the Rete translation)."""
-        return []
+        """Every field path the condition reads, its children's included (for explain and the Rete translation)."""
+        return self.own_paths() + [p for _, child in self.children() for p in child.paths()]
 
 
 @dataclass(frozen=True)
-class All(Node):
+class All(NodeBase):
     items: tuple[Node, ...]
 
     def program(self) -> Program:
@@ -345,15 +369,18 @@ class All(Node):
 
         return run
 
-    def paths(self) -> list[Path]:
-        return [p for n in self.items for p in n.paths()]
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return tuple((str(i), n) for i, n in enumerate(self.items))
+
+    def own_paths(self) -> list[Path]:
+        return []
 
     def __str__(self) -> str:
         return "(" + " AND ".join(map(str, self.items)) + ")"
 
 
 @dataclass(frozen=True)
-class Any_(Node):
+class Any_(NodeBase):
     items: tuple[Node, ...]
 
     def program(self) -> Program:
@@ -367,30 +394,36 @@ class Any_(Node):
 
         return run
 
-    def paths(self) -> list[Path]:
-        return [p for n in self.items for p in n.paths()]
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return tuple((str(i), n) for i, n in enumerate(self.items))
+
+    def own_paths(self) -> list[Path]:
+        return []
 
     def __str__(self) -> str:
         return "(" + " OR ".join(map(str, self.items)) + ")"
 
 
 @dataclass(frozen=True)
-class Not(Node):
+class Not(NodeBase):
     item: Node
 
     def program(self) -> Program:
         inner = self.item.program()
         return lambda env: not inner(env)
 
-    def paths(self) -> list[Path]:
-        return self.item.paths()
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return (("not", self.item),)
+
+    def own_paths(self) -> list[Path]:
+        return []
 
     def __str__(self) -> str:
         return f"NOT {self.item}"
 
 
 @dataclass(frozen=True)
-class Presence(Node):
+class Presence(NodeBase):
     path: Path
     present: bool
 
@@ -400,7 +433,10 @@ class Presence(Node):
             return lambda env: get(env) is not None
         return lambda env: get(env) is None
 
-    def paths(self) -> list[Path]:
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return ()
+
+    def own_paths(self) -> list[Path]:
         return [self.path]
 
     def __str__(self) -> str:
@@ -439,6 +475,9 @@ class Operand:
 
         return shifted
 
+    def own_paths(self) -> list[Path]:
+        return [self.path] if self.path is not None else []
+
     def __str__(self) -> str:
         if self.is_constant:
             if isinstance(self.constant, frozenset):
@@ -456,7 +495,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+_COMPARATORS: dict[OrderingOp, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "lt": operator.lt,
@@ -464,32 +503,49 @@ _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt,
     "ge": operator.ge,
 }
+ORDERING_OPERATORS: tuple[OrderingOp, ...] = get_args(OrderingOp)
+COMPARISON_OPERATORS: tuple[ComparisonOp, ...] = get_args(ComparisonOp)
+LOOKUP_OPERATORS: tuple[LookupOp, ...] = get_args(LookupOp)
+AGGREGATES: tuple[AggregateFunc, ...] = get_args(AggregateFunc)
 _MEMBERSHIP = ("in", "not_in")
-COMPARISON_OPERATORS = tuple(_COMPARATORS) + _MEMBERSHIP
-_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "in": "in", "not_in": "not in"}
+_COMPARISON_BY_NAME: dict[str, ComparisonOp] = {op: op for op in COMPARISON_OPERATORS}
+_ORDERING_BY_NAME: dict[str, OrderingOp] = {op: op for op in ORDERING_OPERATORS}
+_LOOKUP_BY_NAME: dict[str, LookupOp] = {op: op for op in LOOKUP_OPERATORS}
+_AGGREGATE_BY_NAME: dict[str, AggregateFunc] = {func: func for func in AGGREGATES}
+AMONG = "among"
+"""The one operator of a field that is not a value comparison or a look-up: the party is one of some parties."""
+FIELD_OPERATORS: tuple[str, ...] = (*COMPARISON_OPERATORS, *LOOKUP_OPERATORS, AMONG)
+"""Every operator written beside ``field``."""
+SYMBOLS: dict[ComparisonOp, str] = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "in": "in", "not_in": "not in"}
 
 
 @dataclass(frozen=True)
-class Compare(Node):
+class Compare(NodeBase):
     path: Path
-    op: str
+    op: ComparisonOp
     operand: Operand
 
     def program(self) -> Program:
-        get = self.path.getter
-        if self.op in _MEMBERSHIP:
-            return self._membership(get)
-        fn = _COMPARATORS[self.op]
+        get, op = self.path.getter, self.op
+        match op:
+            case "in" | "not_in":
+                return self._membership(get, negate=op == "not_in")
+            case "eq" | "ne" | "lt" | "le" | "gt" | "ge":
+                return self._ordered(get, op)
+            case _:
+                assert_never(op)
+
+    def _ordered(self, get: Getter, op: OrderingOp) -> Program:
+        fn = _COMPARATORS[op]
         if self.operand.is_constant:
             const = self.operand.constant
-            if self.op == "eq":
+            if op == "eq":
                 return lambda env: get(env) == const
             return lambda env: (v := get(env)) is not None and fn(v, const)
         other = self.operand.getter()
         return lambda env: (a := get(env)) is not None and (b := other(env)) is not None and fn(a, b)
 
-    def _membership(self, get: Getter) -> Program:
-        negate = self.op == "not_in"
+    def _membership(self, get: Getter, negate: bool) -> Program:
         if self.operand.is_constant:
             members = self.operand.constant
             if negate:
@@ -500,14 +556,17 @@ class Compare(Node):
             return lambda env: (v := get(env)) is not None and (m := other(env)) is not None and v not in m
         return lambda env: (v := get(env)) is not None and v in (other(env) or ())
 
-    def paths(self) -> list[Path]:
-        return [self.path] + ([self.operand.path] if self.operand.path else [])
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return ()
+
+    def own_paths(self) -> list[Path]:
+        return [self.path, *self.operand.own_paths()]
 
     def __str__(self) -> str:
-        return f"{self.path.text} {_SYMBOLS[self.op]} {self.operand}"
+        return f"{self.path.text} {SYMBOLS[self.op]} {self.operand}"
 
 
-_LOOKUPS = {
+_LOOKUPS: dict[LookupOp, str] = {
     "listed_in": "is listed in",
     "not_listed_in": "is not listed in",
     "revoked_in": "was revoked in",
@@ -516,7 +575,7 @@ _LOOKUPS = {
 
 
 @dataclass(frozen=True)
-class Lookup(Node):
+class Lookup(NodeBase):
     """A registry look-up for the value of a field, as of the evaluation date.
 
     ``name`` is the path of the name the entry should bear (``listed_under_other_name`` only);
@@ -524,27 +583,34 @@ class Lookup(Node):
     """
 
     path: Path
-    op: str
+    op: LookupOp
     kind: str
     name: Path | None = None
     before: Path | None = None
 
     def program(self) -> Program:
-        get, kind = self.path.getter, self.kind
-        if self.op == "listed_in":
-            return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
-        if self.op == "revoked_in" and self.before is not None:
-            day = self.before.getter
-            return lambda env: (v := get(env)) is not None and (d := day(env)) is not None and env["$registries"].revoked_before(kind, v, d)
-        if self.op == "revoked_in":
-            return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
-        if self.op == "listed_under_other_name":
-            assert self.name is not None
-            name = self.name.getter
-            return lambda env: (v := get(env)) is not None and (n := name(env)) is not None and env["$registries"].listed_under_other_name(kind, v, n)
-        return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
+        get, kind, op = self.path.getter, self.kind, self.op
+        match op:
+            case "listed_in":
+                return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
+            case "not_listed_in":
+                return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
+            case "revoked_in" if self.before is not None:
+                day = self.before.getter
+                return lambda env: (v := get(env)) is not None and (d := day(env)) is not None and env["$registries"].revoked_before(kind, v, d)
+            case "revoked_in":
+                return lambda env: (v := get(env)) is not None and env["$registries"].revoked(kind, v)
+            case "listed_under_other_name":
+                assert self.name is not None
+                name = self.name.getter
+                return lambda env: (v := get(env)) is not None and (n := name(env)) is not None and env["$registries"].listed_under_other_name(kind, v, n)
+            case _:
+                assert_never(op)
 
-    def paths(self) -> list[Path]:
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return ()
+
+    def own_paths(self) -> list[Path]:
         return [self.path] + [p for p in (self.name, self.before) if p is not None]
 
     def __str__(self) -> str:
@@ -554,11 +620,11 @@ class Lookup(Node):
 
 
 @dataclass(frozen=True)
-class Retrieved(Node):
+class Retrieved(NodeBase):
     """The retrieval date of a registry compared with a date: a list proves nothing about what came after it."""
 
     kind: str
-    op: str
+    op: OrderingOp
     operand: Operand
 
     def program(self) -> Program:
@@ -569,11 +635,14 @@ class Retrieved(Node):
         other = self.operand.getter()
         return lambda env: (a := env["$registries"].retrieved_on(kind)) is not None and (b := other(env)) is not None and fn(a, b)
 
-    def paths(self) -> list[Path]:
-        return [self.operand.path] if self.operand.path else []
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return ()
+
+    def own_paths(self) -> list[Path]:
+        return self.operand.own_paths()
 
     def __str__(self) -> str:
-        return f"retrieval date of registry {self.kind} {_SYMBOLS[self.op]} {self.operand}"
+        return f"retrieval date of registry {self.kind} {SYMBOLS[self.op]} {self.operand}"
 
 
 def same_party(party: Any, other: Any) -> bool:
@@ -593,7 +662,7 @@ def party_among(party: Any, parties: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class Among(Node):
+class Among(NodeBase):
     """A party that the dossier also lists in a list of parties (``intermediaries``), or that is another named party."""
 
     path: Path
@@ -610,7 +679,10 @@ class Among(Node):
             return lambda env: same_party(get(env), parties(env))
         return lambda env: party_among(get(env), parties(env))
 
-    def paths(self) -> list[Path]:
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return ()
+
+    def own_paths(self) -> list[Path]:
         return [self.path, self.parties]
 
     def __str__(self) -> str:
@@ -618,46 +690,51 @@ class Among(Node):
 
 
 @dataclass(frozen=True)
-class Quantifier(Node):
-    kind: Literal["some", "every"]
+class Quantifier(NodeBase):
+    kind: QuantifierKind
     path: Path
     name: str
     where: Node
 
     def program(self) -> Program:
-        get, name, inner = self.path.getter, self.name, self.where.program()
-        if self.kind == "some":
+        get, name, inner, kind = self.path.getter, self.name, self.where.program(), self.kind
+        match kind:
+            case "some":
 
-            def some(env: Env) -> bool:
-                for item in get(env) or ():
-                    env[name] = item
-                    if inner(env):
-                        return True
-                return False
-
-            return some
-
-        def every(env: Env) -> bool:
-            for item in get(env) or ():
-                env[name] = item
-                if not inner(env):
+                def some(env: Env) -> bool:
+                    for item in get(env) or ():
+                        env[name] = item
+                        if inner(env):
+                            return True
                     return False
-            return True
 
-        return every
+                return some
+            case "every":
 
-    def paths(self) -> list[Path]:
-        return [self.path] + self.where.paths()
+                def every(env: Env) -> bool:
+                    for item in get(env) or ():
+                        env[name] = item
+                        if not inner(env):
+                            return False
+                    return True
+
+                return every
+            case _:
+                assert_never(kind)
+
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return (("where", self.where),)
+
+    def own_paths(self) -> list[Path]:
+        return [self.path]
 
     def __str__(self) -> str:
         word = "SOME" if self.kind == "some" else "EVERY"
         return f"{word} {self.name} IN {self.path.text}: {self.where}"
 
 
-AGGREGATES = ("count", "sum", "min", "max")
 UNIT_FIELDS = ("currency", "unit")
 """Sibling fields that give an amount its unit: an aggregate over such an amount must name the unit."""
-_ORDERING = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
 @dataclass(frozen=True)
@@ -670,7 +747,7 @@ class Aggregate:
     ``min``/``max`` of dates).
     """
 
-    func: Literal["count", "sum", "min", "max"]
+    func: AggregateFunc
     path: Path
     name: str | None
     where: Node | None
@@ -678,6 +755,14 @@ class Aggregate:
     unit: Path | None
     unit_value: Any
     type: FieldType
+
+    def item_value(self, env: Env) -> tuple[bool, Any]:
+        """(unknown, value) of the item bound in ``env`` once it passed ``where``: unknown when it lacks the value
+        or is in another unit (``True`` stands for the item itself in a ``count``)."""
+        if self.value is None:
+            return False, True
+        value = self.value.getter(env)
+        return value is None or (self.unit is not None and self.unit.getter(env) != self.unit_value), value
 
     def getter(self) -> Getter:
         """The compiled aggregate: a closure returning the value, or ``None`` when it is unknown."""
@@ -707,16 +792,19 @@ class Aggregate:
                 values.append(value)
             return values
 
-        if func == "count":
-            return lambda env: None if (v := matching(env)) is None else len(v)
-        if func == "sum":
-            return lambda env: None if (v := matching(env)) is None else sum(v)
-        pick = min if func == "min" else max
-        return lambda env: None if not (v := matching(env)) else pick(v)
+        match func:
+            case "count":
+                return lambda env: None if (v := matching(env)) is None else len(v)
+            case "sum":
+                return lambda env: None if (v := matching(env)) is None else sum(v)
+            case "min" | "max":
+                pick = min if func == "min" else max
+                return lambda env: None if not (v := matching(env)) else pick(v)
+            case _:
+                assert_never(func)
 
-    def paths(self) -> list[Path]:
-        own = [p for p in (self.value, self.unit) if p is not None]
-        return [self.path, *own] + (self.where.paths() if self.where is not None else [])
+    def own_paths(self) -> list[Path]:
+        return [p for p in (self.path, self.value, self.unit) if p is not None]
 
     def __str__(self) -> str:
         text = f"{self.value.text} FOR " if self.value is not None else ""
@@ -729,11 +817,11 @@ class Aggregate:
 
 
 @dataclass(frozen=True)
-class AggregateCompare(Node):
+class AggregateCompare(NodeBase):
     """A comparison of an aggregate with an operand; false when the aggregate is unknown."""
 
     aggregate: Aggregate
-    op: str
+    op: OrderingOp
     operand: Operand
 
     def program(self) -> Program:
@@ -744,11 +832,25 @@ class AggregateCompare(Node):
         other = self.operand.getter()
         return lambda env: (a := get(env)) is not None and (b := other(env)) is not None and fn(a, b)
 
-    def paths(self) -> list[Path]:
-        return self.aggregate.paths() + ([self.operand.path] if self.operand.path else [])
+    def children(self) -> tuple[tuple[str, Node], ...]:
+        return (("where", self.aggregate.where),) if self.aggregate.where is not None else ()
+
+    def own_paths(self) -> list[Path]:
+        return self.aggregate.own_paths() + self.operand.own_paths()
 
     def __str__(self) -> str:
-        return f"{self.aggregate} {_SYMBOLS[self.op]} {self.operand}"
+        return f"{self.aggregate} {SYMBOLS[self.op]} {self.operand}"
+
+
+Node: TypeAlias = All | Any_ | Not | Presence | Compare | Lookup | Retrieved | Among | Quantifier | AggregateCompare
+"""Every kind of checked condition node: a closed union, so ``match`` over it can be exhaustive."""
+
+
+def walk(node: Node, key: str = "") -> Iterator[tuple[str, Node]]:
+    """Every node of a condition with its key (like ``/1/not/where``), parents first: the one traversal."""
+    yield key, node
+    for child_key, child in node.children():
+        yield from walk(child, f"{key}/{child_key}")
 
 
 # --------------------------------------------------------------------------- parsing and checking
@@ -762,14 +864,16 @@ def parse_offset(text: Any, line: int | None) -> relativedelta:
         raise ConditionError(f"offset must look like '-30d', '2w', '6m' or '1y', got {text!r}", line)
     sign = -1 if match.group(1) == "-" else 1
     amount = sign * int(match.group(2))
-    unit = {"d": "days", "w": "weeks", "m": "months", "y": "years"}[match.group(3)]
-    return relativedelta(**{unit: amount})
+    unit = match.group(3)
+    if unit == "w":
+        return relativedelta(weeks=amount)
+    return relativedelta(days=amount if unit == "d" else 0, months=amount if unit == "m" else 0, years=amount if unit == "y" else 0)
 
 
 def _line(node: Any, key: Any = None, default: int | None = None) -> int | None:
-    if key is not None and hasattr(node, "key_lines"):
-        return node.key_lines.get(key, default)
-    return getattr(node, "line", default)
+    """The line of a YAML node (or of one of its keys), as the pack loader records them."""
+    line: int | None = node.key_lines.get(key, default) if key is not None and hasattr(node, "key_lines") else getattr(node, "line", default)
+    return line
 
 
 def _literal(value: Any, expected: FieldType, line: int | None, what: str) -> Any:
@@ -855,7 +959,7 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
         return Not(parse(arg, scope, arg_line))
     if op in ("exists", "missing"):
         return Presence(resolve(arg, scope, arg_line), present=op == "exists")
-    if op in ("some", "every"):
+    if op == "some" or op == "every":
         return _parse_quantifier(op, arg, scope, arg_line)
     known = ["all", "any", "not", "exists", "missing", "some", "every", "field", "retrieved", *AGGREGATES]
     if op in COMPARISON_OPERATORS:
@@ -863,17 +967,17 @@ def parse(raw: Any, scope: Scope, line: int | None = None) -> Node:
     raise ConditionError(f"unknown operator '{op}'{_suggest_operator(op, known + list(COMPARISON_OPERATORS))}", arg_line)
 
 
-def _parse_aggregate_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
+def _parse_aggregate_comparison(raw: dict[str, Any], scope: Scope, line: int | None) -> Node:
     funcs = [k for k in raw if k in AGGREGATES]
     ops = [k for k in raw if k not in AGGREGATES]
-    if len(funcs) != 1 or len(ops) != 1 or ops[0] not in _ORDERING:
-        unknown = [k for k in ops if k not in _ORDERING]
-        hint = _suggest_operator(unknown[0], _ORDERING) if unknown else ""
+    if len(funcs) != 1 or len(ops) != 1 or ops[0] not in _ORDERING_BY_NAME:
+        unknown = [k for k in ops if k not in _ORDERING_BY_NAME]
+        hint = _suggest_operator(unknown[0], ORDERING_OPERATORS) if unknown else ""
         raise ConditionError(
-            f"an aggregate condition has one of {', '.join(AGGREGATES)} and exactly one of {', '.join(_ORDERING)}, got {sorted(raw)}{hint}",
+            f"an aggregate condition has one of {', '.join(AGGREGATES)} and exactly one of {', '.join(ORDERING_OPERATORS)}, got {sorted(raw)}{hint}",
             line,
         )
-    func, op = funcs[0], ops[0]
+    func, op = _AGGREGATE_BY_NAME[funcs[0]], _ORDERING_BY_NAME[ops[0]]
     aggregate = _parse_aggregate(func, raw[func], scope, _line(raw, func, line))
     op_line = _line(raw, op, line)
     if op not in ("eq", "ne") and aggregate.type.kind not in ("number", "date"):
@@ -882,7 +986,7 @@ def _parse_aggregate_comparison(raw: dict, scope: Scope, line: int | None) -> No
     return AggregateCompare(aggregate, op, operand)
 
 
-def _parse_aggregate(func: str, arg: Any, scope: Scope, line: int | None) -> Aggregate:
+def _parse_aggregate(func: AggregateFunc, arg: Any, scope: Scope, line: int | None) -> Aggregate:
     """Check ``{in, as, where, of, unit}`` of one aggregate; ``count`` has no ``of``/``unit``."""
     allowed = {"in", "as", "where"} | ({"of", "unit"} if func != "count" else set())
     shape = (
@@ -906,11 +1010,12 @@ def _parse_aggregate(func: str, arg: Any, scope: Scope, line: int | None) -> Agg
         return Aggregate("count", path, name, where, None, None, None, FieldType("number"))
     if "of" not in arg:
         raise ConditionError(f"'{func}' needs 'of: {name}.FIELD', the value to {'add up' if func == 'sum' else 'compare'}", line)
-    value, unit, unit_value = _aggregate_value(func, arg, name, inner, line)  # type: ignore[arg-type]
-    return Aggregate(func, path, name, where, value, unit, unit_value, value.type)  # type: ignore[arg-type]
+    assert name is not None  # 'of' needs 'as' (checked above)
+    value, unit, unit_value = _aggregate_value(func, arg, name, inner, line)
+    return Aggregate(func, path, name, where, value, unit, unit_value, value.type)
 
 
-def _aggregate_value(func: str, arg: dict, name: str, scope: Scope, line: int | None) -> tuple[Path, Path | None, Any]:
+def _aggregate_value(func: str, arg: dict[str, Any], name: str, scope: Scope, line: int | None) -> tuple[Path, Path | None, Any]:
     """The value an aggregate reads from each item, and the unit guard its item's currency or unit requires."""
     of_line = _line(arg, "of", line)
     value = resolve(arg["of"], scope, of_line)
@@ -944,20 +1049,19 @@ def _item_line(seq: Any, index: int, default: int | None) -> int | None:
     return lines[index] if lines and index < len(lines) else default
 
 
-def _parse_comparison(raw: dict, scope: Scope, line: int | None) -> Node:
+def _parse_comparison(raw: dict[str, Any], scope: Scope, line: int | None) -> Node:
     ops = [k for k in raw if k != "field"]
     if len(ops) != 1:
-        raise ConditionError(
-            f"a comparison has 'field' and exactly one of {', '.join(COMPARISON_OPERATORS + tuple(_LOOKUPS) + ('among',))}, got {ops or 'none'}", line
-        )
-    op = ops[0]
-    op_line = _line(raw, op, line)
-    if op in _LOOKUPS:
-        return _parse_lookup(raw, op, scope, line, op_line)
-    if op == "among":
+        raise ConditionError(f"a comparison has 'field' and exactly one of {', '.join(FIELD_OPERATORS)}, got {ops or 'none'}", line)
+    name = ops[0]
+    op_line = _line(raw, name, line)
+    if name in _LOOKUP_BY_NAME:
+        return _parse_lookup(raw, _LOOKUP_BY_NAME[name], scope, line, op_line)
+    if name == AMONG:
         return _parse_among(raw, scope, line, op_line)
-    if op not in COMPARISON_OPERATORS:
-        raise ConditionError(f"unknown comparison '{op}'{_suggest_operator(op, COMPARISON_OPERATORS + tuple(_LOOKUPS) + ('among',))}", op_line)
+    if name not in _COMPARISON_BY_NAME:
+        raise ConditionError(f"unknown comparison '{name}'{_suggest_operator(name, FIELD_OPERATORS)}", op_line)
+    op = _COMPARISON_BY_NAME[name]
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     left = path.type
     if left.kind in ("object", "list"):
@@ -975,9 +1079,9 @@ PARTY_FIELDS = frozenset({"id", "name"})
 """What :func:`same_party` compares: a value ``among`` reads must be an object with both."""
 
 
-def _parse_among(raw: dict, scope: Scope, line: int | None, op_line: int | None) -> Node:
+def _parse_among(raw: dict[str, Any], scope: Scope, line: int | None, op_line: int | None) -> Node:
     path = resolve(raw["field"], scope, _line(raw, "field", line))
-    parties = resolve(raw["among"], scope, op_line)
+    parties = resolve(raw[AMONG], scope, op_line)
     if path.type.kind != "object" or not set(path.type.fields) >= PARTY_FIELDS:
         raise ConditionError(f"'among' compares a party (an object with id and name), but '{path.text}' is a {path.type.describe()}", op_line)
     item = parties.type if parties.type.kind == "object" else parties.type.item
@@ -988,13 +1092,13 @@ def _parse_among(raw: dict, scope: Scope, line: int | None, op_line: int | None)
     return Among(path, parties)
 
 
-def _parse_retrieved(raw: dict, scope: Scope, line: int | None) -> Node:
+def _parse_retrieved(raw: dict[str, Any], scope: Scope, line: int | None) -> Node:
     ops = [k for k in raw if k != "retrieved"]
-    if len(ops) != 1 or ops[0] not in _ORDERING:
-        unknown = [k for k in ops if k not in _ORDERING]
-        hint = _suggest_operator(unknown[0], _ORDERING) if unknown else ""
-        raise ConditionError(f"'retrieved' takes a registry and exactly one of {', '.join(_ORDERING)}, got {sorted(raw)}{hint}", line)
-    kind, op = raw["retrieved"], ops[0]
+    if len(ops) != 1 or ops[0] not in _ORDERING_BY_NAME:
+        unknown = [k for k in ops if k not in _ORDERING_BY_NAME]
+        hint = _suggest_operator(unknown[0], ORDERING_OPERATORS) if unknown else ""
+        raise ConditionError(f"'retrieved' takes a registry and exactly one of {', '.join(ORDERING_OPERATORS)}, got {sorted(raw)}{hint}", line)
+    kind, op = raw["retrieved"], _ORDERING_BY_NAME[ops[0]]
     if kind not in REGISTRY_KINDS:
         raise ConditionError(
             f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", _line(raw, "retrieved", line)
@@ -1003,7 +1107,7 @@ def _parse_retrieved(raw: dict, scope: Scope, line: int | None) -> Node:
     return Retrieved(kind, op, operand)
 
 
-def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: int | None) -> Node:
+def _parse_lookup(raw: dict[str, Any], op: LookupOp, scope: Scope, line: int | None, op_line: int | None) -> Node:
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     name: Path | None = None
     before: Path | None = None
@@ -1030,7 +1134,7 @@ def _parse_lookup(raw: dict, op: str, scope: Scope, line: int | None, op_line: i
     return Lookup(path, op, kind, name, before)
 
 
-def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node:
+def _parse_quantifier(op: QuantifierKind, arg: Any, scope: Scope, line: int | None) -> Node:
     if not isinstance(arg, dict) or set(arg) != {"in", "as", "where"}:
         got = sorted(arg) if isinstance(arg, dict) else arg
         raise ConditionError(f"'{op}' takes {{in: LIST_PATH, as: NAME, where: CONDITION}}, got {got!r}", line)
@@ -1038,39 +1142,43 @@ def _parse_quantifier(op: str, arg: Any, scope: Scope, line: int | None) -> Node
     if path.type.kind != "list" or path.type.item is None:
         raise ConditionError(f"'{op}' iterates over a list, but '{path.text}' is a {path.type.describe()}", line)
     inner = scope.bind(str(arg["as"]), path.type.item, _line(arg, "as", line))
-    return Quantifier(op, path, str(arg["as"]), parse(arg["where"], inner, _line(arg, "where", line)))  # type: ignore[arg-type]
+    return Quantifier(op, path, str(arg["as"]), parse(arg["where"], inner, _line(arg, "where", line)))
 
 
 def outline(node: Node, indent: int = 0) -> list[str]:
     """The condition as indented lines, for people reading ``explain``."""
     pad = "  " * indent
-    if isinstance(node, (All, Any_)):
-        word = "all of" if isinstance(node, All) else "any of"
-        return [f"{pad}{word}:"] + [line for item in node.items for line in outline(item, indent + 1)]
-    if isinstance(node, Not):
-        return [f"{pad}not:"] + outline(node.item, indent + 1)
-    if isinstance(node, Quantifier):
-        word = "for some" if node.kind == "some" else "for every"
-        return [f"{pad}{word} {node.name} in {node.path.text}:"] + outline(node.where, indent + 1)
-    if isinstance(node, AggregateCompare) and node.aggregate.where is not None:
-        agg = node.aggregate
-        value = f" of {agg.value.text}" if agg.value is not None else ""
-        unit = f" with {agg.unit.text} == {_show(agg.unit_value)}" if agg.unit is not None else ""
-        head = f"{pad}{agg.func}{value}{unit} {_SYMBOLS[node.op]} {node.operand}, over each {agg.name} in {agg.path.text} where:"
-        return [head] + outline(agg.where, indent + 1)
-    return [f"{pad}{node}"]
+    inner = [line for _, child in node.children() for line in outline(child, indent + 1)]
+    match node:
+        case All() | Any_():
+            return [f"{pad}{'all of' if isinstance(node, All) else 'any of'}:", *inner]
+        case Not():
+            return [f"{pad}not:", *inner]
+        case Quantifier():
+            word = "for some" if node.kind == "some" else "for every"
+            return [f"{pad}{word} {node.name} in {node.path.text}:", *inner]
+        case AggregateCompare() if node.aggregate.where is not None:
+            agg = node.aggregate
+            value = f" of {agg.value.text}" if agg.value is not None else ""
+            unit = f" with {agg.unit.text} == {_show(agg.unit_value)}" if agg.unit is not None else ""
+            return [f"{pad}{agg.func}{value}{unit} {SYMBOLS[node.op]} {node.operand}, over each {agg.name} in {agg.path.text} where:", *inner]
+        case AggregateCompare() | Presence() | Compare() | Lookup() | Retrieved() | Among():
+            return [f"{pad}{node}"]
+        case _:
+            assert_never(node)
 
 
 def registries_used(node: Node) -> set[str]:
     """The registry kinds a condition consults, so the engine can say when one is missing."""
-    if isinstance(node, (Lookup, Retrieved)):
-        return {node.kind}
-    if isinstance(node, (All, Any_)):
-        return set().union(*(registries_used(n) for n in node.items))
-    if isinstance(node, Not):
-        return registries_used(node.item)
-    if isinstance(node, Quantifier):
-        return registries_used(node.where)
-    if isinstance(node, AggregateCompare) and node.aggregate.where is not None:
-        return registries_used(node.aggregate.where)
-    return set()
+    return {kind for _, each in walk(node) for kind in _own_registries(each)}
+
+
+def _own_registries(node: Node) -> set[str]:
+    """The registry kinds one node consults itself (its children are walked by :func:`registries_used`)."""
+    match node:
+        case Lookup() | Retrieved():
+            return {node.kind}
+        case All() | Any_() | Not() | Presence() | Compare() | Among() | Quantifier() | AggregateCompare():
+            return set()
+        case _:
+            assert_never(node)

@@ -40,9 +40,11 @@ def unencoded(packset: PackSet) -> list[tuple[str, str]]:
     return [(pack.id, row.article) for pack in packset.packs.values() for row in rows(pack) if row.unencoded]
 
 
-def _sort_key(article: str) -> list[object]:
+def _sort_key(article: str) -> list[tuple[int, str]]:
+    """Articles in reading order: 4(1)(e) before 10; a part that is not a number (a letter, or an article a pack
+    cites by name) sorts after the numbers, by its text."""
     numbers = article.split(" ", 1)[1]
-    return [int(part) if part.isdigit() else part for part in numbers.replace("(", " ").replace(")", " ").split()]
+    return [(int(part), "") if part.isdigit() else (1 << 30, part) for part in numbers.replace("(", " ").replace(")", " ").split()]
 
 
 def markdown(packset: PackSet) -> str:

@@ -12,6 +12,7 @@ allows has a label here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
@@ -21,21 +22,6 @@ Label = tuple[str, str]
 
 ENUMS: dict[str, dict[str, Label]] = {
     "schema_version": {"1.0": ("1.0", "1.0")},
-    "country": {
-        "KH": ("カンボジア", "Cambodia"),
-        "LA": ("ラオス", "Laos"),
-        "KG": ("キルギス", "Kyrgyzstan"),
-        "TJ": ("タジキスタン", "Tajikistan"),
-        "PK": ("パキスタン", "Pakistan"),
-        "JP": ("日本", "Japan"),
-        "TH": ("タイ", "Thailand"),
-        "VN": ("ベトナム", "Viet Nam"),
-        "MY": ("マレーシア", "Malaysia"),
-        "KZ": ("カザフスタン", "Kazakhstan"),
-        "UZ": ("ウズベキスタン", "Uzbekistan"),
-        "RU": ("ロシア", "Russia"),
-        "AE": ("アラブ首長国連邦", "United Arab Emirates"),
-    },
     "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
     "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
     "status_sought": {"SSW1": ("特定技能1号", "SSW No. 1"), "SSW2": ("特定技能2号", "SSW No. 2")},
@@ -112,39 +98,17 @@ ENUMS: dict[str, dict[str, Label]] = {
         "test_fraud": ("試験における不正", "test fraud"),
         "other": ("その他", "other"),
     },
-    "language": {
-        "bn": ("ベンガル語", "Bengali"),
-        "en": ("英語", "English"),
-        "fa": ("ペルシア語", "Persian"),
-        "fil": ("フィリピノ語", "Filipino"),
-        "fr": ("フランス語", "French"),
-        "hi": ("ヒンディー語", "Hindi"),
-        "id": ("インドネシア語", "Indonesian"),
-        "ja": ("日本語", "Japanese"),
-        "kk": ("カザフ語", "Kazakh"),
-        "km": ("クメール語", "Khmer"),
-        "ko": ("韓国語", "Korean"),
-        "ky": ("キルギス語", "Kyrgyz"),
-        "lo": ("ラオ語", "Lao"),
-        "mn": ("モンゴル語", "Mongolian"),
-        "my": ("ミャンマー語", "Burmese"),
-        "ne": ("ネパール語", "Nepali"),
-        "pa": ("パンジャブ語", "Punjabi"),
-        "ps": ("パシュトー語", "Pashto"),
-        "ru": ("ロシア語", "Russian"),
-        "si": ("シンハラ語", "Sinhala"),
-        "tg": ("タジク語", "Tajik"),
-        "th": ("タイ語", "Thai"),
-        "tl": ("タガログ語", "Tagalog"),
-        "ur": ("ウルドゥー語", "Urdu"),
-        "uz": ("ウズベク語", "Uzbek"),
-        "vi": ("ベトナム語", "Vietnamese"),
-        "zh": ("中国語", "Chinese"),
-    },
 }
-"""Every enumeration of the dossier model, by a name of our own, with each value's label. ``language`` and
-``country`` label the common values of open lists (ISO 639 and ISO 3166 codes, fields marked with
-:class:`dossier_rules.model.Vocabulary`): a code they lack is shown as written, marked as a code (:data:`UNLABELLED`)."""
+"""Every closed enumeration of the dossier model, by a name of our own, with each value's label."""
+
+VOCABULARIES = ("country", "language")
+"""Open lists of codes (ISO 3166 territories, ISO 639 languages; fields marked with :class:`dossier_rules.model.Vocabulary`):
+named from CLDR through Babel, in both languages, for every code it knows; a code it lacks is shown as written,
+marked as a code (:data:`UNLABELLED`). A pack may name its own country (see :func:`declare`)."""
+
+_DECLARED: dict[str, dict[str, Label]] = {}
+"""Labels the packs declare: their own country's names (under ``country``), and the choices of each country field
+(under :func:`declared_enum`). Filled as packs are loaded or read from the compiled-pack cache."""
 
 
 CURRENCIES: dict[str, Label] = {
@@ -217,12 +181,57 @@ def labels_for(choices: frozenset[str] | None) -> dict[str, Label] | None:
     return ENUMS[name] if name else None
 
 
+def declare(enum: str, table: Mapping[str, Label]) -> None:
+    """Labels a pack declares for ``enum``: its country's names under ``country``, a country field's choices under
+    :func:`declared_enum`. They win over CLDR's; a later pack declaring the same code replaces the earlier label."""
+    _DECLARED.setdefault(enum, {}).update(table)
+
+
+def declared_enum(country: str, kind: str, field: str) -> str:
+    """The enumeration name of the choices of one country field, as a pack declares them."""
+    return f"country_fields/{country}/{kind}/{field}"
+
+
+@cache
+def _cldr(lang: Lang, vocabulary: str) -> Mapping[str, str]:
+    """CLDR's names of one vocabulary in one language; Babel is imported on the first name asked for (a check
+    that quotes no country or language never loads it)."""
+    from babel import Locale
+
+    locale = Locale(lang)
+    return locale.territories if vocabulary == "country" else locale.languages
+
+
+def cldr_name(code: str, lang: Lang, vocabulary: str = "country") -> str | None:
+    """CLDR's name of a country (or, with ``vocabulary="language"``, a language) code; None when it has none."""
+    return _cldr(lang, vocabulary).get(code)
+
+
+PSEUDO = frozenset({"XA", "XB", "ZZ"})
+"""CLDR's pseudo-locales and its "unknown region": codes for testing software, never a person's country."""
+
+
+def vocabulary_table(vocabulary: str) -> dict[str, Label]:
+    """Every code of an open vocabulary with its names in both languages, for a form's choices: the two-letter ISO
+    3166 countries (or ISO 639-1 languages) CLDR names, with the names the packs declare for their own countries."""
+    wanted = str.isupper if vocabulary == "country" else str.islower
+    ja, en = _cldr("ja", vocabulary), _cldr("en", vocabulary)
+    table = {code: (ja[code], name) for code, name in en.items() if len(code) == 2 and code.isalpha() and wanted(code) and code in ja and code not in PSEUDO}
+    return table | _DECLARED.get(vocabulary, {})
+
+
 def label(value: str, lang: Lang, enum: str | None) -> str:
     """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
-    if enum is None or (table := ENUMS.get(enum)) is None:
+    if enum is None:
         return value
     index = 0 if lang == "ja" else 1
-    if value not in table:
-        shapes = UNLABELLED.get(enum)
-        return shapes[index].format(value) if shapes else value
+    declared = _DECLARED.get(enum)
+    if declared is not None and value in declared:
+        return declared[value][index]
+    if enum in VOCABULARIES:
+        name = cldr_name(value, lang, enum)
+        return name if name else UNLABELLED[enum][index].format(value)
+    table = ENUMS.get(enum)
+    if table is None or value not in table:
+        return value
     return table[value][index]

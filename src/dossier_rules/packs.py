@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
-from .labels import enum_of, label
-from .locale import N_, _, translate
+from . import input_errors
+from .labels import declare, declared_enum, enum_of, label
+from .locale import _, language
 from .model import KINDS, Country, Party
 from .registries import Entry, RegistryKind, keeper
 from .sources import InputError, Problem, line_of, load_yaml, without_nulls
@@ -130,8 +131,22 @@ class DeclaredField(_Strict):
     """A dossier field one country's MOC needs and the common model does not have (``country_fields.<name>``)."""
 
     type: Literal["string", "number", "bool", "date"]
-    choices: list[str] | None = Field(default=None, min_length=1, description="The possible values of a string field")
+    choices: dict[str, Localized] | list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="The possible values of a string field, each with its label in both languages: {VALUE: {ja: ..., en: ...}} "
+        "(a bare list is refused with a message saying so)",
+    )
     title: Localized
+
+    @property
+    def values(self) -> list[str]:
+        """The possible values, in the order the pack declares them (none: any text)."""
+        return list(self.choices or ())
+
+    def labels(self) -> dict[str, tuple[str, str]]:
+        """Each value's (ja, en) label, as declared."""
+        return {v: (t.ja, t.en) for v, t in self.choices.items()} if isinstance(self.choices, dict) else {}
 
 
 class PackMeta(_Strict):
@@ -141,6 +156,7 @@ class PackMeta(_Strict):
     description: Localized | None = None
     abstract: bool = Field(default=False, description="An abstract pack holds shared rules and is only used through extends")
     country: Country | None = None
+    country_name: Localized | None = Field(default=None, description="The country's names as the MOC gives them; without it, CLDR's (concrete packs only)")
     extends: list[str] = Field(default_factory=list)
     moc: Moc | None = None
     provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
@@ -496,20 +512,17 @@ class Pack:
             import jsonschema_rs  # only dossiers that carry country fields need it
 
             validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
-        declared = sorted(self.meta.dossier_fields.get(kind, {}))  # type: ignore[call-overload]
+        declared = self.meta.dossier_fields.get(kind, {})  # type: ignore[call-overload]
+        whose = label(kind, "ja" if language() == "ja" else "en", "kind")
         problems = [
             Problem(
                 source,
-                _(
-                    "{problem} (country fields of {kind} dossiers are declared by pack {pack})",
-                    problem=country_field_problem(error, declared),
-                    kind=translate(KIND_NAMES.get(kind, kind)),
-                    pack=self.id,
-                ),
+                _("{problem} (country fields of {kind} dossiers are declared by pack {pack})", problem=message, kind=whose, pack=self.id),
                 kind="schema",
-                pointer="/country_fields" + "".join(f"/{p}" for p in error.instance_path),
+                pointer=at,
             )
             for error in validators[kind].iter_errors(values)
+            for at, message in _country_field_problems(error, declared)
         ]
         if problems:
             raise InputError(problems)
@@ -525,6 +538,15 @@ class PackSet:
 
     sources: dict[str, PackSource]
     packs: dict[str, Pack]
+
+    def __post_init__(self) -> None:
+        for pack in self.packs.values():
+            declare_labels(pack.meta)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled from the compiled-pack cache: the labels its packs declare are made known again."""
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def for_country(self, country: str) -> Pack | None:
         for pack in self.packs.values():
@@ -563,22 +585,56 @@ def _scope_for(kind: str, meta: PackMeta) -> cond.Scope:
 
 
 def declared_types(meta: PackMeta, kind: str) -> dict[str, cond.FieldType]:
-    """The static types of the country fields a pack declares for one kind of dossier."""
+    """The static types of the country fields a pack declares for one kind of dossier (a choice field's labels
+    are its enumeration, :func:`labels.declared_enum`, so messages quote a value by its label)."""
     out = {}
     for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
         base = cond.DECLARED_TYPES[declared.type]
-        out[name] = cond.FieldType(base.kind, choices=frozenset(declared.choices)) if declared.choices else base
+        if declared.choices:
+            base = cond.FieldType(base.kind, choices=frozenset(declared.values), vocabulary=declared_enum(meta.country or "", kind, name))
+        out[name] = base
     return out
 
 
+def declare_labels(meta: PackMeta) -> None:
+    """Make what a concrete pack names known to :mod:`dossier_rules.labels`: its country, and its country fields' choices."""
+    if meta.country is None:
+        return
+    if meta.country_name is not None:
+        declare("country", {meta.country: (meta.country_name.ja, meta.country_name.en)})
+    for kind, fields in meta.dossier_fields.items():
+        for name, declared in fields.items():
+            if declared.labels():
+                declare(declared_enum(meta.country, kind, name), declared.labels())
+
+
+def _country_field_problems(error: Any, declared: dict[str, DeclaredField]) -> list[tuple[str, str]]:
+    """(pointer, message) for one schema error of ``country_fields``, in the words core fields get (did you mean ...)."""
+    import jsonschema_rs  # only dossiers that carry country fields need it
+
+    at = "/country_fields" + "".join(f"/{p}" for p in error.instance_path)
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        return [(f"{at}/{name}", input_errors.unknown_field(name, declared)) for name in kind.unexpected]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
+        return [(at, input_errors.choice_message(error.instance, [str(v) for v in kind.options]))]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
+        return [(at, input_errors.pydantic_message({"type": "date_parsing", "input": error.instance, "loc": ()}))]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
+        wanted = {"boolean": "bool_type", "number": "float_type", "string": "string_type", "object": "dict_type"}.get(str(kind.types[0]))
+        if wanted:
+            return [(at, input_errors.pydantic_message({"type": wanted, "input": error.instance, "loc": ()}))]
+    return [(at, str(error.message))]
+
+
 def country_fields_schema(meta: PackMeta, kind: str) -> dict[str, Any]:
-    """JSON Schema of ``country_fields`` for one country and kind: its declared fields, nothing else."""
+    """JSON Schema of ``country_fields`` for one country and kind: its declared fields, nothing else, in the pack's order."""
     json_types = {"string": {"type": "string"}, "number": {"type": "number"}, "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
     properties = {}
-    for name, declared in sorted(meta.dossier_fields.get(kind, {}).items()):  # type: ignore[call-overload]
+    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
         prop: dict[str, Any] = {**json_types[declared.type], "title": declared.title.en, "description": declared.title.ja}
         if declared.choices:
-            prop["enum"] = declared.choices
+            prop["enum"] = declared.values
         properties[name] = prop
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
@@ -600,28 +656,6 @@ def effect_text(spec: RuleSpec, lang: str) -> str:
         return ""
     text: str = getattr(spec.effect, lang)
     return text if lang == "ja" else " " + text
-
-
-KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
-
-
-def country_field_problem(error: Any, declared: list[str]) -> str:
-    """What is wrong with a country field, in the reader's language (jsonschema-rs words it in English only)."""
-    kind = error.kind
-    if isinstance(kind, type(kind).AdditionalProperties):
-        return _("unknown country field {names}; this pack declares: {declared}", names=", ".join(kind.unexpected), declared=", ".join(declared) or _("none"))
-    if isinstance(kind, type(kind).Type):
-        return _(
-            "expected {expected}, found {value}", expected=" / ".join(translate(JSON_TYPES.get(str(t), str(t))) for t in kind.types), value=repr(error.instance)
-        )
-    if isinstance(kind, type(kind).Enum):
-        return _("expected one of {choices}, found {value}", choices=", ".join(map(str, kind.options)), value=repr(error.instance))
-    if isinstance(kind, type(kind).Format):
-        return _('not a date: use YYYY-MM-DD, e.g. 2025-06-01 (got "{value}")', value=error.instance)
-    return str(error.message)
-
-
-JSON_TYPES = {"string": N_("text"), "number": N_("a number"), "boolean": N_("true or false"), "object": N_("an object")}
 
 
 def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tuple[CompiledRule | None, list[Problem]]:
@@ -786,7 +820,7 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
                 problems.append(
                     Problem(source, _("test_base.{kind} is needed to run the tests of {kind} rules", kind=kind), kind="pack", line=line_of(data, ["test_base"]))
                 )
-    elif meta.country or meta.moc or meta.dossier_fields:
+    elif meta.country or meta.moc or meta.dossier_fields or meta.country_name:
         problems.append(
             Problem(
                 source,
@@ -796,7 +830,17 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
             )
         )
     for kind, fields in meta.dossier_fields.items():
-        for name in fields:
+        for name, declared in fields.items():
+            if isinstance(declared.choices, list):
+                problems.append(
+                    Problem(
+                        source,
+                        f"the choices of country field '{name}' need their labels in both languages, so forms and messages "
+                        f"never show a raw code: choices: {{{declared.choices[0]}: {{ja: ..., en: ...}}, ...}}",
+                        kind="pack",
+                        line=line_of(data, ["pack", "dossier_fields", kind, name, "choices"]),
+                    )
+                )
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 problems.append(
                     Problem(

@@ -39,14 +39,14 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, assert_never
 
 from . import conditions as cond
 from .packs import CompiledRule, Pack, PackSet
 from .sources import InputError, Problem
 
-NEGATE = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
-DURABLE = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
+NEGATE: dict[cond.OrderingOp, str | None] = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
+DURABLE: dict[cond.OrderingOp, str] = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 
 class Untranslatable(Exception):
@@ -129,41 +129,52 @@ class _Translator:
     # -- conditions
 
     def translate(self, node: cond.Node, negated: bool = False) -> dict[str, Any]:
-        if isinstance(node, cond.Not):
-            return self.translate(node.item, not negated)
-        if isinstance(node, (cond.All, cond.Any_)):
-            op = "$and" if isinstance(node, cond.All) != negated else "$or"
-            parts: list[dict[str, Any]] = []
-            for item in node.items:  # durable-rules refuses an $and directly inside an $and: flatten
-                part = self.translate(item, negated)
-                parts.extend(part[op] if list(part) == [op] else [part])
-            return {op: parts}
-        if isinstance(node, cond.Presence):
-            return self.present(node.path, node.present != negated)
-        if isinstance(node, (cond.Lookup, cond.Retrieved, cond.Among)):  # computed natively, compared as a truth value
-            return self.materialize(node, not negated)
-        if isinstance(node, cond.AggregateCompare):
-            return self.aggregate(node, negated)
-        if isinstance(node, cond.Compare):
-            return self.compare(node, negated)
-        if isinstance(node, cond.Quantifier):
-            return self.quantifier(node, negated)
-        raise self.fail(type(node).__name__)
+        match node:
+            case cond.Not():
+                return self.translate(node.item, not negated)
+            case cond.All() | cond.Any_():
+                op = "$and" if isinstance(node, cond.All) != negated else "$or"
+                parts: list[dict[str, Any]] = []
+                for item in node.items:  # durable-rules refuses an $and directly inside an $and: flatten
+                    part = self.translate(item, negated)
+                    parts.extend(part[op] if list(part) == [op] else [part])
+                return {op: parts}
+            case cond.Presence():
+                return self.present(node.path, node.present != negated)
+            case cond.Lookup() | cond.Retrieved() | cond.Among():  # computed natively, compared as a truth value
+                return self.materialize(node, not negated)
+            case cond.AggregateCompare():
+                return self.aggregate(node, negated)
+            case cond.Compare():
+                return self.compare(node, negated)
+            case cond.Quantifier():
+                return self.quantifier(node, negated)
+            case _:
+                assert_never(node)
 
     def compare(self, node: cond.Compare, negated: bool) -> dict[str, Any]:
-        if node.op in ("in", "not_in") and not node.operand.is_constant:
+        op = node.op
+        match op:
+            case "in" | "not_in":
+                return self.membership(node, negated)
+            case "eq" | "ne" | "lt" | "le" | "gt" | "ge":
+                right, guards = self.operand(node.operand)
+                return _ordered(self.name(node.path), op, right, guards, self.missing([node.path], node.operand, negated), negated)
+            case _:
+                assert_never(op)
+
+    def membership(self, node: cond.Compare, negated: bool) -> dict[str, Any]:
+        """``in``/``not_in`` a literal list as alternatives; in a list field, computed natively (materialized)."""
+        if not node.operand.is_constant:
             return self.materialize(node, not negated)
         left = self.name(node.path)
-        if node.op in ("in", "not_in"):
-            members = sorted(node.operand.constant, key=repr)
-            inside = node.op == "in"
-            if inside != negated:  # value is one of the members
-                return {"$or": [{left: m} for m in members]}
-            test = {"$and": [{"$neq": {left: m}} for m in members]}
-            # "not in" is false on a missing value; its negation ("in" negated) is true then
-            return {"$or": [self.present(node.path, False), test]} if negated else test
-        right, guards = self.operand(node.operand)
-        return _ordered(left, node.op, right, guards, self.missing([node.path], node.operand, negated), negated)
+        members = sorted(node.operand.constant, key=repr)
+        inside = node.op == "in"
+        if inside != negated:  # value is one of the members
+            return {"$or": [{left: m} for m in members]}
+        test = {"$and": [{"$neq": {left: m}} for m in members]}
+        # "not in" is false on a missing value; its negation ("in" negated) is true then
+        return {"$or": [self.present(node.path, False), test]} if negated else test
 
     def aggregate(self, node: cond.AggregateCompare, negated: bool) -> dict[str, Any]:
         """The aggregate is computed natively into the fact; durable-rules compares it with the operand."""
@@ -195,7 +206,7 @@ class _Translator:
         return {"$or": [{"x." + key: 0}, {"$iall": {listed: inner}}]}
 
 
-def _ordered(left: str, op: str, right: Any, guards: list[dict[str, Any]], missing: list[dict[str, Any]], negated: bool) -> dict[str, Any]:
+def _ordered(left: str, op: cond.OrderingOp, right: Any, guards: list[dict[str, Any]], missing: list[dict[str, Any]], negated: bool) -> dict[str, Any]:
     """``left op right`` (``guards`` say both sides are known), or its negation, which is also true
     when either side is missing (any of ``missing``): unknown is not false."""
     if not negated:
@@ -220,7 +231,7 @@ class _ItemTranslator(_Translator):
         raise self.fail("a missing/exists test (or a negated comparison) inside some/every")
 
     def materialize(self, node: cond.Node, truth: bool) -> dict[str, Any]:
-        raise self.fail("a registry look-up or list-field membership inside some/every")
+        raise self.fail("a registry look-up, a retrieval date, a party among parties or list-field membership inside some/every")
 
     def value(self, key: str, getter: cond.Getter) -> None:
         raise self.fail("an aggregate (count/sum/min/max) inside some/every")

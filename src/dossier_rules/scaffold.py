@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .labels import cldr_name
 from .packs import PackSet, PackSource
 from .sources import InputError, Problem
 
@@ -67,7 +68,9 @@ def _render(code: str, parent: PackSource) -> str:
     words = "\n".join(f'    {name}: {{ja: "{TODO}", en: "{TODO}"}}' for name in wordings(parent)) or "    {}"
     kinds = sorted({rule.spec.applies_to for rule in parent.rules} | {"candidate"})
     bases = "\n".join(_BASES[kind].format(cc=cc, CC=code) for kind in kinds)
-    return _TEMPLATE.format(cc=cc, CC=code, parent=parent.id, provisions=provisions, words=words, bases=bases, rules=len(parent.rules), TODO=TODO)
+    names = [cldr_name(code, lang) for lang in ("ja", "en")]
+    name = f"only if the MOC names the country otherwise than CLDR ({names[0]} / {names[1]})" if all(names) else f"CLDR has no name for {code}: give one"
+    return _TEMPLATE.format(cc=cc, CC=code, parent=parent.id, provisions=provisions, words=words, bases=bases, rules=len(parent.rules), TODO=TODO, name=name)
 
 
 def write_new_pack(packset: PackSet, directory: Path, country: str, parent_id: str = "common") -> Path:
@@ -135,6 +138,7 @@ pack:
   id: {cc}
   version: 0.1.0
   country: {CC}
+  # country_name: {{ja: ..., en: ...}}  # {name}
   extends: [{parent}]
   title:
     ja: "{TODO}: 日本・相手国協力覚書（相手省庁名, 署名年）"
@@ -164,8 +168,14 @@ pack:
       title: {{ja: "{TODO}", en: "{TODO}"}}
       not_checkable: {{ja: "{TODO}: 書類で確認できない理由、または削除して規則で扱う", en: "{TODO}: why no dossier can show it, or remove this and write a rule"}}
   # dossier_fields:                   # facts only this MOC asks for; dossiers carry them under country_fields
-  #   candidate:
+  #   candidate:                      # in the order the form and the schema show them
   #     pre_departure_training: {{type: bool, title: {{ja: 出国前研修の受講, en: Pre-departure training attended}}}}
+  #     orientation_issuer:
+  #       type: string
+  #       choices:                      # every value with its label: messages and the form show the label
+  #         ministry: {{ja: 労働省, en: Ministry of Labour}}
+  #         other: {{ja: その他の発行者, en: another issuer}}
+  #       title: {{ja: 出国前オリエンテーション修了証の発行者, en: Issuer of the pre-departure orientation certificate}}
 
 test_base:
 {bases}

@@ -8,15 +8,17 @@ compiled programs the engine runs (so a trace cannot disagree with a
 report), and records for every node what it read (JSON pointer -> value)
 and its result. A comparison whose field is absent is marked "not
 evaluated: field missing"; members of ``all``/``any`` after the one that
-decided are marked as not evaluated; ``some``/``every`` show each item up
-to :data:`MAX_ITEMS`.
+decided are marked as not evaluated; ``some``/``every`` and an aggregate's
+``where`` show each item up to :data:`MAX_ITEMS`. Each step records which
+child of its node it evaluated (``key``), so branch coverage matches steps to
+nodes through :meth:`conditions.NodeBase.children` alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, assert_never
 
 from . import conditions as cond
 from .locale import N_, _
@@ -29,6 +31,7 @@ MAX_ITEMS = 20
 
 MISSING = N_("not evaluated: field missing")
 SKIPPED = N_("not evaluated: the result was already decided")
+NOT_LOADED = N_("not evaluated: registry not loaded")
 UNKNOWN_AGGREGATE = N_("not evaluated: the aggregate is unknown (list missing, or a matching item lacks the value or its unit)")
 NO_LIST = N_("the list is missing")
 EMPTY_LIST = N_("the list is empty")
@@ -46,7 +49,10 @@ class Step:
     note: str | None = None
     children: list[Step] = field(default_factory=list)
     item: str | None = None
+    key: str | None = None
+    """Which child of its parent node this step evaluated (its key in :meth:`conditions.NodeBase.children`)."""
     count: int | None = None
+    """The number a note such as :data:`MORE_ITEMS` carries."""
 
     def to_json(self) -> Data:
         out: Data = {"node": self.text, "result": self.result}
@@ -126,43 +132,78 @@ class _Tracer:
         return path.pointer(self.bases), path.getter(self.env)
 
     def step(self, node: cond.Node) -> Step:
-        if isinstance(node, (cond.All, cond.Any_)):
-            return self.combine(node)
-        if isinstance(node, cond.Not):
-            inner = self.step(node.item)
-            return Step("not", None if inner.result is None else not inner.result, children=[inner])
-        if isinstance(node, cond.Quantifier):
-            return self.quantifier(node)
-        result = bool(node.program()(self.env))
+        match node:
+            case cond.All() | cond.Any_():
+                return self.combine(node)
+            case cond.Not():
+                inner = self.step(node.item)
+                inner.key = "not"
+                return Step("not", None if inner.result is None else not inner.result, children=[inner])
+            case cond.Quantifier():
+                return self.quantifier(node)
+            case cond.AggregateCompare():
+                return self.aggregate(node)
+            case cond.Presence() | cond.Compare() | cond.Lookup() | cond.Retrieved() | cond.Among():
+                return self.leaf(node)
+            case _:
+                assert_never(node)
+
+    def leaf(self, node: cond.Presence | cond.Compare | cond.Lookup | cond.Retrieved | cond.Among) -> Step:
+        """A node without children: the values it read, and whether one it compared was missing."""
         values: dict[str, Any] = {}
         note = None
-        if isinstance(node, cond.AggregateCompare):
-            value = node.aggregate.getter()(self.env)
-            values[str(node.aggregate)] = _json(value)
-            if value is None:
-                note = UNKNOWN_AGGREGATE
-            own = [node.operand.path] if node.operand.path else []
-        else:
-            own = node.paths()  # a leaf: the paths it reads itself
-        for path in own:
+        for path in node.own_paths():
             pointer, value = self.read(path)
             values[pointer] = _json(value)
             if value is None and not isinstance(node, cond.Presence) and note is None:
                 note = MISSING
-        operand = getattr(node, "operand", None)
-        if isinstance(operand, cond.Operand) and operand.var is not None:  # the evaluation date, shifted as written
+        if isinstance(node, cond.Retrieved):
+            retrieved = self.env["$registries"].retrieved_on(node.kind)
+            values[f"registry {node.kind} retrieved on"] = _json(retrieved)
+            note = note or (None if retrieved is not None else NOT_LOADED)
+        if isinstance(node, cond.Compare | cond.Retrieved):
+            self.variable(node.operand, values)
+        return Step(str(node), bool(node.program()(self.env)), values, note)
+
+    def variable(self, operand: cond.Operand, values: dict[str, Any]) -> None:
+        """The evaluation date, shifted as written, among the values a comparison read."""
+        if operand.var is not None:
             values[str(operand).strip("()")] = _json(operand.getter()(self.env))
-        return Step(str(node), result, values, note)
+
+    def aggregate(self, node: cond.AggregateCompare) -> Step:
+        """The aggregate's value, its operand, and (with ``where``) each item up to the one that made it unknown."""
+        agg = node.aggregate
+        value = agg.getter()(self.env)
+        values: dict[str, Any] = {str(agg): _json(value)}
+        note = None if value is not None else UNKNOWN_AGGREGATE
+        for path in node.operand.own_paths():
+            pointer, read = self.read(path)
+            values[pointer] = _json(read)
+            note = note or (MISSING if read is None else None)
+        self.variable(node.operand, values)
+        children: list[Step] = []
+        pointer, items = self.read(agg.path)
+        if agg.where is not None and agg.name is not None:
+            for index, item in enumerate((items or [])[:MAX_ITEMS]):
+                self.env[agg.name] = item
+                self.bases[agg.name] = f"{pointer}/{index}"
+                child = self.step(agg.where)
+                child.item, child.key = f"{pointer}/{index}", "where"
+                children.append(child)
+                if child.result and agg.item_value(self.env)[0]:
+                    break  # this item made the aggregate unknown: the items after it were not evaluated
+        return Step(str(node), bool(node.program()(self.env)), values, note, children)
 
     def combine(self, node: cond.All | cond.Any_) -> Step:
         deciding = not isinstance(node, cond.All)  # all stops at the first false, any at the first true
         children: list[Step] = []
         result = not deciding
-        for item in node.items:
+        for index, item in enumerate(node.items):
             if result == deciding:
-                children.append(Step(str(item), None, note=SKIPPED))
+                children.append(Step(str(item), None, note=SKIPPED, key=str(index)))
                 continue
             child = self.step(item)
+            child.key = str(index)
             children.append(child)
             if child.result == deciding:
                 result = deciding
@@ -180,7 +221,7 @@ class _Tracer:
             self.env[node.name] = item
             self.bases[node.name] = f"{pointer}/{index}"
             child = self.step(node.where)
-            child.item = f"{pointer}/{index}"
+            child.item, child.key = f"{pointer}/{index}", "where"
             children.append(child)
         if len(items) > MAX_ITEMS:
             return Step(text, result, note=MORE_ITEMS, children=children, count=len(items) - MAX_ITEMS)

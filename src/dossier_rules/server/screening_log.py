@@ -202,7 +202,12 @@ def append_with_receipt(conn: Connection, kind: str, actor: str, body: dict[str,
 
 
 def checkpoint(conn: Connection, key: SigningKey) -> str:
-    """The signed checkpoint of the whole log, signing a new one if the tree grew; inside a write transaction."""
+    """The signed checkpoint of the whole log, signing a new one if the tree grew; inside a write transaction.
+
+    It takes the log's lock first: with several processes, the tree and its
+    checkpoints grow in one order, as the entries do.
+    """
+    rows.lock_log(conn)
     size = _grow_tree(conn)
     latest = rows.latest_note(conn)
     signed = read_unverified(latest).size if latest is not None else -1

@@ -133,8 +133,16 @@ def _mapped_errors(where: str) -> Iterator[None]:
         raise DatabaseCorrupt(where=where) from error
 
 
-TEMPORARY_SQLITE = ("database is locked", "database table is locked", "database or disk is full", "disk i/o error", "unable to open database file")
-"""SQLite errors that mean "not now" (a lock held elsewhere, a full disk), not a fault of the request or the program."""
+TEMPORARY_SQLITE = (
+    "database is locked",
+    "database table is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+    "attempt to write a readonly database",
+)
+"""SQLite errors that are the state of the file or its disk (a lock held elsewhere, a full disk, a read-only file),
+not a fault of the request or the program: the operator can mend them, and the request can be tried again."""
 
 
 def temporary(error: BaseException) -> bool:

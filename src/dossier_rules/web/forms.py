@@ -212,7 +212,12 @@ def _vocabulary(annotation: Any, key: str) -> str | None:
 
 def _coded(vocabulary: str, first: str, chosen: list[str]) -> list[tuple[str, str]]:
     """The labelled codes of a vocabulary, the dossier's country (or its currency) first; a chosen code without a label kept."""
-    table = labels.CURRENCIES if vocabulary == "currency" else labels.ENUMS[vocabulary]
+    if vocabulary == "currency":
+        table = labels.CURRENCIES
+    elif vocabulary in labels.VOCABULARIES:
+        table = labels.vocabulary_table(vocabulary)
+    else:
+        table = labels.ENUMS[vocabulary]
     order = sorted(table, key=lambda code: (code != first, code != FIRST_CURRENCY.get(first) if vocabulary == "currency" else False))
     extra = [code for code in chosen if code and code not in table]
     lang: labels.Lang = "ja" if language() == "ja" else "en"
@@ -292,12 +297,15 @@ def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dic
     """The fields one country's pack declares, labelled with the pack's own titles."""
 
     group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
-    for name, spec in sorted(declared.items()):
+    for name, spec in declared.items():  # in the order the pack declares them
         control = Control(f"{COUNTRY_FIELDS}.{name}", name, getattr(spec.title, language()), "text")
         inner = {"bool": bool, "number": float, "date": datetime.date}.get(spec.type, str)
         if spec.choices:
-            inner = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+            inner = Literal[tuple(spec.values)]  # type: ignore[valid-type]
         _scalar(control, inner, values.get(name))
+        if spec.choices:  # each choice by the label the pack gives it
+            index = 0 if language() == "ja" else 1
+            control.choices = [(value, spec.labels().get(value, (text, text))[index] if value else text) for value, text in control.choices]
         control.errors = [errors[control.pointer]] if control.pointer in errors else []
         group.children.append(control)
     return group

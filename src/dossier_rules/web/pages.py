@@ -54,8 +54,6 @@ MAX_APPROVALS = 100
 NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
 """The status of a page refused with a typed error; any other code answers 409."""
-PARTNERS = ("KH", "LA", "KG", "TJ", "PK")
-"""The partner countries in the order the pages list them; their names come from :mod:`dossier_rules.labels`."""
 
 
 def term(code: str) -> str:
@@ -275,10 +273,15 @@ def new_screening(request: Request) -> Response:
         return render(request, who, "new.html", countries=_countries(request), results=None)
 
 
+def country_name(code: str) -> str:
+    """A country's name in the page's language: the one its pack declares, else CLDR's (:mod:`dossier_rules.labels`)."""
+    return labels.label(code, "ja" if language() == "ja" else "en", "country")
+
+
 def _countries(request: Request) -> list[tuple[str, str]]:
+    """The countries that can be screened (one per concrete pack present), by name."""
     known = {p.country for p in request.app.state.engine.packset.packs.values() if p.country}
-    ordered = [c for c in PARTNERS if c in known] + sorted(known - set(PARTNERS))
-    return [(c, words.code_words(c, "country")) for c in ordered]
+    return [(c, words.code_words(c, "country")) for c in sorted(known)]
 
 
 @router.post("/screenings/upload")
