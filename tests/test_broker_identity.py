@@ -26,7 +26,15 @@ def broker(dossier_id: str, broker_id: str | None = BROKER_ID) -> dict[str, Any]
 
 def candidate_naming(party_id: str) -> dict[str, Any]:
     data = sample("kg-candidate-test-fraud.json")
-    data["held_property"] = [{"item": "deposit", "amount": 1500, "currency": "USD", "owner": "candidate", "holder": {"id": party_id, "name": "Chui Example Consulting (fictional)", "role": "intermediary"}}]
+    data["held_property"] = [
+        {
+            "item": "deposit",
+            "amount": 1500,
+            "currency": "USD",
+            "owner": "candidate",
+            "holder": {"id": party_id, "name": "Chui Example Consulting (fictional)", "role": "intermediary"},
+        }
+    ]
     return data
 
 

@@ -306,11 +306,23 @@ class HeldBack:
 
 @dataclass
 class BuildResult:
+    """What a build did: notices created, open drafts extended (and which dossiers joined them), findings already in, reports held back."""
+
     created: list[str]
     extended: list[str]
     duplicates: int
     problems: list[Problem]
     held_back: list[HeldBack] = field(default_factory=list)
+    added: set[tuple[str, str]] = field(default_factory=set)
+    """(notice id, dossier id): a dossier this build added to a draft that was open before it."""
+
+    def held_back_by_reason(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Held-back reports and their findings, counted by (country, state of its MOC on the report's date)."""
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        for held in self.held_back:
+            reports, findings = counts.get((held.country, held.state), (0, 0))
+            counts[(held.country, held.state)] = (reports + 1, findings + held.findings)
+        return dict(sorted(counts.items()))
 
 
 class OutboxError(DossierError):
@@ -390,8 +402,11 @@ class Outbox:
         last = rows.last_of_group(conn, gkey)
         if last is not None and last["state"] == "draft":
             nid = last["id"]
-            if nid not in result.created and nid not in result.extended:
-                result.extended.append(nid)
+            if nid not in result.created:
+                if nid not in result.extended:
+                    result.extended.append(nid)
+                if (nid, report.dossier_id) not in result.added and not rows.has_dossier(conn, nid, report.dossier_id):
+                    result.added.add((nid, report.dossier_id))
         else:
             seq = last["seq"] + 1 if last else 1
             nid = notice_id(report.country, finding.act or "", gkey, seq)

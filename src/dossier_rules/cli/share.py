@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import sharing
 from ..errors import DossierError
-from ..locale import _
+from ..locale import N_, _
 from ..private_files import private_dir, write_private
 from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
@@ -69,28 +69,83 @@ def share() -> None:
 @share.command("build")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--with-personal-data", is_flag=True, help="Include candidates' identity, read from the dossier files the reports name.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list each notice built or extended and each report held back.")
 @outbox_option
 @packs_option
-def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Path, packs_dir: Path) -> None:
+def share_build(reports: tuple[Path, ...], with_personal_data: bool, verbose: bool, outbox: Path, packs_dir: Path) -> None:
     """Turn the share-marked findings of REPORTS (check/batch JSON or JSONL) into draft notices.
 
-    Running it again with the same reports adds nothing; a new dossier about
-    the same intermediary and act joins its open draft.
+    One notice per partner, act and intermediary lists every dossier
+    concerned. Running it again with the same reports adds nothing; a new
+    dossier about the same intermediary and act joins its open draft (an
+    approved or exported notice is never changed: a new draft is started).
+    Prints counts by outcome; -v lists the details.
     """
     packset = load_packset(packs_dir)
     with open_notices(outbox) as service:
         result = service.outbox.build(packset, reports, with_personal_data=with_personal_data)
     print_problems(result.problems)
-    for held in result.held_back:
-        click.echo(
-            f"{held.source}: {held.dossier_id}: {held.findings} finding(s) held back, not shared: "
-            f"MOC-{held.country} was not in force on the report's date ({held.state})",
-            err=True,
-        )
-    click.echo(
-        f"{outbox}: {len(result.created)} notice(s) created, {len(result.extended)} draft(s) extended, {result.duplicates} finding(s) already in the outbox"
-    )
+    if verbose:
+        _build_details(result)
+    _build_counts(outbox, result)
     raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
+
+
+HELD_BACK_REASONS = {
+    "not_yet_in_force": N_("MOC-{country} was not yet in force on the report's date"),
+    "start_unknown": N_("the date MOC-{country} took effect is not known"),
+    "ended": N_("MOC-{country} had ended by the report's date"),
+}
+"""Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.engine.pack_status`)."""
+
+
+def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
+    """The outcome of a build in a few lines, whatever the number of reports: counts, and held-back reports by reason."""
+    dossiers = len({dossier for _, dossier in result.added})
+    click.echo(
+        _(
+            "{outbox}: {built} notice(s) built, {dossiers} dossier(s) added to {drafts} open draft(s), {duplicates} finding(s) already in the outbox",
+            outbox=outbox,
+            built=len(result.created),
+            dossiers=dossiers,
+            drafts=len(result.extended),
+            duplicates=result.duplicates,
+        )
+    )
+    for (country, state), (held, findings) in result.held_back_by_reason().items():
+        reason = _(HELD_BACK_REASONS.get(state, state), country=country)
+        click.echo(
+            _(
+                "held back, not shared: {reports} report(s), {findings} finding(s): {reason} ({state})",
+                reports=held,
+                findings=findings,
+                reason=reason,
+                state=state,
+            )
+        )
+
+
+def _build_details(result: sharing.BuildResult) -> None:
+    """Each notice built or extended (with the dossiers that joined it) and each report held back, one per line."""
+    for nid in result.created:
+        click.echo(_("built: {notice}", notice=nid))
+    joined: dict[str, list[str]] = {}
+    for nid, dossier in sorted(result.added):
+        joined.setdefault(nid, []).append(dossier)
+    for nid, dossiers in joined.items():
+        click.echo(_("added to {notice}: {dossiers}", notice=nid, dossiers=", ".join(dossiers)))
+    for held in result.held_back:
+        reason = _(HELD_BACK_REASONS.get(held.state, held.state), country=held.country)
+        click.echo(
+            _(
+                "held back: {source}: {dossier}: {findings} finding(s): {reason} ({state})",
+                source=held.source,
+                dossier=held.dossier_id,
+                findings=held.findings,
+                reason=reason,
+                state=held.state,
+            )
+        )
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
