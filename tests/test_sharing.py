@@ -360,3 +360,19 @@ def test_a_tajik_notice_is_not_exported_while_the_start_of_its_moc_is_unknown(pa
         with pytest.raises(OutboxError, match="MOC-TJ is not in force"):
             box.export(nid, packset, TODAY)
         assert box.export(nid, started, TODAY).state == "exported"
+
+
+def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    base = sample("kh-candidate-abroad-no-agency.json")
+    other = json.loads(json.dumps(base))
+    other.update(dossier_id="KH-CAND-0777", submitted="2025-07-15")
+    other["fees"][0]["amount"] = 1250000
+    other["fees"][0]["currency"] = "KHR"
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, write_reports(engine, tmp_path / "r.jsonl", [("a", base), ("b", other)]))
+    (notice,) = [n for n in notices(outbox).values() if n.act == "e"]
+    markdown, html = render(notice, "md"), render(notice, "html")
+    assert "| KH-CAND-0003 | candidate | June 2, 2025 | 3,200 USD | 1 |" in markdown
+    assert "| KH-CAND-0777 | candidate | July 15, 2025 | 1,250,000 KHR | 1 |" in markdown
+    assert "<td>KH-CAND-0777</td><td>candidate</td><td>July 15, 2025</td><td>1,250,000 KHR</td>" in html
+    assert "対象案件：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者、基準日 2025年7月15日、金額 1,250,000 KHR）" in markdown
