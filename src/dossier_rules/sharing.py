@@ -47,8 +47,8 @@ from sqlalchemy import Connection
 from . import __version__, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
-from .labels import Lang, label
 from .errors import DossierError
+from .labels import Lang, label
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
