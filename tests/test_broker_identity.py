@@ -9,7 +9,7 @@ from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet
 from dossier_rules.results import Filter, summarise
-from dossier_rules.sharing import Outbox
+from dossier_rules.sharing import Outbox, render
 
 from .conftest import sample
 from .test_sharing import write_reports
@@ -77,3 +77,6 @@ def test_one_notice_per_act_for_every_dossier_about_one_broker(engine: Engine, p
     assert {r["act"]: r["dossiers"] for r in rows} == {"a": 6, "c": 5}  # the candidate's deposit is act (a) too
     assert deposits.intermediary is not None and deposits.intermediary["id"] == BROKER_ID
     assert [d.dossier_id for d in deposits.dossiers] == ["KG-BRK-0100", "KG-BRK-0101", "KG-BRK-0102", "KG-BRK-0103", "KG-BRK-0104", "KG-CAND-0002"]
+    listing = render(deposits, "md")
+    assert "| KG-BRK-0104 | broker | September 11, 2025 | none | 1 |" in listing  # a broker's practice cites no amount
+    assert "| KG-CAND-0002 | candidate | September 11, 2025 | 1,500 USD |" in listing
