@@ -311,6 +311,11 @@ def test_build_cli_reports_what_it_held_back(engine: Engine, tmp_path: Path) -> 
     assert "TJ-CAND-0001" not in result.output  # details only with -v
     verbose = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite"), "-v"])
     assert "held back: " in verbose.output and "TJ-CAND-0001" in verbose.output
+    try:
+        japanese = CliRunner().invoke(main, ["--lang", "ja", "share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
+    finally:
+        set_language("en")
+    assert "共有せず保留：審査結果 1 件、指摘 1 件。協力覚書（タジキスタン）に基づく協力の開始日が分かりません" in japanese.output
 
 
 def test_build_cli_prints_counts_by_outcome_and_details_only_when_asked(engine: Engine, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from .. import sharing
 from ..errors import DossierError
-from ..locale import N_, _
+from ..labels import label
+from ..locale import N_, _, language
 from ..private_files import private_dir, write_private
 from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
@@ -99,6 +100,12 @@ HELD_BACK_REASONS = {
 """Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.engine.pack_status`)."""
 
 
+def _held_back_reason(country: str, state: str) -> str:
+    """Why a report was held back, in the user's language (the country by its code in English, by name in Japanese)."""
+    name = label(country, "ja" if language() == "ja" else "en", "country")
+    return _(HELD_BACK_REASONS.get(state, state), country=country, country_name=name)
+
+
 def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
     """The outcome of a build in a few lines, whatever the number of reports: counts, and held-back reports by reason."""
     dossiers = len({dossier for _, dossier in result.added})
@@ -113,7 +120,7 @@ def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
         )
     )
     for (country, state), (held, findings) in result.held_back_by_reason().items():
-        reason = _(HELD_BACK_REASONS.get(state, state), country=country)
+        reason = _held_back_reason(country, state)
         click.echo(
             _(
                 "held back, not shared: {reports} report(s), {findings} finding(s): {reason} ({state})",
@@ -135,7 +142,7 @@ def _build_details(result: sharing.BuildResult) -> None:
     for nid, dossiers in joined.items():
         click.echo(_("added to {notice}: {dossiers}", notice=nid, dossiers=", ".join(dossiers)))
     for held in result.held_back:
-        reason = _(HELD_BACK_REASONS.get(held.state, held.state), country=held.country)
+        reason = _held_back_reason(held.country, held.state)
         click.echo(
             _(
                 "held back: {source}: {dossier}: {findings} finding(s): {reason} ({state})",
