@@ -307,7 +307,7 @@ def test_build_cli_reports_what_it_held_back(engine: Engine, tmp_path: Path) -> 
     reports = write_reports(engine, tmp_path / "tj.jsonl", [("tj.json", tajik)])
     result = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
     assert result.exit_code == 0 and "0 notice(s) built" in result.output
-    assert "held back, not shared: 1 report(s), 1 finding(s)" in result.output and "(start_unknown)" in result.output
+    assert "held back, not shared: 1 report(s), 1 finding(s): the date the MOC with Tajikistan took effect is not known" in result.output
     assert "TJ-CAND-0001" not in result.output  # details only with -v
     verbose = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite"), "-v"])
     assert "held back: " in verbose.output and "TJ-CAND-0001" in verbose.output

@@ -93,17 +93,17 @@ def share_build(reports: tuple[Path, ...], with_personal_data: bool, verbose: bo
 
 
 HELD_BACK_REASONS = {
-    "not_yet_in_force": N_("MOC-{country} was not yet in force on the report's date"),
-    "start_unknown": N_("the date MOC-{country} took effect is not known"),
-    "ended": N_("MOC-{country} had ended by the report's date"),
+    "not_yet_in_force": N_("the MOC with {country} had not yet taken effect on the report's date"),
+    "start_unknown": N_("the date the MOC with {country} took effect is not known"),
+    "ended": N_("the MOC with {country} had ended by the report's date"),
 }
 """Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.engine.pack_status`)."""
 
 
 def _held_back_reason(country: str, state: str) -> str:
-    """Why a report was held back, in the user's language (the country by its code in English, by name in Japanese)."""
+    """Why a report was held back, in the user's language (the partner country by its name)."""
     name = label(country, "ja" if language() == "ja" else "en", "country")
-    return _(HELD_BACK_REASONS.get(state, state), country=country, country_name=name)
+    return _(HELD_BACK_REASONS.get(state, state), country=name)
 
 
 def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
@@ -123,11 +123,10 @@ def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
         reason = _held_back_reason(country, state)
         click.echo(
             _(
-                "held back, not shared: {reports} report(s), {findings} finding(s): {reason} ({state})",
+                "held back, not shared: {reports} report(s), {findings} finding(s): {reason}",
                 reports=held,
                 findings=findings,
                 reason=reason,
-                state=state,
             )
         )
 
@@ -145,12 +144,11 @@ def _build_details(result: sharing.BuildResult) -> None:
         reason = _held_back_reason(held.country, held.state)
         click.echo(
             _(
-                "held back: {source}: {dossier}: {findings} finding(s): {reason} ({state})",
+                "held back: {source}: {dossier}: {findings} finding(s): {reason}",
                 source=held.source,
                 dossier=held.dossier_id,
                 findings=held.findings,
                 reason=reason,
-                state=held.state,
             )
         )
 
