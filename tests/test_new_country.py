@@ -231,7 +231,7 @@ def test_a_fictional_country_from_scaffold_to_notices(tmp_path: Path) -> None:
     # share build drafts a notice to the VN contact point from the batch reports
     shared = cli("share", "build", str(out), "--outbox", str(tmp_path / "outbox.sqlite"), "--packs", str(packs))
     listed = cli("share", "list", "--format", "json", "--outbox", str(tmp_path / "outbox.sqlite"))
-    assert "1 notice(s) created" in shared.output
+    assert "1 notice(s) built" in shared.output
     assert [n["country"] for n in json.loads(listed.output)] == ["VN"]
 
     # the published schemas are generated for the packs present: VN and its own fields

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from dossier_rules.batch import record_digest
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
+from dossier_rules.locale import set_language
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.sharing import Outbox, OutboxError, render
@@ -253,7 +254,7 @@ def test_share_cli_round_trip(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "reports.json").write_text(checked.output)
     outbox = str(tmp_path / "o.sqlite")
     built = runner.invoke(main, ["share", "build", str(tmp_path / "reports.json"), "--outbox", outbox])
-    assert built.exit_code == 0 and "notice(s) created" in built.output
+    assert built.exit_code == 0 and "notice(s) built" in built.output
     listed = json.loads(runner.invoke(main, ["share", "list", "--format", "json", "--outbox", outbox]).output)
     nid = listed[0]["id"]
     assert runner.invoke(main, ["share", "approve", nid, "--by", "Kato", "--outbox", outbox]).exit_code == 0
@@ -305,8 +306,37 @@ def test_build_cli_reports_what_it_held_back(engine: Engine, tmp_path: Path) -> 
     tajik["documents"] = [{"kind": "diploma", "finding": "forged", "provided_by": {"name": "Broker", "role": "intermediary"}}]
     reports = write_reports(engine, tmp_path / "tj.jsonl", [("tj.json", tajik)])
     result = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
-    assert result.exit_code == 0 and "0 notice(s) created" in result.output
-    assert "held back" in result.output and "start_unknown" in result.output
+    assert result.exit_code == 0 and "0 notice(s) built" in result.output
+    assert "held back, not shared: 1 report(s), 1 finding(s): the date the MOC with Tajikistan took effect is not known" in result.output
+    assert "TJ-CAND-0001" not in result.output  # details only with -v
+    verbose = CliRunner().invoke(main, ["share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite"), "-v"])
+    assert "held back: " in verbose.output and "TJ-CAND-0001" in verbose.output
+    try:
+        japanese = CliRunner().invoke(main, ["--lang", "ja", "share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
+    finally:
+        set_language("en")
+    assert "共有せず保留：審査結果 1 件、指摘 1 件。協力覚書（タジキスタン）に基づく協力の開始日が分かりません" in japanese.output
+
+
+def test_build_cli_prints_counts_by_outcome_and_details_only_when_asked(engine: Engine, tmp_path: Path) -> None:
+    base = sample("pk-candidate-false-documents.json")
+    outbox = tmp_path / "o.sqlite"
+    first = write_reports(engine, tmp_path / "1.jsonl", [("x", base)])
+    second = write_reports(engine, tmp_path / "2.jsonl", [("y", {**base, "dossier_id": f"PK-CAND-{i:04d}"}) for i in range(100, 130)])
+    CliRunner().invoke(main, ["share", "build", str(first), "--outbox", str(outbox)])
+    result = CliRunner().invoke(main, ["share", "build", str(second), "--outbox", str(outbox)])
+    drafts = len(notices(outbox))
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [f"{outbox}: 0 notice(s) built, 30 dossier(s) added to {drafts} open draft(s), 0 finding(s) already in the outbox"]
+    third = write_reports(engine, tmp_path / "3.jsonl", [("z", {**base, "dossier_id": f"PK-CAND-{i:04d}"}) for i in (200, 201)])
+    verbose = CliRunner().invoke(main, ["share", "build", str(third), "--outbox", str(outbox), "-v"])
+    details = [line for line in verbose.output.splitlines() if line.startswith("added to N-PK-")]
+    assert len(details) == drafts and all(line.endswith(": PK-CAND-0200, PK-CAND-0201") for line in details)
+    try:
+        japanese = CliRunner().invoke(main, ["--lang", "ja", "share", "build", str(second), "--outbox", str(outbox)])
+    finally:
+        set_language("en")  # the command line sets the process language: English for the tests that follow
+    assert "情報提供 0 件を作成" in japanese.output and "notice(s)" not in japanese.output
 
 
 def test_export_is_refused_while_the_partners_moc_is_not_in_force(packset: PackSet, reports: Path, tmp_path: Path) -> None:
@@ -335,3 +365,23 @@ def test_a_tajik_notice_is_not_exported_while_the_start_of_its_moc_is_unknown(pa
         with pytest.raises(OutboxError, match="MOC-TJ is not in force"):
             box.export(nid, packset, TODAY)
         assert box.export(nid, started, TODAY).state == "exported"
+
+
+def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    base = sample("kh-candidate-abroad-no-agency.json")
+    other = json.loads(json.dumps(base))
+    other.update(dossier_id="KH-CAND-0777", submitted="2025-07-15")
+    other["fees"][0]["amount"] = 1250000
+    other["fees"][0]["currency"] = "KHR"
+    outbox = tmp_path / "o.sqlite"
+    build(packset, outbox, write_reports(engine, tmp_path / "r.jsonl", [("a", base), ("b", other)]))
+    (notice,) = [n for n in notices(outbox).values() if n.act == "e"]
+    markdown, html = render(notice, "md"), render(notice, "html")
+    assert "| KH-CAND-0003 | candidate | June 2, 2025 | 3,200 USD | 1 |" in markdown
+    assert "| KH-CAND-0777 | candidate | July 15, 2025 | 1,250,000 KHR | 1 |" in markdown
+    assert "<td>KH-CAND-0777</td><td>candidate</td><td>July 15, 2025</td><td>1,250,000 KHR</td>" in html
+    assert "対象案件の一覧：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
+    assert (
+        "対象案件 2 件：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者、基準日 2025年7月15日、金額 1,250,000 KHR）"
+        in markdown
+    )

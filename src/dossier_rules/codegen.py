@@ -51,7 +51,7 @@ from dateutil.relativedelta import relativedelta
 from . import conditions as cond
 from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -81,9 +81,13 @@ def _shift(day: date, years: int, months: int, days: int) -> date | None:
 
 
 def broker_subject(dossier: dict[str, Any]) -> dict[str, Any]:
-    """The broker a broker rule examined: the subject of a broker rule without ``subject``, for both evaluators."""
+    """The broker a broker rule examined: the subject of a broker rule without ``subject``, for both evaluators.
+
+    Its id is the broker's stable identifier (``broker_id``), so that every dossier about one broker, and every
+    candidate dossier naming it, is grouped as one party; the dossier id stands in only when none is recorded.
+    """
     fields = {
-        "id": dossier["dossier_id"],
+        "id": dossier.get("broker_id") or dossier["dossier_id"],
         "name": dossier["name"],
         "role": dossier.get("role"),
         "legal_form": dossier.get("legal_form"),

@@ -150,11 +150,17 @@ class Accreditation(_Strict):
 class Party(_Strict):
     """A person or organisation named in a candidate dossier.
 
-    ``id`` refers to a broker dossier when there is one; the other fields
-    describe the party inline when there is not.
+    ``id`` is the broker's stable identifier, the same value as the
+    ``broker_id`` of its broker dossier (or that dossier's id when it names
+    none), so that a party and the broker dossier about it are one party in
+    every view, filter and notice; the other fields describe the party inline
+    when there is no broker dossier.
     """
 
-    id: Identifier | None = None
+    id: Identifier | None = Field(
+        default=None,
+        description="The broker's stable identifier: the broker_id of its broker dossier (that dossier's id when it records none)",
+    )
     name: Text | None = None
     role: PartyRole | None = None
     legal_form: Literal["individual", "corporate"] | None = None
@@ -343,6 +349,12 @@ class BrokerDossier(Envelope):
     """An intermediary (仲介機関) in either country: a sending agency or any other broker."""
 
     kind: Literal["broker"]
+    broker_id: Identifier | None = Field(
+        default=None,
+        description="The broker's stable identifier, the same in every dossier about this broker: its accreditation or registration "
+        "number where one exists, else an id the examiner assigns. Candidate dossiers name the broker by it (a party's id), and views, "
+        "filters and notices group by it; when absent, the dossier id stands in, so each such dossier counts as a broker of its own",
+    )
     name: Text
     role: Literal["sending_agency", "intermediary"] | None = None
     legal_form: Literal["individual", "corporate"] | None = None

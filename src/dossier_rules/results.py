@@ -186,8 +186,11 @@ def read_header(path: Path) -> Record | None:
 def intermediary_key(subject: dict[str, Any] | None) -> str:
     """Who a finding is about, as one key: the party's id when known, else its name, normalised.
 
-    Notices are grouped by this key too (:mod:`dossier_rules.sharing`), so the
-    by-intermediary view and the notices name the same parties.
+    A broker's id is its stable identifier (a broker dossier's ``broker_id``,
+    which candidate dossiers name as the party's ``id``), so every dossier
+    about one broker falls under one key. Notices are grouped by this key too
+    (:mod:`dossier_rules.sharing`), so the by-intermediary view and the
+    notices name the same parties.
     """
     if not subject:
         return "unidentified"

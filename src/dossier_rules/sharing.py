@@ -38,6 +38,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
@@ -46,6 +48,7 @@ from . import __version__, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
 from .errors import DossierError
+from .labels import Lang, label
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
@@ -306,11 +309,23 @@ class HeldBack:
 
 @dataclass
 class BuildResult:
+    """What a build did: notices created, open drafts extended (and which dossiers joined them), findings already in, reports held back."""
+
     created: list[str]
     extended: list[str]
     duplicates: int
     problems: list[Problem]
     held_back: list[HeldBack] = field(default_factory=list)
+    added: set[tuple[str, str]] = field(default_factory=set)
+    """(notice id, dossier id): a dossier this build added to a draft that was open before it."""
+
+    def held_back_by_reason(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Held-back reports and their findings, counted by (country, state of its MOC on the report's date)."""
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        for held in self.held_back:
+            reports, findings = counts.get((held.country, held.state), (0, 0))
+            counts[(held.country, held.state)] = (reports + 1, findings + held.findings)
+        return dict(sorted(counts.items()))
 
 
 class OutboxError(DossierError):
@@ -390,8 +405,11 @@ class Outbox:
         last = rows.last_of_group(conn, gkey)
         if last is not None and last["state"] == "draft":
             nid = last["id"]
-            if nid not in result.created and nid not in result.extended:
-                result.extended.append(nid)
+            if nid not in result.created:
+                if nid not in result.extended:
+                    result.extended.append(nid)
+                if (nid, report.dossier_id) not in result.added and not rows.has_dossier(conn, nid, report.dossier_id):
+                    result.added.add((nid, report.dossier_id))
         else:
             seq = last["seq"] + 1 if last else 1
             nid = notice_id(report.country, finding.act or "", gkey, seq)
@@ -614,10 +632,51 @@ def markdown_text(value: Any) -> str:
 _MARKDOWN = _TEMPLATES.overlay(finalize=markdown_text)
 
 
+@dataclass(frozen=True)
+class Concerned:
+    """One dossier of a notice as its list of dossiers shows it: kind, date and the amounts its findings cite, in words."""
+
+    dossier_id: str
+    kind: str
+    submitted: str
+    amounts: str
+    findings: int
+
+
+def date_in_words(day: str, lang: Lang) -> str:
+    """An ISO date as a reader writes it (``June 2, 2025``, ``2025年6月2日``); a value that is no date is shown as it is."""
+    try:
+        return format_date(date.fromisoformat(day), "long", locale=lang)
+    except ValueError:
+        return day
+
+
+def amounts_in_words(dossier: NoticeDossier, lang: Lang) -> str:
+    """Every amount the dossier's findings cite as evidence (a ``.../amount`` with its ``.../currency``), once each, in words."""
+    amounts: dict[str, str] = {}
+    for finding in dossier.findings:
+        for pointer, value in finding.evidence.items():
+            if pointer.endswith("/amount") and isinstance(value, int | float) and not isinstance(value, bool):
+                currency = finding.evidence.get(pointer.removesuffix("amount") + "currency")
+                amounts[pointer] = f"{format_decimal(value, locale=lang)} {currency}" if isinstance(currency, str) else format_decimal(value, locale=lang)
+    return ", ".join(amounts.values()) if lang == "en" else "、".join(amounts.values())
+
+
+def concerned(notice: Notice, lang: Lang) -> list[Concerned]:
+    """The list of dossiers a notice is about, in the reader's language: the first thing a partner reads after the matter."""
+    return [
+        Concerned(d.dossier_id, label(d.kind, lang, "kind"), date_in_words(d.submitted_as_of, lang), amounts_in_words(d, lang), len(d.findings))
+        for d in notice.dossiers
+    ]
+
+
 def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
     if fmt == "json":
         return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     template = (_MARKDOWN if fmt == "md" else _TEMPLATES).get_template(f"notice.{fmt}")
     return template.render(
-        n=notice, scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]]
+        n=notice,
+        scope_en={"third_parties": "no disclosure to third parties", "anyone": "no disclosure to anyone"}[notice.confidentiality["scope"]],
+        concerned_en=concerned(notice, "en"),
+        concerned_ja=concerned(notice, "ja"),
     )

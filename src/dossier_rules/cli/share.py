@@ -12,7 +12,8 @@ import click
 
 from .. import sharing
 from ..errors import DossierError
-from ..locale import _
+from ..labels import label
+from ..locale import N_, _, language
 from ..private_files import private_dir, write_private
 from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
@@ -69,40 +70,87 @@ def share() -> None:
 @share.command("build")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--with-personal-data", is_flag=True, help="Include candidates' identity, read from the dossier files the reports name.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list each notice built or extended and each report held back.")
 @outbox_option
 @packs_option
-def share_build(reports: tuple[Path, ...], with_personal_data: bool, outbox: Path, packs_dir: Path) -> None:
+def share_build(reports: tuple[Path, ...], with_personal_data: bool, verbose: bool, outbox: Path, packs_dir: Path) -> None:
     """Turn the share-marked findings of REPORTS (check/batch JSON or JSONL) into draft notices.
 
-    Running it again with the same reports adds nothing; a new dossier about
-    the same intermediary and act joins its open draft.
+    One notice per partner, act and intermediary lists every dossier
+    concerned. Running it again with the same reports adds nothing; a new
+    dossier about the same intermediary and act joins its open draft (an
+    approved or exported notice is never changed: a new draft is started).
+    Prints counts by outcome; -v lists the details.
     """
     packset = load_packset(packs_dir)
     with open_notices(outbox) as service:
         result = service.outbox.build(packset, reports, with_personal_data=with_personal_data)
     print_problems(result.problems)
-    for held in result.held_back:
-        click.echo(
-            _(
-                "{source}: {dossier}: {findings} finding(s) held back, not shared: MOC-{country} was not in force on the report's date ({state})",
-                source=held.source,
-                dossier=held.dossier_id,
-                findings=held.findings,
-                country=held.country,
-                state=held.state,
-            ),
-            err=True,
-        )
+    if verbose:
+        _build_details(result)
+    _build_counts(outbox, result)
+    raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
+
+
+HELD_BACK_REASONS = {
+    "not_yet_in_force": N_("the MOC with {country} had not yet taken effect on the report's date"),
+    "start_unknown": N_("the date the MOC with {country} took effect is not known"),
+    "ended": N_("the MOC with {country} had ended by the report's date"),
+}
+"""Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.engine.pack_status`)."""
+
+
+def _held_back_reason(country: str, state: str) -> str:
+    """Why a report was held back, in the user's language (the partner country by its name)."""
+    name = label(country, "ja" if language() == "ja" else "en", "country")
+    return _(HELD_BACK_REASONS.get(state, state), country=name)
+
+
+def _build_counts(outbox: Path, result: sharing.BuildResult) -> None:
+    """The outcome of a build in a few lines, whatever the number of reports: counts, and held-back reports by reason."""
+    dossiers = len({dossier for _, dossier in result.added})
     click.echo(
         _(
-            "{outbox}: {created} notice(s) created, {extended} draft(s) extended, {duplicates} finding(s) already in the outbox",
+            "{outbox}: {built} notice(s) built, {dossiers} dossier(s) added to {drafts} open draft(s), {duplicates} finding(s) already in the outbox",
             outbox=outbox,
-            created=len(result.created),
-            extended=len(result.extended),
+            built=len(result.created),
+            dossiers=dossiers,
+            drafts=len(result.extended),
             duplicates=result.duplicates,
         )
     )
-    raise SystemExit(EXIT_INPUT if result.problems else EXIT_OK)
+    for (country, state), (held, findings) in result.held_back_by_reason().items():
+        reason = _held_back_reason(country, state)
+        click.echo(
+            _(
+                "held back, not shared: {reports} report(s), {findings} finding(s): {reason}",
+                reports=held,
+                findings=findings,
+                reason=reason,
+            )
+        )
+
+
+def _build_details(result: sharing.BuildResult) -> None:
+    """Each notice built or extended (with the dossiers that joined it) and each report held back, one per line."""
+    for nid in result.created:
+        click.echo(_("built: {notice}", notice=nid))
+    joined: dict[str, list[str]] = {}
+    for nid, dossier in sorted(result.added):
+        joined.setdefault(nid, []).append(dossier)
+    for nid, dossiers in joined.items():
+        click.echo(_("added to {notice}: {dossiers}", notice=nid, dossiers=", ".join(dossiers)))
+    for held in result.held_back:
+        reason = _held_back_reason(held.country, held.state)
+        click.echo(
+            _(
+                "held back: {source}: {dossier}: {findings} finding(s): {reason}",
+                source=held.source,
+                dossier=held.dossier_id,
+                findings=held.findings,
+                reason=reason,
+            )
+        )
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

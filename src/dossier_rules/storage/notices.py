@@ -38,6 +38,12 @@ def has_item(conn: Connection, finding_key: str) -> bool:
     return conn.execute(select(items.c.finding_key).where(items.c.finding_key == finding_key)).first() is not None
 
 
+def has_dossier(conn: Connection, nid: str, dossier_id: str) -> bool:
+    """Whether a notice already carries a finding of this dossier (so a new finding of it adds no dossier)."""
+    query = select(items.c.finding_key).where(items.c.notice_id == nid, items.c.dossier_id == dossier_id).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def last_of_group(conn: Connection, group_key: str) -> dict[str, Any] | None:
     """The newest notice of a group (its id, sequence number and state), or None."""
     query = select(notices.c.id, notices.c.seq, notices.c.state).where(notices.c.group_key == group_key).order_by(notices.c.seq.desc()).limit(1)
