@@ -28,6 +28,17 @@ MESSAGES: dict[str, str] = {
     "notice.none_chosen": N_("choose at least one screening to draft notices from"),
     "notice.needs_reviewer": N_("these notices are in the service's database: name one of its reviewers, by user name, to change or preview them"),
     "notice.not_a_reviewer": N_("{name} is not a reviewer of the service whose database holds these notices: approve as one of its reviewers, by user name"),
+    "framework.wrong_state": N_("notice {notice_id} is {state}: this change is allowed only when it is {allowed}"),
+    "framework.reason_missing": N_("withdrawing notice {notice_id} needs a reason"),
+    "framework.awaits_result": N_(
+        "notice {notice_id} asks the partner for the result of its investigation: record the result before closing it, or withdraw it"
+    ),
+    "framework.answer_before_sent": N_("the partner's result for notice {notice_id} is dated {received_on}, before the notice was sent ({sent_on})"),
+    "framework.bad_due": N_("{spec}: a due period is COUNTRY=DAYS, e.g. KH=60 (1 to 3650 days)"),
+    "framework.refused": N_("the communication was refused and nothing was recorded: {count} problem(s)"),
+    "framework.unknown_notice": N_("the communication answers notice {notice_id}, which does not exist"),
+    "framework.other_partner": N_("the communication comes from {country}, but notice {notice_id} was for {notice_country}"),
+    "framework.already_received": N_("communication {received_id} was recorded already"),
     "screening.not_found": N_("no screening {screening_id}"),
     "screening.dossier_not_stored": N_("screening {screening_id} kept only the dossier's SHA-256 (dossiers are not stored): nothing to re-screen"),
     "rule.not_found": N_("unknown rule {rule_id}"),

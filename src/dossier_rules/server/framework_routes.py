@@ -1,0 +1,143 @@
+"""API routes of the information-sharing framework: a notice's life after approval, its history, and the inbox.
+
+Thin adapters over :class:`dossier_rules.services.notices.NoticeService` (send,
+answer, close, withdraw: each one logged through its one gate) and
+:mod:`dossier_rules.services.framework` (received communications). Refusals
+are typed errors, answered with the status
+:data:`dossier_rules.server.errors.STATUS_BY_CODE` gives them.
+
+Due periods for partners' results: ``DOSSIER_RULES_DUE_DAYS`` (``KH=60,LA=90``),
+90 days for a partner not named.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..engine import Engine
+from ..framework import life
+from ..framework.inbox import MAX_COMMUNICATION_BYTES
+from ..registries import load_registries
+from ..services import framework as inbox_service
+from .auth import Principal, require
+from .catalog_routes import workspace_of
+from .notice_routes import REFUSALS, notices_of, reviewer
+from .screening_routes import require_content_type
+
+router = APIRouter(prefix="/api/v1/framework", tags=["framework"])
+DUE_ENV = "DOSSIER_RULES_DUE_DAYS"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SendRequest(_In):
+    how: life.SendHow
+
+
+class CloseRequest(_In):
+    note: str = Field(default="", max_length=life.MAX_TEXT)
+
+
+class WithdrawRequest(_In):
+    reason: str = Field(min_length=1, max_length=life.MAX_TEXT)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def due_days() -> dict[str, int]:
+    """The configured due period per partner (``DOSSIER_RULES_DUE_DAYS``); refused at the first request if malformed."""
+    spec = os.environ.get(DUE_ENV, "")
+    return life.due_periods([s.strip() for s in spec.split(",") if s.strip()])
+
+
+@router.get("/open", responses=REFUSALS)
+def open_notices(
+    request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))
+) -> list[dict[str, Any]]:
+    """Notices not closed or withdrawn (at most 1000), by partner and state, overdue first, with the days each waited before it was sent."""
+    with notices_of(request) as service:
+        return service.open_notices(frozenset(c.upper() for c in country), due_days(), _today())
+
+
+@router.get("/notices/{notice_id}/history", responses=REFUSALS)
+def history(notice_id: str, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """A notice's whole life: created, approved, exported, sent, answered, closed or withdrawn, each by whom and when."""
+    with notices_of(request) as service:
+        return service.history(notice_id)
+
+
+@router.post("/notices/{notice_id}/send", responses=REFUSALS)
+def send(notice_id: str, body: SendRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Mark an approved notice sent to the partner, and how; refused while the partner's MOC is not in force."""
+    with notices_of(request) as service:
+        service.send(notice_id, body.how, request.app.state.engine.packset, _today(), reviewer(who))
+        return service.history(notice_id)
+
+
+@router.post("/notices/{notice_id}/answer", responses=REFUSALS)
+def answer(notice_id: str, body: life.Answer, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Record the partner's result of a sent notice: its text, date, reference and what the partner did."""
+    with notices_of(request) as service:
+        service.answer(notice_id, body, reviewer(who))
+        return service.history(notice_id)
+
+
+@router.post("/notices/{notice_id}/close", responses=REFUSALS)
+def close(notice_id: str, body: CloseRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Close an answered notice (or a sent one that expects no result)."""
+    with notices_of(request) as service:
+        service.close(notice_id, reviewer(who), body.note)
+        return service.history(notice_id)
+
+
+@router.post("/notices/{notice_id}/withdraw", responses=REFUSALS)
+def withdraw(notice_id: str, body: WithdrawRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Withdraw a notice not yet answered, with a reason (kept with the notice, not in the log)."""
+    with notices_of(request) as service:
+        service.withdraw(notice_id, body.reason, reviewer(who))
+        return service.history(notice_id)
+
+
+@router.get("/inbox", responses=REFUSALS)
+def inbox(request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))) -> list[dict[str, Any]]:
+    """Communications received from partners (at most 1000, newest first), without the personal data they carried."""
+    with notices_of(request) as service:
+        return inbox_service.listing(service, frozenset(c.upper() for c in country))
+
+
+@router.post("/inbox", responses={**REFUSALS, 413: {}, 415: {}, 422: {}})
+async def receive(request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Record a communication received from a partner (JSON, at most 256 KiB), validated whole: refused with every problem, nothing recorded.
+
+    A revocation or an accreditation updates the partner's list of accredited agencies, which screening uses at once.
+    """
+    require_content_type(request, ("application/json",))
+    data = await request.body()
+    if len(data) > MAX_COMMUNICATION_BYTES:
+        data = data[: MAX_COMMUNICATION_BYTES + 1]  # the service refuses it whole, naming the limit
+    workspace = workspace_of(request)
+    packset = request.app.state.engine.packset
+    with notices_of(request) as service:
+        received = await run_in_threadpool(inbox_service.receive, service, packset, workspace.registries_dir, data, "body", reviewer(who), _today())
+    if received.registry is not None:
+        await run_in_threadpool(_reload, request, workspace.registries_dir)
+    return {"id": received.id, "kind": received.kind, "notice_id": received.notice_id}
+
+
+def _reload(request: Request, directory: Any) -> None:
+    """Screen with the updated registries from now on: one new engine, swapped in whole."""
+    state = request.app.state
+    old: Engine = state.engine
+    engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
+    state.engine = engine
+    state.screenings.engine = engine

@@ -1,0 +1,107 @@
+"""Rows of the framework: a notice's life after approval, its events, and the inbox of received communications.
+
+A change of state is one conditional statement (the row in the expected
+state, or no row yet for a first sending), so of two concurrent changes of
+one notice exactly one takes effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from .schema import inbox, notice_events, notice_life, notices
+
+MAX_OPEN = 1000
+"""Notices one open-notices view reads at most."""
+MAX_INBOX = 1000
+"""Received communications one listing reads at most."""
+
+
+def life(conn: Connection, nid: str) -> dict[str, Any] | None:
+    row = conn.execute(select(notice_life).where(notice_life.c.notice_id == nid)).mappings().first()
+    return dict(row) if row else None
+
+
+def start_life(conn: Connection, nid: str, at: str, how: str) -> bool:
+    """Mark an approved or exported notice sent; whether this call did (False: it already had a life)."""
+    if conn.execute(select(notice_life.c.notice_id).where(notice_life.c.notice_id == nid)).first() is not None:
+        return False
+    conn.execute(notice_life.insert().values(notice_id=nid, state="sent", sent_at=at, sent_how=how))
+    return True
+
+
+def change_life(conn: Connection, nid: str, from_states: tuple[str, ...], **values: Any) -> bool:
+    """Move a notice's life from one of ``from_states``; whether it was in one of them."""
+    query = notice_life.update().where(notice_life.c.notice_id == nid, notice_life.c.state.in_(from_states)).values(**values)
+    return bool(conn.execute(query).rowcount)
+
+
+def withdraw_unsent(conn: Connection, nid: str, at: str, reason: str) -> bool:
+    """Withdraw a notice that was never sent (draft or approved): its life starts withdrawn."""
+    if conn.execute(select(notice_life.c.notice_id).where(notice_life.c.notice_id == nid)).first() is not None:
+        return False
+    conn.execute(notice_life.insert().values(notice_id=nid, state="withdrawn", withdrawn_at=at, reason=reason))
+    return True
+
+
+def add_event(conn: Connection, nid: str, kind: str, at: str, actor: str, body: str) -> None:
+    conn.execute(notice_events.insert().values(notice_id=nid, kind=kind, at=at, actor=actor, body=body))
+
+
+def events(conn: Connection, nid: str, limit: int) -> list[dict[str, Any]]:
+    """A notice's changes after approval, oldest first."""
+    query = select(notice_events).where(notice_events.c.notice_id == nid).order_by(notice_events.c.id).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def notices_with_life(conn: Connection, countries: frozenset[str], limit: int) -> list[dict[str, Any]]:
+    """Notices not closed or withdrawn, with their life row's columns (None when they have none), in a stable order."""
+    query = (
+        select(
+            notices.c.id,
+            notices.c.country,
+            notices.c.act,
+            notices.c.header,
+            notices.c.state,
+            notices.c.created_at,
+            notices.c.approved_at,
+            notices.c.exported_at,
+            notice_life.c.state.label("life_state"),
+            notice_life.c.sent_at,
+            notice_life.c.sent_how,
+            notice_life.c.answered_at,
+        )
+        .select_from(notices.outerjoin(notice_life, notice_life.c.notice_id == notices.c.id))
+        .where((notice_life.c.state.is_(None)) | (notice_life.c.state.in_(("sent", "answered"))))
+        .order_by(notices.c.country, notices.c.id)
+        .limit(limit)
+    )
+    if countries:
+        query = query.where(notices.c.country.in_(sorted(countries)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def add_received(conn: Connection, **values: Any) -> bool:
+    """Record a received communication once; whether it was new (False: that id was recorded already)."""
+    if conn.execute(select(inbox.c.id).where(inbox.c.id == values["id"])).first() is not None:
+        return False
+    conn.execute(inbox.insert().values(**values))
+    return True
+
+
+def is_received(conn: Connection, rid: str) -> bool:
+    return conn.execute(select(inbox.c.id).where(inbox.c.id == rid)).first() is not None
+
+
+def received(conn: Connection, countries: frozenset[str], limit: int) -> list[dict[str, Any]]:
+    """Received communications, newest first (without personal data: the column is not read)."""
+    query = select(*(c for c in inbox.c if c.name != "personal")).order_by(inbox.c.received_on.desc(), inbox.c.id).limit(limit)
+    if countries:
+        query = query.where(inbox.c.country.in_(sorted(countries)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def notice_exists(conn: Connection, nid: str) -> bool:
+    return conn.execute(select(notices.c.id).where(notices.c.id == nid)).first() is not None
