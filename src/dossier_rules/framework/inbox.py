@@ -19,12 +19,12 @@ art. 3) is kept apart and withheld from every listing unless asked for.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ..input_errors import choice_message
 from ..registries import StrictDate
 from ..sources import InputError, Problem, problems_from_validation
 from .life import MAX_TEXT, PartnerAction
@@ -75,29 +75,29 @@ class Result(_Base):
     action: PartnerAction
 
 
-Communication = Annotated[Revocation | Accreditation | Result, Field(discriminator="kind")]
+Communication = Revocation | Accreditation | Result
+MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result]] = {"revocation": Revocation, "accreditation": Accreditation, "result": Result}
 
 
-class _Envelope(BaseModel):
-    item: Communication
-
-
-def parse(data: bytes, source: str) -> Revocation | Accreditation | Result:
-    """One communication from JSON bytes; ``InputError`` with every problem, located, otherwise."""
+def parse(data: bytes, source: str) -> Communication:
+    """One communication from JSON bytes; ``InputError`` with every problem, located by JSON pointer, otherwise."""
     if len(data) > MAX_COMMUNICATION_BYTES:
         raise InputError([Problem(source, f"larger than {MAX_COMMUNICATION_BYTES // 1024} KiB: one communication per file", kind="too_large")])
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError([Problem(source, f"not JSON in UTF-8: {exc}", kind="syntax")]) from None
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    model = MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise InputError([Problem(source, choice_message(kind, sorted(MODELS)), kind="schema", pointer="/kind")])
     try:
-        return _Envelope.model_validate({"item": raw}).item
+        return model.model_validate(raw)
     except ValidationError as exc:
-        problems = problems_from_validation(source, exc)  # the envelope is ours, not the document's: off the pointers
-        raise InputError([replace(p, pointer=p.pointer.removeprefix("/item") or None) if p.pointer else p for p in problems]) from None
+        raise InputError(problems_from_validation(source, exc, model=model)) from None
 
 
-def date_problems(item: Revocation | Accreditation | Result, source: str, today: date) -> list[Problem]:
+def date_problems(item: Communication, source: str, today: date) -> list[Problem]:
     """Dates that cannot be true: received before the document's date, or in the future."""
     out = []
     if item.received_on > today:
@@ -107,7 +107,7 @@ def date_problems(item: Revocation | Accreditation | Result, source: str, today:
     return out
 
 
-def summary(item: Revocation | Accreditation | Result) -> dict[str, Any]:
+def summary(item: Communication) -> dict[str, Any]:
     """What a listing shows of a communication: never its personal data."""
     out = item.model_dump(mode="json", exclude={"personal"})
     out["personal_withheld"] = item.personal is not None

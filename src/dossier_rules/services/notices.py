@@ -158,10 +158,11 @@ class NoticeService:
 
         ``also`` runs in the same transaction (the inbox records the communication the result came in).
         """
-        extra = {"action": result.action, "reference": result.reference, "received_on": result.received_on.isoformat()}
+        extra = {"partner_action": result.action, "reference": result.reference, "received_on": result.received_on.isoformat()}
         if received_id:
             extra["received_id"] = received_id
-        body = {**extra, "text": result.text}
+        body = {**extra, "action": result.action, "text": result.text}
+        del body["partner_action"]
 
         def recorded(then: sharing.Recorder | None) -> sharing.Notice:
             def both(conn: Any, changed: str) -> None:
