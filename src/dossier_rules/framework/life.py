@@ -69,10 +69,31 @@ def effective_state(outbox_state: str, life: dict[str, Any] | None) -> LifeState
     return "sent" if outbox_state == "exported" else "draft" if outbox_state == "draft" else "approved"
 
 
+STATE_WORDS: dict[str, dict[str, str]] = {
+    "draft": {"en": "draft", "ja": "案（未承認）"},
+    "approved": {"en": "approved", "ja": "承認済み"},
+    "sent": {"en": "sent", "ja": "送付済み"},
+    "answered": {"en": "answered", "ja": "回答受領"},
+    "closed": {"en": "closed", "ja": "完了"},
+    "withdrawn": {"en": "withdrawn", "ja": "取下げ"},
+}
+"""The states in the words of each language, for messages (the catalog holds the sentences around them)."""
+
+
+def state_words(*states: str) -> dict[str, str]:
+    """One or more states, joined, as a parameter the error renders in the reader's language."""
+    return {lang: (" or " if lang == "en" else "・").join(STATE_WORDS[s][lang] for s in states) for lang in ("en", "ja")}
+
+
+def wrong_state(action: Action, nid: str, state: str) -> DossierError:
+    """The refusal of a change the notice's state does not allow, naming both in the reader's language."""
+    return DossierError("framework.wrong_state", notice_id=nid, state=state_words(state), allowed=state_words(*ALLOWED_FROM[action]))
+
+
 def check_allowed(action: Action, nid: str, state: LifeState) -> None:
     """Refuse a change the notice's state does not allow, naming both."""
     if state not in ALLOWED_FROM[action]:
-        raise DossierError("framework.wrong_state", notice_id=nid, state=state, allowed=list(ALLOWED_FROM[action]))
+        raise wrong_state(action, nid, state)
 
 
 def expects_result(act: str, provision: str, agency_report: str | None) -> bool:

@@ -206,7 +206,7 @@ class NoticeService:
             if current is None and state == "sent":  # exported before this release: its life starts as sent, how "exported"
                 life_rows.start_life(conn, nid, row["exported_at"], "exported")
             if not _apply(conn, nid, action, state, now, body, self._expects(row)):
-                raise DossierError("framework.wrong_state", notice_id=nid, state=self._state_in(conn, nid), allowed=list(life.ALLOWED_FROM[action]))
+                raise life.wrong_state(action, nid, self._state_in(conn, nid))
             life_rows.add_event(conn, nid, action, now, who.username or who.display_name, json.dumps(body, ensure_ascii=False))
             if then is not None:
                 then(conn, nid)
