@@ -325,3 +325,25 @@ def test_the_exchange_command_runs_the_life_on_a_standalone_outbox(outbox: Notic
     assert [s["kind"] for s in json.loads(history.stdout)["steps"]][-1] == "send"
     assert runner.invoke(main, ["exchange", "history", "N-XX-nope", "--outbox", path]).exit_code == 2
     assert life_rows.MAX_OPEN == 1000
+
+
+# --------------------------------------------------------------------------- the consultations of 4(2)
+
+
+def test_the_agenda_puts_the_periods_numbers_under_the_topics_of_4_2(outbox: NoticeService, packset: PackSet, registries_dir: Path) -> None:
+    today = date.today()
+    nid = notice_of(outbox, "KH", "revocation")
+    sent(outbox, packset, nid)
+    inbox_service.receive(outbox, packset, registries_dir, communication(), "letter.json", WHO, TODAY)
+    found = inbox_service.agenda(outbox, "KH", today - timedelta(days=30), today, {"KH": 1}, today + timedelta(days=5))
+    assert found["article"] == "MOC-KH 4(2)" and [t["topic"] for t in found["topics"]] == list("abcdef")
+    b, c = found["topics"][1]["items"], found["topics"][2]["items"]
+    with outbox.outbox.db.read() as conn:
+        items = conn.exec_driver_sql("SELECT count(*) FROM items JOIN notices ON notices.id = items.notice_id WHERE country = 'KH' AND act <> 'test_fraud'").scalar()
+    assert sum(b["findings_by_act"].values()) == items and b["findings_by_act"]["revocation"] >= 1
+    assert b["intermediaries"][0]["findings"] >= b["intermediaries"][-1]["findings"] and "KH-BRK-0007" in [i["id"] for i in b["intermediaries"]]
+    assert c["overdue"] == 1 and c["open_notices_by_state"]["sent"] == 1 and c["longest_wait_before_sending_days"] == 0
+    assert c["revocations_received"] == 0  # received on 2025-09-25: outside the period
+    earlier = inbox_service.agenda(outbox, "KH", date(2025, 9, 1), date(2025, 9, 30), {}, today)
+    assert earlier["topics"][2]["items"]["revocations_received"] == 1 and earlier["topics"][1]["items"]["findings_by_act"] == {}
+    refused("framework.bad_period", inbox_service.agenda, outbox, "KH", today, today - timedelta(days=1), {}, today)

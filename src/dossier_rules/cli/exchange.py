@@ -26,7 +26,7 @@ from ..sources import InputError, read_bytes
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, load_packset, packs_option, print_problems, registries_option, say_error
 from .share import acting, outbox_option, refusal, reviewer_option
 
-INPUT_CODES = ("notice.not_found", "framework.refused", "framework.unknown_notice", "framework.other_partner", "framework.bad_due")
+INPUT_CODES = ("notice.not_found", "framework.refused", "framework.unknown_notice", "framework.other_partner", "framework.bad_due", "framework.bad_period")
 
 
 def _refused(exc: DossierError) -> SystemExit:
@@ -201,3 +201,20 @@ def exchange_inbox(countries: tuple[str, ...], outbox: Path) -> None:
     """Communications received from partners (at most 1000, newest first), without personal data, as JSON."""
     with open_notices(outbox) as service:
         click.echo(json.dumps(inbox_service.listing(service, frozenset(c.upper() for c in countries)), ensure_ascii=False, indent=2))
+
+
+@exchange.command("agenda")
+@click.option("--country", required=True, help="The partner (KH, LA, KG, TJ, PK).")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day of the period, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day of the period, YYYY-MM-DD.")
+@click.option("--due", "due", multiple=True, help="A partner's due period for results, COUNTRY=DAYS (repeatable).")
+@outbox_option
+def exchange_agenda(country: str, start: datetime, end: datetime, due: tuple[str, ...], outbox: Path) -> None:
+    """The agenda of a 4(2) consultation with one partner, as JSON: the topics (a)-(f) with the period's numbers under each."""
+    try:
+        periods = life.due_periods(due)
+        with open_notices(outbox) as service:
+            found = inbox_service.agenda(service, country.upper(), start.date(), end.date(), periods, _today())
+    except DossierError as exc:
+        raise _refused(exc) from None
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))

@@ -61,6 +61,7 @@ STATUS_BY_CODE = {
     "framework.unknown_notice": 422,
     "framework.other_partner": 422,
     "framework.already_received": 409,
+    "framework.bad_period": 422,
     "screening.not_found": 404,
     "screening.dossier_not_stored": 409,
     "rule.not_found": 404,

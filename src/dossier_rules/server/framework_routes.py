@@ -141,3 +141,12 @@ def _reload(request: Request, directory: Any) -> None:
     engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
     state.engine = engine
     state.screenings.engine = engine
+
+
+@router.get("/agenda/{country}", responses=REFUSALS)
+def agenda(
+    country: str, request: Request, start: date = Query(alias="from"), end: date = Query(alias="to"), who: Principal = Depends(require("reviewer"))
+) -> dict[str, Any]:
+    """The agenda of a 4(2) consultation with one partner for a period (at most about ten years): the topics (a)-(f) with the numbers under each."""
+    with notices_of(request) as service:
+        return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())

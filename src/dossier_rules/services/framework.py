@@ -24,14 +24,14 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
 from ..errors import DossierError
-from ..framework import inbox
+from ..framework import consultation, inbox
 from ..framework.life import Answer
 from ..packs import PackSet
 from ..registries import CSV_COLUMNS, Entry, Registry, registry_file
@@ -90,6 +90,23 @@ def listing(service: NoticeService, countries: frozenset[str]) -> list[dict[str,
     with service.outbox.db.read() as conn:
         found = rows.received(conn, countries, rows.MAX_INBOX)
     return [{**{k: v for k, v in r.items() if k != "body"}, "body": json.loads(r["body"])} for r in found]
+
+
+MAX_AGENDA_DAYS = 3660
+"""The longest period one agenda covers (about ten years)."""
+
+
+def agenda(service: NoticeService, country: str, start: date, end: date, due: dict[str, int], today: date) -> dict[str, Any]:
+    """The 4(2) consultation agenda for one partner and the period [start, end] (``framework.bad_period``)."""
+    if end < start or (end - start).days > MAX_AGENDA_DAYS:
+        raise DossierError("framework.bad_period", start=start.isoformat(), end=end.isoformat(), days=MAX_AGENDA_DAYS)
+    first, after = start.isoformat(), (end + timedelta(days=1)).isoformat()
+    with service.outbox.db.read() as conn:
+        by_act = rows.findings_by_act(conn, country, first, after)
+        groups = rows.findings_by_group(conn, country, first, after, rows.MAX_AGENDA_INTERMEDIARIES)
+        received = rows.received_by_kind(conn, country, first, after)
+    waiting = service.open_notices(frozenset([country]), due, today)
+    return consultation.agenda(country, (first, end.isoformat()), by_act, groups, waiting, received)
 
 
 def _check_notice(service: NoticeService, item: inbox.Result) -> None:

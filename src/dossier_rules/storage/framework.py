@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from .schema import inbox, notice_events, notice_life, notices
+from .schema import inbox, items, notice_events, notice_life, notices
 
 MAX_OPEN = 1000
 """Notices one open-notices view reads at most."""
@@ -105,3 +105,44 @@ def received(conn: Connection, countries: frozenset[str], limit: int) -> list[di
 
 def notice_exists(conn: Connection, nid: str) -> bool:
     return conn.execute(select(notices.c.id).where(notices.c.id == nid)).first() is not None
+
+
+MAX_AGENDA_INTERMEDIARIES = 10
+"""Intermediaries with most findings one consultation agenda lists."""
+
+
+def findings_by_act(conn: Connection, country: str, start: str, end: str) -> dict[str, int]:
+    """Findings carried by notices to ``country`` and added in [start, end), by act."""
+    query = (
+        select(notices.c.act, func.count(items.c.finding_key))
+        .select_from(items.join(notices, items.c.notice_id == notices.c.id))
+        .where(notices.c.country == country, items.c.added_at >= start, items.c.added_at < end)
+        .group_by(notices.c.act)
+        .order_by(notices.c.act)
+    )
+    return {str(act): int(count) for act, count in conn.execute(query)}
+
+
+def findings_by_group(conn: Connection, country: str, start: str, end: str, limit: int) -> list[dict[str, Any]]:
+    """The notice groups (an intermediary and an act) with most findings in [start, end), and the header of their newest notice."""
+    count = func.count(items.c.finding_key).label("findings")
+    query = (
+        select(notices.c.group_key, notices.c.act, func.max(notices.c.header).label("header"), count)
+        .select_from(items.join(notices, items.c.notice_id == notices.c.id))
+        .where(notices.c.country == country, notices.c.act != "test_fraud", items.c.added_at >= start, items.c.added_at < end)
+        .group_by(notices.c.group_key, notices.c.act)
+        .order_by(count.desc(), notices.c.group_key)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def received_by_kind(conn: Connection, country: str, start: str, end: str) -> dict[str, int]:
+    """Communications received from ``country`` in [start, end), by kind."""
+    query = (
+        select(inbox.c.kind, func.count(inbox.c.id))
+        .where(inbox.c.country == country, inbox.c.received_on >= start, inbox.c.received_on < end)
+        .group_by(inbox.c.kind)
+        .order_by(inbox.c.kind)
+    )
+    return {str(kind): int(count) for kind, count in conn.execute(query)}
