@@ -339,7 +339,9 @@ def test_the_agenda_puts_the_periods_numbers_under_the_topics_of_4_2(outbox: Not
     assert found["article"] == "MOC-KH 4(2)" and [t["topic"] for t in found["topics"]] == list("abcdef")
     b, c = found["topics"][1]["items"], found["topics"][2]["items"]
     with outbox.outbox.db.read() as conn:
-        items = conn.exec_driver_sql("SELECT count(*) FROM items JOIN notices ON notices.id = items.notice_id WHERE country = 'KH' AND act <> 'test_fraud'").scalar()
+        items = conn.exec_driver_sql(
+            "SELECT count(*) FROM items JOIN notices ON notices.id = items.notice_id WHERE country = 'KH' AND act <> 'test_fraud'"
+        ).scalar()
     assert sum(b["findings_by_act"].values()) == items and b["findings_by_act"]["revocation"] >= 1
     assert b["intermediaries"][0]["findings"] >= b["intermediaries"][-1]["findings"] and "KH-BRK-0007" in [i["id"] for i in b["intermediaries"]]
     assert c["overdue"] == 1 and c["open_notices_by_state"]["sent"] == 1 and c["longest_wait_before_sending_days"] == 0
@@ -347,3 +349,29 @@ def test_the_agenda_puts_the_periods_numbers_under_the_topics_of_4_2(outbox: Not
     earlier = inbox_service.agenda(outbox, "KH", date(2025, 9, 1), date(2025, 9, 30), {}, today)
     assert earlier["topics"][2]["items"]["revocations_received"] == 1 and earlier["topics"][1]["items"]["findings_by_act"] == {}
     refused("framework.bad_period", inbox_service.agenda, outbox, "KH", today, today - timedelta(days=1), {}, today)
+
+
+# --------------------------------------------------------------------------- what Japan sends on its own
+
+
+def test_improvement_orders_go_to_kh_under_6_4_and_to_la_kg_under_6_3_none_to_tj_or_pk(packset: PackSet, registries: Any) -> None:
+    from dossier_rules.framework.japan import improvement_order_notices
+
+    found = improvement_order_notices(packset, registries, date(2025, 1, 1), date(2025, 9, 30), TODAY)
+    by_country = {n["country"]: n for n in found.notices}
+    assert sorted(by_country) == ["KG", "KH", "LA"]
+    assert (by_country["KH"]["provision"], by_country["KH"]["word"]["ja"]) == ("MOC-KH 6(4)", "通知")
+    assert (by_country["LA"]["provision"], by_country["LA"]["word"]["ja"]) == ("MOC-LA 6(3)", "通報")
+    # KH 6(4) covers registered support organisations too; LA/KG/TJ 6(3) receiving organisations only
+    assert [o["id"] for o in by_country["KH"]["orders"]] == ["RO-JP-0999", "SO-JP-0202"]
+    assert [o["id"] for o in by_country["LA"]["orders"]] == [o["id"] for o in by_country["KG"]["orders"]] == ["RO-JP-0999"]
+    assert [(h["country"], h["state"]) for h in found.held_back] == [("TJ", "start_unknown")]
+    none = improvement_order_notices(packset, registries, date(2025, 6, 1), date(2025, 9, 30), TODAY)
+    assert none.notices == []  # no order first listed in that period
+
+
+def test_the_orders_preview_on_the_command_line(tmp_path: Path) -> None:
+    shown = CliRunner().invoke(main, ["exchange", "orders", "--from", "2025-01-01", "--to", "2025-09-30"])
+    assert shown.exit_code == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert [n["country"] for n in found["notices"]] == ["KG", "KH", "LA"] and found["held_back"][0]["country"] == "TJ"

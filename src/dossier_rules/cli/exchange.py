@@ -16,14 +16,25 @@ import click
 from rich.table import Table
 
 from ..errors import DossierError
-from ..framework import life
+from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
 from ..locale import _
 from ..services import framework as inbox_service
 from ..services.notices import open_notices
 from ..services.workspace import Workspace
 from ..sources import InputError, read_bytes
-from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, load_packset, packs_option, print_problems, registries_option, say_error
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    console,
+    load_packset,
+    load_registry_set,
+    packs_option,
+    print_problems,
+    registries_option,
+    say_error,
+)
 from .share import acting, outbox_option, refusal, reviewer_option
 
 INPUT_CODES = ("notice.not_found", "framework.refused", "framework.unknown_notice", "framework.other_partner", "framework.bad_due", "framework.bad_period")
@@ -218,3 +229,14 @@ def exchange_agenda(country: str, start: datetime, end: datetime, due: tuple[str
     except DossierError as exc:
         raise _refused(exc) from None
     click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+
+
+@exchange.command("orders")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day of the period, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day of the period, YYYY-MM-DD.")
+@packs_option
+@registries_option
+def exchange_orders(start: datetime, end: datetime, packs_dir: Path, registries_dir: Path | None) -> None:
+    """Preview, as JSON, the notices of improvement orders first listed in the period: to KH under 6(4), to LA, KG, TJ under 6(3), only while each MOC is in force."""
+    found = japan.improvement_order_notices(load_packset(packs_dir), load_registry_set(packs_dir, registries_dir), start.date(), end.date(), _today())
+    click.echo(json.dumps({"notices": found.notices, "held_back": found.held_back}, ensure_ascii=False, indent=2))

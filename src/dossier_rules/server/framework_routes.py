@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine
-from ..framework import life
+from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
 from ..registries import load_registries
 from ..services import framework as inbox_service
@@ -150,3 +150,13 @@ def agenda(
     """The agenda of a 4(2) consultation with one partner for a period (at most about ten years): the topics (a)-(f) with the numbers under each."""
     with notices_of(request) as service:
         return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())
+
+
+@router.get("/improvement-orders", responses=REFUSALS)
+def improvement_orders(
+    request: Request, start: date = Query(alias="from"), end: date = Query(alias="to"), who: Principal = Depends(require("reviewer"))
+) -> dict[str, Any]:
+    """Preview the notices of improvement orders first listed in the period (KH 6(4); LA, KG, TJ 6(3)), and the partners held back."""
+    engine: Engine = request.app.state.engine
+    found = japan.improvement_order_notices(engine.packset, engine.registries, start, end, _today())
+    return {"notices": found.notices, "held_back": found.held_back}
