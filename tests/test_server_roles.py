@@ -48,6 +48,16 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/notices/{notice_id}/approve"): "reviewer",
     ("POST", "/api/v1/notices/approve"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/export"): "reviewer",
+    ("GET", "/api/v1/framework/open"): "reviewer",
+    ("GET", "/api/v1/framework/notices/{notice_id}/history"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/send"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/answer"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/close"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/withdraw"): "reviewer",
+    ("GET", "/api/v1/framework/inbox"): "reviewer",
+    ("POST", "/api/v1/framework/inbox"): "reviewer",
+    ("GET", "/api/v1/framework/agenda/{country}"): "reviewer",
+    ("GET", "/api/v1/framework/improvement-orders"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users/{username}/disable"): "admin",
@@ -80,7 +90,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, dict[str, 
     ]
     built = service.client.post("/api/v1/notices/build", json={"screening_ids": [sid]}, headers=service.as_("reviewer")).json()
     service.tokens.update(revoked=revoked, disabled=disabled)
-    values = {"screening_id": sid, "notice_id": built["created"][0], "token_id": victim_id, "username": "target", "rule_id": "common.act-c-rights-violation"}
+    values = {
+        "screening_id": sid,
+        "notice_id": built["created"][0],
+        "token_id": victim_id,
+        "username": "target",
+        "rule_id": "common.act-c-rights-violation",
+        "country": "KH",
+    }
     return service, values
 
 
@@ -94,7 +111,15 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
         "/api/v1/notices/build": {"screening_ids": [values["screening_id"]]},
         "/api/v1/notices/approve": {"ids": [values["notice_id"]]},
         "/api/v1/users": {"username": "new-" + str(len(url)), "role": "screener", "password": PASSWORD},
+        "/api/v1/framework/notices/{notice_id}/send": {"how": "email"},
+        "/api/v1/framework/notices/{notice_id}/answer": {"text": "t", "received_on": "2025-10-01", "reference": "r", "action": "guidance"},
+        "/api/v1/framework/notices/{notice_id}/close": {},
+        "/api/v1/framework/notices/{notice_id}/withdraw": {"reason": "table"},
     }
+    if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/improvement-orders"):
+        return {"url": url, "params": {"from": "2025-01-01", "to": "2025-12-31"}}
+    if path == "/api/v1/framework/inbox" and method == "POST":
+        return {"url": url, "content": b"{}", "headers": {"content-type": "application/json"}}
     if path == "/api/v1/screenings" and method == "POST":
         return {"url": url, "content": SAMPLE, "headers": {"content-type": "application/json"}}
     if path == "/api/v1/screenings/batch":
