@@ -31,9 +31,12 @@ ALLOWED_FROM: dict[Action, tuple[LifeState, ...]] = {
     "send": ("approved",),
     "answer": ("sent",),
     "close": ("sent", "answered"),
-    "withdraw": ("draft", "approved", "sent"),
+    "withdraw": ("approved", "sent"),
 }
-"""From which states each change is allowed; every other state refuses it (``framework.wrong_state``)."""
+"""From which states each change is allowed; every other state refuses it (``framework.wrong_state``).
+
+A draft is not withdrawn: it has not left, and the next build may still add findings to it; a
+reviewer simply does not approve it."""
 
 SendHow = Literal["exported", "email", "post", "courier", "in_person", "diplomatic", "other"]
 PartnerAction = Literal["guidance", "supervision", "suspension", "revocation", "no_action", "other"]

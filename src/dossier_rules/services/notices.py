@@ -140,6 +140,7 @@ class NoticeService:
 
     def export(self, nid: str, packset: PackSet, on: date, fmt: Format, who: Reviewer) -> sharing.Notice:
         """Mark an approved notice exported (``notice.is_draft``, ``notice.no_pack``, ``notice.not_in_force``)."""
+        self._not_ended(nid)
         return self._change("notice_exported", nid, who, lambda then: self.outbox.export(nid, packset, on, then=then), format=fmt)
 
     # ----------------------------------------------------------------- after approval: sent, answered, closed, withdrawn
@@ -184,6 +185,13 @@ class NoticeService:
         if not reason.strip():
             raise DossierError("framework.reason_missing", notice_id=nid)
         return self._change("notice_withdrawn", nid, who, lambda then: self._life(nid, "withdraw", who, {"reason": reason.strip()}, then))
+
+    def _not_ended(self, nid: str) -> None:
+        """A withdrawn or closed notice is not exported again (``framework.wrong_state``)."""
+        with self.outbox.db.read() as conn:
+            current = life_rows.life(conn, nid)
+        if current is not None and current["state"] in ("withdrawn", "closed"):
+            raise DossierError("framework.wrong_state", notice_id=nid, state=life.state_words(current["state"]), allowed=life.state_words("approved", "sent"))
 
     def _state(self, nid: str) -> life.LifeState:
         with self.outbox.db.read() as conn:
@@ -311,7 +319,7 @@ def _apply(conn: Any, nid: str, action: life.Action, state: life.LifeState, now:
         if state == "sent" and expects:
             raise DossierError("framework.awaits_result", notice_id=nid)
         return life_rows.change_life(conn, nid, ("sent", "answered"), state="closed", closed_at=now)
-    if state in ("draft", "approved"):
+    if state == "approved":
         return life_rows.withdraw_unsent(conn, nid, now, body["reason"])
     return life_rows.change_life(conn, nid, ("sent",), state="withdrawn", withdrawn_at=now, reason=body["reason"])
 

@@ -39,7 +39,7 @@ def change_life(conn: Connection, nid: str, from_states: tuple[str, ...], **valu
 
 
 def withdraw_unsent(conn: Connection, nid: str, at: str, reason: str) -> bool:
-    """Withdraw a notice that was never sent (draft or approved): its life starts withdrawn."""
+    """Withdraw an approved notice that was never sent: its life starts withdrawn."""
     if conn.execute(select(notice_life.c.notice_id).where(notice_life.c.notice_id == nid)).first() is not None:
         return False
     conn.execute(notice_life.insert().values(notice_id=nid, state="withdrawn", withdrawn_at=at, reason=reason))
