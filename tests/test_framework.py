@@ -375,3 +375,47 @@ def test_the_orders_preview_on_the_command_line(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.stderr
     found = json.loads(shown.stdout)
     assert [n["country"] for n in found["notices"]] == ["KG", "KH", "LA"] and found["held_back"][0]["country"] == "TJ"
+
+
+# --------------------------------------------------------------------------- inquiries from a partner
+
+
+def inquiry(**fields: Any) -> bytes:
+    base: dict[str, Any] = {"kind": "inquiry", "subject": "Is RO-JP-0999 under an improvement order?", "agency": None, "effective_on": None}
+    return communication(**{**base, **fields})
+
+
+def test_an_inquiry_received_is_due_and_overdue_until_japan_replies(outbox: NoticeService, packset: PackSet, registries_dir: Path) -> None:
+    la = inbox_service.receive(outbox, packset, registries_dir, inquiry(country="LA", due_on="2025-10-10"), "q1", WHO, TODAY)
+    kh = inbox_service.receive(outbox, packset, registries_dir, inquiry(reference="MoLVT Q-7"), "q2", WHO, TODAY)
+    listed = inbox_service.inquiries(outbox, frozenset(), date(2025, 10, 20))
+    assert [(r["id"], r["provision"], r["due_on"], r["overdue"]) for r in listed] == [
+        (la.id, "MOC-LA 6(4)", "2025-10-10", True),
+        (kh.id, "MOC-KH 6(5)", "2025-10-25", False),  # 30 days after receipt when it names no date
+    ]
+    refused("framework.reference_missing", inbox_service.reply, outbox, la.id, " ", WHO)
+    inbox_service.reply(outbox, la.id, "ISA 2025-331", WHO)
+    refused("framework.not_an_open_inquiry", inbox_service.reply, outbox, la.id, "again", WHO)
+    refused("framework.not_an_open_inquiry", inbox_service.reply, outbox, "R-none", "x", WHO)
+    after = inbox_service.inquiries(outbox, frozenset(), date(2025, 10, 20))
+    assert [r["id"] for r in after] == [kh.id, la.id] and after[1]["answer_reference"] == "ISA 2025-331" and not after[1]["overdue"]
+
+
+@pytest.mark.parametrize(("change", "pointer"), [({"country": "PK"}, "/kind"), ({"due_on": "2025-09-01"}, "/due_on"), ({"subject": ""}, "/subject")])
+def test_an_inquiry_the_moc_does_not_provide_for_or_with_bad_dates_is_refused(
+    outbox: NoticeService, packset: PackSet, registries_dir: Path, change: dict[str, Any], pointer: str
+) -> None:
+    error = refused("framework.refused", inbox_service.receive, outbox, packset, registries_dir, inquiry(**change), "q", WHO, TODAY)
+    assert pointer in [p.pointer for p in error.problems]
+    assert inbox_service.inquiries(outbox, frozenset(), TODAY) == []
+
+
+def test_an_inquiry_reply_through_the_api_is_logged(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    reviewer = service.as_("reviewer")
+    posted = service.client.post("/api/v1/framework/inbox", content=inquiry(), headers={**reviewer, "content-type": "application/json"}).json()
+    assert service.client.get("/api/v1/framework/inquiries", headers=reviewer).json()[0]["overdue"] is True  # received 2025-09-25, due 30 days later
+    replied = service.client.post(f"/api/v1/framework/inquiries/{posted['id']}/reply", json={"reference": "ISA-1"}, headers=reviewer)
+    assert replied.status_code == 200
+    assert service.client.post(f"/api/v1/framework/inquiries/{posted['id']}/reply", json={"reference": "ISA-1"}, headers=reviewer).status_code == 409
+    assert [k[0] for k in log_kinds(service)] == ["communication_received", "inquiry_answered"]

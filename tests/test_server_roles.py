@@ -58,6 +58,8 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/framework/inbox"): "reviewer",
     ("GET", "/api/v1/framework/agenda/{country}"): "reviewer",
     ("GET", "/api/v1/framework/improvement-orders"): "reviewer",
+    ("GET", "/api/v1/framework/inquiries"): "reviewer",
+    ("POST", "/api/v1/framework/inquiries/{received_id}/reply"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users/{username}/disable"): "admin",
@@ -97,6 +99,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, dict[str, 
         "username": "target",
         "rule_id": "common.act-c-rights-violation",
         "country": "KH",
+        "received_id": "R-none",
     }
     return service, values
 
@@ -115,6 +118,7 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
         "/api/v1/framework/notices/{notice_id}/answer": {"text": "t", "received_on": "2025-10-01", "reference": "r", "action": "guidance"},
         "/api/v1/framework/notices/{notice_id}/close": {},
         "/api/v1/framework/notices/{notice_id}/withdraw": {"reason": "table"},
+        "/api/v1/framework/inquiries/{received_id}/reply": {"reference": "table"},
     }
     if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/improvement-orders"):
         return {"url": url, "params": {"from": "2025-01-01", "to": "2025-12-31"}}

@@ -39,6 +39,8 @@ MESSAGES: dict[str, str] = {
     "framework.unknown_notice": N_("the communication answers notice {notice_id}, which does not exist"),
     "framework.other_partner": N_("the communication comes from {country}, but notice {notice_id} was for {notice_country}"),
     "framework.already_received": N_("communication {received_id} was recorded already"),
+    "framework.not_an_open_inquiry": N_("{received_id} is not an inquiry awaiting Japan's reply"),
+    "framework.reference_missing": N_("the reply to inquiry {received_id} needs the reference of Japan's answer"),
     "framework.bad_period": N_("the period {start} to {end} is empty or longer than {days} days"),
     "screening.not_found": N_("no screening {screening_id}"),
     "screening.dossier_not_stored": N_("screening {screening_id} kept only the dossier's SHA-256 (dossiers are not stored): nothing to re-screen"),

@@ -240,3 +240,29 @@ def exchange_orders(start: datetime, end: datetime, packs_dir: Path, registries_
     """Preview, as JSON, the notices of improvement orders first listed in the period: to KH under 6(4), to LA, KG, TJ under 6(3), only while each MOC is in force."""
     found = japan.improvement_order_notices(load_packset(packs_dir), load_registry_set(packs_dir, registries_dir), start.date(), end.date(), _today())
     click.echo(json.dumps({"notices": found.notices, "held_back": found.held_back}, ensure_ascii=False, indent=2))
+
+
+@exchange.command("inquiries")
+@click.option("--country", "countries", multiple=True, help="Only from this partner (repeatable).")
+@outbox_option
+def exchange_inquiries(countries: tuple[str, ...], outbox: Path) -> None:
+    """Inquiries received from partners (at most 1000), unanswered first by due date, as JSON. Exit 1 when any is overdue."""
+    with open_notices(outbox) as service:
+        found = inbox_service.inquiries(service, frozenset(c.upper() for c in countries), _today())
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    raise SystemExit(EXIT_FINDINGS if any(r["overdue"] for r in found) else EXIT_OK)
+
+
+@exchange.command("reply")
+@click.argument("received_id")
+@click.option("--reference", required=True, help="The reference of Japan's answer.")
+@reviewer_option
+@outbox_option
+def exchange_reply(received_id: str, reference: str, by: str | None, outbox: Path) -> None:
+    """Record that Japan answered a partner's inquiry (KH 6(5); LA, KG, TJ 6(4))."""
+    with open_notices(outbox) as service:
+        try:
+            inbox_service.reply(service, received_id, reference, acting(service, by))
+        except DossierError as exc:
+            raise _refused(exc) from None
+    click.echo(_("{received_id}: answered", received_id=received_id))

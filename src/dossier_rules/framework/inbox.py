@@ -6,6 +6,9 @@ Kinds (``kind``):
   LA/KG/TJ 7(4)); the partner's list of accredited agencies is updated, the
   message becoming the registry's source, so a later screening cites it.
 * ``accreditation``: the partner accredited an agency (KH 5(1); LA/KG/TJ 7(1)-(2)).
+* ``inquiry``: the partner asks Japan for information (KH 6(5); LA, KG,
+  TJ 6(4)); it is due on the date it names, else 30 days after receipt, and
+  shows as overdue until a reviewer records Japan's reply.
 * ``result``: the result of an investigation Japan asked for (KH 5(5);
   LA/KG/TJ 7(3)), or the answer to an inquiry: it must name a notice that
   exists, and becomes that notice's answer.
@@ -75,8 +78,23 @@ class Result(_Base):
     action: PartnerAction
 
 
-Communication = Revocation | Accreditation | Result
-MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result]] = {"revocation": Revocation, "accreditation": Accreditation, "result": Result}
+class Inquiry(_Base):
+    kind: Literal["inquiry"]
+    subject: str = Field(min_length=1, max_length=MAX_TEXT, description="What the partner asks Japan to provide")
+    due_on: StrictDate | None = Field(default=None, description="When the partner asks for the answer (default: 30 days after receipt)")
+
+
+Communication = Revocation | Accreditation | Result | Inquiry
+MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result] | type[Inquiry]] = {
+    "revocation": Revocation,
+    "accreditation": Accreditation,
+    "result": Result,
+    "inquiry": Inquiry,
+}
+INQUIRY_ARTICLES = {"KH": "6(5)", "LA": "6(4)", "KG": "6(4)", "TJ": "6(4)"}
+"""The article under which Japan provides what a partner's inquiry asks (KH 6(5); LA, KG, TJ 6(4)); PK's MOC has none."""
+INQUIRY_DAYS = 30
+"""Days Japan gives itself to answer an inquiry that names no due date."""
 
 
 def parse(data: bytes, source: str) -> Communication:
@@ -104,6 +122,10 @@ def date_problems(item: Communication, source: str, today: date) -> list[Problem
         out.append(Problem(source, f"received_on {item.received_on} is in the future", pointer="/received_on"))
     if item.dated > item.received_on:
         out.append(Problem(source, f"dated {item.dated} is after received_on {item.received_on}", pointer="/dated"))
+    if isinstance(item, Inquiry) and item.country not in INQUIRY_ARTICLES:
+        out.append(Problem(source, f"the MOC with {item.country} has no article on inquiries to Japan", pointer="/kind"))
+    if isinstance(item, Inquiry) and item.due_on is not None and item.due_on < item.received_on:
+        out.append(Problem(source, f"due_on {item.due_on} is before received_on {item.received_on}", pointer="/due_on"))
     return out
 
 

@@ -62,6 +62,8 @@ STATUS_BY_CODE = {
     "framework.other_partner": 422,
     "framework.already_received": 409,
     "framework.bad_period": 422,
+    "framework.reference_missing": 422,
+    "framework.not_an_open_inquiry": 409,
     "screening.not_found": 404,
     "screening.dossier_not_stored": 409,
     "rule.not_found": 404,

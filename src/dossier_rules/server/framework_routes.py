@@ -160,3 +160,22 @@ def improvement_orders(
     engine: Engine = request.app.state.engine
     found = japan.improvement_order_notices(engine.packset, engine.registries, start, end, _today())
     return {"notices": found.notices, "held_back": found.held_back}
+
+
+class ReplyRequest(_In):
+    reference: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/inquiries", responses=REFUSALS)
+def inquiries(request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))) -> list[dict[str, Any]]:
+    """Inquiries received from partners (at most 1000), unanswered first by due date, each with whether it is overdue."""
+    with notices_of(request) as service:
+        return inbox_service.inquiries(service, frozenset(c.upper() for c in country), _today())
+
+
+@router.post("/inquiries/{received_id}/reply", responses=REFUSALS)
+def reply(received_id: str, body: ReplyRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Record that Japan answered a partner's inquiry (KH 6(5); LA, KG, TJ 6(4)); logged."""
+    with notices_of(request) as service:
+        inbox_service.reply(service, received_id, body.reference, reviewer(who))
+    return {"id": received_id, "answered": True}

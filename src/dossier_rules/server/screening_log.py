@@ -60,6 +60,7 @@ KINDS = (
     "notice_closed",
     "notice_withdrawn",
     "communication_received",
+    "inquiry_answered",
 )
 STORED = N_("the newest checkpoint in the database")
 WITNESS = N_("the witness's checkpoint")

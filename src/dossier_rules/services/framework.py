@@ -11,6 +11,7 @@ packs consult, not a shipped sample). Then:
   message becoming the list's source and the entry's note, so the import
   history and the list itself say "revoked per <ministry> <reference> of
   <date>";
+* an inquiry waits for Japan's reply (:func:`reply`), overdue past its due date;
 * a result becomes the answer of its notice, through the notices service's
   one gate, in the same transaction as the inbox row and the log entry.
 
@@ -65,6 +66,11 @@ def receive(service: NoticeService, packset: PackSet, registries_dir: Path, data
         raise DossierError("framework.refused", location=source, problems=problems, count=len(problems))
     rid = "R-" + hashlib.sha256(data).hexdigest()[:16]
     row = _row(rid, item, who)
+    if isinstance(item, inbox.Inquiry):
+        due = item.due_on or item.received_on + timedelta(days=inbox.INQUIRY_DAYS)
+        with service.outbox.db.write() as conn:
+            _record(conn, {**row, "due_on": due.isoformat()}, who, service.db is not None)
+        return Received(rid, item.kind)
     if isinstance(item, inbox.Result):
         _check_notice(service, item)
         answer = Answer(text=item.text, received_on=item.received_on, reference=item.reference, action=item.action)
@@ -109,6 +115,39 @@ def agenda(service: NoticeService, country: str, start: date, end: date, due: di
     return consultation.agenda(country, (first, end.isoformat()), by_act, groups, waiting, received)
 
 
+def inquiries(service: NoticeService, countries: frozenset[str], today: date) -> list[dict[str, Any]]:
+    """Inquiries received (at most 1000), unanswered first by due date, each with the article Japan answers under and whether it is overdue."""
+    with service.outbox.db.read() as conn:
+        found = rows.inquiries(conn, countries, rows.MAX_INBOX)
+    return [
+        {
+            "id": r["id"],
+            "country": r["country"],
+            "provision": f"MOC-{r['country']} {inbox.INQUIRY_ARTICLES.get(r['country'], '?')}",
+            "reference": r["reference"],
+            "received_on": r["received_on"],
+            "subject": json.loads(r["body"]).get("subject"),
+            "due_on": r["due_on"],
+            "answered_at": r["answered_at"],
+            "answer_reference": r["answer_reference"],
+            "overdue": r["answered_at"] is None and r["due_on"] is not None and today.isoformat() > r["due_on"],
+        }
+        for r in found
+    ]
+
+
+def reply(service: NoticeService, rid: str, reference: str, who: Reviewer) -> None:
+    """Record that Japan answered an inquiry (``framework.not_an_open_inquiry``); logged in the service's database."""
+    if not reference.strip():
+        raise DossierError("framework.reference_missing", received_id=rid)
+    at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    with service.outbox.db.write() as conn:
+        if not rows.answer_inquiry(conn, rid, at, who.username or who.display_name, reference.strip()):
+            raise DossierError("framework.not_an_open_inquiry", received_id=rid)
+        if service.db is not None:
+            screening_log.append(conn, "inquiry_answered", who.username, {"received_id": rid, "reference": reference.strip()})
+
+
 def _check_notice(service: NoticeService, item: inbox.Result) -> None:
     with service.outbox.db.read() as conn:
         exists = rows.notice_exists(conn, item.notice_id)
@@ -119,7 +158,7 @@ def _check_notice(service: NoticeService, item: inbox.Result) -> None:
         raise DossierError("framework.other_partner", country=item.country, notice_id=item.notice_id, notice_country=notice.country)
 
 
-def _row(rid: str, item: inbox.Revocation | inbox.Accreditation | inbox.Result, who: Reviewer) -> dict[str, Any]:
+def _row(rid: str, item: inbox.Communication, who: Reviewer) -> dict[str, Any]:
     return {
         "id": rid,
         "country": item.country,

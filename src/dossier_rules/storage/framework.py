@@ -146,3 +146,22 @@ def received_by_kind(conn: Connection, country: str, start: str, end: str) -> di
         .order_by(inbox.c.kind)
     )
     return {str(kind): int(count) for kind, count in conn.execute(query)}
+
+
+def inquiries(conn: Connection, countries: frozenset[str], limit: int) -> list[dict[str, Any]]:
+    """Inquiries received, unanswered first, then by due date (without personal data: the column is not read)."""
+    query = (
+        select(*(c for c in inbox.c if c.name != "personal"))
+        .where(inbox.c.kind == "inquiry")
+        .order_by(inbox.c.answered_at.is_not(None), inbox.c.due_on, inbox.c.id)
+        .limit(limit)
+    )
+    if countries:
+        query = query.where(inbox.c.country.in_(sorted(countries)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def answer_inquiry(conn: Connection, rid: str, at: str, by: str, reference: str) -> bool:
+    """Record Japan's reply to an unanswered inquiry; whether it was one."""
+    query = inbox.update().where(inbox.c.id == rid, inbox.c.kind == "inquiry", inbox.c.answered_at.is_(None))
+    return bool(conn.execute(query.values(answered_at=at, answered_by=by, answer_reference=reference)).rowcount)

@@ -202,7 +202,7 @@ inbox = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("country", Text, nullable=False),
-    Column("kind", Text, CheckConstraint("kind IN ('revocation', 'accreditation', 'result')"), nullable=False),
+    Column("kind", Text, CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry')"), nullable=False),
     Column("dated", Text, nullable=False),
     Column("received_on", Text, nullable=False),
     Column("reference", Text, nullable=False),
@@ -211,6 +211,10 @@ inbox = Table(
     Column("personal", Text),
     Column("recorded_by", Text, nullable=False),
     Column("recorded_at", Text, nullable=False),
+    Column("due_on", Text),
+    Column("answered_at", Text),
+    Column("answered_by", Text),
+    Column("answer_reference", Text),
     Index("inbox_by_country", "country", "received_on"),
 )
 """Communications received from a partner, as received (``body``); personal data (art. 3) apart, in ``personal``."""

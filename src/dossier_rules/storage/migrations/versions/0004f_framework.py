@@ -2,7 +2,7 @@
 
 * ``notice_life``: sent (and how), the partner's answer, closed or withdrawn.
 * ``notice_events``: every change after approval, by whom and when.
-* ``inbox``: communications received from a partner.
+* ``inbox``: communications received from a partner (inquiries with their due date and answer).
 
 Revision ID: 0004f
 Revises: 0003
@@ -45,7 +45,7 @@ def upgrade() -> None:
         "inbox",
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("country", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, sa.CheckConstraint("kind IN ('revocation', 'accreditation', 'result')"), nullable=False),
+        sa.Column("kind", sa.Text, sa.CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry')"), nullable=False),
         sa.Column("dated", sa.Text, nullable=False),
         sa.Column("received_on", sa.Text, nullable=False),
         sa.Column("reference", sa.Text, nullable=False),
@@ -54,6 +54,10 @@ def upgrade() -> None:
         sa.Column("personal", sa.Text),
         sa.Column("recorded_by", sa.Text, nullable=False),
         sa.Column("recorded_at", sa.Text, nullable=False),
+        sa.Column("due_on", sa.Text),
+        sa.Column("answered_at", sa.Text),
+        sa.Column("answered_by", sa.Text),
+        sa.Column("answer_reference", sa.Text),
     )
     op.create_index("inbox_by_country", "inbox", ["country", "received_on"])
 
