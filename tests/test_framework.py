@@ -419,3 +419,62 @@ def test_an_inquiry_reply_through_the_api_is_logged(tmp_path: Path) -> None:
     assert replied.status_code == 200
     assert service.client.post(f"/api/v1/framework/inquiries/{posted['id']}/reply", json={"reference": "ISA-1"}, headers=reviewer).status_code == 409
     assert [k[0] for k in log_kinds(service)] == ["communication_received", "inquiry_answered"]
+
+
+# --------------------------------------------------------------------------- Japan's own notices: drafted, approved, sent, answered, closed
+
+
+def test_improvement_order_notices_drafted_once_and_sent_through_their_life(outbox: NoticeService, packset: PackSet, registries: Any) -> None:
+    found = inbox_service.draft_orders(outbox, packset, registries, date(2025, 1, 1), date(2025, 9, 30), WHO, TODAY)
+    assert sorted(n["country"] for n in found.notices) == ["KG", "KH", "LA"] and [h["country"] for h in found.held_back] == ["TJ"]
+    again = inbox_service.draft_orders(outbox, packset, registries, date(2025, 1, 1), date(2025, 9, 30), WHO, TODAY)
+    assert again.notices == []
+    kh = next(n["id"] for n in found.notices if n["country"] == "KH")
+    refused("framework.wrong_state", inbox_service.change_dispatch, outbox, kh, "send", WHO, packset, TODAY)
+    inbox_service.change_dispatch(outbox, kh, "approve", WHO, packset, TODAY)
+    refused("notice.not_in_force", inbox_service.change_dispatch, outbox, kh, "send", WHO, packset, date(2010, 1, 1))
+    sent_view = inbox_service.change_dispatch(outbox, kh, "send", WHO, packset, TODAY, how="email")
+    assert (sent_view["state"], sent_view["sent_how"], sent_view["provision"], sent_view["due_on"]) == ("sent", "email", "MOC-KH 6(4)", None)
+    closed = inbox_service.change_dispatch(outbox, kh, "close", WHO, packset, TODAY)  # a notification expects no answer
+    assert closed["state"] == "closed"
+    refused("framework.no_dispatch", inbox_service.change_dispatch, outbox, "J-none", "approve", WHO, packset, TODAY)
+
+
+def test_an_inquiry_to_a_partner_awaits_its_answer_and_is_overdue_past_its_due_days(outbox: NoticeService, packset: PackSet) -> None:
+    refused("framework.no_inquiry_article", inbox_service.draft_inquiry, outbox, "PK", "confirm certificate", 30, WHO)
+    refused("framework.subject_missing", inbox_service.draft_inquiry, outbox, "KH", " ", 30, WHO)
+    did = inbox_service.draft_inquiry(outbox, "LA", "Confirm accreditation LA-ACC-0001", 14, WHO)
+    inbox_service.change_dispatch(outbox, did, "approve", WHO, packset, TODAY)
+    inbox_service.change_dispatch(outbox, did, "send", WHO, packset, TODAY, how="email")
+    refused("framework.awaits_result", inbox_service.change_dispatch, outbox, did, "close", WHO, packset, TODAY)
+    today = date.today()
+    (late,) = [d for d in inbox_service.dispatches(outbox, frozenset(["LA"]), today + timedelta(days=15)) if d["id"] == did]
+    assert late["overdue"] and late["provision"] == "MOC-LA 7(6)" and late["due_on"] == (today + timedelta(days=14)).isoformat()
+    answered = inbox_service.change_dispatch(outbox, did, "answer", WHO, packset, TODAY, text="Accredited since 2023", reference="MoLSW 55")
+    assert answered["answer"] == {"text": "Accredited since 2023", "reference": "MoLSW 55"} and not answered["overdue"]
+    refused(
+        "framework.reason_missing",
+        inbox_service.change_dispatch,
+        outbox,
+        inbox_service.draft_inquiry(outbox, "KG", "q", 7, WHO),
+        "withdraw",
+        WHO,
+        packset,
+        TODAY,
+    )
+
+
+def test_japans_own_notices_through_the_api_are_logged(tmp_path: Path) -> None:
+    service = make_service(tmp_path)
+    reviewer = service.as_("reviewer")
+    drafted = service.client.post(
+        "/api/v1/framework/japan/inquiries", json={"country": "KH", "subject": "Confirm MOLVT-ACC-0042", "due_days": 10}, headers=reviewer
+    )
+    did = drafted.json()["id"]
+    assert drafted.json()["provision"] == "MOC-KH 5(7)"
+    for action in ("approve", "send"):
+        assert service.client.post(f"/api/v1/framework/japan/{did}/{action}", json={"how": "email"}, headers=reviewer).status_code == 200
+    assert service.client.post("/api/v1/framework/japan/J-none/approve", json={}, headers=reviewer).status_code == 404
+    assert service.client.post("/api/v1/framework/japan/inquiries", json={"country": "PK", "subject": "x"}, headers=reviewer).status_code == 422
+    kinds = [k[0] for k in log_kinds(service)]
+    assert kinds == ["dispatch_drafted", "dispatch_approved", "dispatch_sent"]

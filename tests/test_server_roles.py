@@ -59,6 +59,10 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/framework/agenda/{country}"): "reviewer",
     ("GET", "/api/v1/framework/improvement-orders"): "reviewer",
     ("GET", "/api/v1/framework/inquiries"): "reviewer",
+    ("POST", "/api/v1/framework/japan/orders"): "reviewer",
+    ("POST", "/api/v1/framework/japan/inquiries"): "reviewer",
+    ("GET", "/api/v1/framework/japan"): "reviewer",
+    ("POST", "/api/v1/framework/japan/{dispatch_id}/{action}"): "reviewer",
     ("POST", "/api/v1/framework/inquiries/{received_id}/reply"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
@@ -100,6 +104,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, dict[str, 
         "rule_id": "common.act-c-rights-violation",
         "country": "KH",
         "received_id": "R-none",
+        "dispatch_id": "J-none",
+        "action": "approve",
     }
     return service, values
 
@@ -119,6 +125,9 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
         "/api/v1/framework/notices/{notice_id}/close": {},
         "/api/v1/framework/notices/{notice_id}/withdraw": {"reason": "table"},
         "/api/v1/framework/inquiries/{received_id}/reply": {"reference": "table"},
+        "/api/v1/framework/japan/orders": {"from": "2025-01-01", "to": "2025-12-31"},
+        "/api/v1/framework/japan/inquiries": {"country": "KH", "subject": "table"},
+        "/api/v1/framework/japan/{dispatch_id}/{action}": {},
     }
     if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/improvement-orders"):
         return {"url": url, "params": {"from": "2025-01-01", "to": "2025-12-31"}}

@@ -37,7 +37,17 @@ from .common import (
 )
 from .share import acting, outbox_option, refusal, reviewer_option
 
-INPUT_CODES = ("notice.not_found", "framework.refused", "framework.unknown_notice", "framework.other_partner", "framework.bad_due", "framework.bad_period")
+INPUT_CODES = (
+    "notice.not_found",
+    "framework.no_dispatch",
+    "framework.no_inquiry_article",
+    "framework.subject_missing",
+    "framework.refused",
+    "framework.unknown_notice",
+    "framework.other_partner",
+    "framework.bad_due",
+    "framework.bad_period",
+)
 
 
 def _refused(exc: DossierError) -> SystemExit:
@@ -234,12 +244,69 @@ def exchange_agenda(country: str, start: datetime, end: datetime, due: tuple[str
 @exchange.command("orders")
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day of the period, YYYY-MM-DD.")
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day of the period, YYYY-MM-DD.")
+@click.option("--draft", is_flag=True, help="Store them as drafts in the outbox (drafting the same again creates nothing).")
+@reviewer_option
+@outbox_option
 @packs_option
 @registries_option
-def exchange_orders(start: datetime, end: datetime, packs_dir: Path, registries_dir: Path | None) -> None:
-    """Preview, as JSON, the notices of improvement orders first listed in the period: to KH under 6(4), to LA, KG, TJ under 6(3), only while each MOC is in force."""
-    found = japan.improvement_order_notices(load_packset(packs_dir), load_registry_set(packs_dir, registries_dir), start.date(), end.date(), _today())
+def exchange_orders(start: datetime, end: datetime, draft: bool, by: str | None, outbox: Path, packs_dir: Path, registries_dir: Path | None) -> None:
+    """The notices of improvement orders first listed in the period, as JSON: to KH under 6(4), to LA, KG, TJ under 6(3), only while each MOC is in force."""
+    packset, registries = load_packset(packs_dir), load_registry_set(packs_dir, registries_dir)
+    if draft:
+        with open_notices(outbox) as service:
+            found = inbox_service.draft_orders(service, packset, registries, start.date(), end.date(), acting(service, by), _today())
+    else:
+        found = japan.improvement_order_notices(packset, registries, start.date(), end.date(), _today())
     click.echo(json.dumps({"notices": found.notices, "held_back": found.held_back}, ensure_ascii=False, indent=2))
+
+
+@exchange.command("ask")
+@click.argument("country")
+@click.option("--subject", required=True, help="What Japan asks the partner to provide (no more personal data than needed).")
+@click.option("--due-days", type=click.IntRange(1, 3650), default=life.DEFAULT_DUE_DAYS, show_default=True, help="Days the partner is given to answer.")
+@reviewer_option
+@outbox_option
+def exchange_ask(country: str, subject: str, due_days: int, by: str | None, outbox: Path) -> None:
+    """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)); it follows the life of a notice: approve, send, answer, close."""
+    with open_notices(outbox) as service:
+        try:
+            did = inbox_service.draft_inquiry(service, country.upper(), subject, due_days, acting(service, by))
+        except DossierError as exc:
+            raise _refused(exc) from None
+    click.echo(did)
+
+
+@exchange.command("dispatch")
+@click.argument("action", type=click.Choice(list(inbox_service.DISPATCH_ALLOWED)))
+@click.argument("dispatch_id")
+@click.option("--how", type=click.Choice(get_args(life.SendHow)), default="other", show_default=True, help="send: how it was transmitted.")
+@click.option("--text", default="", help="answer: the partner's answer.")
+@click.option("--reference", default="", help="answer: the partner's document reference.")
+@click.option("--reason", default="", help="withdraw: why.")
+@reviewer_option
+@outbox_option
+@packs_option
+def exchange_dispatch(action: str, dispatch_id: str, how: str, text: str, reference: str, reason: str, by: str | None, outbox: Path, packs_dir: Path) -> None:
+    """Change one of Japan's own notices (improvement orders, inquiries): approve, send, answer, close or withdraw; logged."""
+    packset = load_packset(packs_dir)
+    data = {"how": how} if action == "send" else {"text": text, "reference": reference} if action == "answer" else {"reason": reason}
+    with open_notices(outbox) as service:
+        try:
+            found = inbox_service.change_dispatch(service, dispatch_id, action, acting(service, by), packset, _today(), **data)
+        except DossierError as exc:
+            raise _refused(exc) from None
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+
+
+@exchange.command("dispatches")
+@click.option("--country", "countries", multiple=True, help="Only to this partner (repeatable).")
+@outbox_option
+def exchange_dispatches(countries: tuple[str, ...], outbox: Path) -> None:
+    """Japan's own notices (at most 1000), overdue inquiries first, as JSON. Exit 1 when any is overdue."""
+    with open_notices(outbox) as service:
+        found = inbox_service.dispatches(service, frozenset(c.upper() for c in countries), _today())
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    raise SystemExit(EXIT_FINDINGS if any(r["overdue"] for r in found) else EXIT_OK)
 
 
 @exchange.command("inquiries")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -152,6 +152,24 @@ def agenda(
         return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())
 
 
+class Period(_In):
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+
+
+class InquiryRequest(_In):
+    country: str = Field(pattern=r"^[A-Za-z]{2}$")
+    subject: str = Field(min_length=1, max_length=life.MAX_TEXT)
+    due_days: int = Field(default=life.DEFAULT_DUE_DAYS, ge=1, le=3650)
+
+
+class DispatchChange(_In):
+    how: life.SendHow = "other"
+    text: str = Field(default="", max_length=life.MAX_TEXT)
+    reference: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=life.MAX_TEXT)
+
+
 @router.get("/improvement-orders", responses=REFUSALS)
 def improvement_orders(
     request: Request, start: date = Query(alias="from"), end: date = Query(alias="to"), who: Principal = Depends(require("reviewer"))
@@ -160,6 +178,44 @@ def improvement_orders(
     engine: Engine = request.app.state.engine
     found = japan.improvement_order_notices(engine.packset, engine.registries, start, end, _today())
     return {"notices": found.notices, "held_back": found.held_back}
+
+
+@router.post("/japan/orders", responses=REFUSALS)
+def draft_orders(body: Period, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Draft the notices of improvement orders first listed in the period; drafting the same again creates nothing."""
+    engine: Engine = request.app.state.engine
+    with notices_of(request) as service:
+        found = inbox_service.draft_orders(service, engine.packset, engine.registries, body.start, body.end, reviewer(who), _today())
+    return {"notices": found.notices, "held_back": found.held_back}
+
+
+@router.post("/japan/inquiries", responses=REFUSALS)
+def draft_inquiry(body: InquiryRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
+    """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)), with the days it is given to answer."""
+    with notices_of(request) as service:
+        did = inbox_service.draft_inquiry(service, body.country.upper(), body.subject, body.due_days, reviewer(who))
+        return inbox_service.dispatch_view(service, did, _today())
+
+
+@router.get("/japan", responses=REFUSALS)
+def dispatches(request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))) -> list[dict[str, Any]]:
+    """Japan's own notices (at most 1000), overdue inquiries first."""
+    with notices_of(request) as service:
+        return inbox_service.dispatches(service, frozenset(c.upper() for c in country), _today())
+
+
+@router.post("/japan/{dispatch_id}/{action}", responses=REFUSALS)
+def change_dispatch(
+    dispatch_id: str,
+    action: Literal["approve", "send", "answer", "close", "withdraw"],
+    body: DispatchChange,
+    request: Request,
+    who: Principal = Depends(require("reviewer")),
+) -> dict[str, Any]:
+    """Approve, send, answer, close or withdraw one of Japan's own notices; each change is logged."""
+    data = {"how": body.how} if action == "send" else {"text": body.text, "reference": body.reference} if action == "answer" else {"reason": body.reason}
+    with notices_of(request) as service:
+        return inbox_service.change_dispatch(service, dispatch_id, action, reviewer(who), request.app.state.engine.packset, _today(), **data)
 
 
 class ReplyRequest(_In):

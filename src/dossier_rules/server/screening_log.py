@@ -61,6 +61,12 @@ KINDS = (
     "notice_withdrawn",
     "communication_received",
     "inquiry_answered",
+    "dispatch_drafted",
+    "dispatch_approved",
+    "dispatch_sent",
+    "dispatch_answered",
+    "dispatch_closed",
+    "dispatch_withdrawn",
 )
 STORED = N_("the newest checkpoint in the database")
 WITNESS = N_("the witness's checkpoint")

@@ -31,11 +31,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..engine import pack_status
 from ..errors import DossierError
-from ..framework import consultation, inbox
-from ..framework.life import Answer
+from ..framework import consultation, inbox, japan, life
+from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
-from ..registries import CSV_COLUMNS, Entry, Registry, registry_file
+from ..registries import CSV_COLUMNS, Entry, Registries, Registry, registry_file
 from ..server import screening_log
 from ..sources import InputError
 from ..storage import framework as rows
@@ -202,3 +203,120 @@ def _updated_list(registries_dir: Path, item: inbox.Revocation | inbox.Accredita
     for e in entries:
         writer.writerow({c: "" if (v := getattr(e, c)) is None else str(v) for c in CSV_COLUMNS})
     return out.getvalue().encode()
+
+
+# --------------------------------------------------------------------------- what Japan sends on its own
+
+DISPATCH_ALLOWED: dict[str, tuple[str, ...]] = {
+    "approve": ("draft",),
+    "send": ("approved",),
+    "answer": ("sent",),
+    "close": ("sent", "answered"),
+    "withdraw": ("draft", "approved", "sent"),
+}
+"""From which states each change of one of Japan's own notices is allowed."""
+DISPATCH_TARGET = {"approve": "approved", "send": "sent", "answer": "answered", "close": "closed", "withdraw": "withdrawn"}
+OUTGOING_INQUIRY = {"KH": "5(7)", "LA": "7(6)", "KG": "7(6)", "TJ": "7(6)"}
+"""The article under which the partner provides what Japan's inquiry asks (KH 5(7); LA, KG, TJ 7(6)); PK's MOC has none."""
+MAX_DISPATCHES = 1000
+
+
+def draft_orders(service: NoticeService, packset: PackSet, registries: Registries, start: date, end: date, who: Reviewer, today: date) -> japan.OrderNotices:
+    """Draft the notices of improvement orders first listed in [start, end]; drafting the same again creates nothing."""
+    found = japan.improvement_order_notices(packset, registries, start, end, today)
+    created = []
+    for notice in found.notices:
+        did = "J-" + notice["country"] + "-orders-" + hashlib.sha256(json.dumps(notice["orders"], sort_keys=True).encode()).hexdigest()[:10]
+        if _new_dispatch(service, did, notice["country"], "improvement_orders", notice["provision"], notice, None, who):
+            created.append({**notice, "id": did})
+    return japan.OrderNotices(created, found.held_back)
+
+
+def draft_inquiry(service: NoticeService, country: str, subject: str, due_days: int, who: Reviewer) -> str:
+    """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)): what Japan asks, and the days it gives for the answer."""
+    article = OUTGOING_INQUIRY.get(country)
+    if article is None:
+        raise DossierError("framework.no_inquiry_article", country=country)
+    if not subject.strip() or len(subject) > MAX_TEXT:
+        raise DossierError("framework.subject_missing", limit=MAX_TEXT)
+    body = {"country": country, "subject": subject.strip()}
+    did = "J-" + country + "-inquiry-" + hashlib.sha256(json.dumps([body, datetime.now(UTC).isoformat()]).encode()).hexdigest()[:10]
+    _new_dispatch(service, did, country, "inquiry", f"MOC-{country} {article}", body, due_days, who)
+    return did
+
+
+def change_dispatch(service: NoticeService, did: str, action: str, who: Reviewer, packset: PackSet, today: date, **data: str) -> dict[str, Any]:
+    """The one gate for Japan's own notices: one change, its log entry in the same transaction (service database)."""
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    with service.outbox.db.write() as conn:
+        row = rows.dispatch(conn, did)
+        if row is None:
+            raise DossierError("framework.no_dispatch", dispatch_id=did)
+        if row["state"] not in DISPATCH_ALLOWED[action]:
+            raise DossierError(
+                "framework.wrong_state", notice_id=did, state=life.state_words(row["state"]), allowed=life.state_words(*DISPATCH_ALLOWED[action])
+            )
+        if action == "send":
+            _in_force(packset, row["country"], did, today)
+        if action == "close" and row["kind"] == "inquiry" and row["state"] == "sent":
+            raise DossierError("framework.awaits_result", notice_id=did)
+        if action == "withdraw" and not data.get("reason", "").strip():
+            raise DossierError("framework.reason_missing", notice_id=did)
+        rows.change_dispatch(conn, did, DISPATCH_ALLOWED[action], state=DISPATCH_TARGET[action], **_columns(action, now, who, data))
+        if service.db is not None:
+            screening_log.append(conn, f"dispatch_{DISPATCH_TARGET[action]}", who.username, {"dispatch_id": did, "country": row["country"]})
+    return dispatch_view(service, did, today)
+
+
+def dispatch_view(service: NoticeService, did: str, today: date) -> dict[str, Any]:
+    """One of Japan's notices: what it says, its state, when each step happened, and whether an inquiry's answer is overdue."""
+    with service.outbox.db.read() as conn:
+        row = rows.dispatch(conn, did)
+    if row is None:
+        raise DossierError("framework.no_dispatch", dispatch_id=did)
+    return _view(row, today)
+
+
+def dispatches(service: NoticeService, countries: frozenset[str], today: date) -> list[dict[str, Any]]:
+    """Japan's own notices (at most 1000), overdue inquiries first."""
+    with service.outbox.db.read() as conn:
+        found = rows.list_dispatches(conn, countries, MAX_DISPATCHES)
+    return sorted((_view(r, today) for r in found), key=lambda v: not v["overdue"])
+
+
+def _view(row: dict[str, Any], today: date) -> dict[str, Any]:
+    expects = row["kind"] == "inquiry"
+    when = life.timing(row["approved_at"], row["sent_at"], row["state"], expects, row["due_days"] or life.DEFAULT_DUE_DAYS, today)
+    out = {k: row[k] for k in ("id", "country", "kind", "provision", "state", "created_at", "created_by", "approved_by", "approved_at", "sent_at", "sent_how")}
+    out |= {"body": json.loads(row["body"]), "answer": json.loads(row["answer"]) if row["answer"] else None, "reason": row["reason"]}
+    return out | {"days_before_sent": when.delay_days, "due_on": when.due_on.isoformat() if when.due_on else None, "overdue": when.overdue}
+
+
+def _columns(action: str, now: str, who: Reviewer, data: dict[str, str]) -> dict[str, Any]:
+    name = who.display_name or who.username
+    if action == "approve":
+        return {"approved_by": name, "approved_at": now}
+    if action == "send":
+        return {"sent_at": now, "sent_how": data.get("how", "other")}
+    if action == "answer":
+        return {"answer": json.dumps(data, ensure_ascii=False), "answered_at": now}
+    return {"ended_at": now, "reason": data.get("reason") or data.get("note") or None}
+
+
+def _in_force(packset: PackSet, country: str, did: str, on: date) -> None:
+    pack = packset.for_country(country)
+    if pack is None:
+        raise DossierError("notice.no_pack", notice_id=did, country=country)
+    status = pack_status(pack, on)
+    if status["state"] != "in_force":
+        raise DossierError("notice.not_in_force", notice_id=did, country=country, on=on.isoformat(), state=status["state"], detail=status["detail"])
+
+
+def _new_dispatch(service: NoticeService, did: str, country: str, kind: str, provision: str, body: dict[str, Any], due_days: int | None, who: Reviewer) -> bool:
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    values = {"id": did, "country": country, "kind": kind, "provision": provision, "body": json.dumps(body, ensure_ascii=False), "state": "draft"}
+    with service.outbox.db.write() as conn:
+        new = rows.add_dispatch(conn, **values, created_at=now, created_by=who.username or who.display_name, due_days=due_days)
+        if new and service.db is not None:
+            screening_log.append(conn, "dispatch_drafted", who.username, {"dispatch_id": did, "country": country, "kind": kind})
+    return new

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from .schema import inbox, items, notice_events, notice_life, notices
+from .schema import dispatches, inbox, items, notice_events, notice_life, notices
 
 MAX_OPEN = 1000
 """Notices one open-notices view reads at most."""
@@ -165,3 +165,29 @@ def answer_inquiry(conn: Connection, rid: str, at: str, by: str, reference: str)
     """Record Japan's reply to an unanswered inquiry; whether it was one."""
     query = inbox.update().where(inbox.c.id == rid, inbox.c.kind == "inquiry", inbox.c.answered_at.is_(None))
     return bool(conn.execute(query.values(answered_at=at, answered_by=by, answer_reference=reference)).rowcount)
+
+
+def add_dispatch(conn: Connection, **values: Any) -> bool:
+    """Record a draft of Japan's own notice once; whether it was new (its id is derived from its content)."""
+    if conn.execute(select(dispatches.c.id).where(dispatches.c.id == values["id"])).first() is not None:
+        return False
+    conn.execute(dispatches.insert().values(**values))
+    return True
+
+
+def dispatch(conn: Connection, did: str) -> dict[str, Any] | None:
+    row = conn.execute(select(dispatches).where(dispatches.c.id == did)).mappings().first()
+    return dict(row) if row else None
+
+
+def change_dispatch(conn: Connection, did: str, from_states: tuple[str, ...], **values: Any) -> bool:
+    """Move one of Japan's notices from one of ``from_states``; whether it was in one of them."""
+    query = dispatches.update().where(dispatches.c.id == did, dispatches.c.state.in_(from_states)).values(**values)
+    return bool(conn.execute(query).rowcount)
+
+
+def list_dispatches(conn: Connection, countries: frozenset[str], limit: int) -> list[dict[str, Any]]:
+    query = select(dispatches).order_by(dispatches.c.country, dispatches.c.created_at, dispatches.c.id).limit(limit)
+    if countries:
+        query = query.where(dispatches.c.country.in_(sorted(countries)))
+    return [dict(r) for r in conn.execute(query).mappings()]

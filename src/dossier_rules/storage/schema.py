@@ -218,3 +218,27 @@ inbox = Table(
     Index("inbox_by_country", "country", "received_on"),
 )
 """Communications received from a partner, as received (``body``); personal data (art. 3) apart, in ``personal``."""
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("country", Text, nullable=False),
+    Column("kind", Text, CheckConstraint("kind IN ('improvement_orders', 'inquiry')"), nullable=False),
+    Column("provision", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", Text, CheckConstraint("state IN ('draft', 'approved', 'sent', 'answered', 'closed', 'withdrawn')"), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("approved_by", Text),
+    Column("approved_at", Text),
+    Column("sent_at", Text),
+    Column("sent_how", Text),
+    Column("due_days", Integer),
+    Column("answer", Text),
+    Column("answered_at", Text),
+    Column("ended_at", Text),
+    Column("reason", Text),
+    Index("dispatches_by_country", "country", "state"),
+)
+"""What Japan sends on its own: notices of improvement orders (KH 6(4); LA/KG/TJ 6(3)) and inquiries (KH 5(7); LA/KG/TJ 7(6))."""

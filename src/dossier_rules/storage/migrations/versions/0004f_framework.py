@@ -3,6 +3,7 @@
 * ``notice_life``: sent (and how), the partner's answer, closed or withdrawn.
 * ``notice_events``: every change after approval, by whom and when.
 * ``inbox``: communications received from a partner (inquiries with their due date and answer).
+* ``dispatches``: what Japan sends on its own (improvement orders, inquiries), with their life.
 
 Revision ID: 0004f
 Revises: 0003
@@ -60,9 +61,31 @@ def upgrade() -> None:
         sa.Column("answer_reference", sa.Text),
     )
     op.create_index("inbox_by_country", "inbox", ["country", "received_on"])
+    op.create_table(
+        "dispatches",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("country", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, sa.CheckConstraint("kind IN ('improvement_orders', 'inquiry')"), nullable=False),
+        sa.Column("provision", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("state", sa.Text, sa.CheckConstraint("state IN ('draft', 'approved', 'sent', 'answered', 'closed', 'withdrawn')"), nullable=False),
+        sa.Column("created_at", sa.Text, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column("approved_by", sa.Text),
+        sa.Column("approved_at", sa.Text),
+        sa.Column("sent_at", sa.Text),
+        sa.Column("sent_how", sa.Text),
+        sa.Column("due_days", sa.Integer),
+        sa.Column("answer", sa.Text),
+        sa.Column("answered_at", sa.Text),
+        sa.Column("ended_at", sa.Text),
+        sa.Column("reason", sa.Text),
+    )
+    op.create_index("dispatches_by_country", "dispatches", ["country", "state"])
 
 
 def downgrade() -> None:
+    op.drop_table("dispatches")
     op.drop_table("inbox")
     op.drop_table("notice_events")
     op.drop_table("notice_life")
