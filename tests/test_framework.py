@@ -478,3 +478,20 @@ def test_japans_own_notices_through_the_api_are_logged(tmp_path: Path) -> None:
     assert service.client.post("/api/v1/framework/japan/inquiries", json={"country": "PK", "subject": "x"}, headers=reviewer).status_code == 422
     kinds = [k[0] for k in log_kinds(service)]
     assert kinds == ["dispatch_drafted", "dispatch_approved", "dispatch_sent"]
+
+
+def test_receive_on_the_command_line_refuses_a_bad_letter_with_exit_2_and_records_a_good_one(
+    outbox: NoticeService, registries_dir: Path, tmp_path: Path
+) -> None:
+    path = str(outbox.outbox.path)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(communication(dated="2025-02-30"))
+    runner = CliRunner()
+    refused_run = runner.invoke(main, ["exchange", "receive", str(bad), "--registries", str(registries_dir), "--outbox", path])
+    assert refused_run.exit_code == 2 and "/dated" in refused_run.stderr and "YYYY-MM-DD" in refused_run.stderr
+    good = tmp_path / "good.json"
+    good.write_bytes(communication())
+    recorded = runner.invoke(main, ["exchange", "receive", str(good), "--registries", str(registries_dir), "--outbox", path])
+    assert recorded.exit_code == 0, recorded.stderr
+    listed = json.loads(runner.invoke(main, ["exchange", "inbox", "--outbox", path]).stdout)
+    assert [(r["kind"], r["reference"]) for r in listed] == [("revocation", "MoLVT No. 118/25")]

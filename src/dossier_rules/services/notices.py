@@ -1,6 +1,8 @@
-"""Notices to the partner's contact point: build, list, preview, approve and export, with one gate for the log.
+"""Notices to the partner's contact point: build, list, preview, approve, export, then send, answer, close or withdraw.
 
-Every state change of a notice (approval, export) and every preview of one goes
+Every state change of a notice (approval, export, and after it sending,
+the partner's answer, closing, withdrawal: :mod:`dossier_rules.framework.life`)
+and every preview of one goes
 through :meth:`NoticeService._change` or :meth:`NoticeService.preview`, which
 write the screening-log entry in the same transaction as the change when the
 notices live in the service's database. A stand-alone outbox (the command
