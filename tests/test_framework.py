@@ -495,3 +495,30 @@ def test_receive_on_the_command_line_refuses_a_bad_letter_with_exit_2_and_record
     assert recorded.exit_code == 0, recorded.stderr
     listed = json.loads(runner.invoke(main, ["exchange", "inbox", "--outbox", path]).stdout)
     assert [(r["kind"], r["reference"]) for r in listed] == [("revocation", "MoLVT No. 118/25")]
+
+
+def test_the_whole_framework_on_sqlite_and_postgresql(
+    db_location: str | Path, engine: Engine, packset: PackSet, registries: Any, registries_dir: Path, tmp_path: Path
+) -> None:
+    from dossier_rules.storage import Database
+
+    reports = write_reports(engine, tmp_path / "reports.jsonl", all_samples())
+    db = Database(db_location)
+    service = NoticeService(Outbox(db))
+    try:
+        service.build(packset, _read(reports))
+        nid = notice_of(service, "KH", "revocation")
+        sent(service, packset, nid)
+        service.answer(nid, RESULT, WHO)
+        assert [s["kind"] for s in service.history(nid)["steps"]] == ["created", "approved", "send", "answer"]
+        assert service.open_notices(frozenset(["KH"]), {}, date.today())[0]["state"] in ("approved", "answered", "draft", "sent")
+        inbox_service.receive(service, packset, registries_dir, communication(), "letter.json", WHO, TODAY)
+        asked = inbox_service.receive(service, packset, registries_dir, inquiry(), "q", WHO, TODAY)
+        assert [r["id"] for r in inbox_service.inquiries(service, frozenset(), TODAY)] == [asked.id]
+        agenda = inbox_service.agenda(service, "KH", date(2025, 9, 1), date.today(), {}, date.today())
+        assert agenda["topics"][2]["items"]["revocations_received"] == 1 and agenda["topics"][1]["items"]["findings_by_act"]["revocation"] >= 1
+        drafted = inbox_service.draft_orders(service, packset, registries, date(2025, 1, 1), date(2025, 9, 30), WHO, TODAY)
+        assert len(inbox_service.dispatches(service, frozenset(), TODAY)) == len(drafted.notices) == 3
+    finally:
+        service.outbox.close()
+        db.close()
