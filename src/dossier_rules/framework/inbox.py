@@ -34,7 +34,6 @@ from .life import MAX_TEXT, PartnerAction
 
 MAX_COMMUNICATION_BYTES = 256 * 1024
 """A received communication larger than this is refused (it is a letter, not a list)."""
-PARTNERS = ("KH", "LA", "KG", "TJ", "PK")
 
 
 def _upper(value: Any) -> Any:

@@ -25,7 +25,6 @@ from ..model import parse_date
 
 LifeState = Literal["draft", "approved", "sent", "answered", "closed", "withdrawn"]
 STATES: tuple[LifeState, ...] = ("draft", "approved", "sent", "answered", "closed", "withdrawn")
-OPEN_STATES: tuple[LifeState, ...] = ("draft", "approved", "sent", "answered")
 Action = Literal["send", "answer", "close", "withdraw"]
 ALLOWED_FROM: dict[Action, tuple[LifeState, ...]] = {
     "send": ("approved",),
