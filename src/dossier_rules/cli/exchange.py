@@ -18,7 +18,7 @@ from rich.table import Table
 from ..errors import DossierError
 from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
-from ..locale import _
+from ..locale import _, language
 from ..services import framework as inbox_service
 from ..services.notices import open_notices
 from ..services.workspace import Workspace
@@ -154,9 +154,9 @@ def exchange_history(notice_id: str, fmt: str, outbox: Path) -> None:
     table = Table(_("step"), _("at"), _("by"), _("details"))
     for step in found["steps"]:
         details = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("kind", "at", "by"))
-        table.add_row(step["kind"], step["at"], step["by"] or "", details)
+        table.add_row(life.STATE_WORDS[life.STEP_STATE[step["kind"]]][language()], step["at"], step["by"] or "", details)
     console().print(table)
-    click.echo(_("state: {state}", state=found["state"]))
+    click.echo(_("state: {state}", state=life.STATE_WORDS[found["state"]][language()]))
 
 
 @exchange.command("open")
@@ -184,8 +184,11 @@ def exchange_open(countries: tuple[str, ...], due: tuple[str, ...], fmt: str, ou
 
 
 def _cells(row: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
-    """A row of the open-notices table: blank for nothing, the word "overdue" where it is."""
-    return [(_("overdue") if row[k] else "") if k == "overdue" else "" if row[k] is None else str(row[k]) for k in fields]
+    """A row of the open-notices table: blank for nothing, the state and the word "overdue" in the reader's language."""
+    return [
+        (_("overdue") if row[k] else "") if k == "overdue" else life.STATE_WORDS[row[k]][language()] if k == "state" else "" if row[k] is None else str(row[k])
+        for k in fields
+    ]
 
 
 @exchange.command("receive")

@@ -82,6 +82,10 @@ STATE_WORDS: dict[str, dict[str, str]] = {
 """The states in the words of each language, for messages (the catalog holds the sentences around them)."""
 
 
+STEP_STATE = {"created": "draft", "approved": "approved", "exported": "sent", "send": "sent", "answer": "answered", "close": "closed", "withdraw": "withdrawn"}
+"""The state each step of a notice's history leads to (its name in a history the reader's language shows)."""
+
+
 def state_words(*states: str) -> dict[str, str]:
     """One or more states, joined, as a parameter the error renders in the reader's language."""
     return {lang: (" or " if lang == "en" else "・").join(STATE_WORDS[s][lang] for s in states) for lang in ("en", "ja")}
