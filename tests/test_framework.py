@@ -476,8 +476,18 @@ def test_japans_own_notices_through_the_api_are_logged(tmp_path: Path) -> None:
         assert service.client.post(f"/api/v1/framework/japan/{did}/{action}", json={"how": "email"}, headers=reviewer).status_code == 200
     assert service.client.post("/api/v1/framework/japan/J-none/approve", json={}, headers=reviewer).status_code == 404
     assert service.client.post("/api/v1/framework/japan/inquiries", json={"country": "PK", "subject": "x"}, headers=reviewer).status_code == 422
-    kinds = [k[0] for k in log_kinds(service)]
-    assert kinds == ["dispatch_drafted", "dispatch_approved", "dispatch_sent"]
+    path = ROOT / "samples" / "kh-candidate-clean.json"
+    sid = service.client.post("/api/v1/screenings", content=path.read_bytes(), headers={**service.as_("screener"), "content-type": "application/json"}).json()[
+        "screening_id"
+    ]
+    linked = service.client.post("/api/v1/framework/japan/inquiries", json={"country": "KH", "subject": "Confirm", "screening_id": sid}, headers=reviewer)
+    assert linked.json()["body"] == {"country": "KH", "subject": "Confirm", "screening_id": sid, "dossier_id": "KH-CAND-0001"}
+    other = service.client.post("/api/v1/framework/japan/inquiries", json={"country": "LA", "subject": "Confirm", "screening_id": sid}, headers=reviewer)
+    assert other.status_code == 422
+    missing = service.client.post("/api/v1/framework/japan/inquiries", json={"country": "KH", "subject": "x", "screening_id": "S-none"}, headers=reviewer)
+    assert missing.status_code == 404
+    kinds = [k[0] for k in log_kinds(service) if k[0].startswith("dispatch")]
+    assert kinds == ["dispatch_drafted", "dispatch_approved", "dispatch_sent", "dispatch_drafted"]
 
 
 def test_receive_on_the_command_line_refuses_a_bad_letter_with_exit_2_and_records_a_good_one(

@@ -161,6 +161,7 @@ class InquiryRequest(_In):
     country: str = Field(pattern=r"^[A-Za-z]{2}$")
     subject: str = Field(min_length=1, max_length=life.MAX_TEXT)
     due_days: int = Field(default=life.DEFAULT_DUE_DAYS, ge=1, le=3650)
+    screening_id: str = Field(default="", max_length=100, description="The stored screening the inquiry comes from (optional)")
 
 
 class DispatchChange(_In):
@@ -193,7 +194,9 @@ def draft_orders(body: Period, request: Request, who: Principal = Depends(requir
 def draft_inquiry(body: InquiryRequest, request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)), with the days it is given to answer."""
     with notices_of(request) as service:
-        did = inbox_service.draft_inquiry(service, body.country.upper(), body.subject, body.due_days, reviewer(who))
+        did = inbox_service.draft_inquiry(
+            service, body.country.upper(), body.subject, body.due_days, reviewer(who), request.app.state.screenings, body.screening_id
+        )
         return inbox_service.dispatch_view(service, did, _today())
 
 

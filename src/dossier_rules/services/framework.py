@@ -38,6 +38,7 @@ from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
 from ..registries import CSV_COLUMNS, Entry, Registries, Registry, registry_file
 from ..server import screening_log
+from ..server.screenings import NotFound, Screenings
 from ..sources import InputError
 from ..storage import framework as rows
 from .notices import NoticeService, Reviewer
@@ -232,17 +233,39 @@ def draft_orders(service: NoticeService, packset: PackSet, registries: Registrie
     return japan.OrderNotices(created, found.held_back)
 
 
-def draft_inquiry(service: NoticeService, country: str, subject: str, due_days: int, who: Reviewer) -> str:
-    """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)): what Japan asks, and the days it gives for the answer."""
+def draft_inquiry(
+    service: NoticeService, country: str, subject: str, due_days: int, who: Reviewer, screening: Screenings | None = None, screening_id: str = ""
+) -> str:
+    """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)): what Japan asks, and the days it gives for the answer.
+
+    From a stored screening (``screening_id``, checked to exist and to be of that partner), the inquiry
+    carries the screening's id and dossier id only: the facts it asks about are in ``subject``, and the
+    answer, when recorded, is found from the screening by that id.
+    """
     article = OUTGOING_INQUIRY.get(country)
     if article is None:
         raise DossierError("framework.no_inquiry_article", country=country)
     if not subject.strip() or len(subject) > MAX_TEXT:
         raise DossierError("framework.subject_missing", limit=MAX_TEXT)
-    body = {"country": country, "subject": subject.strip()}
+    body: dict[str, Any] = {"country": country, "subject": subject.strip()}
+    if screening_id:
+        body |= _screening_of(screening, screening_id, country)
     did = "J-" + country + "-inquiry-" + hashlib.sha256(json.dumps([body, datetime.now(UTC).isoformat()]).encode()).hexdigest()[:10]
     _new_dispatch(service, did, country, "inquiry", f"MOC-{country} {article}", body, due_days, who)
     return did
+
+
+def _screening_of(screening: Screenings | None, sid: str, country: str) -> dict[str, str]:
+    """The screening an inquiry comes from: its id and dossier id (``screening.not_found``, or of another partner)."""
+    if screening is None:
+        return {"screening_id": sid}
+    try:
+        stored = screening.stored(sid)["report"]
+    except NotFound:
+        raise DossierError("screening.not_found", screening_id=sid) from None
+    if stored["country"] != country:
+        raise DossierError("framework.other_partner", country=country, notice_id=sid, notice_country=stored["country"])
+    return {"screening_id": sid, "dossier_id": stored["dossier_id"]}
 
 
 def change_dispatch(service: NoticeService, did: str, action: str, who: Reviewer, packset: PackSet, today: date, **data: str) -> dict[str, Any]:
