@@ -40,6 +40,22 @@ demo: $(VENV)/.installed
 	@id=$$($(BIN)/dossier-rules share list --outbox .demo/outbox.sqlite --format json | $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)[0]['id'])") && \
 	  $(BIN)/dossier-rules share approve $$id --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
 	  $(BIN)/dossier-rules share export $$id --format html --output .demo/notice.html --outbox .demo/outbox.sqlite
+	@echo "--- the framework both ways: the revocation notice sent to MoLVT, its result recorded, closed"
+	@id=$$($(BIN)/dossier-rules share list --outbox .demo/outbox.sqlite --country KH --act revocation --format json | $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)[0]['id'])") && \
+	  $(BIN)/dossier-rules share approve $$id --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
+	  $(BIN)/dossier-rules exchange send $$id --how email --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
+	  $(BIN)/dossier-rules exchange answer $$id --text "MoLVT inspected the agency and gave guidance" --date $$(date -u +%F) \
+	    --reference "MoLVT 118/25" --action guidance --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
+	  $(BIN)/dossier-rules exchange close $$id --by "Demo Reviewer" --outbox .demo/outbox.sqlite && \
+	  $(BIN)/dossier-rules exchange history $$id --outbox .demo/outbox.sqlite
+	@echo "--- MoLVT's revocation of MOLVT-ACC-0042 received: the list updated, KH-CAND-0001 screened again finds it"
+	@rm -rf .demo/registries && cp -r rules/registries .demo/registries
+	@printf '%s' '{"country": "KH", "kind": "revocation", "dated": "2025-09-20", "received_on": "2025-09-25", "reference": "MoLVT No. 118/25", "agency": {"id": "MOLVT-ACC-0042", "name": "Angkor Example Manpower Co. (fictional)"}, "effective_on": "2025-03-01"}' > .demo/letter.json
+	$(BIN)/dossier-rules exchange receive .demo/letter.json --registries .demo/registries --by "Demo Reviewer" --outbox .demo/outbox.sqlite
+	$(BIN)/dossier-rules check samples/kh-candidate-clean.json --registries .demo/registries --fail-on never
+	@echo "--- improvement orders to each partner whose MOC asks for them (none to TJ while its MOC is not in force, none to PK)"
+	$(BIN)/dossier-rules exchange orders --from 2025-01-01 --to 2025-09-30
+	$(BIN)/dossier-rules exchange agenda --country KH --from 2025-01-01 --to $$(date -u +%F) --outbox .demo/outbox.sqlite
 	@echo "--- every pack's test cases again, decided by durable-rules' Rete engine (the rete extra builds a C extension: gcc and Python headers)"
 	@if $(PIP) install -e '.[rete]'; then $(BIN)/dossier-rules packs test --engine rete; \
 	  else echo "(skipped: durable-rules could not be built on this machine)"; fi

@@ -50,6 +50,22 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/notices/approve"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/export"): "reviewer",
     ("POST", "/api/v1/notices/{notice_id}/export/json"): "reviewer",
+    ("GET", "/api/v1/framework/open"): "reviewer",
+    ("GET", "/api/v1/framework/notices/{notice_id}/history"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/send"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/answer"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/close"): "reviewer",
+    ("POST", "/api/v1/framework/notices/{notice_id}/withdraw"): "reviewer",
+    ("GET", "/api/v1/framework/inbox"): "reviewer",
+    ("POST", "/api/v1/framework/inbox"): "reviewer",
+    ("GET", "/api/v1/framework/agenda/{country}"): "reviewer",
+    ("GET", "/api/v1/framework/improvement-orders"): "reviewer",
+    ("GET", "/api/v1/framework/inquiries"): "reviewer",
+    ("POST", "/api/v1/framework/japan/orders"): "reviewer",
+    ("POST", "/api/v1/framework/japan/inquiries"): "reviewer",
+    ("GET", "/api/v1/framework/japan"): "reviewer",
+    ("POST", "/api/v1/framework/japan/{dispatch_id}/{action}"): "reviewer",
+    ("POST", "/api/v1/framework/inquiries/{received_id}/reply"): "reviewer",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("GET", "/api/v1/users/{username}"): "admin",
@@ -83,7 +99,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, dict[str, 
     ]
     built = service.client.post("/api/v1/notices/build", json={"screening_ids": [sid]}, headers=service.as_("reviewer")).json()
     service.tokens.update(revoked=revoked, disabled=disabled)
-    values = {"screening_id": sid, "notice_id": built["created"][0], "token_id": victim_id, "username": "target", "rule_id": "common.act-c-rights-violation"}
+    values = {
+        "screening_id": sid,
+        "notice_id": built["created"][0],
+        "token_id": victim_id,
+        "username": "target",
+        "rule_id": "common.act-c-rights-violation",
+        "country": "KH",
+        "received_id": "R-none",
+        "dispatch_id": "J-none",
+        "action": "approve",
+    }
     return service, values
 
 
@@ -97,7 +123,19 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
         "/api/v1/notices/build": {"screening_ids": [values["screening_id"]]},
         "/api/v1/notices/approve": {"ids": [values["notice_id"]]},
         "/api/v1/users": {"username": "new-" + str(len(url)), "role": "screener", "password": PASSWORD},
+        "/api/v1/framework/notices/{notice_id}/send": {"how": "email"},
+        "/api/v1/framework/notices/{notice_id}/answer": {"text": "t", "received_on": "2025-10-01", "reference": "r", "action": "guidance"},
+        "/api/v1/framework/notices/{notice_id}/close": {},
+        "/api/v1/framework/notices/{notice_id}/withdraw": {"reason": "table"},
+        "/api/v1/framework/inquiries/{received_id}/reply": {"reference": "table"},
+        "/api/v1/framework/japan/orders": {"from": "2025-01-01", "to": "2025-12-31"},
+        "/api/v1/framework/japan/inquiries": {"country": "KH", "subject": "table"},
+        "/api/v1/framework/japan/{dispatch_id}/{action}": {},
     }
+    if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/improvement-orders"):
+        return {"url": url, "params": {"from": "2025-01-01", "to": "2025-12-31"}}
+    if path == "/api/v1/framework/inbox" and method == "POST":
+        return {"url": url, "content": b"{}", "headers": {"content-type": "application/json"}}
     if path == "/api/v1/screenings" and method == "POST":
         return {"url": url, "content": SAMPLE, "headers": {"content-type": "application/json"}}
     if path == "/api/v1/screenings/batch":

@@ -33,6 +33,7 @@ COMMANDS = {
     "trace": "trace:trace",
     "registry": "registry:registry",
     "share": "share:share",
+    "exchange": "exchange:exchange",
     "schemas": "schemas:schemas",
     "serve": "serve:serve",
     "users": "users:users",

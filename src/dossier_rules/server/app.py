@@ -25,6 +25,7 @@ from .admin_routes import router as admin_router
 from .auth import identify
 from .catalog_routes import router as catalog_router
 from .contract import Health, Readiness
+from .framework_routes import router as framework_router
 from .headers import SecurityHeaders, localized_refusal
 from .limits import BodyLimit, Deadline, UploadCap
 from .log_routes import router as log_router
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[Any, ...] 
     app.include_router(screening_router)
     app.include_router(catalog_router)
     app.include_router(notice_router)
+    app.include_router(framework_router)
     app.include_router(admin_router)
     app.include_router(log_router)
     for router in extra_routers:

@@ -49,7 +49,25 @@ from .accounts import now_iso
 GENESIS = "0" * 64
 """The previous hash of the first entry."""
 
-KINDS = ("screening", "rescreening", "notice_approved", "notice_exported", "notice_previewed")
+KINDS = (
+    "screening",
+    "rescreening",
+    "notice_approved",
+    "notice_exported",
+    "notice_previewed",
+    "notice_sent",
+    "notice_answered",
+    "notice_closed",
+    "notice_withdrawn",
+    "communication_received",
+    "inquiry_answered",
+    "dispatch_drafted",
+    "dispatch_approved",
+    "dispatch_sent",
+    "dispatch_answered",
+    "dispatch_closed",
+    "dispatch_withdrawn",
+)
 STORED = N_("the newest checkpoint in the database")
 WITNESS = N_("the witness's checkpoint")
 PAGE = 500

@@ -12,6 +12,11 @@ input, call a service, and render its answer (or its error) in their own words.
 * :mod:`.screening`: screen, list, read back and re-screen, redacted by role.
 * :mod:`.notices`: build, list, preview, approve and export notices; every state
   change of a notice and every preview written to the screening log in one place.
+* :mod:`.framework`: the framework both ways: the inbox of partners'
+  communications (revocations update the registries through :mod:`.registries`),
+  inquiries, the 4(2) agenda, and Japan's own notices (improvement orders,
+  inquiries) with their one logged gate. A notice's life after approval
+  (send, answer, close, withdraw) is in :mod:`.notices`, through its gate.
 * :mod:`.registries`: importing a registry (with the refusal to overwrite the
   shipped samples) for the CLI and the API alike.
 * :mod:`.accounts`: users for the CLI and the API.

@@ -167,3 +167,78 @@ registry_imports = Table(
     Index("registry_imports_by_registry", "country", "kind", "imported_at"),
 )
 """Who imported which registry list, from where, when, and the hash of what was imported."""
+
+notice_life = Table(
+    "notice_life",
+    metadata,
+    Column("notice_id", Text, ForeignKey("notices.id"), primary_key=True),
+    Column("state", Text, CheckConstraint("state IN ('sent', 'answered', 'closed', 'withdrawn')"), nullable=False),
+    Column("sent_at", Text),
+    Column("sent_how", Text),
+    Column("answer", Text),
+    Column("answered_at", Text),
+    Column("closed_at", Text),
+    Column("withdrawn_at", Text),
+    Column("reason", Text),
+    Index("notice_life_by_state", "state"),
+)
+"""A notice's life after approval: sent (and how), the partner's answer (JSON), closed or withdrawn (and why)."""
+
+notice_events = Table(
+    "notice_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notice_id", Text, ForeignKey("notices.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("notice_events_by_notice", "notice_id", "id"),
+)
+"""Every change of a notice after approval, by whom and when: its history, also in a stand-alone outbox (no log)."""
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("country", Text, nullable=False),
+    Column("kind", Text, CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry')"), nullable=False),
+    Column("dated", Text, nullable=False),
+    Column("received_on", Text, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("notice_id", Text, ForeignKey("notices.id")),
+    Column("body", Text, nullable=False),
+    Column("personal", Text),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+    Column("due_on", Text),
+    Column("answered_at", Text),
+    Column("answered_by", Text),
+    Column("answer_reference", Text),
+    Index("inbox_by_country", "country", "received_on"),
+)
+"""Communications received from a partner, as received (``body``); personal data (art. 3) apart, in ``personal``."""
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("country", Text, nullable=False),
+    Column("kind", Text, CheckConstraint("kind IN ('improvement_orders', 'inquiry')"), nullable=False),
+    Column("provision", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", Text, CheckConstraint("state IN ('draft', 'approved', 'sent', 'answered', 'closed', 'withdrawn')"), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("approved_by", Text),
+    Column("approved_at", Text),
+    Column("sent_at", Text),
+    Column("sent_how", Text),
+    Column("due_days", Integer),
+    Column("answer", Text),
+    Column("answered_at", Text),
+    Column("ended_at", Text),
+    Column("reason", Text),
+    Index("dispatches_by_country", "country", "state"),
+)
+"""What Japan sends on its own: notices of improvement orders (KH 6(4); LA/KG/TJ 6(3)) and inquiries (KH 5(7); LA/KG/TJ 7(6))."""

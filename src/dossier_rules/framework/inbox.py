@@ -1,0 +1,135 @@
+"""Communications received from a partner's contact point, validated whole before anything is recorded.
+
+Kinds (``kind``):
+
+* ``revocation``: the partner revoked an agency's accreditation (KH 5(4);
+  LA/KG/TJ 7(4)); the partner's list of accredited agencies is updated, the
+  message becoming the registry's source, so a later screening cites it.
+* ``accreditation``: the partner accredited an agency (KH 5(1); LA/KG/TJ 7(1)-(2)).
+* ``inquiry``: the partner asks Japan for information (KH 6(5); LA, KG,
+  TJ 6(4)); it is due on the date it names, else 30 days after receipt, and
+  shows as overdue until a reviewer records Japan's reply.
+* ``result``: the result of an investigation Japan asked for (KH 5(5);
+  LA/KG/TJ 7(3)), or the answer to an inquiry: it must name a notice that
+  exists, and becomes that notice's answer.
+
+A communication is refused whole (every problem located by JSON pointer) when
+its dates are not strict ``YYYY-MM-DD``, its partner or kind is unknown, or the
+notice it names does not exist. Personal data a partner sends (``personal``,
+art. 3) is kept apart and withheld from every listing unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from ..input_errors import choice_message
+from ..registries import StrictDate
+from ..sources import InputError, Problem, problems_from_validation
+from .life import MAX_TEXT, PartnerAction
+
+MAX_COMMUNICATION_BYTES = 256 * 1024
+"""A received communication larger than this is refused (it is a letter, not a list)."""
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    communication_version: Literal["1"] = "1"
+    country: Annotated[Literal["KH", "LA", "KG", "TJ", "PK"], BeforeValidator(_upper)]
+    dated: StrictDate = Field(description="The date the partner's document bears")
+    received_on: StrictDate = Field(description="The date Japan's contact point received it")
+    reference: str = Field(min_length=1, max_length=200, description="The partner's document reference")
+    personal: dict[str, Any] | None = Field(default=None, description="Personal data the partner sent (art. 3): withheld unless asked for")
+
+
+class Agency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="The accreditation number")
+    name: str = Field(min_length=1, max_length=300)
+
+
+class Revocation(_Base):
+    kind: Literal["revocation"]
+    agency: Agency
+    effective_on: StrictDate = Field(description="The first day the agency is no longer accredited")
+
+
+class Accreditation(_Base):
+    kind: Literal["accreditation"]
+    agency: Agency
+    effective_on: StrictDate = Field(description="The first day the agency is accredited")
+
+
+class Result(_Base):
+    kind: Literal["result"]
+    notice_id: str = Field(min_length=1, max_length=200, description="The notice (or inquiry) this answers")
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    action: PartnerAction
+
+
+class Inquiry(_Base):
+    kind: Literal["inquiry"]
+    subject: str = Field(min_length=1, max_length=MAX_TEXT, description="What the partner asks Japan to provide")
+    due_on: StrictDate | None = Field(default=None, description="When the partner asks for the answer (default: 30 days after receipt)")
+
+
+Communication = Revocation | Accreditation | Result | Inquiry
+MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result] | type[Inquiry]] = {
+    "revocation": Revocation,
+    "accreditation": Accreditation,
+    "result": Result,
+    "inquiry": Inquiry,
+}
+INQUIRY_ARTICLES = {"KH": "6(5)", "LA": "6(4)", "KG": "6(4)", "TJ": "6(4)"}
+"""The article under which Japan provides what a partner's inquiry asks (KH 6(5); LA, KG, TJ 6(4)); PK's MOC has none."""
+INQUIRY_DAYS = 30
+"""Days Japan gives itself to answer an inquiry that names no due date."""
+
+
+def parse(data: bytes, source: str) -> Communication:
+    """One communication from JSON bytes; ``InputError`` with every problem, located by JSON pointer, otherwise."""
+    if len(data) > MAX_COMMUNICATION_BYTES:
+        raise InputError([Problem(source, f"larger than {MAX_COMMUNICATION_BYTES // 1024} KiB: one communication per file", kind="too_large")])
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError([Problem(source, f"not JSON in UTF-8: {exc}", kind="syntax")]) from None
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    model = MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise InputError([Problem(source, choice_message(kind, sorted(MODELS)), kind="schema", pointer="/kind")])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(source, exc, model=model)) from None
+
+
+def date_problems(item: Communication, source: str, today: date) -> list[Problem]:
+    """Dates that cannot be true: received before the document's date, or in the future."""
+    out = []
+    if item.received_on > today:
+        out.append(Problem(source, f"received_on {item.received_on} is in the future", pointer="/received_on"))
+    if item.dated > item.received_on:
+        out.append(Problem(source, f"dated {item.dated} is after received_on {item.received_on}", pointer="/dated"))
+    if isinstance(item, Inquiry) and item.country not in INQUIRY_ARTICLES:
+        out.append(Problem(source, f"the MOC with {item.country} has no article on inquiries to Japan", pointer="/kind"))
+    if isinstance(item, Inquiry) and item.due_on is not None and item.due_on < item.received_on:
+        out.append(Problem(source, f"due_on {item.due_on} is before received_on {item.received_on}", pointer="/due_on"))
+    return out
+
+
+def summary(item: Communication) -> dict[str, Any]:
+    """What a listing shows of a communication: never its personal data."""
+    out = item.model_dump(mode="json", exclude={"personal"})
+    out["personal_withheld"] = item.personal is not None
+    return out
