@@ -17,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from dossier_rules.server import screening_log
 from dossier_rules.server.db import Database
+
+from dossier_rules.server import screening_log
 from dossier_rules.transparency.checkpoints import SigningKey
 
 

@@ -38,10 +38,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from bench import generate
+from bench import generate  # noqa: E402 - beside this script, importable once the path above is set
 
-from dossier_rules.server.accounts import Accounts
-from dossier_rules.storage import Database
+from dossier_rules.server.accounts import Accounts  # noqa: E402
+from dossier_rules.storage import Database  # noqa: E402
 
 
 def free_port() -> int:
@@ -151,15 +151,16 @@ def main() -> None:
                         ms = [x * 1000 for x in latencies]
                         rate = len(lines) / seconds
                         print(
-                            f"{name:<24} {clients:>7} {len(lines):>10} {rate:>7.1f} "
-                            f"{statistics.median(ms):>7.1f} {percentile(ms, 0.99):>7.1f}",
+                            f"{name:<24} {clients:>7} {len(lines):>10} {rate:>7.1f} {statistics.median(ms):>7.1f} {percentile(ms, 0.99):>7.1f}",
                             flush=True,
                         )
                 finally:
                     for server in servers:
                         server.terminate()
                         server.wait(30)
-                verified = subprocess.run([sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(location)], check=False, capture_output=True, text=True)
+                verified = subprocess.run(
+                    [sys.executable, "-m", "dossier_rules", "log", "verify", "--db", str(location)], check=False, capture_output=True, text=True
+                )
                 print(f"  log verify: {(verified.stdout or verified.stderr).strip()}")
             print(f"machine: {os.cpu_count()} cores, shared; figures hold within this run only")
     finally:
