@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .. import storage
 from ..storage import accounts as rows
+from .screening_log import now_iso
 
 Role = Literal["screener", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("screener", "reviewer", "admin")
@@ -82,10 +83,6 @@ class Session:
     user: User
     csrf: str
     expires_at: str
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def secret_hash(secret: str) -> str:

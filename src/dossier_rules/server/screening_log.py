@@ -35,6 +35,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -44,7 +45,12 @@ from ..locale import N_, _
 from ..storage import log as rows
 from ..transparency import merkle
 from ..transparency.checkpoints import Checkpoint, NoteError, SigningKey, VerifierKey, open_checkpoint, read_unverified, sign_checkpoint
-from .accounts import now_iso
+
+
+def now_iso() -> str:
+    """The time an entry is written, as the log records it (UTC, to the second)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
 
 GENESIS = "0" * 64
 """The previous hash of the first entry."""

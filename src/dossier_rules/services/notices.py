@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import sharing
 from ..engine import pack_status
@@ -28,14 +28,15 @@ from ..locale import N_, translate
 from ..packs import PackSet
 from ..report import Report
 from ..server import screening_log
-from ..server.accounts import AccountError, Accounts
-from ..server.screenings import NotFound, Screenings
 from ..sources import Problem
 from ..storage import Database, is_service_database
 from ..storage import framework as life_rows
 from ..storage import notices as rows
 from ..transparency.checkpoints import SigningKey
 from . import receipts
+
+if TYPE_CHECKING:
+    from ..server.screenings import Screenings
 
 Format = Literal["json", "html", "md"]
 FORMATS: tuple[Format, ...] = ("json", "html", "md")
@@ -101,7 +102,9 @@ class NoticeService:
             for sid in chosen:
                 try:
                     yield sid, Report.model_validate(screenings.stored(sid)["report"])
-                except NotFound as exc:
+                except DossierError as exc:
+                    if exc.code != "screening.not_found":
+                        raise
                     yield sid, [Problem(sid, exc.message(), kind="not_found")]
 
         return self.build(packset, reports())
@@ -311,6 +314,8 @@ def reviewer_named(service: NoticeService, name: str | None) -> Reviewer:
 
 def service_reviewer(db: Database, username: str) -> Reviewer:
     """The reviewer of the service whose database holds the notices, by user name; ``notice.not_a_reviewer`` otherwise."""
+    from ..server.accounts import AccountError, Accounts  # the service's accounts (argon2): only a service database has them
+
     try:
         user = Accounts(db).user(username)
     except AccountError:
