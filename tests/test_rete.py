@@ -130,11 +130,11 @@ def test_samples_agree(packset: PackSet, registries: Registries, native: Engine)
 
 
 def _segfault_on(marker: str, original: Any):
-    def screen(engine: Engine, source: str, line: int | None, raw: bytes, as_of: Any) -> dict[str, Any]:
+    def screen(engine: Engine, source: str, line: int | None, raw: bytes, as_of: Any, **options: Any) -> dict[str, Any]:
         if marker.encode() in raw:
             faulthandler.disable()  # a deliberate crash: no fault dump in the test output
             os.kill(os.getpid(), signal.SIGSEGV)
-        return original(engine, source, line, raw, as_of)
+        return original(engine, source, line, raw, as_of, **options)
 
     return screen
 
@@ -160,7 +160,7 @@ def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_los
 
 
 def test_a_worker_bug_stops_the_run_instead_of_passing_for_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(engine: Engine, source: str, line: int | None, raw: bytes, as_of: Any) -> dict[str, Any]:
+    def broken(engine: Engine, source: str, line: int | None, raw: bytes, as_of: Any, **options: Any) -> dict[str, Any]:
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(batch, "screen_one", broken)
