@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -38,11 +38,13 @@ from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
 from ..registries import CSV_COLUMNS, Entry, Registries, Registry, registry_file
 from ..server import screening_log
-from ..server.screenings import NotFound, Screenings
 from ..sources import InputError
 from ..storage import framework as rows
 from .notices import NoticeService, Reviewer
 from .registries import check_keeper, import_registry
+
+if TYPE_CHECKING:
+    from ..server.screenings import Screenings
 
 KIND = "accredited-agencies"
 
@@ -259,10 +261,7 @@ def _screening_of(screening: Screenings | None, sid: str, country: str) -> dict[
     """The screening an inquiry comes from: its id and dossier id (``screening.not_found``, or of another partner)."""
     if screening is None:
         return {"screening_id": sid}
-    try:
-        stored = screening.stored(sid)["report"]
-    except NotFound:
-        raise DossierError("screening.not_found", screening_id=sid) from None
+    stored = screening.stored(sid)["report"]  # screening.not_found when there is none
     if stored["country"] != country:
         raise DossierError("framework.other_partner", country=country, notice_id=sid, notice_country=stored["country"])
     return {"screening_id": sid, "dossier_id": stored["dossier_id"]}
