@@ -388,7 +388,7 @@ def inquiry(**fields: Any) -> bytes:
 def test_an_inquiry_received_is_due_and_overdue_until_japan_replies(outbox: NoticeService, packset: PackSet, registries_dir: Path) -> None:
     la = inbox_service.receive(outbox, packset, registries_dir, inquiry(country="LA", due_on="2025-10-10"), "q1", WHO, TODAY)
     kh = inbox_service.receive(outbox, packset, registries_dir, inquiry(reference="MoLVT Q-7"), "q2", WHO, TODAY)
-    listed = inbox_service.inquiries(outbox, frozenset(), date(2025, 10, 20))
+    listed = inbox_service.inquiries(outbox, packset, frozenset(), date(2025, 10, 20))
     assert [(r["id"], r["provision"], r["due_on"], r["overdue"]) for r in listed] == [
         (la.id, "MOC-LA 6(4)", "2025-10-10", True),
         (kh.id, "MOC-KH 6(5)", "2025-10-25", False),  # 30 days after receipt when it names no date
@@ -397,7 +397,7 @@ def test_an_inquiry_received_is_due_and_overdue_until_japan_replies(outbox: Noti
     inbox_service.reply(outbox, la.id, "ISA 2025-331", WHO)
     refused("framework.not_an_open_inquiry", inbox_service.reply, outbox, la.id, "again", WHO)
     refused("framework.not_an_open_inquiry", inbox_service.reply, outbox, "R-none", "x", WHO)
-    after = inbox_service.inquiries(outbox, frozenset(), date(2025, 10, 20))
+    after = inbox_service.inquiries(outbox, packset, frozenset(), date(2025, 10, 20))
     assert [r["id"] for r in after] == [kh.id, la.id] and after[1]["answer_reference"] == "ISA 2025-331" and not after[1]["overdue"]
 
 
@@ -407,7 +407,7 @@ def test_an_inquiry_the_moc_does_not_provide_for_or_with_bad_dates_is_refused(
 ) -> None:
     error = refused("framework.refused", inbox_service.receive, outbox, packset, registries_dir, inquiry(**change), "q", WHO, TODAY)
     assert pointer in [p.pointer for p in error.problems]
-    assert inbox_service.inquiries(outbox, frozenset(), TODAY) == []
+    assert inbox_service.inquiries(outbox, packset, frozenset(), TODAY) == []
 
 
 def test_an_inquiry_reply_through_the_api_is_logged(tmp_path: Path) -> None:
@@ -441,9 +441,9 @@ def test_improvement_order_notices_drafted_once_and_sent_through_their_life(outb
 
 
 def test_an_inquiry_to_a_partner_awaits_its_answer_and_is_overdue_past_its_due_days(outbox: NoticeService, packset: PackSet) -> None:
-    refused("framework.no_inquiry_article", inbox_service.draft_inquiry, outbox, "PK", "confirm certificate", 30, WHO)
-    refused("framework.subject_missing", inbox_service.draft_inquiry, outbox, "KH", " ", 30, WHO)
-    did = inbox_service.draft_inquiry(outbox, "LA", "Confirm accreditation LA-ACC-0001", 14, WHO)
+    refused("framework.no_inquiry_article", inbox_service.draft_inquiry, outbox, packset, "PK", "confirm certificate", 30, WHO)
+    refused("framework.subject_missing", inbox_service.draft_inquiry, outbox, packset, "KH", " ", 30, WHO)
+    did = inbox_service.draft_inquiry(outbox, packset, "LA", "Confirm accreditation LA-ACC-0001", 14, WHO)
     inbox_service.change_dispatch(outbox, did, "approve", WHO, packset, TODAY)
     inbox_service.change_dispatch(outbox, did, "send", WHO, packset, TODAY, how="email")
     refused("framework.awaits_result", inbox_service.change_dispatch, outbox, did, "close", WHO, packset, TODAY)
@@ -456,7 +456,7 @@ def test_an_inquiry_to_a_partner_awaits_its_answer_and_is_overdue_past_its_due_d
         "framework.reason_missing",
         inbox_service.change_dispatch,
         outbox,
-        inbox_service.draft_inquiry(outbox, "KG", "q", 7, WHO),
+        inbox_service.draft_inquiry(outbox, packset, "KG", "q", 7, WHO),
         "withdraw",
         WHO,
         packset,
@@ -524,7 +524,7 @@ def test_the_whole_framework_on_sqlite_and_postgresql(
         assert service.open_notices(frozenset(["KH"]), {}, date.today())[0]["state"] in ("approved", "answered", "draft", "sent")
         inbox_service.receive(service, packset, registries_dir, communication(), "letter.json", WHO, TODAY)
         asked = inbox_service.receive(service, packset, registries_dir, inquiry(), "q", WHO, TODAY)
-        assert [r["id"] for r in inbox_service.inquiries(service, frozenset(), TODAY)] == [asked.id]
+        assert [r["id"] for r in inbox_service.inquiries(service, packset, frozenset(), TODAY)] == [asked.id]
         agenda = inbox_service.agenda(service, "KH", date(2025, 9, 1), date.today(), {}, date.today())
         assert agenda["topics"][2]["items"]["revocations_received"] == 1 and agenda["topics"][1]["items"]["findings_by_act"]["revocation"] >= 1
         drafted = inbox_service.draft_orders(service, packset, registries, date(2025, 1, 1), date(2025, 9, 30), WHO, TODAY)
@@ -532,3 +532,15 @@ def test_the_whole_framework_on_sqlite_and_postgresql(
     finally:
         service.outbox.close()
         db.close()
+
+
+def test_the_articles_and_words_of_the_framework_come_from_the_packs(packset: PackSet) -> None:
+    """A new partner is a pack: its inquiry articles, its word for improvement-order notices and their scope are its own data."""
+    kh, la = packset.for_country("KH"), packset.for_country("LA")
+    assert kh is not None and la is not None
+    assert (kh.provisions()["inquiry_from_partner"], kh.provisions()["inquiry_to_partner"]) == ("6(5)", "5(7)")
+    assert (la.provisions()["inquiry_from_partner"], la.provisions()["inquiry_to_partner"]) == ("6(4)", "7(6)")
+    assert kh.wording()["improvement_orders_notice"].ja == "通知" and la.wording()["improvement_orders_notice"].ja == "通報"
+    assert "support_organisation_orders" in kh.provisions() and "support_organisation_orders" not in la.provisions()
+    pk = packset.for_country("PK")
+    assert pk is not None and "inquiry_from_partner" not in pk.provisions() and "improvement_orders" not in pk.provisions()

@@ -269,11 +269,12 @@ def exchange_orders(start: datetime, end: datetime, draft: bool, by: str | None,
 @click.option("--due-days", type=click.IntRange(1, 3650), default=life.DEFAULT_DUE_DAYS, show_default=True, help="Days the partner is given to answer.")
 @reviewer_option
 @outbox_option
-def exchange_ask(country: str, subject: str, due_days: int, by: str | None, outbox: Path) -> None:
+@packs_option
+def exchange_ask(country: str, subject: str, due_days: int, by: str | None, outbox: Path, packs_dir: Path) -> None:
     """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)); it follows the life of a notice: approve, send, answer, close."""
     with open_notices(outbox) as service:
         try:
-            did = inbox_service.draft_inquiry(service, country.upper(), subject, due_days, acting(service, by))
+            did = inbox_service.draft_inquiry(service, load_packset(packs_dir), country.upper(), subject, due_days, acting(service, by))
         except DossierError as exc:
             raise _refused(exc) from None
     click.echo(did)
@@ -315,10 +316,11 @@ def exchange_dispatches(countries: tuple[str, ...], outbox: Path) -> None:
 @exchange.command("inquiries")
 @click.option("--country", "countries", multiple=True, help="Only from this partner (repeatable).")
 @outbox_option
-def exchange_inquiries(countries: tuple[str, ...], outbox: Path) -> None:
+@packs_option
+def exchange_inquiries(countries: tuple[str, ...], outbox: Path, packs_dir: Path) -> None:
     """Inquiries received from partners (at most 1000), unanswered first by due date, as JSON. Exit 1 when any is overdue."""
     with open_notices(outbox) as service:
-        found = inbox_service.inquiries(service, frozenset(c.upper() for c in countries), _today())
+        found = inbox_service.inquiries(service, load_packset(packs_dir), frozenset(c.upper() for c in countries), _today())
     click.echo(json.dumps(found, ensure_ascii=False, indent=2))
     raise SystemExit(EXIT_FINDINGS if any(r["overdue"] for r in found) else EXIT_OK)
 

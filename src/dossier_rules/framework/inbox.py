@@ -44,7 +44,7 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     communication_version: Literal["1"] = "1"
-    country: Annotated[Literal["KH", "LA", "KG", "TJ", "PK"], BeforeValidator(_upper)]
+    country: Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$", description="The partner (its code); a pack for it must be loaded")]
     dated: StrictDate = Field(description="The date the partner's document bears")
     received_on: StrictDate = Field(description="The date Japan's contact point received it")
     reference: str = Field(min_length=1, max_length=200, description="The partner's document reference")
@@ -90,8 +90,10 @@ MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result] | type[I
     "result": Result,
     "inquiry": Inquiry,
 }
-INQUIRY_ARTICLES = {"KH": "6(5)", "LA": "6(4)", "KG": "6(4)", "TJ": "6(4)"}
-"""The article under which Japan provides what a partner's inquiry asks (KH 6(5); LA, KG, TJ 6(4)); PK's MOC has none."""
+INQUIRY_FROM_PARTNER = "inquiry_from_partner"
+"""The pack provision under which Japan provides what a partner's inquiry asks (KH 6(5); LA, KG, TJ 6(4)); PK's MOC has none."""
+INQUIRY_TO_PARTNER = "inquiry_to_partner"
+"""The pack provision under which a partner provides what Japan asks (KH 5(7); LA, KG, TJ 7(6))."""
 INQUIRY_DAYS = 30
 """Days Japan gives itself to answer an inquiry that names no due date."""
 
@@ -114,6 +116,15 @@ def parse(data: bytes, source: str) -> Communication:
         raise InputError(problems_from_validation(source, exc, model=model)) from None
 
 
+def partner_problems(item: Communication, source: str, provisions: dict[str, str] | None) -> list[Problem]:
+    """The partner is one whose pack is loaded (``provisions`` of its pack, None when there is none), and its MOC has the article."""
+    if provisions is None:
+        return [Problem(source, f"no pack for {item.country} is loaded: a communication comes from a partner with an MOC", pointer="/country")]
+    if isinstance(item, Inquiry) and INQUIRY_FROM_PARTNER not in provisions:
+        return [Problem(source, f"the MOC with {item.country} has no article on inquiries to Japan", pointer="/kind")]
+    return []
+
+
 def date_problems(item: Communication, source: str, today: date) -> list[Problem]:
     """Dates that cannot be true: received before the document's date, or in the future."""
     out = []
@@ -121,8 +132,6 @@ def date_problems(item: Communication, source: str, today: date) -> list[Problem
         out.append(Problem(source, f"received_on {item.received_on} is in the future", pointer="/received_on"))
     if item.dated > item.received_on:
         out.append(Problem(source, f"dated {item.dated} is after received_on {item.received_on}", pointer="/dated"))
-    if isinstance(item, Inquiry) and item.country not in INQUIRY_ARTICLES:
-        out.append(Problem(source, f"the MOC with {item.country} has no article on inquiries to Japan", pointer="/kind"))
     if isinstance(item, Inquiry) and item.due_on is not None and item.due_on < item.received_on:
         out.append(Problem(source, f"due_on {item.due_on} is before received_on {item.received_on}", pointer="/due_on"))
     return out

@@ -24,11 +24,11 @@ from ..registries import Registries
 
 ORDERS = "improvement-orders"
 SUPPORT = "support-organisations"
-WORDS = {"KH": {"ja": "通知", "en": "notification"}}
-"""The MOC's word for Japan's notice of improvement orders where it is not 通報 (KH 6(4) says 通知)."""
+NOTICE_WORD = "improvement_orders_notice"
+"""The pack's wording for Japan's notice of improvement orders (KH 6(4) 通知; LA, KG, TJ 6(3) 通報)."""
 REPORTED = {"ja": "通報", "en": "report"}
-SUPPORT_ORDERS_TOO = frozenset({"KH"})
-"""Partners whose article also covers orders against registered support organisations (KH 6(4))."""
+SUPPORT_ORDERS = "support_organisation_orders"
+"""The pack provision under which orders against registered support organisations are notified too (KH 6(4) only)."""
 
 
 @dataclass
@@ -55,14 +55,15 @@ def improvement_order_notices(packset: PackSet, registries: Registries, start: d
         if status["state"] != "in_force":
             out.held_back.append({"country": country, "state": status["state"], "detail": status["detail"]})
             continue
-        chosen = [e for e in new if country in SUPPORT_ORDERS_TOO or e.id not in support_ids]
+        covers_support = SUPPORT_ORDERS in pack.provisions()
+        chosen = [e for e in new if covers_support or e.id not in support_ids]
         if not chosen:
             continue
         out.notices.append(
             {
                 "country": country,
                 "provision": f"MOC-{country} {article}",
-                "word": WORDS.get(country, REPORTED),
+                "word": word.model_dump() if (word := pack.wording().get(NOTICE_WORD)) is not None else REPORTED,
                 "recipient": pack.moc.partner_ministry.model_dump(exclude={"abbrev"}),
                 "period": {"from": start.isoformat(), "to": end.isoformat()},
                 "orders": [

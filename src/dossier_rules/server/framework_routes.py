@@ -209,7 +209,14 @@ def draft_inquiry(body: InquiryRequest, request: Request, who: Principal = Depen
     """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)), with the days it is given to answer."""
     with notices_of(request) as service:
         did = inbox_service.draft_inquiry(
-            service, body.country.upper(), body.subject, body.due_days, reviewer(who), request.app.state.screenings, body.screening_id
+            service,
+            request.app.state.engine.packset,
+            body.country.upper(),
+            body.subject,
+            body.due_days,
+            reviewer(who),
+            request.app.state.screenings,
+            body.screening_id,
         )
         return inbox_service.dispatch_view(service, did, _today())
 
@@ -243,7 +250,7 @@ class ReplyRequest(_In):
 def inquiries(request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))) -> list[dict[str, Any]]:
     """Inquiries received from partners (at most 1000), unanswered first by due date, each with whether it is overdue."""
     with notices_of(request) as service:
-        return inbox_service.inquiries(service, frozenset(c.upper() for c in country), _today())
+        return inbox_service.inquiries(service, request.app.state.engine.packset, frozenset(c.upper() for c in country), _today())
 
 
 @router.post("/inquiries/{received_id}/reply", responses=REFUSALS)

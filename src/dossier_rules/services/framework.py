@@ -65,7 +65,8 @@ def receive(service: NoticeService, packset: PackSet, registries_dir: Path, data
         item = inbox.parse(data, source)
     except InputError as exc:
         raise DossierError("framework.refused", location=source, problems=exc.problems, count=len(exc.problems)) from None
-    problems = inbox.date_problems(item, source, today)
+    pack = packset.for_country(item.country)
+    problems = inbox.partner_problems(item, source, pack.provisions() if pack is not None else None) + inbox.date_problems(item, source, today)
     if problems:
         raise DossierError("framework.refused", location=source, problems=problems, count=len(problems))
     rid = "R-" + hashlib.sha256(data).hexdigest()[:16]
@@ -119,7 +120,7 @@ def agenda(service: NoticeService, country: str, start: date, end: date, due: di
     return consultation.agenda(country, (first, end.isoformat()), by_act, groups, waiting, received)
 
 
-def inquiries(service: NoticeService, countries: frozenset[str], today: date) -> list[dict[str, Any]]:
+def inquiries(service: NoticeService, packset: PackSet, countries: frozenset[str], today: date) -> list[dict[str, Any]]:
     """Inquiries received (at most 1000), unanswered first by due date, each with the article Japan answers under and whether it is overdue."""
     with service.outbox.db.read() as conn:
         found = rows.inquiries(conn, countries, rows.MAX_INBOX)
@@ -127,7 +128,7 @@ def inquiries(service: NoticeService, countries: frozenset[str], today: date) ->
         {
             "id": r["id"],
             "country": r["country"],
-            "provision": f"MOC-{r['country']} {inbox.INQUIRY_ARTICLES.get(r['country'], '?')}",
+            "provision": f"MOC-{r['country']} {_provision(packset, r['country'], inbox.INQUIRY_FROM_PARTNER) or '?'}",
             "reference": r["reference"],
             "received_on": r["received_on"],
             "subject": json.loads(r["body"]).get("subject"),
@@ -219,7 +220,14 @@ DISPATCH_ALLOWED: dict[str, tuple[str, ...]] = {
 }
 """From which states each change of one of Japan's own notices is allowed."""
 DISPATCH_TARGET = {"approve": "approved", "send": "sent", "answer": "answered", "close": "closed", "withdraw": "withdrawn"}
-OUTGOING_INQUIRY = {"KH": "5(7)", "LA": "7(6)", "KG": "7(6)", "TJ": "7(6)"}
+
+
+def _provision(packset: PackSet, country: str, name: str) -> str | None:
+    """An article of a partner's MOC by the name its pack gives it (``pack.provisions``); None without the pack or the article."""
+    pack = packset.for_country(country)
+    return pack.provisions().get(name) if pack is not None else None
+
+
 """The article under which the partner provides what Japan's inquiry asks (KH 5(7); LA, KG, TJ 7(6)); PK's MOC has none."""
 MAX_DISPATCHES = 1000
 
@@ -236,7 +244,14 @@ def draft_orders(service: NoticeService, packset: PackSet, registries: Registrie
 
 
 def draft_inquiry(
-    service: NoticeService, country: str, subject: str, due_days: int, who: Reviewer, screening: Screenings | None = None, screening_id: str = ""
+    service: NoticeService,
+    packset: PackSet,
+    country: str,
+    subject: str,
+    due_days: int,
+    who: Reviewer,
+    screening: Screenings | None = None,
+    screening_id: str = "",
 ) -> str:
     """Draft an inquiry to a partner (KH 5(7); LA, KG, TJ 7(6)): what Japan asks, and the days it gives for the answer.
 
@@ -244,7 +259,7 @@ def draft_inquiry(
     carries the screening's id and dossier id only: the facts it asks about are in ``subject``, and the
     answer, when recorded, is found from the screening by that id.
     """
-    article = OUTGOING_INQUIRY.get(country)
+    article = _provision(packset, country, inbox.INQUIRY_TO_PARTNER)
     if article is None:
         raise DossierError("framework.no_inquiry_article", country=country)
     if not subject.strip() or len(subject) > MAX_TEXT:
