@@ -34,7 +34,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -292,10 +292,6 @@ class NoticeFilter:
 # --------------------------------------------------------------------------- the outbox
 
 
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
 @dataclass(frozen=True)
 class HeldBack:
     """Findings of one report that were not turned into notices: its MOC was not in force on its as-of date."""
@@ -423,7 +419,7 @@ class Outbox:
                 act=finding.act,
                 header=json.dumps(header, ensure_ascii=False),
                 state="draft",
-                created_at=_now(),
+                created_at=storage.now_iso(),
             )
             result.created.append(nid)
         body = {
@@ -441,7 +437,9 @@ class Outbox:
                 "basis": finding.basis.model_dump() if finding.basis is not None else None,
             },
         }
-        rows.insert_item(conn, finding_key=fkey, notice_id=nid, dossier_id=report.dossier_id, body=json.dumps(body, ensure_ascii=False), added_at=_now())
+        rows.insert_item(
+            conn, finding_key=fkey, notice_id=nid, dossier_id=report.dossier_id, body=json.dumps(body, ensure_ascii=False), added_at=storage.now_iso()
+        )
 
     # ----------------------------------------------------------------- read
 
@@ -492,7 +490,7 @@ class Outbox:
         if not by.strip():
             raise OutboxError("notice.approver_missing")
         with self.db.write() as conn:
-            if not rows.approve(conn, nid, by.strip(), _now()):
+            if not rows.approve(conn, nid, by.strip(), storage.now_iso()):
                 current = rows.state(conn, nid)
                 if current is None:
                     raise OutboxError("notice.not_found", notice_id=nid)
@@ -518,7 +516,7 @@ class Outbox:
         if status["state"] != "in_force":
             raise OutboxError("notice.not_in_force", notice_id=nid, country=notice.country, on=on.isoformat(), state=status["state"], detail=status["detail"])
         with self.db.write() as conn:
-            rows.mark_exported(conn, nid, _now())
+            rows.mark_exported(conn, nid, storage.now_iso())
             if then is not None:
                 then(conn, nid)
         return self.notice(nid)

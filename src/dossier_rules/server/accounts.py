@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .. import storage
 from ..storage import accounts as rows
-from .screening_log import now_iso
+from ..storage import now_iso
 
 Role = Literal["screener", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("screener", "reviewer", "admin")

@@ -35,7 +35,6 @@ import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -43,14 +42,9 @@ from sqlalchemy import Connection
 
 from ..locale import N_, _
 from ..storage import log as rows
+from ..storage import now_iso
 from ..transparency import merkle
 from ..transparency.checkpoints import Checkpoint, NoteError, SigningKey, VerifierKey, open_checkpoint, read_unverified, sign_checkpoint
-
-
-def now_iso() -> str:
-    """The time an entry is written, as the log records it (UTC, to the second)."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
 
 GENESIS = "0" * 64
 """The previous hash of the first entry."""

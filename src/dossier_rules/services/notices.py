@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +29,7 @@ from ..packs import PackSet
 from ..report import Report
 from ..server import screening_log
 from ..sources import Problem
-from ..storage import Database, is_service_database
+from ..storage import Database, is_service_database, now_iso
 from ..storage import framework as life_rows
 from ..storage import notices as rows
 from ..transparency.checkpoints import SigningKey
@@ -214,7 +214,7 @@ class NoticeService:
 
     def _life(self, nid: str, action: life.Action, who: Reviewer, body: dict[str, Any], then: sharing.Recorder | None) -> sharing.Notice:
         """One change of a notice's life in one transaction: the life row, its event, and (in the service) its log entry."""
-        now = _now()
+        now = now_iso()
         with self.outbox.db.write() as conn:
             row = rows.notice(conn, nid)
             if row is None:
@@ -341,10 +341,6 @@ def _apply(conn: Any, nid: str, action: life.Action, state: life.LifeState, now:
     if state == "approved":
         return life_rows.withdraw_unsent(conn, nid, now, body["reason"])
     return life_rows.change_life(conn, nid, ("sent",), state="withdrawn", withdrawn_at=now, reason=body["reason"])
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _check_in_force(notice: sharing.Notice, packset: PackSet, on: date) -> None:

@@ -7,7 +7,7 @@ they never write SQL and never see a driver's exception (only
 :mod:`.errors`' typed ones).
 """
 
-from .database import Database, describe, is_service_database, is_url, lock, private_file
+from .database import Database, describe, is_service_database, is_url, lock, now_iso, private_file
 from .errors import Conflict, DatabaseCorrupt, DatabaseUnavailable, DriverMissing, NeedsUpgrade, StorageError, TooNew
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "is_service_database",
     "is_url",
     "lock",
+    "now_iso",
     "private_file",
 ]

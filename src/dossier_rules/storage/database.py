@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,11 @@ def describe(location: str | Path) -> str:
     if is_url(location):
         return make_url(_sqlalchemy_url(location)).render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
     return str(location)
+
+
+def now_iso() -> str:
+    """The time a row or log entry is written, as every table records it (UTC, to the second, ISO 8601)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def is_service_database(path: Path) -> bool:
