@@ -8,7 +8,14 @@ MOC has no such article: nothing is sent to PK. Each MOC's own word is kept
 
 An order against an organisation that Japan's list of registered support
 organisations names is an order against a support organisation: it goes to
-KH only. A partner whose MOC is not in force on the day (TJ while the start of
+KH only.
+
+The same sentence of each of those articles has Japan share its list of
+registered support organisations (KH 6(4) 「登録支援機関リストを…共有する」;
+LA, KG, TJ 6(3) 「登録支援機関一覧を…共有する」), in the clause that begins
+「改善命令…を行った場合には」: so each notice of orders carries the list as it
+stands on the day the notice is drafted (the organisations listed that day),
+under the pack's ``support_organisation_list`` provision. A partner whose MOC is not in force on the day (TJ while the start of
 its MOC is unknown) gets nothing; it is reported as held back.
 """
 
@@ -20,7 +27,7 @@ from typing import Any
 
 from ..engine import pack_status
 from ..packs import PackSet
-from ..registries import Registries
+from ..registries import LoadedRegistry, Registries
 
 ORDERS = "improvement-orders"
 SUPPORT = "support-organisations"
@@ -29,6 +36,10 @@ NOTICE_WORD = "improvement_orders_notice"
 REPORTED = {"ja": "通報", "en": "report"}
 SUPPORT_ORDERS = "support_organisation_orders"
 """The pack provision under which orders against registered support organisations are notified too (KH 6(4) only)."""
+SUPPORT_LIST = "support_organisation_list"
+"""The pack provision under which the list of registered support organisations goes with the orders (KH 6(4); LA, KG, TJ 6(3))."""
+MAX_LISTED = 20_000
+"""At most this many organisations of the list in one notice; a longer list is cut and the notice says how many it left out."""
 
 
 @dataclass
@@ -59,8 +70,10 @@ def improvement_order_notices(packset: PackSet, registries: Registries, start: d
         chosen = [e for e in new if covers_support or e.id not in support_ids]
         if not chosen:
             continue
+        shares_list = pack.provisions().get(SUPPORT_LIST)
         out.notices.append(
-            {
+            ({"support_organisations": support_list(support, f"MOC-{country} {shares_list}", on)} if shares_list and support else {})
+            | {
                 "country": country,
                 "provision": f"MOC-{country} {article}",
                 "word": word.model_dump() if (word := pack.wording().get(NOTICE_WORD)) is not None else REPORTED,
@@ -83,3 +96,16 @@ def improvement_order_notices(packset: PackSet, registries: Registries, start: d
             }
         )
     return out
+
+
+def support_list(support: LoadedRegistry, provision: str, on: date) -> dict[str, Any]:
+    """Japan's list of registered support organisations as it stands on ``on``: what goes with a notice of orders."""
+    listed = [e for e in support.entries() if e.active_on(on)]
+    return {
+        "provision": provision,
+        "on": on.isoformat(),
+        "count": len(listed),
+        "left_out": max(0, len(listed) - MAX_LISTED),
+        "organisations": [{"id": e.id, "name": e.name, "listed_from": e.listed_from.isoformat() if e.listed_from else None} for e in listed[:MAX_LISTED]],
+        "source": {"registry": SUPPORT, "retrieved_on": support.registry.retrieved_on.isoformat(), "sha256": support.sha256},
+    }
