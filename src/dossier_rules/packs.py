@@ -150,10 +150,10 @@ class DeclaredField(_Strict):
 
 
 class PackMeta(_Strict):
+    """The ``pack`` part. The fields are declared in the order ``packs fmt`` writes them (the shipped packs' order)."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
-    title: Localized
-    description: Localized | None = None
     abstract: bool = Field(default=False, description="An abstract pack holds shared rules and is only used through extends")
     country: Country | None = None
     country_name: Localized | None = Field(default=None, description="The country's names as the MOC gives them; without it, CLDR's (concrete packs only)")
@@ -164,13 +164,15 @@ class PackMeta(_Strict):
         "without it, CLDR's currency of the country (KHR for Cambodia, where fees are quoted in US dollars) (concrete packs only)",
     )
     extends: list[str] = Field(default_factory=list)
+    title: Localized
+    description: Localized | None = None
     moc: Moc | None = None
-    provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
     wording: dict[str, Localized] = Field(
         default_factory=dict,
         description="Words of this MOC's text where the five differ (4(1)(b) PK 不法な金銭の支払, TJ 署名; 4(1)(e) 十分に理解/認識させ), "
         "by name; messages quote them as {@name}, so a shared rule never carries one country's wording into another's findings",
     )
+    provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
     articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
     dossier_fields: dict[Literal["candidate", "broker"], dict[str, DeclaredField]] = Field(
         default_factory=dict,
@@ -235,10 +237,10 @@ class RuleSpec(_Strict):
     severity: Severity
     basis: Basis | None = Field(default=None, description="Required for block rules: the text that makes the application unacceptable")
     share: Share | None = None
-    for_each: ForEach | None = None
     subject: str | None = Field(
         default=None, description="Path to the party the finding is about (the intermediary a sharing notice names); broker rules are about the broker"
     )
+    for_each: ForEach | None = None
     when: dict[str, Any] = Field(description="The condition (see docs/authoring.md)")
     message: Localized = Field(description="What was found, read as information: the effect under the MOC goes in 'effect'")
     effect: Localized | None = Field(
