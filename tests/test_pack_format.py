@@ -44,6 +44,7 @@ rules:
     applies_to: candidate
     article: "{acts}(a)"
     title: {ja: 証明書なし, en: No certificate}
+    # the id carries the pack's id
     id: xx.no-certificate
     effect: {ja: 不適合です。, en: It does not meet the standards.}
     basis: {text: {ja: 根拠の条文, en: The text that makes it blocking}, article: "{acts}(a)", domestic: {article: {ja: 第1条, en: art. 1}, instrument: {ja: 法令, en: Act}}}
@@ -77,6 +78,7 @@ def test_a_reordered_pack_is_put_in_the_declared_order_keeping_comments_and_its_
     assert list(rule["basis"]) == ["article", "text", "domestic"] and list(rule["basis"]["domestic"]) == ["instrument", "article"]
     assert [list(case) for case in rule["tests"]] == [["name", "expect", "dossier"]] * 2
     assert list(data["test_base"]["candidate"]) == ["kind", "dossier_id", "country", "submitted", "identity"]  # a dossier keeps its order
+    assert "    # the id carries the pack's id\n  - id: xx.no-certificate\n" in text  # before the dash, so a second run keeps it there
     assert "# A pack written in no particular order." in text and "missing: certificate   # the certificate, not its number" in text
     assert data == load_yaml(path)[0] and canonical(text, "xx.yaml") == text
 

@@ -21,9 +21,11 @@ canonical layout is the one the shipped packs were written in, made exact:
   ``null`` is written ``null``.
 - **Line width**: lines are never wrapped; long texts stay on one line, as
   Japanese has no spaces to break at.
-- **Comments and blank lines** are kept where they were. A comment on a line
-  of its own belongs to the key before it, so it moves with that key when
-  keys are reordered.
+- **Comments and blank lines** are kept. When keys are reordered, a comment
+  on a line of its own moves with the key ruamel.yaml attaches it to (the
+  key after it, or the key before it when that key's value ends there); one
+  that would land between a list item's dash and its first key goes before
+  the dash.
 
 Reading goes through :func:`dossier_rules.sources.load_yaml` first, so a file
 fmt refuses (YAML errors, duplicate keys, alias bombs, too large) is refused
@@ -111,8 +113,9 @@ def reorder(node: Any, annotation: Any) -> None:
                 reorder(value, fields[key])
     elif typing.get_origin(annotation) is list:
         (item,) = typing.get_args(annotation)
-        for value in node:
+        for index, value in enumerate(node):
             reorder(value, item)
+            _lift_first_comment(node, index, value)
     elif typing.get_origin(annotation) is dict:
         _key, item = typing.get_args(annotation)
         for value in node.values():
@@ -140,3 +143,15 @@ def _sort_keys(node: CommentedMap, order: list[str]) -> None:
     if wanted != keys:
         for key in wanted:
             node.move_to_end(key)
+
+
+def _lift_first_comment(sequence: CommentedSeq, index: int, item: Any) -> None:
+    """A comment that came before a key now first in a list item goes before the item's dash, where reading the
+    output back puts it (left on the key, it would be written between the dash and the key, and move on a second run)."""
+    if not isinstance(item, CommentedMap) or not item:
+        return
+    entry = item.ca.items.get(next(iter(item)))
+    if entry and entry[1]:
+        slot = sequence.ca.items.setdefault(index, [None, None, None, None])
+        slot[1] = (slot[1] or []) + entry[1]
+        entry[1] = None
