@@ -155,6 +155,9 @@ def test_a_packs_currency_must_be_an_iso_4217_code(tmp_path: Path) -> None:
     assert problem.line == line and problem.pointer == "/pack/currency"
     write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH\n", "  country: KH\n  currency: CHF\n"))
     assert load_packs(tmp_path).packs["xx"].meta.currency == "CHF"
+    write_pack(tmp_path, "xx.yaml", "pack: {id: xx, version: 1.0.0, abstract: true, currency: USD, title: {ja: a, en: a}}\n")
+    (problem,) = problems_of(tmp_path)
+    assert "an abstract pack has no country, country_name, currency" in problem.message
 
 
 def test_empty_file_and_missing_directory(tmp_path: Path) -> None:
