@@ -127,6 +127,8 @@ serve: $(VENV)/.installed-server
 	$(BIN)/dossier-rules serve
 
 # every step runs, and the target fails if any of them found something
+# once rules/ is in the canonical layout (dossier-rules packs fmt rules/), add this step after packs lint:
+#	$(BIN)/dossier-rules packs fmt --check rules/ || status=1; (ending in a backslash like the others)
 lint: $(VENV)/.installed-dev
 	@status=0; \
 	$(BIN)/ruff check src tests benchmarks fuzz || status=1; \

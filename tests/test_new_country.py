@@ -37,6 +37,7 @@ from .strategies import budget, dossiers
 
 OWN_PART = """
   country_name: {ja: ヴェニア共和国, en: Republic of Venia}
+  currency: SGD
   dossier_fields:
     candidate:
       pre_departure_training: {type: bool, title: {ja: 出国前研修の受講, en: Pre-departure training attended}}
@@ -215,6 +216,9 @@ def test_a_fictional_country_from_scaffold_to_notices(tmp_path: Path) -> None:
     assert "省以外の発行者" in orientation["message"]["ja"] and "an issuer other than the ministry" in orientation["message"]["en"]
     assert "other" not in orientation["message"]["ja"]
     assert show_value("VN", "ja", "country") == "ヴェニア共和国" and show_value("VN", "en", "country") == "Republic of Venia"
+    with use_language("ja"):  # the form offers the pack's currency first (not CLDR's VND), named by CLDR
+        (fees,) = [c for c in forms.controls(CandidateDossier, {"fees": [{}]}, {}, context=forms.Context("VN")) if c.name == "fees"]
+    assert {c.key: c for c in fees.rows[0]}["currency"].choices[1] == ("SGD", "シンガポール ドル")
     (tmp_path / "vn-3.json").write_text(json.dumps(dossiers[2], indent=2), encoding="utf-8")
     typo_line = next(n for n, row in enumerate((tmp_path / "vn-3.json").read_text(encoding="utf-8").splitlines(), 1) if "pre_departure_trainig" in row)
     japanese = cli("check", str(tmp_path / "vn-3.json"), "--packs", str(packs), "--lang", "ja")

@@ -145,6 +145,21 @@ def test_concrete_pack_needs_country_and_moc(tmp_path: Path) -> None:
     assert any("pack.country" in m for m in messages) and any("pack.moc" in m for m in messages)
 
 
+def test_a_packs_currency_must_be_an_iso_4217_code(tmp_path: Path) -> None:
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH\n", "  country: KH\n  currency: ABC\n"))
+    line = (tmp_path / "xx.yaml").read_text(encoding="utf-8").splitlines().index("  currency: ABC") + 1
+    (problem,) = problems_of(tmp_path)
+    assert problem.line == line and problem.pointer == "/pack/currency" and "'ABC' is not an ISO 4217 currency code" in problem.message
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH\n", "  country: KH\n  currency: usd\n"))
+    (problem,) = problems_of(tmp_path)
+    assert problem.line == line and problem.pointer == "/pack/currency"
+    write_pack(tmp_path, "xx.yaml", MINI_PACK.replace("  country: KH\n", "  country: KH\n  currency: CHF\n"))
+    assert load_packs(tmp_path).packs["xx"].meta.currency == "CHF"
+    write_pack(tmp_path, "xx.yaml", "pack: {id: xx, version: 1.0.0, abstract: true, currency: USD, title: {ja: a, en: a}}\n")
+    (problem,) = problems_of(tmp_path)
+    assert "an abstract pack has no country, country_name, currency" in problem.message
+
+
 def test_empty_file_and_missing_directory(tmp_path: Path) -> None:
     (tmp_path / "xx.yaml").write_text("  \n")
     (problem,) = problems_of(tmp_path)

@@ -140,3 +140,48 @@ def test_verbose_selection_and_junit(tmp_path: Path) -> None:
     (failure,) = root.iter("failure")
     assert failure.get("message") == "expected the rule to fire, it did not" and "certificate is missing" in (failure.text or "")
     assert load_packs(packs).packs["xx"]
+
+
+def test_check_explain_traces_each_finding_under_it_in_text_and_json() -> None:
+    sample = str(SAMPLES / "kh-candidate-revoked-agency.json")
+    plain = cli("check", sample, "--format", "json")
+    fired = {f["rule_id"] for f in json.loads(plain.output)["results"][0]["findings"]}
+    text = cli("check", sample, "--explain")
+    assert text.exit_code == plain.exit_code == 1
+    for rule in fired:  # each finding's block is followed by its rule's trace, the finding's own rule first
+        after = text.output[text.output.index(f"  {rule}\n") :]
+        assert after.index("Why it was found:") < after.index(f"{rule}: FIRED") < after.index("[TRUE ]")
+    assert "did not fire" not in text.output  # rules that did not fire are not traced
+    explained = cli("check", sample, "--explain", "--format", "json")
+    (entry,) = json.loads(explained.output)["explain"]
+    assert entry["dossier_id"] == "KH-CAND-0004" and {r["rule"] for r in entry["rules"]} == fired and all(r["fired"] for r in entry["rules"])
+    assert json.loads(explained.output)["results"] == json.loads(plain.output)["results"]  # the reports themselves are unchanged
+
+
+def test_check_explain_of_a_named_rule_fired_or_not_in_both_languages() -> None:
+    clean, broker = str(SAMPLES / "kh-candidate-clean.json"), str(SAMPLES / "la-broker-clean.json")
+    rule = "kh.agency-accreditation-revoked"
+    english = cli("check", clean, broker, "--explain", rule)
+    assert english.exit_code == 0 and "Trace of rule kh.agency-accreditation-revoked:" in english.output
+    assert f"{rule}: did not fire" in english.output and "/sending_agency/accreditation/revoked_on = (missing)" in english.output
+    assert f"rule {rule} is not applied to broker dossiers under pack la" in english.output
+    japanese = cli("check", clean, broker, "--explain", rule, "--lang", "ja")
+    assert f"{rule}: 該当せず" in japanese.output and "Trace of rule" not in japanese.output and "is not applied" not in japanese.output
+    lines = [json.loads(line) for line in cli("check", clean, broker, "--explain", rule, "--format", "jsonl").output.splitlines()]
+    assert [line.get("record_type") for line in lines] == [None, "explain", None, "explain"]
+    assert lines[1]["rules"][0]["fired"] is False and lines[3] == {
+        "record_type": "explain",
+        "source": broker,
+        "dossier_id": "LA-BRK-0003",
+        "rules": [],
+        "rule": rule,
+        "applied": False,
+    }
+
+
+def test_check_explain_refuses_an_unknown_rule_and_says_where_a_bare_explain_goes() -> None:
+    sample = str(SAMPLES / "kh-candidate-clean.json")
+    unknown = CliRunner().invoke(main, ["check", sample, "--explain", "kh.no-such-rule"])
+    assert unknown.exit_code == 2 and "no pack has a rule 'kh.no-such-rule'" in unknown.output + unknown.stderr
+    swallowed = CliRunner().invoke(main, ["check", "--explain", sample])  # the file was taken for the rule
+    assert swallowed.exit_code == 2 and "put --explain after the files" in swallowed.output + swallowed.stderr

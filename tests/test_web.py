@@ -13,9 +13,10 @@ from pydantic import create_model
 
 from dossier_rules.locale import use_language
 from dossier_rules.model import CandidateDossier
+from dossier_rules.packs import load_packs
 from dossier_rules.web import forms, router, view, words
 
-from .conftest import SAMPLES
+from .conftest import RULES, SAMPLES
 from .server_support import PASSWORD, make_service
 
 
@@ -59,6 +60,7 @@ def test_the_form_reads_back_as_the_dossier_it_describes() -> None:
 
 
 def test_coded_values_are_chosen_the_dossiers_country_and_currency_first() -> None:
+    load_packs(RULES)  # the currency offered first is the pack's (USD for KH), not CLDR's (KHR)
     context = forms.Context("KH", (("intermediaries.0", "Mekong（仲介機関（送出機関以外））"),))
     with use_language("ja"):
         tree = forms.controls(CandidateDossier, {"fees": [{"amount": 1}]}, {}, context=context)
@@ -69,6 +71,8 @@ def test_coded_values_are_chosen_the_dossiers_country_and_currency_first() -> No
     assert fee["currency"].widget == "select" and fee["currency"].choices[1] == ("USD", "米ドル")
     assert fee["payee"].widget == "party" and ("intermediaries.0", "Mekong（仲介機関（送出機関以外））") in fee["payee"].choices
     assert ("km", "クメール語") in by_name["languages"].choices
+    undeclared = {c.key: c for c in {c.name: c for c in forms.controls(CandidateDossier, {"fees": [{}]}, {}, context=forms.Context("TH"))}["fees"].rows[0]}
+    assert undeclared["currency"].choices[1][0] == "THB"  # no pack for TH: CLDR's currency of the country
     with use_language("ja"):
         new_test = {c.key: c for c in {c.name: c for c in forms.controls(CandidateDossier, {}, {})}["tests"].template}
     assert new_test["name"].label == "試験の名称"  # not a person's name, in a row the script adds too

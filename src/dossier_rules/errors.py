@@ -34,7 +34,7 @@ MESSAGES: dict[str, str] = {
         "notice {notice_id} asks the partner for the result of its investigation: record the result before closing it, or withdraw it"
     ),
     "framework.answer_before_sent": N_("the partner's result for notice {notice_id} is dated {received_on}, before the notice was sent ({sent_on})"),
-    "framework.bad_due": N_("{spec}: a due period is COUNTRY=DAYS, e.g. KH=60 (1 to 3650 days)"),
+    "framework.bad_due": N_("{spec}: a due period is COUNTRY=DAYS, e.g. PH=60 (1 to 3650 days)"),
     "framework.refused": N_("the communication was refused and nothing was recorded: {count} problem(s)"),
     "framework.unknown_notice": N_("the communication answers notice {notice_id}, which does not exist"),
     "framework.other_partner": N_("the communication comes from {country}, but notice {notice_id} was for {notice_country}"),

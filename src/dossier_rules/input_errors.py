@@ -26,7 +26,7 @@ MAX_SHOWN = 120
 _BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\xef\xbb\xbf": "UTF-8"}
 _TRY_ENCODINGS = ("shift_jis", "cp932", "euc_jp", "utf_16")
 _PATTERN_HINTS = {
-    r"^[A-Z]{2}$": N_("use a two-letter country code in capitals, e.g. KH or JP (got {value})"),
+    r"^[A-Z]{2}$": N_("use a two-letter country code in capitals, e.g. JP or PH (got {value})"),
     r"^[A-Z]{3}$": N_("use a three-letter currency code in capitals, e.g. USD or JPY (got {value})"),
     r"^[a-z]{2,3}$": N_("use a language code in lower case, e.g. km, lo or ja (got {value})"),
 }

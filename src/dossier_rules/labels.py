@@ -220,6 +220,40 @@ def vocabulary_table(vocabulary: str) -> dict[str, Label]:
     return table | _DECLARED.get(vocabulary, {})
 
 
+_CURRENCY_OF: dict[str, str] = {}
+"""The currency each pack declares for its country's fees (``pack.currency``), by country code."""
+
+
+def declare_currency(country: str, code: str) -> None:
+    """The currency a pack declares its country's fees are quoted in: the form offers it first for that country."""
+    _CURRENCY_OF[country] = code
+
+
+def is_currency(code: str) -> bool:
+    """Whether CLDR knows ``code`` as an ISO 4217 currency (what a pack may declare)."""
+    from babel.numbers import list_currencies
+
+    return code in list_currencies()
+
+
+def first_currency(country: str) -> str | None:
+    """The currency offered first for a country's fees: the one its pack declares, else CLDR's currency of the country."""
+    if country in _CURRENCY_OF:
+        return _CURRENCY_OF[country]
+    from babel.numbers import get_territory_currencies
+
+    found = get_territory_currencies(country) if len(country) == 2 and country.isupper() else []
+    return found[0] if found else None
+
+
+def currency_table() -> dict[str, Label]:
+    """The currencies the form offers: :data:`CURRENCIES`, and each declared currency with CLDR's names."""
+    from babel.numbers import get_currency_name
+
+    extra = {code: (get_currency_name(code, locale="ja"), get_currency_name(code, locale="en")) for code in _CURRENCY_OF.values() if code not in CURRENCIES}
+    return CURRENCIES | extra
+
+
 def label(value: str, lang: Lang, enum: str | None) -> str:
     """How ``value`` of the enumeration ``enum`` reads; the value itself when it is no code of it."""
     if enum is None:

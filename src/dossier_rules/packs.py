@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import conditions as cond
 from . import input_errors
-from .labels import declare, declared_enum, enum_of, label
+from .labels import declare, declare_currency, declared_enum, enum_of, is_currency, label
 from .locale import _, language
 from .model import KINDS, Country, Party
 from .registries import Entry, RegistryKind, keeper
@@ -150,21 +150,29 @@ class DeclaredField(_Strict):
 
 
 class PackMeta(_Strict):
+    """The ``pack`` part. The fields are declared in the order ``packs fmt`` writes them (the shipped packs' order)."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
-    title: Localized
-    description: Localized | None = None
     abstract: bool = Field(default=False, description="An abstract pack holds shared rules and is only used through extends")
     country: Country | None = None
     country_name: Localized | None = Field(default=None, description="The country's names as the MOC gives them; without it, CLDR's (concrete packs only)")
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="The ISO 4217 currency fees for this country's candidates are usually quoted in, offered first by the form; "
+        "without it, CLDR's currency of the country (KHR for Cambodia, where fees are quoted in US dollars) (concrete packs only)",
+    )
     extends: list[str] = Field(default_factory=list)
+    title: Localized
+    description: Localized | None = None
     moc: Moc | None = None
-    provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
     wording: dict[str, Localized] = Field(
         default_factory=dict,
         description="Words of this MOC's text where the five differ (4(1)(b) PK 不法な金銭の支払, TJ 署名; 4(1)(e) 十分に理解/認識させ), "
         "by name; messages quote them as {@name}, so a shared rule never carries one country's wording into another's findings",
     )
+    provisions: dict[str, str] = Field(default_factory=dict, description="Article numbers of this MOC, by name; rules cite them as {name}")
     articles: list[ArticleEntry] = Field(default_factory=list, description="The MOC's provisions, for the provision matrix")
     dossier_fields: dict[Literal["candidate", "broker"], dict[str, DeclaredField]] = Field(
         default_factory=dict,
@@ -229,10 +237,10 @@ class RuleSpec(_Strict):
     severity: Severity
     basis: Basis | None = Field(default=None, description="Required for block rules: the text that makes the application unacceptable")
     share: Share | None = None
-    for_each: ForEach | None = None
     subject: str | None = Field(
         default=None, description="Path to the party the finding is about (the intermediary a sharing notice names); broker rules are about the broker"
     )
+    for_each: ForEach | None = None
     when: dict[str, Any] = Field(description="The condition (see docs/authoring.md)")
     message: Localized = Field(description="What was found, read as information: the effect under the MOC goes in 'effect'")
     effect: Localized | None = Field(
@@ -597,11 +605,13 @@ def declared_types(meta: PackMeta, kind: str) -> dict[str, cond.FieldType]:
 
 
 def declare_labels(meta: PackMeta) -> None:
-    """Make what a concrete pack names known to :mod:`dossier_rules.labels`: its country, and its country fields' choices."""
+    """Make what a concrete pack names known to :mod:`dossier_rules.labels`: its country, its currency, and its country fields' choices."""
     if meta.country is None:
         return
     if meta.country_name is not None:
         declare("country", {meta.country: (meta.country_name.ja, meta.country_name.en)})
+    if meta.currency is not None:
+        declare_currency(meta.country, meta.currency)
     for kind, fields in meta.dossier_fields.items():
         for name, declared in fields.items():
             if declared.labels():
@@ -820,13 +830,23 @@ def _check_meta(spec: PackFile, data: Any, source: str) -> list[Problem]:
                 problems.append(
                     Problem(source, _("test_base.{kind} is needed to run the tests of {kind} rules", kind=kind), kind="pack", line=line_of(data, ["test_base"]))
                 )
-    elif meta.country or meta.moc or meta.dossier_fields or meta.country_name:
+    elif meta.country or meta.moc or meta.dossier_fields or meta.country_name or meta.currency:
         problems.append(
             Problem(
                 source,
-                _("an abstract pack has no country, moc or dossier_fields; those belong to the packs that extend it"),
+                _("an abstract pack has no country, country_name, currency, moc or dossier_fields; those belong to the packs that extend it"),
                 kind="pack",
                 line=line_of(data, ["pack"]),
+            )
+        )
+    if meta.currency is not None and not is_currency(meta.currency):
+        problems.append(
+            Problem(
+                source,
+                _("{code} is not an ISO 4217 currency code CLDR knows; write the code fees are quoted in, such as USD", code=repr(meta.currency)),
+                kind="pack",
+                pointer="/pack/currency",
+                line=line_of(data, ["pack", "currency"]),
             )
         )
     for kind, fields in meta.dossier_fields.items():

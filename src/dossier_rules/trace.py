@@ -16,12 +16,14 @@ nodes through :meth:`conditions.NodeBase.children` alone.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, assert_never
 
 from . import conditions as cond
-from .locale import N_, _
+from .labels import term
+from .locale import N_, _, language
 from .packs import Pack, ResolvedRule
 from .registries import Registries
 from .sources import Data
@@ -258,7 +260,30 @@ def trace_rule(pack: Pack, resolved: ResolvedRule, dossier: Data, as_of: date, r
     return RuleTrace(rule.id, fired, steps, max(0, len(items) - MAX_ITEMS))
 
 
-def trace_dossier(pack: Pack, dossier: Data, as_of: date, registries: Registries | None = None, rule_id: str | None = None) -> list[RuleTrace]:
-    """Every rule of ``pack`` for the dossier's kind (or the one named), traced."""
-    rules = [r for r in pack.rules_for(dossier["kind"]) if rule_id is None or r.rule.id == rule_id]
+def trace_dossier(
+    pack: Pack, dossier: Data, as_of: date, registries: Registries | None = None, rule_id: str | None = None, only: Collection[str] | None = None
+) -> list[RuleTrace]:
+    """Every rule of ``pack`` for the dossier's kind (or the one named, or those in ``only``), traced."""
+    rules = [r for r in pack.rules_for(dossier["kind"]) if (rule_id is None or r.rule.id == rule_id) and (only is None or r.rule.id in only)]
     return [trace_rule(pack, r, dossier, as_of, registries) for r in rules]
+
+
+def applies(pack: Pack, kind: str, rule_id: str) -> bool:
+    """Whether ``pack`` applies the rule to dossiers of ``kind`` (what a trace of that rule needs)."""
+    return any(r.rule.id == rule_id for r in pack.rules_for(kind))
+
+
+NOT_APPLIED = N_("rule {rule} is not applied to {kind} dossiers under pack {pack}")
+
+
+def not_applied(pack: Pack, kind: str, rule_id: str) -> str:
+    """Why a named rule has no trace for a dossier (``trace --rule``, ``check --explain RULE_ID``), in the reader's language."""
+    return _(NOT_APPLIED, rule=rule_id, kind=term(kind, "ja" if language() == "ja" else "en"), pack=pack.id)
+
+
+def for_item(rule_trace: RuleTrace, item: str | None) -> list[str]:
+    """The trace's lines, for a finding of a ``for_each`` rule only the steps of its item (its pointer)."""
+    steps = [s for s in rule_trace.steps if item is not None and s.item == item]
+    if not steps:
+        return rule_trace.lines()
+    return [line for step in steps for line in step.lines(1)]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,8 @@ from ..engine import Engine
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
 from ..services.workspace import Backend
-from ..sources import InputError, read_bytes, read_stream
+from ..sources import InputError, load_dossier, read_bytes, read_stream
+from ..trace import RuleTrace, applies, for_item, not_applied, trace_dossier
 from .common import (
     STYLE,
     as_of_option,
@@ -37,8 +39,6 @@ from .common import (
 from .language import lang_option
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from rich.console import Console
 
     from ..report import ErrorRecord, Report
@@ -60,25 +60,78 @@ def expand(paths: Iterable[str]) -> Iterator[str | Path]:
             yield raw
 
 
-def items_for(files: Iterable[str]) -> Iterator[batch.Item]:
-    """The records named on the command line, read here (with a bound) so a bad file becomes an error record."""
+def items_for(files: Iterable[str], kept: dict[str, bytes] | None = None) -> Iterator[batch.Item]:
+    """The records named on the command line, read here (with a bound) so a bad file becomes an error record;
+    each file's bytes also go to ``kept`` (by name) when given, for ``--explain`` to trace what was screened."""
     for source in expand(files):
         name = batch.file_name(source)
         try:
             raw = read_stream(sys.stdin.buffer, name) if source == "-" else read_bytes(Path(source))
-            yield name, None, raw, None
         except InputError as exc:
             yield name, None, None, exc.problems[0]
+            continue
+        if kept is not None:
+            kept[name] = raw
+        yield name, None, raw, None
 
 
-def screen_files(engine: Engine, files: Iterable[str], as_of: date | None) -> tuple[list[Record], batch.Stats]:
+def screen_files(engine: Engine, files: Iterable[str], as_of: date | None, kept: dict[str, bytes] | None = None) -> tuple[list[Record], batch.Stats]:
     """Reports or error records, one per file, and their counts, through the same pipeline as ``batch``."""
     out: list[Record] = []
     stats = batch.Stats()
-    for blob, chunk_stats in batch.results(engine, as_of, 1, batch.chunks(items_for(files))):
+    for blob, chunk_stats in batch.results(engine, as_of, 1, batch.chunks(items_for(files, kept))):
         stats.add(chunk_stats)
         out.extend(orjson.loads(line) for line in blob.splitlines())
     return out, stats
+
+
+EVERY_FINDING = "*"
+"""The value of a bare ``--explain``: the trace of every finding's rule."""
+BARE_EXPLAIN = N_("to explain every finding, put --explain after the files (it takes the word after it as a rule)")
+
+
+@dataclass
+class Explanation:
+    """What ``--explain`` adds to one report: the traces of its findings' rules, or of the rule named."""
+
+    traces: dict[str, RuleTrace] = field(default_factory=dict)
+    named: str | None = None
+    """The rule ``--explain RULE_ID`` named; None when explaining every finding."""
+    not_applied: str | None = None
+    """Why the named rule has no trace for this dossier, in the reader's language."""
+
+    def to_json(self, report: Record) -> Record:
+        out: Record = {"source": report["source"], "dossier_id": report["dossier_id"], "rules": [t.to_json() for t in self.traces.values()]}
+        if self.named is not None:
+            out |= {"rule": self.named, "applied": self.not_applied is None}
+        return out
+
+
+def explain_records(engine: Engine, records: list[Record], kept: dict[str, bytes], rule_id: str) -> dict[int, Explanation]:
+    """The trace of each report's findings (or of the named rule, fired or not), by the report's index, computed by
+    :mod:`dossier_rules.trace` as ``trace`` does: the same compiled conditions, so it cannot disagree with the report."""
+    out: dict[int, Explanation] = {}
+    named = None if rule_id == EVERY_FINDING else rule_id
+    for index, record in enumerate(records):
+        if "errors" in record or record["source"] not in kept:
+            continue
+        data = load_dossier(kept[record["source"]], record["source"])
+        pack = engine.packset.packs[record["pack"]]
+        explanation = Explanation(named=named)
+        if named is not None and not applies(pack, data["kind"], named):
+            explanation.not_applied = not_applied(pack, data["kind"], named)
+        else:
+            only = None if named is not None else {f["rule_id"] for f in record["findings"]}
+            traces = trace_dossier(pack, data, date.fromisoformat(record["as_of"]), engine.registries, named, only)
+            explanation.traces = {t.rule: t for t in traces}
+        out[index] = explanation
+    return out
+
+
+def _known_rule(engine: Engine, rule_id: str | None) -> None:
+    """``--explain RULE_ID`` names a rule some pack has; a file name taken for one says where a bare --explain goes."""
+    if rule_id is not None and rule_id != EVERY_FINDING and engine.packset.rule(rule_id) is None:
+        raise click.UsageError(_("no pack has a rule {rule}", rule=repr(rule_id)) + "; " + _(BARE_EXPLAIN))
 
 
 def typed(records: list[Record]) -> list[Report | ErrorRecord]:
@@ -96,11 +149,21 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True)
 @lang_option
 @click.option(
     "--fail-on", type=click.Choice(["block", "warn", "never"]), default="block", show_default=True, help="Lowest severity that makes the exit code 1."
+)
+@click.option(
+    "--explain",
+    "explain",
+    is_flag=False,
+    flag_value=EVERY_FINDING,
+    default=None,
+    metavar="[RULE_ID]",
+    help="Show why each finding's rule fired, condition by condition, under the finding; with RULE_ID, that rule's trace "
+    "for every dossier, fired or not. A bare --explain goes after the files.",
 )
 @as_of_option
 @engine_option
@@ -108,23 +171,40 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 @registries_option
 @max_age_option
 def check(
-    files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, backend: Backend, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    files: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    explain: str | None,
+    as_of: Any,
+    backend: Backend,
+    packs_dir: Path,
+    registries_dir: Path | None,
+    max_registry_age: int,
 ) -> None:
     """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
 
     Every file gets a report or an error record; a bad file never stops the others.
     """
+    if not files:
+        raise click.UsageError(_("no files to screen") + ("; " + _(BARE_EXPLAIN) if explain not in (None, EVERY_FINDING) else ""))
     engine = make_engine(packs_dir, registries_dir, max_registry_age, backend)
-    records, stats = screen_files(engine, files, as_of.date() if as_of else None)
+    _known_rule(engine, explain)
+    kept: dict[str, bytes] | None = {} if explain else None
+    records, stats = screen_files(engine, files, as_of.date() if as_of else None, kept)
+    explained = explain_records(engine, records, kept, explain) if explain and kept is not None else {}
     counts = summary(stats)
     if fmt == "jsonl":
-        for result in typed(records):
+        for index, result in enumerate(typed(records)):
             click.echo(result.model_dump_json())
+            if index in explained:
+                click.echo(json.dumps({"record_type": "explain"} | explained[index].to_json(records[index]), ensure_ascii=False))
     elif fmt == "json":
-        payload = {"results": [r.model_dump(mode="json") for r in typed(records)], "summary": counts}
+        payload: Record = {"results": [r.model_dump(mode="json") for r in typed(records)], "summary": counts}
+        if explain:
+            payload["explain"] = [explained[i].to_json(records[i]) for i in sorted(explained)]
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        print_text(records, counts)
+        print_text(records, counts, explained=explained)
     raise SystemExit(stats.exit_code(fail_on))
 
 
@@ -132,7 +212,7 @@ SEVERITY_NAMES = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
 KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
 
 
-def print_text(records: list[Record], summary: dict[str, Any], out: Console | None = None) -> None:
+def print_text(records: list[Record], summary: dict[str, Any], out: Console | None = None, explained: dict[int, Explanation] | None = None) -> None:
     """Reports and errors as text in the current language, never cut.
 
     On a terminal lines wrap at its width (long words and values fold); in a
@@ -140,7 +220,7 @@ def print_text(records: list[Record], summary: dict[str, Any], out: Console | No
     than table rows: a table squeezed the message into what the other columns
     left, and Japanese text (no spaces to break at) was cut at the column's end.
     """
-    lines = text_lines(records, summary)
+    lines = text_lines(records, summary, explained)
     if out is None and not sys.stdout.isatty():
         write_plain(lines, sys.stdout)
         return
@@ -149,17 +229,23 @@ def print_text(records: list[Record], summary: dict[str, Any], out: Console | No
         _emit(out, segments, indent)
 
 
-def text_lines(records: list[Record], summary: dict[str, Any]) -> list[tuple[int, list[Segment]]]:
-    """What :func:`print_text` prints: each line's indent and its styled pieces."""
+def text_lines(records: list[Record], summary: dict[str, Any], explained: dict[int, Explanation] | None = None) -> list[tuple[int, list[Segment]]]:
+    """What :func:`print_text` prints: each line's indent and its styled pieces (with ``--explain``, the traces)."""
     lines: list[tuple[int, list[Segment]]] = []
-    for record in records:
+    for index, record in enumerate(records):
         if "errors" in record:
             lines.extend((0, _error_line(record["source"], err)) for err in record["errors"])
             continue
+        explanation = (explained or {}).get(index)
         lines.append((0, _report_header(record)))
         lines.extend((2, _data_warning(warning)) for warning in record["data_warnings"])
         for finding in record["findings"]:
             lines.extend(_finding_lines(finding))
+            if explanation is not None and explanation.named is None and finding["rule_id"] in explanation.traces:
+                lines.append((6, [(_("Why it was found") + ":", "italic")]))
+                lines.extend((6, [(line, "dim")]) for line in for_item(explanation.traces[finding["rule_id"]], finding.get("item")))
+        if explanation is not None and explanation.named is not None:
+            lines.extend(_named_trace(explanation))
     f = summary["findings"]
     line = _(
         "{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
@@ -171,6 +257,16 @@ def text_lines(records: list[Record], summary: dict[str, Any]) -> list[tuple[int
         info=f["info"],
     )
     lines.append((0, [(line, None)]))
+    return lines
+
+
+def _named_trace(explanation: Explanation) -> list[tuple[int, list[Segment]]]:
+    """``--explain RULE_ID`` under a report: the rule's trace, fired or not, or why this dossier has none."""
+    if explanation.not_applied is not None:
+        return [(2, [(explanation.not_applied, "italic")])]
+    lines: list[tuple[int, list[Segment]]] = [(2, [(_("Trace of rule {rule}", rule=explanation.named) + ":", "italic")])]
+    for rule_trace in explanation.traces.values():
+        lines.extend((4, [(line, "dim")]) for line in rule_trace.lines())
     return lines
 
 

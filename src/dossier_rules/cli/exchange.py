@@ -228,7 +228,7 @@ def exchange_inbox(countries: tuple[str, ...], outbox: Path) -> None:
 
 
 @exchange.command("agenda")
-@click.option("--country", required=True, help="The partner (KH, LA, KG, TJ, PK).")
+@click.option("--country", required=True, help="The partner, by its two-letter country code (one a pack covers).")
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day of the period, YYYY-MM-DD.")
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day of the period, YYYY-MM-DD.")
 @click.option("--due", "due", multiple=True, help="A partner's due period for results, COUNTRY=DAYS (repeatable).")

@@ -1,8 +1,10 @@
-"""``packs`` (list, show, lint, test, coverage) and ``explain``: what rule authors use."""
+"""``packs`` (list, show, lint, fmt, test, coverage) and ``explain``: what rule authors use."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import shutil
 from pathlib import Path
 
 import click
@@ -11,7 +13,7 @@ from rich.text import Text
 from .. import codegen, coverage, workers
 from ..errors import DossierError
 from ..locale import N_, _, language
-from ..packs import PackSet
+from ..packs import PackSet, pack_files
 from ..results import severity_label
 from ..scaffold import write_new_pack
 from ..services import catalog
@@ -135,6 +137,59 @@ def packs_lint(paths: tuple[Path, ...]) -> None:
         click.echo(_("{count} problem(s)").format(count=len(blocking)), err=True)
         raise SystemExit(EXIT_FINDINGS)
     click.echo(_("packs are clean"))
+
+
+@packs.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; list the files not in the canonical layout and exit 1 if any.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what formatting would change, as a unified diff.")
+def packs_fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
+    """Lay out pack files canonically, comments kept (directories: their *.yaml files).
+
+    Keys in the order the pack format declares them, two-space indentation,
+    quoting as written, lines never wrapped (docs/authoring.md). Formatting
+    twice changes nothing. Exit 0 when done (or, with --check, when every file
+    is already canonical), 1 when --check finds files to reformat, 2 when a file
+    cannot be read.
+    """
+    from ..pack_format import format_file
+
+    problems = []
+    changed = []
+    for path in _pack_paths(paths):
+        try:
+            result = format_file(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not result.changed:
+            continue
+        changed.append(path)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(result.before.splitlines(True), result.after.splitlines(True), f"{path}", f"{path} (fmt)")), nl=False)
+        elif check_only:
+            click.echo(_("{path}: not in the canonical layout (dossier-rules packs fmt {path} rewrites it)", path=path))
+        else:
+            _rewrite(path, result.after)
+            click.echo(_("reformatted {path}", path=path))
+    print_problems(problems)
+    if problems:
+        raise SystemExit(EXIT_INPUT)
+    if changed and (check_only or show_diff):
+        raise SystemExit(EXIT_FINDINGS if check_only else EXIT_OK)
+
+
+def _pack_paths(paths: tuple[Path, ...]) -> list[Path]:
+    """The files named, a directory standing for its pack files (``*.yaml``, as the loader reads them)."""
+    return [file for path in paths for file in (pack_files(path) if path.is_dir() else [path])]
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Replace a pack file whole (a reader never sees half of it), keeping its permissions."""
+    temporary = path.with_name(f".{path.name}.fmt")
+    temporary.write_text(text, encoding="utf-8")
+    shutil.copymode(path, temporary)
+    temporary.replace(path)
 
 
 @packs.command("new")

@@ -41,7 +41,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: datetime | None) ->
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filter options of :class:`dossier_rules.results.Filter`, repeatable, for every command that filters results."""
     options = [
-        click.option("--country", "countries", multiple=True, help="Partner country (KH, LA, KG, TJ, PK); repeat for several."),
+        click.option("--country", "countries", multiple=True, help="Partner country, by its two-letter code (one a pack covers); repeat for several."),
         click.option("--kind", "kinds", multiple=True, type=click.Choice(["candidate", "broker"])),
         click.option("--outcome", "outcomes", multiple=True, type=click.Choice(list(OUTCOMES))),
         click.option("--severity", "severities", multiple=True, type=click.Choice(["block", "warn", "info"]), help="Findings of this severity."),

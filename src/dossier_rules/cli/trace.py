@@ -30,7 +30,7 @@ def trace(dossier: Path, rule_id: str | None, fmt: str, as_of: Any, packs_dir: P
     did, 2 when the dossier or the packs cannot be read.
     """
     from ..engine import Engine
-    from ..trace import trace_dossier
+    from ..trace import applies, not_applied, trace_dossier
 
     packset = load_packset(packs_dir)
     registries = load_registry_set(packs_dir, registries_dir)
@@ -41,8 +41,8 @@ def trace(dossier: Path, rule_id: str | None, fmt: str, as_of: Any, packs_dir: P
     except InputError as exc:
         print_problems(exc.problems)
         raise SystemExit(EXIT_INPUT) from None
-    if rule_id is not None and rule_id not in {r.rule.id for r in pack.rules_for(data["kind"])}:
-        raise click.UsageError(_("rule {rule} is not applied to {kind} dossiers under pack {pack}").format(rule=rule_id, kind=data["kind"], pack=pack.id))
+    if rule_id is not None and not applies(pack, data["kind"], rule_id):
+        raise click.UsageError(not_applied(pack, data["kind"], rule_id))
     day = as_of.date() if as_of else as_date(data["submitted"])
     traces = trace_dossier(pack, data, day, registries, rule_id)
     if fmt == "json":

@@ -78,7 +78,7 @@ def title(view: str, lang: str) -> str:
 
 
 def country_label(code: str | None, lang: str) -> str | None:
-    """A country in words (カンボジア, Cambodia); ``None`` stays empty."""
+    """A country in words (ベトナム, Vietnam); ``None`` stays empty."""
     return label(code, _lang(lang), "country") if code else None
 
 

@@ -108,7 +108,7 @@ def expects_result(act: str, provision: str, agency_report: str | None) -> bool:
 
 
 def due_periods(specs: tuple[str, ...] | list[str]) -> dict[str, int]:
-    """``KH=60`` per partner (days, 1 to 3650); a bad one is refused (``framework.bad_due``)."""
+    """``PH=60`` per partner (days, 1 to 3650); a bad one is refused (``framework.bad_due``)."""
     out: dict[str, int] = {}
     for spec in specs:
         country, _sep, days = spec.partition("=")

@@ -6,7 +6,7 @@ answer, close, withdraw: each one logged through its one gate) and
 are typed errors, answered with the status
 :data:`dossier_rules.server.errors.STATUS_BY_CODE` gives them.
 
-Due periods for partners' results: ``DOSSIER_RULES_DUE_DAYS`` (``KH=60,LA=90``),
+Due periods for partners' results: ``DOSSIER_RULES_DUE_DAYS`` (``PH=60,VN=90``),
 90 days for a partner not named.
 """
 

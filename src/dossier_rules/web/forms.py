@@ -211,21 +211,21 @@ def _vocabulary(annotation: Any, key: str) -> str | None:
 
 
 def _coded(vocabulary: str, first: str, chosen: list[str]) -> list[tuple[str, str]]:
-    """The labelled codes of a vocabulary, the dossier's country (or its currency) first; a chosen code without a label kept."""
+    """The labelled codes of a vocabulary, the dossier's country (or the currency its pack declares) first; a chosen code
+    without a label kept."""
     if vocabulary == "currency":
-        table = labels.CURRENCIES
+        table = labels.currency_table()
     elif vocabulary in labels.VOCABULARIES:
         table = labels.vocabulary_table(vocabulary)
     else:
         table = labels.ENUMS[vocabulary]
-    order = sorted(table, key=lambda code: (code != first, code != FIRST_CURRENCY.get(first) if vocabulary == "currency" else False))
+    currency = labels.first_currency(first) if vocabulary == "currency" and first else None
+    order = sorted(table, key=lambda code: (code != first, code != currency))
     extra = [code for code in chosen if code and code not in table]
     lang: labels.Lang = "ja" if language() == "ja" else "en"
     return [(code, table[code][0 if lang == "ja" else 1]) for code in order] + [(code, words.code_words(code, vocabulary)) for code in extra]
 
 
-FIRST_CURRENCY = {"KH": "USD", "LA": "LAK", "KG": "KGS", "TJ": "TJS", "PK": "PKR"}
-"""The currency offered first for a country's dossier (fees in Cambodia are mostly quoted in US dollars)."""
 ROW = "_row"
 """The marker every row of a repeating group sends, so an empty row still exists while the form is being filled."""
 PICK = "_pick"
