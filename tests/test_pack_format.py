@@ -113,3 +113,12 @@ def test_an_unreadable_file_is_named_with_its_line_and_exits_2(tmp_path: Path) -
     assert f"{tmp_path / 'cc.yaml'}:1:" in result.stderr and "must be a YAML mapping" in result.stderr
     with pytest.raises(InputError):
         canonical("[", "inline.yaml")
+
+
+@pytest.mark.parametrize("parent", ["common", "kh-la-kg-tj"])
+def test_a_scaffolded_pack_is_already_in_the_canonical_layout(parent: str, tmp_path: Path) -> None:
+    packs = tmp_path / "rules"
+    shutil.copytree(RULES, packs)
+    assert cli("packs", "new", "VN", "--packs", str(packs), "--extends", parent).exit_code == 0
+    checked = cli("packs", "fmt", "--check", str(packs / "vn.yaml"))
+    assert checked.exit_code == 0, checked.output

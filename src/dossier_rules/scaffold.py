@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from .labels import cldr_name
-from .packs import PackSet, PackSource
+from .packs import PackSet, PackSource, TestBase
 from .sources import InputError, Problem
 
 TODO = "TODO"
@@ -66,7 +66,8 @@ def _render(code: str, parent: PackSource) -> str:
     cc = code.lower()
     provisions = "\n".join(f'    {name}: "{TODO}"' for name in placeholders(parent)) or "    {}"
     words = "\n".join(f'    {name}: {{ja: "{TODO}", en: "{TODO}"}}' for name in wordings(parent)) or "    {}"
-    kinds = sorted({rule.spec.applies_to for rule in parent.rules} | {"candidate"})
+    used = {rule.spec.applies_to for rule in parent.rules} | {"candidate"}
+    kinds = [kind for kind in TestBase.model_fields if kind in used]  # the order packs fmt writes them
     bases = "\n".join(_BASES[kind].format(cc=cc, CC=code) for kind in kinds)
     names = [cldr_name(code, lang) for lang in ("ja", "en")]
     name = f"only if the MOC names the country otherwise than CLDR ({names[0]} / {names[1]})" if all(names) else f"CLDR has no name for {code}: give one"
@@ -139,6 +140,7 @@ pack:
   version: 0.1.0
   country: {CC}
   # country_name: {{ja: ..., en: ...}}  # {name}
+  # currency: USD                     # the currency the form offers first, when fees are not quoted in CLDR's currency of the country
   extends: [{parent}]
   title:
     ja: "{TODO}: 日本・相手国協力覚書（相手省庁名, 署名年）"
@@ -159,10 +161,10 @@ pack:
       article: "{TODO}"
       starts_on: null
       start_rule: {{ja: "{TODO}", en: "{TODO}"}}
-  provisions:                         # this MOC's article for each provision the shared rules cite
-{provisions}
   wording:                            # this MOC's own words where the texts differ, quoted by the shared rules as {{@name}}
 {words}
+  provisions:                         # this MOC's article for each provision the shared rules cite
+{provisions}
   articles:                           # the provisions only this MOC has (the coverage matrix lists them)
     - article: "{TODO}"
       title: {{ja: "{TODO}", en: "{TODO}"}}
