@@ -61,9 +61,9 @@ DONE = {
     "close": N_("{id} was closed."),
     "withdraw": N_("{id} was withdrawn; the reason is kept with it."),
     "approve": N_("{id} was approved."),
-    "drafted": N_("Drafted: {id}. Approve it before it is sent."),
 }
 """What each change says it did, on the page it returns to."""
+DRAFTED = N_("Drafted: {id}. Approve it before it is sent.")
 REQUIRED = N_("Enter this.")
 NOT_A_DATE = N_("Enter a date (year, month, day).")
 IN_FUTURE = N_("This date is in the future.")
@@ -376,7 +376,7 @@ def japan_page(request: Request, screening: str = "", done: str = "") -> Respons
         return who
     with pages.page(request, who):
         values = _from_screening(request, who, screening) if screening else {}
-        return _japan_page(request, who, values=values, done=_(DONE["drafted"], id=done) if done else None)
+        return _japan_page(request, who, values=values, done=_(DRAFTED, id=done) if done else None)
 
 
 def _from_screening(request: Request, who: Principal, sid: str) -> dict[str, str]:
@@ -465,12 +465,13 @@ def _draft_inquiry(request: Request, who: Principal, values: dict[str, str]) -> 
 
 
 @router.get("/exchange/japan/{did}")
-def dispatch_page(did: str, request: Request, done: str = "") -> Response:
+def dispatch_page(did: str, request: Request, done: str = "", how: str = "") -> Response:
     who = _signed_in_reviewer(request)
     if isinstance(who, Response):
         return who
     with pages.page(request, who):
-        return _dispatch_page(request, who, did, done=_(DONE[done], id=did, how="") if done in DONE else None)
+        message = _(DRAFTED, id=did) if done == "drafted" else _(DONE[done], id=did, how=term_in("send_how", how)) if done in DONE else None
+        return _dispatch_page(request, who, did, done=message)
 
 
 def _dispatch_page(request: Request, who: Principal, did: str, errors: dict[str, str] | None = None, **extra: Any) -> HTMLResponse:
@@ -521,7 +522,8 @@ def _change_dispatch(request: Request, who: Principal, did: str, action: str, va
             exchange.change_dispatch(service, did, action, pages._reviewer_of(who), request.app.state.engine.packset, _today(), **data)
         except DossierError as exc:
             return _dispatch_page(request, who, did, values=values, error=exc.message(), status=pages.STATUS_BY_CODE.get(exc.code, 409))
-    return RedirectResponse(f"/exchange/japan/{did}?{urlencode({'done': action})}", status_code=303)
+    query = {"done": action} | ({"how": data["how"]} if action == "send" else {})
+    return RedirectResponse(f"/exchange/japan/{did}?{urlencode(query)}", status_code=303)
 
 
 # --------------------------------------------------------------------------- the 4(2) agenda
