@@ -316,9 +316,7 @@ def _record_received(request: Request, who: Principal, values: dict[str, str]) -
     engine: Engine = request.app.state.engine
     with pages._notices(request) as service:
         try:
-            received = exchange.receive(
-                service, engine.packset, workspace.registries_dir, json.dumps(body).encode(), "form", pages._reviewer_of(who), today
-            )
+            received = exchange.receive(service, engine.packset, workspace.registries_dir, json.dumps(body).encode(), "form", pages._reviewer_of(who), today)
         except DossierError as exc:
             wrong = {"notice_id": exc.message()} if exc.code in ("framework.unknown_notice", "framework.other_partner") else {}
             status = 422 if exc.code == "framework.refused" else pages.STATUS_BY_CODE.get(exc.code, 409)
