@@ -8,12 +8,13 @@ every code it shows is labelled from the one vocabulary (:data:`dossier_rules.la
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from .. import labels
 from ..framework import life
-from ..locale import language
+from ..locale import N_, language, translate
 from ..services.notices import NoticeService
 from . import words
 
@@ -80,26 +81,33 @@ STEP_WORDS = {
 """The state each step of a notice's history leads to, named in the vocabulary's words."""
 
 
+DETAILS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "how": (N_("How it was sent"), lambda code: term_in("send_how", code)),
+    "action": (N_("What the partner did"), lambda code: term_in("partner_action", code)),
+    "reference": (N_("Document reference"), str),
+    "received_on": (N_("Date of the partner's document"), words.date_words),
+    "reason": (N_("Reason for withdrawing"), str),
+    "note": (N_("Note"), str),
+    "received_id": (N_("Communication received"), str),
+}
+"""What a step of the history may carry, labelled, in the order shown."""
+
+
+def colon() -> str:
+    return "：" if lang() == "ja" else ": "
+
+
 def history_rows(history: dict[str, Any], zone: str, display: Any) -> list[dict[str, str]]:
     """A notice's history as rows a reviewer reads: what happened (in words), by whom (display name), when (office time)."""
     rows = []
     for step in history["steps"]:
-        details = []
-        if step.get("how"):
-            details.append(term_in("send_how", step["how"]))
-        if step.get("action"):
-            details.append(term_in("partner_action", step["action"]))
-        for key in ("reference", "reason", "note"):
-            if step.get(key):
-                details.append(str(step[key]))
-        if step.get("received_on"):
-            details.append(words.date_words(step["received_on"]))
+        details = [f"{translate(label)}{colon()}{shown(step[key])}" for key, (label, shown) in DETAILS.items() if step.get(key)]
         rows.append(
             {
                 "what": term_in("notice_state", STEP_WORDS.get(step["kind"], step["kind"])),
                 "by": display(step.get("by")) if step.get("by") else "",
                 "at": words.time_words(step["at"], zone) if step.get("at") else "",
-                "details": "、".join(details) if lang() == "ja" else "; ".join(details),
+                "details": ("、" if lang() == "ja" else "; ").join(details),
             }
         )
     return rows
