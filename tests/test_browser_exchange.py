@@ -126,7 +126,7 @@ def test_a_revocation_is_received_in_the_inbox(page_as: Any, shot: Any) -> None:
     page.get_by_role("navigation").get_by_role("link", name="受領文書").click()
     page.wait_for_url("**/exchange/inbox")
     page.get_by_label("文書の種類").select_option(label="認定の取消しの通報")
-    page.get_by_label("相手国", exact=True).first.select_option(label="カンボジア")
+    page.locator("#in-country").select_option(label="カンボジア")  # the list above has its own partner filter
     page.get_by_label("文書の日付").fill(TODAY)
     page.get_by_label("受領日").fill(TODAY)
     page.get_by_label("文書番号").fill("MoLVT 12/2026")
