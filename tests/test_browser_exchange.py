@@ -29,6 +29,7 @@ from .test_browser import (  # noqa: F401 (fixtures and the skip mark)
     shot,
     upload,
 )
+from .test_browser_csp import watch_violations
 
 TODAY = date.today().isoformat()
 
@@ -83,6 +84,7 @@ def _japanese(page: Any) -> Any:
 
 def test_a_finding_notice_is_approved_sent_answered_and_closed(page_as: Any, shot: Any) -> None:  # noqa: F811
     page = _japanese(page_as("reviewer"))
+    blocked = watch_violations(page)
     asked = _confirming(page)
     upload(page, SAMPLE)
     page.get_by_role("button", name="この審査結果から情報提供の案を作成").click()
@@ -118,6 +120,7 @@ def test_a_finding_notice_is_approved_sent_answered_and_closed(page_as: Any, sho
     _english(page)
     assert "closed" in page.locator("dl.facts").first.inner_text() and "e-mail" in page.locator("table.list").inner_text()
     shot(page, "notice-life-en")
+    assert blocked == []  # nothing the Content-Security-Policy forbids was attempted
 
 
 def test_a_revocation_is_received_in_the_inbox(page_as: Any, shot: Any) -> None:  # noqa: F811
@@ -145,6 +148,7 @@ def test_a_revocation_is_received_in_the_inbox(page_as: Any, shot: Any) -> None:
 
 def test_an_inquiry_drafted_from_a_result_and_the_agenda_printed(page_as: Any, shot: Any) -> None:  # noqa: F811
     page = _japanese(page_as("reviewer"))
+    blocked = watch_violations(page)
     _confirming(page)
     upload(page, SAMPLE)
     page.get_by_role("link", name="相手国への照会の案を作成").click()
@@ -178,3 +182,4 @@ def test_an_inquiry_drafted_from_a_result_and_the_agenda_printed(page_as: Any, s
     _english(page)
     assert page.get_by_role("heading", level=2).first.inner_text() == "Agenda of the consultation with Cambodia"
     shot(page, "agenda-en")
+    assert blocked == []
