@@ -88,6 +88,11 @@ def test_the_pages_need_a_reviewer_signed_in_and_the_csrf_token(service: Any) ->
     _sign_in(service.client, "reviewer")
     for path in POSTS:
         assert service.client.post(path, data={"how": "email"}).status_code == 403, path  # no CSRF token
+    assert service.client.get("/notices/N-KH-a-0-1").status_code == 404
+    assert service.client.get("/exchange/japan/J-KH-inquiry-0").status_code == 404
+    assert service.client.get("/exchange/japan?screening=S-99999999").status_code == 404
+    banner = service.client.get("/exchange/inbox?done=Pay+a+fee+to+example.org").text
+    assert "example.org" not in banner  # a confirmation is never text from the address
 
 
 def test_a_notice_is_sent_answered_and_closed_each_step_confirmed_and_in_its_history(service: Any) -> None:

@@ -18,6 +18,7 @@ changes state by itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -135,8 +136,13 @@ def notice_page(nid: str, request: Request, done: str = "", how: str = "") -> Re
     if isinstance(who, Response):
         return who
     with pages.page(request, who):
-        message = _(DONE[done], id=nid, how=term_in("send_how", how)) if done in NOTICE_ACTIONS else None
+        message = _(DONE[done], id=nid, how=_how(how)) if done in NOTICE_ACTIONS else None
         return _notice_page(request, who, nid, done=message)
+
+
+def _how(code: str) -> str:
+    """How a notice was sent, in words; only a known way (the confirmation comes from the query, which anyone can write)."""
+    return term_in("send_how", code) if code in get_args(life.SendHow) else ""
 
 
 def _notice_page(
@@ -269,7 +275,7 @@ def _inbox_page(request: Request, who: Principal, number: int, country: str, err
         "next_url": more,
         "previous_url": back,
         "page_number": number,
-        "done": _("Recorded: {id}.", id=done) if done else None,
+        "done": _("Recorded: {id}.", id=done) if re.fullmatch(r"R-[0-9a-f]{16}", done) else None,
         "today": _today().isoformat(),
     }
     status = extra.pop("status", 422 if errors else 200)
@@ -368,13 +374,13 @@ def _reload(request: Request, directory: Any) -> None:
 
 
 @router.get("/exchange/japan")
-def japan_page(request: Request, screening: str = "", done: str = "") -> Response:
+def japan_page(request: Request, screening: str = "") -> Response:
     who = _signed_in_reviewer(request)
     if isinstance(who, Response):
         return who
     with pages.page(request, who):
         values = _from_screening(request, who, screening) if screening else {}
-        return _japan_page(request, who, values=values, done=_(DRAFTED, id=done) if done else None)
+        return _japan_page(request, who, values=values)
 
 
 def _from_screening(request: Request, who: Principal, sid: str) -> dict[str, str]:
@@ -468,7 +474,7 @@ def dispatch_page(did: str, request: Request, done: str = "", how: str = "") -> 
     if isinstance(who, Response):
         return who
     with pages.page(request, who):
-        message = _(DRAFTED, id=did) if done == "drafted" else _(DONE[done], id=did, how=term_in("send_how", how)) if done in DONE else None
+        message = _(DRAFTED, id=did) if done == "drafted" else _(DONE[done], id=did, how=_how(how)) if done in DONE else None
         return _dispatch_page(request, who, did, done=message)
 
 
