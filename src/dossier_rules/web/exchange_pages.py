@@ -237,13 +237,6 @@ def _notice_change(checked: Checked, nid: str, action: str, packset: PackSet, to
 
 
 INBOX_KINDS = tuple(MODELS)
-KIND_FIELDS = {
-    "revocation": ("agency_id", "agency_name", "effective_on"),
-    "accreditation": ("agency_id", "agency_name", "effective_on"),
-    "result": ("notice_id", "text", "action"),
-    "inquiry": ("subject", "due_on"),
-}
-"""The fields of the inbox form each kind of communication uses besides the common ones."""
 
 
 @router.get("/exchange/inbox")
