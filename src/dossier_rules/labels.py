@@ -136,7 +136,42 @@ TERMS: dict[str, dict[str, Label]] = {
     },
     "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "needs review"), "info": ("参考", "for reference")},
     "dossier_kind": {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")},
-    "notice_state": {"draft": ("案（未承認）", "draft"), "approved": ("承認済み", "approved"), "exported": ("出力済み", "exported")},
+    "notice_state": {
+        "draft": ("案（未承認）", "draft"),
+        "approved": ("承認済み", "approved"),
+        "exported": ("出力済み", "exported"),
+        "sent": ("送付済み", "sent"),
+        "answered": ("回答受領", "answered"),
+        "closed": ("完了", "closed"),
+        "withdrawn": ("取下げ", "withdrawn"),
+    },
+    "send_how": {
+        "exported": ("出力した文書を送付", "the exported document"),
+        "email": ("電子メール", "e-mail"),
+        "post": ("郵送", "post"),
+        "courier": ("国際宅配便", "courier"),
+        "in_person": ("手交", "handed over in person"),
+        "diplomatic": ("外交ルート", "diplomatic channel"),
+        "other": ("その他の方法", "another way"),
+    },
+    "partner_action": {
+        "guidance": ("指導", "guidance"),
+        "supervision": ("監督", "supervision"),
+        "suspension": ("業務停止", "suspension"),
+        "revocation": ("認定の取消し", "revocation of the accreditation"),
+        "no_action": ("措置なし", "no action"),
+        "other": ("その他の措置", "another measure"),
+    },
+    "communication_kind": {
+        "revocation": ("認定の取消しの通報", "revocation of an accreditation"),
+        "accreditation": ("認定の通知", "accreditation"),
+        "result": ("調査結果・回答", "investigation result or answer"),
+        "inquiry": ("相手国からの照会", "inquiry from the partner"),
+    },
+    "dispatch_kind": {
+        "improvement_orders": ("改善命令等の通知・通報", "notice of improvement orders"),
+        "inquiry": ("日本からの照会", "inquiry from Japan"),
+    },
     "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},
     "registry": {
         "accredited-agencies": ("認定送出機関一覧", "accredited sending agencies"),
@@ -145,8 +180,10 @@ TERMS: dict[str, dict[str, Label]] = {
         "suspended-sectors": ("受入れ停止中の分野", "sectors with acceptance suspended"),
     },
 }
-"""The product's own vocabulary, not the dossier's: outcomes, severities, kinds of dossier, notice states, user roles
-and the lists rules consult. One table for the command line, the pages and the spreadsheets (glossary: 不適合 /
+"""The product's own vocabulary, not the dossier's: outcomes, severities, kinds of dossier, notice states (the
+outbox's and a notice's life after it: sent, answered, closed, withdrawn), how a notice was sent, what a partner did,
+the kinds of communication received and of Japan's own notices, user roles and the lists rules consult. A code may
+sit in two tables (``revocation``, ``other``): read those with :func:`term_in`. One table for the command line, the pages and the spreadsheets (glossary: 不適合 /
 要確認 / 参考, 不適合あり / 指摘なし / 協力覚書適用期間外, 案件)."""
 
 
@@ -156,6 +193,12 @@ def term(code: str, lang: Lang) -> str:
         if code in table:
             return table[code][0 if lang == "ja" else 1]
     return code
+
+
+def term_in(table: str, code: str, lang: Lang) -> str:
+    """How ``code`` of one table of :data:`TERMS` reads; the code itself when that table has no such code."""
+    found = TERMS.get(table, {}).get(code)
+    return code if found is None else found[0 if lang == "ja" else 1]
 
 
 UNLABELLED: dict[str, Label] = {

@@ -41,7 +41,7 @@ from ..services import catalog as service_catalog
 from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
 from ..services.workspace import Workspace
-from . import forms, view, words
+from . import forms, notice_life, view, words
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -75,6 +75,9 @@ NAV = [
     ("/screenings/new", N_("New screening"), "screener"),
     ("/history", N_("History"), "screener"),
     ("/notices", N_("Notices"), "reviewer"),
+    ("/exchange/inbox", N_("Received"), "reviewer"),
+    ("/exchange/japan", N_("Japan's notices"), "reviewer"),
+    ("/exchange/agenda", N_("Consultation agenda"), "reviewer"),
     ("/packs", N_("Packs"), "screener"),
     ("/registries", N_("Registries"), "screener"),
 ]
@@ -598,22 +601,26 @@ def _date(text: str) -> date | None:
 
 
 @router.get("/notices")
-def notices(request: Request, state: str = "", preview: str = "") -> Response:
+def notices(request: Request, state: str = "", preview: str = "", country: str = "") -> Response:
     who = optional_principal(request)
     if who is None:
         return to_login(request)
     who = _reviewer(who)
     with page(request, who):
-        return _notices_page(request, who, state, preview=preview)
+        return _notices_page(request, who, state, preview=preview, country=country)
 
 
-def _notices_page(request: Request, who: Principal, state: str, error: str | None = None, status: int = 200, preview: str = "") -> HTMLResponse:
-    """The notices, grouped by partner and act, each naming its intermediary; ``preview`` opens one notice's
-    partner-facing document in the page (as text: no frame, which the service's headers forbid), beside its approve
-    and export buttons, and is logged as a preview; ``error`` says why the last form was refused."""
-    chosen = sharing.NoticeFilter(states=frozenset([state]) if state in ("draft", "approved", "exported") else frozenset())
+def _notices_page(
+    request: Request, who: Principal, state: str, error: str | None = None, status: int = 200, preview: str = "", country: str = ""
+) -> HTMLResponse:
+    """The notices, grouped by partner and act, each naming its intermediary, with its life (state, days waited,
+    overdue: overdue first), filtered by partner and state; ``preview`` opens one notice's partner-facing document in
+    the page (as text: no frame, which the service's headers forbid), beside its approve and export buttons, and is
+    logged as a preview; ``error`` says why the last form was refused."""
+    chosen = sharing.NoticeFilter(countries=frozenset([country]) if country else frozenset())
     with _notices(request) as service:
-        rows = [{**row, "intermediary": _intermediary_words(service, row["id"])} for row in service.listing(chosen)]
+        listed = [{**row, "intermediary": _intermediary_words(service, row["id"])} for row in service.listing(chosen)]
+        rows = [r for r in notice_life.with_life(service, listed, datetime.now(UTC).date()) if not state or r["state"] == state]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["country"], row["act"]), []).append(row)
@@ -621,7 +628,9 @@ def _notices_page(request: Request, who: Principal, state: str, error: str | Non
     if shown is not None:
         with _notices(request) as service:
             shown = {**shown, "html": MARKDOWN.render(service.preview(shown["id"], "md", _reviewer_of(who)))}
-    return render(request, who, "notices.html", status=status, groups=sorted(groups.items()), state=state, error=error, preview=shown)
+    ordered = sorted(groups.items(), key=lambda g: (not any(r["overdue"] for r in g[1]), g[0]))
+    filters = {"state": state, "country": country, "countries": _countries(request)}
+    return render(request, who, "notices.html", status=status, groups=ordered, state=state, error=error, preview=shown, filters=filters)
 
 
 def _intermediary_words(service: NoticeService, nid: str) -> str:
