@@ -44,6 +44,7 @@ INPUT_CODES = (
     "framework.subject_missing",
     "framework.refused",
     "framework.unknown_notice",
+    "framework.nothing_to_withdraw",
     "framework.other_partner",
     "framework.bad_due",
     "framework.bad_period",
