@@ -177,7 +177,13 @@ def test_report_records_registries_and_is_reproducible(engine: Engine) -> None:
     again = engine.evaluate(dossier, as_of=date(2025, 8, 4), source="x")
     assert first.model_dump_json(exclude={"generated_at"}) == again.model_dump_json(exclude={"generated_at"})
     used = {(r.country, r.kind): r for r in first.registries}
-    assert set(used) == {("LA", "accredited-agencies"), ("LA", "intermediary-reports"), ("JP", "improvement-orders"), ("JP", "support-organisations"), ("JP", "suspended-sectors")}
+    assert set(used) == {
+        ("LA", "accredited-agencies"),
+        ("LA", "intermediary-reports"),
+        ("JP", "improvement-orders"),
+        ("JP", "support-organisations"),
+        ("JP", "suspended-sectors"),
+    }
     assert all(r.sha256 and len(r.sha256) == 64 and r.retrieved_on and r.sample for r in used.values())
     assert {"la-kg-tj.agency-revoked", "la-kg-tj.receiving-organisation-under-order", "la-kg-tj.support-organisation-not-registered"} <= set(rule_ids(first))
 

@@ -162,8 +162,7 @@ def _cite_reports(finding: Data, view: RegistryView, dossier: Data) -> Data:
     for lang, text in finding["message"].items():
         each = [translate(REPORT_RECEIVED_ON, lang).format(note=e.note or e.id, received_on=e.listed_from) for e in entries]
         message[lang] = text + translate(REPORTS_RECEIVED, lang).format(reports=("、" if lang == "ja" else "; ").join(each))
-    reports = [REPORT_RECEIVED_ON.format(note=e.note or e.id, received_on=e.listed_from) for e in entries]
-    return {**finding, "message": message, "subject": {**(finding["subject"] or {}), "reports": reports}}
+    return {**finding, "message": message, "subject": {**(finding["subject"] or {}), "reports": [e.note or e.id for e in entries]}}
 
 
 def _finding(**fields: Any) -> Data:

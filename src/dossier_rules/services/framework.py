@@ -142,7 +142,12 @@ def _changed(directory: Path, item: Listed, update: _Update) -> tuple[str, bytes
 
 def report_note(ministry: str, reference: str, dated: date, rid: str) -> str:
     """How an entry of ``intermediary-reports`` names the message it came from: the partner's reference and date, and the receipt id."""
-    return f"{ministry} {reference}, {dated.isoformat()} ({rid})"
+    return f"{_named(ministry, reference)}, {dated.isoformat()} ({rid})"
+
+
+def _named(ministry: str, reference: str) -> str:
+    """A partner's reference with its ministry in front, once ("MoLVT No. 120/25", whether or not the reference says MoLVT)."""
+    return reference if reference.startswith(ministry) else f"{ministry} {reference}"
 
 
 def _report_change(entries: list[Entry], item: inbox.IntermediaryReport | inbox.ReportWithdrawal, ministry: str, note: str) -> list[Entry]:
@@ -157,7 +162,7 @@ def _report_change(entries: list[Entry], item: inbox.IntermediaryReport | inbox.
         kept = [e for e in entries if not (e in current and e.listed_from == day)]  # the same day: the later report replaces it
         ended = [e.model_copy(update={"ended_on": day, "ended_because": "superseded"}) if e in current else e for e in kept]
         return [*ended, Entry(id=who.id, name=who.name, listed_from=day, note=note)]
-    named = [e for e in current if (e.note or "").startswith(f"{ministry} {item.withdraws}, ")]
+    named = [e for e in current if (e.note or "").startswith(f"{_named(ministry, item.withdraws)}, ")]
     if not named:
         raise DossierError("framework.nothing_to_withdraw", country=item.country, reference=item.withdraws, intermediary=who.id)
     return [
