@@ -120,8 +120,11 @@ def test_a_withdrawn_report_no_longer_warns_from_the_day_the_withdrawal_was_rece
     receive(service, packset, registries_dir, withdrawal())
     assert warned(packset, registries_dir, clean, date(2025, 9, 30)) == []
     assert [f.rule_id for f in warned(packset, registries_dir, clean, date(2025, 9, 27))] == [RULE]  # as of before the withdrawal
-    (entry,) = Registry.model_validate_json((registries_dir / LIST).read_bytes()).entries
-    assert (entry.ended_on, entry.ended_because) == (date(2025, 9, 28), "withdrawn") and "MoLVT No. 131/25" in (entry.note or "")
+    listed = Registry.model_validate_json((registries_dir / LIST).read_bytes())
+    (entry,) = listed.entries
+    assert (entry.ended_on, entry.ended_because) == (date(2025, 9, 28), "withdrawn") and "MoLVT No. 131/25" in listed.source
+    (before,) = warned(packset, registries_dir, clean, date(2025, 9, 27))
+    assert "131/25" not in before.message.en  # as of a day before, the report is cited as it then stood
     assert [r["kind"] for r in inbox_service.listing(service, frozenset(["KH"]))] == ["report_withdrawal", "intermediary_report"]
 
 

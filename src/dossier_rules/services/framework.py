@@ -154,7 +154,10 @@ def _report_change(entries: list[Entry], item: inbox.IntermediaryReport | inbox.
     """A report listed from the day it was received, superseding the current one about the same intermediary; or a report withdrawn.
 
     A withdrawal names the report by the partner's reference; no current report of
-    that intermediary with that reference is ``framework.nothing_to_withdraw``.
+    that intermediary with that reference is ``framework.nothing_to_withdraw``. The
+    entry keeps the report's own note, so a screening as of a day before the
+    withdrawal cites the report as it then stood; the withdrawal is named by the
+    list's source, the inbox row and the import history.
     """
     day, who = item.received_on, item.intermediary
     current = [e for e in entries if e.id == who.id and e.active_on(day)]
@@ -165,9 +168,7 @@ def _report_change(entries: list[Entry], item: inbox.IntermediaryReport | inbox.
     named = [e for e in current if (e.note or "").startswith(f"{_named(ministry, item.withdraws)}, ")]
     if not named:
         raise DossierError("framework.nothing_to_withdraw", country=item.country, reference=item.withdraws, intermediary=who.id)
-    return [
-        e.model_copy(update={"ended_on": day, "ended_because": "withdrawn", "note": f"{e.note}; withdrawn per {note}"}) if e in named else e for e in entries
-    ]
+    return [e.model_copy(update={"ended_on": day, "ended_because": "withdrawn"}) if e in named else e for e in entries]
 
 
 def listing(service: NoticeService, countries: frozenset[str]) -> list[dict[str, Any]]:
