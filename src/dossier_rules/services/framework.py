@@ -11,6 +11,13 @@ packs consult, not a shipped sample). Then:
   message becoming the list's source and the entry's note, so the import
   history and the list itself say "revoked per <ministry> <reference> of
   <date>";
+* a partner's 4(1) information about an intermediary becomes an entry of
+  its list ``intermediary-reports`` (from the day received, superseding the
+  current one about that intermediary), and its withdrawal ends that entry;
+  the common pack's rules consult the list and cite the entry's note;
+* a registry change is written inside the transaction of the inbox row (and
+  its log entry and import history), and the file is put back if anything
+  after it fails: never a list changed by a message the inbox does not hold;
 * an inquiry waits for Japan's reply (:func:`reply`), overdue past its due date;
 * a result becomes the answer of its notice, through the notices service's
   one gate, in the same transaction as the inbox row and the log entry.
