@@ -395,10 +395,14 @@ class Engine:
         return out
 
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
-        """Record each registry the pack consults; warn when one is missing or older than allowed."""
+        """Record each registry the pack consults; warn when one is missing or older than allowed.
+
+        The partner's 4(1) reports are a list kept by the inbox, not retrieved from a publication: it is as
+        current as the last message received, so its age is never a reason to warn.
+        """
         used, warnings = [], []
         for identity in self.consulted(pack.id):
-            seen = registry_used(identity, as_of, self.max_registry_age)
+            seen = registry_used(identity, as_of, None if identity["kind"] == REPORTS else self.max_registry_age)
             used.append(seen)
             if seen["status"] != "ok":
                 kind = seen["kind"]
