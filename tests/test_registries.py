@@ -148,6 +148,14 @@ def test_lookups_are_statically_checked() -> None:
         cond.parse({"field": "sending_agency.accreditation.number", "listed_under_other_name": {"in": "accredited-agencies", "name": "submitted"}}, SCOPE)
 
 
+def test_listed_in_takes_a_party_only_where_a_party_is() -> None:
+    assert "intermediary-reports" in cond.registries_used(cond.parse({"field": "sending_agency", "listed_in": "intermediary-reports"}, SCOPE))
+    with pytest.raises(cond.ConditionError, match="looks up an identifier"):
+        cond.parse({"field": "sending_agency", "revoked_in": "intermediary-reports"}, SCOPE)  # a party is looked up only by listed_in
+    with pytest.raises(cond.ConditionError, match="looks up an identifier"):
+        cond.parse({"field": "certificate", "listed_in": "intermediary-reports"}, SCOPE)  # an object, but no party
+
+
 def test_missing_registry_is_reported_not_passed(packset: PackSet) -> None:
     report = Engine(packset, Registries.empty()).evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))
     missing = [w for w in report.data_warnings if w.code == "registry-missing"]
