@@ -53,6 +53,13 @@ demo: $(VENV)/.installed
 	@printf '%s' '{"country": "KH", "kind": "revocation", "dated": "2025-09-20", "received_on": "2025-09-25", "reference": "MoLVT No. 118/25", "agency": {"id": "MOLVT-ACC-0042", "name": "Angkor Example Manpower Co. (fictional)"}, "effective_on": "2025-03-01"}' > .demo/letter.json
 	$(BIN)/dossier-rules exchange receive .demo/letter.json --registries .demo/registries --by "Demo Reviewer" --outbox .demo/outbox.sqlite
 	$(BIN)/dossier-rules check samples/kh-candidate-clean.json --registries .demo/registries --fail-on never
+	@echo "--- MoLVT's 4(1) information about that agency received: KH-CAND-0001 screened as of 2025-09-30 gets a warn citing it; withdrawn, none"
+	@printf '%s' '{"country": "KH", "kind": "intermediary_report", "dated": "2025-09-22", "received_on": "2025-09-26", "reference": "MoLVT No. 120/25", "intermediary": {"id": "MOLVT-ACC-0042", "name": "Angkor Example Manpower Co. (fictional)"}, "acts": ["a"]}' > .demo/report.json
+	@printf '%s' '{"country": "KH", "kind": "report_withdrawal", "dated": "2025-09-28", "received_on": "2025-09-29", "reference": "MoLVT No. 131/25", "intermediary": {"id": "MOLVT-ACC-0042", "name": "Angkor Example Manpower Co. (fictional)"}, "withdraws": "MoLVT No. 120/25"}' > .demo/withdrawal.json
+	$(BIN)/dossier-rules exchange receive .demo/report.json --registries .demo/registries --by "Demo Reviewer" --outbox .demo/outbox.sqlite
+	$(BIN)/dossier-rules check samples/kh-candidate-clean.json --registries .demo/registries --as-of 2025-09-30 --fail-on never
+	$(BIN)/dossier-rules exchange receive .demo/withdrawal.json --registries .demo/registries --by "Demo Reviewer" --outbox .demo/outbox.sqlite
+	$(BIN)/dossier-rules check samples/kh-candidate-clean.json --registries .demo/registries --as-of 2025-09-30 --fail-on never
 	@echo "--- improvement orders to each partner whose MOC asks for them (none to TJ while its MOC is not in force, none to PK)"
 	$(BIN)/dossier-rules exchange orders --from 2025-01-01 --to 2025-09-30
 	$(BIN)/dossier-rules exchange agenda --country KH --from 2025-01-01 --to $$(date -u +%F) --outbox .demo/outbox.sqlite

@@ -148,16 +148,20 @@ def test_lookups_are_statically_checked() -> None:
         cond.parse({"field": "sending_agency.accreditation.number", "listed_under_other_name": {"in": "accredited-agencies", "name": "submitted"}}, SCOPE)
 
 
+def test_listed_in_takes_a_party_only_where_a_party_is() -> None:
+    assert "intermediary-reports" in cond.registries_used(cond.parse({"field": "sending_agency", "listed_in": "intermediary-reports"}, SCOPE))
+    with pytest.raises(cond.ConditionError, match="looks up an identifier"):
+        cond.parse({"field": "sending_agency", "revoked_in": "intermediary-reports"}, SCOPE)  # a party is looked up only by listed_in
+    with pytest.raises(cond.ConditionError, match="looks up an identifier"):
+        cond.parse({"field": "certificate", "listed_in": "intermediary-reports"}, SCOPE)  # an object, but no party
+
+
 def test_missing_registry_is_reported_not_passed(packset: PackSet) -> None:
     report = Engine(packset, Registries.empty()).evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-clean.json")))
     missing = [w for w in report.data_warnings if w.code == "registry-missing"]
-    assert {r.kind for r in report.registries if r.status == "missing"} == {
-        "accredited-agencies",
-        "improvement-orders",
-        "support-organisations",
-        "suspended-sectors",
-    }
-    assert {w.registry for w in missing} == {"accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"}
+    kinds = {"accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors", "intermediary-reports"}
+    assert {r.kind for r in report.registries if r.status == "missing"} == kinds
+    assert {w.registry for w in missing} == kinds
     assert any("kh.agency-not-on-molvt-list" in w.message.en and "kh.agency-not-on-molvt-list" in w.rules for w in missing)
     assert report.findings == [] and report.counts == {"block": 0, "warn": 0, "info": 0}
 
@@ -172,7 +176,10 @@ def test_stale_registry_gives_a_warning(packset: PackSet, registries: Registries
     assert {r.age_days for r in report.registries} == {180 if not stale else 181}
     assert ("registry-stale" in [w.code for w in report.data_warnings]) is stale
     assert report.findings == []
-    assert {r.status for r in report.registries} == {"stale" if stale else "ok"}
+    assert {r.status for r in report.registries if r.kind != "intermediary-reports"} == {"stale" if stale else "ok"}
+    # the partner's 4(1) reports are kept by the inbox, as current as the last message: never stale
+    assert [r.status for r in report.registries if r.kind == "intermediary-reports"] == ["ok"]
+    assert "intermediary-reports" not in [w.registry for w in report.data_warnings]
 
 
 def test_report_records_registries_and_is_reproducible(engine: Engine) -> None:
@@ -181,7 +188,13 @@ def test_report_records_registries_and_is_reproducible(engine: Engine) -> None:
     again = engine.evaluate(dossier, as_of=date(2025, 8, 4), source="x")
     assert first.model_dump_json(exclude={"generated_at"}) == again.model_dump_json(exclude={"generated_at"})
     used = {(r.country, r.kind): r for r in first.registries}
-    assert set(used) == {("LA", "accredited-agencies"), ("JP", "improvement-orders"), ("JP", "support-organisations"), ("JP", "suspended-sectors")}
+    assert set(used) == {
+        ("LA", "accredited-agencies"),
+        ("LA", "intermediary-reports"),
+        ("JP", "improvement-orders"),
+        ("JP", "support-organisations"),
+        ("JP", "suspended-sectors"),
+    }
     assert all(r.sha256 and len(r.sha256) == 64 and r.retrieved_on and r.sample for r in used.values())
     assert {"la-kg-tj.agency-revoked", "la-kg-tj.receiving-organisation-under-order", "la-kg-tj.support-organisation-not-registered"} <= set(rule_ids(first))
 
@@ -200,7 +213,7 @@ def test_registry_files_are_validated(tmp_path: Path) -> None:
 
 def test_shipped_registries_are_sample_data_and_current_with_schema(registries: Registries) -> None:
     loaded = list(registries)
-    assert len(loaded) == 7 and all(r.registry.sample and "SAMPLE" in r.registry.source for r in loaded)
+    assert len(loaded) == 12 and all(r.registry.sample and "SAMPLE" in r.registry.source for r in loaded)
 
 
 # --------------------------------------------------------------------------- the importer

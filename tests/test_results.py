@@ -238,6 +238,7 @@ def test_by_intermediary_across_dossiers() -> None:
         "rules": {"common.act-b-penalty-contract": 1},
         "first_seen": "2025-07-15",
         "last_seen": "2025-07-15",
+        "partner_reports": [],
     }
 
 

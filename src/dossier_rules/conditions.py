@@ -17,6 +17,9 @@ Operators (YAML)::
     some:  {in: PATH, as: NAME, where: C}
     every: {in: PATH, as: NAME, where: C}
     {field: PATH, listed_in: KIND}       on the registry KIND as of the evaluation date
+    {field: PARTY_PATH, listed_in: KIND} a party (an object with id and name) on the registry KIND as of the
+                                         evaluation date: by its id or accreditation number when it has one,
+                                         else by its name (as ``among`` compares parties)
     {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
     {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
     {field: PATH, revoked_in: {in: KIND, before: DATE_PATH}}
@@ -1129,8 +1132,9 @@ def _parse_lookup(raw: dict[str, Any], op: LookupOp, scope: Scope, line: int | N
         kind = kind["in"]
     if kind not in REGISTRY_KINDS:
         raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
-    if path.type.kind != "string":
-        raise ConditionError(f"'{op}' looks up an identifier, but '{path.text}' is a {path.type.describe()}", op_line)
+    party = op == "listed_in" and path.type.kind == "object" and set(path.type.fields) >= PARTY_FIELDS
+    if path.type.kind != "string" and not party:
+        raise ConditionError(f"'{op}' looks up an identifier (listed_in: or a party), but '{path.text}' is a {path.type.describe()}", op_line)
     return Lookup(path, op, kind, name, before)
 
 

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 from . import __version__, codegen
 from .conditions import ROOT, Env, as_date
+from .locale import N_, translate
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
-from .registries import Registries, RegistryView, keeper
+from .registries import REPORTS, Registries, RegistryView, keeper
 from .report import REPORT_VERSION, Report, outcome, registry_used
 from .sources import Data, InputError, Problem
 
@@ -140,6 +141,30 @@ def _without_moc_effect(finding: Data, effects: dict[str, dict[str, str]]) -> Da
     return finding
 
 
+REPORTS_RECEIVED = N_(" Received from the partner: {reports}.")
+REPORT_RECEIVED_ON = N_("{note} (received {received_on})")
+
+
+def _cite_reports(finding: Data, view: RegistryView, dossier: Data) -> Data:
+    """A finding of a rule that consults the partner's 4(1) reports cites the reports it matched, as received.
+
+    The message ends with each report's reference, date and receipt id (the entry's note) and the day Japan
+    received it; the subject lists them too, so the intermediary view shows them. Every backend's findings
+    pass here, so the three evaluators cite alike.
+    """
+    party = finding["subject"] or {}
+    if dossier["kind"] == "broker":
+        party = {"id": dossier.get("broker_id"), "name": dossier.get("name"), "accreditation": dossier.get("accreditation")}
+    entries = view.reports(REPORTS, party)
+    if not entries:
+        return finding
+    message = {}
+    for lang, text in finding["message"].items():
+        each = [translate(REPORT_RECEIVED_ON, lang).format(note=e.note or e.id, received_on=e.listed_from) for e in entries]
+        message[lang] = text + translate(REPORTS_RECEIVED, lang).format(reports=("、" if lang == "ja" else "; ").join(each))
+    return {**finding, "message": message, "subject": {**(finding["subject"] or {}), "reports": [e.note or e.id for e in entries]}}
+
+
 def _finding(**fields: Any) -> Data:
     """A finding with every field of :class:`dossier_rules.report.Finding`, in its order."""
     return {
@@ -208,6 +233,7 @@ class Engine:
             pack.id: {kind: tuple(r for r in pack.rules if kind in r.rule.registries) for kind in sorted({k for r in pack.rules for k in r.rule.registries})}
             for pack in packset.packs.values()
         }
+        self._citing = {pack.id: frozenset(r.rule.id for r in self._needs[pack.id].get(REPORTS, ())) for pack in packset.packs.values()}
         self._effects = {pack.id: {r.rule.id: r.effect for r in pack.rules if r.effect is not None} for pack in packset.packs.values()}
         self._context = lru_cache(maxsize=4096)(self._date_context)
         self._screens = self._generated() if backend == "native" else {}
@@ -263,6 +289,8 @@ class Engine:
             raise  # a record the backend cannot take: its own error record, not a defect
         except Exception as exc:
             raise self._failure(pack, kind, dossier, as_of, context.view, exc) from exc
+        if citing := self._citing[pack.id]:
+            findings = [_cite_reports(f, context.view, dossier) if f["rule_id"] in citing else f for f in findings]
         if context.status["state"] != "in_force":
             effects = self._effects[pack.id]
             findings = [_without_moc_effect(f, effects) for f in findings]
@@ -367,10 +395,14 @@ class Engine:
         return out
 
     def _registries_for(self, pack: Pack, as_of: date) -> tuple[list[Data], list[Data]]:
-        """Record each registry the pack consults; warn when one is missing or older than allowed."""
+        """Record each registry the pack consults; warn when one is missing or older than allowed.
+
+        The partner's 4(1) reports are a list kept by the inbox, not retrieved from a publication: it is as
+        current as the last message received, so its age is never a reason to warn.
+        """
         used, warnings = [], []
         for identity in self.consulted(pack.id):
-            seen = registry_used(identity, as_of, self.max_registry_age)
+            seen = registry_used(identity, as_of, None if identity["kind"] == REPORTS else self.max_registry_age)
             used.append(seen)
             if seen["status"] != "ok":
                 kind = seen["kind"]

@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     "framework.unknown_notice": N_("the communication answers notice {notice_id}, which does not exist"),
     "framework.other_partner": N_("the communication comes from {country}, but notice {notice_id} was for {notice_country}"),
     "framework.already_received": N_("communication {received_id} was recorded already"),
+    "framework.nothing_to_withdraw": N_("{country} withdraws its report {reference} about {intermediary}, but no such report is current: nothing recorded"),
     "framework.not_an_open_inquiry": N_("{received_id} is not an inquiry awaiting Japan's reply"),
     "framework.reference_missing": N_("the reply to inquiry {received_id} needs the reference of Japan's answer"),
     "framework.no_dispatch": N_("no notice of Japan's own {dispatch_id}"),

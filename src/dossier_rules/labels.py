@@ -178,6 +178,7 @@ TERMS: dict[str, dict[str, Label]] = {
         "improvement-orders": ("改善命令を受けた機関の一覧", "organisations under improvement orders"),
         "support-organisations": ("登録支援機関一覧", "registered support organisations"),
         "suspended-sectors": ("受入れ停止中の分野", "sectors with acceptance suspended"),
+        "intermediary-reports": ("相手国省庁から共有された仲介機関に関する情報（4(1)）", "partner's 4(1) information about intermediaries"),
     },
 }
 """The product's own vocabulary, not the dossier's: outcomes, severities, kinds of dossier, notice states (the

@@ -33,7 +33,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .model import parse_date
 from .sources import InputError, Problem, open_input, problems_from_validation, read_bytes
 
-RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors"]
+RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors", "intermediary-reports"]
 
 JAPAN = "JP"
 PARTNER = "partner"
@@ -42,12 +42,19 @@ KIND_KEEPERS: dict[str, str] = {
     "improvement-orders": JAPAN,
     "support-organisations": JAPAN,
     "suspended-sectors": JAPAN,
+    "intermediary-reports": PARTNER,
 }
-"""Who keeps each list: the partner ministry accredits agencies (each partner country its own list);
-Japan keeps the other three. Which partner countries keep a list is not fixed here: it is every country
+"""Who keeps each list: the partner ministry accredits agencies (each partner country its own list), and the
+information it shares under 4(1) about an intermediary's acts is a list of its own (``intermediary-reports``:
+one entry per report received, from the day Japan received it until the partner withdraws it or a later
+report about the same intermediary supersedes it); Japan keeps the other three. Which partner countries keep a list is not fixed here: it is every country
 whose pack has a rule that consults it (:meth:`dossier_rules.packs.PackSet.registry_keepers`)."""
 
 REGISTRY_KINDS = frozenset(KIND_KEEPERS)
+
+REPORTS = "intermediary-reports"
+"""The kind whose entries are the partner's 4(1) reports about intermediaries: a finding that consults it cites
+the reports it matched (:meth:`RegistryView.reports`), each entry's note naming the message received."""
 
 MAX_REGISTRY_BYTES = 512 * 1024 * 1024
 """Above this a registry file is refused (a list of a million entries is about 150 MB)."""
@@ -75,7 +82,7 @@ class Entry(_Strict):
     name: str = Field(min_length=1)
     listed_from: StrictDate | None = Field(default=None, description="First day on the list (null: since before the registry's records)")
     ended_on: StrictDate | None = Field(default=None, description="First day no longer on the list")
-    ended_because: Literal["revoked", "expired", "lifted", "withdrawn", "other"] | None = None
+    ended_because: Literal["revoked", "expired", "lifted", "withdrawn", "superseded", "other"] | None = None
     note: str | None = None
 
     def active_on(self, day: date) -> bool:
@@ -368,7 +375,7 @@ class RegistryView:
     first look-up; each look-up is then one set membership.
     """
 
-    __slots__ = ("_as_of", "_listed", "_lists", "_names", "_retrieved", "_revoked")
+    __slots__ = ("_as_of", "_by_name", "_listed", "_lists", "_names", "_retrieved", "_revoked")
 
     def __init__(self, registries: Registries, country: str, as_of: date):
         self._lists = registries.lists_for(country)
@@ -377,6 +384,7 @@ class RegistryView:
         self._listed: dict[str, frozenset[str]] = {}
         self._revoked: dict[str, frozenset[str]] = {}
         self._names: dict[str, dict[str, frozenset[str]]] = {}
+        self._by_name: dict[str, dict[str, tuple[Entry, ...]]] = {}
 
     def available(self, kind: str) -> bool:
         return kind in self._lists
@@ -391,6 +399,9 @@ class RegistryView:
         return self._retrieved.get(kind)
 
     def listed(self, kind: str, key: Any) -> bool:
+        """Whether ``key`` (an id, or a party: an object with id and name) has an entry on the list ``kind`` on the date."""
+        if isinstance(key, dict):
+            return bool(self.reports(kind, key))
         ids = self._listed.get(kind)
         if ids is None:
             ids = self._listed[kind] = self._ids(kind, lambda e: e.active_on(self._as_of))
@@ -422,6 +433,36 @@ class RegistryView:
         listed = names.get(str(key))
         return listed is not None and comparable_name(str(name)) not in listed
 
+    def reports(self, kind: str, party: dict[str, Any]) -> tuple[Entry, ...]:
+        """The entries of the list ``kind`` about ``party`` on the date, oldest first.
+
+        A party is matched as ``among`` matches parties: by its identifiers
+        (:func:`party_keys`: its id, which is the broker's stable ``broker_id``,
+        and its accreditation or registration number) when it has any, else by
+        its name compared as :func:`comparable_name` makes it. So a party the
+        dossier names by id is never matched by a namesake.
+        """
+        keys = party_keys(party)
+        found: Iterable[Entry]
+        if keys:
+            index = self._lists.get(kind, {})
+            found = {(e.id, e.listed_from): e for key in keys for e in index.get(key, ())}.values()
+        elif party.get("name"):
+            names = self._by_name.get(kind)
+            if names is None:
+                names = self._by_name[kind] = self._entries_by_name(kind)
+            found = names.get(comparable_name(str(party["name"])), ())
+        else:
+            return ()
+        return tuple(sorted((e for e in found if e.active_on(self._as_of)), key=lambda e: (e.listed_from or date.min, e.id)))
+
+    def _entries_by_name(self, kind: str) -> dict[str, tuple[Entry, ...]]:
+        out: dict[str, list[Entry]] = {}
+        for _key, entries in self._lists.get(kind, {}).items():
+            for e in entries:
+                out.setdefault(comparable_name(e.name), []).append(e)
+        return {k: tuple(v) for k, v in out.items()}
+
     def _active_names(self, kind: str) -> dict[str, frozenset[str]]:
         """For each id of the list ``kind`` listed on the date, the comparable names its entries give it."""
         out: dict[str, frozenset[str]] = {}
@@ -435,6 +476,13 @@ class RegistryView:
         """The ids of the list ``kind`` with an entry for which ``holds`` is true (none when the list is not loaded)."""
         index = self._lists.get(kind, {})
         return frozenset(key for key, entries in index.items() if any(holds(e) for e in entries))
+
+
+def party_keys(party: dict[str, Any]) -> tuple[str, ...]:
+    """A party's identifiers a list may name it by: its id (a broker's stable ``broker_id``) and its accreditation number."""
+    accreditation = party.get("accreditation")
+    number = accreditation.get("number") if isinstance(accreditation, dict) else None
+    return tuple(dict.fromkeys(str(v) for v in (party.get("id"), party.get("broker_id"), number) if v))
 
 
 LEGAL_FORMS = frozenset({"co", "company", "corp", "corporation", "inc", "incorporated", "limited", "llc", "ltd", "plc", "pte"})
@@ -548,12 +596,23 @@ REGISTRY_FILE_MODE = 0o644
 
 def write_registry(registry: Registry, path: Path) -> None:
     """Write atomically: a reader never sees a half-written registry."""
+    _replace(path, (json.dumps(registry.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n").encode())
+
+
+def restore_registry(path: Path, before: bytes | None) -> None:
+    """Put a registry file back as it was (``None``: there was none), after a change that could not be recorded whole."""
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        _replace(path, before)
+
+
+def _replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(registry.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(tmp, REGISTRY_FILE_MODE)
         os.replace(tmp, path)
     except BaseException:

@@ -47,6 +47,8 @@ MAX_GROUPS = 10_000
 OTHER = "(other)"
 """The key under which a view counts whatever did not fit in :data:`MAX_GROUPS` entries."""
 
+MAX_PARTNER_REPORTS = 20
+"""The partner's 4(1) reports one intermediary's row lists at most."""
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 """Longest results line read (a report of a dossier at the 4 MiB input limit stays far below)."""
 
@@ -384,6 +386,8 @@ class IntermediaryGroup:
     rules: Counter[str] = field(default_factory=Counter)
     first_seen: str | None = None
     last_seen: str | None = None
+    partner_reports: set[str] = field(default_factory=set)
+    """The partner's 4(1) reports about this party that findings cited (at most :data:`MAX_PARTNER_REPORTS`)."""
 
     def merge(self, other: IntermediaryGroup) -> None:
         self.name = self.name or other.name
@@ -395,8 +399,16 @@ class IntermediaryGroup:
         self.acts.update(other.acts)
         self.countries.update(other.countries)
         self.rules.update(other.rules)
+        self.cite(other.partner_reports)
         self.seen(other.first_seen)
         self.seen(other.last_seen)
+
+    def cite(self, reports: Any) -> None:
+        """Keep the partner's reports a finding cited (its subject's ``reports``), up to the limit."""
+        for report in reports or ():
+            if len(self.partner_reports) >= MAX_PARTNER_REPORTS:
+                return
+            self.partner_reports.add(str(report))
 
     def seen(self, day: str | None) -> None:
         if day is None:
@@ -419,6 +431,7 @@ class IntermediaryGroup:
             "rules": dict(self.rules.most_common()),
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
+            "partner_reports": sorted(self.partner_reports),
         }
 
 
@@ -491,6 +504,7 @@ class Summary:
         party.findings += 1
         party.shared += finding["share"]
         party.rules[finding["rule_id"]] += 1
+        party.cite(subject.get("reports"))
         if finding.get("act"):
             party.acts[finding["act"]] += 1
         party.countries[record["country"]] += 1

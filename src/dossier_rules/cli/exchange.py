@@ -44,6 +44,7 @@ INPUT_CODES = (
     "framework.subject_missing",
     "framework.refused",
     "framework.unknown_notice",
+    "framework.nothing_to_withdraw",
     "framework.other_partner",
     "framework.bad_due",
     "framework.bad_period",
@@ -201,7 +202,10 @@ def exchange_receive(communication: Path, by: str | None, outbox: Path, packs_di
     """Record a communication received from a partner (JSON): refused whole, with every problem, or recorded.
 
     A revocation or an accreditation updates the partner's list of accredited
-    agencies in --registries; a result becomes the answer of the notice it names.
+    agencies in --registries; 4(1) information about an intermediary
+    (intermediary_report) and its withdrawal (report_withdrawal) update the
+    partner's list intermediary-reports there, which screening consults; a
+    result becomes the answer of the notice it names.
     """
     packset = load_packset(packs_dir)
     directory = Workspace.of(packs_dir, registries_dir).registries_dir

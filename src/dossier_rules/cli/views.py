@@ -53,6 +53,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("countries", N_("countries")),
         ("first_seen", N_("first seen")),
         ("last_seen", N_("last seen")),
+        ("partner_reports", N_("partner's 4(1) reports")),
     ],
 }
 """Columns of each view: the key in the data and the English header."""
@@ -139,6 +140,7 @@ def _party(key: str, group: dict[str, Any], lang: str) -> dict[str, Any]:
         "acts": ", ".join(act_label(act, lang) for act in group.get("acts", ())),
         "first_seen": as_date(group.get("first_seen")),
         "last_seen": as_date(group.get("last_seen")),
+        "partner_reports": "; ".join(group.get("partner_reports", ())),
     }
 
 
@@ -174,7 +176,7 @@ def table(summary: Summary, view: str, lang: str = "en", limit: int | None = Non
             continue
         shown.append([text(v) for v in row])
     ids = [i for i, key in enumerate(keys) if key in ID_COLUMNS or (i == 0 and view in ("article", "rule"))]
-    numeric = [i for i, key in enumerate(keys) if i and key not in ("name", "role", "acts", "countries", *ID_COLUMNS)]
+    numeric = [i for i, key in enumerate(keys) if i and key not in ("name", "role", "acts", "countries", "partner_reports", *ID_COLUMNS)]
     out = text_table(headers(view, lang), shown, ids=ids, right=numeric, title=title(view, lang))
     if left:
         out.caption = translate(N_("… {left} more (dossier-rules report)"), lang).format(left=f"{left:,}")

@@ -9,6 +9,12 @@ Kinds (``kind``):
 * ``inquiry``: the partner asks Japan for information (KH 6(5); LA, KG,
   TJ 6(4)); it is due on the date it names, else 30 days after receipt, and
   shows as overdue until a reviewer records Japan's reply.
+* ``intermediary_report``: information the partner shares under 4(1) about an
+  intermediary's acts; it becomes an entry of the partner's list
+  ``intermediary-reports`` from the day it was received (a later report about
+  the same intermediary supersedes it), which screening consults.
+* ``report_withdrawal``: the partner withdraws such a report (named by its
+  reference); its entry ends on the day the withdrawal was received.
 * ``result``: the result of an investigation Japan asked for (KH 5(5);
   LA/KG/TJ 7(3)), or the answer to an inquiry: it must name a notice that
   exists, and becomes that notice's answer.
@@ -83,12 +89,27 @@ class Inquiry(_Base):
     due_on: StrictDate | None = Field(default=None, description="When the partner asks for the answer (default: 30 days after receipt)")
 
 
-Communication = Revocation | Accreditation | Result | Inquiry
-MODELS: dict[str, type[Revocation] | type[Accreditation] | type[Result] | type[Inquiry]] = {
+class IntermediaryReport(_Base):
+    kind: Literal["intermediary_report"]
+    intermediary: Agency = Field(description="The intermediary reported: its accreditation or registration number (the broker's stable id), and its name")
+    acts: list[Literal["a", "b", "c", "d", "e", "other"]] = Field(default_factory=list, max_length=6, description="The acts of 4(1)(a)-(e) the report is about")
+    text: str = Field(default="", max_length=MAX_TEXT, description="What the partner reports (no personal data: use `personal`)")
+
+
+class ReportWithdrawal(_Base):
+    kind: Literal["report_withdrawal"]
+    intermediary: Agency = Field(description="The intermediary of the report withdrawn")
+    withdraws: str = Field(min_length=1, max_length=200, description="The partner's reference of the report it withdraws")
+
+
+Communication = Revocation | Accreditation | Result | Inquiry | IntermediaryReport | ReportWithdrawal
+MODELS: dict[str, type[Communication]] = {
     "revocation": Revocation,
     "accreditation": Accreditation,
     "result": Result,
     "inquiry": Inquiry,
+    "intermediary_report": IntermediaryReport,
+    "report_withdrawal": ReportWithdrawal,
 }
 INQUIRY_FROM_PARTNER = "inquiry_from_partner"
 """The pack provision under which Japan provides what a partner's inquiry asks (KH 6(5); LA, KG, TJ 6(4)); PK's MOC has none."""

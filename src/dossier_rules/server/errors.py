@@ -64,6 +64,7 @@ STATUS_BY_CODE = {
     "framework.unknown_notice": 422,
     "framework.other_partner": 422,
     "framework.already_received": 409,
+    "framework.nothing_to_withdraw": 422,
     "framework.bad_period": 422,
     "framework.no_dispatch": 404,
     "framework.no_inquiry_article": 422,

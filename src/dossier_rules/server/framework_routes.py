@@ -133,7 +133,9 @@ def inbox(request: Request, country: list[str] = Query(default=[], max_length=20
 async def receive(request: Request, who: Principal = Depends(require("reviewer"))) -> dict[str, Any]:
     """Record a communication received from a partner (JSON, at most 256 KiB), validated whole: refused with every problem, nothing recorded.
 
-    A revocation or an accreditation updates the partner's list of accredited agencies, which screening uses at once.
+    A revocation or an accreditation updates the partner's list of accredited agencies, and 4(1) information about an
+    intermediary (``intermediary_report``) or its withdrawal (``report_withdrawal``) the partner's list
+    ``intermediary-reports``: screening uses either at once.
     """
     require_content_type(request, ("application/json",))
     data = await request.body()

@@ -11,6 +11,13 @@ packs consult, not a shipped sample). Then:
   message becoming the list's source and the entry's note, so the import
   history and the list itself say "revoked per <ministry> <reference> of
   <date>";
+* a partner's 4(1) information about an intermediary becomes an entry of
+  its list ``intermediary-reports`` (from the day received, superseding the
+  current one about that intermediary), and its withdrawal ends that entry;
+  the common pack's rules consult the list and cite the entry's note;
+* a registry change is written inside the transaction of the inbox row (and
+  its log entry and import history), and the file is put back if anything
+  after it fails: never a list changed by a message the inbox does not hold;
 * an inquiry waits for Japan's reply (:func:`reply`), overdue past its due date;
 * a result becomes the answer of its notice, through the notices service's
   one gate, in the same transaction as the inbox row and the log entry.
@@ -36,7 +43,7 @@ from ..errors import DossierError
 from ..framework import consultation, inbox, japan, life
 from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
-from ..registries import CSV_COLUMNS, Entry, Registries, Registry, registry_file
+from ..registries import CSV_COLUMNS, REPORTS, Entry, Registries, Registry, registry_file, restore_registry
 from ..server import screening_log
 from ..sources import InputError
 from ..storage import framework as rows
@@ -81,19 +88,94 @@ def receive(service: NoticeService, packset: PackSet, registries_dir: Path, data
         answer = Answer(text=item.text, received_on=item.received_on, reference=item.reference, action=item.action)
         service.answer(item.notice_id, answer, who, received_id=rid, also=lambda conn: _record(conn, row, who, service.db is not None))
         return Received(rid, item.kind, notice_id=item.notice_id)
-    check_keeper(packset, item.country, KIND)
+    kind = REPORTS if isinstance(item, (inbox.IntermediaryReport, inbox.ReportWithdrawal)) else KIND
+    check_keeper(packset, item.country, kind)
     with service.outbox.db.read() as conn:
         if rows.is_received(conn, rid):
             raise DossierError("framework.already_received", received_id=rid)
-    pack = packset.for_country(item.country)
     ministry = (pack.moc.partner_ministry.abbrev if pack else None) or item.country
-    cite = f"{ministry} {item.reference} of {item.dated.isoformat()} (received {item.received_on.isoformat()}, {rid})"
-    csv_bytes = _updated_list(registries_dir, item, cite)
-    history = (service.db, who.username) if service.db is not None else None
-    imported = import_registry(packset, registries_dir, item.country, KIND, cite, item.received_on, csv_bytes, source, history=history)
-    with service.outbox.db.write() as conn:
-        _record(conn, row, who, service.db is not None)
-    return Received(rid, item.kind, registry=imported.target)
+    target = _update_registry(service, packset, registries_dir, item, _Update(kind, ministry, rid, source, row), who)
+    return Received(rid, item.kind, registry=target)
+
+
+@dataclass(frozen=True)
+class _Update:
+    """What one received communication changes in a registry: the list, who sent it, and the inbox row that records it."""
+
+    kind: str
+    ministry: str
+    rid: str
+    source: str
+    row: dict[str, Any]
+
+
+def _update_registry(service: NoticeService, packset: PackSet, directory: Path, item: Listed, update: _Update, who: Reviewer) -> Path:
+    """The registry file and the inbox row (with its log entry and the import history) recorded together, or neither.
+
+    The file is written inside the database transaction that records the row;
+    if anything after it fails (the row, the log, the commit), the file is put
+    back as it was, so a failure never leaves a list changed by a message the
+    inbox does not hold, nor a message recorded whose change is missing.
+    """
+    target = registry_file(directory, item.country, update.kind)
+    before = target.read_bytes() if target.exists() else None
+    try:
+        with service.outbox.db.write() as conn:
+            source, data = _changed(directory, item, update)
+            history = (conn, who.username) if service.db is not None else None
+            import_registry(packset, directory, item.country, update.kind, source, item.received_on, data, update.source, history=history)
+            _record(conn, update.row, who, service.db is not None)
+    except BaseException:
+        restore_registry(target, before)
+        raise
+    return target
+
+
+Listed = inbox.Revocation | inbox.Accreditation | inbox.IntermediaryReport | inbox.ReportWithdrawal
+"""The communications that change a registry."""
+
+
+def _changed(directory: Path, item: Listed, update: _Update) -> tuple[str, bytes]:
+    """The registry's new source and its entries with the communication applied, as the CSV the registry import reads."""
+    target = registry_file(directory, item.country, update.kind)
+    entries = list(Registry.model_validate_json(target.read_bytes()).entries) if target.exists() else []
+    if isinstance(item, (inbox.Revocation, inbox.Accreditation)):
+        cite = f"{update.ministry} {item.reference} of {item.dated.isoformat()} (received {item.received_on.isoformat()}, {update.rid})"
+        return cite, _as_csv(_agency_change(entries, item, cite))
+    note = report_note(update.ministry, item.reference, item.dated, update.rid)
+    source = f"{update.ministry}: information shared under 4(1), received through the inbox (latest {note}, received {item.received_on.isoformat()})"
+    return source, _as_csv(_report_change(entries, item, update.ministry, note))
+
+
+def report_note(ministry: str, reference: str, dated: date, rid: str) -> str:
+    """How an entry of ``intermediary-reports`` names the message it came from: the partner's reference and date, and the receipt id."""
+    return f"{_named(ministry, reference)}, {dated.isoformat()} ({rid})"
+
+
+def _named(ministry: str, reference: str) -> str:
+    """A partner's reference with its ministry in front, once ("MoLVT No. 120/25", whether or not the reference says MoLVT)."""
+    return reference if reference.startswith(ministry) else f"{ministry} {reference}"
+
+
+def _report_change(entries: list[Entry], item: inbox.IntermediaryReport | inbox.ReportWithdrawal, ministry: str, note: str) -> list[Entry]:
+    """A report listed from the day it was received, superseding the current one about the same intermediary; or a report withdrawn.
+
+    A withdrawal names the report by the partner's reference; no current report of
+    that intermediary with that reference is ``framework.nothing_to_withdraw``. The
+    entry keeps the report's own note, so a screening as of a day before the
+    withdrawal cites the report as it then stood; the withdrawal is named by the
+    list's source, the inbox row and the import history.
+    """
+    day, who = item.received_on, item.intermediary
+    current = [e for e in entries if e.id == who.id and e.active_on(day)]
+    if isinstance(item, inbox.IntermediaryReport):
+        kept = [e for e in entries if not (e in current and e.listed_from == day)]  # the same day: the later report replaces it
+        ended = [e.model_copy(update={"ended_on": day, "ended_because": "superseded"}) if e in current else e for e in kept]
+        return [*ended, Entry(id=who.id, name=who.name, listed_from=day, note=note)]
+    named = [e for e in current if (e.note or "").startswith(f"{_named(ministry, item.withdraws)}, ")]
+    if not named:
+        raise DossierError("framework.nothing_to_withdraw", country=item.country, reference=item.withdraws, intermediary=who.id)
+    return [e.model_copy(update={"ended_on": day, "ended_because": "withdrawn"}) if e in named else e for e in entries]
 
 
 def listing(service: NoticeService, countries: frozenset[str]) -> list[dict[str, Any]]:
@@ -188,10 +270,8 @@ def _record(conn: Connection, row: dict[str, Any], who: Reviewer, logged: bool) 
         screening_log.append(conn, "communication_received", who.username, body)
 
 
-def _updated_list(registries_dir: Path, item: inbox.Revocation | inbox.Accreditation, cite: str) -> bytes:
-    """The partner's list with the communication applied, as the CSV the registry import reads."""
-    target = registry_file(registries_dir, item.country, KIND)
-    entries = list(Registry.model_validate_json(target.read_bytes()).entries) if target.exists() else []
+def _agency_change(entries: list[Entry], item: inbox.Revocation | inbox.Accreditation, cite: str) -> list[Entry]:
+    """The partner's list of accredited agencies with a revocation or an accreditation applied."""
     note = f"{'revoked' if item.kind == 'revocation' else 'accredited'} per {cite}"
     if isinstance(item, inbox.Revocation):
         current = [e for e in entries if e.id == item.agency.id and e.ended_on is None]
@@ -201,6 +281,10 @@ def _updated_list(registries_dir: Path, item: inbox.Revocation | inbox.Accredita
             entries.append(Entry(id=item.agency.id, name=item.agency.name, ended_on=item.effective_on, ended_because="revoked", note=note))
     else:
         entries.append(Entry(id=item.agency.id, name=item.agency.name, listed_from=item.effective_on, note=note))
+    return entries
+
+
+def _as_csv(entries: list[Entry]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()

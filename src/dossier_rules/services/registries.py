@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+from sqlalchemy import Connection
 
 from .. import package_data
 from ..cells import guard
@@ -83,12 +86,12 @@ def import_registry(
     data: bytes | Path,
     name: str,
     skip_bad: bool = False,
-    history: tuple[Database, str] | None = None,
+    history: tuple[Database | Connection, str] | None = None,
 ) -> Imported:
     """Validate and write one registry; the caller reloads its engine to screen with it.
 
-    ``history`` (the service's database and who imports) records the import there:
-    when, by whom, from where, and the SHA-256 of the file written.
+    ``history`` (the service's database, or a connection inside the caller's transaction, and who imports)
+    records the import there: when, by whom, from where, and the SHA-256 of the file written.
     """
     check_keeper(packset, country, kind)
     result = parse(data, name)
@@ -109,10 +112,10 @@ def import_registry(
     return Imported(target, count, day, result.rejected, report)
 
 
-def _record(history: tuple[Database, str], target: Path, country: str, kind: str, source: str, day: date, count: int) -> None:
-    db, who = history
+def _record(history: tuple[Database | Connection, str], target: Path, country: str, kind: str, source: str, day: date, count: int) -> None:
+    where, who = history
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    with db.write() as conn:
+    with where.write() if isinstance(where, Database) else nullcontext(where) as conn:
         import_history.record_import(
             conn,
             country=country,

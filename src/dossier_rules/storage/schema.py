@@ -202,7 +202,12 @@ inbox = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("country", Text, nullable=False),
-    Column("kind", Text, CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry')"), nullable=False),
+    Column(
+        "kind",
+        Text,
+        CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry', 'intermediary_report', 'report_withdrawal')"),
+        nullable=False,
+    ),
     Column("dated", Text, nullable=False),
     Column("received_on", Text, nullable=False),
     Column("reference", Text, nullable=False),

@@ -46,7 +46,12 @@ def upgrade() -> None:
         "inbox",
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("country", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, sa.CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry')"), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Text,
+            sa.CheckConstraint("kind IN ('revocation', 'accreditation', 'result', 'inquiry', 'intermediary_report', 'report_withdrawal')"),
+            nullable=False,
+        ),
         sa.Column("dated", sa.Text, nullable=False),
         sa.Column("received_on", sa.Text, nullable=False),
         sa.Column("reference", sa.Text, nullable=False),
