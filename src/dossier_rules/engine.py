@@ -317,7 +317,7 @@ class Engine:
         except InputError:
             raise
         except Exception as exc:
-            raise EvaluationError(runner.static["rule_id"] if runner else None, exc) from exc
+            raise EvaluationError(runner.rule.spec.id if runner else None, exc) from exc
 
     def _failure(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, exc: Exception) -> EvaluationError:
         """The error for a dossier whose evaluation raised, naming the rule at fault.
@@ -431,6 +431,7 @@ class _Runner:
                 out.append(self._finding(env, {ROOT: ""}, None))
             return
         name, program = self.name, self.program
+        assert name is not None, "only a for_each rule is given the items of its list"
         for index, item in enumerate(items):
             env[name] = item
             if program(env):
@@ -444,10 +445,13 @@ class _Runner:
             if (rule_id, None) in fired:
                 out.append(self._finding(env, {ROOT: ""}, None))
             return
+        name = self.name
+        assert name is not None, "a rule with a list to iterate binds a name to its item"
         for index in sorted(i for r, i in fired if r == rule_id and i is not None):
-            env[self.name] = items[index]  # type: ignore[index]
+            assert items is not None, "a rule fires for an item only of a list the dossier has"
+            env[name] = items[index]
             pointer = f"{self.base}/{index}"
-            out.append(self._finding(env, {ROOT: "", self.name: pointer}, pointer))  # type: ignore[dict-item]
+            out.append(self._finding(env, {ROOT: "", name: pointer}, pointer))
 
     def _finding(self, env: Env, bases: dict[str, str], item: str | None) -> Data:
         rule = self.rule

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import typing
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public in CPython, absent from typeshed
 from typing import Any
 
 from pydantic import BaseModel
@@ -155,7 +155,8 @@ class _Walker:
 def _scalar_end(text: str, i: int) -> int:
     """The index after the string, literal or number at ``i``."""
     if text[i] == '"':
-        return scanstring(text, i + 1)[1]
+        end: int = scanstring(text, i + 1)[1]
+        return end
     for literal in ("true", "false", "null"):
         if text.startswith(literal, i):
             return i + len(literal)
@@ -197,7 +198,7 @@ def unknown_field(name: str, allowed: typing.Iterable[str]) -> str:
     return _('unknown field "{name}"; accepted here: {fields}', name=name, fields=", ".join(allowed))
 
 
-def pydantic_message(err: dict[str, Any], allowed: typing.Iterable[str] = ()) -> str:
+def pydantic_message(err: typing.Mapping[str, Any], allowed: typing.Iterable[str] = ()) -> str:
     """One pydantic error in plain words, with what to do about it."""
     etype, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}

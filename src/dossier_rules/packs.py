@@ -172,6 +172,10 @@ class PackMeta(_Strict):
         "under country_fields and this pack's rules read them as country_fields.<name>",
     )
 
+    def fields_for(self, kind: str) -> dict[str, DeclaredField]:
+        """The country fields declared for one kind of dossier (none for a kind this pack does not declare)."""
+        return next((fields for known, fields in self.dossier_fields.items() if known == kind), {})
+
 
 class Share(_Strict):
     """The finding is information to share under art. 4(1) (acts a-e) or the test-fraud article."""
@@ -382,7 +386,7 @@ class CompiledRule:
     condition: cond.Node
     for_each: cond.Path | None
     evidence: tuple[cond.Path, ...]
-    messages: dict[str, Template]
+    messages: dict[Lang, Template]
     test_lines: tuple[int | None, ...]
     registries: frozenset[str]
     subject: cond.Path | None
@@ -411,7 +415,7 @@ class ResolvedRule:
     also: tuple[str, ...]
     basis: dict[str, Any] | None = None
     """What makes the finding a reason to refuse (block rules): see :class:`Basis`, with the article resolved."""
-    messages: dict[str, Template] = field(default_factory=dict)
+    messages: dict[Lang, Template] = field(default_factory=dict)
     """The rule's message templates (message and effect) in this MOC's wording: what findings are rendered from."""
     effect: dict[str, str] | None = None
     """The effect sentence as it ends the message, in this MOC's wording (None: the rule has none)."""
@@ -492,7 +496,8 @@ class Pack:
         """Registry entries for rule tests; a pack's own entries replace those of what it extends, by kind."""
         merged: dict[str, list[Entry]] = {}
         for source in self.chain:
-            merged.update(source.spec.test_registries)
+            for kind, entries in source.spec.test_registries.items():
+                merged[kind] = entries
         return merged
 
     def check_country_fields(self, dossier: Any, source: str) -> None:
@@ -512,7 +517,7 @@ class Pack:
             import jsonschema_rs  # only dossiers that carry country fields need it
 
             validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
-        declared = self.meta.dossier_fields.get(kind, {})  # type: ignore[call-overload]
+        declared = self.meta.fields_for(kind)
         whose = label(kind, "ja" if language() == "ja" else "en", "kind")
         problems = [
             Problem(
@@ -588,7 +593,7 @@ def declared_types(meta: PackMeta, kind: str) -> dict[str, cond.FieldType]:
     """The static types of the country fields a pack declares for one kind of dossier (a choice field's labels
     are its enumeration, :func:`labels.declared_enum`, so messages quote a value by its label)."""
     out = {}
-    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
+    for name, declared in meta.fields_for(kind).items():
         base = cond.DECLARED_TYPES[declared.type]
         if declared.choices:
             base = cond.FieldType(base.kind, choices=frozenset(declared.values), vocabulary=declared_enum(meta.country or "", kind, name))
@@ -631,7 +636,7 @@ def country_fields_schema(meta: PackMeta, kind: str) -> dict[str, Any]:
     """JSON Schema of ``country_fields`` for one country and kind: its declared fields, nothing else, in the pack's order."""
     json_types = {"string": {"type": "string"}, "number": {"type": "number"}, "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
     properties = {}
-    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
+    for name, declared in meta.fields_for(kind).items():
         prop: dict[str, Any] = {**json_types[declared.type], "title": declared.title.en, "description": declared.title.ja}
         if declared.choices:
             prop["enum"] = declared.values
@@ -673,11 +678,11 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
     try:
         if spec.for_each:
             for_each = cond.resolve(spec.for_each.in_, scope, line_of(raw, ["for_each"]))
-            if for_each.type.kind != "list" or for_each.start != cond.ROOT:
+            if for_each.type.kind != "list" or for_each.type.item is None or for_each.start != cond.ROOT:
                 raise cond.ConditionError(
                     f"for_each needs a list field of the dossier, '{for_each.text}' is a {for_each.type.describe()}", line_of(raw, ["for_each"])
                 )
-            scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))  # type: ignore[arg-type]
+            scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))
         condition = cond.parse(raw["when"], scope, line_of(raw, ["when"]))
     except cond.ConditionError as exc:
         problem(exc.message, exc.line)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .packs import Act, Localized, Pack, Severity
 
-REPORT_VERSION = "1"
+REPORT_VERSION: Final = "1"
 
 Outcome = Literal["blocked", "review", "clear", "not_in_force", "unreadable"]
 """What an examiner does with a dossier, decided once here for every output and summary:
@@ -293,8 +293,8 @@ class ErrorRecord(_Out):
     params: dict[str, Any] | None = Field(default=None, description="The values the message was made from, by name (the service sends them with `code`)")
 
 
-RESULTS_FORMAT = "dossier-rules-results"
-RESULTS_FORMAT_VERSION = "1"
+RESULTS_FORMAT: Final = "dossier-rules-results"
+RESULTS_FORMAT_VERSION: Final = "1"
 
 
 class RegistryIdentity(_Out):

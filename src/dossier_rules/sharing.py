@@ -224,8 +224,9 @@ def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list
         if problem is not None:
             yield source, [problem]
             continue
+        assert raw is not None, "an item holds its record or its problem"
         try:
-            record = json.loads(raw)  # type: ignore[arg-type]
+            record = json.loads(raw)
         except ValueError as exc:
             yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax", line=number)]
             continue
@@ -572,6 +573,12 @@ def _identity(report: Report, source: str) -> tuple[dict[str, Any] | None, Probl
 
 def provenance_problem(pack: Any, report: Report, shared: list[Finding], source: str) -> Problem | None:
     """Why this report cannot join a notice: packs not the ones loaded, or a finding citing another MOC's article."""
+    if report.packs is None:  # a lean report whose batch output lost its run header
+        return Problem(
+            source,
+            f"report {report.dossier_id} does not name the packs it was made with (a batch output without its run header?); re-screen it before sharing",
+            kind="unverified",
+        )
     loaded = [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
     if [p.model_dump() for p in report.packs] != loaded:
         return Problem(

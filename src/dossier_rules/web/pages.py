@@ -37,6 +37,7 @@ from ..model import KINDS
 from ..package_data import docs_dir
 from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
+from ..server.accounts import Role
 from ..services import catalog as service_catalog
 from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
@@ -71,7 +72,7 @@ MARKDOWN = MarkdownIt("js-default")
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
 
-NAV = [
+NAV: list[tuple[str, str, Role]] = [
     ("/screenings/new", N_("New screening"), "screener"),
     ("/history", N_("History"), "screener"),
     ("/notices", N_("Notices"), "reviewer"),
