@@ -321,14 +321,15 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
 def results(
     engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]], lean: bool = False, deadline: float = DEADLINE
 ) -> Generator[tuple[bytes, Stats]]:
-    """Screen chunks in order: in this process for one job; else, natively, here and in ``jobs - 1`` worker processes.
+    """Screen chunks in order: in this process for one job; else here and in ``jobs - 1`` worker processes.
 
-    Rete screening runs in ``jobs`` workers, never here.
+    A backend that does not screen in the parent (:attr:`dossier_rules.backends.Backend.parent_screens`:
+    rete, interpreted) runs in ``jobs`` workers, never here.
 
     ``lean`` reports leave :data:`LEFT_TO_HEADER` to the run header of a batch output.
     """
     _install(engine, as_of, lean)
-    if engine.backend != "native":  # the rete backend runs only in workers: a crash in durable-rules must not take this process down
+    if not engine.rule_backend.parent_screens:  # rete runs only in workers: a crash in durable-rules must not take this process down
         with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record, deadline) as pool:
             yield from pool.map(work)
     elif jobs <= 1:
@@ -382,7 +383,7 @@ class Interrupted(BaseException):
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGINT into :class:`Interrupted` (main thread only; elsewhere the defaults stay)."""
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, _frame: Any) -> None:
         raise Interrupted(signum)
 
     try:

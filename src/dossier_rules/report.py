@@ -311,7 +311,7 @@ class RegistryIdentity(_Out):
 class EngineUsed(_Out):
     program: Literal["dossier-rules"] = "dossier-rules"
     version: str
-    backend: Literal["native", "rete"]
+    backend: str = Field(description="The rule backend that decided which rules fire: one of the names --engine takes")
 
 
 class RunOptions(_Out):

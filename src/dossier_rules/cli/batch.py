@@ -17,7 +17,6 @@ from .. import batch, workers
 from ..locale import _, language
 from ..provenance import ResumeError
 from ..results import severity_label
-from ..services.workspace import Backend
 from ..sources import InputError
 from . import views
 from .common import (
@@ -75,7 +74,7 @@ def batch_command(
     fail_on: str,
     deadline: float,
     as_of: Any,
-    backend: Backend,
+    backend: str,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,

@@ -22,7 +22,6 @@ from .. import batch
 from ..engine import Engine
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
-from ..services.workspace import Backend
 from ..sources import InputError, read_bytes, read_stream
 from .common import (
     STYLE,
@@ -108,7 +107,7 @@ def summary(stats: batch.Stats) -> dict[str, Any]:
 @registries_option
 @max_age_option
 def check(
-    files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, backend: Backend, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
+    files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, backend: str, packs_dir: Path, registries_dir: Path | None, max_registry_age: int
 ) -> None:
     """Screen dossier FILES (JSON; directories are searched for *.json; - is stdin).
 
