@@ -38,11 +38,6 @@ def shown(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
-def strip_bom(raw: bytes) -> bytes:
-    """``raw`` without a leading UTF-8 byte order mark (editors on Windows add one)."""
-    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-
-
 def encoding_message(raw: bytes) -> str | None:
     """Why ``raw`` is not UTF-8 text and what it seems to be instead; ``None`` when it is UTF-8."""
     try:

@@ -160,12 +160,13 @@ class Screenings:
                     record = batch.error_record(batch.label(source, line), [problem])
                     self.metrics.screened(record)
                 else:
-                    record = self._record(raw, source, line, as_of)  # type: ignore[arg-type]
+                    assert raw is not None, "an item holds its record or its problem"
+                    record = self._record(raw, source, line, as_of)
                 records.append((raw, record))
             with self.db.write() as conn:
                 for raw, record in records:
-                    if "errors" not in record:
-                        self._store(conn, actor, raw.rstrip(b"\r\n"), record)  # type: ignore[union-attr]
+                    if raw is not None and "errors" not in record:
+                        self._store(conn, actor, raw.rstrip(b"\r\n"), record)
             yield b"".join(orjson.dumps(record) + b"\n" for _, record in records)
 
     # ----------------------------------------------------------------- reading
