@@ -48,6 +48,7 @@ from . import __version__, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
 from .errors import DossierError
+from .formats import NoticeFormat
 from .labels import Lang, label
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
@@ -675,7 +676,7 @@ def concerned(notice: Notice, lang: Lang) -> list[Concerned]:
     ]
 
 
-def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
+def render(notice: Notice, fmt: NoticeFormat) -> str:
     if fmt == "json":
         return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     template = (_MARKDOWN if fmt == "md" else _TEMPLATES).get_template(f"notice.{fmt}")
