@@ -253,7 +253,7 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
             record = error_record(label(source, line), [problem])
         else:
             assert raw is not None, "an item holds its record or its problem"
-            record = screen_one(engine, source, line, raw, _AS_OF, checks=not _LEAN)
+            record = screen_record(engine, source, line, raw, _AS_OF, checks=not _LEAN)
             if _LEAN and "errors" not in record:
                 for key in LEFT_TO_HEADER:
                     del record[key]
@@ -265,7 +265,7 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
     return b"\n".join(lines), stats
 
 
-def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None, checks: bool = True) -> dict[str, Any]:
+def screen_record(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None, checks: bool = True) -> dict[str, Any]:
     """One record's report or error record (the service calls this too, so both give the same records).
 
     ``checks``: add what was checked (:func:`dossier_rules.report.checks_made`), from the whole dossier, before any redaction.

@@ -50,13 +50,13 @@ IsoDate = date
 # --------------------------------------------------------------------------- the file format
 
 
-class _Strict(BaseModel):
+class _PackPart(BaseModel):
     """Base of the pack file's parts; validators built on first use, as packs from the cache are never validated again."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
-class Localized(_Strict):
+class Localized(_PackPart):
     """The same text in Japanese and English."""
 
     ja: str = Field(min_length=1)
@@ -67,7 +67,7 @@ class Ministry(Localized):
     abbrev: str | None = None
 
 
-class ContactPoints(_Strict):
+class ContactPoints(_PackPart):
     """The contact points designated in art. 2 of the MOC."""
 
     article: str
@@ -75,7 +75,7 @@ class ContactPoints(_Strict):
     partner: Localized
 
 
-class Confidentiality(_Strict):
+class Confidentiality(_PackPart):
     """Art. 3: what may be disclosed of shared information, and to whom."""
 
     article: str
@@ -85,12 +85,12 @@ class Confidentiality(_Strict):
     text: Localized
 
 
-class Signing(_Strict):
+class Signing(_PackPart):
     on: IsoDate
     place: str
 
 
-class InForce(_Strict):
+class InForce(_PackPart):
     """The period in force. ``starts_on`` is null while the start depends on an event not yet known."""
 
     article: str
@@ -105,7 +105,7 @@ class InForce(_Strict):
     end_rule: Localized | None = None
 
 
-class Moc(_Strict):
+class Moc(_PackPart):
     partner_ministry: Ministry
     contact_points: ContactPoints
     confidentiality: Confidentiality
@@ -113,7 +113,7 @@ class Moc(_Strict):
     in_force: InForce
 
 
-class ArticleEntry(_Strict):
+class ArticleEntry(_PackPart):
     """One provision of the MOC, for the provision matrix (``docs/coverage.md``)."""
 
     article: str = Field(description="As cited by rules, e.g. '5(3)' or '{information_sharing}(e)'")
@@ -127,7 +127,7 @@ class ArticleEntry(_Strict):
     )
 
 
-class DeclaredField(_Strict):
+class DeclaredField(_PackPart):
     """A dossier field one country's MOC needs and the common model does not have (``country_fields.<name>``)."""
 
     type: Literal["string", "number", "bool", "date"]
@@ -149,7 +149,7 @@ class DeclaredField(_Strict):
         return {v: (t.ja, t.en) for v, t in self.choices.items()} if isinstance(self.choices, dict) else {}
 
 
-class PackMeta(_Strict):
+class PackMeta(_PackPart):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     title: Localized
@@ -177,20 +177,20 @@ class PackMeta(_Strict):
         return next((fields for known, fields in self.dossier_fields.items() if known == kind), {})
 
 
-class Share(_Strict):
+class Share(_PackPart):
     """The finding is information to share under art. 4(1) (acts a-e) or the test-fraud article."""
 
     act: Act
 
 
-class DomesticInstrument(_Strict):
+class DomesticInstrument(_PackPart):
     """A Japanese legal instrument, by name and article, that makes a finding a reason to refuse where the MOC only asks to share."""
 
     instrument: Localized = Field(description="The instrument's name, e.g. 出入国管理及び難民認定法")
     article: Localized = Field(description="The article or item in it, e.g. 第7条第1項第2号 / art. 7(1)(ii)")
 
 
-class Basis(_Strict):
+class Basis(_PackPart):
     """What makes a finding of this rule make the application unacceptable (block rules only).
 
     Either the MOC's own text (``article`` is then a provision whose entry in ``pack.articles`` carries
@@ -206,14 +206,14 @@ class Basis(_Strict):
     )
 
 
-class ForEach(_Strict):
+class ForEach(_PackPart):
     """Evaluate the rule once per item of a list; one finding per matching item."""
 
     in_: str = Field(alias="in")
     as_: str = Field(alias="as")
 
 
-class TestCase(_Strict):
+class TestCase(_PackPart):
     name: str = Field(min_length=1)
     expect: Literal["fire", "pass"]
     count: int | None = Field(default=None, ge=1, description="Exact number of findings expected when it fires")
@@ -224,7 +224,7 @@ class TestCase(_Strict):
     dossier: dict[str, Any] = Field(default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind")
 
 
-class RuleSpec(_Strict):
+class RuleSpec(_PackPart):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$")
     title: Localized
     article: str = Field(description="Article of the MOC, e.g. '5(3)' or '{information_sharing}(e)'")
@@ -249,7 +249,7 @@ class RuleSpec(_Strict):
     tests: list[TestCase] = Field(default_factory=list)
 
 
-class TestBase(_Strict):
+class TestBase(_PackPart):
     candidate: dict[str, Any] | None = None
     broker: dict[str, Any] | None = None
 
@@ -258,7 +258,7 @@ MAX_RULES_PER_PACK = 1000
 """Rules one pack file may hold: the largest shipped pack has under 20; a bound keeps load time bounded."""
 
 
-class PackFile(_Strict):
+class PackFile(_PackPart):
     """One ``rules/*.yaml`` file."""
 
     pack: PackMeta

@@ -53,7 +53,7 @@ MAX_REGISTRY_BYTES = 512 * 1024 * 1024
 """Above this a registry file is refused (a list of a million entries is about 150 MB)."""
 
 
-class _Strict(BaseModel):
+class _RegistryPart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -68,7 +68,7 @@ StrictDate = Annotated[date, BeforeValidator(_iso_date)]
 """The date type of registries, in files and CSV imports alike: strict ``YYYY-MM-DD``."""
 
 
-class Entry(_Strict):
+class Entry(_RegistryPart):
     """One listed organisation (or sector) and the period it was on the list."""
 
     id: str = Field(min_length=1, max_length=128, description="The key dossiers refer to: accreditation number, organisation id, or sector")
@@ -85,7 +85,7 @@ class Entry(_Strict):
         return self.ended_because == "revoked" and self.ended_on is not None and self.ended_on <= day
 
 
-class Registry(_Strict):
+class Registry(_RegistryPart):
     """One list, as retrieved from one source on one date."""
 
     registry_version: Literal["1"] = "1"

@@ -106,16 +106,16 @@ def act_title(pack: Any, act: str) -> Localized:
 # --------------------------------------------------------------------------- the notice
 
 
-class _Out(BaseModel):
+class _NoticePart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Side(_Out):
+class Side(_NoticePart):
     ministry: Localized
     contact_point: Localized
 
 
-class NoticeFinding(_Out):
+class NoticeFinding(_NoticePart):
     rule_id: str
     article: str
     severity: str
@@ -127,7 +127,7 @@ class NoticeFinding(_Out):
     )
 
 
-class NoticeDossier(_Out):
+class NoticeDossier(_NoticePart):
     """A dossier concerned, by reference; ``identity`` only when personal data was asked for."""
 
     dossier_id: str
@@ -137,7 +137,7 @@ class NoticeDossier(_Out):
     identity: dict[str, Any] | None = None
 
 
-class Notice(_Out):
+class Notice(_NoticePart):
     """The JSON form of a notice (``schemas/notice.schema.json``)."""
 
     notice_version: Literal["1"] = "1"

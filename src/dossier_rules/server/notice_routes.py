@@ -69,23 +69,23 @@ def reviewer(who: Principal) -> Reviewer:
     return Reviewer(who.user.username, who.user.display_name)
 
 
-class _In(BaseModel):
+class _NoticeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BuildRequest(_In):
+class BuildRequest(_NoticeRequest):
     screening_ids: list[str] = Field(min_length=1, max_length=MAX_BUILD)
 
 
-class ApproveMany(_In):
+class ApproveMany(_NoticeRequest):
     ids: list[str] = Field(min_length=1, max_length=MAX_IDS)
 
 
-class _Out(BaseModel):
+class _NoticeAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BuildProblem(_Out):
+class BuildProblem(_NoticeAnswer):
     """A screening that could not be read into notices (its id as ``source``), and why."""
 
     source: str
@@ -96,7 +96,7 @@ class BuildProblem(_Out):
     rule: str | None = None
 
 
-class HeldBack(_Out):
+class HeldBack(_NoticeAnswer):
     """Findings of one report not turned into notices: its MOC was not in force on its as-of date."""
 
     source: str
@@ -106,7 +106,7 @@ class HeldBack(_Out):
     findings: int
 
 
-class Built(_Out):
+class Built(_NoticeAnswer):
     created: list[str] = Field(description="Ids of the notices drafted")
     extended: list[str] = Field(description="Ids of drafts that received more findings")
     duplicates: int = Field(description="Findings already in a notice")
@@ -114,7 +114,7 @@ class Built(_Out):
     held_back: list[HeldBack]
 
 
-class NoticeSummary(_Out):
+class NoticeSummary(_NoticeAnswer):
     id: str
     country: str
     act: str
@@ -127,13 +127,13 @@ class NoticeSummary(_Out):
     exported_at: str | None
 
 
-class Refused(_Out):
+class Refused(_NoticeAnswer):
     id: str
     reason: str = Field(description="Why, in the caller's language (no server detail)")
     code: str = Field(description="The typed error's code, e.g. notice.not_found")
 
 
-class ApprovedMany(_Out):
+class ApprovedMany(_NoticeAnswer):
     approved: list[str]
     refused: list[Refused]
 

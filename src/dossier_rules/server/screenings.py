@@ -1,7 +1,7 @@
-"""Screening through the service: the batch pipeline's own ``screen_one``, each report stored in the log.
+"""Screening through the service: the batch pipeline's own ``screen_record``, each report stored in the log.
 
 The service screens with exactly the code ``check`` and ``batch`` use
-(:func:`dossier_rules.batch.screen_one`, the same engine), so a report or
+(:func:`dossier_rules.batch.screen_record`, the same engine), so a report or
 error record from the API is the record the CLI would write for the same
 input; only its ``source`` differs: ``api:S-…`` names the stored screening,
 ``body:N`` the line of a batch body that could not be screened.
@@ -103,7 +103,7 @@ class Screenings:
     # ----------------------------------------------------------------- screening
 
     def _record(self, raw: bytes, source: str, line: int | None, as_of: date | None) -> dict[str, Any]:
-        record = batch.screen_one(self.engine, source, line, raw, as_of)
+        record = batch.screen_record(self.engine, source, line, raw, as_of)
         self.metrics.screened(record)
         return record
 
