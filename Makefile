@@ -1,7 +1,7 @@
 # On a machine with only python3:
 #   make demo   create .venv, install, screen every sample dossier
 #   make test   create .venv, install with dev extras (every extra included), run the whole suite
-#   make lint   ruff (lint + format check), mypy, and the pack linter
+#   make lint   ruff (lint + format check), mypy, the dead-code check (vulture) and the pack linter
 # Installs take the exact versions in requirements/*.txt (make lock regenerates them), so the
 # tests, the demo and a deployment run the same dependencies.
 PYTHON ?= python3
@@ -141,6 +141,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks fuzz || status=1; \
 	$(BIN)/ruff format --check src tests benchmarks fuzz || status=1; \
 	$(BIN)/mypy || status=1; \
+	$(BIN)/vulture || status=1; \
 	$(BIN)/dossier-rules packs lint rules/ || status=1; \
 	exit $$status
 

@@ -91,7 +91,7 @@ class Oracle:
         """CPU seconds screening ``raw`` as one file took, and the violations: the invariants of records, and ``max_cpu``."""
         started = time.process_time()
         try:
-            record = batch.screen_one(self.engine, "fuzz.json", None, raw, None)
+            record = batch.screen_record(self.engine, "fuzz.json", None, raw, None)
         except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes
             return time.process_time() - started, [f"screening the file raised {type(exc).__name__}: {exc}"]
         cpu = time.process_time() - started

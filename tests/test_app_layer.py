@@ -47,11 +47,6 @@ SQL = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (TA
 # --------------------------------------------------------------------------- the shape of the code
 
 
-def _module_of(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 def imports(source: str, module: str, is_package: bool = False) -> list[tuple[str, list[str]]]:
     """Every import of a module's source (nested ones too): (absolute module, names imported from it)."""
     package = module if is_package else module.rpartition(".")[0]

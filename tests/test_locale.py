@@ -148,7 +148,7 @@ def test_text_to_a_file_is_what_rich_writes_there(lang: str) -> None:
     engine = make_engine(RULES, None, 180)
     broker = json.loads((SAMPLES / "kg-broker-holds-passports.json").read_text(encoding="utf-8"))
     records, stats = screen_files(engine, [str(SAMPLES)], None)
-    odd = batch.screen_one(engine, "odd\tname.json", None, json.dumps({**broker, "name": ODD}).encode(), None)
+    odd = batch.screen_record(engine, "odd\tname.json", None, json.dumps({**broker, "name": ODD}).encode(), None)
     records += [odd, batch.error_record("bad\x07.json", [Problem("bad\x07.json", "invalid\tJSON\r", pointer="/a\tb")])]
     lines = text_lines(records, summary(stats))
     assert any("\t" in piece for _, segments in lines for piece, _style in segments)

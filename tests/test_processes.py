@@ -208,7 +208,7 @@ def test_a_signal_while_screening_in_process_stops_the_run_not_one_record(tmp_pa
     from dossier_rules import batch
 
     source = make_input(tmp_path / "in.jsonl", 1200)
-    original = batch.screen_one
+    original = batch.screen_record
     calls = []
 
     def signalled(*args: Any, **options: Any) -> Any:
@@ -217,7 +217,7 @@ def test_a_signal_while_screening_in_process_stops_the_run_not_one_record(tmp_pa
             os.kill(os.getpid(), signal.SIGTERM)
         return original(*args, **options)
 
-    monkeypatch.setattr(batch, "screen_one", signalled)
+    monkeypatch.setattr(batch, "screen_record", signalled)
     result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "o.jsonl"), "--jobs", "1"])
     assert result.exit_code == 143 and "holds 512 whole record(s)" in result.stderr
     assert not any(e["kind"] == "internal" for r in results_in(tmp_path / "o.jsonl") for e in r.get("errors", []))

@@ -54,10 +54,10 @@ def test_entry_is_active_from_listing_until_the_day_it_ends(day: str, active: bo
 
 
 @pytest.mark.parametrize(
-    ("as_of", "revoked", "not_listed"),
-    [("2025-06-30", False, False), ("2025-07-01", True, True), ("2025-08-01", True, True)],
+    ("as_of", "revoked"),
+    [("2025-06-30", False), ("2025-07-01", True), ("2025-08-01", True)],
 )
-def test_revoked_agency_is_accredited_until_the_revocation_date(packset: PackSet, tmp_path: Path, as_of: str, revoked: bool, not_listed: bool) -> None:
+def test_revoked_agency_is_accredited_until_the_revocation_date(packset: PackSet, tmp_path: Path, as_of: str, revoked: bool) -> None:
     regs = registries_with(
         tmp_path, "KH", "accredited-agencies", [{"id": "ACC-1", "name": "A", "listed_from": "2020-01-01", "ended_on": "2025-07-01", "ended_because": "revoked"}]
     )

@@ -148,7 +148,7 @@ def test_a_dossier_that_kills_its_worker_gets_an_error_record_and_nothing_is_los
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n")
     # workers are forked from this process after the patch: they inherit the segfaulting screen
-    monkeypatch.setattr(batch, "screen_one", _segfault_on("PK-POISON-1", batch.screen_one))
+    monkeypatch.setattr(batch, "screen_record", _segfault_on("PK-POISON-1", batch.screen_record))
     result = CliRunner().invoke(main, ["batch", str(source), "--out", str(tmp_path / "out.jsonl"), "--jobs", "2", "--engine", backend])
     out = list(results.read_results(tmp_path / "out.jsonl"))  # the results, without the run header and checkpoints
     assert len(out) == len(lines)  # nothing lost, and the parent lived to write the summary
@@ -163,7 +163,7 @@ def test_a_worker_bug_stops_the_run_instead_of_passing_for_a_crash(tmp_path: Pat
     def broken(engine: Engine, source: str, line: int | None, raw: bytes, as_of: Any, **options: Any) -> dict[str, Any]:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(batch, "screen_one", broken)
+    monkeypatch.setattr(batch, "screen_record", broken)
     source = tmp_path / "in.jsonl"
     source.write_text((SAMPLES / "pk-candidate-clean-no-certificate.json").read_text().replace("\n", "") + "\n")
     with pytest.raises(workers.WorkerError, match="ZeroDivisionError"):

@@ -96,13 +96,13 @@ def test_an_exception_in_a_rule_is_that_records_internal_error(engine: Engine, m
     screens = dict(engine._screens)
     for with_generated_code in (False, True):
         monkeypatch.setattr(engine, "_screens", {("KH", "candidate"): generated_broken} if with_generated_code else {})
-        record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
+        record = batch.screen_record(engine, "x.json", None, json.dumps(data).encode(), None)
         assert record["errors"][0]["kind"] == "internal"
         assert record["errors"][0]["rule"] == victim.static["rule_id"], "the interpreter names the rule"
         assert "ZeroDivisionError" in record["errors"][0]["message"]
     monkeypatch.undo()
     assert engine._screens == screens
-    assert "findings" in batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), None)
+    assert "findings" in batch.screen_record(engine, "x.json", None, json.dumps(data).encode(), None)
 
 
 def test_date_offset_beyond_the_calendar_is_no_such_date() -> None:
@@ -173,5 +173,5 @@ def test_dates_at_the_ends_of_the_calendar_give_reports_with_every_engine(engine
         data = json.loads(CLEAN)
         data["submitted"] = day
         for as_of in (None, date.fromisoformat(day)):
-            record = batch.screen_one(engine, "x.json", None, json.dumps(data).encode(), as_of)
+            record = batch.screen_record(engine, "x.json", None, json.dumps(data).encode(), as_of)
             assert "findings" in record, record

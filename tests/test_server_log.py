@@ -401,17 +401,17 @@ def test_the_service_refuses_to_sign_a_log_shorter_than_its_newest_checkpoint(lo
 # --------------------------------------------------------------------------- any tampering, as a property
 
 
-def chained(bodies: list[str]) -> list[screening_log.Entry]:
+def chained(bodies: list[str]) -> list[screening_log.LogEntry]:
     """Entries with every hash right (what a forger who recomputes everything produces)."""
     entries, prev = [], screening_log.GENESIS
     for seq, body in enumerate(bodies, 1):
         digest = screening_log.entry_hash(seq, "screening", "2026-01-01T00:00:00+00:00", "a", prev, body)
-        entries.append(screening_log.Entry(seq, "screening", "2026-01-01T00:00:00+00:00", "a", body, prev, digest))
+        entries.append(screening_log.LogEntry(seq, "screening", "2026-01-01T00:00:00+00:00", "a", body, prev, digest))
         prev = digest
     return entries
 
 
-def witnessed(entries: list[screening_log.Entry], size: int) -> list[tuple[str, Any]]:
+def witnessed(entries: list[screening_log.LogEntry], size: int) -> list[tuple[str, Any]]:
     from dossier_rules.transparency.checkpoints import Checkpoint
 
     tree = merkle.MemoryTree([e.leaf_hash() for e in entries[:size]])

@@ -54,7 +54,7 @@ def test_invalid_input_gets_the_cli_error_record_and_nothing_is_stored(service: 
     bad = b'{"kind": "candidate", "country": "KH", "dossier_id": "X", "submitted": "2025-13-01"}'
     response = service.client.post("/api/v1/screenings", content=bad, headers={**service.as_("screener"), **JSON})
     assert response.status_code == 422
-    cli = batch.screen_one(service.app.state.engine, "body", None, bad, None)
+    cli = batch.screen_record(service.app.state.engine, "body", None, bad, None)
     assert response.json() == {**cli, "code": "dossier.invalid", "params": {}}
     assert service.client.post("/api/v1/screenings", content=b"{oops", headers={**service.as_("screener"), **JSON}).status_code == 400
     assert service.client.post("/api/v1/screenings", content=bad, headers={**service.as_("screener"), "content-type": "text/plain"}).status_code == 415

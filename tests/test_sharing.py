@@ -21,7 +21,7 @@ from dossier_rules.engine import Engine
 from dossier_rules.locale import set_language
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet, load_packs
-from dossier_rules.sharing import Outbox, OutboxError, render
+from dossier_rules.sharing import Outbox, OutboxError, provenance_problem, render
 
 from .conftest import ROOT, SAMPLES, sample
 
@@ -385,3 +385,14 @@ def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine:
         "対象案件 2 件：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者、基準日 2025年7月15日、金額 1,250,000 KHR）"
         in markdown
     )
+
+
+def test_a_report_that_does_not_name_its_packs_is_held_back(engine: Engine, packset: PackSet) -> None:
+    """A lean batch report cut from its run header says nothing of its packs: it is not shared, and the problem says why."""
+    report = engine.evaluate(DOSSIER_ADAPTER.validate_python(sample("kh-candidate-abroad-no-agency.json")))
+    pack = packset.packs[report.pack]
+    shared = [f for f in report.findings if f.share]
+    assert shared and provenance_problem(pack, report, shared, "r.jsonl") is None
+    problem = provenance_problem(pack, report.model_copy(update={"packs": None}), shared, "r.jsonl")
+    assert problem is not None and problem.kind == "unverified"
+    assert f"report {report.dossier_id} does not name the packs it was made with" in problem.message

@@ -29,7 +29,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import orjson
 
@@ -51,6 +51,12 @@ Item = tuple[str, int | None, bytes | None, Problem | None]
 """One input record: its file, its line (JSON Lines), its bytes, or the problem that stopped us reading it."""
 
 
+class LineStream(Protocol):
+    """What :func:`jsonl_items` reads: the lines of a binary stream (a file, standard input, a gzip member, a request body)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
 def label(source: str, line: int | None) -> str:
     """How a record is named in the output: ``file`` or ``file:line``."""
     return f"{source}:{line}" if line is not None else source
@@ -65,7 +71,8 @@ def record_bytes(name: str) -> tuple[bytes, str, int | None]:
                 if number == int(line):
                     if problem is not None:
                         raise InputError([problem])
-                    return raw, path, number  # type: ignore[return-value]
+                    assert raw is not None, "an item holds its record or its problem"
+                    return raw, path, number
         raise InputError([Problem(path, f"no line {line}", kind="not_found")])
     return read_bytes(Path(name)), name, None
 
@@ -146,7 +153,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
+def jsonl_items(stream: LineStream, source: str) -> Iterator[Item]:
     """The records of a JSON Lines stream (blank lines skipped), numbered by line, each read with a bound.
 
     A line longer than :data:`MAX_DOSSIER_BYTES` is skipped up to its newline
@@ -184,7 +191,7 @@ def jsonl_items(stream: BinaryIO, source: str) -> Iterator[Item]:
             yield source, number, line, None
 
 
-def _skip_line(stream: BinaryIO) -> int:
+def _skip_line(stream: LineStream) -> int:
     """Read past the rest of an over-long line, a megabyte at a time; how many bytes were skipped."""
     skipped = 0
     while piece := stream.readline(1 << 20):
@@ -231,7 +238,8 @@ def screen_chunk(chunk: list[Item]) -> tuple[bytes, Stats]:
         try:
             next(steps)
         except StopIteration as end:
-            return end.value  # type: ignore[no-any-return]
+            done: tuple[bytes, Stats] = end.value  # the generator's return value; StopIteration types it Any
+            return done
 
 
 def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]]:
@@ -244,7 +252,8 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
         if problem is not None:
             record = error_record(label(source, line), [problem])
         else:
-            record = screen_one(engine, source, line, raw, _AS_OF, checks=not _LEAN)  # type: ignore[arg-type]
+            assert raw is not None, "an item holds its record or its problem"
+            record = screen_record(engine, source, line, raw, _AS_OF, checks=not _LEAN)
             if _LEAN and "errors" not in record:
                 for key in LEFT_TO_HEADER:
                     del record[key]
@@ -256,7 +265,7 @@ def screen_steps(chunk: list[Item]) -> Generator[None, None, tuple[bytes, Stats]
     return b"\n".join(lines), stats
 
 
-def screen_one(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None, checks: bool = True) -> dict[str, Any]:
+def screen_record(engine: Engine, source: str, line: int | None, raw: bytes, as_of: date | None, checks: bool = True) -> dict[str, Any]:
     """One record's report or error record (the service calls this too, so both give the same records).
 
     ``checks``: add what was checked (:func:`dossier_rules.report.checks_made`), from the whole dossier, before any redaction.
@@ -311,15 +320,16 @@ def error_record(name: str, problems: Iterable[Problem]) -> dict[str, Any]:
 
 def results(
     engine: Engine, as_of: date | None, jobs: int, work: Iterable[list[Item]], lean: bool = False, deadline: float = DEADLINE
-) -> Iterator[tuple[bytes, Stats]]:
-    """Screen chunks in order: in this process for one job; else, natively, here and in ``jobs - 1`` worker processes.
+) -> Generator[tuple[bytes, Stats]]:
+    """Screen chunks in order: in this process for one job; else here and in ``jobs - 1`` worker processes.
 
-    Rete screening runs in ``jobs`` workers, never here.
+    A backend that does not screen in the parent (:attr:`dossier_rules.backends.Backend.parent_screens`:
+    rete, interpreted) runs in ``jobs`` workers, never here.
 
     ``lean`` reports leave :data:`LEFT_TO_HEADER` to the run header of a batch output.
     """
     _install(engine, as_of, lean)
-    if engine.backend != "native":  # the rete backend runs only in workers: a crash in durable-rules must not take this process down
+    if not engine.rule_backend.parent_screens:  # rete runs only in workers: a crash in durable-rules must not take this process down
         with OrderedPool(max(jobs, 1), screen_chunk, merge_results, crashed_record, deadline) as pool:
             yield from pool.map(work)
     elif jobs <= 1:
@@ -373,7 +383,7 @@ class Interrupted(BaseException):
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGINT into :class:`Interrupted` (main thread only; elsewhere the defaults stay)."""
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, _frame: Any) -> None:
         raise Interrupted(signum)
 
     try:

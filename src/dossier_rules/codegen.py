@@ -549,7 +549,9 @@ def _function(src: _Source, kind: str, rules: list[ResolvedRule], head_index: di
                 blocks.extend(_rule(src, code, resolved, test, scope, "    ", head_index, None, kind, fired_only))
             continue
         items = dossier.value(each.names, False)
-        name = group[0].rule.spec.for_each.as_  # type: ignore[union-attr]
+        for_each = group[0].rule.spec.for_each
+        assert for_each is not None, "a group iterating a list holds for_each rules only"
+        name = for_each.as_
         item_lines: list[str] = []
         item = _Reads(src, "it", item_lines, "            ")
         scope = _Scope({cond.ROOT: dossier, name: item})

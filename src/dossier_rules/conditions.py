@@ -87,18 +87,21 @@ Program = Callable[[Env], bool]
 Getter = Callable[[Env], Any]
 
 ROOT = "$"
-VARIABLES = {"as_of": "date"}
+VARIABLES: dict[str, Kind] = {"as_of": "date"}
 """Variables a condition may read with ``{var: NAME}``; the engine binds them as ``"$NAME"``."""
 
 
 # --------------------------------------------------------------------------- the environment
 
 
+Kind = Literal["object", "list", "string", "date", "bool", "number"]
+
+
 @dataclass(frozen=True)
 class FieldType:
     """The static type of a dossier field, as the compiler sees it."""
 
-    kind: Literal["object", "list", "string", "date", "bool", "number"]
+    kind: Kind
     fields: Mapping[str, FieldType] = field(default_factory=dict)
     item: FieldType | None = None
     choices: frozenset[str] | None = None
@@ -138,9 +141,9 @@ def type_of(annotation: Any) -> FieldType:
         return FieldType("string", choices=frozenset(args))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return type_of_model(annotation)
-    simple = {bool: "bool", int: "number", float: "number", str: "string", date: "date"}
+    simple: dict[object, Kind] = {bool: "bool", int: "number", float: "number", str: "string", date: "date"}
     if annotation in simple:
-        return FieldType(simple[annotation])  # type: ignore[arg-type]
+        return FieldType(simple[annotation])
     raise TypeError(f"unsupported type in dossier model: {annotation!r}")
 
 
@@ -913,7 +916,7 @@ def _operand(raw: Any, expected: FieldType, scope: Scope, line: int | None, what
         name = raw["var"]
         if name not in VARIABLES:
             raise ConditionError(f"unknown variable {name!r}; known: {', '.join(VARIABLES)}", line)
-        path, otype, var = None, FieldType(VARIABLES[name]), name  # type: ignore[arg-type]
+        path, otype, var = None, FieldType(VARIABLES[name]), name
     offset = offset_text = None
     if "offset" in raw:
         if otype.kind != "date":

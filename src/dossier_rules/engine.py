@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
-from . import __version__, codegen
+from . import __version__, backends, codegen
 from .conditions import ROOT, Env, as_date
 from .locale import N_, translate
 from .model import BrokerDossier, CandidateDossier
@@ -215,11 +215,13 @@ class Engine:
         packset: PackSet,
         registries: Registries | None = None,
         max_registry_age: int | None = DEFAULT_MAX_REGISTRY_AGE,
-        backend: Literal["native", "interpreted", "rete"] = "native",
+        backend: str = backends.DEFAULT,
     ):
         self.packset = packset
         self.backend = backend
-        self._rete: Any = None
+        self.rule_backend = backends.get(backend)
+        self._decider: backends.Decider | None = None
+        self._decider_built = False
         self.registries = registries or Registries.empty()
         self.max_registry_age = max_registry_age
         self._packs = {pack.country: pack for pack in packset.packs.values()}
@@ -236,7 +238,7 @@ class Engine:
         self._citing = {pack.id: frozenset(r.rule.id for r in self._needs[pack.id].get(REPORTS, ())) for pack in packset.packs.values()}
         self._effects = {pack.id: {r.rule.id: r.effect for r in pack.rules if r.effect is not None} for pack in packset.packs.values()}
         self._context = lru_cache(maxsize=4096)(self._date_context)
-        self._screens = self._generated() if backend == "native" else {}
+        self._screens = self._generated() if self.rule_backend.generated else {}
 
     def _generated(self) -> dict[tuple[str, str], codegen.Screen]:
         """Each pack's rules as one generated function per kind; a pack the generator cannot express is interpreted."""
@@ -320,7 +322,7 @@ class Engine:
         }
 
     def _interpret(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, findings: list[Data]) -> None:
-        """The closure interpreter, or the Rete backend deciding what fires (findings built by the same runners).
+        """The closure interpreter, or the backend's decider deciding what fires (findings built by the same runners).
 
         An exception in a rule is raised as :class:`EvaluationError` naming that rule.
         """
@@ -328,8 +330,9 @@ class Engine:
         plan = self._plans[(pack.country, kind)]
         runner: _Runner | None = None
         try:
-            if self.backend == "rete":
-                fired = self._rete_evaluator().fired(pack, dossier, env)
+            decider = self._backend_decider()
+            if decider is not None:
+                fired = decider.fired(pack, dossier, env)
                 for items, runners in plan:
                     for runner in runners:
                         runner.emit(env, findings, items(env) if items else None, fired)
@@ -345,7 +348,7 @@ class Engine:
         except InputError:
             raise
         except Exception as exc:
-            raise EvaluationError(runner.static["rule_id"] if runner else None, exc) from exc
+            raise EvaluationError(runner.rule.spec.id if runner else None, exc) from exc
 
     def _failure(self, pack: Pack, kind: str, dossier: Data, as_of: date, view: RegistryView, exc: Exception) -> EvaluationError:
         """The error for a dossier whose evaluation raised, naming the rule at fault.
@@ -363,13 +366,12 @@ class Engine:
             return EvaluationError(None, again)
         return EvaluationError(None, exc)
 
-    def _rete_evaluator(self) -> Any:
-        """durable-rules, loaded on first use: in a worker process, never in the parent."""
-        if self._rete is None:
-            from .rete import evaluator_for
-
-            self._rete = evaluator_for(self.packset)
-        return self._rete
+    def _backend_decider(self) -> backends.Decider | None:
+        """The backend's decider, built on first use: where the engine evaluates (durable-rules: in a worker, never in the parent)."""
+        if not self._decider_built:
+            self._decider = self.rule_backend.decider(self.packset)
+            self._decider_built = True
+        return self._decider
 
     def _date_context(self, pack_id: str, as_of: date) -> _DateContext:
         pack = self.packset.packs[pack_id]
@@ -463,6 +465,7 @@ class _Runner:
                 out.append(self._finding(env, {ROOT: ""}, None))
             return
         name, program = self.name, self.program
+        assert name is not None, "only a for_each rule is given the items of its list"
         for index, item in enumerate(items):
             env[name] = item
             if program(env):
@@ -476,10 +479,13 @@ class _Runner:
             if (rule_id, None) in fired:
                 out.append(self._finding(env, {ROOT: ""}, None))
             return
+        name = self.name
+        assert name is not None, "a rule with a list to iterate binds a name to its item"
         for index in sorted(i for r, i in fired if r == rule_id and i is not None):
-            env[self.name] = items[index]  # type: ignore[index]
+            assert items is not None, "a rule fires for an item only of a list the dossier has"
+            env[name] = items[index]
             pointer = f"{self.base}/{index}"
-            out.append(self._finding(env, {ROOT: "", self.name: pointer}, pointer))  # type: ignore[dict-item]
+            out.append(self._finding(env, {ROOT: "", name: pointer}, pointer))
 
     def _finding(self, env: Env, bases: dict[str, str], item: str | None) -> Data:
         rule = self.rule

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import typing
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public in CPython, absent from typeshed
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,11 +36,6 @@ def shown(value: Any) -> str:
     """``value`` as JSON, shortened to :data:`MAX_SHOWN` characters."""
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
-
-
-def strip_bom(raw: bytes) -> bytes:
-    """``raw`` without a leading UTF-8 byte order mark (editors on Windows add one)."""
-    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
 
 
 def encoding_message(raw: bytes) -> str | None:
@@ -155,7 +150,8 @@ class _Walker:
 def _scalar_end(text: str, i: int) -> int:
     """The index after the string, literal or number at ``i``."""
     if text[i] == '"':
-        return scanstring(text, i + 1)[1]
+        end: int = scanstring(text, i + 1)[1]
+        return end
     for literal in ("true", "false", "null"):
         if text.startswith(literal, i):
             return i + len(literal)
@@ -197,7 +193,7 @@ def unknown_field(name: str, allowed: typing.Iterable[str]) -> str:
     return _('unknown field "{name}"; accepted here: {fields}', name=name, fields=", ".join(allowed))
 
 
-def pydantic_message(err: dict[str, Any], allowed: typing.Iterable[str] = ()) -> str:
+def pydantic_message(err: typing.Mapping[str, Any], allowed: typing.Iterable[str] = ()) -> str:
     """One pydantic error in plain words, with what to do about it."""
     etype, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}

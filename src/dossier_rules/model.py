@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Final = "1.0"
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ PartyRole = Literal[
 """Who a party is. ``sending_agency`` and ``intermediary`` are the 仲介機関 of art. 4(1)."""
 
 
-class _Strict(BaseModel):
+class _DossierPart(BaseModel):
     """Base of every dossier part: unknown keys are errors, so typos surface.
 
     Validators are built on first use (``defer_build``): a ``check`` of a valid
@@ -137,7 +137,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
-class Accreditation(_Strict):
+class Accreditation(_DossierPart):
     """A sending agency's accreditation by the partner ministry (KH 5(1); LA/KG/TJ 7(1))."""
 
     ministry: Text | None = None
@@ -147,7 +147,7 @@ class Accreditation(_Strict):
     revoked_on: IsoDate | None = Field(default=None, description="Date the accreditation was revoked (KH 5(4); LA/KG/TJ 7(4))")
 
 
-class Party(_Strict):
+class Party(_DossierPart):
     """A person or organisation named in a candidate dossier.
 
     ``id`` is the broker's stable identifier, the same value as the
@@ -171,7 +171,7 @@ class Party(_Strict):
     accreditation: Accreditation | None = None
 
 
-class Identity(_Strict):
+class Identity(_DossierPart):
     """Who the candidate is: personal data as a whole."""
 
     name: Text = Field(json_schema_extra=PERSONAL)
@@ -180,7 +180,7 @@ class Identity(_Strict):
     passport_number: Text | None = Field(default=None, json_schema_extra=PERSONAL)
 
 
-class Certificate(_Strict):
+class Certificate(_DossierPart):
     """A sending-country certificate; for Cambodia the MoLVT Certificate of Registration (KH 5(3))."""
 
     kind: Literal["molvt_registration", "other"] | None = None
@@ -189,7 +189,7 @@ class Certificate(_Strict):
     issue_date: IsoDate | None = None
 
 
-class TestResult(_Strict):
+class TestResult(_DossierPart):
     """A skills or Japanese-language test (KH art. 7; LA/KG/TJ/PK art. 5)."""
 
     kind: Literal["skills", "japanese"]
@@ -211,7 +211,7 @@ class TestResult(_Strict):
     certificate_forged_or_altered: bool | None = Field(default=None, description="Was the pass certificate examined and found forged or altered?")
 
 
-class Fee(_Strict):
+class Fee(_DossierPart):
     """A fee or cost collected from the candidate (act (e) of 4(1))."""
 
     payer: Text | None = Field(default=None, json_schema_extra=PERSONAL)
@@ -225,7 +225,7 @@ class Fee(_Strict):
     acknowledged: bool | None = Field(default=None, description="Did the candidate acknowledge understanding?")
 
 
-class HeldItem(_Strict):
+class HeldItem(_DossierPart):
     """Money, documents or property held by someone on the candidate's behalf (act (a))."""
 
     item: Literal["passport", "deposit", "bank_book", "land_title", "residence_card", "other_property"]
@@ -236,7 +236,7 @@ class HeldItem(_Strict):
     description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
-class ContractClause(_Strict):
+class ContractClause(_DossierPart):
     """A clause of a contract the candidate signed or was asked to sign (act (b))."""
 
     kind: Literal["penalty", "unjust_transfer", "other"]
@@ -255,7 +255,7 @@ class ContractClause(_Strict):
     description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
-class Incident(_Strict):
+class Incident(_DossierPart):
     """A reported violation of the candidate's rights (act (c))."""
 
     kind: Literal["violence", "threat", "restriction_of_liberty", "other_rights_violation"]
@@ -264,7 +264,7 @@ class Incident(_Strict):
     description: Text | None = Field(default=None, json_schema_extra=PERSONAL, description="Free text about the candidate's case: treated as personal data")
 
 
-class SubmittedDocument(_Strict):
+class SubmittedDocument(_DossierPart):
     """A document used in immigration or visa procedures (act (d))."""
 
     kind: Text
@@ -273,14 +273,14 @@ class SubmittedDocument(_Strict):
     finding: Literal["authentic", "forged", "altered", "false"] | None = Field(default=None, description="Result of examination; absent when not examined")
 
 
-class Dependent(_Strict):
+class Dependent(_DossierPart):
     relation: Literal["spouse", "child"]
     name: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     date_of_birth: IsoDate | None = Field(default=None, json_schema_extra=PERSONAL)
     accompanying: bool | None = None
 
 
-class Envelope(_Strict):
+class Envelope(_DossierPart):
     """What every dossier carries: identity of the record and the MOC it falls under."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
@@ -324,13 +324,13 @@ class CandidateDossier(Envelope):
     support_organisation_id: Identifier | None = None
 
 
-class FeeSchedule(_Strict):
+class FeeSchedule(_DossierPart):
     published: bool | None = None
     basis_shown: bool | None = None
     breakdown_shown: bool | None = None
 
 
-class Practices(_Strict):
+class Practices(_DossierPart):
     """Practices known of a broker; each one maps to an act of 4(1)."""
 
     holds_passports: bool | None = None
@@ -338,7 +338,7 @@ class Practices(_Strict):
     penalty_contracts: bool | None = None
 
 
-class Complaint(_Strict):
+class Complaint(_DossierPart):
     received_on: IsoDate | None = None
     act: Literal["a", "b", "c", "d", "e", "test_fraud", "other"] | None = None
     summary: Text | None = None
@@ -391,7 +391,7 @@ def _is_list(annotation: Any) -> bool:
 
 Dossier = Annotated[CandidateDossier | BrokerDossier, Field(discriminator="kind")]
 DOSSIER_ADAPTER: TypeAdapter[CandidateDossier | BrokerDossier] = TypeAdapter(Dossier, config=ConfigDict(defer_build=True))
-"""Both kinds by their ``kind``; built on first use, to explain an invalid dossier (see :class:`_Strict`)."""
+"""Both kinds by their ``kind``; built on first use, to explain an invalid dossier (see :class:`_DossierPart`)."""
 
 KINDS: dict[str, type[Envelope]] = {"candidate": CandidateDossier, "broker": BrokerDossier}
 

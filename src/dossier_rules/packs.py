@@ -50,13 +50,13 @@ IsoDate = date
 # --------------------------------------------------------------------------- the file format
 
 
-class _Strict(BaseModel):
+class _PackPart(BaseModel):
     """Base of the pack file's parts; validators built on first use, as packs from the cache are never validated again."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
-class Localized(_Strict):
+class Localized(_PackPart):
     """The same text in Japanese and English."""
 
     ja: str = Field(min_length=1)
@@ -67,7 +67,7 @@ class Ministry(Localized):
     abbrev: str | None = None
 
 
-class ContactPoints(_Strict):
+class ContactPoints(_PackPart):
     """The contact points designated in art. 2 of the MOC."""
 
     article: str
@@ -75,7 +75,7 @@ class ContactPoints(_Strict):
     partner: Localized
 
 
-class Confidentiality(_Strict):
+class Confidentiality(_PackPart):
     """Art. 3: what may be disclosed of shared information, and to whom."""
 
     article: str
@@ -85,12 +85,12 @@ class Confidentiality(_Strict):
     text: Localized
 
 
-class Signing(_Strict):
+class Signing(_PackPart):
     on: IsoDate
     place: str
 
 
-class InForce(_Strict):
+class InForce(_PackPart):
     """The period in force. ``starts_on`` is null while the start depends on an event not yet known."""
 
     article: str
@@ -105,7 +105,7 @@ class InForce(_Strict):
     end_rule: Localized | None = None
 
 
-class Moc(_Strict):
+class Moc(_PackPart):
     partner_ministry: Ministry
     contact_points: ContactPoints
     confidentiality: Confidentiality
@@ -113,7 +113,7 @@ class Moc(_Strict):
     in_force: InForce
 
 
-class ArticleEntry(_Strict):
+class ArticleEntry(_PackPart):
     """One provision of the MOC, for the provision matrix (``docs/coverage.md``)."""
 
     article: str = Field(description="As cited by rules, e.g. '5(3)' or '{information_sharing}(e)'")
@@ -127,7 +127,7 @@ class ArticleEntry(_Strict):
     )
 
 
-class DeclaredField(_Strict):
+class DeclaredField(_PackPart):
     """A dossier field one country's MOC needs and the common model does not have (``country_fields.<name>``)."""
 
     type: Literal["string", "number", "bool", "date"]
@@ -149,7 +149,7 @@ class DeclaredField(_Strict):
         return {v: (t.ja, t.en) for v, t in self.choices.items()} if isinstance(self.choices, dict) else {}
 
 
-class PackMeta(_Strict):
+class PackMeta(_PackPart):
     """The ``pack`` part. The fields are declared in the order ``packs fmt`` writes them (the shipped packs' order)."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
@@ -180,21 +180,25 @@ class PackMeta(_Strict):
         "under country_fields and this pack's rules read them as country_fields.<name>",
     )
 
+    def fields_for(self, kind: str) -> dict[str, DeclaredField]:
+        """The country fields declared for one kind of dossier (none for a kind this pack does not declare)."""
+        return next((fields for known, fields in self.dossier_fields.items() if known == kind), {})
 
-class Share(_Strict):
+
+class Share(_PackPart):
     """The finding is information to share under art. 4(1) (acts a-e) or the test-fraud article."""
 
     act: Act
 
 
-class DomesticInstrument(_Strict):
+class DomesticInstrument(_PackPart):
     """A Japanese legal instrument, by name and article, that makes a finding a reason to refuse where the MOC only asks to share."""
 
     instrument: Localized = Field(description="The instrument's name, e.g. 出入国管理及び難民認定法")
     article: Localized = Field(description="The article or item in it, e.g. 第7条第1項第2号 / art. 7(1)(ii)")
 
 
-class Basis(_Strict):
+class Basis(_PackPart):
     """What makes a finding of this rule make the application unacceptable (block rules only).
 
     Either the MOC's own text (``article`` is then a provision whose entry in ``pack.articles`` carries
@@ -210,14 +214,14 @@ class Basis(_Strict):
     )
 
 
-class ForEach(_Strict):
+class ForEach(_PackPart):
     """Evaluate the rule once per item of a list; one finding per matching item."""
 
     in_: str = Field(alias="in")
     as_: str = Field(alias="as")
 
 
-class TestCase(_Strict):
+class TestCase(_PackPart):
     name: str = Field(min_length=1)
     expect: Literal["fire", "pass"]
     count: int | None = Field(default=None, ge=1, description="Exact number of findings expected when it fires")
@@ -228,7 +232,7 @@ class TestCase(_Strict):
     dossier: dict[str, Any] = Field(default_factory=dict, description="JSON merge patch (RFC 7386) applied to the pack's test_base for this kind")
 
 
-class RuleSpec(_Strict):
+class RuleSpec(_PackPart):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$")
     title: Localized
     article: str = Field(description="Article of the MOC, e.g. '5(3)' or '{information_sharing}(e)'")
@@ -253,7 +257,7 @@ class RuleSpec(_Strict):
     tests: list[TestCase] = Field(default_factory=list)
 
 
-class TestBase(_Strict):
+class TestBase(_PackPart):
     candidate: dict[str, Any] | None = None
     broker: dict[str, Any] | None = None
 
@@ -262,7 +266,7 @@ MAX_RULES_PER_PACK = 1000
 """Rules one pack file may hold: the largest shipped pack has under 20; a bound keeps load time bounded."""
 
 
-class PackFile(_Strict):
+class PackFile(_PackPart):
     """One ``rules/*.yaml`` file."""
 
     pack: PackMeta
@@ -390,7 +394,7 @@ class CompiledRule:
     condition: cond.Node
     for_each: cond.Path | None
     evidence: tuple[cond.Path, ...]
-    messages: dict[str, Template]
+    messages: dict[Lang, Template]
     test_lines: tuple[int | None, ...]
     registries: frozenset[str]
     subject: cond.Path | None
@@ -419,7 +423,7 @@ class ResolvedRule:
     also: tuple[str, ...]
     basis: dict[str, Any] | None = None
     """What makes the finding a reason to refuse (block rules): see :class:`Basis`, with the article resolved."""
-    messages: dict[str, Template] = field(default_factory=dict)
+    messages: dict[Lang, Template] = field(default_factory=dict)
     """The rule's message templates (message and effect) in this MOC's wording: what findings are rendered from."""
     effect: dict[str, str] | None = None
     """The effect sentence as it ends the message, in this MOC's wording (None: the rule has none)."""
@@ -500,7 +504,8 @@ class Pack:
         """Registry entries for rule tests; a pack's own entries replace those of what it extends, by kind."""
         merged: dict[str, list[Entry]] = {}
         for source in self.chain:
-            merged.update(source.spec.test_registries)
+            for kind, entries in source.spec.test_registries.items():
+                merged[kind] = entries
         return merged
 
     def check_country_fields(self, dossier: Any, source: str) -> None:
@@ -520,7 +525,7 @@ class Pack:
             import jsonschema_rs  # only dossiers that carry country fields need it
 
             validators[kind] = jsonschema_rs.validator_for(country_fields_schema(self.meta, kind), validate_formats=True)
-        declared = self.meta.dossier_fields.get(kind, {})  # type: ignore[call-overload]
+        declared = self.meta.fields_for(kind)
         whose = label(kind, "ja" if language() == "ja" else "en", "kind")
         problems = [
             Problem(
@@ -596,7 +601,7 @@ def declared_types(meta: PackMeta, kind: str) -> dict[str, cond.FieldType]:
     """The static types of the country fields a pack declares for one kind of dossier (a choice field's labels
     are its enumeration, :func:`labels.declared_enum`, so messages quote a value by its label)."""
     out = {}
-    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
+    for name, declared in meta.fields_for(kind).items():
         base = cond.DECLARED_TYPES[declared.type]
         if declared.choices:
             base = cond.FieldType(base.kind, choices=frozenset(declared.values), vocabulary=declared_enum(meta.country or "", kind, name))
@@ -641,7 +646,7 @@ def country_fields_schema(meta: PackMeta, kind: str) -> dict[str, Any]:
     """JSON Schema of ``country_fields`` for one country and kind: its declared fields, nothing else, in the pack's order."""
     json_types = {"string": {"type": "string"}, "number": {"type": "number"}, "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
     properties = {}
-    for name, declared in meta.dossier_fields.get(kind, {}).items():  # type: ignore[call-overload]
+    for name, declared in meta.fields_for(kind).items():
         prop: dict[str, Any] = {**json_types[declared.type], "title": declared.title.en, "description": declared.title.ja}
         if declared.choices:
             prop["enum"] = declared.values
@@ -683,11 +688,11 @@ def _compile_rule(spec: RuleSpec, raw: Any, meta: PackMeta, source: str) -> tupl
     try:
         if spec.for_each:
             for_each = cond.resolve(spec.for_each.in_, scope, line_of(raw, ["for_each"]))
-            if for_each.type.kind != "list" or for_each.start != cond.ROOT:
+            if for_each.type.kind != "list" or for_each.type.item is None or for_each.start != cond.ROOT:
                 raise cond.ConditionError(
                     f"for_each needs a list field of the dossier, '{for_each.text}' is a {for_each.type.describe()}", line_of(raw, ["for_each"])
                 )
-            scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))  # type: ignore[arg-type]
+            scope = scope.bind(spec.for_each.as_, for_each.type.item, line_of(raw, ["for_each", "as"]))
         condition = cond.parse(raw["when"], scope, line_of(raw, ["when"]))
     except cond.ConditionError as exc:
         problem(exc.message, exc.line)

@@ -21,13 +21,13 @@ from .conditions import ROOT
 from .model import KINDS, personal_fields, personal_pointer, without_personal
 
 if TYPE_CHECKING:
-    from .packs import CompiledRule, PackSet, Template
+    from .packs import CompiledRule, Lang, PackSet, Template
 
 WITHHELD = {"ja": "［個人情報のため省略］", "en": "[withheld: personal data]"}
 """What stands in a message where a personal value was."""
 
 
-def withheld_message(rule: CompiledRule | None, rendered: Mapping[str, str], messages: Mapping[str, Template] | None = None) -> dict[str, str]:
+def withheld_message(rule: CompiledRule | None, rendered: Mapping[str, str], messages: Mapping[Lang, Template] | None = None) -> dict[str, str]:
     """``rendered`` (language -> message of a finding of ``rule``) with every personal value replaced by :data:`WITHHELD`.
 
     The rule's message template says which placeholders read personal fields;
@@ -39,7 +39,7 @@ def withheld_message(rule: CompiledRule | None, rendered: Mapping[str, str], mes
     """
     if rule is None:
         return {lang: WITHHELD.get(lang, WITHHELD["en"]) for lang in rendered}
-    templates = messages if messages is not None else rule.messages
+    templates: dict[str, Template] = dict((messages if messages is not None else rule.messages).items())  # looked up by any language a report has
     bases = _bases(rule)
     return {lang: _withhold(templates[lang], text, bases, lang) if lang in templates else WITHHELD.get(lang, WITHHELD["en"]) for lang, text in rendered.items()}
 

@@ -60,7 +60,7 @@ MAX_REGISTRY_BYTES = 512 * 1024 * 1024
 """Above this a registry file is refused (a list of a million entries is about 150 MB)."""
 
 
-class _Strict(BaseModel):
+class _RegistryPart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -75,7 +75,7 @@ StrictDate = Annotated[date, BeforeValidator(_iso_date)]
 """The date type of registries, in files and CSV imports alike: strict ``YYYY-MM-DD``."""
 
 
-class Entry(_Strict):
+class Entry(_RegistryPart):
     """One listed organisation (or sector) and the period it was on the list."""
 
     id: str = Field(min_length=1, max_length=128, description="The key dossiers refer to: accreditation number, organisation id, or sector")
@@ -92,7 +92,7 @@ class Entry(_Strict):
         return self.ended_because == "revoked" and self.ended_on is not None and self.ended_on <= day
 
 
-class Registry(_Strict):
+class Registry(_RegistryPart):
     """One list, as retrieved from one source on one date."""
 
     registry_version: Literal["1"] = "1"
@@ -138,20 +138,24 @@ class RegistryIndex:
 
     def items(self) -> Iterator[tuple[str, tuple[Entry, ...]]]:
         """(id, its entries) for every id, as the in-memory index gives them."""
-        current: str | None = None
+        current = ""  # the id of the entries in ``group`` (set before the first is added)
         group: list[Entry] = []
         for key, entry in self._db().execute("SELECT id, entry FROM entries ORDER BY id, seq"):
             if key != current and group:
-                yield current, tuple(group)  # type: ignore[misc]
+                yield current, tuple(group)
                 group = []
             current = key
             group.append(Entry.model_validate_json(entry))
         if group:
-            yield current, tuple(group)  # type: ignore[misc]
+            yield current, tuple(group)
 
 
 INDEX_ABOVE_BYTES = 1024 * 1024
 """Registry files larger than this are looked up through an SQLite index instead of being loaded whole."""
+
+
+EntryIndex = dict[str, tuple[Entry, ...]] | RegistryIndex
+"""A registry's entries by id: in memory, or (a large registry) in its SQLite index."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ class LoadedRegistry:
     registry: Registry
     path: Path
     sha256: str
-    index: dict[str, tuple[Entry, ...]] | RegistryIndex = field(repr=False)
+    index: EntryIndex = field(repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -321,9 +325,9 @@ class Registries:
         """Kind -> the day each list a dossier of ``country`` consults was retrieved (only lists that are loaded)."""
         return {kind: loaded.registry.retrieved_on for kind in REGISTRY_KINDS if (loaded := self.get(country, kind)) is not None}
 
-    def lists_for(self, country: str) -> dict[str, dict[str, tuple[Entry, ...]]]:
+    def lists_for(self, country: str) -> dict[str, EntryIndex]:
         """Kind -> index of the lists a dossier of ``country`` consults (computed once per country)."""
-        cache = self.__dict__.setdefault("_lists", {})
+        cache: dict[str, dict[str, EntryIndex]] = self.__dict__.setdefault("_lists", {})
         if country not in cache:
             cache[country] = {kind: loaded.index for kind in REGISTRY_KINDS if (loaded := self.get(country, kind)) is not None}
         return cache[country]
@@ -541,9 +545,9 @@ def parse_csv(text: str | Iterable[str], source: str) -> ImportResult:
             filter(
                 None,
                 [
-                    missing and f"missing column(s) {', '.join(missing)}",
-                    unknown and f"unknown column(s) {', '.join(unknown)}",
-                    repeated and f"column(s) given twice {', '.join(repeated)} (which one is meant?)",
+                    f"missing column(s) {', '.join(missing)}" if missing else "",
+                    f"unknown column(s) {', '.join(unknown)}" if unknown else "",
+                    f"column(s) given twice {', '.join(repeated)} (which one is meant?)" if repeated else "",
                 ],
             )
         )
@@ -575,7 +579,7 @@ def parse_csv(text: str | Iterable[str], source: str) -> ImportResult:
     return result
 
 
-def _rows(reader: csv.DictReader, source: str) -> Iterator[dict[str, Any]]:
+def _rows(reader: csv.DictReader[str], source: str) -> Iterator[dict[str, Any]]:
     """The rows of a CSV; a damaged file (a quote never closed) is an error, never rows swallowed silently."""
     while True:
         start = reader.line_num + 1

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .packs import Act, Localized, Pack, Severity
 
-REPORT_VERSION = "1"
+REPORT_VERSION: Final = "1"
 
 Outcome = Literal["blocked", "review", "clear", "not_in_force", "unreadable"]
 """What an examiner does with a dossier, decided once here for every output and summary:
@@ -45,19 +45,19 @@ def outcome(pack_state: str, findings: Iterable[dict[str, Any]]) -> str:
     return worst
 
 
-class _Out(BaseModel):
+class _ReportPart(BaseModel):
     # built on first use: batch and check write reports as plain data, and need these only for their schema and typed output
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
-class DomesticBasis(_Out):
+class DomesticBasis(_ReportPart):
     """A Japanese legal instrument and article that make a finding a reason to refuse, beside the MOC article."""
 
     instrument: Localized
     article: Localized
 
 
-class FindingBasis(_Out):
+class FindingBasis(_ReportPart):
     """Why a block finding makes the application unacceptable: the MOC article cited, what it says, and any domestic instrument."""
 
     article: str = Field(description="Citation in the dossier's own MOC, e.g. 'MOC-KH 6(1)'")
@@ -65,7 +65,7 @@ class FindingBasis(_Out):
     domestic: DomesticBasis | None = Field(default=None, description="The Japanese legal instrument that makes it a requirement, when the MOC's text does not")
 
 
-class Finding(_Out):
+class Finding(_ReportPart):
     rule_id: str
     pack: str = Field(description="Pack that defines the rule (may be a pack the country pack extends)")
     article: str = Field(description="Canonical citation in the dossier's own MOC, e.g. 'MOC-KH 4(1)(e)'")
@@ -90,13 +90,13 @@ class Finding(_Out):
     subject: dict[str, Any] | None = Field(default=None, description="The party the finding is about, e.g. the intermediary")
 
 
-class PackUsed(_Out):
+class PackUsed(_ReportPart):
     id: str
     version: str
     sha256: str
 
 
-class PackStatus(_Out):
+class PackStatus(_ReportPart):
     """Whether the MOC was in force on the date evaluated, and on what that rests."""
 
     state: Literal["in_force", "not_yet_in_force", "start_unknown", "ended"]
@@ -107,7 +107,7 @@ class PackStatus(_Out):
     detail: Localized
 
 
-class DataWarning(_Out):
+class DataWarning(_ReportPart):
     """A limit of the screening itself, not a finding about the dossier: it cites no MOC article and never counts towards --fail-on.
 
     ``pack-not-in-force``: the MOC was not in force on the date evaluated (findings are then for information only);
@@ -122,7 +122,7 @@ class DataWarning(_Out):
     registry: str | None = Field(default=None, description="Registry kind concerned (registry warnings)")
 
 
-class RegistryUsed(_Out):
+class RegistryUsed(_ReportPart):
     """A registry the pack's rules consult, as it was when the report was made."""
 
     kind: str
@@ -160,7 +160,7 @@ def registry_used(identity: dict[str, Any], as_of: date, max_age: int | None) ->
     return {**identity, "status": "stale" if stale else "ok", "age_days": age}
 
 
-class CheckPassed(_Out):
+class CheckPassed(_ReportPart):
     """A rule that was applied with every value it reads provided, and did not fire (a PolicyReport's "pass")."""
 
     rule_id: str
@@ -168,14 +168,14 @@ class CheckPassed(_Out):
     title: Localized
 
 
-class NotProvided(_Out):
+class NotProvided(_ReportPart):
     """A value the dossier does not give, and the rules that could not decide without it."""
 
     pointer: str = Field(description="JSON pointer of the value not provided")
     rules: list[str]
 
 
-class Checks(_Out):
+class Checks(_ReportPart):
     """What was checked besides the findings, worked out from the whole dossier before any redaction for a role,
     so a value hidden from a viewer is never reported as missing. ``batch`` leaves it out to stay lean."""
 
@@ -245,7 +245,7 @@ def _at(dossier: Any, pointer: str) -> Any:
     return node
 
 
-class Report(_Out):
+class Report(_ReportPart):
     report_version: Literal["1"] = REPORT_VERSION
     tool_version: str | None = Field(default=None, description="Version of dossier-rules that made the report (absent from reports made before 0.2)")
     dossier_id: str
@@ -272,7 +272,7 @@ class Report(_Out):
     generated_at: datetime | None = Field(default=None, description="The only field that differs between two runs on the same inputs")
 
 
-class ErrorDetail(_Out):
+class ErrorDetail(_ReportPart):
     kind: str
     message: str
     pointer: str | None = None
@@ -280,7 +280,7 @@ class ErrorDetail(_Out):
     rule: str | None = None
 
 
-class ErrorRecord(_Out):
+class ErrorRecord(_ReportPart):
     """A record that could not be evaluated, and why; it stands in the output where its report would."""
 
     source: str
@@ -293,11 +293,11 @@ class ErrorRecord(_Out):
     params: dict[str, Any] | None = Field(default=None, description="The values the message was made from, by name (the service sends them with `code`)")
 
 
-RESULTS_FORMAT = "dossier-rules-results"
-RESULTS_FORMAT_VERSION = "1"
+RESULTS_FORMAT: Final = "dossier-rules-results"
+RESULTS_FORMAT_VERSION: Final = "1"
 
 
-class RegistryIdentity(_Out):
+class RegistryIdentity(_ReportPart):
     """A registry a pack consults, independent of the date evaluated (``sha256`` null: not loaded)."""
 
     kind: str
@@ -308,18 +308,18 @@ class RegistryIdentity(_Out):
     sample: bool | None = None
 
 
-class EngineUsed(_Out):
+class EngineUsed(_ReportPart):
     program: Literal["dossier-rules"] = "dossier-rules"
     version: str
-    backend: Literal["native", "rete"]
+    backend: str = Field(description="The rule backend that decided which rules fire: one of the names --engine takes")
 
 
-class RunOptions(_Out):
+class RunOptions(_ReportPart):
     as_of: date | None = Field(description="The --as-of date; null: each dossier's submitted date")
     max_registry_age: int | None
 
 
-class RunHeader(_Out):
+class RunHeader(_ReportPart):
     """The first line of a ``batch`` output: what produced every record after it.
 
     Reports in a batch output leave out ``packs`` and ``registries`` (the same
@@ -342,7 +342,7 @@ class RunHeader(_Out):
     started_at: datetime
 
 
-class Checkpoint(_Out):
+class Checkpoint(_ReportPart):
     """Written after every chunk of a ``batch`` output: how much input the records before it came from.
 
     ``input_sha256`` hashes every record read so far (its name, and its bytes

@@ -120,7 +120,7 @@ def outcome_of(record: Record) -> str:
 def open_results(path: Path) -> BinaryIO:
     """A results file for reading, gzip-compressed when its name ends in ``.gz``; ``-`` is not accepted."""
     try:
-        return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]  # a GzipFile reads as a binary file; typeshed types it apart
     except OSError as exc:
         raise InputError([Problem(str(path), _("cannot read: {reason}", reason=exc.strerror), kind="not_found")]) from None
 

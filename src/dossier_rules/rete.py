@@ -45,7 +45,7 @@ from . import conditions as cond
 from .packs import CompiledRule, Pack, PackSet
 from .sources import InputError, Problem
 
-NEGATE: dict[cond.OrderingOp, str | None] = {"eq": "$neq", "ne": None, "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}
+NEGATE: dict[cond.OrderingOp, str] = {"eq": "$neq", "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}  # ne: its negation is eq, a plain match
 DURABLE: dict[cond.OrderingOp, str] = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 
@@ -210,9 +210,9 @@ def _ordered(left: str, op: cond.OrderingOp, right: Any, guards: list[dict[str, 
     """``left op right`` (``guards`` say both sides are known), or its negation, which is also true
     when either side is missing (any of ``missing``): unknown is not false."""
     if not negated:
-        test = {left: right} if op == "eq" else {DURABLE[op]: {left: right}}
+        test: dict[str, Any] = {left: right} if op == "eq" else {DURABLE[op]: {left: right}}
         return {"$and": guards + [test]} if guards else test
-    opposite = {left: right} if op == "ne" else {NEGATE[op]: {left: right}}
+    opposite: dict[str, Any] = {left: right} if op == "ne" else {NEGATE[op]: {left: right}}
     return {"$or": missing + [{"$and": guards + [opposite]} if guards else opposite]}
 
 
@@ -343,8 +343,9 @@ class ReteEvaluator:
             if spec.list_getter is None:
                 self._assert(pack.id, {"k": scope, "s": serial, "n": -1, "r": root, "x": _extra(spec.extra, env)})
                 continue
+            assert spec.name is not None, "the items of a list are bound to the rule's name"
             for index, item in enumerate(spec.list_getter(env) or ()):
-                env[spec.name] = item  # type: ignore[index]
+                env[spec.name] = item
                 self._assert(pack.id, {"k": scope, "s": serial, "n": index, "r": root, "i": fact_value(item), "x": _extra(spec.extra, env)})
         return set(self.hits)
 

@@ -48,6 +48,7 @@ from . import __version__, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
 from .errors import DossierError
+from .formats import NoticeFormat
 from .labels import Lang, label
 from .packs import Act, Localized, PackSet
 from .report import Finding, Report
@@ -105,16 +106,16 @@ def act_title(pack: Any, act: str) -> Localized:
 # --------------------------------------------------------------------------- the notice
 
 
-class _Out(BaseModel):
+class _NoticePart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Side(_Out):
+class Side(_NoticePart):
     ministry: Localized
     contact_point: Localized
 
 
-class NoticeFinding(_Out):
+class NoticeFinding(_NoticePart):
     rule_id: str
     article: str
     severity: str
@@ -126,7 +127,7 @@ class NoticeFinding(_Out):
     )
 
 
-class NoticeDossier(_Out):
+class NoticeDossier(_NoticePart):
     """A dossier concerned, by reference; ``identity`` only when personal data was asked for."""
 
     dossier_id: str
@@ -136,7 +137,7 @@ class NoticeDossier(_Out):
     identity: dict[str, Any] | None = None
 
 
-class Notice(_Out):
+class Notice(_NoticePart):
     """The JSON form of a notice (``schemas/notice.schema.json``)."""
 
     notice_version: Literal["1"] = "1"
@@ -224,8 +225,9 @@ def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list
         if problem is not None:
             yield source, [problem]
             continue
+        assert raw is not None, "an item holds its record or its problem"
         try:
-            record = json.loads(raw)  # type: ignore[arg-type]
+            record = json.loads(raw)
         except ValueError as exc:
             yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax", line=number)]
             continue
@@ -572,6 +574,12 @@ def _identity(report: Report, source: str) -> tuple[dict[str, Any] | None, Probl
 
 def provenance_problem(pack: Any, report: Report, shared: list[Finding], source: str) -> Problem | None:
     """Why this report cannot join a notice: packs not the ones loaded, or a finding citing another MOC's article."""
+    if report.packs is None:  # a lean report whose batch output lost its run header
+        return Problem(
+            source,
+            f"report {report.dossier_id} does not name the packs it was made with (a batch output without its run header?); re-screen it before sharing",
+            kind="unverified",
+        )
     loaded = [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
     if [p.model_dump() for p in report.packs] != loaded:
         return Problem(
@@ -668,7 +676,7 @@ def concerned(notice: Notice, lang: Lang) -> list[Concerned]:
     ]
 
 
-def render(notice: Notice, fmt: Literal["json", "html", "md"]) -> str:
+def render(notice: Notice, fmt: NoticeFormat) -> str:
     if fmt == "json":
         return json.dumps(notice.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     template = (_MARKDOWN if fmt == "md" else _TEMPLATES).get_template(f"notice.{fmt}")

@@ -7,6 +7,7 @@ it without reading code, and a run over many files can record it and go on.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -88,14 +89,14 @@ class InputError(Exception):
 # --------------------------------------------------------------------------- YAML
 
 
-class LocatedDict(dict):
+class LocatedDict(dict[Any, Any]):
     """A mapping that remembers the line of itself and of each of its keys."""
 
     line: int = 0
     key_lines: dict[Any, int]
 
 
-class LocatedList(list):
+class LocatedList(list[Any]):
     """A sequence that remembers the line of itself and of each item."""
 
     line: int = 0
@@ -232,7 +233,7 @@ def line_of(data: Any, path: Iterable[Any]) -> int | None:
 # --------------------------------------------------------------------------- JSON dossiers
 
 
-def open_input(path: Path, streams: bool = False) -> BinaryIO:
+def open_input(path: Path, streams: bool = False) -> io.BufferedReader:
     """Open a file for reading without blocking on it; a device, socket (or FIFO unless ``streams``) is refused.
 
     Opening a FIFO blocks until someone writes to it, and a device such as
@@ -504,7 +505,7 @@ def check_dossier_data(data: Any, source: str, line: int | None = None, raw: byt
     """
     kind = data.get("kind") if isinstance(data, dict) else None
     validator = _schema_validators().get(kind) if isinstance(kind, str) else None
-    if validator is not None and validator.is_valid(data):
+    if validator is not None and isinstance(data, dict) and validator.is_valid(data):
         return data
     _refuse_deep(data, source, line)
     oversized = capped(_oversized(data, source, line), source, line)

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path as FsPath
-from typing import Literal
 
-from . import rete
+from . import backends, rete
 from .branch_coverage import BranchCoverage
 from .engine import Engine
 from .locale import _, language
@@ -122,11 +121,11 @@ def pack_test_registries(pack: Pack, retrieved_on: date = date.max) -> Registrie
 def run_tests(
     packset: PackSet,
     ids: Iterable[str] = (),
-    backend: Literal["native", "rete"] = "native",
+    backend: str = backends.DEFAULT,
     rules: Iterable[str] = (),
     cases: Iterable[str] = (),
 ) -> TestRun:
-    """Run the rule tests; with ``backend="rete"`` call this in a worker process (see ``workers.run_isolated``).
+    """Run the rule tests; with an isolated backend (rete) call this in a worker process (see ``workers.run_isolated``).
 
     ``rules`` keeps only the rules with those ids; ``cases`` only the cases
     whose name contains one of those texts.

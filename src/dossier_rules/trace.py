@@ -238,7 +238,8 @@ def trace_rule(pack: Pack, resolved: ResolvedRule, dossier: Data, as_of: date, r
     if rule.for_each is None:
         step = _Tracer(env, {cond.ROOT: ""}).step(rule.condition)
         return RuleTrace(rule.id, bool(step.result), [step])
-    name = rule.spec.for_each.as_  # type: ignore[union-attr]
+    assert rule.spec.for_each is not None, "a rule's compiled for_each comes from its spec's"
+    name = rule.spec.for_each.as_
     pointer = rule.for_each.pointer({cond.ROOT: ""})
     items = rule.for_each.getter(env) or []
     steps = []

@@ -301,14 +301,15 @@ class OrderedPool(Generic[Task, Result]):
             try:
                 next(steps)
             except StopIteration as end:
-                return end.value  # type: ignore[no-any-return]
+                result: Result = end.value  # the generator's return value; StopIteration types it Any
+                return result
             self._collect(state, wait_for_one=False)
 
     def _answered(self, held: dict[int, _Held[Task]], wait_for_one: bool) -> list[int]:
         """Slots whose worker answered or died (end of file is ready too); a worker past its deadline is killed, so it died."""
         ends = {self.workers[slot].conn: slot for slot in held}
         timeout = max(0.0, min(task.deadline for task in held.values()) - time.monotonic()) if wait_for_one else 0.0
-        ready = [ends[end] for end in wait(list(ends), timeout)]  # type: ignore[index]
+        ready = [ends[end] for end in wait(list(ends), timeout)]  # type: ignore[index]  # wait() returns the connections it was given
         now = time.monotonic()
         late = [slot for slot, task in held.items() if task.deadline <= now and slot not in ready]
         for slot in late:
@@ -363,7 +364,8 @@ def run_isolated(work: Callable[[Any], Result], task: Any, retries: int = 1) -> 
         worker = _Worker(lambda _start: work(task))
         try:
             worker.send(True)
-            return worker.receive()
+            result: Result = worker.receive()  # what work(task) returned, unpickled
+            return result
         except WorkerCrashed as exc:
             code = worker.exitcode()
             if attempt == retries:

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from .. import batch, workers
 from ..locale import _, language
+from ..provenance import ResumeError
 from ..results import severity_label
-from ..services.workspace import Backend
 from ..sources import InputError
 from . import views
 from .common import (
@@ -74,7 +74,7 @@ def batch_command(
     fail_on: str,
     deadline: float,
     as_of: Any,
-    backend: Backend,
+    backend: str,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,
@@ -134,7 +134,7 @@ def batch_command(
             _("error: cannot write {out}: {reason}; the records already in it are whole (--resume continues)", out=out, reason=exc.strerror or exc), err=True
         )
         raise SystemExit(EXIT_INPUT) from None
-    except batch.ResumeError as exc:
+    except ResumeError as exc:
         click.echo(_("error: cannot resume {path}: {reason}", path=out, reason=exc), err=True)
         raise SystemExit(EXIT_INPUT) from None
     print_batch_summary(err_console, outcome, time.monotonic() - started, out)

@@ -23,7 +23,6 @@ from .. import batch
 from ..engine import Engine
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
-from ..services.workspace import Backend
 from ..sources import InputError, load_dossier, read_bytes, read_stream
 from ..trace import RuleTrace, applies, for_item, not_applied, trace_dossier
 from .common import (
@@ -176,7 +175,7 @@ def check(
     fail_on: str,
     explain: str | None,
     as_of: Any,
-    backend: Backend,
+    backend: str,
     packs_dir: Path,
     registries_dir: Path | None,
     max_registry_age: int,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,12 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .. import backends
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..errors import DossierError
 from ..locale import _
 from ..packs import PackSet
 from ..registries import Registries
-from ..services.workspace import Backend, Workspace, default_packs_dir
+from ..services.workspace import Workspace, default_packs_dir
 from ..sources import InputError, Problem
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def load_registry_set(packs_dir: Path, registries_dir: Path | None) -> Registrie
         raise SystemExit(EXIT_INPUT) from None
 
 
-def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: Backend = "native") -> Engine:
+def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, backend: str = backends.DEFAULT) -> Engine:
     """The engine every evaluating command uses: packs, registries, the staleness limit, the backend."""
     workspace = Workspace.of(packs_dir, registries_dir, max_registry_age=max_age)
     packset = load_packset(packs_dir)
@@ -82,22 +82,12 @@ def make_engine(packs_dir: Path, registries_dir: Path | None, max_age: int, back
 
 
 def refuse_untranslatable(packset: PackSet, backend: str) -> None:
-    """For the rete backend, a rule it cannot express stops the run before anything is evaluated."""
-    if backend != "rete":
-        return
-    from .. import rete, workers  # the rete backend's own checks: multiprocessing and the translator, for it alone
-
-    if importlib.util.find_spec("durable") is None:
+    """A backend not installed, or a rule it cannot express (rete), stops the run before anything is evaluated."""
+    chosen = backends.get(backend)
+    if not chosen.installed():  # only rete needs more than the base install (its extra)
         click.echo(_("error: the rete backend needs durable-rules: pip install 'dossier-rules[rete]'"), err=True)
         raise SystemExit(EXIT_INPUT)
-    problems = rete.check_packs(packset)
-    if not problems:
-        try:
-            workers.run_isolated(rete.verify, packset)
-        except workers.WorkerError as exc:
-            problems = [exc.args[0].strip().splitlines()[-1]]
-        except workers.WorkerCrashed as exc:
-            problems = [f"durable-rules crashed while building the rulesets ({exc})"]
+    problems = chosen.refusals(packset)
     for problem in problems:
         click.echo(_("error: {message}", message=problem), err=True)
     if problems:
@@ -129,8 +119,8 @@ max_age_option = click.option(
 engine_option = click.option(
     "--engine",
     "backend",
-    type=click.Choice(["native", "interpreted", "rete"]),
-    default="native",
+    type=click.Choice(backends.names()),
+    default=backends.DEFAULT,
     show_default=True,
     help="Rule backend: native (each pack compiled to Python; see 'packs compile --show'), interpreted "
     "(the reference closure interpreter the compiled code is tested against), or durable-rules' Rete engine "

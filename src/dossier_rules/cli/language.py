@@ -52,9 +52,9 @@ def apply(command: click.Command, args: Sequence[str]) -> None:
     lang = lang_from_args(args) or detect()
     set_language(lang)
     for module in _CLICK_MODULES:
-        module._ = _click_gettext  # type: ignore[attr-defined]
+        module._ = _click_gettext  # type: ignore[attr-defined]  # click reads its messages through this module global
         if hasattr(module, "ngettext"):
-            module.ngettext = locale.ngettext  # type: ignore[attr-defined]
+            module.ngettext = locale.ngettext  # type: ignore[attr-defined]  # and its plural ones through this
     _localize(command, lang)
 
 

@@ -24,7 +24,7 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, log_key_option, log_key_path, settings_db
 
 if TYPE_CHECKING:
-    from ..server.screening_log import Entry, Verification
+    from ..server.screening_log import LogEntry, Verification
     from ..storage import Database
     from ..transparency.checkpoints import Checkpoint, SigningKey, VerifierKey
 
@@ -240,7 +240,7 @@ def log_consistency(first: int, second: int | None, log_key: Path | None, db: st
     _emit({"first": first, "second": second, "proof": [p.hex() for p in proof], **({"checkpoint": note} if note else {})})
 
 
-def _watching(log: Iterable[Entry], wanted: str | None, seen: list[bool]) -> Iterator[Entry]:
+def _watching(log: Iterable[LogEntry], wanted: str | None, seen: list[bool]) -> Iterator[LogEntry]:
     """The entries unchanged, noting whether one has the hash ``wanted`` (``--expect-head``)."""
     for item in log:
         if item.hash == wanted:
@@ -305,7 +305,7 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
     raise SystemExit(EXIT_OK)
 
 
-def _exported(path: Path) -> Iterator[Entry]:
+def _exported(path: Path) -> Iterator[LogEntry]:
     from ..server import screening_log
 
     with path.open("rb") as handle:
@@ -313,7 +313,7 @@ def _exported(path: Path) -> Iterator[Entry]:
             if len(line) > MAX_ENTRY_BYTES:
                 _fail(_("error: {path}:{line}: longer than {limit} bytes", path=path, line=number, limit=MAX_ENTRY_BYTES))
             try:
-                yield screening_log.Entry.from_json(orjson.loads(line))
+                yield screening_log.LogEntry.from_json(orjson.loads(line))
             except (orjson.JSONDecodeError, TypeError) as exc:
                 _fail(_("error: {path}:{line}: not a log entry ({reason})", path=path, line=number, reason=exc))
 

@@ -10,14 +10,13 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from .. import codegen, coverage, workers
+from .. import backends, codegen, coverage, workers
 from ..errors import DossierError
 from ..locale import N_, _, language
 from ..packs import PackSet, pack_files
 from ..results import severity_label
 from ..scaffold import write_new_pack
 from ..services import catalog
-from ..services.workspace import Backend
 from ..sources import InputError
 from ..testing import junit_xml, lint, run_tests
 from .common import (
@@ -255,7 +254,7 @@ def packs_compile(target: str | None, show: bool, packs_dir: Path) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every case run, not only the failures.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the results as JUnit XML to this file.")
 def packs_test(
-    pack_ids: tuple[str, ...], packs_dir: Path, backend: Backend, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None
+    pack_ids: tuple[str, ...], packs_dir: Path, backend: str, fmt: str, rules: tuple[str, ...], cases: tuple[str, ...], verbose: bool, junit: Path | None
 ) -> None:
     """Run the test cases kept next to each rule, and report rule coverage.
 
@@ -271,8 +270,8 @@ def packs_test(
     if unknown:
         raise click.UsageError(_("unknown rule(s): {rules}").format(rules=", ".join(sorted(unknown))))
     try:
-        if backend == "rete":
-            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, "rete", rules, cases), packset)
+        if backends.get(backend).isolated:
+            run = workers.run_isolated(lambda ps: run_tests(ps, pack_ids, backend, rules, cases), packset)
         else:
             run = run_tests(packset, pack_ids, backend, rules, cases)
     except InputError as exc:

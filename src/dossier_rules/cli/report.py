@@ -104,18 +104,18 @@ def report_command(results_file: Path, chosen_views: tuple[str, ...], fmt: str, 
     """
     chosen = filter_from(options)
     lang = language()
-    if fmt == "xlsx" and output is None:
-        raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
     if fmt == "csv" and len(chosen_views) > 1:
         raise click.UsageError(_("--format csv writes one view: give one --view"))
     if excel is None:
         excel = lang == "ja"
     try:
         if fmt == "xlsx":
+            if output is None:
+                raise click.UsageError(_("--format xlsx needs --output FILE.xlsx"))
             from .workbook import write_xlsx
 
             facts = RunFacts()
-            write_xlsx(read_run(results_file, facts), facts, chosen, list(chosen_views) or list(ALL_VIEWS), lang, output, results_file)  # type: ignore[arg-type]
+            write_xlsx(read_run(results_file, facts), facts, chosen, list(chosen_views) or list(ALL_VIEWS), lang, output, results_file)
         else:
             with _out(output, excel and fmt == "csv") as stream:
                 write_text(read_results(results_file, self_contained=fmt == "jsonl"), chosen, fmt, list(chosen_views), lang, stream)

@@ -12,10 +12,11 @@ import click
 
 from .. import sharing
 from ..errors import DossierError
+from ..formats import NOTICE_NAMES, notice_format
 from ..labels import label
 from ..locale import N_, _, language
 from ..private_files import private_dir, write_private
-from ..services.notices import FORMATS, NoticeService, Reviewer, open_notices, reviewer_named
+from ..services.notices import NoticeService, Reviewer, open_notices, reviewer_named
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -265,7 +266,7 @@ def share_approve(notice_ids: tuple[str, ...], by: str, yes: bool, outbox: Path,
 @share.command("export")
 @click.argument("notice_ids", nargs=-1)
 @notice_filter_options
-@click.option("--format", "fmt", type=click.Choice(["json", "html", "md"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(NOTICE_NAMES), default=NOTICE_NAMES[0], show_default=True)
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here instead of standard output.")
 @click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write each notice to this folder as NOTICE-ID.FORMAT.")
 @reviewer_option
@@ -284,7 +285,8 @@ def share_export(
     chosen = notice_filter(options, ("approved", "exported"))
     packset = load_packset(packs_dir)
     today = datetime.now(UTC).date()
-    form = next(f for f in FORMATS if f == fmt)
+    form = notice_format(fmt)
+    assert form is not None, "click.Choice took a registered format"
     with open_notices(outbox) as service:
         who = acting(service, by)
         if not notice_ids and not chosen.empty_except_state:

@@ -38,8 +38,9 @@ def sheet_template(output: Path, source: str | None) -> None:
                 if problem is not None:
                     problems.append(problem)
                     continue
+                assert raw is not None, "an item holds its record or its problem"
                 try:
-                    dossiers.append(load_dossier(raw, name, line))  # type: ignore[arg-type]
+                    dossiers.append(load_dossier(raw, name, line))
                 except InputError as exc:
                     problems.extend(exc.problems)
         except InputError as exc:

@@ -87,12 +87,12 @@ def translations(lang: str) -> dict[str, str]:
     for message in parsed:
         if not message.id or message.fuzzy:
             continue
-        if isinstance(message.id, tuple):
-            forms = message.string if isinstance(message.string, tuple) else (message.string,)
-            if forms and forms[0]:
+        if isinstance(message.id, tuple | list):
+            forms = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            if forms and forms[0] and forms[-1]:
                 out[message.id[0]] = forms[0]
                 out[message.id[1]] = forms[-1]
-        elif message.string:
+        elif isinstance(message.string, str) and message.string:
             out[message.id] = message.string
     return out
 

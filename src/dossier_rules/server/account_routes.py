@@ -14,11 +14,11 @@ from .contract import Text, created, refusals
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-class _In(BaseModel):
+class _AccountRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Credentials(_In):
+class Credentials(_AccountRequest):
     username: Text = Field(max_length=64)
     password: Text = Field(max_length=1024)
 
@@ -40,16 +40,16 @@ class SessionOut(BaseModel):
     expires_at: str
 
 
-class Preferences(_In):
+class Preferences(_AccountRequest):
     lang: Literal["ja", "en"]
 
 
-class TokenRequest(_In):
+class TokenRequest(_AccountRequest):
     name: Text = Field(min_length=1, max_length=100, description="What the token is for, e.g. the script that uses it")
     expires_days: int | None = Field(default=None, ge=1, le=366, description="Days until the token stops working; none: until revoked")
 
 
-class PasswordChange(_In):
+class PasswordChange(_AccountRequest):
     current: str = Field(max_length=1024)
     new: str = Field(min_length=12, max_length=1024)
 

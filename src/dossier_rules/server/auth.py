@@ -25,7 +25,7 @@ to say so.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,7 +114,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
 
 
-def require(role: Role) -> Callable[..., object]:
+def require(role: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits users holding ``role`` or a higher one (and checks CSRF for cookie sessions)."""
 
     async def dependency(request: Request) -> Principal:

@@ -38,19 +38,19 @@ router = APIRouter(prefix="/api/v1/framework", tags=["framework"])
 DUE_ENV = "DOSSIER_RULES_DUE_DAYS"
 
 
-class _In(BaseModel):
+class _FrameworkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SendRequest(_In):
+class SendRequest(_FrameworkRequest):
     how: life.SendHow
 
 
-class CloseRequest(_In):
+class CloseRequest(_FrameworkRequest):
     note: str = Field(default="", max_length=life.MAX_TEXT)
 
 
-class WithdrawRequest(_In):
+class WithdrawRequest(_FrameworkRequest):
     reason: str = Field(min_length=1, max_length=life.MAX_TEXT)
 
 
@@ -168,19 +168,19 @@ def agenda(
         return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())
 
 
-class Period(_In):
+class Period(_FrameworkRequest):
     start: Day = Field(alias="from")
     end: Day = Field(alias="to")
 
 
-class InquiryRequest(_In):
+class InquiryRequest(_FrameworkRequest):
     country: str = Field(pattern=r"^[A-Za-z]{2}$")
     subject: str = Field(min_length=1, max_length=life.MAX_TEXT)
     due_days: int = Field(default=life.DEFAULT_DUE_DAYS, ge=1, le=3650)
     screening_id: str = Field(default="", max_length=100, description="The stored screening the inquiry comes from (optional)")
 
 
-class DispatchChange(_In):
+class DispatchChange(_FrameworkRequest):
     how: life.SendHow = "other"
     text: str = Field(default="", max_length=life.MAX_TEXT)
     reference: str = Field(default="", max_length=200)
@@ -244,7 +244,7 @@ def change_dispatch(
         return inbox_service.change_dispatch(service, dispatch_id, action, reviewer(who), request.app.state.engine.packset, _today(), **data)
 
 
-class ReplyRequest(_In):
+class ReplyRequest(_FrameworkRequest):
     reference: str = Field(min_length=1, max_length=200)
 
 

@@ -31,11 +31,11 @@ def text(description: str, headers: dict[str, Any] | None = None) -> dict[int | 
     return {200: {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}, **({"headers": headers} if headers else {})}}
 
 
-class _Out(BaseModel):
+class _LogAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class InclusionProof(_Out):
+class InclusionProof(_LogAnswer):
     """The receipt of one entry: that leaf ``leaf_index`` is in the tree of ``tree_size`` entries."""
 
     entry: int = Field(description="The entry's number (leaf index + 1)")
@@ -46,7 +46,7 @@ class InclusionProof(_Out):
     checkpoint: str | None = Field(default=None, description="The signed checkpoint proved against; absent when `tree_size` was given")
 
 
-class ConsistencyProof(_Out):
+class ConsistencyProof(_LogAnswer):
     """That the tree of ``first`` entries is a prefix of the tree of ``second``."""
 
     first: int

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import sharing
+from ..formats import NOTICE_FORMATS, PRINTED_NAMES, NoticeFormat, PrintedNoticeFormat
 from ..locale import use_language
 from ..services import receipts
 from ..services.notices import MAX_BUILD, NoticeService, Reviewer
@@ -28,12 +29,12 @@ from .errors import client_language
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 MAX_IDS = 100
-MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 TEXT = {"type": "string"}
+PRINTED = {NOTICE_FORMATS[name].content_type: {"schema": TEXT} for name in PRINTED_NAMES}
 PREVIEWS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The notice as a printable HTML page or as Markdown (a draft's says it is one)",
-        "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
+        "content": PRINTED,
     }
 }
 RECEIPT_HEADER = {
@@ -45,7 +46,7 @@ RECEIPT_HEADER = {
 EXPORTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The exported notice: the file to send",
-        "content": {"text/html": {"schema": TEXT}, "text/markdown": {"schema": TEXT}},
+        "content": PRINTED,
         "headers": RECEIPT_HEADER,
     }
 }
@@ -68,23 +69,23 @@ def reviewer(who: Principal) -> Reviewer:
     return Reviewer(who.user.username, who.user.display_name)
 
 
-class _In(BaseModel):
+class _NoticeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BuildRequest(_In):
+class BuildRequest(_NoticeRequest):
     screening_ids: list[str] = Field(min_length=1, max_length=MAX_BUILD)
 
 
-class ApproveMany(_In):
+class ApproveMany(_NoticeRequest):
     ids: list[str] = Field(min_length=1, max_length=MAX_IDS)
 
 
-class _Out(BaseModel):
+class _NoticeAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BuildProblem(_Out):
+class BuildProblem(_NoticeAnswer):
     """A screening that could not be read into notices (its id as ``source``), and why."""
 
     source: str
@@ -95,7 +96,7 @@ class BuildProblem(_Out):
     rule: str | None = None
 
 
-class HeldBack(_Out):
+class HeldBack(_NoticeAnswer):
     """Findings of one report not turned into notices: its MOC was not in force on its as-of date."""
 
     source: str
@@ -105,7 +106,7 @@ class HeldBack(_Out):
     findings: int
 
 
-class Built(_Out):
+class Built(_NoticeAnswer):
     created: list[str] = Field(description="Ids of the notices drafted")
     extended: list[str] = Field(description="Ids of drafts that received more findings")
     duplicates: int = Field(description="Findings already in a notice")
@@ -113,7 +114,7 @@ class Built(_Out):
     held_back: list[HeldBack]
 
 
-class NoticeSummary(_Out):
+class NoticeSummary(_NoticeAnswer):
     id: str
     country: str
     act: str
@@ -126,13 +127,13 @@ class NoticeSummary(_Out):
     exported_at: str | None
 
 
-class Refused(_Out):
+class Refused(_NoticeAnswer):
     id: str
     reason: str = Field(description="Why, in the caller's language (no server detail)")
     code: str = Field(description="The typed error's code, e.g. notice.not_found")
 
 
-class ApprovedMany(_Out):
+class ApprovedMany(_NoticeAnswer):
     approved: list[str]
     refused: list[Refused]
 
@@ -181,15 +182,15 @@ def show(notice_id: str, request: Request, who: Principal = Depends(require("rev
     """One notice in any state, for review (components/schemas/Notice); nothing is exported."""
     with notices_of(request) as service:
         text = sharing.render(service.notice(notice_id), "json")
-    return Response(text, media_type=MEDIA["json"])
+    return Response(text, media_type=NOTICE_FORMATS["json"].media_type)
 
 
 @router.get("/{notice_id}/preview", response_class=Response, responses={**PREVIEWS, **refusals(401, 403, 404, 422)})
-def preview(notice_id: str, request: Request, format: Literal["html", "md"] = "html", who: Principal = Depends(require("reviewer"))) -> Response:
+def preview(notice_id: str, request: Request, format: PrintedNoticeFormat = "html", who: Principal = Depends(require("reviewer"))) -> Response:
     """One notice as it would print, for review; nothing is exported. The preview of a draft says so, and is logged."""
     with notices_of(request) as service:
         text = service.preview(notice_id, format, reviewer(who))
-    return Response(text, media_type=MEDIA[format])
+    return Response(text, media_type=NOTICE_FORMATS[format].media_type)
 
 
 @router.post("/{notice_id}/approve", response_model=sharing.Notice, responses={**LOGGED, **refusals(401, 403, 404, 409)})
@@ -211,7 +212,7 @@ def approve_many(body: ApproveMany, request: Request, who: Principal = Depends(r
 
 
 @router.post("/{notice_id}/export", response_class=Response, responses={**EXPORTS, **refusals(401, 403, 404, 409, 422)})
-def export(notice_id: str, request: Request, format: Literal["html", "md"] = "html", who: Principal = Depends(require("reviewer"))) -> Response:
+def export(notice_id: str, request: Request, format: PrintedNoticeFormat = "html", who: Principal = Depends(require("reviewer"))) -> Response:
     """Export an approved notice as a printable HTML page or as Markdown (the JSON form: `export/json`); every export is logged.
 
     Refused (409) for a draft, and when the MOC of the notice's country is not in force today.
@@ -228,12 +229,12 @@ def export_json(notice_id: str, request: Request, who: Principal = Depends(requi
     return _exported(notice_id, request, "json", who)
 
 
-def _exported(notice_id: str, request: Request, format: Literal["json", "html", "md"], who: Principal) -> Response:
+def _exported(notice_id: str, request: Request, format: NoticeFormat, who: Principal) -> Response:
     """One export, in one format: a document answer of its own media type (each format is one operation's answer)."""
     with notices_of(request) as service:
         notice = service.export(notice_id, request.app.state.engine.packset, datetime.now(UTC).date(), format, reviewer(who))
         receipt = service.receipt()
-    return Response(sharing.render(notice, format), media_type=MEDIA[format], headers=_receipt_header(receipt))
+    return Response(sharing.render(notice, format), media_type=NOTICE_FORMATS[format].media_type, headers=_receipt_header(receipt))
 
 
 def _receipt_header(receipt: dict[str, Any] | None) -> dict[str, str]:

@@ -88,7 +88,7 @@ def entry_hash(seq: int, kind: str, at: str, actor: str, prev_hash: str, body_te
 
 
 @dataclass(frozen=True)
-class Entry:
+class LogEntry:
     seq: int
     kind: str
     at: str
@@ -121,7 +121,7 @@ class Entry:
         }
 
     @classmethod
-    def from_json(cls, record: Any) -> Entry:
+    def from_json(cls, record: Any) -> LogEntry:
         """An exported entry, its content back in the canonical text its hashes cover; TypeError naming what is wrong."""
         if not isinstance(record, dict):
             raise TypeError(_("expected a JSON object"))
@@ -161,11 +161,11 @@ class Receipt:
 # ----------------------------------------------------------------- storage (the log's rows, in dossier_rules.storage.log)
 
 
-def _entry(row: rows.LogRow) -> Entry:
-    return Entry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash)
+def _entry(row: rows.LogRow) -> LogEntry:
+    return LogEntry(row.seq, row.kind, row.at, row.actor, row.body, row.prev_hash, row.hash)
 
 
-def _entry_page(conn: Connection, after: int, limit: int) -> list[Entry]:
+def _entry_page(conn: Connection, after: int, limit: int) -> list[LogEntry]:
     return [_entry(row) for row in rows.read_range(conn, after, limit)]
 
 
@@ -179,7 +179,7 @@ def _node(conn: Connection, level: int, index: int) -> bytes:
 # ----------------------------------------------------------------- appending
 
 
-def append(conn: Connection, kind: str, actor: str, body: dict[str, Any]) -> Entry:
+def append(conn: Connection, kind: str, actor: str, body: dict[str, Any]) -> LogEntry:
     """Add an entry after the recorded head, and its leaf to the tree; call inside a write transaction (``Database.write``)."""
     assert kind in KINDS, kind
     at = now_iso()
@@ -195,7 +195,7 @@ def _frontier(conn: Connection) -> merkle.Frontier:
     return merkle.Frontier(size, [_node(conn, level, index) for level, index in merkle.decomposition(size)])
 
 
-def _grow_tree(conn: Connection, newest: Entry | None = None) -> int:
+def _grow_tree(conn: Connection, newest: LogEntry | None = None) -> int:
     """Give every entry up to the recorded head its leaf (older databases catch up here); the tree size."""
     frontier = _frontier(conn)
     last = (rows.head(conn) or (0, ""))[0]
@@ -213,7 +213,7 @@ def _grow_tree(conn: Connection, newest: Entry | None = None) -> int:
     return frontier.size
 
 
-def append_with_receipt(conn: Connection, kind: str, actor: str, body: dict[str, Any], key: SigningKey) -> tuple[Entry, Receipt]:
+def append_with_receipt(conn: Connection, kind: str, actor: str, body: dict[str, Any], key: SigningKey) -> tuple[LogEntry, Receipt]:
     """:func:`append`, then the entry's :func:`receipt` (one signature per call: for many entries, append them all first)."""
     item = append(conn, kind, actor, body)
     return item, receipt(conn, item.seq, key)
@@ -253,7 +253,7 @@ def receipt(conn: Connection, seq: int, key: SigningKey) -> Receipt:
 # ----------------------------------------------------------------- reading
 
 
-def entries(conn: Connection, after: int = 0) -> Iterator[Entry]:
+def entries(conn: Connection, after: int = 0) -> Iterator[LogEntry]:
     """Entries in log order from position ``after + 1``, read in pages (bounded memory)."""
     while page := _entry_page(conn, after, PAGE):
         yield from page
@@ -265,7 +265,7 @@ def contains_hash(conn: Connection, digest: str) -> bool:
     return rows.has_hash(conn, digest)
 
 
-def entry(conn: Connection, seq: int) -> Entry | None:
+def entry(conn: Connection, seq: int) -> LogEntry | None:
     return _entry(found) if (found := rows.entry(conn, seq)) else None
 
 
@@ -326,7 +326,7 @@ class _Walk:
         return Verification(False, self.expected - 1, self.prev, first_bad, problem)
 
 
-def _chain_problem(item: Entry, walk: _Walk) -> Verification | None:
+def _chain_problem(item: LogEntry, walk: _Walk) -> Verification | None:
     expected = walk.expected
     if item.seq != expected:
         if item.seq == expected + 1:
@@ -342,7 +342,7 @@ def _chain_problem(item: Entry, walk: _Walk) -> Verification | None:
     return None
 
 
-def verify_chain(log: Iterable[Entry], recorded_head: tuple[int, str] | None = None, checkpoints: Sequence[tuple[str, Checkpoint]] = ()) -> Verification:
+def verify_chain(log: Iterable[LogEntry], recorded_head: tuple[int, str] | None = None, checkpoints: Sequence[tuple[str, Checkpoint]] = ()) -> Verification:
     """Walk the log; the first entry that was edited, removed or moved, and why; then each checkpoint against the tree.
 
     ``checkpoints`` are (who kept it, checkpoint) pairs, e.g. a witness's and

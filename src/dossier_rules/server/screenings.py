@@ -1,7 +1,7 @@
-"""Screening through the service: the batch pipeline's own ``screen_one``, each report stored in the log.
+"""Screening through the service: the batch pipeline's own ``screen_record``, each report stored in the log.
 
 The service screens with exactly the code ``check`` and ``batch`` use
-(:func:`dossier_rules.batch.screen_one`, the same engine), so a report or
+(:func:`dossier_rules.batch.screen_record`, the same engine), so a report or
 error record from the API is the record the CLI would write for the same
 input; only its ``source`` differs: ``api:S-…`` names the stored screening,
 ``body:N`` the line of a batch body that could not be screened.
@@ -103,7 +103,7 @@ class Screenings:
     # ----------------------------------------------------------------- screening
 
     def _record(self, raw: bytes, source: str, line: int | None, as_of: date | None) -> dict[str, Any]:
-        record = batch.screen_one(self.engine, source, line, raw, as_of)
+        record = batch.screen_record(self.engine, source, line, raw, as_of)
         self.metrics.screened(record)
         return record
 
@@ -160,12 +160,13 @@ class Screenings:
                     record = batch.error_record(batch.label(source, line), [problem])
                     self.metrics.screened(record)
                 else:
-                    record = self._record(raw, source, line, as_of)  # type: ignore[arg-type]
+                    assert raw is not None, "an item holds its record or its problem"
+                    record = self._record(raw, source, line, as_of)
                 records.append((raw, record))
             with self.db.write() as conn:
                 for raw, record in records:
-                    if "errors" not in record:
-                        self._store(conn, actor, raw.rstrip(b"\r\n"), record)  # type: ignore[union-attr]
+                    if raw is not None and "errors" not in record:
+                        self._store(conn, actor, raw.rstrip(b"\r\n"), record)
             yield b"".join(orjson.dumps(record) + b"\n" for _, record in records)
 
     # ----------------------------------------------------------------- reading

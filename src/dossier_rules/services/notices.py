@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .. import sharing
 from ..engine import pack_status
 from ..errors import DossierError
+from ..formats import NoticeFormat
 from ..framework import life
 from ..locale import N_, translate
 from ..packs import PackSet
@@ -38,8 +39,6 @@ from . import receipts
 if TYPE_CHECKING:
     from ..server.screenings import Screenings
 
-Format = Literal["json", "html", "md"]
-FORMATS: tuple[Format, ...] = ("json", "html", "md")
 MAX_BUILD = 500
 """Screenings one build may draw from (the API's and the page's limit)."""
 SUMMARY_FIELDS = ("id", "country", "act", "state", "dossiers", "findings", "created_at", "approved_by", "approved_at", "exported_at")
@@ -120,7 +119,7 @@ class NoticeService:
         """One notice in any state, as data (``notice.not_found``); nothing is exported or logged."""
         return self.outbox.notice(nid)
 
-    def preview(self, nid: str, fmt: Format, who: Reviewer) -> str:
+    def preview(self, nid: str, fmt: NoticeFormat, who: Reviewer) -> str:
         """The partner-facing document of a notice in any state, for review: marked when a draft, and logged."""
         notice = self.outbox.notice(nid)
         text = sharing.render(notice, fmt)
@@ -149,7 +148,7 @@ class NoticeService:
             out.approved.append(nid)
         return out
 
-    def export(self, nid: str, packset: PackSet, on: date, fmt: Format, who: Reviewer) -> sharing.Notice:
+    def export(self, nid: str, packset: PackSet, on: date, fmt: NoticeFormat, who: Reviewer) -> sharing.Notice:
         """Mark an approved notice exported (``notice.is_draft``, ``notice.no_pack``, ``notice.not_in_force``)."""
         self._not_ended(nid)
         return self._change("notice_exported", nid, who, lambda then: self.outbox.export(nid, packset, on, then=then), format=fmt)
@@ -355,7 +354,7 @@ def _check_in_force(notice: sharing.Notice, packset: PackSet, on: date) -> None:
         )
 
 
-def _marked_draft(text: str, fmt: Format) -> str:
+def _marked_draft(text: str, fmt: NoticeFormat) -> str:
     """A draft's document with a mark at the top that it is not approved (English and Japanese, as the document is)."""
     words = f"{translate(DRAFT_MARK, 'en')} / {translate(DRAFT_MARK, 'ja')}"
     if fmt == "md":

@@ -10,16 +10,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from .. import package_data
+from .. import backends, package_data
 from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..pack_cache import load_packs_cached
 from ..packs import PackSet, load_packs
 from ..registries import Registries, load_registries
 
 PACKS_ENV = "DOSSIER_RULES_PACKS"
-Backend = Literal["native", "interpreted", "rete"]
 
 
 def default_packs_dir() -> Path:
@@ -62,6 +60,6 @@ class Workspace:
         """The registries. Raises ``InputError`` when one does not load."""
         return load_registries(self.registries_dir)
 
-    def engine(self, packset: PackSet | None = None, backend: Backend = "native") -> Engine:
+    def engine(self, packset: PackSet | None = None, backend: str = backends.DEFAULT) -> Engine:
         """The engine every evaluating path uses: packs, registries, the staleness limit, the backend."""
         return Engine(packset or self.packset(), self.registries(), max_registry_age=self.max_registry_age, backend=backend)

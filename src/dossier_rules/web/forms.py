@@ -90,7 +90,7 @@ def field_names(model: type[BaseModel] | None = None) -> set[str]:
 
 def _models(model: type[BaseModel] | None) -> typing.Iterator[type[BaseModel]]:
     seen: set[type] = set()
-    todo = [model] if model else list(KINDS.values())
+    todo: list[type[BaseModel]] = [model] if model else list(KINDS.values())
     while todo:
         cls = todo.pop()
         if cls in seen:
@@ -156,7 +156,7 @@ def controls(
         name = f"{prefix}{key}"
         if not prefix and key == COUNTRY_FIELDS:
             if declared:
-                out.append(_country_group(declared, data.get(key) if isinstance(data.get(key), dict) else {}, errors))
+                out.append(_country_group(declared, values if isinstance(values := data.get(key), dict) else {}, errors))
             continue
         parent = next((step for step in reversed(prefix.split(".")) if step and not step.isdigit() and step != "__i__"), "")
         control = Control(name, key, words.field_words(key, parent), "text", required=info.is_required(), help=info.description)
@@ -299,9 +299,9 @@ def _country_group(declared: dict[str, Any], values: dict[str, Any], errors: dic
     group = Control(COUNTRY_FIELDS, COUNTRY_FIELDS, field_label(COUNTRY_FIELDS), "group")
     for name, spec in declared.items():  # in the order the pack declares them
         control = Control(f"{COUNTRY_FIELDS}.{name}", name, getattr(spec.title, language()), "text")
-        inner = {"bool": bool, "number": float, "date": datetime.date}.get(spec.type, str)
+        inner: Any = {"bool": bool, "number": float, "date": datetime.date}.get(spec.type, str)  # a type, or a Literal of the choices
         if spec.choices:
-            inner = Literal[tuple(spec.values)]  # type: ignore[valid-type]
+            inner = Literal[tuple(spec.values)]
         _scalar(control, inner, values.get(name))
         if spec.choices:  # each choice by the label the pack gives it
             index = 0 if language() == "ja" else 1

@@ -32,13 +32,15 @@ from starlette.datastructures import FormData, UploadFile
 
 from .. import labels, sharing
 from ..errors import DossierError
+from ..formats import NOTICE_FORMATS, notice_format, unknown_notice_format
 from ..locale import LANGUAGES, N_, _, language, translate, use_language
 from ..model import KINDS
 from ..package_data import docs_dir
 from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
+from ..server.accounts import Role
 from ..services import catalog as service_catalog
-from ..services.notices import FORMATS, MAX_BUILD, NoticeService, Reviewer
+from ..services.notices import MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
 from ..services.workspace import Workspace
 from . import forms, notice_life, view, words
@@ -51,7 +53,6 @@ MAX_UPLOADS = 20
 """Files one upload may carry; more go through ``dossier-rules batch`` or the batch API."""
 MAX_APPROVALS = 100
 """Notices one approval form may carry (the API's limit)."""
-NOTICE_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATUS_BY_CODE = {"screening.not_found": 404, "notice.not_found": 404, "notice.none_chosen": 422}
 """The status of a page refused with a typed error; any other code answers 409."""
 
@@ -71,7 +72,7 @@ MARKDOWN = MarkdownIt("js-default")
 ACTS = ("a", "b", "c", "d", "e", "test_fraud", "other")
 """The acts a notice is about: labelled as a complaint's act is (:mod:`dossier_rules.labels`)."""
 
-NAV = [
+NAV: list[tuple[str, str, Role]] = [
     ("/screenings/new", N_("New screening"), "screener"),
     ("/history", N_("History"), "screener"),
     ("/notices", N_("Notices"), "reviewer"),
@@ -660,7 +661,7 @@ def notice_preview(nid: str, request: Request) -> Response:
             text = service.preview(nid, "html", _reviewer_of(who))
         except DossierError as exc:
             raise refused(exc) from None
-    return Response(text, media_type=NOTICE_MEDIA["html"], headers={"Cache-Control": "no-store"})
+    return Response(text, media_type=NOTICE_FORMATS["html"].media_type, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/notices/build")
@@ -703,17 +704,17 @@ def _approve_notices(request: Request, who: Principal, ids: list[str]) -> Respon
 
 @router.post("/notices/{nid}/export")
 def export_notice(nid: str, request: Request, format: str = "html", who: Principal = Depends(require("reviewer"))) -> Response:
-    fmt = next((f for f in FORMATS if f == format), None)
+    fmt = notice_format(format)
     if fmt is None:
         with page(request, who):
-            raise HTTPException(422, _("The format is json, html or md."))
+            raise HTTPException(422, unknown_notice_format())
     with page(request, who), _notices(request) as service:
         try:
             notice = service.export(nid, request.app.state.engine.packset, datetime.now(UTC).date(), fmt, _reviewer_of(who))
         except DossierError as exc:
             raise refused(exc) from None
-    headers = {"Content-Disposition": f'attachment; filename="{nid}.{format}"', "Cache-Control": "no-store"}
-    return Response(sharing.render(notice, fmt), media_type=NOTICE_MEDIA[format], headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="{nid}.{fmt}"', "Cache-Control": "no-store"}
+    return Response(sharing.render(notice, fmt), media_type=NOTICE_FORMATS[fmt].media_type, headers=headers)
 
 
 # --------------------------------------------------------------------------- Packs and registries

@@ -45,12 +45,15 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 """The sections the result page shows a dossier in, with the top-level fields of each (the form's sections)."""
 
 
+Kind = Literal["text", "date", "bool", "number", "party", "object", "list"]
+
+
 @dataclass(frozen=True)
 class FieldType:
     """What the model says a value at a pointer is: the enumeration that labels it, or its scalar kind."""
 
     enum: str | None = None
-    kind: Literal["text", "date", "bool", "number", "party", "object", "list"] = "text"
+    kind: Kind = "text"
 
 
 @dataclass
@@ -116,8 +119,8 @@ def _type_of(node: Any, meta: list[Any]) -> FieldType:
         return FieldType(kind="party")
     if isinstance(node, type) and issubclass(node, BaseModel):
         return FieldType(kind="object")
-    simple = {datetime.date: "date", bool: "bool", int: "number", float: "number"}
-    return FieldType(kind=simple.get(node, "text"))  # type: ignore[arg-type]
+    simple: dict[object, Kind] = {datetime.date: "date", bool: "bool", int: "number", float: "number"}
+    return FieldType(kind=simple.get(node, "text"))
 
 
 def _lang() -> labels.Lang:
