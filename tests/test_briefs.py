@@ -1,0 +1,147 @@
+"""The consultation brief (4(2)) and the dashboard: their numbers against ``report`` on the same dossiers, their charts, their XLSX."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from dossier_rules import charts
+from dossier_rules.cli import main
+from dossier_rules.errors import DossierError
+from dossier_rules.results import Filter
+from dossier_rules.services import briefs
+from dossier_rules.services.notices import NoticeService
+from dossier_rules.sharing import Outbox
+
+from .server_support import ROOT, Service, make_service
+
+SAMPLES = sorted((ROOT / "samples").glob("*.json"))
+TODAY = datetime.now(UTC).date()
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """Every sample dossier screened into a temporary service database, and notices built from the KH ones."""
+    service = make_service(tmp_path_factory.mktemp("briefs"))
+    headers = {**service.as_("screener"), "content-type": "application/json"}
+    ids = [service.client.post("/api/v1/screenings", content=p.read_bytes(), headers=headers).json()["screening_id"] for p in SAMPLES]
+    built = service.client.post("/api/v1/notices/build", json={"screening_ids": ids}, headers=service.as_("reviewer")).json()
+    assert built["created"]
+    return service
+
+
+def brief_of(service: Service, country: str, start: date, end: date) -> dict[str, Any]:
+    db = service.app.state.db
+    with Outbox(db) as box:
+        return briefs.brief(NoticeService(box, db), service.app.state.engine.packset, country, start, end, {}, TODAY)
+
+
+def report_of(tmp_path: Path, *options: str) -> dict[str, Any]:
+    """``check`` then ``report --format json`` on the same sample files (the CLI, as an examiner runs it)."""
+    runner = CliRunner()
+    results = tmp_path / "results.jsonl"
+    checked = runner.invoke(main, ["check", "--format", "jsonl", "--fail-on", "never", *map(str, SAMPLES)])
+    assert checked.exit_code == 0, checked.output
+    results.write_text(checked.stdout, encoding="utf-8")
+    shown = runner.invoke(main, ["report", str(results), "--format", "json", *options])
+    assert shown.exit_code == 0, shown.output
+    return dict(json.loads(shown.stdout)["summary"])
+
+
+@pytest.mark.parametrize("country", ["KH", "LA", "PK"])
+def test_the_briefs_numbers_are_the_reports_on_the_same_dossiers(screened: Service, tmp_path: Path, country: str) -> None:
+    found = brief_of(screened, country, TODAY - timedelta(days=29), TODAY)
+    summary = report_of(tmp_path, "--country", country)
+    assert found["dossiers"] == summary["country"][country]["dossiers"] == summary["records"]
+    assert found["findings"] == summary["country"][country]["findings"] == sum(found["findings_by_act"].values()) > 0
+    assert {k: v for k, v in found["outcomes"].items() if v} == summary["country"][country]["outcomes"]
+    assert sum(found["findings_by_month"].values()) == found["findings"] and len(found["findings_by_month"]) in (1, 2)
+    for party in found["intermediaries"]:
+        assert party["findings"] == summary["intermediary"][party["key"]]["findings"]
+    ranked = [p["findings"] for p in found["intermediaries"]]
+    assert ranked == sorted(ranked, reverse=True) and len(ranked) <= briefs.TOP_INTERMEDIARIES
+
+
+def test_findings_by_act_are_the_acts_of_the_reports_findings(screened: Service, tmp_path: Path) -> None:
+    report_of(tmp_path, "--country", "KH")
+    acts: dict[str, int] = {}
+    for line in (tmp_path / "results.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        for finding in record.get("findings", []) if record.get("country") == "KH" else []:
+            acts[finding.get("act") or "none"] = acts.get(finding.get("act") or "none", 0) + 1
+    assert brief_of(screened, "KH", TODAY - timedelta(days=6), TODAY)["findings_by_act"] == acts and "revocation" in acts
+
+
+def test_the_brief_says_what_changed_since_the_previous_period(screened: Service) -> None:
+    now = brief_of(screened, "KH", TODAY - timedelta(days=6), TODAY)
+    later = brief_of(screened, "KH", TODAY + timedelta(days=1), TODAY + timedelta(days=7))  # the next brief: nothing screened yet
+    assert later["previous_period"] == now["period"]
+    assert later["changes"]["counts"]["findings"] == {"before": now["findings"], "now": 0, "change": -now["findings"]}
+    assert now["changes"]["counts"]["dossiers"]["before"] == 0 and now["changes"]["new_intermediaries"] == now["intermediaries"]
+    assert later["changes"]["new_intermediaries"] == [] and later["intermediaries"] == []
+    assert [t["topic"] for t in now["topics"]] == list("abcdef") and now["article"] == "MOC-KH 4(2)"
+
+
+def test_an_individuals_name_is_withheld_from_the_brief(screened: Service) -> None:
+    found = brief_of(screened, "KH", TODAY - timedelta(days=6), TODAY)
+    assert all(p["name"] is not None or p["id"] for p in found["intermediaries"])
+    text = json.dumps(found, ensure_ascii=False)
+    for path in SAMPLES:
+        dossier = json.loads(path.read_text())
+        name = (dossier.get("candidate") or {}).get("full_name")
+        assert not name or name not in text
+
+
+def test_a_period_too_long_or_backwards_is_refused(screened: Service) -> None:
+    with pytest.raises(DossierError) as caught:
+        brief_of(screened, "KH", TODAY - timedelta(days=briefs.MAX_BRIEF_DAYS), TODAY)
+    assert caught.value.code == "framework.bad_period"
+    with pytest.raises(DossierError):
+        brief_of(screened, "KH", TODAY, TODAY - timedelta(days=1))
+    assert briefs.months(date(2025, 11, 30), date(2026, 2, 1)) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_the_dashboard_filters_as_report_does(screened: Service, tmp_path: Path) -> None:
+    db, start = screened.app.state.db, TODAY - timedelta(days=29)
+    every = briefs.dashboard(db, Filter(), start, TODAY)
+    summary = report_of(tmp_path)
+    assert every["dossiers"] == summary["records"] and every["findings"] == summary["findings"]
+    assert {c: o for c, o in every["by_country"].items()} == {c: g["outcomes"] for c, g in summary["country"].items()}
+    assert sum(sum(m.values()) for m in every["outcomes_by_month"].values()) == every["dossiers"]
+    chosen = briefs.dashboard(db, Filter.of(countries=["LA"], kinds=["candidate"], outcomes=["review"]), start, TODAY)
+    narrowed = report_of(tmp_path, "--country", "LA", "--kind", "candidate", "--outcome", "review")
+    assert chosen["dossiers"] == narrowed["records"] > 0 and set(chosen["by_country"]) == {"LA"}
+    assert briefs.dashboard(db, Filter(), TODAY + timedelta(days=1), TODAY + timedelta(days=2))["dossiers"] == 0
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def test_a_chart_is_well_formed_svg_with_no_script_or_style_and_text_as_text() -> None:
+    for svg in (
+        charts.bar_chart("行為別の指摘数", ["4(1)(a) 金銭・財産の管理", "その他"], [3, 10]),
+        charts.line_chart("月別の審査結果", ["2026-01", "2026-02"], {"不適合あり": [1, 2], "要確認": [0, 3]}),
+        charts.stacked_bar_chart("国別", ["カンボジア", "ラオス"], {"不適合あり": [1, 2]}),
+        charts.bar_chart("なし", [], []),
+    ):
+        root = ET.fromstring(svg)
+        assert root.tag == f"{SVG}svg" and root.find(f"{SVG}title") is not None
+        tags = {e.tag.removeprefix(SVG) for e in root.iter()}
+        assert not tags & {"script", "style", "foreignObject", "image"}
+        assert not any(k == "style" or k.startswith("on") for e in root.iter() for k in e.attrib)
+        assert "javascript:" not in svg and "font-family" not in svg
+    texts = "".join(e.text or "" for e in ET.fromstring(charts.bar_chart("行為別", ["試験における不正"], [1])).iter(f"{SVG}text"))
+    assert "試験における不正" in texts  # kept as text, drawn by the page's fonts
+
+
+def test_two_charts_in_one_page_share_no_id() -> None:
+    one, two = charts.bar_chart("a", ["x"], [1]), charts.bar_chart("b", ["y"], [2])
+    ids = [e.get("id") for svg in (one, two) for e in ET.fromstring(svg).iter() if e.get("id")]
+    assert len(ids) == len(set(ids))
