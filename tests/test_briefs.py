@@ -113,7 +113,7 @@ def test_the_dashboard_filters_as_report_does(screened: Service, tmp_path: Path)
     every = briefs.dashboard(db, Filter(), start, TODAY)
     summary = report_of(tmp_path)
     assert every["dossiers"] == summary["records"] and every["findings"] == summary["findings"]
-    assert {c: o for c, o in every["by_country"].items()} == {c: g["outcomes"] for c, g in summary["country"].items()}
+    assert every["by_country"] == {c: g["outcomes"] for c, g in summary["country"].items()}
     assert sum(sum(m.values()) for m in every["outcomes_by_month"].values()) == every["dossiers"]
     chosen = briefs.dashboard(db, Filter.of(countries=["LA"], kinds=["candidate"], outcomes=["review"]), start, TODAY)
     narrowed = report_of(tmp_path, "--country", "LA", "--kind", "candidate", "--outcome", "review")
