@@ -145,3 +145,36 @@ def test_two_charts_in_one_page_share_no_id() -> None:
     one, two = charts.bar_chart("a", ["x"], [1]), charts.bar_chart("b", ["y"], [2])
     ids = [e.get("id") for svg in (one, two) for e in ET.fromstring(svg).iter() if e.get("id")]
     assert len(ids) == len(set(ids))
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_brief_as_xlsx_opens_with_its_labels_in_the_language(screened: Service, tmp_path: Path, lang: str) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "brief.xlsx"
+    args = ["--lang", lang, "exchange", "brief", "--partner", "kh", "--from", (TODAY - timedelta(days=6)).isoformat(), "--to", TODAY.isoformat()]
+    done = CliRunner().invoke(main, [*args, "--outbox", str(screened.app.state.settings.db), "--format", "xlsx", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    book = load_workbook(out)
+    cells = [ws.title for ws in book.worksheets] + [str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+    expected = ("協議用資料", "行為別の指摘数", "仲介機関", "認定の取消し後の送出機関の活動", "不適合あり") if lang == "ja" else ("Consultation brief", "Findings by act", "Intermediary")
+    for text in expected:
+        assert any(text in c for c in cells), text
+    assert not {"test_fraud", "revocation", "none", "blocked"} & set(cells)
+
+
+def test_the_brief_as_html_and_its_refusals_on_the_command_line(screened: Service, tmp_path: Path) -> None:
+    out = tmp_path / "brief.html"
+    base = ["--lang", "ja", "exchange", "brief", "--partner", "KH", "--outbox", str(screened.app.state.settings.db)]
+    done = CliRunner().invoke(main, [*base, "--from", TODAY.isoformat(), "--to", TODAY.isoformat(), "--format", "html", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    html = out.read_text()
+    assert "<svg" in html and "<script" not in html and "協議用資料" in html
+    backwards = CliRunner().invoke(main, [*base, "--from", TODAY.isoformat(), "--to", "2020-01-01", "--out", str(tmp_path / "x.xlsx")])
+    assert backwards.exit_code == 2 and not (tmp_path / "x.xlsx").exists()
+    missing = CliRunner().invoke(main, [*base[:-1], str(tmp_path / "none.sqlite"), "--from", "2026-01-01", "--to", "2026-01-31", "--out", str(out)])
+    assert missing.exit_code == 2 and not (tmp_path / "none.sqlite").exists()

@@ -35,6 +35,7 @@ from .common import (
     registries_option,
     say_error,
 )
+from .brief import brief_command
 from .share import acting, outbox_option, refusal, reviewer_option
 
 INPUT_CODES = (
@@ -65,6 +66,9 @@ def _today() -> Any:
 @click.group()
 def exchange() -> None:
     """The framework both ways: a notice's life after approval, and what the partner sends back."""
+
+
+exchange.add_command(brief_command)
 
 
 @exchange.command("send")

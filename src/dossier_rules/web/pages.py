@@ -75,6 +75,8 @@ NAV = [
     ("/screenings/new", N_("New screening"), "screener"),
     ("/history", N_("History"), "screener"),
     ("/notices", N_("Notices"), "reviewer"),
+    ("/dashboard", N_("Dashboard"), "screener"),
+    ("/briefs", N_("Consultation brief"), "reviewer"),
     ("/packs", N_("Packs"), "screener"),
     ("/registries", N_("Registries"), "screener"),
 ]
