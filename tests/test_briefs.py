@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -161,10 +162,14 @@ def test_the_brief_as_xlsx_opens_with_its_labels_in_the_language(screened: Servi
     assert out.stat().st_mode & 0o777 == 0o600
     book = load_workbook(out)
     cells = [ws.title for ws in book.worksheets] + [str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
-    expected = ("協議用資料", "行為別の指摘数", "仲介機関", "認定の取消し後の送出機関の活動", "不適合あり") if lang == "ja" else ("Consultation brief", "Findings by act", "Intermediary")
+    expected = (
+        ("協議用資料", "行為別の指摘数", "仲介機関", "認定の取消し後の送出機関の活動", "不適合あり")
+        if lang == "ja"
+        else ("Consultation brief", "Findings by act", "Intermediary")
+    )
     for text in expected:
         assert any(text in c for c in cells), text
-    assert not {"test_fraud", "revocation", "none", "blocked"} & set(cells)
+    assert not {"test_fraud", "revocation", "none", "not_in_force", "sending_agency"} & set(cells)
 
 
 def test_the_brief_as_html_and_its_refusals_on_the_command_line(screened: Service, tmp_path: Path) -> None:
@@ -178,3 +183,66 @@ def test_the_brief_as_html_and_its_refusals_on_the_command_line(screened: Servic
     assert backwards.exit_code == 2 and not (tmp_path / "x.xlsx").exists()
     missing = CliRunner().invoke(main, [*base[:-1], str(tmp_path / "none.sqlite"), "--from", "2026-01-01", "--to", "2026-01-31", "--out", str(out)])
     assert missing.exit_code == 2 and not (tmp_path / "none.sqlite").exists()
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.fixture()
+def pages(tmp_path: Path) -> Service:
+    from dossier_rules.web import router
+
+    service = make_service(tmp_path)
+    service.app.include_router(router)
+    headers = {**service.as_("screener"), "content-type": "application/json"}
+    ids = [service.client.post("/api/v1/screenings", content=p.read_bytes(), headers=headers).json()["screening_id"] for p in SAMPLES]
+    service.client.post("/api/v1/notices/build", json={"screening_ids": ids}, headers=service.as_("reviewer"))
+    return service
+
+
+def _signed_in(service: Service, who: str, lang: str) -> None:
+    from .test_web import _sign_in
+
+    csrf = _sign_in(service.client, who)
+    service.client.post("/language", data={"csrf_token": csrf, "lang": lang, "next": "/briefs"})
+
+
+def test_the_brief_and_dashboard_pages_read_in_japanese_without_codes(pages: Service) -> None:
+    from .test_web import ALLOWED, LATIN, _visible_text
+
+    _signed_in(pages, "reviewer", "ja")
+    period = f"start={(TODAY - timedelta(days=29)).isoformat()}&end={TODAY.isoformat()}"
+    names = {p["name"] for p in brief_of(pages, "KH", TODAY - timedelta(days=29), TODAY)["intermediaries"] if p["name"]}
+    for path in (f"/briefs?country=KH&{period}", "/briefs", f"/dashboard?{period}", "/dashboard?country=LA&kind=candidate&outcome=review"):
+        response = pages.client.get(path)
+        assert response.status_code == 200, path
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+        html = response.text
+        assert "<script>" not in html and " style=" not in html and "<style" not in html.split("</head>")[1]
+        text = re.sub(r"MOC-[A-Z]{2} [0-9()a-z]+", " ", _visible_text(html))  # citations
+        for name in sorted(names | ALLOWED, key=len, reverse=True):
+            text = text.replace(name, " ")
+        leftover = [w for w in LATIN.findall(text) if not re.fullmatch(r"[A-Z]{2,3}-[A-Z]+-\d+|KH|XLSX|YYYY-MM-DD|\(?[a-f]\)", w)]
+        assert leftover == [], (path, leftover)
+    brief = pages.client.get(f"/briefs?country=KH&{period}").text
+    assert "協議用資料" in brief and "<svg" in brief and "行為別の指摘数" in brief and "MOC-KH 4(2)" in brief
+
+
+def test_the_pages_in_english_and_the_xlsx_download(pages: Service) -> None:
+    _signed_in(pages, "reviewer", "en")
+    period = f"start={(TODAY - timedelta(days=29)).isoformat()}&end={TODAY.isoformat()}"
+    brief = pages.client.get(f"/briefs?country=KH&{period}").text
+    assert "Consultation brief" in brief and "Findings by act" in brief and "協議用資料" not in brief
+    assert "Outcomes by month screened" in pages.client.get("/dashboard").text
+    sheet = pages.client.get(f"/briefs/KH.xlsx?{period}")
+    assert sheet.status_code == 200 and sheet.content[:2] == b"PK" and "brief-KH-" in sheet.headers["content-disposition"]
+    assert pages.client.get(f"/briefs?country=KH&start={TODAY.isoformat()}&end=2020-01-01").status_code == 409
+    assert pages.client.get("/briefs?country=KH&start=2026-02-30").status_code == 422
+
+
+def test_a_screener_sees_the_dashboard_but_not_the_brief(pages: Service) -> None:
+    assert pages.client.get("/dashboard", follow_redirects=False).status_code == 303  # signed out: to the sign-in page
+    _signed_in(pages, "screener", "ja")
+    assert pages.client.get("/dashboard").status_code == 200
+    assert pages.client.get("/briefs?country=KH").status_code == 403
+    assert pages.client.get("/briefs/KH.xlsx").status_code == 403

@@ -141,12 +141,12 @@ def fragment(brief: dict[str, Any], lang: str) -> Markup:
             b=brief,
             w=lambda key, **p: word(key, lang, **p),
             rows=rows(brief, lang),
-            charts={k: Markup(v) for k, v in brief_charts(brief, lang).items()},  # noqa: S704 (our own SVG, cleaned by charts)
+            charts={k: Markup(v) for k, v in brief_charts(brief, lang).items()},
             country=country_words(brief["country"], lang),
             day=lambda d: day_words(d, lang),
             lang=lang,
         )
-    return Markup(html)  # noqa: S704 (rendered with autoescape)
+    return Markup(html)
 
 
 def document(brief: dict[str, Any], lang: str) -> str:
@@ -166,7 +166,10 @@ def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
         ("by_act", [word("act", lang), word("now", lang), word("before", lang), word("change", lang)]),
         ("by_month", [word("month", lang), word("findings", lang)]),
         ("outcomes", [word("outcome", lang), word("dossiers", lang)]),
-        ("intermediaries", [word("intermediary", lang), word("party_id", lang), word("role", lang), word("findings", lang), word("dossiers", lang), word("acts", lang)]),
+        (
+            "intermediaries",
+            [word("intermediary", lang), word("party_id", lang), word("role", lang), word("findings", lang), word("dossiers", lang), word("acts", lang)],
+        ),
         ("topics", [word("topics", lang), ""]),
     ]
     for index, (key, header) in enumerate(sheets):

@@ -23,6 +23,7 @@ from ..services import framework as inbox_service
 from ..services.notices import open_notices
 from ..services.workspace import Workspace
 from ..sources import InputError, read_bytes
+from .brief import brief_command
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -35,7 +36,6 @@ from .common import (
     registries_option,
     say_error,
 )
-from .brief import brief_command
 from .share import acting, outbox_option, refusal, reviewer_option
 
 INPUT_CODES = (
