@@ -33,7 +33,7 @@ WORDS: dict[str, str] = {
     "item": N_("Item"),
     "now": N_("This period"),
     "before": N_("Previous period"),
-    "change": N_("Change"),
+    "change": N_("Change from the previous period"),
     "dossiers": N_("Dossiers screened"),
     "findings": N_("Findings"),
     "notices_sent": N_("Notices sent"),
