@@ -246,3 +246,12 @@ def test_a_screener_sees_the_dashboard_but_not_the_brief(pages: Service) -> None
     assert pages.client.get("/dashboard").status_code == 200
     assert pages.client.get("/briefs?country=KH").status_code == 403
     assert pages.client.get("/briefs/KH.xlsx").status_code == 403
+
+
+def test_the_brief_through_the_api_is_for_reviewers(screened: Service) -> None:
+    params = {"from": (TODAY - timedelta(days=6)).isoformat(), "to": TODAY.isoformat()}
+    got = screened.client.get("/api/v1/framework/brief/kh", params=params, headers=screened.as_("reviewer"))
+    assert got.status_code == 200 and got.json()["findings"] == brief_of(screened, "KH", TODAY - timedelta(days=6), TODAY)["findings"]
+    assert screened.client.get("/api/v1/framework/brief/KH", params=params, headers=screened.as_("screener")).status_code == 403
+    too_long = screened.client.get("/api/v1/framework/brief/KH", params={**params, "from": "2020-01-01"}, headers=screened.as_("reviewer"))
+    assert too_long.status_code in (409, 422) and too_long.json()["code"] == "framework.bad_period"

@@ -22,7 +22,7 @@ def _english(page: Any) -> None:
     page.wait_for_load_state()
 
 
-def test_the_brief_and_the_dashboard_show_their_charts_in_both_languages(page_as: Any, shot: Any) -> None:
+def test_the_brief_and_the_dashboard_show_their_charts_in_both_languages(page_as: Any, shot: Any) -> None:  # noqa: F811 (fixtures)
     page = page_as("reviewer")
     page.goto("/screenings/new")
     page.locator("input[type=file]").set_input_files([str(p) for p in sorted(SAMPLES.glob("*.json"))])

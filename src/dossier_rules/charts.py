@@ -21,7 +21,7 @@ import io
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -59,7 +59,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], horizont
     return _svg(figure, axes, title)
 
 
-def line_chart(title: str, points: Sequence[str], series: dict[str, Sequence[int]], colours: dict[str, str] | None = None) -> str:
+def line_chart(title: str, points: Sequence[str], series: Mapping[str, Sequence[int]], colours: dict[str, str] | None = None) -> str:
     """Several series over the same points (months), one line each, with a legend."""
     figure, axes = _figure(HEIGHT)
     points = list(points)[-MAX_BARS:]
@@ -74,7 +74,7 @@ def line_chart(title: str, points: Sequence[str], series: dict[str, Sequence[int
     return _svg(figure, axes, title)
 
 
-def stacked_bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[int]], colours: dict[str, str] | None = None) -> str:
+def stacked_bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int]], colours: dict[str, str] | None = None) -> str:
     """Horizontal bars split into parts (e.g. dossiers of each country by outcome), with a legend."""
     labels = list(labels)[:MAX_BARS]
     figure, axes = _figure(max(1.6, 0.32 * len(labels) + 0.9))

@@ -124,7 +124,7 @@ def dashboard_page(request: Request, country: str = "", kind: str = "", outcome:
             found = briefs.dashboard(request.app.state.db, chosen, first, last, request.app.state.engine.packset)
         except DossierError as exc:
             raise refused(exc) from None
-        context = {"country": country, "kind": kind, "outcome": outcome, "start": first.isoformat(), "end": last.isoformat()}
+        context: dict[str, Any] = {"country": country, "kind": kind, "outcome": outcome, "start": first.isoformat(), "end": last.isoformat()}
         return render(request, who, "dashboard.html", found=found, charts=_dashboard_charts(found, lang), countries=_countries(request), **context)
 
 
