@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from dossier_rules import charts
 from dossier_rules.cli import main
 from dossier_rules.errors import DossierError
-from dossier_rules.results import Filter
+from dossier_rules.results import Filter, Summary
 from dossier_rules.services import briefs
 from dossier_rules.services.notices import NoticeService
 from dossier_rules.sharing import Outbox
@@ -90,14 +90,25 @@ def test_the_brief_says_what_changed_since_the_previous_period(screened: Service
     assert [t["topic"] for t in now["topics"]] == list("abcdef") and now["article"] == "MOC-KH 4(2)"
 
 
-def test_an_individuals_name_is_withheld_from_the_brief(screened: Service) -> None:
-    found = brief_of(screened, "KH", TODAY - timedelta(days=6), TODAY)
-    assert all(p["name"] is not None or p["id"] for p in found["intermediaries"])
-    text = json.dumps(found, ensure_ascii=False)
-    for path in SAMPLES:
-        dossier = json.loads(path.read_text())
-        name = (dossier.get("candidate") or {}).get("full_name")
-        assert not name or name not in text
+def test_no_candidates_identity_is_in_the_brief(screened: Service) -> None:
+    text = json.dumps([brief_of(screened, c, TODAY - timedelta(days=6), TODAY) for c in ("KH", "LA", "KG", "TJ", "PK")], ensure_ascii=False)
+    names = [json.loads(p.read_text()).get("identity", {}).get("name") for p in SAMPLES]
+    assert [n for n in names if n] and not [n for n in names if n and n in text]
+    assert "N9000003" not in text and "2001-08-09" not in text  # passport number, date of birth
+
+
+def test_a_party_whose_name_is_personal_data_is_listed_by_id_only() -> None:
+    counted = briefs.Tally(Summary())
+    for record in (_report("KH-BRK-0009", "Mekong Example"), _report("KH-BRK-0010", "Sok Dara")):
+        counted.summary.add(record)
+    counted.withheld.add("id:KH-BRK-0010")
+    listed = {p["id"]: p["name"] for p in briefs.top_intermediaries(counted)}
+    assert listed == {"KH-BRK-0009": "Mekong Example", "KH-BRK-0010": None}
+
+
+def _report(party: str, name: str) -> dict[str, Any]:
+    finding = {"rule_id": "r", "article": "MOC-KH 4(1)(a)", "severity": "warn", "share": True, "act": "a", "subject": {"id": party, "name": name}}
+    return {"dossier_id": party, "kind": "candidate", "country": "KH", "outcome": "review", "findings": [finding]}
 
 
 def test_a_period_too_long_or_backwards_is_refused(screened: Service) -> None:
@@ -140,6 +151,13 @@ def test_a_chart_is_well_formed_svg_with_no_script_or_style_and_text_as_text() -
         assert "javascript:" not in svg and "font-family" not in svg
     texts = "".join(e.text or "" for e in ET.fromstring(charts.bar_chart("行為別", ["試験における不正"], [1])).iter(f"{SVG}text"))
     assert "試験における不正" in texts  # kept as text, drawn by the page's fonts
+
+
+def test_a_long_line_labels_a_few_of_its_points() -> None:
+    points = [f"{2016 + i // 12}-{i % 12 + 1:02d}" for i in range(121)]
+    root = ET.fromstring(charts.line_chart("月別", points, {"a": list(range(121))}))
+    shown = [t.text for t in root.iter(f"{SVG}text") if t.text and re.fullmatch(r"\d{4}-\d{2}", t.text)]
+    assert 8 <= len(shown) <= charts.MAX_LABELS and shown[0] == "2016-01"
 
 
 def test_two_charts_in_one_page_share_no_id() -> None:

@@ -158,6 +158,7 @@ def document(brief: dict[str, Any], lang: str) -> str:
 def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
     """The brief as a workbook (a sheet per table, headers in ``lang``, text guarded against formulas), written 0600."""
     from openpyxl import Workbook  # the workbook library: imported when a workbook is written
+    from openpyxl.styles import Font
 
     book = Workbook()
     tables = rows(brief, lang)
@@ -181,11 +182,15 @@ def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
             sheet.append([guard(f"{word('title', lang)}: {country_words(brief['country'], lang)}"), None, None, None])
             sheet.append([word("period", lang), period])
         sheet.append(header)
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
         for row in tables[key]:
             sheet.append([guard(v) for v in row])
         sheet.freeze_panes = sheet.cell(row=sheet.max_row - len(tables[key]) + 1, column=1)
         for column, width in zip("ABCDEF", (44, 14, 14, 12, 12, 40), strict=True):
             sheet.column_dimensions[column].width = width
         sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
     with private_output(path) as handle:
         book.save(handle)

@@ -35,7 +35,10 @@ OUTCOME_COLOURS = {"blocked": "#b3261e", "review": "#b86e00", "clear": "#2f7d32"
 WIDTH, HEIGHT = 6.8, 3.0
 """Inches: a chart fits the width of an A4 page with its margins, two to a page."""
 MAX_BARS = 40
-"""Bars or points one chart draws; the caller sums the rest (it never draws thousands of ticks)."""
+"""Bars one chart draws (more are left out: callers give a few acts, countries or months)."""
+MAX_POINTS = 130
+"""Points of one line: a dashboard of ten years, by month (121); a label on at most :data:`MAX_LABELS` of them."""
+MAX_LABELS = 14
 
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
@@ -62,11 +65,14 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], horizont
 def line_chart(title: str, points: Sequence[str], series: Mapping[str, Sequence[int]], colours: dict[str, str] | None = None) -> str:
     """Several series over the same points (months), one line each, with a legend."""
     figure, axes = _figure(HEIGHT)
-    points = list(points)[-MAX_BARS:]
+    points = list(points)[-MAX_POINTS:]
     for index, (name, values) in enumerate(series.items()):
         colour = (colours or {}).get(name, COLOURS[index % len(COLOURS)])
-        axes.plot(range(len(points)), list(values)[-MAX_BARS:], marker="o", markersize=3, label=name, color=colour)
-    axes.set_xticks(range(len(points)), points, rotation=45 if len(points) > 8 else 0, ha="right" if len(points) > 8 else "center")
+        axes.plot(range(len(points)), list(values)[-MAX_POINTS:], marker="o", markersize=3, label=name, color=colour)
+    step = -(-len(points) // MAX_LABELS) or 1
+    ticks = list(range(0, len(points), step))
+    slanted = len(ticks) > 8
+    axes.set_xticks(ticks, [points[i] for i in ticks], rotation=45 if slanted else 0, ha="right" if slanted else "center")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.set_ylim(bottom=0)
     if series:
