@@ -273,3 +273,15 @@ def test_the_brief_through_the_api_is_for_reviewers(screened: Service) -> None:
     assert screened.client.get("/api/v1/framework/brief/KH", params=params, headers=screened.as_("screener")).status_code == 403
     too_long = screened.client.get("/api/v1/framework/brief/KH", params={**params, "from": "2020-01-01"}, headers=screened.as_("reviewer"))
     assert too_long.status_code in (409, 422) and too_long.json()["code"] == "framework.bad_period"
+
+
+def test_without_the_workbook_library_the_command_says_which_extra_to_install(screened: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dossier_rules import brief_document
+
+    def missing(*args: Any) -> None:
+        raise ModuleNotFoundError("No module named 'openpyxl'", name="openpyxl")
+
+    monkeypatch.setattr(brief_document, "write_xlsx", missing)
+    args = ["--lang", "en", "exchange", "brief", "--partner", "KH", "--from", TODAY.isoformat(), "--to", TODAY.isoformat()]
+    done = CliRunner().invoke(main, [*args, "--outbox", str(screened.app.state.settings.db), "--out", str(tmp_path / "b.xlsx")])
+    assert done.exit_code == 2 and "openpyxl is not installed: pip install 'dossier-rules[xlsx]'" in done.stderr

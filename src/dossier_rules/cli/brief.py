@@ -45,8 +45,13 @@ def brief_command(partner: str, start: datetime, end: datetime, fmt: str, out: P
         say_error(exc)
         raise SystemExit(EXIT_INPUT) from None
     lang = language()
-    if fmt == "xlsx":
-        brief_document.write_xlsx(found, lang, out)
-    else:
-        write_private(out, brief_document.document(found, lang))
+    try:
+        if fmt == "xlsx":
+            brief_document.write_xlsx(found, lang, out)
+        else:
+            write_private(out, brief_document.document(found, lang))
+    except ModuleNotFoundError as exc:  # openpyxl (the xlsx extra) or matplotlib (the server extra) not installed
+        extra = "xlsx" if fmt == "xlsx" else "server"
+        click.echo(_("{module} is not installed: pip install 'dossier-rules[{extra}]'", module=exc.name or "?", extra=extra), err=True)
+        raise SystemExit(EXIT_INPUT) from None
     raise SystemExit(EXIT_OK)
