@@ -159,6 +159,7 @@ def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
     """The brief as a workbook (a sheet per table, headers in ``lang``, text guarded against formulas), written 0600."""
     from openpyxl import Workbook  # the workbook library: imported when a workbook is written
     from openpyxl.styles import Font
+    from openpyxl.worksheet.properties import PageSetupProperties
 
     book = Workbook()
     tables = rows(brief, lang)
@@ -191,6 +192,6 @@ def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
             sheet.column_dimensions[column].width = width
         sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
         sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     with private_output(path) as handle:
         book.save(handle)
