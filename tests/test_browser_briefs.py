@@ -11,6 +11,7 @@ from typing import Any
 
 from .conftest import SAMPLES
 from .test_browser import base_url, browser, page_as, pytestmark, screenshots, serious_violations, shot  # noqa: F401 (fixtures)
+from .test_browser_csp import watch_violations
 
 TODAY = datetime.now(UTC).date()
 PERIOD = f"start={(TODAY - timedelta(days=29)).isoformat()}&end={TODAY.isoformat()}"
@@ -24,6 +25,7 @@ def _english(page: Any) -> None:
 
 def test_the_brief_and_the_dashboard_show_their_charts_in_both_languages(page_as: Any, shot: Any) -> None:  # noqa: F811 (fixtures)
     page = page_as("reviewer")
+    violations = watch_violations(page)
     page.goto("/screenings/new")
     page.locator("input[type=file]").set_input_files([str(p) for p in sorted(SAMPLES.glob("*.json"))])
     page.get_by_role("button", name="ファイルを審査する").click()
@@ -54,3 +56,7 @@ def test_the_brief_and_the_dashboard_show_their_charts_in_both_languages(page_as
     page.goto(f"/dashboard?{PERIOD}")
     assert page.get_by_role("heading", name="Dashboard", exact=True).is_visible()
     shot(page, "dashboard-en")
+    page.evaluate("window.print = () => { window.__printed = true; }")
+    page.locator("button[data-print]").click()
+    assert page.evaluate("window.__printed === true")  # the Print button works under the policy (static/print.js)
+    assert violations == []  # inline SVG, no inline style or script: nothing the policy refuses

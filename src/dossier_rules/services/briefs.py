@@ -123,6 +123,8 @@ def brief(service: NoticeService, packset: PackSet, country: str, start: date, e
     before_start = before_end - (end - start)
     now = _figures(service, packset, country, start, end)
     before = _figures(service, packset, country, before_start, before_end)
+    known = set(before.pop("intermediary_keys"))
+    del now["intermediary_keys"]
     agenda = framework.agenda(service, country, start, end, due, today)
     overdue = next(t["items"]["overdue"] for t in agenda["topics"] if t["topic"] == "c")
     return {
@@ -133,7 +135,7 @@ def brief(service: NoticeService, packset: PackSet, country: str, start: date, e
         "as_of": today.isoformat(),
         **now,
         "notices_overdue": overdue,
-        "changes": changes(now, before),
+        "changes": changes(now, before, known),
         "topics": [{"topic": t["topic"], "title": t["title"]} for t in agenda["topics"]],
         "agenda": agenda,
         "limits": {"screenings": MAX_SCREENINGS, "intermediaries": TOP_INTERMEDIARIES, "days": MAX_BRIEF_DAYS},
@@ -156,7 +158,7 @@ def _figures(service: NoticeService, packset: PackSet, country: str, start: date
         "findings_by_act": {a: counted.by_act[a] for a in ACTS if counted.by_act[a]},
         "findings_by_month": {m: counted.findings_by_month[m] for m in months(start, end)},
         "intermediaries": top_intermediaries(counted),
-        "intermediary_keys": sorted(summary.intermediary),
+        "intermediary_keys": list(summary.intermediary),
         "notices_sent": sent,
         "notices_answered": answered,
         "received": {k: received.get(k, 0) for k in RECEIVED},
@@ -187,8 +189,9 @@ CHANGED = ("dossiers", "findings", "notices_sent", "notices_answered", "inquirie
 """The counts a brief compares with the previous period's."""
 
 
-def changes(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-    """What changed since the previous period: each count then and now, findings by act, revocations, and new intermediaries."""
+def changes(now: dict[str, Any], before: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    """What changed since the previous period: each count then and now, findings by act, revocations, and the
+    intermediaries listed now that had no finding then (``known``: every intermediary of the previous period)."""
     counts = {k: {"before": before[k], "now": now[k], "change": now[k] - before[k]} for k in CHANGED}
     counts["revocations"] = {"before": before["received"]["revocation"], "now": now["received"]["revocation"]}
     counts["revocations"]["change"] = counts["revocations"]["now"] - counts["revocations"]["before"]
@@ -196,14 +199,13 @@ def changes(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     by_act = {a: {"before": before["findings_by_act"].get(a, 0), "now": now["findings_by_act"].get(a, 0)} for a in acts}
     for value in by_act.values():
         value["change"] = value["now"] - value["before"]
-    known = set(before["intermediary_keys"])
     return {"counts": counts, "findings_by_act": by_act, "new_intermediaries": [i for i in now["intermediaries"] if i["key"] not in known]}
 
 
-def dashboard(db: Database, chosen: Filter, start: date, end: date, packset: PackSet | None = None) -> dict[str, Any]:
+def dashboard(db: Database, chosen: Filter, start: date, end: date) -> dict[str, Any]:
     """The examiners' dashboard: outcomes over time (by month screened), by country, findings by act; the filters of ``report``."""
     check_period(start, end, MAX_DASHBOARD_DAYS)
-    counted = tally(db, chosen, start, end, packset)
+    counted = tally(db, chosen, start, end)
     summary = counted.summary
     every = months(start, end)
     return {

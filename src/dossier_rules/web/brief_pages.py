@@ -74,7 +74,7 @@ def brief_page(request: Request, country: str = "", start: str = "", end: str = 
     who = _reviewer(who)
     with page(request, who) as lang:
         first, last = _period(start, end)
-        countries = _countries(request)
+        countries, country = _countries(request), country.upper()
         body = None
         if country:
             if country not in dict(countries):
@@ -95,6 +95,7 @@ def brief_xlsx(request: Request, country: str, start: str = "", end: str = "") -
     who = _reviewer(who)
     with page(request, who) as lang:
         first, last = _period(start, end)
+        country = country.upper()
         if country not in dict(_countries(request)):
             raise HTTPException(404, _("Choose a partner country."))
         try:
@@ -121,7 +122,7 @@ def dashboard_page(request: Request, country: str = "", kind: str = "", outcome:
             countries=[country] if country else None, kinds=[kind] if kind in KINDS else None, outcomes=[outcome] if outcome in OUTCOMES else None
         )
         try:
-            found = briefs.dashboard(request.app.state.db, chosen, first, last, request.app.state.engine.packset)
+            found = briefs.dashboard(request.app.state.db, chosen, first, last)
         except DossierError as exc:
             raise refused(exc) from None
         context: dict[str, Any] = {"country": country, "kind": kind, "outcome": outcome, "start": first.isoformat(), "end": last.isoformat()}
