@@ -26,6 +26,7 @@ from .private_files import private_output
 WORDS: dict[str, str] = {
     "title": N_("Consultation brief"),
     "subtitle": N_("Materials for the consultation under {article}: {country}"),
+    "article": N_("Article"),
     "period": N_("Period"),
     "previous": N_("Previous period"),
     "as_of": N_("Counted on"),
@@ -35,7 +36,7 @@ WORDS: dict[str, str] = {
     "before": N_("Previous period"),
     "change": N_("Change from the previous period"),
     "dossiers": N_("Dossiers screened"),
-    "findings": N_("Findings"),
+    "findings": N_("Number of findings"),
     "notices_sent": N_("Notices sent"),
     "notices_answered": N_("Notices answered by the partner"),
     "notices_overdue": N_("Notices overdue (now)"),
@@ -60,8 +61,6 @@ WORDS: dict[str, str] = {
     "topics": N_("Topics of consultation (4(2))"),
     "truncated": N_("Only the newest {n} screenings of the period were counted."),
     "basis": N_("Counted from the screenings stored in the service; a dossier screened several times counts once, by its latest screening."),
-    "print": N_("Print"),
-    "download": N_("Download (XLSX)"),
 }
 """Every word of the brief, by role (catalog messages: English ids, Japanese in the catalog)."""
 
@@ -70,6 +69,16 @@ ACT_WORDS = {
     "none": N_("Other findings (no act to share)"),
 }
 """Acts the dossier model's ``complaint_act`` labels do not name."""
+SHEETS = {
+    "figures": N_("Key figures"),
+    "by_act": N_("By act"),
+    "by_month": N_("By month"),
+    "outcomes": N_("By outcome"),
+    "intermediaries": N_("Intermediaries"),
+    "new_intermediaries": N_("New intermediaries"),
+    "topics": N_("Topics of 4(2)"),
+}
+"""Sheet names of the workbook (Excel allows 31 characters): the full heading is the sheet's first row."""
 COUNTED = ("dossiers", "findings", "notices_sent", "notices_answered", "revocations", "inquiries_received", "inquiries_sent")
 
 _templates = Environment(loader=PackageLoader("dossier_rules", "templates"), autoescape=select_autoescape(["html"]))
@@ -163,25 +172,27 @@ def write_xlsx(brief: dict[str, Any], lang: str, path: Path) -> None:
 
     book = Workbook()
     tables = rows(brief, lang)
+    parties = [word(k, lang) for k in ("intermediary", "party_id", "role", "findings", "dossiers", "acts")]
     sheets = [
         ("figures", [word("item", lang), word("now", lang), word("before", lang), word("change", lang)]),
         ("by_act", [word("act", lang), word("now", lang), word("before", lang), word("change", lang)]),
         ("by_month", [word("month", lang), word("findings", lang)]),
         ("outcomes", [word("outcome", lang), word("dossiers", lang)]),
-        (
-            "intermediaries",
-            [word("intermediary", lang), word("party_id", lang), word("role", lang), word("findings", lang), word("dossiers", lang), word("acts", lang)],
-        ),
-        ("topics", [word("topics", lang), ""]),
+        ("intermediaries", parties),
+        ("new_intermediaries", parties),
+        ("topics", [word("article", lang), word("item", lang)]),
     ]
     for index, (key, header) in enumerate(sheets):
         sheet = book.active if index == 0 else book.create_sheet()
         assert sheet is not None
-        sheet.title = word(key, lang)[:31]
+        sheet.title = translate(SHEETS[key], lang)[:31]
         if index == 0:
-            period = f"{brief['period']['from']} – {brief['period']['to']}"
-            sheet.append([guard(f"{word('title', lang)}: {country_words(brief['country'], lang)}"), None, None, None])
-            sheet.append([word("period", lang), period])
+            colon = "：" if lang == "ja" else ": "
+            sheet.append([guard(f"{word('title', lang)}{colon}{country_words(brief['country'], lang)}")])
+            sheet.append([word("period", lang), f"{day_words(brief['period']['from'], lang)} – {day_words(brief['period']['to'], lang)}"])
+            sheet.append([word("article", lang), brief["article"]])
+        sheet.append([word(key, lang)])
+        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, size=12)
         sheet.append(header)
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
