@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,35 @@ def test_the_brief_says_what_changed_since_the_previous_period(screened: Service
     assert now["changes"]["counts"]["dossiers"]["before"] == 0 and now["changes"]["new_intermediaries"] == now["intermediaries"]
     assert later["changes"]["new_intermediaries"] == [] and later["intermediaries"] == []
     assert [t["topic"] for t in now["topics"]] == list("abcdef") and now["article"] == "MOC-KH 4(2)"
+
+
+def test_notices_revocations_and_inquiries_of_the_period_are_counted(tmp_path: Path) -> None:
+    from .test_framework import communication, inquiry
+
+    registries = tmp_path / "registries"
+    shutil.copytree(ROOT / "rules" / "registries", registries)
+    service = make_service(tmp_path, registries_dir=registries)
+    reviewer, api, today = service.as_("reviewer"), "/api/v1/framework", TODAY.isoformat()
+    headers = {**service.as_("screener"), "content-type": "application/json"}
+    sid = service.client.post("/api/v1/screenings", content=(ROOT / "samples" / "kh-candidate-revoked-agency.json").read_bytes(), headers=headers)
+    (nid, *_rest) = service.client.post("/api/v1/notices/build", json={"screening_ids": [sid.json()["screening_id"]]}, headers=reviewer).json()["created"]
+    assert service.client.post(f"/api/v1/notices/{nid}/approve", headers=reviewer).status_code == 200
+    assert service.client.post(f"{api}/notices/{nid}/send", json={"how": "email"}, headers=reviewer).status_code == 200
+    answer = {"text": "Guidance issued.", "received_on": today, "reference": "MoLVT-118", "action": "guidance"}
+    assert service.client.post(f"{api}/notices/{nid}/answer", json=answer, headers=reviewer).status_code == 200
+    posted = {**reviewer, "content-type": "application/json"}
+    for letter in (communication(dated=today, received_on=today), inquiry(dated=today, received_on=today, reference="Q-1")):
+        assert service.client.post(f"{api}/inbox", content=letter, headers=posted).status_code == 200
+    did = service.client.post(f"{api}/japan/inquiries", json={"country": "KH", "subject": "Is agency X accredited?"}, headers=reviewer).json()["id"]
+    for action in ("approve", "send"):
+        assert service.client.post(f"{api}/japan/{did}/{action}", json={"how": "email"}, headers=reviewer).status_code == 200
+    found = brief_of(service, "KH", TODAY - timedelta(days=6), TODAY)
+    assert (found["notices_sent"], found["notices_answered"], found["inquiries_received"], found["inquiries_sent"]) == (1, 1, 1, 1)
+    assert found["received"] == {"revocation": 1, "accreditation": 0, "result": 0, "inquiry": 1}
+    assert found["changes"]["counts"]["revocations"] == {"before": 0, "now": 1, "change": 1}
+    earlier = brief_of(service, "KH", TODAY - timedelta(days=13), TODAY - timedelta(days=7))
+    assert (earlier["notices_sent"], earlier["received"]["revocation"], earlier["inquiries_sent"], earlier["dossiers"]) == (0, 0, 0, 0)
+    assert brief_of(service, "LA", TODAY - timedelta(days=6), TODAY)["notices_sent"] == 0
 
 
 def test_no_candidates_identity_is_in_the_brief(screened: Service) -> None:
