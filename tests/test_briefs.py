@@ -161,6 +161,9 @@ def test_the_dashboard_filters_as_report_does(screened: Service, tmp_path: Path)
     narrowed = report_of(tmp_path, "--country", "LA", "--kind", "candidate", "--outcome", "review")
     assert chosen["dossiers"] == narrowed["records"] > 0 and set(chosen["by_country"]) == {"LA"}
     assert briefs.dashboard(db, Filter(), TODAY + timedelta(days=1), TODAY + timedelta(days=2))["dossiers"] == 0
+    submitted = briefs.dashboard(db, Filter.of(submitted_from=date(2025, 6, 1), submitted_to=date(2025, 6, 30)), start, TODAY)
+    in_june = report_of(tmp_path, "--submitted-from", "2025-06-01", "--submitted-to", "2025-06-30")
+    assert submitted["dossiers"] == in_june["records"] and 0 < submitted["dossiers"] < every["dossiers"]
 
 
 # --------------------------------------------------------------------------- charts
@@ -286,6 +289,9 @@ def test_the_pages_in_english_and_the_xlsx_download(pages: Service) -> None:
     assert sheet.status_code == 200 and sheet.content[:2] == b"PK" and "brief-KH-" in sheet.headers["content-disposition"]
     assert pages.client.get(f"/briefs?country=KH&start={TODAY.isoformat()}&end=2020-01-01").status_code == 409
     assert pages.client.get("/briefs?country=KH&start=2026-02-30").status_code == 422
+    assert pages.client.get("/dashboard?submitted_from=2025-13-01").status_code == 422
+    june = pages.client.get("/dashboard?submitted_from=2025-06-01&submitted_to=2025-06-30")
+    assert june.status_code == 200 and 'value="2025-06-01"' in june.text
 
 
 def test_a_screener_sees_the_dashboard_but_not_the_brief(pages: Service) -> None:

@@ -56,6 +56,14 @@ def _period(start: str, end: str) -> tuple[date, date]:
     return first, last
 
 
+def _day(value: str) -> date | None:
+    """An optional date of the form (None when empty); 422 when it is no date."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise HTTPException(422, _("A date is written YYYY-MM-DD, e.g. 2025-07-10.")) from None
+
+
 def _brief(request: Request, country: str, first: date, last: date) -> dict[str, Any]:
     db = request.app.state.db
     box = sharing.Outbox(db)
@@ -111,21 +119,29 @@ def brief_xlsx(request: Request, country: str, start: str = "", end: str = "") -
 
 
 @router.get("/dashboard")
-def dashboard_page(request: Request, country: str = "", kind: str = "", outcome: str = "", start: str = "", end: str = "") -> Response:
-    """Outcomes over time, by country, findings by act: the screenings stored in the period that the filters select."""
+def dashboard_page(
+    request: Request, country: str = "", kind: str = "", outcome: str = "", start: str = "", end: str = "", submitted_from: str = "", submitted_to: str = ""
+) -> Response:
+    """Outcomes over time, by country, findings by act: the screenings stored in the period that the filters select
+    (those of ``report``: country, kind, outcome, submitted dates)."""
     who: Principal | None = optional_principal(request)
     if who is None:
         return to_login(request)
     with page(request, who) as lang:
         first, last = _period(start, end)
         chosen = Filter.of(
-            countries=[country] if country else None, kinds=[kind] if kind in KINDS else None, outcomes=[outcome] if outcome in OUTCOMES else None
+            countries=[country] if country else None,
+            kinds=[kind] if kind in KINDS else None,
+            outcomes=[outcome] if outcome in OUTCOMES else None,
+            submitted_from=_day(submitted_from),
+            submitted_to=_day(submitted_to),
         )
         try:
             found = briefs.dashboard(request.app.state.db, chosen, first, last)
         except DossierError as exc:
             raise refused(exc) from None
         context: dict[str, Any] = {"country": country, "kind": kind, "outcome": outcome, "start": first.isoformat(), "end": last.isoformat()}
+        context |= {"submitted_from": submitted_from if chosen.submitted_from else "", "submitted_to": submitted_to if chosen.submitted_to else ""}
         return render(request, who, "dashboard.html", found=found, charts=_dashboard_charts(found, lang), countries=_countries(request), **context)
 
 
