@@ -30,6 +30,8 @@ FONTS = ["Noto Sans CJK JP", "IPAexGothic", "IPAGothic", "DejaVu Sans"]
 """Fonts used to measure labels while laying out (the page draws them with its own)."""
 COLOURS = ["#1f5fa8", "#b8562f", "#2f8a57", "#7a4fa3", "#8a6d1f", "#4a4a4a", "#c03a66", "#2d8a8a"]
 """Series colours: distinguishable, dark enough for white text contrast, and printable in grey."""
+LINES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
+"""Line style and marker per series: lines that coincide stay distinguishable, in colour or printed in grey."""
 OUTCOME_COLOURS = {"blocked": "#b3261e", "review": "#b86e00", "clear": "#2f7d32", "not_in_force": "#5f6368", "unreadable": "#202124"}
 """The outcome colours of the pages' banners, so a chart reads like the rest of the product."""
 WIDTH, HEIGHT = 6.8, 3.0
@@ -68,7 +70,8 @@ def line_chart(title: str, points: Sequence[str], series: Mapping[str, Sequence[
     points = list(points)[-MAX_POINTS:]
     for index, (name, values) in enumerate(series.items()):
         colour = (colours or {}).get(name, COLOURS[index % len(COLOURS)])
-        axes.plot(range(len(points)), list(values)[-MAX_POINTS:], marker="o", markersize=3, label=name, color=colour)
+        style, marker = LINES[index % len(LINES)]
+        axes.plot(range(len(points)), list(values)[-MAX_POINTS:], linestyle=style, marker=marker, markersize=4, label=name, color=colour)
     step = -(-len(points) // MAX_LABELS) or 1
     ticks = list(range(0, len(points), step))
     slanted = len(ticks) > 8
