@@ -136,8 +136,26 @@ def test_a_party_whose_name_is_personal_data_is_listed_by_id_only() -> None:
     assert listed == {"KH-BRK-0009": "Mekong Example", "KH-BRK-0010": None}
 
 
+def test_a_party_named_by_a_rule_the_packs_do_not_know_is_withheld(screened: Service) -> None:
+    """Redaction's own test decides: a rule it cannot look up may name a person, so its party is listed by id only."""
+    counted = briefs.Tally(Summary())
+    packset = screened.app.state.engine.packset
+    briefs._add(counted, _report("KH-BRK-0009", "Mekong Example"), "2026-12", packset)
+    unknown = _report("KH-BRK-0010", "Sok Dara")
+    unknown["findings"][0]["rule_id"] = "kh.no-such-rule"
+    briefs._add(counted, unknown, "2026-12", packset)
+    assert counted.withheld == {"id:KH-BRK-0010"} and counted.findings_by_month["2026-12"] == 2
+
+
 def _report(party: str, name: str) -> dict[str, Any]:
-    finding = {"rule_id": "r", "article": "MOC-KH 4(1)(a)", "severity": "warn", "share": True, "act": "a", "subject": {"id": party, "name": name}}
+    finding = {
+        "rule_id": "common.act-a-property-held",
+        "article": "MOC-KH 4(1)(a)",
+        "severity": "warn",
+        "share": True,
+        "act": "a",
+        "subject": {"id": party, "name": name},
+    }
     return {"dossier_id": party, "kind": "candidate", "country": "KH", "outcome": "review", "findings": [finding]}
 
 

@@ -26,7 +26,7 @@ import orjson
 
 from ..errors import DossierError
 from ..packs import PackSet
-from ..redaction import redact_report
+from ..redaction import redact_finding
 from ..report import OUTCOMES
 from ..results import Filter, Summary, intermediary_key
 from ..storage import Database
@@ -59,6 +59,7 @@ class Tally:
     outcomes_by_month: dict[str, Counter[str]] = field(default_factory=dict)
     withheld: set[str] = field(default_factory=set)
     """Intermediaries whose name is personal data (an individual's name): listed by id only."""
+    personal_rules: dict[str, bool] = field(default_factory=dict)
     truncated: bool = False
 
 
@@ -106,10 +107,16 @@ def _add(out: Tally, report: dict[str, Any], month: str, packset: PackSet | None
         out.by_act[finding.get("act") or "none"] += 1
     out.findings_by_month[month] += len(chosen)
     if packset is not None:
-        shown = redact_report(report, packset)["findings"]
-        for mine, theirs in zip(report["findings"], shown, strict=True):
-            if mine.get("subject") and theirs.get("subject") is None:
-                out.withheld.add(intermediary_key(mine["subject"]))
+        for finding in chosen:
+            if finding.get("subject") and _personal_subject(out, packset, finding["rule_id"]):
+                out.withheld.add(intermediary_key(finding["subject"]))
+
+
+def _personal_subject(out: Tally, packset: PackSet, rule_id: str) -> bool:
+    """Whether a rule's findings are about a party read from personal data (the redaction's own test, once per rule)."""
+    if rule_id not in out.personal_rules:
+        out.personal_rules[rule_id] = redact_finding({"rule_id": rule_id, "subject": {}}, packset)["subject"] is None
+    return out.personal_rules[rule_id]
 
 
 def _after(day: date) -> str:
