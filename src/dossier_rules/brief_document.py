@@ -150,12 +150,12 @@ def fragment(brief: dict[str, Any], lang: str) -> Markup:
             b=brief,
             w=lambda key, **p: word(key, lang, **p),
             rows=rows(brief, lang),
-            charts={k: Markup(v) for k, v in brief_charts(brief, lang).items()},
+            charts={k: Markup(v) for k, v in brief_charts(brief, lang).items()},  # our own SVG, cleaned by charts
             country=country_words(brief["country"], lang),
             day=lambda d: day_words(d, lang),
             lang=lang,
         )
-    return Markup(html)
+    return Markup(html)  # rendered with autoescape
 
 
 def document(brief: dict[str, Any], lang: str) -> str:

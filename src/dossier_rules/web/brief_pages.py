@@ -161,4 +161,4 @@ def _dashboard_charts(found: dict[str, Any], lang: str) -> dict[str, Markup]:
         "by_country": charts.stacked_bar_chart(words["by_country"], [brief_document.country_words(c, lang) for c in countries], by_country, colours),
         "by_act": charts.bar_chart(words["by_act"], [brief_document.act_words(a, lang) for a in acts], list(acts.values())),
     }
-    return {k: Markup(v) for k, v in svgs.items()}
+    return {k: Markup(v) for k, v in svgs.items()}  # our own SVG, cleaned by charts
