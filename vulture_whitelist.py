@@ -9,9 +9,10 @@ imported: vulture counts each name below as used. Add a name only with the reaso
 _ = object()
 
 # Attributes set for their effect on a library object: rich's table caption, openpyxl's data-validation prompts,
-# sqlite3's transaction mode and row factory, uvicorn's server stop flag, ruamel.yaml's layout settings (packs fmt).
+# sqlite3's transaction mode and row factory, uvicorn's server stop flag, ruamel.yaml's layout settings (packs fmt),
+# openpyxl's page set-up (the brief's workbook prints on A4).
 _.caption, _.errorTitle, _.showInputMessage, _.isolation_level, _.row_factory, _.should_exit
-_.preserve_quotes, _.allow_unicode, _.brace_single_entry_mapping_in_flow_sequence
+_.preserve_quotes, _.allow_unicode, _.brace_single_entry_mapping_in_flow_sequence, _.paperSize
 
 # Fields of pydantic models that only validation and serialisation read: the published formats (dossier, pack,
 # registry, report, run header, notice, API bodies and the framework's letters). Rule packs, templates and the

@@ -400,7 +400,7 @@ EVERY_FIELD_BROKER: dict[str, Any] = {
     "complaints": [{"received_on": "2025-02-01", "act": "c", "summary": "Passports held", "substantiated": True}],
 }
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_.()/' -]*[A-Za-z0-9)]|[A-Za-z]")
-ALLOWED = {"MOC", "MoLVT", "SHA-256", "HTML", "JSON", "JST", "ID", "English", "USD", "Certificate of Registration", "Reviewer Person"}
+ALLOWED = {"MOC", "MoLVT", "SHA-256", "HTML", "JSON", "XLSX", "Excel", "JST", "ID", "English", "USD", "Certificate of Registration", "Reviewer Person"}
 """Latin text a Japanese page may show: acronyms and the language switch; ids, numbers and names come from the dossiers."""
 
 

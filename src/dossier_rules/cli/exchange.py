@@ -23,6 +23,7 @@ from ..services import framework as inbox_service
 from ..services.notices import open_notices
 from ..services.workspace import Workspace
 from ..sources import InputError, read_bytes
+from .brief import brief_command
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -66,6 +67,9 @@ def _today() -> Any:
 @click.group()
 def exchange() -> None:
     """The framework both ways: a notice's life after approval, and what the partner sends back."""
+
+
+exchange.add_command(brief_command)
 
 
 @exchange.command("send")

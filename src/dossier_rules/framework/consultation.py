@@ -21,8 +21,8 @@ TOPICS: dict[str, dict[str, str]] = {
         "en": "Ensuring intermediaries are appropriate, including the corrective measures needed",
     },
     "c": {
-        "ja": "送出し・受入れに係る審査、不適正な受入機関・支援機関及び相手国内の不適正な送出機関に対する是正措置",
-        "en": "Screening of sending and acceptance; corrective measures against inappropriate receiving and support organisations in Japan and sending agencies in the partner country",
+        "ja": "送出し・受入れに係る各種審査、日本国内の不適切な受入機関又は特定技能1号の外国人への支援を行う不適切な機関及び相手国内の不適切な送出機関に対する是正措置",
+        "en": "Screening of sending and acceptance; corrective measures against inappropriate receiving organisations, or organisations supporting SSW (i) workers, in Japan and inappropriate sending agencies in the partner country",
     },
     "d": {"ja": "技能及び日本語能力の測定試験の適正な実施", "en": "Proper conduct of the skills and Japanese-language tests"},
     "e": {"ja": "特定技能外国人の日本国での在留管理", "en": "Residence management of Specified Skilled Workers in Japan"},

@@ -24,6 +24,7 @@ from ..engine import Engine
 from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
 from ..registries import load_registries
+from ..services import briefs
 from ..services import framework as inbox_service
 from .auth import Principal, require
 from .catalog_routes import workspace_of
@@ -166,6 +167,15 @@ def agenda(
     """The agenda of a 4(2) consultation with one partner for a period (at most about ten years): the topics (a)-(f) with the numbers under each."""
     with notices_of(request) as service:
         return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())
+
+
+@router.get("/brief/{country}", responses=REFUSALS)
+def brief(
+    country: str, request: Request, start: Day = Query(alias="from"), end: Day = Query(alias="to"), who: Principal = Depends(require("reviewer"))
+) -> dict[str, Any]:
+    """The consultation brief of one partner for a period (at most 366 days): findings by act and month, top intermediaries, notices, inquiries, changes since the previous period."""
+    with notices_of(request) as service:
+        return briefs.brief(service, request.app.state.engine.packset, country.upper(), start, end, due_days(), _today())
 
 
 class Period(_FrameworkRequest):

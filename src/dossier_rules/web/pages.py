@@ -79,6 +79,8 @@ NAV: list[tuple[str, str, Role]] = [
     ("/exchange/inbox", N_("Received"), "reviewer"),
     ("/exchange/japan", N_("Japan's notices"), "reviewer"),
     ("/exchange/agenda", N_("Consultation agenda"), "reviewer"),
+    ("/dashboard", N_("Dashboard"), "screener"),
+    ("/briefs", N_("Consultation brief"), "reviewer"),
     ("/packs", N_("Packs"), "screener"),
     ("/registries", N_("Registries"), "screener"),
 ]
