@@ -178,7 +178,19 @@ def _operators(node: cond.Node) -> set[str]:
 def test_the_table_covers_every_node_type_and_operator() -> None:
     seen = {op for case in CASES for _, node in cond.walk(case.node) for op in _operators(node)}
     node_types = {t.__name__ for t in get_args(cond.Node)}
-    operators = {*cond.COMPARISON_OPERATORS, *cond.LOOKUP_OPERATORS, *cond.AGGREGATES, "some", "every", "exists", "missing", cond.AMONG, "revoked_in before", "listed_in on", "not_listed_in on"}
+    operators = {
+        *cond.COMPARISON_OPERATORS,
+        *cond.LOOKUP_OPERATORS,
+        *cond.AGGREGATES,
+        "some",
+        "every",
+        "exists",
+        "missing",
+        cond.AMONG,
+        "revoked_in before",
+        "listed_in on",
+        "not_listed_in on",
+    }
     assert (node_types | operators) - seen == set()
     unknown = {case.name.removesuffix(" (converse)") for case in CASES if case.name.endswith(" (converse)")}
     with_unknown = {op for case in CASES if case.name in unknown for op in _operators(case.node)}
