@@ -80,6 +80,12 @@ def test_retrieved_and_revoked_before_are_checked_when_the_pack_loads() -> None:
         cond.parse({"retrieved": "accredited-agencies", "lt": {"field": "residence"}}, SCOPE)
     with pytest.raises(cond.ConditionError, match="before: needs a date"):
         cond.parse({"field": "sending_agency.id", "revoked_in": {"in": "accredited-agencies", "before": "residence"}}, SCOPE)
+    with pytest.raises(cond.ConditionError, match="on: needs a date"):
+        cond.parse({"field": "sending_agency.id", "not_listed_in": {"in": "accredited-agencies", "on": "residence"}}, SCOPE)
+    with pytest.raises(cond.ConditionError, match=r"takes a registry, or \{in: REGISTRY, on: DATE_PATH\}"):
+        cond.parse({"field": "sending_agency.id", "listed_in": {"in": "accredited-agencies", "before": "certificate.issue_date"}}, SCOPE)
+    with pytest.raises(cond.ConditionError, match="unknown registry"):
+        cond.parse({"field": "sending_agency.id", "never_listed_in": {"in": "accredited-agencies", "on": "certificate.issue_date"}}, SCOPE)
 
 
 def test_revoked_before_needs_an_act_dated_after_the_revocation() -> None:

@@ -1151,7 +1151,7 @@ def _parse_lookup(raw: dict[str, Any], op: LookupOp, scope: Scope, line: int | N
         if name.type.kind != "string":
             raise ConditionError(f"'{op}' compares a name, but '{name.text}' is a {name.type.describe()}", op_line)
         kind = kind["in"]
-    if kind not in REGISTRY_KINDS:
+    if not isinstance(kind, str) or kind not in REGISTRY_KINDS:
         raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
     if path.type.kind != "string":
         raise ConditionError(f"'{op}' looks up an identifier, but '{path.text}' is a {path.type.describe()}", op_line)
