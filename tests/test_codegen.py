@@ -241,9 +241,19 @@ def _assert_only_own_names(tree: ast.AST) -> None:
         if isinstance(node, ast.Name):
             assert node.id in allowed or (node.id[0] in "vqtfaC" and node.id[1:].isdigit()), node.id
         if isinstance(node, ast.Attribute):
-            assert node.attr in {"get", "append", "isoformat", "listed", "revoked", "revoked_before", "retrieved_on", "available", "listed_under_other_name"}, (
-                node.attr
-            )
+            assert node.attr in {
+                "get",
+                "append",
+                "isoformat",
+                "listed",
+                "revoked",
+                "revoked_before",
+                "listed_on",
+                "ever_listed",
+                "retrieved_on",
+                "available",
+                "listed_under_other_name",
+            }, node.attr
         assert not isinstance(node, (ast.Import, ast.ImportFrom, ast.Lambda, ast.ClassDef, ast.Global, ast.Nonlocal, ast.Delete, ast.With, ast.Try))
 
 

@@ -161,7 +161,8 @@ def _operators(node: cond.Node) -> set[str]:
         case cond.Compare() | cond.Retrieved():
             return {type(node).__name__, node.op}
         case cond.Lookup():
-            return {type(node).__name__, node.op} | ({f"{node.op} before"} if node.before is not None else set())
+            dated = {f"{node.op} before"} if node.before is not None else {f"{node.op} on"} if node.on is not None else set()
+            return {type(node).__name__, node.op} | dated
         case cond.Among():
             return {type(node).__name__, cond.AMONG}
         case cond.AggregateCompare():
@@ -177,11 +178,23 @@ def _operators(node: cond.Node) -> set[str]:
 def test_the_table_covers_every_node_type_and_operator() -> None:
     seen = {op for case in CASES for _, node in cond.walk(case.node) for op in _operators(node)}
     node_types = {t.__name__ for t in get_args(cond.Node)}
-    operators = {*cond.COMPARISON_OPERATORS, *cond.LOOKUP_OPERATORS, *cond.AGGREGATES, "some", "every", "exists", "missing", cond.AMONG, "revoked_in before"}
+    operators = {
+        *cond.COMPARISON_OPERATORS,
+        *cond.LOOKUP_OPERATORS,
+        *cond.AGGREGATES,
+        "some",
+        "every",
+        "exists",
+        "missing",
+        cond.AMONG,
+        "revoked_in before",
+        "listed_in on",
+        "not_listed_in on",
+    }
     assert (node_types | operators) - seen == set()
     unknown = {case.name.removesuffix(" (converse)") for case in CASES if case.name.endswith(" (converse)")}
     with_unknown = {op for case in CASES if case.name in unknown for op in _operators(case.node)}
-    assert {*cond.COMPARISON_OPERATORS, *cond.AGGREGATES, "listed_in", "not_listed_in", "Retrieved"} - with_unknown == set()
+    assert {*cond.COMPARISON_OPERATORS, *cond.AGGREGATES, "listed_in", "not_listed_in", "listed_in on", "not_listed_in on", "Retrieved"} - with_unknown == set()
 
 
 def test_every_node_class_is_in_the_closed_union() -> None:

@@ -244,7 +244,8 @@ def test_a_revocation_received_updates_the_list_and_a_later_screening_finds_it(o
     assert (entry.ended_on, entry.ended_because) == (date(2025, 3, 1), "revoked")
     assert "MoLVT No. 118/25 of 2025-09-20" in (entry.note or "") and received.id in listed.source
     report = Engine(packset, load_registries(registries_dir)).evaluate(DOSSIER_ADAPTER.validate_python(clean))
-    assert "kh.agency-revoked-on-list" in [f.rule_id for f in report.findings]
+    # revoked on 2025-03-01, after MoLVT issued the clean sample's certificate (2025-02-18): a warn, not a block
+    assert "kh.agency-revoked-after-certificate" in [f.rule_id for f in report.findings]
     refused("framework.already_received", inbox_service.receive, outbox, packset, registries_dir, communication(), "letter.json", WHO, TODAY)
 
 
@@ -301,7 +302,7 @@ def test_a_revocation_posted_to_the_inbox_is_screened_with_at_once_and_logged(tm
     report = service.client.post(
         "/api/v1/screenings", content=path.read_bytes(), headers={**service.as_("screener"), "content-type": "application/json"}
     ).json()
-    assert "kh.agency-revoked-on-list" in [f["rule_id"] for f in report["report"]["findings"]]
+    assert "kh.agency-revoked-after-certificate" in [f["rule_id"] for f in report["report"]["findings"]]
     (listed,) = service.client.get("/api/v1/framework/inbox", headers=reviewer).json()
     assert listed["id"] == posted.json()["id"] and listed["reference"] == "MoLVT No. 118/25"
 

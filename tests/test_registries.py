@@ -65,14 +65,17 @@ def test_revoked_agency_is_accredited_until_the_revocation_date(packset: PackSet
         {**sample("kh-candidate-clean.json"), "sending_agency": {"name": "A", "role": "sending_agency", "accreditation": {"number": "ACC-1"}}}
     )
     report = Engine(packset, regs).evaluate(dossier, as_of=date.fromisoformat(as_of))
-    assert ("kh.agency-revoked-on-list" in rule_ids(report)) is revoked
-    # the certificate (2025-02-18) predates the revocation: no act of the agency is dated after it, so a 5(5) report
-    # to MoLVT is not shown; the revocation is a doubt for a person instead
+    # the certificate (2025-02-18) predates the revocation: MoLVT certified the procedure while the agency was
+    # accredited, so the revocation is a warn, not a block (as a lapse is)
+    assert "kh.agency-revoked-on-list" not in rule_ids(report)
+    assert ("kh.agency-revoked-after-certificate" in rule_ids(report)) is revoked
+    # and no act of the agency is dated after it, so a 5(5) report to MoLVT is not shown; the revocation is a doubt
+    # for a person instead
     assert "kh.agency-revoked-report" not in rule_ids(report)
     assert ("kh.agency-revoked-involvement-undated" in rule_ids(report)) is revoked
     assert "kh.agency-not-on-molvt-list" not in rule_ids(report)  # a revocation is reported once, as a revocation
-    blocked = [f for f in report.findings if f.rule_id == "kh.agency-revoked-on-list"]
-    assert all(f.severity == "block" and not f.share and f.article == "MOC-KH 5(2)" for f in blocked)
+    warned = [f for f in report.findings if f.rule_id == "kh.agency-revoked-after-certificate"]
+    assert all(f.severity == "warn" and not f.share and f.article == "MOC-KH 5(2)" for f in warned)
     reported = [f for f in report.findings if f.rule_id == "kh.agency-revoked-report"]
     assert all(f.severity == "warn" and f.share and f.act == "revocation" and f.article == "MOC-KH 5(5)" for f in reported)
 

@@ -159,8 +159,8 @@ def test_diff_after_a_registry_change(runs: dict[str, Path]) -> None:
     ]
     assert [c["source"] for c in changes] == differing and summary["changed"] == len(differing)
     assert all(old[c["source"]]["country"] == "KH" for c in changes)
-    revoked = summary["rules"]["kh.agency-revoked-on-list"]
-    assert revoked["added"] == 0 and revoked["removed"] == sum(1 for c in changes if "kh.agency-revoked-on-list" in c["removed"]) > 0
+    revoked = summary["rules"]["kh.broker-revoked-on-list"]
+    assert revoked["added"] == 0 and revoked["removed"] == sum(1 for c in changes if "kh.broker-revoked-on-list" in c["removed"]) > 0
     moved = sum(m["dossiers"] for m in summary["moves"])
     assert moved == summary["outcome_changed"] == sum(old[s]["outcome"] != new[s]["outcome"] for s in old)
 
@@ -179,12 +179,12 @@ def test_batch_baseline(runs: dict[str, Path], tmp_path: Path) -> None:
     same = invoke("batch", str(runs["source"]), "--out", str(tmp_path / "again.jsonl"), "--jobs", "1", "--baseline", str(runs["first"]))
     assert same.exit_code == 2  # the input holds unreadable records: that still wins
     clean = tmp_path / "clean.jsonl"
-    clean.write_text("\n".join(line for line in runs["source"].read_text().splitlines() if '"KH-CAND-0004"' in line) + "\n")
+    clean.write_text("\n".join(line for line in runs["source"].read_text().splitlines() if '"dossier_id": "KH-BRK-0007"' in line) + "\n")
     base = tmp_path / "base.jsonl"
     assert invoke("batch", str(clean), "--out", str(base), "--jobs", "1").exit_code == 0
     assert invoke("batch", str(clean), "--out", str(tmp_path / "b.jsonl"), "--jobs", "1", "--baseline", str(base)).exit_code == 0
     changed = invoke("batch", str(clean), "--out", str(tmp_path / "c.jsonl"), "--jobs", "1", "--baseline", str(base), "--registries", str(runs["registries"]))
-    assert changed.exit_code == 1 and "kh.agency-revoked-on-list" in changed.stderr
+    assert changed.exit_code == 1 and "kh.broker-revoked-on-list" in changed.stderr
 
 
 def _registry_was(results: Path) -> str:

@@ -51,7 +51,7 @@ from dateutil.relativedelta import relativedelta
 from . import conditions as cond
 from .packs import Pack, PackSet, ResolvedRule, Template, enum_name, show_value
 
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 """Part of every cache key: generated code from another version of this module is never reused."""
 
 Screen = Callable[[dict[str, Any], date, Any, list[dict[str, Any]]], None]
@@ -377,10 +377,16 @@ class _Conditions:
         first, later = self.once(*self.path(node.path, scope))
         kind, op = literal(node.kind), node.op
         match op:
+            case "listed_in" | "not_listed_in" if node.on is not None:
+                day_first, day_later = self.once(*self.path(node.on, scope))
+                want = op == "listed_in"
+                return f"({first} is not None and {day_first} is not None and reg.available({kind}) and reg.listed_on({kind}, {later}, {day_later}) is {want})"
             case "listed_in":
                 return f"({first} is not None and reg.listed({kind}, {later}))"
             case "not_listed_in":
                 return f"({first} is not None and reg.available({kind}) and not reg.listed({kind}, {later}))"
+            case "never_listed_in":
+                return f"({first} is not None and reg.available({kind}) and not reg.ever_listed({kind}, {later}))"
             case "revoked_in" if node.before is not None:
                 day_first, day_later = self.once(*self.path(node.before, scope))
                 return f"({first} is not None and {day_first} is not None and reg.revoked_before({kind}, {later}, {day_later}))"

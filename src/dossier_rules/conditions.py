@@ -21,6 +21,13 @@ Operators (YAML)::
                                          evaluation date: by its id or accreditation number when it has one,
                                          else by its name (as ``among`` compares parties)
     {field: PATH, not_listed_in: KIND}   not on it (false when that registry is not loaded)
+    {field: PATH, listed_in: {in: KIND, on: DATE_PATH}}
+    {field: PATH, not_listed_in: {in: KIND, on: DATE_PATH}}
+                                         on (not on) KIND on the date DATE_PATH gives instead of the evaluation
+                                         date (both false when that date is missing or the list is not loaded)
+    {field: PATH, never_listed_in: KIND} no entry of it was on KIND on or before the evaluation date (an entry
+                                         that ended still counts as listed; false when the value is missing or
+                                         the list is not loaded)
     {field: PATH, revoked_in: KIND}      its entry was revoked on or before the evaluation date
     {field: PATH, revoked_in: {in: KIND, before: DATE_PATH}}
                                          its entry was revoked before the date DATE_PATH gives (false when
@@ -324,7 +331,7 @@ def resolve(text: Any, scope: Scope, line: int | None) -> Path:
 
 ComparisonOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"]
 OrderingOp = Literal["eq", "ne", "lt", "le", "gt", "ge"]
-LookupOp = Literal["listed_in", "not_listed_in", "revoked_in", "listed_under_other_name"]
+LookupOp = Literal["listed_in", "not_listed_in", "never_listed_in", "revoked_in", "listed_under_other_name"]
 QuantifierKind = Literal["some", "every"]
 AggregateFunc = Literal["count", "sum", "min", "max"]
 """The operators, each a closed type: a backend's ``match`` over one ends in ``assert_never``, so an operator a
@@ -575,6 +582,7 @@ class Compare(NodeBase):
 _LOOKUPS: dict[LookupOp, str] = {
     "listed_in": "is listed in",
     "not_listed_in": "is not listed in",
+    "never_listed_in": "was never listed in",
     "revoked_in": "was revoked in",
     "listed_under_other_name": "is listed under a name other than {name} in",
 }
@@ -585,7 +593,9 @@ class Lookup(NodeBase):
     """A registry look-up for the value of a field, as of the evaluation date.
 
     ``name`` is the path of the name the entry should bear (``listed_under_other_name`` only);
-    ``before`` the path of a date before which a ``revoked_in`` revocation must fall, instead of the evaluation date.
+    ``before`` the path of a date before which a ``revoked_in`` revocation must fall, instead of the evaluation date;
+    ``on`` the path of the date on which ``listed_in``/``not_listed_in`` ask, instead of the evaluation date (what a
+    list showed when another act took place, such as MoLVT issuing its certificate).
     """
 
     path: Path
@@ -593,14 +603,25 @@ class Lookup(NodeBase):
     kind: str
     name: Path | None = None
     before: Path | None = None
+    on: Path | None = None
 
     def program(self) -> Program:
         get, kind, op = self.path.getter, self.kind, self.op
         match op:
+            case "listed_in" | "not_listed_in" if self.on is not None:
+                day, want = self.on.getter, op == "listed_in"
+                return lambda env: (
+                    (v := get(env)) is not None
+                    and (d := day(env)) is not None
+                    and (r := env["$registries"]).available(kind)
+                    and r.listed_on(kind, v, d) is want
+                )
             case "listed_in":
                 return lambda env: (v := get(env)) is not None and env["$registries"].listed(kind, v)
             case "not_listed_in":
                 return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.listed(kind, v)
+            case "never_listed_in":
+                return lambda env: (v := get(env)) is not None and (r := env["$registries"]).available(kind) and not r.ever_listed(kind, v)
             case "revoked_in" if self.before is not None:
                 day = self.before.getter
                 return lambda env: (v := get(env)) is not None and (d := day(env)) is not None and env["$registries"].revoked_before(kind, v, d)
@@ -617,11 +638,16 @@ class Lookup(NodeBase):
         return ()
 
     def own_paths(self) -> list[Path]:
-        return [self.path] + [p for p in (self.name, self.before) if p is not None]
+        return [self.path] + [p for p in (self.name, self.before, self.on) if p is not None]
 
     def __str__(self) -> str:
         verb = _LOOKUPS[self.op].format(name=self.name.text if self.name else "")
-        when = f"before {self.before.text}" if self.before is not None else "as of the evaluation date"
+        if self.before is not None:
+            when = f"before {self.before.text}"
+        elif self.on is not None:
+            when = f"on {self.on.text}"
+        else:
+            when = "on or before the evaluation date" if self.op == "never_listed_in" else "as of the evaluation date"
         return f"{self.path.text} {verb} registry {self.kind} ({when})"
 
 
@@ -1117,14 +1143,12 @@ def _parse_lookup(raw: dict[str, Any], op: LookupOp, scope: Scope, line: int | N
     path = resolve(raw["field"], scope, _line(raw, "field", line))
     name: Path | None = None
     before: Path | None = None
+    on: Path | None = None
     kind = raw[op]
     if op == "revoked_in" and isinstance(kind, dict):
-        if set(kind) != {"in", "before"}:
-            raise ConditionError(f"'{op}' takes a registry, or {{in: REGISTRY, before: DATE_PATH}}, got {sorted(kind)!r}", op_line)
-        before = resolve(kind["before"], scope, _line(kind, "before", op_line))
-        if before.type.kind != "date":
-            raise ConditionError(f"'{op}' before: needs a date, but '{before.text}' is a {before.type.describe()}", op_line)
-        kind = kind["in"]
+        before, kind = _dated_lookup(op, kind, "before", scope, op_line)
+    if op in ("listed_in", "not_listed_in") and isinstance(kind, dict):
+        on, kind = _dated_lookup(op, kind, "on", scope, op_line)
     if op == "listed_under_other_name":
         if not isinstance(kind, dict) or set(kind) != {"in", "name"}:
             got = sorted(kind) if isinstance(kind, dict) else kind
@@ -1133,12 +1157,24 @@ def _parse_lookup(raw: dict[str, Any], op: LookupOp, scope: Scope, line: int | N
         if name.type.kind != "string":
             raise ConditionError(f"'{op}' compares a name, but '{name.text}' is a {name.type.describe()}", op_line)
         kind = kind["in"]
-    if kind not in REGISTRY_KINDS:
+    if not isinstance(kind, str) or kind not in REGISTRY_KINDS:
         raise ConditionError(f"unknown registry {kind!r}; known: {', '.join(sorted(REGISTRY_KINDS))}{_suggest(str(kind), REGISTRY_KINDS)}", op_line)
     party = op == "listed_in" and path.type.kind == "object" and set(path.type.fields) >= PARTY_FIELDS
     if path.type.kind != "string" and not party:
         raise ConditionError(f"'{op}' looks up an identifier (listed_in: or a party), but '{path.text}' is a {path.type.describe()}", op_line)
-    return Lookup(path, op, kind, name, before)
+    if party and on is not None:
+        raise ConditionError(f"'{op}' on a date looks up an identifier, but '{path.text}' is a party", op_line)
+    return Lookup(path, op, kind, name, before, on)
+
+
+def _dated_lookup(op: LookupOp, raw: dict[str, Any], key: str, scope: Scope, line: int | None) -> tuple[Path, Any]:
+    """``{in: REGISTRY, KEY: DATE_PATH}``: the date path (checked to be a date) and the registry kind, unchecked."""
+    if set(raw) != {"in", key}:
+        raise ConditionError(f"'{op}' takes a registry, or {{in: REGISTRY, {key}: DATE_PATH}}, got {sorted(raw)!r}", line)
+    day = resolve(raw[key], scope, _line(raw, key, line))
+    if day.type.kind != "date":
+        raise ConditionError(f"'{op}' {key}: needs a date, but '{day.text}' is a {day.type.describe()}", line)
+    return day, raw["in"]
 
 
 def _parse_quantifier(op: QuantifierKind, arg: Any, scope: Scope, line: int | None) -> Node:

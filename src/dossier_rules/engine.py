@@ -51,7 +51,7 @@ def pack_status(pack: Pack, as_of: date) -> Data:
         detail = {
             "ja": "この協力覚書の開始日は未確定です"
             + (f"（{rule.ja}）" if rule else "")
-            + "。開始日がパックに記録されるまで、覚書に基づく効果（阻却・相手国との共有）は生じないものとして扱います。",
+            + "。協力開始日がパックに記録されるまで、協力覚書適用期間外として扱い、覚書に基づく効果（不適合・相手国との共有）は生じないものとします。",
             "en": "The start date of this MOC is not known"
             + (f" ({rule.en})" if rule else "")
             + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
@@ -59,18 +59,18 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     elif as_of < period.starts_on:
         state = "not_yet_in_force"
         detail = {
-            "ja": f"{as_of.isoformat()} 時点では、この協力覚書はまだ効力を生じていません（開始日 {period.starts_on.isoformat()}）。",
+            "ja": f"基準日（{as_of.isoformat()}）は協力覚書適用期間外です。この協力覚書による協力は {period.starts_on.isoformat()} に開始します（協力開始日）。",
             "en": f"On {as_of.isoformat()} this MOC was not yet in force (it starts on {period.starts_on.isoformat()}).",
         }
     elif period.ends_on is not None and as_of >= period.ends_on:
         state = "ended"
         detail = {
-            "ja": f"この協力覚書は {period.ends_on.isoformat()} に終了しています（評価日 {as_of.isoformat()}）。",
+            "ja": f"この協力覚書による協力は {period.ends_on.isoformat()} に終了しており、基準日（{as_of.isoformat()}）は協力覚書適用期間外です。",
             "en": f"This MOC ended on {period.ends_on.isoformat()} (evaluated as of {as_of.isoformat()}).",
         }
     else:
         state = "in_force"
-        detail = {"ja": "評価日時点で効力を有しています。", "en": "In force on the date evaluated."}
+        detail = {"ja": "基準日は協力覚書の適用期間内です。", "en": "In force on the date evaluated."}
     if start == "assumed":  # the text gives no single start date: say on what the pack's date rests
         rule = period.start_rule
         detail = {
@@ -92,7 +92,7 @@ def _status_warnings(status: Data) -> list[Data]:
                 "pack-not-in-force",
                 {"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
                 {
-                    "ja": status["detail"]["ja"] + "指摘は参考として示すもので、阻却とせず、相手国とも共有しません。",
+                    "ja": status["detail"]["ja"] + "指摘は参考として示すもので、不適合とせず、相手国とも共有しません。",
                     "en": status["detail"]["en"] + " Findings are shown for information only: none blocks and none is shared.",
                 },
             )
@@ -114,7 +114,7 @@ def _warning(code: str, title: dict[str, str], message: dict[str, str], rules: l
 
 
 NOT_IN_FORCE_EFFECT = {
-    "ja": "評価日に協力覚書が効力を有しないため、この指摘に覚書上の効果はありません（参考。阻却とせず、共有もしません）。",
+    "ja": "基準日が協力覚書適用期間外であるため、この指摘に覚書上の効果はありません（参考。不適合とせず、共有もしません）。",
     "en": "The MOC was not in force on the date evaluated, so this finding has no effect under it (for information: it does not block and is not shared).",
 }
 
@@ -419,16 +419,16 @@ def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[Resolved
     if age is None:
         code = "registry-missing"
         message = {
-            "ja": f"{country} の登録簿「{kind}」が読み込まれていないため、次の規則は照合できませんでした：{listed}",
+            "ja": f"{country} の照合用一覧「{kind}」が読み込まれていないため、次のルールでは照合していません：{listed}",
             "en": f"The {country} registry '{kind}' is not loaded, so these rules could not consult it: {listed}",
         }
     else:
         code = "registry-stale"
         message = {
-            "ja": f"{country} の登録簿「{kind}」は評価日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象規則：{listed}）。",
+            "ja": f"{country} の照合用一覧「{kind}」は基準日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象ルール：{listed}）。",
             "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {listed}).",
         }
-    return _warning(code, {"ja": "登録簿が利用できない、または古い", "en": "Registry missing or out of date"}, message, ids, kind)
+    return _warning(code, {"ja": "照合用一覧の未読込・期限超過", "en": "Registry missing or out of date"}, message, ids, kind)
 
 
 class _Runner:

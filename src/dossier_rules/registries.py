@@ -411,6 +411,17 @@ class RegistryView:
             ids = self._listed[kind] = self._ids(kind, lambda e: e.active_on(self._as_of))
         return str(key) in ids
 
+    def listed_on(self, kind: str, key: Any, day: date) -> bool:
+        """True when an entry of ``key`` on the list ``kind`` was valid on ``day`` rather than on the evaluation date:
+        what the list showed when another act took place (KH 6(1): MoLVT issued its certificate then)."""
+        return any(e.active_on(day) for e in self._lists.get(kind, {}).get(str(key), ()))
+
+    def ever_listed(self, kind: str, key: Any) -> bool:
+        """True when an entry of ``key`` on the list ``kind`` was on it on or before the evaluation date, even one that
+        has since ended: a number the list never carried differs from one whose listing ended (KH 5(1), 5(2))."""
+        entries = self._lists.get(kind, {}).get(str(key), ())
+        return any(e.listed_from is None or e.listed_from <= self._as_of for e in entries)
+
     def revoked(self, kind: str, key: Any) -> bool:
         ids = self._revoked.get(kind)
         if ids is None:

@@ -83,7 +83,8 @@ ACT_TITLES: dict[str, Localized] = {
         en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
     ),
     "test_fraud": Localized(
-        ja="試験における不正（別人による受験、合格を証する文書の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"
+        ja="試験における不正（別人による受験、合格を証する文書の偽造・変造その他の不正な行為）",
+        en="Test fraud: impersonation, forged or altered pass certificates, or other improper acts",
     ),
     "revocation": Localized(
         ja="認定を取り消された後も活動する送出機関（調査のための通報）",
