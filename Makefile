@@ -134,8 +134,6 @@ serve: $(VENV)/.installed-server
 	$(BIN)/dossier-rules serve
 
 # every step runs, and the target fails if any of them found something
-# once rules/ is in the canonical layout (dossier-rules packs fmt rules/), add this step after packs lint:
-#	$(BIN)/dossier-rules packs fmt --check rules/ || status=1; (ending in a backslash like the others)
 lint: $(VENV)/.installed-dev
 	@status=0; \
 	$(BIN)/ruff check src tests benchmarks fuzz || status=1; \
@@ -143,6 +141,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy || status=1; \
 	$(BIN)/vulture || status=1; \
 	$(BIN)/dossier-rules packs lint rules/ || status=1; \
+	$(BIN)/dossier-rules packs fmt --check rules/ || status=1; \
 	exit $$status
 
 # every generated document in schemas/ (the OpenAPI one carries the version: rewrite it after a version change)
