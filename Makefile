@@ -1,7 +1,7 @@
 # On a machine with only python3:
 #   make demo   create .venv, install, screen every sample dossier
 #   make test   create .venv, install with dev extras (every extra included), run the whole suite
-#   make lint   ruff (lint + format check), mypy, the dead-code check (vulture) and the pack linter
+#   make lint   ruff (lint + format check), mypy, the dead-code check (vulture), the pack linter and packs fmt --check
 # Installs take the exact versions in requirements/*.txt (make lock regenerates them), so the
 # tests, the demo and a deployment run the same dependencies.
 PYTHON ?= python3
