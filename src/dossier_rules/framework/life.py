@@ -14,6 +14,7 @@ measured by.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -105,6 +106,15 @@ def check_allowed(action: Action, nid: str, state: LifeState) -> None:
 def expects_result(act: str, provision: str, agency_report: str | None) -> bool:
     """Whether a notice asks the partner to investigate an accredited agency and share the result (KH 5(5); LA/KG/TJ 7(3))."""
     return act == "revocation" or (agency_report is not None and provision.endswith(" " + agency_report))
+
+
+DUE_ENV = "DOSSIER_RULES_DUE_DAYS"
+"""The service's setting of due periods per partner (``PH=60,VN=90``); a partner not named gets the default."""
+
+
+def configured_due_periods() -> dict[str, int]:
+    """The due periods the service is configured with (:data:`DUE_ENV`); ``framework.bad_due`` when it is malformed."""
+    return due_periods([s.strip() for s in os.environ.get(DUE_ENV, "").split(",") if s.strip()])
 
 
 def due_periods(specs: tuple[str, ...] | list[str]) -> dict[str, int]:

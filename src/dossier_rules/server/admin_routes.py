@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..engine import Engine
-from ..registries import load_registries
 from ..services import accounts as account_service
 from ..services import registries as registry_service
+from ..services.screening import use_registries
 from ..sources import InputError
 from .account_routes import UserOut
 from .accounts import LastAdmin
@@ -133,14 +132,5 @@ async def import_registry(
         )
     except InputError as exc:
         return problem_response(422, exc.problems, "body")
-    await run_in_threadpool(_reload_registries, request, workspace.registries_dir)
+    await run_in_threadpool(use_registries, request.app.state, workspace.registries_dir)
     return {"country": country, "kind": kind, "entries": imported.count}
-
-
-def _reload_registries(request: Request, directory: Any) -> None:
-    """Screen with the new registries from now on: one new engine, swapped in whole."""
-    state = request.app.state
-    old: Engine = state.engine
-    engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
-    state.engine = engine
-    state.screenings.engine = engine

@@ -12,7 +12,6 @@ Due periods for partners' results: ``DOSSIER_RULES_DUE_DAYS`` (``PH=60,VN=90``),
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -23,9 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from ..engine import Engine
 from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
-from ..registries import load_registries
 from ..services import briefs
 from ..services import framework as inbox_service
+from ..services.screening import use_registries
 from .auth import Principal, require
 from .catalog_routes import workspace_of
 from .contract import Day, refusals
@@ -36,7 +35,6 @@ REFUSALS = refusals(400, 401, 403, 404, 409, 413, 415, 422)
 """What a framework route can answer besides its result: each an error record."""
 
 router = APIRouter(prefix="/api/v1/framework", tags=["framework"])
-DUE_ENV = "DOSSIER_RULES_DUE_DAYS"
 
 
 class _FrameworkRequest(BaseModel):
@@ -59,19 +57,13 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def due_days() -> dict[str, int]:
-    """The configured due period per partner (``DOSSIER_RULES_DUE_DAYS``); refused at the first request if malformed."""
-    spec = os.environ.get(DUE_ENV, "")
-    return life.due_periods([s.strip() for s in spec.split(",") if s.strip()])
-
-
 @router.get("/open", responses=REFUSALS)
 def open_notices(
     request: Request, country: list[str] = Query(default=[], max_length=20), who: Principal = Depends(require("reviewer"))
 ) -> list[dict[str, Any]]:
     """Notices not closed or withdrawn (at most 1000), by partner and state, overdue first, with the days each waited before it was sent."""
     with notices_of(request) as service:
-        return service.open_notices(frozenset(c.upper() for c in country), due_days(), _today())
+        return service.open_notices(frozenset(c.upper() for c in country), life.configured_due_periods(), _today())
 
 
 @router.get("/notices/{notice_id}/history", responses=REFUSALS)
@@ -147,17 +139,8 @@ async def receive(request: Request, who: Principal = Depends(require("reviewer")
     with notices_of(request) as service:
         received = await run_in_threadpool(inbox_service.receive, service, packset, workspace.registries_dir, data, "body", reviewer(who), _today())
     if received.registry is not None:
-        await run_in_threadpool(_reload, request, workspace.registries_dir)
+        await run_in_threadpool(use_registries, request.app.state, workspace.registries_dir)
     return {"id": received.id, "kind": received.kind, "notice_id": received.notice_id}
-
-
-def _reload(request: Request, directory: Any) -> None:
-    """Screen with the updated registries from now on: one new engine, swapped in whole."""
-    state = request.app.state
-    old: Engine = state.engine
-    engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
-    state.engine = engine
-    state.screenings.engine = engine
 
 
 @router.get("/agenda/{country}", responses=REFUSALS)
@@ -166,7 +149,7 @@ def agenda(
 ) -> dict[str, Any]:
     """The agenda of a 4(2) consultation with one partner for a period (at most about ten years): the topics (a)-(f) with the numbers under each."""
     with notices_of(request) as service:
-        return inbox_service.agenda(service, country.upper(), start, end, due_days(), _today())
+        return inbox_service.agenda(service, country.upper(), start, end, life.configured_due_periods(), _today())
 
 
 @router.get("/brief/{country}", responses=REFUSALS)
@@ -175,7 +158,7 @@ def brief(
 ) -> dict[str, Any]:
     """The consultation brief of one partner for a period (at most 366 days): findings by act and month, top intermediaries, notices, inquiries, changes since the previous period."""
     with notices_of(request) as service:
-        return briefs.brief(service, request.app.state.engine.packset, country.upper(), start, end, due_days(), _today())
+        return briefs.brief(service, request.app.state.engine.packset, country.upper(), start, end, life.configured_due_periods(), _today())
 
 
 class Period(_FrameworkRequest):

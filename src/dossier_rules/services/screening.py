@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import orjson
 
+from ..engine import Engine
 from ..model import personal_pointer
 from ..packs import PackSet
+from ..registries import load_registries
 from ..results import Filter
 from ..server.screenings import NotFound, Screenings, redact, redact_report, seq_of
 from . import receipts
@@ -101,6 +104,22 @@ class ScreeningService:
                 for side in ("added", "removed"):
                     result["changes"][side] = redact_report({"findings": result["changes"][side]}, self.packs)["findings"]
         return result
+
+
+class Running(Protocol):
+    """What a running service holds: the engine it screens with and its store of screenings (``app.state``)."""
+
+    engine: Engine
+    screenings: Screenings
+
+
+def use_registries(running: Running, directory: Path) -> None:
+    """Screen with the registries as they now are in ``directory``: one new engine, swapped in whole, so a
+    screening under way finishes with the lists it started with."""
+    old = running.engine
+    engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age, backend=old.backend)
+    running.engine = engine
+    running.screenings.engine = engine
 
 
 def with_personal(draft: Any, stored: Any, at: str = "") -> Any:

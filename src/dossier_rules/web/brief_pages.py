@@ -21,12 +21,12 @@ from markupsafe import Markup
 
 from .. import brief_document, charts, sharing
 from ..errors import DossierError
+from ..framework.life import configured_due_periods
 from ..locale import N_, _
 from ..model import KINDS
 from ..report import OUTCOMES
 from ..results import Filter
 from ..server import Principal, optional_principal
-from ..server.framework_routes import due_days
 from ..services import briefs
 from ..services.notices import NoticeService
 from .pages import _countries, _reviewer, page, refused, render, term, to_login
@@ -68,7 +68,7 @@ def _brief(request: Request, country: str, first: date, last: date) -> dict[str,
     db = request.app.state.db
     box = sharing.Outbox(db)
     try:
-        return briefs.brief(NoticeService(box, db), request.app.state.engine.packset, country, first, last, due_days(), _today())
+        return briefs.brief(NoticeService(box, db), request.app.state.engine.packset, country, first, last, configured_due_periods(), _today())
     finally:
         box.close()
 

@@ -36,10 +36,10 @@ from ..framework.inbox import INQUIRY_TO_PARTNER, MODELS
 from ..locale import N_, _, translate
 from ..model import parse_date
 from ..packs import PackSet
-from ..registries import load_registries
 from ..server import Principal, optional_principal, require
 from ..services import framework as exchange
 from ..services.notices import NoticeService
+from ..services.screening import use_registries
 from . import notice_life, pages, view, words
 from .notice_life import term_in
 
@@ -321,7 +321,7 @@ def _record_received(request: Request, who: Principal, values: dict[str, str]) -
             status = 422 if exc.code == "framework.refused" else pages.STATUS_BY_CODE.get(exc.code, 409)
             return _inbox_page(request, who, 1, "", errors=wrong, values=values, error=exc.message(), status=status)
     if received.registry is not None:
-        _reload(request, workspace.registries_dir)
+        use_registries(request.app.state, workspace.registries_dir)
     return RedirectResponse(f"/exchange/inbox?{urlencode({'done': received.id})}", status_code=303)
 
 
@@ -352,15 +352,6 @@ def _communication(checked: Checked, kind: str, countries: list[str], today: dat
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _reload(request: Request, directory: Any) -> None:
-    """Screen with the updated list of accredited agencies from now on: one new engine, swapped in whole (as the API does)."""
-    state = request.app.state
-    old: Engine = state.engine
-    engine = Engine(old.packset, load_registries(directory), max_registry_age=old.max_registry_age)
-    state.engine = engine
-    state.screenings.engine = engine
 
 
 # --------------------------------------------------------------------------- Japan's own notices
@@ -547,7 +538,7 @@ def agenda_page(request: Request, country: str = "", start: str = "", end: str =
             if not checked.errors and first and last:
                 with pages._notices(request) as service:
                     try:
-                        found = exchange.agenda(service, country, first, last, notice_life.due_days(), today)
+                        found = exchange.agenda(service, country, first, last, life.configured_due_periods(), today)
                     except DossierError as exc:
                         checked.errors["end"] = exc.message()
         context = {

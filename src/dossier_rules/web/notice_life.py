@@ -7,7 +7,6 @@ every code it shows is labelled from the one vocabulary (:data:`dossier_rules.la
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -18,7 +17,6 @@ from ..locale import N_, language, translate
 from ..services.notices import NoticeService
 from . import words
 
-DUE_ENV = "DOSSIER_RULES_DUE_DAYS"
 """The due period per partner for results (``KH=60,LA=90``): the same setting the API reads; 90 days when unnamed."""
 MAX_ENDED_LOOKUPS = 1000
 """Closed or withdrawn notices whose state one Notices page reads one by one (the outbox's listing is bounded the same)."""
@@ -38,15 +36,9 @@ def act_words(act: str) -> str:
     return labels.label(act, lang(), "complaint_act")
 
 
-def due_days() -> dict[str, int]:
-    """The configured due periods (``framework.bad_due`` when the setting is malformed)."""
-    spec = os.environ.get(DUE_ENV, "")
-    return life.due_periods([s.strip() for s in spec.split(",") if s.strip()])
-
-
 def with_life(service: NoticeService, rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """The outbox's rows with each notice's life: state, days waited before sending, due date, overdue; overdue first."""
-    open_rows = {r["id"]: r for r in service.open_notices(frozenset(), due_days(), today)}
+    open_rows = {r["id"]: r for r in service.open_notices(frozenset(), life.configured_due_periods(), today)}
     out = []
     for number, row in enumerate(rows):
         found = open_rows.get(row["id"])
