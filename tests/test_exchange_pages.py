@@ -8,6 +8,7 @@ refusal that changes nothing, and the words it says afterwards.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from datetime import date
@@ -314,3 +315,37 @@ def test_the_pages_read_in_english_without_japanese(service: Any) -> None:
         assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), (path, re.search(r".{30}[\u3040-\u30ff\u4e00-\u9fff].{30}", text))
     with use_language("en"):
         assert notice_life.term_in("send_how", "courier") == "courier"
+
+
+def test_a_partners_4_1_report_entered_on_the_inbox_page_warns_later_screenings_until_withdrawn(service: Any) -> None:
+    csrf = _sign_in(service.client, "reviewer")
+    common = {"csrf_token": csrf, "country": "KH", "dated": TODAY, "received_on": TODAY, "intermediary_id": "KH-BRK-0001"}
+    report = common | {"kind": "intermediary_report", "reference": "MoLVT 4(1)/7", "intermediary_name": "Angkor Example Manpower Co.", "act_e": "1"}
+    report |= {"report_text": "Fees collected without a breakdown."}
+    done = service.client.post("/exchange/inbox", data=report)
+    assert done.status_code == 200 and _said(done.text)[0].startswith("記録しました：R-")
+    assert "仲介機関に関する情報（4(1)）" in done.text
+    dossier = json.loads((SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8"))
+    raw = json.dumps(dossier | {"submitted": TODAY}).encode()  # evaluated as of today: the report is known then
+
+    def screened() -> str:
+        return service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("a.json", raw, "application/json"))]).text
+
+    warned = screened()
+    assert "相手国から4(1)の情報が共有されている送出機関" in warned and "相手国から4(1)の情報が共有されている送出機関：確認済み" not in warned
+    withdrawal = common | {
+        "kind": "report_withdrawal",
+        "reference": "MoLVT 4(1)/9",
+        "intermediary_name": "Angkor Example Manpower Co.",
+        "withdraws": "MoLVT 4(1)/7",
+    }
+    assert service.client.post("/exchange/inbox", data=withdrawal).status_code == 200
+    assert "相手国から4(1)の情報が共有されている送出機関：確認済み" in screened()  # checked, and passed
+
+
+def test_a_partners_report_without_the_intermediary_is_refused_next_to_its_fields(service: Any) -> None:
+    csrf = _sign_in(service.client, "reviewer")
+    bad = {"csrf_token": csrf, "kind": "intermediary_report", "country": "KH", "dated": TODAY, "received_on": TODAY, "reference": "MoLVT 4(1)/8"}
+    refused = service.client.post("/exchange/inbox", data=bad)
+    assert refused.status_code == 422
+    assert set(_field_errors(refused.text)) == {"in-int-id", "in-int-name"}

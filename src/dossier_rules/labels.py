@@ -167,6 +167,8 @@ TERMS: dict[str, dict[str, Label]] = {
         "accreditation": ("認定の通知", "accreditation"),
         "result": ("調査結果・回答", "investigation result or answer"),
         "inquiry": ("相手国からの照会", "inquiry from the partner"),
+        "intermediary_report": ("仲介機関に関する情報（4(1)）", "information about an intermediary (4(1))"),
+        "report_withdrawal": ("仲介機関に関する情報の撤回", "withdrawal of information about an intermediary"),
     },
     "dispatch_kind": {
         "improvement_orders": ("改善命令等の通知・通報", "notice of improvement orders"),

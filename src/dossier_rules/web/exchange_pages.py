@@ -32,7 +32,7 @@ from starlette.datastructures import FormData
 from ..engine import Engine
 from ..errors import DossierError
 from ..framework import life
-from ..framework.inbox import INQUIRY_TO_PARTNER, MODELS
+from ..framework.inbox import INQUIRY_TO_PARTNER, MODELS, IntermediaryReport
 from ..locale import N_, _, translate
 from ..model import parse_date
 from ..packs import PackSet
@@ -177,6 +177,7 @@ def _notice_page(
         "values": values or {},
         "send_how": _choices("send_how", get_args(life.SendHow)),
         "partner_actions": _choices("partner_action", get_args(life.PartnerAction)),
+        "acts": _choices("complaint_act", REPORTED_ACTS),
         "today": today.isoformat(),
         **extra,
     }
@@ -237,6 +238,8 @@ def _notice_change(checked: Checked, nid: str, action: str, packset: PackSet, to
 
 
 INBOX_KINDS = tuple(MODELS)
+REPORTED_ACTS = get_args(get_args(IntermediaryReport.model_fields["acts"].annotation)[0])
+"""The acts a partner's 4(1) report may name: 4(1)(a)-(e), or other."""
 
 
 @router.get("/exchange/inbox")
@@ -277,12 +280,15 @@ def _inbox_page(request: Request, who: Principal, number: int, country: str, err
 
 def _inbox_row(row: dict[str, Any], zone: str) -> dict[str, Any]:
     body = row["body"]
-    agency = body.get("agency") or {}
+    agency = body.get("agency") or body.get("intermediary") or {}
+    acts = " / ".join(term_in("complaint_act", act) for act in body.get("acts") or ())
     what = {
         "revocation": lambda: f"{agency.get('name', '')} ({agency.get('id', '')})",
         "accreditation": lambda: f"{agency.get('name', '')} ({agency.get('id', '')})",
         "result": lambda: f"{row.get('notice_id') or ''} · {term_in('partner_action', body.get('action'))}",
         "inquiry": lambda: str(body.get("subject") or ""),
+        "intermediary_report": lambda: f"{agency.get('name', '')} ({agency.get('id', '')})" + (f" · {acts}" if acts else ""),
+        "report_withdrawal": lambda: f"{agency.get('name', '')} ({agency.get('id', '')}) · {body.get('withdraws', '')}",
     }[row["kind"]]()
     return {
         "id": row["id"],
@@ -347,6 +353,13 @@ def _communication(checked: Checked, kind: str, countries: list[str], today: dat
             checked.errors["due_on"] = _("The answer cannot be due before the inquiry was received.")
         if due is not None:
             body["due_on"] = due.isoformat()
+    elif kind in ("intermediary_report", "report_withdrawal"):
+        body["intermediary"] = {"id": checked.text("intermediary_id", MAX_ID), "name": checked.text("intermediary_name", MAX_NAME)}
+        if kind == "report_withdrawal":
+            body["withdraws"] = checked.text("withdraws", MAX_REFERENCE)
+        else:
+            body["acts"] = [act for act in REPORTED_ACTS if checked.form.get(f"act_{act}")]
+            body["text"] = checked.text("report_text", life.MAX_TEXT, required=False)
     return body
 
 
