@@ -365,7 +365,7 @@ def test_users_add_asks_and_answers_in_japanese(japanese_run: dict[str, Path]) -
         env={**NO_LOCALE, "LANG": "ja_JP.UTF-8"},
     )
     assert result.exit_code == 0, result.output
-    assert "パスワード" in result.output and "ユーザー hanako を作成しました（審査担当）" in result.output and "確認のためもう一度" in result.output
+    assert "パスワード" in result.output and "ユーザー hanako を作成しました（審査担当者）" in result.output and "確認のためもう一度" in result.output
 
 
 def test_the_english_check_notices_an_untranslated_line() -> None:

@@ -380,8 +380,8 @@ def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine:
     assert "| KH-CAND-0003 | candidate | June 2, 2025 | 3,200 USD | 1 |" in markdown
     assert "| KH-CAND-0777 | candidate | July 15, 2025 | 1,250,000 KHR | 1 |" in markdown
     assert "<td>KH-CAND-0777</td><td>candidate</td><td>July 15, 2025</td><td>1,250,000 KHR</td>" in html
-    assert "対象案件の一覧：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
+    assert "対象案件の一覧：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
     assert (
-        "対象案件 2 件：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者、基準日 2025年7月15日、金額 1,250,000 KHR）"
+        "対象案件 2 件：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者案件、基準日 2025年7月15日、金額 1,250,000 KHR）"
         in markdown
     )

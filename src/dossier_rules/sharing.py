@@ -44,7 +44,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from . import __version__, redaction, storage
+from . import __version__, labels, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
 from .errors import DossierError
@@ -64,31 +64,7 @@ JAPAN_SIDE = Localized(
     en="Ministry of Justice, Ministry of Foreign Affairs, Ministry of Health, Labour and Welfare and National Police Agency of Japan",
 )
 
-ACT_TITLES: dict[str, Localized] = {
-    "a": Localized(
-        ja="保証金等の名目による金銭・財産の管理",
-        en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name",
-    ),
-    "b": Localized(
-        ja="不履行時の支払その他不当な財産移転を定める契約の締結",
-        en="Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property",
-    ),
-    "c": Localized(ja="暴行・脅迫・自由の制限等による人権侵害", en="Violence, threats, restriction of liberty or other violations of human rights"),
-    "d": Localized(
-        ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"
-    ),
-    "e": Localized(
-        ja="算出基準を示さず額と内訳を理解させない費用の徴収",
-        en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
-    ),
-    "test_fraud": Localized(
-        ja="試験における不正（別人による受験、合格を証する文書の偽造・変造）", en="Test fraud: impersonation, forged or altered pass certificates"
-    ),
-    "revocation": Localized(
-        ja="認定を取り消された後も活動する送出機関（調査のための通報）",
-        en="A sending agency still active after its accreditation was revoked (reported for investigation)",
-    ),
-}
+ACT_TITLES: dict[str, Localized] = {act: Localized(ja=ja, en=en) for act, (ja, en) in labels.ACT_TITLES.items()}
 
 
 WORDED_ACTS = {"b": "act_b", "e": "act_e"}

@@ -20,7 +20,8 @@ import orjson
 
 from .. import batch
 from ..engine import Engine
-from ..locale import N_, _, language
+from ..labels import label, term
+from ..locale import _, language
 from ..packs import SEVERITY_RANK
 from ..services.workspace import Backend
 from ..sources import InputError, read_bytes, read_stream
@@ -128,10 +129,6 @@ def check(
     raise SystemExit(stats.exit_code(fail_on))
 
 
-SEVERITY_NAMES = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
-KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
-
-
 def print_text(records: list[Record], summary: dict[str, Any], out: Console | None = None) -> None:
     """Reports and errors as text in the current language, never cut.
 
@@ -230,11 +227,13 @@ def _report_header(report: Record) -> list[Segment]:
     worst = max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
     pack = next(p for p in report["packs"] if p["id"] == report["pack"])
-    counts = ", ".join(_("{count} {severity}", count=n, severity=_(SEVERITY_NAMES[s])) for s, n in report["counts"].items() if n) or _("no findings")
+    counts = ", ".join(_("{count} {severity}", count=n, severity=term(s, language(), "severity")) for s, n in report["counts"].items() if n) or term(
+        "clear", language(), "outcome"
+    )
     about = _(
         "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
-        kind=_(KIND_NAMES[report["kind"]]),
-        country=report["country"],
+        kind=term(report["kind"], language(), "dossier_kind"),
+        country=label(report["country"], "ja" if language() == "ja" else "en", "country"),
         source=report["source"] or "-",
         pack=pack["id"],
         version=pack["version"],
@@ -257,7 +256,7 @@ def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
     lang = language()
     severity = finding["severity"]
     head: list[Segment] = [
-        (_(SEVERITY_NAMES[severity]) + (" ⇄" if finding["share"] else ""), STYLE[severity]),
+        (term(severity, language(), "severity") + (" ⇄" if finding["share"] else ""), STYLE[severity]),
         (f"  {finding['article']}  ", None),
         (finding["rule_id"], "dim"),
     ]

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..cells import guard
-from ..labels import label
+from ..labels import label, term
 from ..locale import N_, translate
 from ..packs import show_value
 from ..private_files import private_output
-from ..results import Filter, Record, RunFacts, Summary, outcome_label, severity_label
+from ..results import Filter, Record, RunFacts, Summary
 from . import views
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ DOSSIER_COLUMNS = [
     N_("outcome"),
     N_("submitted"),
     N_("sector"),
-    *views.SEVERITY_HEADERS,
+    *views.SEVERITIES,
     N_("rules"),
     N_("articles"),
     N_("intermediaries"),
@@ -246,7 +246,7 @@ A regular expression counts them in C; :func:`unicodedata.east_asian_width` per 
 
 def dossier_row(record: Record, chosen: Filter, lang: str) -> list[Any]:
     """One row of the per-dossier view: the selected findings' counts, rules, articles and parties."""
-    state = outcome_label(record.get("outcome") or "unreadable", lang)
+    state = term(record.get("outcome") or "unreadable", lang, "outcome")
     if "errors" in record:
         return [None, None, None, state, None, None, None, None, None, None, None, None, record["source"]]
     found = chosen.findings(record)
@@ -275,12 +275,12 @@ def finding_rows(record: Record, chosen: Filter, lang: str) -> Iterator[list[Any
         record["dossier_id"],
         views.country_label(record["country"], lang),
         label(record["kind"], _lang(lang), "kind"),
-        outcome_label(record.get("outcome") or "unreadable", lang),
+        term(record.get("outcome") or "unreadable", lang, "outcome"),
     ]
     for finding in chosen.findings(record):
         yield [
             *common,
-            severity_label(finding["severity"], lang),
+            term(finding["severity"], lang, "severity"),
             translate("yes" if finding["share"] else "no", lang),
             finding["article"],
             _in(finding.get("title"), lang),
@@ -337,7 +337,7 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
     for view in chosen_views:
         if view in SHEETS:
             columns = DOSSIER_COLUMNS if view == "dossiers" else FINDING_COLUMNS
-            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [translate(c, lang) for c in columns])
+            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [views.header(c, c, lang) for c in columns])
         else:
             sheets[view] = Sheet(book, views.title(view, lang), views.headers(view, lang))
     summary = Summary(chosen)
@@ -458,9 +458,9 @@ def _filter_value(name: str, value: str, lang: str) -> str:
     if name == "countries":
         return views.country_label(value, lang) or value
     if name == "outcomes":
-        return outcome_label(value, lang)
+        return term(value, lang, "outcome")
     if name == "severities":
-        return severity_label(value, lang)
+        return term(value, lang, "severity")
     if name in ("kinds", "sectors"):
         return label(value, _lang(lang), name[:-1])
     return value
