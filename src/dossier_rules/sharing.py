@@ -3,7 +3,7 @@
 The MOCs exist so that both sides share, promptly, what stops abusive
 intermediaries (art. 4(1)) and test fraud (KH 7; others 5). This module turns
 the share-marked findings of reports into *notices*: one per partner
-ministry and intermediary and act (or per test-fraud case), addressed from
+ministry and intermediary and act (test fraud: per test sitting), addressed from
 and to the contact points of art. 2, carrying the confidentiality statement
 of that MOC's art. 3.
 
@@ -50,6 +50,7 @@ from .engine import pack_status
 from .errors import DossierError
 from .labels import Lang, label
 from .packs import Act, Localized, PackSet
+from .registries import comparable_name
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
@@ -148,10 +149,30 @@ def finding_key(report: Report, finding: Finding) -> str:
 
 
 def group_key(report: Report, finding: Finding) -> str:
-    """One notice per partner and intermediary and act; one per case for test fraud."""
+    """One notice per partner and intermediary and act. Test fraud has no intermediary: the MOC's test article (KH 7;
+    LA/KG/TJ/PK 5) shares information "about the test" (当該試験に関し), so its notices group by test sitting (kind,
+    name and date taken); a case whose dossier leaves one of them out cannot be placed in a sitting and stays alone."""
     if finding.act == "test_fraud":
-        return f"{report.country}|test_fraud|{report.dossier_id}|{finding.item or ''}"
+        sitting = test_sitting(finding)
+        if sitting is None:
+            return f"{report.country}|test_fraud|{report.dossier_id}|{finding.item or ''}"
+        return f"{report.country}|test_fraud|sitting|{sitting}"
     return f"{report.country}|{finding.act}|{intermediary_key(finding.subject)}"
+
+
+SITTING_FIELDS = ("kind", "name", "taken_on")
+"""What makes two tests one sitting: the kind of test, its name (as :func:`comparable_name` compares names) and the date."""
+
+
+def test_sitting(finding: Finding) -> str | None:
+    """The test sitting a test-fraud finding is about, read from its evidence (the test's fields under its item);
+    None when one of :data:`SITTING_FIELDS` is not given."""
+    item = finding.item or ""
+    values = [finding.evidence.get(f"{item}/{name}") for name in SITTING_FIELDS]
+    if not item or not all(isinstance(value, str) and value.strip() for value in values):
+        return None
+    kind, name, taken_on = (str(value) for value in values)
+    return f"{kind}|{comparable_name(name)}|{taken_on}"
 
 
 def notice_id(country: str, act: str, key: str, seq: int) -> str:
