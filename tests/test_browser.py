@@ -419,3 +419,39 @@ def test_a_candidate_of_each_other_partner_by_hand(page_as: Any, country: str, n
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
     main = page.locator("main").inner_text()
     assert name in main and "Example Broker（仲介機関（送出機関以外））" in main
+
+
+BROKER_COUNTRIES = [("KH", "カンボジア"), ("KG", "キルギス"), ("TJ", "タジキスタン"), ("PK", "パキスタン")]
+
+
+@pytest.mark.parametrize(("country", "name"), BROKER_COUNTRIES)
+def test_a_broker_of_each_other_partner_by_hand(page_as: Any, shot: Any, country: str, name: str) -> None:
+    """The LA broker flow above, in Japanese, for the other four partners: chosen on the New screening page, every
+    coded value picked from a list, a complaint row added in place; the result names the country and the role."""
+    page = page_as("screener")
+    page.get_by_label(name, exact=True).check()
+    page.get_by_label("仲介機関案件", exact=True).check()
+    page.get_by_role("button", name="フォームを開く").click()
+    page.wait_for_url("**/screenings/form?**")
+    assert f"country={country}" in page.url and "kind=broker" in page.url
+    page.get_by_label("案件ID").fill(f"{country}-BRK-HAND-1")
+    page.get_by_label("提出日").fill("2025-06-02")
+    page.locator("#in-name").fill(f"{country} Example Services")
+    page.locator("#in-role").select_option(label="仲介機関（送出機関以外）")
+    assert page.locator("#in-based_in option").nth(1).inner_text() == name  # the dossier's country first
+    page.locator("#in-based_in").select_option(label=name)
+    page.locator("#in-practices-holds_passports").select_option(label="はい")
+    page.get_by_role("button", name="苦情を追加").click()
+    page.locator("#in-complaints-0-received_on").fill("2025-05-01")
+    page.locator("#in-complaints-0-act").select_option(label="4(1)(c) 人権侵害")
+    page.get_by_role("button", name="この内容で審査する").last.click()
+    page.wait_for_load_state()
+    assert page.locator("#problems").count() == 0, page.locator("#problems").inner_text()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    main = page.locator("main").inner_text()
+    assert name in main and "仲介機関案件" in main and "仲介機関（送出機関以外）" in main and f"{country}-BRK-HAND-1" in main
+    assert page.locator(".finding").count() >= 1, main
+    assert_reads_as_japanese(page.locator("main").inner_text())
+    if country == "KH":
+        shot(page, "result-broker-kh")
+        assert serious_violations(page) == []
