@@ -228,7 +228,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     assert "不適合あり" in page.locator("#verdict").inner_text()
     assert page.locator(".finding", has_text="協力覚書 6(1)").count() == 1
     fee = page.locator(".finding", has_text="4(1)(e)").first.inner_text()
-    assert "受取人：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
+    assert "受領者：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
     assert_reads_as_japanese(page.locator("main").inner_text())
     # correct it: the fee's basis was shown after all
     page.get_by_role("link", name="案件を修正して再度審査").click()
@@ -238,7 +238,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     page.get_by_role("button", name="この内容で審査する").last.click()
     page.wait_for_url(re.compile(r".*/screenings/S-\d+\?changed_from=" + first_id))
     changes = page.locator(".changes").inner_text()
-    assert "費用 1 › 算出基準の提示" in changes and "いいえ" in changes and "はい" in changes
+    assert "手数料等の費用 1 › 算出基準の提示" in changes and "いいえ" in changes and "はい" in changes
     assert "算出基準を示さず" in page.locator(".changes").inner_text()  # the finding resolved
     shot(page, "result-corrected")
     assert serious_violations(page) == []

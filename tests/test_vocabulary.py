@@ -108,3 +108,30 @@ def test_the_catalog_words_no_code_of_the_vocabulary_on_its_own() -> None:
                 if msgid in catalog and catalog[msgid] != ja:
                     clashes.append((msgid, catalog[msgid], ja))
     assert clashes == []
+
+
+def test_a_field_has_one_name_on_the_form_the_result_page_and_the_spreadsheet() -> None:
+    """The Excel template's header of a field, the form's label and the result page's evidence label read alike
+    (glossary, section 3: they were two vocabularies, e.g. 受取人 on the form and 受領者 in the sheet)."""
+    from dossier_rules.locale import use_language
+    from dossier_rules.spreadsheets import layout
+    from dossier_rules.web import forms, words
+
+    columns = {(sheet.group, column.path): column for sheet in layout() for column in sheet.columns}
+    cases = {
+        (None, ("identity", "name")): "/identity/name",
+        ("fees", ("payee", "name")): "/fees/0/payee/name",
+        ("fees", ("basis_shown",)): "/fees/0/basis_shown",
+        ("tests", ("name",)): "/tests/0/name",
+        ("tests", ("certificate_number",)): "/tests/0/certificate_number",
+        ("held_property", ("holder", "name")): "/held_property/0/holder/name",
+        ("dependents", ("accompanying",)): "/dependents/0/accompanying",
+    }
+    with use_language("ja"):
+        for (group, path), pointer in cases.items():
+            sheet_words = columns[(group, path)].japanese(group).split(" › ")
+            page_words = words.pointer_words(pointer).split(" › ")[1 if group else 0 :]
+            steps = [step for step in pointer.strip("/").split("/") if not step.isdigit()]
+            form_words = [words.field_words(step, parent) for parent, step in zip(["", *steps], steps, strict=False)][1 if group else 0 :]
+            assert sheet_words == page_words == form_words, (pointer, sheet_words, page_words, form_words)
+            assert forms.field_label(steps[-1]) in (form_words[-1], words.field_words(steps[-1]))

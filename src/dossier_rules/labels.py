@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
+from .locale import N_, translate
+
 Lang = Literal["ja", "en"]
 Label = tuple[str, str]
 """(Japanese, English)."""
@@ -274,3 +276,29 @@ def label(value: str, lang: Lang, enum: str | None) -> str:
     if table is None or value not in table:
         return value
     return table[value][index]
+
+
+# --------------------------------------------------------------------------- fields
+
+IN_CONTEXT = {("tests", "name"): N_("name of the test"), ("identity", "name"): N_("full name"), ("dependents", "name"): N_("full name")}
+"""Field names that read differently under one parent (a test's name is not a person's)."""
+
+
+def field_label(key: str, lang: str | None = None, parent: str = "") -> str:
+    """A field of the dossier model in words, in ``lang`` (default: the current language): the catalog's entry for its
+    name with spaces (``date_of_birth`` -> 生年月日). The form, the result page, the spreadsheets and the evidence
+    of a finding all read field names here, so one field has one name (glossary, section 3)."""
+    return translate(IN_CONTEXT.get((parent, key), key.replace("_", " ")), lang)
+
+
+def pointer_label(pointer: str, lang: str | None = None, separator: str = " › ") -> str:
+    """A JSON pointer into a dossier in words: ``/fees/0/amount`` -> 「手数料等の費用 1 › 金額」 (items counted from 1)."""
+    words: list[str] = []
+    parent = ""
+    for step in pointer.strip("/").split("/"):
+        if step.isdigit() and words:
+            words[-1] += f" {int(step) + 1}"
+        elif step:
+            words.append(field_label(step, lang, parent))
+            parent = step
+    return separator.join(words)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..cells import guard
-from ..labels import label, term
+from ..labels import label, pointer_label, term
 from ..locale import N_, translate
 from ..packs import show_value
 from ..private_files import private_output
@@ -313,11 +313,9 @@ def evidence_words(evidence: dict[str, Any], lang: str) -> str:
     """The values that made a rule fire, as field names and values in words (「業務の実態 › 保証金を徴収している: はい」), one per line."""
     lines = []
     for pointer, value in evidence.items():
-        parts = [p for p in str(pointer).split("/") if p]
-        names = [str(int(p) + 1) if p.isdigit() else translate(p.replace("_", " "), lang) for p in parts]
-        field = next((p for p in reversed(parts) if not p.isdigit()), "")
+        field = next((p for p in reversed(str(pointer).split("/")) if p and not p.isdigit()), "")
         enum = ENUM_OF_FIELD.get(field, field)
-        lines.append(f"{' › '.join(names)}: {show_value(value, _lang(lang), enum)}")
+        lines.append(f"{pointer_label(str(pointer), lang)}: {show_value(value, _lang(lang), enum)}")
     return "\n".join(lines)
 
 
