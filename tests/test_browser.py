@@ -455,3 +455,158 @@ def test_a_broker_of_each_other_partner_by_hand(page_as: Any, shot: Any, country
     if country == "KH":
         shot(page, "result-broker-kh")
         assert serious_violations(page) == []
+
+
+# --------------------------------------------------------------------------- the keyboard only
+
+FOCUS_STATE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) { return {id: "", tag: "body", visible: false, after: true, text: ""}; }
+  const style = getComputedStyle(el);
+  const visible = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== "none";
+  const prev = window.__lastFocus;
+  const after = !prev || !prev.isConnected || prev === el || !!(prev.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+  window.__lastFocus = el;
+  return {id: el.id, tag: el.tagName.toLowerCase(), visible, after, text: (el.innerText || el.value || "").trim().slice(0, 60)};
+}"""
+
+
+class Keyboard:
+    """A person with a keyboard and no mouse: Tab and Shift+Tab move, Enter and Space press, arrow keys choose.
+
+    Every stop the focus makes is checked: it is visible (an outline of 2px or more) and, going forward, it moves
+    down the page in reading order (no positive tabindex, no focus jumping back up)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.stops = 0
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.page.evaluate(FOCUS_STATE))
+
+    def tab_to(self, selector: str, limit: int = 250) -> None:
+        """Tab forward until ``selector`` has the focus."""
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            self.stops += 1
+            state = self.state()
+            assert state["visible"], (
+                f"focus not visible on {state} (going to {selector}, after {self.page.evaluate('() => window.__lastFocus && window.__lastFocus.outerHTML.slice(0, 200)')})"
+            )
+            assert state["after"], f"focus went back up the page to {state}"
+            if self.page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"{selector} not reached with Tab")
+
+    def focused(self, selector: str) -> bool:
+        return bool(self.page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector))
+
+    def choose(self, text: str, limit: int = 300) -> None:
+        """On a focused select, press the down arrow until the option ``text`` is chosen."""
+        for _ in range(limit):
+            if self.page.evaluate("() => document.activeElement.selectedOptions[0].textContent.trim()") == text:
+                return
+            self.page.keyboard.press("ArrowDown")
+        raise AssertionError(f"option {text} not reached with the arrow keys")
+
+    def type(self, text: str) -> None:
+        self.page.keyboard.type(text)
+
+    def press(self, key: str) -> None:
+        """Press a key that may move the focus on purpose (Enter on an add button moves it into the new row, above)."""
+        self.page.keyboard.press(key)
+        self.page.evaluate("() => { window.__lastFocus = document.activeElement; }")
+
+
+DATE_KEYS = "06022025"
+"""2 June 2025 typed into a date field of headless Chromium, whose parts follow its own locale (en-US), not the page's."""
+
+
+def test_a_cambodian_candidate_screened_with_the_keyboard_only(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    keys = Keyboard(page)
+    # New screening: the country and the kind are radio groups (arrow keys), then the button (Enter)
+    keys.tab_to("input[type=radio][name=country]")
+    for _ in range(10):
+        if keys.focused("input[value=KH]:checked"):
+            break
+        page.keyboard.press("ArrowDown")
+    assert keys.focused("input[value=KH]:checked")
+    keys.tab_to("input[type=radio][name=kind]")
+    if not keys.focused("input[value=candidate]:checked"):
+        page.keyboard.press("ArrowUp")
+    assert keys.focused("input[value=candidate]:checked")
+    keys.tab_to("button:is([type=submit], :not([type]))")
+    while "フォームを開く" not in keys.state()["text"]:
+        keys.tab_to("button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/screenings/form?**")
+    # the form, top to bottom
+    keys.tab_to("#in-dossier_id")
+    keys.type("KH-KEYS-0001")
+    keys.tab_to("#in-submitted")
+    keys.type(DATE_KEYS)  # a date field's parts in the browser's own order (headless Chromium: month, day, year)
+    assert page.locator("#in-submitted").input_value() == "2025-06-02"
+    keys.tab_to("#in-residence")
+    keys.choose("国外")
+    keys.tab_to("#in-status_sought")
+    keys.choose("特定技能1号")
+    keys.tab_to("#in-hire_route")
+    keys.choose("直接採用")
+    keys.tab_to("#in-identity-name")
+    keys.type("Keyboard Candidate")
+    keys.tab_to("#in-identity-nationality")
+    keys.choose("カンボジア")
+    # the languages (about 180 boxes) are one stop for Tab: the arrow keys move among them, Space ticks
+    keys.tab_to("input[name=languages]")
+    for _ in range(300):
+        if keys.focused("input[value=km]"):
+            break
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    assert page.locator("input[name=languages][value=km]").is_checked()
+    tabbable = page.evaluate("() => Array.from(document.querySelectorAll('input[name=languages]')).filter(b => b.tabIndex >= 0).length")
+    assert tabbable == 1
+    # a row added with Enter takes the focus; Shift+Tab goes back to where it was
+    keys.tab_to("button[name=add][value=intermediaries]")
+    keys.press("Enter")
+    first = page.evaluate("() => document.activeElement.id")
+    assert keys.focused("#rows-intermediaries input, #rows-intermediaries select"), keys.state()
+    page.keyboard.press("Shift+Tab")  # back to the field before the new row, then forward into it again
+    assert not keys.focused("#rows-intermediaries *") and keys.state()["visible"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == first
+    keys.tab_to("#in-intermediaries-0-name")
+    keys.type("Mekong Example Recruiting")
+    # a row added by mistake is removed with the keyboard, and the focus stays in the form
+    keys.tab_to("button[name=add][value=tests]")
+    keys.press("Enter")
+    keys.tab_to("button[name=remove][value='tests.0']")
+    keys.press("Enter")
+    assert page.locator("#rows-tests fieldset.row").count() == 0
+    assert keys.state()["tag"] != "body", "the focus was lost when the row was removed"
+    keys.tab_to("button[name=add][value=fees]")
+    keys.press("Enter")
+    keys.tab_to("#in-fees-0-payee-pick")
+    keys.choose("Mekong Example Recruiting（仲介機関（送出機関以外））")
+    keys.tab_to("#in-fees-0-amount")
+    keys.type("3200")
+    keys.tab_to("#in-fees-0-currency")
+    keys.choose("米ドル")
+    keys.tab_to("#in-fees-0-basis_shown")
+    keys.choose("いいえ")
+    keys.tab_to("#in-fees-0-breakdown_explained")
+    keys.choose("いいえ")
+    shot(page, "form-keyboard")
+    keys.tab_to("#screen-button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    assert "不適合あり" in page.locator("#verdict").inner_text()
+    fee = page.locator(".finding", has_text="4(1)(e)").first.inner_text()
+    assert "受領者：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
+    # the result, read with the keyboard: the first finding's details open with Enter
+    keys.tab_to("details.explain summary")
+    keys.press("Enter")
+    assert page.locator("details.explain[open]").count() >= 1
+    shot(page, "result-keyboard")
+    assert keys.stops < 400, keys.stops
