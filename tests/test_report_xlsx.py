@@ -139,14 +139,14 @@ def test_the_provenance_sheet_says_what_produced_the_workbook(results: Path, boo
     assert facts["作成したプログラム"][0] == f"dossier-rules {__version__}"
     assert isinstance(facts["作成日時（UTC）"][0], datetime) and facts["作成日時（UTC）"][0].date() >= date(2025, 1, 1)
     assert facts["作成した利用者"][0] == getpass.getuser()
-    assert facts["審査したプログラム"][0] == f"dossier-rules {run['engine']['version']}" and facts["規則の実行方式"][0] == "native"
-    assert facts["基準日"][0] == "各記録の提出日"
+    assert facts["審査したプログラム"][0] == f"dossier-rules {run['engine']['version']}" and facts["ルールの実行方式"][0] == "native"
+    assert facts["基準日"][0] == "各案件の提出日"
     assert facts["絞り込み条件"][0] == "なし（すべての審査結果）"
     assert facts["入力の記録数、バイト数、sha256"][0] == 18
     packs = {row[0]: row[1:3] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] in ("common", "kh", "kg")}
     kh = next(p for p in run["packs"]["kh"] if p["id"] == "kh")
     assert packs["kh"] == (kh["version"], kh["sha256"])
-    registry = next(row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "KH accredited-agencies")
+    registry = next(row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "カンボジアの認定送出機関一覧")
     used = run["registries"]["kh"][0]
     assert registry[1].date().isoformat() == used["retrieved_on"] and registry[3] == "はい" and registry[4] == used["sha256"]
 

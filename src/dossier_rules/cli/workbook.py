@@ -400,8 +400,15 @@ def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str,
     sheet.append([t(N_("registry")), t(N_("retrieved on")), t(N_("entries")), t(N_("fictional sample data")), "sha256"])
     for key, used in facts.registries.items():
         sample = t("yes" if used.get("sample") else "no") if used.get("sha256") else t(N_("not loaded"))
-        sheet.append([key, views.as_date(used.get("retrieved_on")), used.get("entries"), sample, used.get("sha256")])
+        sheet.append([registry_words(key, lang), views.as_date(used.get("retrieved_on")), used.get("entries"), sample, used.get("sha256")])
     sheet.close()
+
+
+def registry_words(key: str, lang: str) -> str:
+    """A registry of a run (``KG accredited-agencies``) in words: キルギスの認定送出機関一覧, Kyrgyzstan: accredited sending agencies."""
+    country, _, kind = key.partition(" ")
+    place, name = views.country_label(country, lang) or country, term(kind, lang, "registry")
+    return f"{place}の{name}" if lang == "ja" else f"{place}: {name}"
 
 
 def _fmt(text: str, **params: Any) -> str:
