@@ -227,9 +227,9 @@ def _report_header(report: Record) -> list[Segment]:
     worst = max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
     pack = next(p for p in report["packs"] if p["id"] == report["pack"])
-    counts = ", ".join(_("{count} {severity}", count=n, severity=term(s, language(), "severity")) for s, n in report["counts"].items() if n) or term(
-        "clear", language(), "outcome"
-    )
+    joiner = "、" if language() == "ja" else ", "
+    counts = joiner.join(_("{count} {severity}", count=n, severity=term(s, language(), "severity")) for s, n in report["counts"].items() if n)
+    counts = counts or term("clear", language(), "outcome")
     about = _(
         "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
         kind=term(report["kind"], language(), "dossier_kind"),
