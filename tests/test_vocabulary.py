@@ -135,3 +135,19 @@ def test_a_field_has_one_name_on_the_form_the_result_page_and_the_spreadsheet() 
             form_words = [words.field_words(step, parent) for parent, step in zip(["", *steps], steps, strict=False)][1 if group else 0 :]
             assert sheet_words == page_words == form_words, (pointer, sheet_words, page_words, form_words)
             assert forms.field_label(steps[-1]) in (form_words[-1], words.field_words(steps[-1]))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_batch_progress_line_words_outcomes_as_the_vocabulary(lang: str) -> None:
+    from dossier_rules.batch import Stats
+    from dossier_rules.cli.batch import progress_words
+    from dossier_rules.locale import use_language
+
+    stats = Stats()
+    for record in corpus():
+        stats.count(record)
+    with use_language(lang):
+        line = progress_words(stats, 10.0)
+    for code in OUTCOMES:
+        assert term(code, lang, "outcome") in line, (code, line)
+    assert ("clear" not in line and "review" not in line.replace("needs review", "")) if lang == "en" else "読めない" not in line
