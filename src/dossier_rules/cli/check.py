@@ -158,14 +158,17 @@ def text_lines(records: list[Record], summary: dict[str, Any]) -> list[tuple[int
         for finding in record["findings"]:
             lines.extend(_finding_lines(finding))
     f = summary["findings"]
+    lang = language()
+    counts = ("、" if lang == "ja" else ", ").join(
+        _("{count} {severity}", count=f[severity], severity=term(severity, lang, "severity")) for severity in ("block", "warn", "info")
+    )
     line = _(
-        "{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
+        "{records} dossiers: {evaluated} screened, {errors} {unreadable}; findings: {counts}",
         records=summary["records"],
         evaluated=summary["evaluated"],
         errors=summary["errors"],
-        block=f["block"],
-        warn=f["warn"],
-        info=f["info"],
+        unreadable=term("unreadable", lang, "outcome"),
+        counts=counts,
     )
     lines.append((0, [(line, None)]))
     return lines
