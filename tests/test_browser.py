@@ -228,7 +228,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     assert "不適合あり" in page.locator("#verdict").inner_text()
     assert page.locator(".finding", has_text="協力覚書 6(1)").count() == 1
     fee = page.locator(".finding", has_text="4(1)(e)").first.inner_text()
-    assert "受取人：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
+    assert "受領者：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
     assert_reads_as_japanese(page.locator("main").inner_text())
     # correct it: the fee's basis was shown after all
     page.get_by_role("link", name="案件を修正して再度審査").click()
@@ -238,7 +238,7 @@ def test_a_cambodian_candidate_by_hand_with_rows_in_place_then_corrected(page_as
     page.get_by_role("button", name="この内容で審査する").last.click()
     page.wait_for_url(re.compile(r".*/screenings/S-\d+\?changed_from=" + first_id))
     changes = page.locator(".changes").inner_text()
-    assert "費用 1 › 算出基準の提示" in changes and "いいえ" in changes and "はい" in changes
+    assert "手数料等の費用 1 › 算出基準の提示" in changes and "いいえ" in changes and "はい" in changes
     assert "算出基準を示さず" in page.locator(".changes").inner_text()  # the finding resolved
     shot(page, "result-corrected")
     assert serious_violations(page) == []
@@ -419,3 +419,194 @@ def test_a_candidate_of_each_other_partner_by_hand(page_as: Any, country: str, n
     page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
     main = page.locator("main").inner_text()
     assert name in main and "Example Broker（仲介機関（送出機関以外））" in main
+
+
+BROKER_COUNTRIES = [("KH", "カンボジア"), ("KG", "キルギス"), ("TJ", "タジキスタン"), ("PK", "パキスタン")]
+
+
+@pytest.mark.parametrize(("country", "name"), BROKER_COUNTRIES)
+def test_a_broker_of_each_other_partner_by_hand(page_as: Any, shot: Any, country: str, name: str) -> None:
+    """The LA broker flow above, in Japanese, for the other four partners: chosen on the New screening page, every
+    coded value picked from a list, a complaint row added in place; the result names the country and the role."""
+    page = page_as("screener")
+    page.get_by_label(name, exact=True).check()
+    page.get_by_label("仲介機関案件", exact=True).check()
+    page.get_by_role("button", name="フォームを開く").click()
+    page.wait_for_url("**/screenings/form?**")
+    assert f"country={country}" in page.url and "kind=broker" in page.url
+    page.get_by_label("案件ID").fill(f"{country}-BRK-HAND-1")
+    page.get_by_label("提出日").fill("2025-06-02")
+    page.locator("#in-name").fill(f"{country} Example Services")
+    page.locator("#in-role").select_option(label="仲介機関（送出機関以外）")
+    assert page.locator("#in-based_in option").nth(1).inner_text() == name  # the dossier's country first
+    page.locator("#in-based_in").select_option(label=name)
+    page.locator("#in-practices-holds_passports").select_option(label="はい")
+    page.get_by_role("button", name="苦情を追加").click()
+    page.locator("#in-complaints-0-received_on").fill("2025-05-01")
+    page.locator("#in-complaints-0-act").select_option(label="4(1)(c) 人権侵害")
+    page.get_by_role("button", name="この内容で審査する").last.click()
+    page.wait_for_load_state()
+    assert page.locator("#problems").count() == 0, page.locator("#problems").inner_text()
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    main = page.locator("main").inner_text()
+    assert name in main and "仲介機関案件" in main and "仲介機関（送出機関以外）" in main and f"{country}-BRK-HAND-1" in main
+    assert page.locator(".finding").count() >= 1, main
+    assert_reads_as_japanese(page.locator("main").inner_text())
+    if country == "KH":
+        shot(page, "result-broker-kh")
+        assert serious_violations(page) == []
+
+
+# --------------------------------------------------------------------------- the keyboard only
+
+FOCUS_STATE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) { return {id: "", tag: "body", visible: false, after: true, text: ""}; }
+  const style = getComputedStyle(el);
+  const visible = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== "none";
+  const prev = window.__lastFocus;
+  const after = !prev || !prev.isConnected || prev === el || !!(prev.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+  window.__lastFocus = el;
+  return {id: el.id, tag: el.tagName.toLowerCase(), visible, after, text: (el.innerText || el.value || "").trim().slice(0, 60)};
+}"""
+
+
+class Keyboard:
+    """A person with a keyboard and no mouse: Tab and Shift+Tab move, Enter and Space press, arrow keys choose.
+
+    Every stop the focus makes is checked: it is visible (an outline of 2px or more) and, going forward, it moves
+    down the page in reading order (no positive tabindex, no focus jumping back up)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.stops = 0
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.page.evaluate(FOCUS_STATE))
+
+    def tab_to(self, selector: str, limit: int = 250) -> None:
+        """Tab forward until ``selector`` has the focus."""
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            self.stops += 1
+            state = self.state()
+            assert state["visible"], (
+                f"focus not visible on {state} (going to {selector}, after {self.page.evaluate('() => window.__lastFocus && window.__lastFocus.outerHTML.slice(0, 200)')})"
+            )
+            assert state["after"], f"focus went back up the page to {state}"
+            if self.page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"{selector} not reached with Tab")
+
+    def focused(self, selector: str) -> bool:
+        return bool(self.page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector))
+
+    def choose(self, text: str, limit: int = 300) -> None:
+        """On a focused select, press the down arrow until the option ``text`` is chosen."""
+        for _ in range(limit):
+            if self.page.evaluate("() => document.activeElement.selectedOptions[0].textContent.trim()") == text:
+                return
+            self.page.keyboard.press("ArrowDown")
+        raise AssertionError(f"option {text} not reached with the arrow keys")
+
+    def type(self, text: str) -> None:
+        self.page.keyboard.type(text)
+
+    def press(self, key: str) -> None:
+        """Press a key that may move the focus on purpose (Enter on an add button moves it into the new row, above)."""
+        self.page.keyboard.press(key)
+        self.page.evaluate("() => { window.__lastFocus = document.activeElement; }")
+
+
+DATE_KEYS = "06022025"
+"""2 June 2025 typed into a date field of headless Chromium, whose parts follow its own locale (en-US), not the page's."""
+
+
+def test_a_cambodian_candidate_screened_with_the_keyboard_only(page_as: Any, shot: Any) -> None:
+    page = page_as("screener")
+    keys = Keyboard(page)
+    # New screening: the country and the kind are radio groups (arrow keys), then the button (Enter)
+    keys.tab_to("input[type=radio][name=country]")
+    for _ in range(10):
+        if keys.focused("input[value=KH]:checked"):
+            break
+        page.keyboard.press("ArrowDown")
+    assert keys.focused("input[value=KH]:checked")
+    keys.tab_to("input[type=radio][name=kind]")
+    if not keys.focused("input[value=candidate]:checked"):
+        page.keyboard.press("ArrowUp")
+    assert keys.focused("input[value=candidate]:checked")
+    keys.tab_to("button:is([type=submit], :not([type]))")
+    while "フォームを開く" not in keys.state()["text"]:
+        keys.tab_to("button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/screenings/form?**")
+    # the form, top to bottom
+    keys.tab_to("#in-dossier_id")
+    keys.type("KH-KEYS-0001")
+    keys.tab_to("#in-submitted")
+    keys.type(DATE_KEYS)  # a date field's parts in the browser's own order (headless Chromium: month, day, year)
+    assert page.locator("#in-submitted").input_value() == "2025-06-02"
+    keys.tab_to("#in-residence")
+    keys.choose("国外")
+    keys.tab_to("#in-status_sought")
+    keys.choose("特定技能1号")
+    keys.tab_to("#in-hire_route")
+    keys.choose("直接採用")
+    keys.tab_to("#in-identity-name")
+    keys.type("Keyboard Candidate")
+    keys.tab_to("#in-identity-nationality")
+    keys.choose("カンボジア")
+    # the languages (about 180 boxes) are one stop for Tab: the arrow keys move among them, Space ticks
+    keys.tab_to("input[name=languages]")
+    for _ in range(300):
+        if keys.focused("input[value=km]"):
+            break
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    assert page.locator("input[name=languages][value=km]").is_checked()
+    tabbable = page.evaluate("() => Array.from(document.querySelectorAll('input[name=languages]')).filter(b => b.tabIndex >= 0).length")
+    assert tabbable == 1
+    # a row added with Enter takes the focus; Shift+Tab goes back to where it was
+    keys.tab_to("button[name=add][value=intermediaries]")
+    keys.press("Enter")
+    first = page.evaluate("() => document.activeElement.id")
+    assert keys.focused("#rows-intermediaries input, #rows-intermediaries select"), keys.state()
+    page.keyboard.press("Shift+Tab")  # back to the field before the new row, then forward into it again
+    assert not keys.focused("#rows-intermediaries *") and keys.state()["visible"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == first
+    keys.tab_to("#in-intermediaries-0-name")
+    keys.type("Mekong Example Recruiting")
+    # a row added by mistake is removed with the keyboard, and the focus stays in the form
+    keys.tab_to("button[name=add][value=tests]")
+    keys.press("Enter")
+    keys.tab_to("button[name=remove][value='tests.0']")
+    keys.press("Enter")
+    assert page.locator("#rows-tests fieldset.row").count() == 0
+    assert keys.state()["tag"] != "body", "the focus was lost when the row was removed"
+    keys.tab_to("button[name=add][value=fees]")
+    keys.press("Enter")
+    keys.tab_to("#in-fees-0-payee-pick")
+    keys.choose("Mekong Example Recruiting（仲介機関（送出機関以外））")
+    keys.tab_to("#in-fees-0-amount")
+    keys.type("3200")
+    keys.tab_to("#in-fees-0-currency")
+    keys.choose("米ドル")
+    keys.tab_to("#in-fees-0-basis_shown")
+    keys.choose("いいえ")
+    keys.tab_to("#in-fees-0-breakdown_explained")
+    keys.choose("いいえ")
+    shot(page, "form-keyboard")
+    keys.tab_to("#screen-button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/screenings/S-\d+$"))
+    assert "不適合あり" in page.locator("#verdict").inner_text()
+    fee = page.locator(".finding", has_text="4(1)(e)").first.inner_text()
+    assert "受領者：Mekong Example Recruiting（仲介機関（送出機関以外））" in fee and "3,200 USD" in fee
+    # the result, read with the keyboard: the first finding's details open with Enter
+    keys.tab_to("details.explain summary")
+    keys.press("Enter")
+    assert page.locator("details.explain[open]").count() >= 1
+    shot(page, "result-keyboard")
+    assert keys.stops < 400, keys.stops

@@ -91,7 +91,7 @@ def test_lang_ja_gives_japanese_help_and_output() -> None:
     assert "使い方:" in result.output and "記録ファイル FILES を審査します" in result.output
     assert "このメッセージを表示して終了します。" in result.output
     result = invoke("--lang", "ja", "check", str(SAMPLES / "kh-candidate-clean.json"))
-    assert "指摘なし" in result.output and "審査 1 件" in result.output
+    assert "指摘なし" in result.output and "審査1件" in result.output
 
 
 def test_lang_from_the_environment_and_back_to_english() -> None:
@@ -221,7 +221,7 @@ def test_japanese_errors_on_the_command_line(tmp_path: Path) -> None:
     result = invoke("check", str(tmp_path), "--lang", "ja")
     assert result.exit_code == 2
     assert "bad.json:5: 日付ではありません" in result.output and "（/submitted）" in result.output
-    assert "審査 1 件、読めないもの 1 件" in result.output
+    assert "審査1件、読取不能1件" in result.output
 
 
 # --------------------------------------------------------------------------- every command in Japanese
@@ -365,7 +365,7 @@ def test_users_add_asks_and_answers_in_japanese(japanese_run: dict[str, Path]) -
         env={**NO_LOCALE, "LANG": "ja_JP.UTF-8"},
     )
     assert result.exit_code == 0, result.output
-    assert "パスワード" in result.output and "ユーザー hanako を作成しました（審査担当）" in result.output and "確認のためもう一度" in result.output
+    assert "パスワード" in result.output and "ユーザー hanako を作成しました（審査担当者）" in result.output and "確認のためもう一度" in result.output
 
 
 def test_the_english_check_notices_an_untranslated_line() -> None:

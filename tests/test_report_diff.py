@@ -75,7 +75,7 @@ def test_report_csv_of_a_view_in_japanese_is_for_excel(runs: dict[str, Path], tm
     raw = result.stdout_bytes
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") == raw.count(b"\n") == 6
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["判定", "件数"] and rows[2][0] == "要確認" and sum(int(n) for _, n in rows[1:]) == 200
+    assert rows[0] == ["判定", "案件数"] and rows[2][0] == "要確認" and sum(int(n) for _, n in rows[1:]) == 200
     path = tmp_path / "out.csv"
     invoke("report", str(runs["first"]), "--format", "csv", "--lang", "ja", "--output", str(path))
     assert path.read_bytes().startswith("\ufeff案件ID".encode())
@@ -124,9 +124,9 @@ def test_report_xlsx_has_a_sheet_per_view(runs: dict[str, Path], tmp_path: Path)
     path = tmp_path / "report.xlsx"
     assert invoke("report", str(runs["first"]), "--format", "xlsx", "--output", str(path), "--lang", "ja").exit_code == 0
     book = load_workbook(path)
-    assert book.sheetnames == ["判定別", "国別", "条項別", "規則別", "仲介機関別", "記録別", "指摘一覧", "作成の経緯"]
-    assert [c.value for c in book["判定別"][1]] == ["判定", "件数"]
-    assert book["記録別"].max_row == 201
+    assert book.sheetnames == ["判定別", "国別", "条項別", "ルール別", "仲介機関別", "案件別", "指摘一覧", "作成の経緯"]
+    assert [c.value for c in book["判定別"][1]] == ["判定", "案件数"]
+    assert book["案件別"].max_row == 201
     assert invoke("report", str(runs["first"]), "--format", "xlsx").exit_code == 2  # needs --output
 
 

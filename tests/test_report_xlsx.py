@@ -21,7 +21,7 @@ from dossier_rules.results import outcome_label, read_header, read_results, seve
 
 from .conftest import SAMPLES
 
-SHEETS_JA = ["判定別", "国別", "条項別", "規則別", "仲介機関別", "記録別", "指摘一覧", "作成の経緯"]
+SHEETS_JA = ["判定別", "国別", "条項別", "ルール別", "仲介機関別", "案件別", "指摘一覧", "作成の経緯"]
 
 
 def invoke(*args: str) -> Any:
@@ -62,7 +62,7 @@ def test_every_sheet_has_a_frozen_bold_header_a_filter_and_fitted_widths(book_ja
         assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}", sheet.title
         widths = [sheet.column_dimensions[sheet.cell(1, i).column_letter].width for i in range(1, len(header(sheet)) + 1)]
         assert all(6 <= w <= MAX_WIDTH for w in widths), (sheet.title, widths)
-    dossiers = book_ja["記録別"]
+    dossiers = book_ja["案件別"]
     ids = column(dossiers, "案件ID")
     assert dossiers.column_dimensions["A"].width == max(len(i) for i in ids) + 2  # fitted: the longest id, and a margin
     findings = book_ja["指摘一覧"]
@@ -72,10 +72,10 @@ def test_every_sheet_has_a_frozen_bold_header_a_filter_and_fitted_widths(book_ja
 
 
 def test_cells_are_words_in_the_chosen_language_never_codes(book_ja: Any) -> None:
-    dossiers = book_ja["記録別"]
+    dossiers = book_ja["案件別"]
     severities = [severity_label(s, "ja") for s in ("block", "warn", "info")]
-    assert header(dossiers)[:9] == ["案件ID", "種類", "国", "判定", "提出日", "分野", *severities] and "block" not in severities
-    assert set(column(dossiers, "種類")) == {"候補者", "仲介機関"}
+    assert header(dossiers)[:9] == ["案件ID", "種別", "国", "判定", "提出日", "分野", *severities] and "block" not in severities
+    assert set(column(dossiers, "種別")) == {"候補者案件", "仲介機関案件"}
     assert set(column(dossiers, "国")) == {"カンボジア", "ラオス", "キルギス", "タジキスタン", "パキスタン"}
     assert "建設" in column(dossiers, "分野") and "construction" not in column(dossiers, "分野")
     assert set(column(dossiers, "判定")) <= {outcome_label(o, "ja") for o in OUTCOMES} and "指摘なし" in column(dossiers, "判定")
@@ -90,9 +90,9 @@ def test_cells_are_words_in_the_chosen_language_never_codes(book_ja: Any) -> Non
 
 
 def test_dates_are_excel_dates(book_ja: Any) -> None:
-    submitted = book_ja["記録別"].cell(2, 5)
+    submitted = book_ja["案件別"].cell(2, 5)
     assert submitted.is_date and submitted.number_format == "yyyy-mm-dd"
-    first_seen = column(book_ja["仲介機関別"], "初出")
+    first_seen = column(book_ja["仲介機関別"], "初出日")
     assert first_seen and all(isinstance(v, datetime) for v in first_seen)
     assert all(c.is_date for c in book_ja["指摘一覧"]["M"][1:])
 
@@ -102,13 +102,13 @@ def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any)
     assert header(sheet) == [
         "案件ID",
         "国",
-        "種類",
+        "種別",
         "判定",
         "重大度",
         "共有対象",
         "条項",
         "表題",
-        "規則",
+        "ルール",
         "内容",
         "根拠となる記載",
         "仲介機関",
@@ -116,18 +116,18 @@ def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any)
         "入力",
     ]
     expected = [(r["dossier_id"], f["rule_id"], f["message"]["ja"]) for r in read_results(results) for f in r.get("findings", [])]
-    rows = list(zip(column(sheet, "案件ID"), column(sheet, "規則"), column(sheet, "内容"), strict=True))
+    rows = list(zip(column(sheet, "案件ID"), column(sheet, "ルール"), column(sheet, "内容"), strict=True))
     assert rows == expected
     deposits = header(sheet).index("根拠となる記載")
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[8] == "common.broker-holds-property")
     assert row[4] == severity_label("warn", "ja") == "要確認" and row[5] == "はい" and row[6] == "MOC-KG 4(1)(a)" and row[7] == "保証金を徴収する仲介機関"
-    assert row[deposits] == "名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金を徴収している: はい"
+    assert row[deposits] == "名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金の徴収: はい"
     assert row[11] == "Chui Example Consulting (fictional) (KG-BRK-0002) — 仲介機関（送出機関以外）"
 
 
 def test_evidence_in_words_in_english() -> None:
     words = evidence_words({"/held_property/1/holder": {"id": "KH-BRK-0009", "name": "Mekong"}, "/residence": "abroad", "/x": None}, "en")
-    assert words == "held property › 2 › holder: Mekong\nresidence: abroad\nx: (not provided)"
+    assert words == "held property 2 › holder: Mekong\nresidence: abroad\nx: (not provided)"
 
 
 def test_the_provenance_sheet_says_what_produced_the_workbook(results: Path, book_ja: Any) -> None:
@@ -139,14 +139,14 @@ def test_the_provenance_sheet_says_what_produced_the_workbook(results: Path, boo
     assert facts["作成したプログラム"][0] == f"dossier-rules {__version__}"
     assert isinstance(facts["作成日時（UTC）"][0], datetime) and facts["作成日時（UTC）"][0].date() >= date(2025, 1, 1)
     assert facts["作成した利用者"][0] == getpass.getuser()
-    assert facts["審査したプログラム"][0] == f"dossier-rules {run['engine']['version']}" and facts["規則の実行方式"][0] == "native"
-    assert facts["基準日"][0] == "各記録の提出日"
+    assert facts["審査したプログラム"][0] == f"dossier-rules {run['engine']['version']}" and facts["ルールの実行方式"][0] == "native"
+    assert facts["基準日"][0] == "各案件の提出日"
     assert facts["絞り込み条件"][0] == "なし（すべての審査結果）"
     assert facts["入力の記録数、バイト数、sha256"][0] == 18
     packs = {row[0]: row[1:3] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] in ("common", "kh", "kg")}
     kh = next(p for p in run["packs"]["kh"] if p["id"] == "kh")
     assert packs["kh"] == (kh["version"], kh["sha256"])
-    registry = next(row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "KH accredited-agencies")
+    registry = next(row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "カンボジアの認定送出機関一覧")
     used = run["registries"]["kh"][0]
     assert registry[1].date().isoformat() == used["retrieved_on"] and registry[3] == "はい" and registry[4] == used["sha256"]
 

@@ -380,9 +380,9 @@ def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine:
     assert "| KH-CAND-0003 | candidate | June 2, 2025 | 3,200 USD | 1 |" in markdown
     assert "| KH-CAND-0777 | candidate | July 15, 2025 | 1,250,000 KHR | 1 |" in markdown
     assert "<td>KH-CAND-0777</td><td>candidate</td><td>July 15, 2025</td><td>1,250,000 KHR</td>" in html
-    assert "対象案件の一覧：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
+    assert "対象案件の一覧：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
     assert (
-        "対象案件 2 件：KH-CAND-0003（候補者、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者、基準日 2025年7月15日、金額 1,250,000 KHR）"
+        "対象案件 2 件：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者案件、基準日 2025年7月15日、金額 1,250,000 KHR）"
         in markdown
     )
 
@@ -396,3 +396,32 @@ def test_a_report_that_does_not_name_its_packs_is_held_back(engine: Engine, pack
     problem = provenance_problem(pack, report.model_copy(update={"packs": None}), shared, "r.jsonl")
     assert problem is not None and problem.kind == "unverified"
     assert f"report {report.dossier_id} does not name the packs it was made with" in problem.message
+
+
+def fraud_case(dossier_id: str, name: str, taken_on: str | None) -> tuple[str, dict]:
+    """A KG candidate whose skills certificate was found altered, at the test ``name`` taken on ``taken_on``."""
+    data = sample("kg-candidate-test-fraud.json")
+    test = {"kind": "skills", "name": name, "certificate_number": f"AG-{dossier_id}", "certificate_forged_or_altered": True}
+    data.update(dossier_id=dossier_id, tests=[test | ({"taken_on": taken_on} if taken_on else {})])
+    return f"{dossier_id}.json", data
+
+
+def test_test_fraud_notices_group_by_test_sitting(engine: Engine, packset: PackSet, tmp_path: Path) -> None:
+    """KG 5 shares information about the test (当該試験に関し): one notice per sitting (kind, name, date), the same name
+    spelled twice ways counting once; a case without its date cannot be placed in a sitting and stays alone."""
+    cases = [
+        fraud_case("KG-F-1", "Agriculture Skills Test", "2025-03-09"),
+        fraud_case("KG-F-2", "agriculture  skills test", "2025-03-09"),
+        fraud_case("KG-F-3", "Agriculture Skills Test", "2025-04-13"),
+        fraud_case("KG-F-4", "Agriculture Skills Test", None),
+    ]
+    build(packset, tmp_path / "o.sqlite", write_reports(engine, tmp_path / "r.jsonl", cases))
+    fraud = [n for n in notices(tmp_path / "o.sqlite").values() if n.act == "test_fraud"]
+    grouped = sorted(sorted(d.dossier_id for d in n.dossiers) for n in fraud)
+    assert grouped == [["KG-F-1", "KG-F-2"], ["KG-F-3"], ["KG-F-4"]]
+    assert all(n.intermediary is None and n.provision == "MOC-KG 5" for n in fraud)
+    later = write_reports(engine, tmp_path / "later.jsonl", [fraud_case("KG-F-5", "AGRICULTURE SKILLS TEST", "2025-03-09")])
+    result = build(packset, tmp_path / "o.sqlite", later)
+    assert not result.created and len(result.extended) == 1
+    sitting = notices(tmp_path / "o.sqlite")[result.extended[0]]
+    assert sorted(d.dossier_id for d in sitting.dossiers) == ["KG-F-1", "KG-F-2", "KG-F-5"]

@@ -59,7 +59,7 @@ def test_template_follows_the_model(tmp_path: Path) -> None:
     assert {"identity.name", "sending_agency.accreditation.number", "languages", "fees:none"} <= set(keys)
     assert "fees" not in keys and set(CandidateDossier.model_fields) - {"kind"} <= {k.split(".")[0].split(":")[0] for k in keys}
     headers = dict(zip(keys, [c.value for c in main_sheet[1]], strict=True))
-    assert headers["identity.name"] == "本人・氏名・名称" and headers["submitted"] == "提出日"
+    assert headers["identity.name"] == "身分事項 › 氏名" and headers["submitted"] == "提出日"
     assert next(c.value for c in book["fees"][2]) == "dossier_id"
     # a drop-down list for every enumerated column, with the model's values
     lists = {next(map(str, v.sqref.ranges)).split(":")[0].rstrip("0123456789"): v.formula1 for v in main_sheet.data_validations.dataValidation}

@@ -123,11 +123,11 @@ def test_values_read_in_words_codes_dates_amounts_and_parties() -> None:
     assert shown == {
         "居住地": "国外",
         "提出日": "2025年7月10日",
-        "費用 1 › 金額": "3,200 USD",
-        "費用 1 › 受取人": "Mekong（仲介機関（送出機関以外））",
+        "手数料等の費用 1 › 金額": "3,200 USD",
+        "手数料等の費用 1 › 受領者": "Mekong（仲介機関（送出機関以外））",
         "読める言語": "クメール語、英語",
-        "証明書": "記載なし",
-        "費用 1 › 算出基準の提示": "いいえ",
+        "証明書（登録証明書等）": "記載なし",
+        "手数料等の費用 1 › 算出基準の提示": "いいえ",
     }
     with use_language("en"):
         assert words.value_words("candidate", "/status_sought", "SSW1") == "SSW No. 1"

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from . import __version__, backends, codegen
+from . import __version__, backends, codegen, labels
 from .conditions import ROOT, Env, as_date
 from .locale import N_, translate
 from .model import BrokerDossier, CandidateDossier
@@ -51,7 +51,7 @@ def pack_status(pack: Pack, as_of: date) -> Data:
         detail = {
             "ja": "この協力覚書の開始日は未確定です"
             + (f"（{rule.ja}）" if rule else "")
-            + "。協力開始日がパックに記録されるまで、協力覚書適用期間外として扱い、覚書に基づく効果（不適合・相手国との共有）は生じないものとします。",
+            + "。協力開始日がパックに記録されるまで、協力覚書に基づく扱い（不適合の判定及び相手国との情報共有）は行いません。",
             "en": "The start date of this MOC is not known"
             + (f" ({rule.en})" if rule else "")
             + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
@@ -59,18 +59,18 @@ def pack_status(pack: Pack, as_of: date) -> Data:
     elif as_of < period.starts_on:
         state = "not_yet_in_force"
         detail = {
-            "ja": f"基準日（{as_of.isoformat()}）は協力覚書適用期間外です。この協力覚書による協力は {period.starts_on.isoformat()} に開始します（協力開始日）。",
+            "ja": f"基準日（{as_of.isoformat()}）の時点では、協力覚書に基づく協力はまだ開始されていません（協力開始日：{period.starts_on.isoformat()}）。",
             "en": f"On {as_of.isoformat()} this MOC was not yet in force (it starts on {period.starts_on.isoformat()}).",
         }
     elif period.ends_on is not None and as_of >= period.ends_on:
         state = "ended"
         detail = {
-            "ja": f"この協力覚書による協力は {period.ends_on.isoformat()} に終了しており、基準日（{as_of.isoformat()}）は協力覚書適用期間外です。",
+            "ja": f"協力覚書に基づく協力は {period.ends_on.isoformat()} に終了しています（基準日：{as_of.isoformat()}）。",
             "en": f"This MOC ended on {period.ends_on.isoformat()} (evaluated as of {as_of.isoformat()}).",
         }
     else:
         state = "in_force"
-        detail = {"ja": "基準日は協力覚書の適用期間内です。", "en": "In force on the date evaluated."}
+        detail = {"ja": "基準日は、協力覚書に基づく協力の期間内です。", "en": "In force on the date evaluated."}
     if start == "assumed":  # the text gives no single start date: say on what the pack's date rests
         rule = period.start_rule
         detail = {
@@ -90,9 +90,9 @@ def _status_warnings(status: Data) -> list[Data]:
         warnings.append(
             _warning(
                 "pack-not-in-force",
-                {"ja": "協力覚書の適用期間外", "en": "MOC not in force on the date evaluated"},
+                {"ja": labels.term("not_in_force", "ja", "outcome"), "en": "MOC not in force on the date evaluated"},
                 {
-                    "ja": status["detail"]["ja"] + "指摘は参考として示すもので、不適合とせず、相手国とも共有しません。",
+                    "ja": status["detail"]["ja"] + "このため、指摘は参考として表示しており、不適合とはせず、相手国との情報共有の対象ともしません。",
                     "en": status["detail"]["en"] + " Findings are shown for information only: none blocks and none is shared.",
                 },
             )
@@ -101,7 +101,7 @@ def _status_warnings(status: Data) -> list[Data]:
         warnings.append(
             _warning(
                 "pack-start-assumed",
-                {"ja": "協力開始日はパックの解釈による", "en": "MOC start date is the pack's reading"},
+                {"ja": "協力開始日は推定", "en": "MOC start date is the pack's reading"},
                 status["detail"],
             )
         )
@@ -114,7 +114,7 @@ def _warning(code: str, title: dict[str, str], message: dict[str, str], rules: l
 
 
 NOT_IN_FORCE_EFFECT = {
-    "ja": "基準日が協力覚書適用期間外であるため、この指摘に覚書上の効果はありません（参考。不適合とせず、共有もしません）。",
+    "ja": "基準日が協力覚書の適用期間外のため、この指摘は参考として表示しています（不適合とはせず、相手国との情報共有の対象ともしません）。",
     "en": "The MOC was not in force on the date evaluated, so this finding has no effect under it (for information: it does not block and is not shared).",
 }
 
@@ -416,16 +416,18 @@ def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[Resolved
     """A registry that is missing or stale weakens the rules that consult it: say so, never pass silently, cite no article."""
     ids = [r.rule.id for r in rules]
     listed = ", ".join(ids)
+    titled = "、".join(f"「{r.rule.spec.title.ja}」" for r in rules)
+    place, list_name = labels.label(country, "ja", "country"), labels.term(kind, "ja", "registry")
     if age is None:
         code = "registry-missing"
         message = {
-            "ja": f"{country} の照合用一覧「{kind}」が読み込まれていないため、次のルールでは照合していません：{listed}",
+            "ja": f"{place}の{list_name}が読み込まれていないため、次のルールでは照合していません：{titled}",
             "en": f"The {country} registry '{kind}' is not loaded, so these rules could not consult it: {listed}",
         }
     else:
         code = "registry-stale"
         message = {
-            "ja": f"{country} の照合用一覧「{kind}」は基準日の {age} 日前に取得されたものです。最新の一覧で照合し直してください（対象ルール：{listed}）。",
+            "ja": f"{place}の{list_name}は、基準日の{age}日前に取得されたものです。最新の一覧で照合し直してください（対象のルール：{titled}）。",
             "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {listed}).",
         }
     return _warning(code, {"ja": "照合用一覧の未読込・期限超過", "en": "Registry missing or out of date"}, message, ids, kind)

@@ -16,13 +16,18 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
+from .locale import N_, translate
+
 Lang = Literal["ja", "en"]
 Label = tuple[str, str]
 """(Japanese, English)."""
 
+DOSSIER_KINDS: dict[str, Label] = {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")}
+"""The two kinds of dossier (glossary: 案件), one wording for the model's ``kind`` and the product's term."""
+
 ENUMS: dict[str, dict[str, Label]] = {
     "schema_version": {"1.0": ("1.0", "1.0")},
-    "kind": {"candidate": ("候補者", "candidate"), "broker": ("仲介機関", "broker")},
+    "kind": DOSSIER_KINDS,
     "residence": {"abroad": ("国外", "abroad"), "japan": ("日本国内", "in Japan")},
     "status_sought": {"SSW1": ("特定技能1号", "SSW No. 1"), "SSW2": ("特定技能2号", "SSW No. 2")},
     "sector": {
@@ -135,7 +140,7 @@ TERMS: dict[str, dict[str, Label]] = {
         "unreadable": ("読取不能", "unreadable"),
     },
     "severity": {"block": ("不適合", "not acceptable"), "warn": ("要確認", "needs review"), "info": ("参考", "for reference")},
-    "dossier_kind": {"candidate": ("候補者案件", "candidate"), "broker": ("仲介機関案件", "broker")},
+    "dossier_kind": DOSSIER_KINDS,
     "notice_state": {
         "draft": ("案（未承認）", "draft"),
         "approved": ("承認済み", "approved"),
@@ -175,6 +180,15 @@ TERMS: dict[str, dict[str, Label]] = {
         "inquiry": ("日本からの照会", "inquiry from Japan"),
     },
     "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},
+    "exchange_state": {
+        "draft": ("案（未承認）", "draft"),
+        "approved": ("承認済み", "approved"),
+        "sent": ("送付済み", "sent"),
+        "answered": ("回答受領", "answered"),
+        "closed": ("完了", "closed"),
+        "withdrawn": ("取下げ", "withdrawn"),
+    },
+    "act": {"revocation": ("認定取消し後の活動（通報）", "active after its accreditation was revoked (reported)")},
     "registry": {
         "accredited-agencies": ("認定送出機関一覧", "accredited sending agencies"),
         "improvement-orders": ("改善命令を受けた機関の一覧", "organisations under improvement orders"),
@@ -190,11 +204,41 @@ sit in two tables (``revocation``, ``other``): read those with :func:`term_in`. 
 要確認 / 参考, 不適合あり / 指摘なし / 協力覚書適用期間外, 案件)."""
 
 
-def term(code: str, lang: Lang) -> str:
-    """How one of the product's codes (an outcome, a severity...) reads; the code itself when it is none of them."""
-    for table in TERMS.values():
-        if code in table:
-            return table[code][0 if lang == "ja" else 1]
+ACT_TITLES: dict[str, Label] = {
+    "a": (
+        "保証金等の名目による金銭・財産の管理",
+        "Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name",
+    ),
+    "b": (
+        "不履行時の支払その他不当な財産移転を定める契約の締結",
+        "Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property",
+    ),
+    "c": ("暴行・脅迫・自由の制限等による人権侵害", "Violence, threats, restriction of liberty or other violations of human rights"),
+    "d": ("出入国・査証手続における偽変造・虚偽文書の行使・提供", "Using or providing forged, altered or false documents in immigration or visa procedures"),
+    "e": (
+        "算出基準を示さず額と内訳を理解させない費用の徴収",
+        "Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
+    ),
+    "test_fraud": (
+        "試験における不正（別人による受験、合格を証する文書の偽造・変造その他の不正な行為）",
+        "Test fraud: impersonation, forged or altered pass certificates, or other improper acts",
+    ),
+    "revocation": (
+        "認定を取り消された後も活動する送出機関（調査のための通報）",
+        "A sending agency still active after its accreditation was revoked (reported for investigation)",
+    ),
+}
+"""The matter of a notice to the partner, in full, by act (a notice's title; :func:`act_label` is the short form
+for cells). Where the MOC texts word an act differently the pack's own words win (:mod:`dossier_rules.sharing`)."""
+
+
+def term(code: str, lang: str, table: str | None = None) -> str:
+    """How one of the product's codes (an outcome, a severity...) reads, looked up in ``table`` or else in every
+    table of :data:`TERMS` (in order: an outcome before a severity); the code itself when it is none of them."""
+    index = 0 if lang == "ja" else 1
+    for name, words in TERMS.items():
+        if (table is None or name == table) and code in words:
+            return words[code][index]
     return code
 
 
@@ -202,6 +246,14 @@ def term_in(table: str, code: str, lang: Lang) -> str:
     """How ``code`` of one table of :data:`TERMS` reads; the code itself when that table has no such code."""
     found = TERMS.get(table, {}).get(code)
     return code if found is None else found[0 if lang == "ja" else 1]
+
+
+def act_label(act: str, lang: str) -> str:
+    """An act a finding shares or reports, short, as a cell or a list reads it: 4(1)(a)-(e), test fraud (the
+    dossier model's ``complaint_act``), or a revoked agency still active (:data:`TERMS` ``act``)."""
+    if act in TERMS["act"]:
+        return term(act, lang, "act")
+    return label(act, "ja" if lang == "ja" else "en", "complaint_act")
 
 
 UNLABELLED: dict[str, Label] = {
@@ -315,3 +367,29 @@ def label(value: str, lang: Lang, enum: str | None) -> str:
     if table is None or value not in table:
         return value
     return table[value][index]
+
+
+# --------------------------------------------------------------------------- fields
+
+IN_CONTEXT = {("tests", "name"): N_("name of the test"), ("identity", "name"): N_("full name"), ("dependents", "name"): N_("full name")}
+"""Field names that read differently under one parent (a test's name is not a person's)."""
+
+
+def field_label(key: str, lang: str | None = None, parent: str = "") -> str:
+    """A field of the dossier model in words, in ``lang`` (default: the current language): the catalog's entry for its
+    name with spaces (``date_of_birth`` -> 生年月日). The form, the result page, the spreadsheets and the evidence
+    of a finding all read field names here, so one field has one name (glossary, section 3)."""
+    return translate(IN_CONTEXT.get((parent, key), key.replace("_", " ")), lang)
+
+
+def pointer_label(pointer: str, lang: str | None = None, separator: str = " › ") -> str:
+    """A JSON pointer into a dossier in words: ``/fees/0/amount`` -> 「手数料等の費用 1 › 金額」 (items counted from 1)."""
+    words: list[str] = []
+    parent = ""
+    for step in pointer.strip("/").split("/"):
+        if step.isdigit() and words:
+            words[-1] += f" {int(step) + 1}"
+        elif step:
+            words.append(field_label(step, lang, parent))
+            parent = step
+    return separator.join(words)

@@ -34,7 +34,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .locale import N_, _, translate
+from .labels import term
+from .locale import _, language
 from .registries import comparable_name
 from .report import OUTCOMES, outcome, registry_used
 from .sources import InputError, Problem
@@ -58,27 +59,16 @@ HEADER_TYPE = "run"
 
 # --------------------------------------------------------------------------- how codes read
 
-OUTCOME_LABELS = {
-    "blocked": N_("blocked"),
-    "review": N_("review"),
-    "clear": N_("clear"),
-    "not_in_force": N_("MOC not in force"),
-    "unreadable": N_("unreadable"),
-}
-"""Outcomes as an examiner reads them (the catalog holds the Japanese: 不適合あり, 要確認, 指摘なし, ...)."""
-
-SEVERITY_LABELS = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
-"""Severities as an examiner reads them (不適合, 要確認, 参考)."""
-
 
 def outcome_label(state: str, lang: str | None = None) -> str:
-    """An outcome in words, in ``lang`` (default: the current language); an unknown code as written."""
-    return translate(OUTCOME_LABELS[state], lang) if state in OUTCOME_LABELS else state
+    """An outcome in words, in ``lang`` (default: the current language), from the one vocabulary
+    (:data:`dossier_rules.labels.TERMS`) the pages and spreadsheets use too; an unknown code as written."""
+    return term(state, lang or language(), "outcome")
 
 
 def severity_label(severity: str, lang: str | None = None) -> str:
-    """A severity in words, in ``lang`` (default: the current language); an unknown code as written."""
-    return translate(SEVERITY_LABELS[severity], lang) if severity in SEVERITY_LABELS else severity
+    """A severity in words, in ``lang`` (default: the current language), from :data:`dossier_rules.labels.TERMS`."""
+    return term(severity, lang or language(), "severity")
 
 
 # --------------------------------------------------------------------------- reading

@@ -3,7 +3,7 @@
 The MOCs exist so that both sides share, promptly, what stops abusive
 intermediaries (art. 4(1)) and test fraud (KH 7; others 5). This module turns
 the share-marked findings of reports into *notices*: one per partner
-ministry and intermediary and act (or per test-fraud case), addressed from
+ministry and intermediary and act (test fraud: per test sitting), addressed from
 and to the contact points of art. 2, carrying the confidentiality statement
 of that MOC's art. 3.
 
@@ -44,13 +44,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from . import __version__, redaction, storage
+from . import __version__, labels, redaction, storage
 from .batch import jsonl_items, record_bytes, record_digest
 from .engine import pack_status
 from .errors import DossierError
 from .formats import NoticeFormat
 from .labels import Lang, label
 from .packs import Act, Localized, PackSet
+from .registries import comparable_name
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
 from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
@@ -65,32 +66,7 @@ JAPAN_SIDE = Localized(
     en="Ministry of Justice, Ministry of Foreign Affairs, Ministry of Health, Labour and Welfare and National Police Agency of Japan",
 )
 
-ACT_TITLES: dict[str, Localized] = {
-    "a": Localized(
-        ja="保証金等の名目による金銭・財産の管理",
-        en="Managing the money or property of candidates, their relatives or associates, as a deposit or under any other name",
-    ),
-    "b": Localized(
-        ja="不履行時の支払その他不当な財産移転を定める契約の締結",
-        en="Contracts imposing a payment on breach or otherwise planning an unjust transfer of money or property",
-    ),
-    "c": Localized(ja="暴行・脅迫・自由の制限等による人権侵害", en="Violence, threats, restriction of liberty or other violations of human rights"),
-    "d": Localized(
-        ja="出入国・査証手続における偽変造・虚偽文書の行使・提供", en="Using or providing forged, altered or false documents in immigration or visa procedures"
-    ),
-    "e": Localized(
-        ja="算出基準を示さず額と内訳を理解させない費用の徴収",
-        en="Collecting fees without showing the basis of calculation and without making the amount and breakdown understood",
-    ),
-    "test_fraud": Localized(
-        ja="試験における不正（別人による受験、合格を証する文書の偽造・変造その他の不正な行為）",
-        en="Test fraud: impersonation, forged or altered pass certificates, or other improper acts",
-    ),
-    "revocation": Localized(
-        ja="認定を取り消された後も活動する送出機関（調査のための通報）",
-        en="A sending agency still active after its accreditation was revoked (reported for investigation)",
-    ),
-}
+ACT_TITLES: dict[str, Localized] = {act: Localized(ja=ja, en=en) for act, (ja, en) in labels.ACT_TITLES.items()}
 
 
 WORDED_ACTS = {"b": "act_b", "e": "act_e"}
@@ -174,10 +150,30 @@ def finding_key(report: Report, finding: Finding) -> str:
 
 
 def group_key(report: Report, finding: Finding) -> str:
-    """One notice per partner and intermediary and act; one per case for test fraud."""
+    """One notice per partner and intermediary and act. Test fraud has no intermediary: the MOC's test article (KH 7;
+    LA/KG/TJ/PK 5) shares information "about the test" (当該試験に関し), so its notices group by test sitting (kind,
+    name and date taken); a case whose dossier leaves one of them out cannot be placed in a sitting and stays alone."""
     if finding.act == "test_fraud":
-        return f"{report.country}|test_fraud|{report.dossier_id}|{finding.item or ''}"
+        sitting = test_sitting(finding)
+        if sitting is None:
+            return f"{report.country}|test_fraud|{report.dossier_id}|{finding.item or ''}"
+        return f"{report.country}|test_fraud|sitting|{sitting}"
     return f"{report.country}|{finding.act}|{intermediary_key(finding.subject)}"
+
+
+SITTING_FIELDS = ("kind", "name", "taken_on")
+"""What makes two tests one sitting: the kind of test, its name (as :func:`comparable_name` compares names) and the date."""
+
+
+def test_sitting(finding: Finding) -> str | None:
+    """The test sitting a test-fraud finding is about, read from its evidence (the test's fields under its item);
+    None when one of :data:`SITTING_FIELDS` is not given."""
+    item = finding.item or ""
+    values = [finding.evidence.get(f"{item}/{name}") for name in SITTING_FIELDS]
+    if not item or not all(isinstance(value, str) and value.strip() for value in values):
+        return None
+    kind, name, taken_on = (str(value) for value in values)
+    return f"{kind}|{comparable_name(name)}|{taken_on}"
 
 
 def notice_id(country: str, act: str, key: str, seq: int) -> str:

@@ -35,7 +35,7 @@ from xml.etree.ElementTree import ParseError
 from pydantic import BaseModel
 
 from .cells import guard, unguard
-from .labels import labels_for
+from .labels import field_label, labels_for
 from .locale import N_, _
 from .model import KINDS
 from .private_files import private_output
@@ -67,86 +67,6 @@ SHEETS = {"candidate": "candidates", "broker": "brokers"}
 VALUES_SHEET = "values"
 """The sheet that lists the accepted values of every drop-down with their labels; never read by the import."""
 
-WORDS = {
-    "schema_version": "様式版",
-    "dossier_id": "記録番号",
-    "country": "国",
-    "submitted": "提出日",
-    "kind": "種別",
-    "identity": "本人",
-    "name": "氏名・名称",
-    "nationality": "国籍",
-    "date_of_birth": "生年月日",
-    "passport_number": "旅券番号",
-    "languages": "読める言語",
-    "residence": "居住地",
-    "status_sought": "申請する在留資格",
-    "sector": "分野",
-    "hire_route": "採用経路",
-    "sending_agency": "送出機関",
-    "intermediaries": "仲介機関",
-    "id": "識別子",
-    "role": "役割",
-    "legal_form": "法人・個人の別",
-    "accreditation": "認定",
-    "ministry": "認定省庁",
-    "number": "番号",
-    "valid_from": "有効期間の始期",
-    "valid_to": "有効期間の終期",
-    "revoked_on": "取消日",
-    "certificate": "登録証明書",
-    "issuer": "発行者",
-    "issue_date": "発行日",
-    "tests": "試験",
-    "certificate_number": "合格証番号",
-    "taken_on": "受験日",
-    "identity_verified": "本人確認の実施",
-    "impersonation_reported": "別人による受験の報告",
-    "certificate_forged_or_altered": "合格証の偽造・変造",
-    "fees": "手数料等",
-    "payer": "支払者",
-    "payee": "受領者",
-    "amount": "金額",
-    "currency": "通貨",
-    "purpose": "目的",
-    "basis_shown": "算出根拠の提示",
-    "breakdown_explained": "金額と内訳の説明",
-    "explanation_language": "説明の言語",
-    "acknowledged": "本人の理解の確認",
-    "held_property": "預けた財産",
-    "item": "品目",
-    "holder": "保管者",
-    "owner": "所有者",
-    "description": "内容",
-    "contract_clauses": "契約条項",
-    "party": "相手方",
-    "incidents": "人権侵害の申告",
-    "perpetrator": "行為者",
-    "occurred_on": "発生日",
-    "documents": "提出書類",
-    "provided_by": "提供者",
-    "finding": "審査結果",
-    "dependents": "家族",
-    "relation": "続柄",
-    "accompanying": "同伴",
-    "receiving_organisation_id": "受入れ機関の識別子",
-    "support_organisation_id": "登録支援機関の識別子",
-    "based_in": "所在国",
-    "fee_schedule": "手数料表",
-    "published": "公開",
-    "breakdown_shown": "内訳の表示",
-    "practices": "慣行",
-    "holds_passports": "旅券の保管",
-    "takes_deposits": "保証金の徴収",
-    "penalty_contracts": "違約金契約",
-    "complaints": "苦情",
-    "received_on": "受付日",
-    "act": "行為",
-    "summary": "概要",
-    "substantiated": "事実の確認",
-}
-"""Japanese words for the model's field names; a column's header joins the words of its path."""
-
 
 # --------------------------------------------------------------------------- the layout, from the model
 
@@ -173,9 +93,11 @@ class Column:
     def key(self) -> str:
         return ".".join(self.path)
 
-    @property
-    def japanese(self) -> str:
-        return "・".join(WORDS.get(p, p) for p in self.path)
+    def japanese(self, group: str | None = None) -> str:
+        """The column's header: the names of its path's fields (:func:`dossier_rules.labels.field_label`), each
+        read under its parent (in the sheet of a list, the list: a test's name is not a person's), joined as the result page joins them."""
+        parents = (group or "", *self.path)
+        return " › ".join(field_label(p, "ja", parent) for parent, p in zip(parents, self.path, strict=False))
 
     def expected(self) -> str:
         """What a cell of this column must hold, in words (for error messages)."""
@@ -271,7 +193,7 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
     by_name = {}
     for sheet in sheets:
         ws = book.create_sheet(sheet.name)
-        ws.append([c.japanese for c in sheet.columns])
+        ws.append([c.japanese(sheet.group) for c in sheet.columns])
         ws.append([c.key for c in sheet.columns])
         ws.freeze_panes = "A3"
         for index, column in enumerate(sheet.columns, 1):
@@ -279,7 +201,7 @@ def write_workbook(dossiers: Iterable[dict[str, Any]], path: Path) -> None:
             ws.column_dimensions[letter].width = max(12, min(40, len(column.key) + 2))
             if column.choices:
                 check = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"', allow_blank=True)
-                check.error = f"{column.japanese}: {column.expected()}"
+                check.error = f"{column.japanese(sheet.group)}: {column.expected()}"
                 check.errorTitle = column.key
                 check.prompt = _prompt(column)
                 check.showInputMessage = True

@@ -14,8 +14,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import batch, workers
+from ..labels import term
 from ..locale import _, language
 from ..provenance import ResumeError
+from ..report import OUTCOMES
 from ..results import severity_label
 from ..sources import InputError
 from . import views
@@ -96,21 +98,7 @@ def batch_command(
 
                 def report(stats: batch.Stats) -> None:
                     rate = stats.records / max(time.monotonic() - started, 1e-9)
-                    o = stats.summary.outcome
-                    bar.update(
-                        task,
-                        description=_(
-                            "{records} records · {rate}/s · {blocked} blocked, {review} review, {clear} clear, {not_in_force} not in force · {errors} unreadable",
-                            records=f"{stats.records:,}",
-                            rate=f"{rate:,.0f}",
-                            blocked=f"{o['blocked']:,}",
-                            review=f"{o['review']:,}",
-                            clear=f"{o['clear']:,}",
-                            not_in_force=f"{o['not_in_force']:,}",
-                            errors=f"{stats.errors:,}",
-                        ),
-                        refresh=True,
-                    )
+                    bar.update(task, description=progress_words(stats, rate), refresh=True)
 
                 outcome = batch.run(engine, input_spec, out, jobs, as_of.date() if as_of else None, resume, report, deadline)
         else:
@@ -143,6 +131,16 @@ def batch_command(
         compared = run_diff(baseline, out, "table", sys.stderr, err_console)
         code = max(code, compared)
     raise SystemExit(code)
+
+
+def progress_words(stats: batch.Stats, rate: float) -> str:
+    """The progress line: records, rate and the outcomes so far, each outcome in the one vocabulary's words."""
+    lang = language()
+    counts = dict(stats.summary.outcome, unreadable=stats.errors)
+    outcomes = ("、" if lang == "ja" else ", ").join(
+        _("{count} {outcome}", count=f"{counts.get(code, 0):,}", outcome=term(code, lang, "outcome")) for code in OUTCOMES
+    )
+    return _("{records} records · {rate}/s · {outcomes}", records=f"{stats.records:,}", rate=f"{rate:,.0f}", outcomes=outcomes)
 
 
 def print_batch_summary(console: Console, outcome: batch.Outcome, seconds: float, out: Path) -> None:

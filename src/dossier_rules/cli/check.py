@@ -21,6 +21,7 @@ import orjson
 
 from .. import batch
 from ..engine import Engine
+from ..labels import label, term
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
 from ..sources import InputError, load_dossier, read_bytes, read_stream
@@ -207,10 +208,6 @@ def check(
     raise SystemExit(stats.exit_code(fail_on))
 
 
-SEVERITY_NAMES = {"block": N_("block"), "warn": N_("warn"), "info": N_("info")}
-KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
-
-
 def print_text(records: list[Record], summary: dict[str, Any], out: Console | None = None, explained: dict[int, Explanation] | None = None) -> None:
     """Reports and errors as text in the current language, never cut.
 
@@ -246,14 +243,17 @@ def text_lines(records: list[Record], summary: dict[str, Any], explained: dict[i
         if explanation is not None and explanation.named is not None:
             lines.extend(_named_trace(explanation))
     f = summary["findings"]
+    lang = language()
+    counts = ("、" if lang == "ja" else ", ").join(
+        _("{count} {severity}", count=f[severity], severity=term(severity, lang, "severity")) for severity in ("block", "warn", "info")
+    )
     line = _(
-        "{records} dossiers: {evaluated} screened, {errors} unreadable; findings: {block} block, {warn} warn, {info} info",
+        "{records} dossiers: {evaluated} screened, {errors} {unreadable}; findings: {counts}",
         records=summary["records"],
         evaluated=summary["evaluated"],
         errors=summary["errors"],
-        block=f["block"],
-        warn=f["warn"],
-        info=f["info"],
+        unreadable=term("unreadable", lang, "outcome"),
+        counts=counts,
     )
     lines.append((0, [(line, None)]))
     return lines
@@ -325,11 +325,13 @@ def _report_header(report: Record) -> list[Segment]:
     worst = max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__, default=None)
     mark, style = ("✓", "green") if worst is None else ("●", STYLE[worst])
     pack = next(p for p in report["packs"] if p["id"] == report["pack"])
-    counts = ", ".join(_("{count} {severity}", count=n, severity=_(SEVERITY_NAMES[s])) for s, n in report["counts"].items() if n) or _("no findings")
+    joiner = "、" if language() == "ja" else ", "
+    counts = joiner.join(_("{count} {severity}", count=n, severity=term(s, language(), "severity")) for s, n in report["counts"].items() if n)
+    counts = counts or term("clear", language(), "outcome")
     about = _(
         "{kind} {country} · {source} · pack {pack} {version} · as of {as_of} · {counts}",
-        kind=_(KIND_NAMES[report["kind"]]),
-        country=report["country"],
+        kind=term(report["kind"], language(), "dossier_kind"),
+        country=label(report["country"], "ja" if language() == "ja" else "en", "country"),
         source=report["source"] or "-",
         pack=pack["id"],
         version=pack["version"],
@@ -352,7 +354,7 @@ def _finding_lines(finding: Record) -> list[tuple[int, list[Segment]]]:
     lang = language()
     severity = finding["severity"]
     head: list[Segment] = [
-        (_(SEVERITY_NAMES[severity]) + (" ⇄" if finding["share"] else ""), STYLE[severity]),
+        (term(severity, language(), "severity") + (" ⇄" if finding["share"] else ""), STYLE[severity]),
         (f"  {finding['article']}  ", None),
         (finding["rule_id"], "dim"),
     ]

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from .. import backends, codegen, coverage, workers
 from ..errors import DossierError
+from ..labels import term
 from ..locale import N_, _, language
 from ..packs import PackSet, pack_files
 from ..results import severity_label
@@ -32,7 +33,6 @@ from .common import (
 )
 from .views import text_table
 
-KIND_NAMES = {"candidate": N_("candidate"), "broker": N_("broker")}
 CASE_NAMES = {"fire": N_("fires"), "pass": N_("does not fire")}
 """The two ways a rule's tests must exercise it (``packs test``)."""
 
@@ -111,7 +111,14 @@ def packs_show(pack_id: str, packs_dir: Path) -> None:
     pack = packset.packs.get(pack_id)
     specs = [(r.rule.spec, r.article) for r in pack.rules] if pack else [(r.spec, r.spec.article) for r in source.rules]
     body = [
-        [spec.id, article, _(KIND_NAMES[spec.applies_to]), severity_label(spec.severity), spec.share.act if spec.share else "", _in(spec.title)]
+        [
+            spec.id,
+            article,
+            term(spec.applies_to, language(), "dossier_kind"),
+            severity_label(spec.severity),
+            spec.share.act if spec.share else "",
+            _in(spec.title),
+        ]
         for spec, article in specs
     ]
     headers = (_("rule"), _("article"), _("applies to"), _("severity"), _("act shared"), _("title"))
@@ -347,7 +354,7 @@ def explain(rule_id: str, packs_dir: Path) -> None:
     out.print(
         _(
             "applies to: {kind}   severity: {severity}   share with partner: {share}",
-            kind=_(KIND_NAMES.get(rule["applies_to"], rule["applies_to"])),
+            kind=term(rule["applies_to"], language(), "dossier_kind"),
             severity=severity_label(rule["severity"]),
             share=share,
         ),

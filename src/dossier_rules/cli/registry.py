@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from ..errors import DossierError
-from ..locale import _
+from ..labels import label
+from ..locale import _, language
 from ..registries import REGISTRY_KINDS
 from ..services import catalog
 from ..services import registries as registry_service
@@ -116,7 +117,15 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
         return
     headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source"))
     body = [
-        [row["country"], row["kind"], str(row["entries"]), row["retrieved_on"], str(row["age_days"]), _("yes") if row["sample"] else "", row["source"]]
+        [
+            label(row["country"], "ja" if language() == "ja" else "en", "country"),
+            row["kind"],
+            str(row["entries"]),
+            row["retrieved_on"],
+            str(row["age_days"]),
+            _("yes") if row["sample"] else "",
+            row["source"],
+        ]
         for row in rows
     ]
     console().print(text_table(headers, body, ids=[1, 3]))

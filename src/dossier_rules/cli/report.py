@@ -22,7 +22,7 @@ import click
 import orjson
 
 from ..cells import guard_row
-from ..locale import _, language, translate
+from ..locale import _, language
 from ..private_files import private_text
 from ..report import OUTCOMES
 from ..results import Filter, Record, RunFacts, Summary, read_results, read_run
@@ -176,7 +176,7 @@ def write_text(records: Iterator[Record], chosen: Filter, fmt: str, chosen_views
             from . import workbook
 
             columns = workbook.DOSSIER_COLUMNS if view == "dossiers" else workbook.FINDING_COLUMNS
-            writer.writerow([translate(c, lang) for c in columns])
+            writer.writerow([views.header(c, c, lang) for c in columns])
             for record in selected:
                 found = [workbook.dossier_row(record, chosen, lang)] if view == "dossiers" else workbook.finding_rows(record, chosen, lang)
                 writer.writerows(guard_row(row) for row in found)

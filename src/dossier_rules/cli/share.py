@@ -13,7 +13,7 @@ import click
 from .. import sharing
 from ..errors import DossierError
 from ..formats import NOTICE_NAMES, notice_format
-from ..labels import label
+from ..labels import act_label, label, term
 from ..locale import N_, _, language
 from ..private_files import private_dir, write_private
 from ..services.notices import NoticeService, Reviewer, open_notices, reviewer_named
@@ -199,8 +199,22 @@ def share_list(states: tuple[str, ...], fmt: str, outbox: Path, **options: Any) 
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
         return
     headers = (_("notice id"), _("country"), _("act"), _("state"), _("dossiers"), _("findings"), _("created at"), _("approved by"))
-    body = [[str(r[k]) if r[k] is not None else "" for k in fields] for r in rows]
+    body = [[_listed(k, r[k]) for k in fields] for r in rows]
     console().print(text_table(headers, body, ids=[0, 6]))
+
+
+def _listed(key: str, value: Any) -> str:
+    """A cell of ``share list``: the country, act and state in words from the one vocabulary, the rest as stored."""
+    lang = language()
+    if value is None:
+        return ""
+    if key == "country":
+        return label(str(value), "ja" if lang == "ja" else "en", "country")
+    if key == "act":
+        return act_label(str(value), lang)
+    if key == "state":
+        return term(str(value), lang, "notice_state")
+    return str(value)
 
 
 @share.command("show")

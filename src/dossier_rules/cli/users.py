@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from ..locale import N_, _
+from ..labels import term
+from ..locale import _, language
 from .common import EXIT_INPUT, console
 from .serve import db_option, settings_db
 from .views import text_table
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ROLE_NAMES = {"screener": N_("screener"), "reviewer": N_("reviewer"), "admin": N_("admin")}
 """Roles of the service's accounts, as a person reads them."""
 
 
@@ -63,7 +63,7 @@ def users_add(username: str, role: str, display_name: str | None, lang: str, pas
     accounts = _accounts(db)
     password = _password(password_stdin)
     user = _run(lambda: accounts.add_user(username, password, role, display_name, lang))  # type: ignore[arg-type]  # click.Choice checked the role
-    click.echo(_("user {username} created ({role})", username=user.username, role=_(ROLE_NAMES.get(user.role, user.role))))
+    click.echo(_("user {username} created ({role})", username=user.username, role=term(user.role, language(), "user_role")))
 
 
 @users.command("list")
@@ -80,7 +80,7 @@ def users_list(fmt: str, db: str | None) -> None:
         return
     headers = (_("user name"), _("name"), _("role"), _("disabled"), _("language"), _("created at"))
     body = [
-        [(_("yes") if v else "") if isinstance(v, bool) else _(ROLE_NAMES.get(str(v), str(v))) if k == "role" else str(v) for k, v in row.items()]
+        [(_("yes") if v else "") if isinstance(v, bool) else term(str(v), language(), "user_role") if k == "role" else str(v) for k, v in row.items()]
         for row in rows
     ]
     console().print(text_table(headers, body, ids=[0]))

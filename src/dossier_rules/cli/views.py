@@ -4,7 +4,7 @@
 counts out, so the batch summary, ``report`` and its spreadsheet show the
 same columns under the same names. Cells are words, never codes: outcomes,
 severities, countries, roles and acts read as their labels
-(:mod:`dossier_rules.labels`, :func:`dossier_rules.results.outcome_label`),
+(the one vocabulary of :mod:`dossier_rules.labels`, which the pages use too),
 and dates are :class:`datetime.date` (an Excel date in a workbook).
 """
 
@@ -16,27 +16,26 @@ from typing import Any
 
 from rich.table import Table
 
-from ..labels import Lang, label
+from ..labels import Lang, act_label, label, term
 from ..locale import N_, translate
 from ..report import OUTCOMES
-from ..results import OTHER, OUTCOME_LABELS, SEVERITY_LABELS, VIEWS, Summary, outcome_label
+from ..results import OTHER, VIEWS, Summary
 
 __all__ = ["VIEWS", "headers", "rows", "table", "text_table", "title"]
 
 Row = list[Any]
 
 SEVERITIES = ("block", "warn", "info")
-SEVERITY_HEADERS = [SEVERITY_LABELS[s] for s in SEVERITIES]
-
-_COUNTS = [("findings", N_("findings")), ("dossiers", N_("dossiers")), *((s, SEVERITY_LABELS[s]) for s in SEVERITIES), ("shared", N_("to share"))]
+_COUNTS = [("findings", N_("findings")), ("dossiers", N_("dossiers")), *((s, s) for s in SEVERITIES), ("shared", N_("to share"))]
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
-    # view -> (key, English header; the catalog holds the Japanese)
+    # view -> (key, English header; the catalog holds the Japanese). An outcome's or a severity's column is headed
+    # by its code, which reads as the one vocabulary's label (:func:`header`).
     "outcome": [("outcome", N_("outcome")), ("dossiers", N_("dossiers"))],
     "country": [
         ("country", N_("country")),
         ("dossiers", N_("dossiers")),
-        *((o, OUTCOME_LABELS[o]) for o in OUTCOMES),
+        *((o, o) for o in OUTCOMES),
         ("findings", N_("findings")),
     ],
     "article": [("article", N_("article")), *_COUNTS, ("countries", N_("countries"))],
@@ -56,7 +55,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("partner_reports", N_("partner's 4(1) reports")),
     ],
 }
-"""Columns of each view: the key in the data and the English header."""
+"""Columns of each view: the key in the data and the English header (or the code of a term)."""
 
 TITLES = {
     "outcome": N_("by outcome"),
@@ -70,8 +69,17 @@ UNIDENTIFIED = N_("(not identified)")
 """The intermediary view's row for findings about a party the dossier names neither by id nor by name."""
 
 
+TERM_COLUMNS = frozenset((*OUTCOMES, *SEVERITIES))
+"""Columns headed by an outcome or a severity: their header is its label in :data:`dossier_rules.labels.TERMS`."""
+
+
+def header(key: str, en: str, lang: str) -> str:
+    """A column's header in ``lang``: a term's label for an outcome or a severity, else the catalog's words."""
+    return term(key, lang) if key in TERM_COLUMNS else translate(en, lang)
+
+
 def headers(view: str, lang: str) -> list[str]:
-    return [translate(en, lang) for _, en in COLUMNS[view]]
+    return [header(key, en, lang) for key, en in COLUMNS[view]]
 
 
 def title(view: str, lang: str) -> str:
@@ -88,17 +96,6 @@ def labels(codes: Iterable[str], lang: str, enum: str) -> str:
     return ", ".join(label(code, _lang(lang), enum) for code in codes)
 
 
-REPORTED_ACTS = {"revocation": N_("revocation: active after its accreditation was revoked")}
-"""Acts a finding shares or reports that are no complaint act of the dossier model (:data:`dossier_rules.labels.ENUMS`)."""
-
-
-def act_label(act: str, lang: str) -> str:
-    """An act of a finding in words: 4(1)(a)-(e), test fraud, or a revoked agency still active."""
-    if act in REPORTED_ACTS:
-        return translate(REPORTED_ACTS[act], lang)
-    return label(act, _lang(lang), "complaint_act")
-
-
 def _lang(lang: str) -> Lang:
     return "ja" if lang == "ja" else "en"
 
@@ -108,7 +105,7 @@ def rows(summary: Summary, view: str, lang: str = "en") -> Iterator[Row]:
     data = summary.view_json(view)
     if view == "outcome":
         for state in OUTCOMES:
-            yield [outcome_label(state, lang), data[state]]
+            yield [term(state, lang, "outcome"), data[state]]
         return
     for key, group in data.items():
         flat = {view: _other(key, lang), **group, "countries": labels(group.get("countries", ()), lang, "country")}

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..cells import guard
-from ..labels import label
+from ..labels import label, pointer_label, term
 from ..locale import N_, translate
 from ..packs import show_value
 from ..private_files import private_output
-from ..results import Filter, Record, RunFacts, Summary, outcome_label, severity_label
+from ..results import Filter, Record, RunFacts, Summary
 from . import views
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ DOSSIER_COLUMNS = [
     N_("outcome"),
     N_("submitted"),
     N_("sector"),
-    *views.SEVERITY_HEADERS,
+    *views.SEVERITIES,
     N_("rules"),
     N_("articles"),
     N_("intermediaries"),
@@ -246,7 +246,7 @@ A regular expression counts them in C; :func:`unicodedata.east_asian_width` per 
 
 def dossier_row(record: Record, chosen: Filter, lang: str) -> list[Any]:
     """One row of the per-dossier view: the selected findings' counts, rules, articles and parties."""
-    state = outcome_label(record.get("outcome") or "unreadable", lang)
+    state = term(record.get("outcome") or "unreadable", lang, "outcome")
     if "errors" in record:
         return [None, None, None, state, None, None, None, None, None, None, None, None, record["source"]]
     found = chosen.findings(record)
@@ -275,12 +275,12 @@ def finding_rows(record: Record, chosen: Filter, lang: str) -> Iterator[list[Any
         record["dossier_id"],
         views.country_label(record["country"], lang),
         label(record["kind"], _lang(lang), "kind"),
-        outcome_label(record.get("outcome") or "unreadable", lang),
+        term(record.get("outcome") or "unreadable", lang, "outcome"),
     ]
     for finding in chosen.findings(record):
         yield [
             *common,
-            severity_label(finding["severity"], lang),
+            term(finding["severity"], lang, "severity"),
             translate("yes" if finding["share"] else "no", lang),
             finding["article"],
             _in(finding.get("title"), lang),
@@ -313,11 +313,9 @@ def evidence_words(evidence: dict[str, Any], lang: str) -> str:
     """The values that made a rule fire, as field names and values in words (「業務の実態 › 保証金を徴収している: はい」), one per line."""
     lines = []
     for pointer, value in evidence.items():
-        parts = [p for p in str(pointer).split("/") if p]
-        names = [str(int(p) + 1) if p.isdigit() else translate(p.replace("_", " "), lang) for p in parts]
-        field = next((p for p in reversed(parts) if not p.isdigit()), "")
+        field = next((p for p in reversed(str(pointer).split("/")) if p and not p.isdigit()), "")
         enum = ENUM_OF_FIELD.get(field, field)
-        lines.append(f"{' › '.join(names)}: {show_value(value, _lang(lang), enum)}")
+        lines.append(f"{pointer_label(str(pointer), lang)}: {show_value(value, _lang(lang), enum)}")
     return "\n".join(lines)
 
 
@@ -337,7 +335,7 @@ def write_xlsx(records: Iterator[Record], facts: RunFacts, chosen: Filter, chose
     for view in chosen_views:
         if view in SHEETS:
             columns = DOSSIER_COLUMNS if view == "dossiers" else FINDING_COLUMNS
-            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [translate(c, lang) for c in columns])
+            sheets[view] = Sheet(book, translate(SHEETS[view], lang), [views.header(c, c, lang) for c in columns])
         else:
             sheets[view] = Sheet(book, views.title(view, lang), views.headers(view, lang))
     summary = Summary(chosen)
@@ -402,8 +400,15 @@ def write_provenance(book: Workbook, facts: RunFacts, chosen: Filter, lang: str,
     sheet.append([t(N_("registry")), t(N_("retrieved on")), t(N_("entries")), t(N_("fictional sample data")), "sha256"])
     for key, used in facts.registries.items():
         sample = t("yes" if used.get("sample") else "no") if used.get("sha256") else t(N_("not loaded"))
-        sheet.append([key, views.as_date(used.get("retrieved_on")), used.get("entries"), sample, used.get("sha256")])
+        sheet.append([registry_words(key, lang), views.as_date(used.get("retrieved_on")), used.get("entries"), sample, used.get("sha256")])
     sheet.close()
+
+
+def registry_words(key: str, lang: str) -> str:
+    """A registry of a run (``KG accredited-agencies``) in words: キルギスの認定送出機関一覧, Kyrgyzstan: accredited sending agencies."""
+    country, _, kind = key.partition(" ")
+    place, name = views.country_label(country, lang) or country, term(kind, lang, "registry")
+    return f"{place}の{name}" if lang == "ja" else f"{place}: {name}"
 
 
 def _fmt(text: str, **params: Any) -> str:
@@ -458,9 +463,9 @@ def _filter_value(name: str, value: str, lang: str) -> str:
     if name == "countries":
         return views.country_label(value, lang) or value
     if name == "outcomes":
-        return outcome_label(value, lang)
+        return term(value, lang, "outcome")
     if name == "severities":
-        return severity_label(value, lang)
+        return term(value, lang, "severity")
     if name in ("kinds", "sectors"):
         return label(value, _lang(lang), name[:-1])
     return value

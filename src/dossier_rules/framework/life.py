@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import DossierError
+from ..labels import TERMS
 from ..model import parse_date
 
 LifeState = Literal["draft", "approved", "sent", "answered", "closed", "withdrawn"]
@@ -72,15 +73,9 @@ def effective_state(outbox_state: str, life: dict[str, Any] | None) -> LifeState
     return "sent" if outbox_state == "exported" else "draft" if outbox_state == "draft" else "approved"
 
 
-STATE_WORDS: dict[str, dict[str, str]] = {
-    "draft": {"en": "draft", "ja": "案（未承認）"},
-    "approved": {"en": "approved", "ja": "承認済み"},
-    "sent": {"en": "sent", "ja": "送付済み"},
-    "answered": {"en": "answered", "ja": "回答受領"},
-    "closed": {"en": "closed", "ja": "完了"},
-    "withdrawn": {"en": "withdrawn", "ja": "取下げ"},
-}
-"""The states in the words of each language, for messages (the catalog holds the sentences around them)."""
+STATE_WORDS: dict[str, dict[str, str]] = {state: {"ja": ja, "en": en} for state, (ja, en) in TERMS["exchange_state"].items()}
+"""The states in the words of each language, for messages (the catalog holds the sentences around them), from the
+one vocabulary (:data:`dossier_rules.labels.TERMS`)."""
 
 
 STEP_STATE = {"created": "draft", "approved": "approved", "exported": "sent", "send": "sent", "answer": "answered", "close": "closed", "withdraw": "withdrawn"}

@@ -73,8 +73,8 @@ class Control:
 
 
 def field_label(key: str) -> str:
-    """The label of a field: its name in words, through the catalog (``date_of_birth`` -> 生年月日)."""
-    return translate(key.replace("_", " "))
+    """The label of a field: its name in words (:func:`dossier_rules.labels.field_label`)."""
+    return labels.field_label(key)
 
 
 def value_label(value: str, choices: typing.Iterable[str] = ()) -> str:

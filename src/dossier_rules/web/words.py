@@ -205,27 +205,15 @@ def _colon() -> str:
     return "：" if language() == "ja" else ": "
 
 
-IN_CONTEXT = {("tests", "name"): N_("name of the test"), ("identity", "name"): N_("full name"), ("dependents", "name"): N_("full name")}
-"""Field names that read differently under one parent (a test's name is not a person's)."""
-
-
 def field_words(key: str, parent: str = "") -> str:
-    """A field's name in words, through the catalog (``date_of_birth`` -> 生年月日); English starts with a capital."""
-    words = translate(IN_CONTEXT.get((parent, key), key.replace("_", " ")))
+    """A field's name in words (:func:`dossier_rules.labels.field_label`); English starts with a capital."""
+    words = labels.field_label(key, None, parent)
     return words[:1].upper() + words[1:]
 
 
 def pointer_words(pointer: str) -> str:
-    """A JSON pointer in words: ``/fees/0/amount`` -> 「費用 1 › 金額」."""
-    words: list[str] = []
-    parent = ""
-    for step in pointer.strip("/").split("/"):
-        if step.isdigit() and words:
-            words[-1] += f" {int(step) + 1}"
-        elif step:
-            words.append(field_words(step, parent))
-            parent = step
-    return " › ".join(words)
+    """A JSON pointer in words: ``/fees/0/amount`` -> 「手数料等の費用 1 › 金額」 (English names start with a capital)."""
+    return " › ".join(part[:1].upper() + part[1:] for part in labels.pointer_label(pointer, None).split(" › "))
 
 
 def evidence_words(kind: str, evidence: dict[str, Any]) -> list[tuple[str, str, str]]:

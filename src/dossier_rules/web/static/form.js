@@ -40,7 +40,10 @@
     var row = button.closest("fieldset.row");
     if (!row) { return false; }
     var next = row.nextElementSibling && row.nextElementSibling.querySelector("input:not([type=hidden]), select, button");
+    var rows = row.closest("fieldset.rows");
     row.remove();
+    /* the last row gone, the focus goes to the group's add button rather than nowhere (the top of the page) */
+    if (!next && rows) { next = rows.querySelector(":scope > button[name=add]"); }
     if (next) { next.focus(); }
     refreshParties();
     return true;
@@ -76,4 +79,25 @@
   document.addEventListener("change", function (event) {
     if (event.target instanceof Element && event.target.hasAttribute("data-party-name")) { refreshParties(); }
   });
+
+  /* A long list of check boxes (the languages: about 180) is one stop for Tab, not 180: the arrow keys, Home and End
+     move within it and Space ticks, as in a list box (a roving tabindex). Without the script every box is a stop. */
+  var MOVES = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+  function rove(group) {
+    var boxes = Array.prototype.slice.call(group.querySelectorAll("input[type=checkbox]"));
+    if (boxes.length < 2) { return; }
+    var current = boxes.filter(function (box) { return box.checked; })[0] || boxes[0];
+    boxes.forEach(function (box) { box.tabIndex = box === current ? 0 : -1; });
+    group.addEventListener("keydown", function (event) {
+      var at = boxes.indexOf(event.target);
+      if (at < 0) { return; }
+      var to = event.key === "Home" ? 0 : event.key === "End" ? boxes.length - 1 : MOVES[event.key] === undefined ? -1 : at + MOVES[event.key];
+      if (to < 0 || to >= boxes.length) { return; }
+      event.preventDefault();
+      boxes[at].tabIndex = -1;
+      boxes[to].tabIndex = 0;
+      boxes[to].focus();
+    });
+  }
+  document.querySelectorAll(".multi .choices").forEach(rove);
 })();
