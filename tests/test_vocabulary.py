@@ -100,7 +100,11 @@ def test_the_result_pages_banner_opens_with_the_outcome_as_the_vocabulary_words_
 
 def test_the_catalog_words_no_code_of_the_vocabulary_on_its_own() -> None:
     """A message id that is a code or the English of a term must read as the term does (else it is a second table)."""
-    catalog = {m.id: m.string for m in read_catalog("ja") if isinstance(m.id, str) and m.id}
+    # a dossier field's name is the field vocabulary's (labels.field_label), not a term: "accreditation" the field
+    # (認定) is not "accreditation" the communication received (認定の通知)
+    catalog = {
+        m.id: m.string for m in read_catalog("ja") if isinstance(m.id, str) and m.id and not any("dossier model" in str(where) for where, _line in m.locations)
+    }
     clashes = []
     for table in TERMS.values():
         for code, (ja, en) in table.items():
