@@ -180,14 +180,6 @@ TERMS: dict[str, dict[str, Label]] = {
         "inquiry": ("日本からの照会", "inquiry from Japan"),
     },
     "user_role": {"screener": ("審査担当者", "screener"), "reviewer": ("確認者", "reviewer"), "admin": ("システム管理者", "admin")},
-    "exchange_state": {
-        "draft": ("案（未承認）", "draft"),
-        "approved": ("承認済み", "approved"),
-        "sent": ("送付済み", "sent"),
-        "answered": ("回答受領", "answered"),
-        "closed": ("完了", "closed"),
-        "withdrawn": ("取下げ", "withdrawn"),
-    },
     "act": {"revocation": ("認定取消し後の活動（通報）", "active after its accreditation was revoked (reported)")},
     "registry": {
         "accredited-agencies": ("認定送出機関一覧", "accredited sending agencies"),

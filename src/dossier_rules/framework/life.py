@@ -73,7 +73,7 @@ def effective_state(outbox_state: str, life: dict[str, Any] | None) -> LifeState
     return "sent" if outbox_state == "exported" else "draft" if outbox_state == "draft" else "approved"
 
 
-STATE_WORDS: dict[str, dict[str, str]] = {state: {"ja": ja, "en": en} for state, (ja, en) in TERMS["exchange_state"].items()}
+STATE_WORDS: dict[str, dict[str, str]] = {state: {"ja": ja, "en": en} for state, (ja, en) in TERMS["notice_state"].items() if state != "exported"}
 """The states in the words of each language, for messages (the catalog holds the sentences around them), from the
 one vocabulary (:data:`dossier_rules.labels.TERMS`)."""
 
