@@ -5,7 +5,7 @@ review diff shows what changed in the rules, not in the typing. The
 canonical layout is the one the shipped packs were written in, made exact:
 
 - **Key order**: the keys of every part of the format (``pack``, ``moc``, a
-  rule, a test case, ...) in the order :mod:`dossier_rules.packs` declares
+  rule, a test case, ...) in the order :mod:`dossier_rules.packs.format` declares
   them (``id``, ``title``, ``article`` ... ``tests`` for a rule). Keys a pack
   names itself (provisions, wording, country fields, conditions, test
   dossiers) keep the author's order, which carries meaning (country fields
@@ -47,7 +47,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .locale import _
-from .packs import PackFile
+from .packs.format import PackFile
 from .sources import InputError, Problem, load_yaml
 
 
