@@ -25,9 +25,10 @@ from .conditions import ROOT, Env, as_date
 from .locale import N_, translate
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
+from .problems import InputError, Problem
 from .registries import REPORTS, Registries, RegistryView, keeper
 from .report import REPORT_VERSION, Report, outcome, registry_used
-from .sources import Data, InputError, Problem
+from .sources import Data
 
 AnyDossier = CandidateDossier | BrokerDossier
 

@@ -27,7 +27,7 @@ canonical layout is the one the shipped packs were written in, made exact:
   that would land between a list item's dash and its first key goes before
   the dash.
 
-Reading goes through :func:`dossier_rules.sources.load_yaml` first, so a file
+Reading goes through :func:`dossier_rules.located_yaml.load_yaml` first, so a file
 fmt refuses (YAML errors, duplicate keys, alias bombs, too large) is refused
 with the same file and line as ``packs lint`` gives.
 """
@@ -47,8 +47,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .locale import _
+from .located_yaml import load_yaml
 from .packs.format import PackFile
-from .sources import InputError, Problem, load_yaml
+from .problems import InputError, Problem
 
 
 @dataclass(frozen=True)

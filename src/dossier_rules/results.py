@@ -35,9 +35,9 @@ from typing import Any, BinaryIO
 import orjson
 
 from .locale import N_, _, translate
+from .problems import InputError, Problem
 from .registries import comparable_name
 from .report import OUTCOMES, outcome, registry_used
-from .sources import InputError, Problem
 
 Record = dict[str, Any]
 

@@ -51,9 +51,10 @@ from .errors import DossierError
 from .formats import NoticeFormat
 from .labels import Lang, label
 from .packs import Act, Localized, PackSet
+from .problems import InputError, Problem
 from .report import Finding, Report
 from .results import complete, intermediary_key, is_header, is_result
-from .sources import MAX_DOSSIER_BYTES, InputError, Problem, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
+from .sources import MAX_DOSSIER_BYTES, load_dossier, open_input, problems_from_validation, read_stream, without_nulls
 from .storage import notices as rows
 
 State = Literal["draft", "approved", "exported"]

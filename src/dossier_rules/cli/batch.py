@@ -15,9 +15,9 @@ from rich.table import Table
 
 from .. import batch, workers
 from ..locale import _, language
+from ..problems import InputError
 from ..provenance import ResumeError
 from ..results import severity_label
-from ..sources import InputError
 from . import views
 from .common import (
     EXIT_INPUT,

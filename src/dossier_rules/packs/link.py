@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..locale import _
-from ..sources import Problem, line_of
+from ..located_yaml import line_of
+from ..problems import Problem
 from .format import RuleSpec
 from .pack import Pack, PackSource, ResolvedRule, merged_provisions, resolve_article
 from .templates import PLACEHOLDER, effect_sentences

@@ -4,7 +4,7 @@ Loading goes: read YAML safely with line numbers -> validate against
 ``schemas/pack.schema.json`` -> compile every rule against the dossier schema
 (:mod:`.templates` for its messages) -> link each concrete pack's ``extends``
 (:mod:`.link`). Every problem found is raised together as one
-:class:`~dossier_rules.sources.InputError`. ``merge_patch`` (RFC 7386) is how a
+:class:`~dossier_rules.problems.InputError`. ``merge_patch`` (RFC 7386) is how a
 rule's test case patches its pack's ``test_base``.
 """
 
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from .. import conditions as cond
 from ..labels import declared_enum, is_currency
 from ..locale import _
+from ..located_yaml import line_of, load_yaml
 from ..model import KINDS, Party
-from ..sources import InputError, Problem, line_of, load_yaml
+from ..problems import InputError, Problem
 
 if TYPE_CHECKING:
     import jsonschema

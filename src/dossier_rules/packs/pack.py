@@ -17,8 +17,8 @@ from .. import conditions as cond
 from .. import input_errors
 from ..labels import declare, declare_currency, declared_enum, label
 from ..locale import _, language
+from ..problems import InputError, Problem
 from ..registries import Entry, keeper
-from ..sources import InputError, Problem
 from .format import ArticleEntry, DeclaredField, Lang, Localized, Moc, PackFile, PackMeta, RuleSpec
 from .templates import PLACEHOLDER, Template
 

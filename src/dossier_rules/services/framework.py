@@ -43,8 +43,8 @@ from ..errors import DossierError
 from ..framework import consultation, inbox, japan, life
 from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
+from ..problems import InputError
 from ..registries import CSV_COLUMNS, REPORTS, Entry, Registries, Registry, registry_file, restore_registry
-from ..sources import InputError
 from ..storage import framework as rows
 from . import screening_log
 from .notices import NoticeService, Reviewer

@@ -27,8 +27,8 @@ from ..formats import NoticeFormat
 from ..framework import life
 from ..locale import N_, translate
 from ..packs import PackSet
+from ..problems import Problem
 from ..report import Report
-from ..sources import Problem
 from ..storage import Database, is_service_database, now_iso
 from ..storage import framework as life_rows
 from ..storage import notices as rows
