@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import sharing
-from ..engine import pack_status
 from ..errors import DossierError
 from ..formats import NoticeFormat
 from ..framework import life
@@ -29,6 +28,7 @@ from ..locale import N_, translate
 from ..packs import PackSet
 from ..problems import Problem
 from ..report import Report
+from ..status import pack_status
 from ..storage import Database, is_service_database, now_iso
 from ..storage import framework as life_rows
 from ..storage import notices as rows

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from .. import redaction, storage
-from ..engine import pack_status
 from ..errors import DossierError
 from ..packs import PackSet
 from ..problems import Problem
 from ..report import Finding, Report
 from ..results import intermediary_key
+from ..status import pack_status
 from ..storage import notices as rows
 from .compose import finding_key, group_key, identity_of, notice_header, notice_id, provenance_problem, withheld_message
 from .model import Notice, NoticeDossier, NoticeFinding
