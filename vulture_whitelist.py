@@ -25,11 +25,11 @@ _.preserve_quotes, _.allow_unicode, _.brace_single_entry_mapping_in_flow_sequenc
  sending_agency, held_property, contract_clauses, incidents, documents, dependents, receiving_organisation_id,
  support_organisation_id, published, breakdown_shown, holds_passports, takes_deposits, penalty_contracts,
  substantiated, based_in, fee_schedule, practices, complaints)
-# packs.py, registries.py (the pack and registry formats)
+# packs/format.py, registries.py (the pack and registry formats)
 (end_rule, instrument, registry_version)
 # report.py (reports and the run header of a batch output)
 (not_provided, report_version, record_type, format_version, packset_sha256, registries_sha256)
 # server/contract.py (the API's response bodies)
 (screened_by, log_hash, dossier_sha256, rescreen_of, warn, unchanged, old_inputs, new_inputs, defined_in, cites)
-# sharing.py, framework/inbox.py (notices, and letters received from a partner)
+# sharing/model.py, framework/inbox.py (notices, and letters received from a partner)
 (contact_point, notice_version, sender, recipient, communication_version)

@@ -229,7 +229,8 @@ import gc, itertools, sys, time, orjson
 from dossier_rules.batch import LEFT_TO_HEADER, Stats, read_input, record_digest
 from dossier_rules.cli import default_packs_dir, make_engine as _engine
 from dossier_rules.provenance import InputTally
-from dossier_rules.sources import InputError, check_dossier_data, duplicate_key
+from dossier_rules.problems import InputError
+from dossier_rules.sources import check_dossier_data, duplicate_key
 
 n = int(sys.argv[2])
 engine = _engine(default_packs_dir(), None, 180)

@@ -23,10 +23,10 @@ from dossier_rules import brief_document, sharing
 from dossier_rules.results import Filter
 from dossier_rules.server.app import load_engine
 from dossier_rules.server.metrics import Metrics
-from dossier_rules.server.screenings import Screenings
 from dossier_rules.server.settings import Settings
 from dossier_rules.services import briefs
 from dossier_rules.services.notices import NoticeService
+from dossier_rules.services.screening_store import Screenings
 from dossier_rules.storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dossier_rules.server.db import Database
 
-from dossier_rules.server import screening_log
+from dossier_rules.services import screening_log
 from dossier_rules.transparency.checkpoints import SigningKey
 
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 from bench import generate  # noqa: E402 - beside this script, importable once the path above is set
 
-from dossier_rules.server.accounts import Accounts  # noqa: E402
+from dossier_rules.services.accounts import Accounts  # noqa: E402
 from dossier_rules.storage import Database  # noqa: E402
 
 

@@ -25,7 +25,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)
 CASE = """
 import json, sys, time, tracemalloc
 from pathlib import Path
-from dossier_rules.sources import InputError
+from dossier_rules.problems import InputError
 from dossier_rules.spreadsheets import read_workbook
 tracemalloc.start()
 start = time.process_time()

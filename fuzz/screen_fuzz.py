@@ -39,8 +39,9 @@ import orjson
 from dossier_rules import batch
 from dossier_rules.engine import Engine
 from dossier_rules.packs import load_packs
+from dossier_rules.problems import InputError
 from dossier_rules.registries import Entry, load_registries, parse_csv
-from dossier_rules.sources import MAX_DOSSIER_BYTES, InputError, duplicate_key
+from dossier_rules.sources import MAX_DOSSIER_BYTES, duplicate_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "samples").glob("*.json"))

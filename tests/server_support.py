@@ -16,8 +16,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from dossier_rules.server import Settings, create_app
-from dossier_rules.server.accounts import Accounts
 from dossier_rules.server.app import load_engine
+from dossier_rules.services.accounts import Accounts
 from dossier_rules.storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,21 +16,15 @@ from click.testing import CliRunner
 
 from dossier_rules import errors
 from dossier_rules.cli import main
-from dossier_rules.server import screening_log
 from dossier_rules.server.errors import STATUS_BY_CODE
 from dossier_rules.services import registries as registry_service
+from dossier_rules.services import screening_log
 from dossier_rules.web import router as pages
 
 from .server_support import PASSWORD, ROOT, Service, make_service
 
 PACKAGE = ROOT / "src" / "dossier_rules"
 INTERFACES = ("cli", "server", "web")
-STORAGE = {
-    # the stores the services use (their SQL is in dossier_rules.storage)
-    "dossier_rules.server.accounts",
-    "dossier_rules.server.screenings",
-    "dossier_rules.server.screening_log",
-}
 ALLOWED = {
     # `serve` starts the service: the one command that needs the server itself
     ("cli/serve.py", "dossier_rules.server"),
@@ -81,9 +75,7 @@ def violations(relative: str, source: str) -> list[str]:
             dunder = name.startswith("__") and name.endswith("__")
             if name.startswith("_") and name != "_" and not dunder and not target.startswith(f"dossier_rules.{own}"):
                 found.append(f"{relative}: private name {name} of {target}")
-        if names and all(f"{target}.{name}" in STORAGE for name in names):
-            continue  # ``from ..server import screening_log``: a storage module by its package
-        if other not in INTERFACES or other == own or target in STORAGE or (relative, target) in ALLOWED:
+        if other not in INTERFACES or other == own or (relative, target) in ALLOWED:
             continue
         if own == "web" and target == "dossier_rules.server" and set(names) <= server_public:
             continue  # the pages mount on the service through its public names (sign-in, roles, CSRF)
@@ -113,6 +105,32 @@ def test_the_import_walk_catches_what_the_pages_used_to_do() -> None:
     assert violations("server/app.py", "from ..cli.common import default_packs_dir\n")
     assert violations("cli/users.py", "from ..server.settings import Settings\n")
     assert not violations("cli/users.py", "from ..services.accounts import open_accounts\nfrom ..locale import _\n")
+
+
+def interface_imports(relative: str, source: str) -> list[str]:
+    """Imports of an interface (``cli``, ``server``, ``web``) in one module of the application layer."""
+    module = "dossier_rules." + relative.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+    found = []
+    for target, names in imports(source, module, relative.endswith("__init__.py")):
+        parts = target.split(".")
+        if parts[0] == "dossier_rules" and len(parts) > 1 and parts[1] in INTERFACES:
+            found.append(f"{relative}: imports {target} {names or ''}".rstrip())
+    return found
+
+
+def test_the_application_layer_never_imports_an_interface() -> None:
+    found = [
+        v for path in sorted((PACKAGE / "services").rglob("*.py")) for v in interface_imports(str(path.relative_to(PACKAGE)), path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+def test_the_application_layer_check_catches_a_store_in_the_server() -> None:
+    assert interface_imports("services/notices.py", "from ..server import screening_log\n")
+    assert interface_imports("services/screening.py", "def f():\n    from ..server.screenings import Screenings\n")
+    assert interface_imports("services/__init__.py", "from ..web import router\n")
+    assert interface_imports("services/accounts.py", "import dossier_rules.cli.users\n")
+    assert not interface_imports("services/notices.py", "from . import screening_log\nfrom ..storage import Database\n")
 
 
 def sql_in(source: str) -> list[str]:

@@ -18,9 +18,10 @@ import pytest
 
 from dossier_rules import codegen, rete, workers
 from dossier_rules import conditions as cond
+from dossier_rules.located_yaml import load_yaml
 from dossier_rules.model import BrokerDossier, CandidateDossier
 from dossier_rules.registries import Entry, LoadedRegistry, Registries, Registry, index_entries, keeper
-from dossier_rules.sources import check_dossier_data, load_yaml
+from dossier_rules.sources import check_dossier_data
 
 TABLE = Path(__file__).parent / "conformance" / "conditions.yaml"
 CONVERSE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "in": "not_in", "not_in": "in"}

@@ -11,7 +11,7 @@ import yaml
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import load_packs
-from dossier_rules.sources import InputError
+from dossier_rules.problems import InputError
 
 from .conftest import MINI_PACK, RULES, candidate, sample, write_pack
 

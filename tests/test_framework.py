@@ -18,8 +18,8 @@ from dossier_rules.errors import DossierError
 from dossier_rules.framework import life
 from dossier_rules.packs import PackSet
 from dossier_rules.registries import Registry
-from dossier_rules.server import screening_log
 from dossier_rules.services import framework as inbox_service
+from dossier_rules.services import screening_log
 from dossier_rules.services.notices import NoticeService, Reviewer
 from dossier_rules.sharing import Outbox
 from dossier_rules.storage import framework as life_rows

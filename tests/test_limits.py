@@ -18,7 +18,8 @@ from dossier_rules import input_errors
 from dossier_rules.cli import main
 from dossier_rules.model import MAX_LIST_ITEMS
 from dossier_rules.packs import load_packs
-from dossier_rules.sources import MAX_PROBLEMS, MAX_QUOTED, InputError, duplicate_key, load_dossier, read_bytes
+from dossier_rules.problems import MAX_PROBLEMS, InputError
+from dossier_rules.sources import MAX_QUOTED, duplicate_key, load_dossier, read_bytes
 
 from .conftest import MINI_PACK, SAMPLES, write_pack
 from .test_robustness import results_in

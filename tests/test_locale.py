@@ -18,7 +18,8 @@ from dossier_rules.cli import main
 from dossier_rules.cli.check import print_text, screen_files, summary, text_lines, write_plain
 from dossier_rules.cli.common import make_engine
 from dossier_rules.locale.catalog import read_catalog, required
-from dossier_rules.sources import InputError, Problem, load_dossier
+from dossier_rules.problems import InputError, Problem
+from dossier_rules.sources import load_dossier
 
 from .conftest import RULES, SAMPLES
 

@@ -15,7 +15,8 @@ from dossier_rules import schemas
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
 from dossier_rules.packs import PackSet
-from dossier_rules.sources import InputError, check_dossier_data, load_dossier, parse_dossier, read_dossier
+from dossier_rules.problems import InputError
+from dossier_rules.sources import check_dossier_data, load_dossier, parse_dossier, read_dossier
 
 from .conftest import ROOT, SAMPLES, candidate
 

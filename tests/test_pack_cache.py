@@ -17,8 +17,9 @@ from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import KINDS
 from dossier_rules.packs import PackSet, load_packs
+from dossier_rules.problems import InputError
 from dossier_rules.registries import Registries
-from dossier_rules.sources import InputError, load_dossier
+from dossier_rules.sources import load_dossier
 
 from .conftest import MINI_PACK, RULES, SAMPLES, write_pack
 

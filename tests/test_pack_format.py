@@ -11,9 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from dossier_rules.cli import main
+from dossier_rules.located_yaml import load_yaml
 from dossier_rules.pack_format import canonical, format_file
 from dossier_rules.packs import pack_files
-from dossier_rules.sources import InputError, load_yaml
+from dossier_rules.problems import InputError
 
 from .conftest import MINI_PACK, RULES, write_pack
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dossier_rules.packs import PackSet, load_pack_file, load_packs, merge_patch
-from dossier_rules.sources import InputError, Problem
+from dossier_rules.problems import InputError, Problem
 from dossier_rules.testing import lint
 
 from .conftest import MINI_PACK, RULES, write_pack

@@ -15,6 +15,7 @@ from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import DOSSIER_ADAPTER, CandidateDossier
 from dossier_rules.packs import PackSet
+from dossier_rules.problems import InputError
 from dossier_rules.registries import (
     Entry,
     Registries,
@@ -26,7 +27,6 @@ from dossier_rules.registries import (
     registry_file,
     write_registry,
 )
-from dossier_rules.sources import InputError
 
 from .conftest import RULES, SAMPLES, candidate, sample
 

@@ -12,9 +12,9 @@ import pytest
 from dossier_rules import results
 from dossier_rules.batch import error_record
 from dossier_rules.engine import Engine
+from dossier_rules.problems import InputError, Problem
 from dossier_rules.report import outcome
 from dossier_rules.results import OTHER, Filter, Summary, read_results, summarise
-from dossier_rules.sources import InputError, Problem
 
 from .conftest import sample
 

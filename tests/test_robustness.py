@@ -19,8 +19,9 @@ from dossier_rules import conditions as cond
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
 from dossier_rules.model import ISO_DATE_PATTERN, CandidateDossier, parse_date
+from dossier_rules.problems import InputError
 from dossier_rules.rete import fact_value
-from dossier_rules.sources import InputError, load_dossier
+from dossier_rules.sources import load_dossier
 
 from .conftest import SAMPLES, candidate
 

@@ -18,7 +18,7 @@ import httpx
 import orjson
 import uvicorn
 
-from dossier_rules.server import screening_log
+from dossier_rules.services import screening_log
 
 from .server_support import ROOT, Service, make_service
 

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dossier_rules.cli import main
-from dossier_rules.server import screening_log
+from dossier_rules.services import screening_log
 from dossier_rules.storage import Database
 from dossier_rules.transparency import keyfile, merkle
 from dossier_rules.transparency.checkpoints import SigningKey, open_checkpoint

@@ -9,7 +9,7 @@ import orjson
 from click.testing import CliRunner
 
 from dossier_rules.cli import main
-from dossier_rules.server import screening_log
+from dossier_rules.services import screening_log
 
 from .server_support import ROOT, Service, make_service
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dossier_rules.server.accounts import ROLE_RANK
+from dossier_rules.services.accounts import ROLE_RANK
 
 from .server_support import PASSWORD, ROOT, Service, make_service
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dossier_rules import batch
 from dossier_rules.cli import main
 from dossier_rules.report import checks_made
-from dossier_rules.server import screening_log
+from dossier_rules.services import screening_log
 
 from .server_support import ROOT, Service, make_service
 
@@ -286,6 +286,6 @@ def test_an_admin_imports_a_registry_and_screening_uses_it_at_once(tmp_path: Pat
 
 
 def inputs_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    from dossier_rules.server.screenings import inputs_of
+    from dossier_rules.services.screening_store import inputs_of
 
     return inputs_of(old) != inputs_of(new)

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from dossier_rules.cli import main
-from dossier_rules.server import screening_log
-from dossier_rules.server.accounts import AccountError, Accounts, LastAdmin, LoginLimited
+from dossier_rules.services import screening_log
+from dossier_rules.services.accounts import AccountError, Accounts, LastAdmin, LoginLimited
 from dossier_rules.storage import Database, NeedsUpgrade, describe, migrate, schema
 from dossier_rules.storage import screenings as screening_rows
 
@@ -209,7 +209,7 @@ def test_a_draft_is_approved_exactly_once_among_concurrent_approvers(db: Databas
 
 
 def test_parallel_wrong_guesses_at_one_account_evaluate_at_most_the_limit(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dossier_rules.server import accounts as module
+    from dossier_rules.services import accounts as module
 
     accounts = Accounts(db, failures_per_account=5)
     accounts.add_user("kimura", PASSWORD, "admin")

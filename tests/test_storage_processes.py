@@ -19,8 +19,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from dossier_rules.cli import main
-from dossier_rules.server import Settings, create_app, screening_log
-from dossier_rules.server.accounts import Accounts
+from dossier_rules.server import Settings, create_app
+from dossier_rules.services import screening_log
+from dossier_rules.services.accounts import Accounts
 from dossier_rules.storage import Database
 
 from .postgres_support import Cluster

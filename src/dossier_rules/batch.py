@@ -38,10 +38,11 @@ from .engine import Engine, EvaluationError
 from .locale import _
 from .packs import SEVERITY_RANK
 from .private_files import open_private_append, write_private
+from .problems import InputError, Problem
 from .provenance import InputTally, ResumeError, Written, differences, read_written, run_header, verify_input
 from .report import checks_made
 from .results import Summary
-from .sources import MAX_DOSSIER_BYTES, InputError, Problem, excerpt, load_dossier, open_input, read_bytes
+from .sources import MAX_DOSSIER_BYTES, excerpt, load_dossier, open_input, read_bytes
 from .workers import DEADLINE, OrderedPool
 
 CHUNK = 512

@@ -10,7 +10,8 @@ batch screening serializes it directly, which is what makes it fast.
 :class:`dossier_rules.report.Report` is its schema, and :meth:`Engine.evaluate`
 returns it validated into that model for callers that want typed objects.
 Everything that depends only on the pack and the as-of date (pack status,
-registries consulted, their warnings) is computed once per date and shared.
+from :mod:`dossier_rules.status`; registries consulted, their warnings) is
+computed once per date and shared.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from .conditions import ROOT, Env, as_date
 from .locale import N_, translate
 from .model import BrokerDossier, CandidateDossier
 from .packs import CompiledRule, Pack, PackSet, ResolvedRule
+from .problems import InputError, Problem
 from .registries import REPORTS, Registries, RegistryView, keeper
-from .report import REPORT_VERSION, Report, outcome, registry_used
-from .sources import Data, InputError, Problem
+from .report import REPORT_VERSION, Report, data_warning, outcome, registry_used
+from .sources import Data
+from .status import pack_status, status_warnings, without_moc_effect
 
 AnyDossier = CandidateDossier | BrokerDossier
 
@@ -38,107 +41,6 @@ DEFAULT_MAX_REGISTRY_AGE = 180
 def json_value(value: Any) -> Any:
     """A value read by a rule as it appears in evidence: JSON types only (date paths read as dates)."""
     return value.isoformat() if isinstance(value, date) else value
-
-
-def pack_status(pack: Pack, as_of: date) -> Data:
-    """Whether the pack's MOC is in force on ``as_of``, and whether its start is stated, assumed or unknown: never assume silently."""
-    period = pack.moc.in_force
-    article = f"MOC-{pack.country} {period.article}"
-    start = "unknown" if period.starts_on is None else "assumed" if period.start_assumed else "stated"
-    if period.starts_on is None:
-        rule = period.start_rule
-        state = "start_unknown"
-        detail = {
-            "ja": "この協力覚書の開始日は未確定です"
-            + (f"（{rule.ja}）" if rule else "")
-            + "。協力開始日がパックに記録されるまで、協力覚書に基づく扱い（不適合の判定及び相手国との情報共有）は行いません。",
-            "en": "The start date of this MOC is not known"
-            + (f" ({rule.en})" if rule else "")
-            + "; until the pack records it, nothing is treated as having an effect under the MOC (no block, nothing shared).",
-        }
-    elif as_of < period.starts_on:
-        state = "not_yet_in_force"
-        detail = {
-            "ja": f"基準日（{as_of.isoformat()}）の時点では、協力覚書に基づく協力はまだ開始されていません（協力開始日：{period.starts_on.isoformat()}）。",
-            "en": f"On {as_of.isoformat()} this MOC was not yet in force (it starts on {period.starts_on.isoformat()}).",
-        }
-    elif period.ends_on is not None and as_of >= period.ends_on:
-        state = "ended"
-        detail = {
-            "ja": f"協力覚書に基づく協力は {period.ends_on.isoformat()} に終了しています（基準日：{as_of.isoformat()}）。",
-            "en": f"This MOC ended on {period.ends_on.isoformat()} (evaluated as of {as_of.isoformat()}).",
-        }
-    else:
-        state = "in_force"
-        detail = {"ja": "基準日は、協力覚書に基づく協力の期間内です。", "en": "In force on the date evaluated."}
-    if start == "assumed":  # the text gives no single start date: say on what the pack's date rests
-        rule = period.start_rule
-        detail = {
-            "ja": detail["ja"] + f"なお、協力開始日（{period.starts_on}）はこのパックの解釈によるものです" + (f"（{rule.ja}）。" if rule else "。"),
-            "en": detail["en"] + f" The start date ({period.starts_on}) is this pack's reading" + (f": {rule.en}." if rule else "."),
-        }
-    return {"state": state, "article": article, "start": start, "detail": detail}
-
-
-def _status_warnings(status: Data) -> list[Data]:
-    """What the pack status limits: a MOC not in force (findings for information only), or a start that is only assumed.
-
-    Both come from ``status["detail"]``, which already states an assumed start, so one warning says it once.
-    """
-    warnings = []
-    if status["state"] != "in_force":
-        warnings.append(
-            _warning(
-                "pack-not-in-force",
-                {"ja": labels.term("not_in_force", "ja", "outcome"), "en": "MOC not in force on the date evaluated"},
-                {
-                    "ja": status["detail"]["ja"] + "このため、指摘は参考として表示しており、不適合とはせず、相手国との情報共有の対象ともしません。",
-                    "en": status["detail"]["en"] + " Findings are shown for information only: none blocks and none is shared.",
-                },
-            )
-        )
-    elif status["start"] == "assumed":  # the not-in-force message already carries the assumption
-        warnings.append(
-            _warning(
-                "pack-start-assumed",
-                {"ja": "協力開始日は推定", "en": "MOC start date is the pack's reading"},
-                status["detail"],
-            )
-        )
-    return warnings
-
-
-def _warning(code: str, title: dict[str, str], message: dict[str, str], rules: list[str] | None = None, registry: str | None = None) -> Data:
-    """A data warning with every field of :class:`dossier_rules.report.DataWarning`, in its order."""
-    return {"code": code, "title": title, "message": message, "rules": rules or [], "registry": registry}
-
-
-NOT_IN_FORCE_EFFECT = {
-    "ja": "基準日が協力覚書の適用期間外のため、この指摘は参考として表示しています（不適合とはせず、相手国との情報共有の対象ともしません）。",
-    "en": "The MOC was not in force on the date evaluated, so this finding has no effect under it (for information: it does not block and is not shared).",
-}
-
-
-def _without_moc_effect(finding: Data, effects: dict[str, dict[str, str]]) -> Data:
-    """A finding under a MOC not in force: block becomes warn, nothing is shared, and it says why.
-
-    Every evaluator builds ``rule_severity`` and ``limited`` as null, in the same place; only this sets them.
-    The rule's effect sentence (``effects``, by rule id), which ends its message, is taken off, so the
-    message reads as information only.
-    """
-    effect = effects.get(finding["rule_id"])
-    if effect is not None:
-        finding["message"] = {lang: text.removesuffix(effect[lang]) for lang, text in finding["message"].items()}
-    if finding["severity"] == "block":
-        finding["rule_severity"] = "block"
-        finding["severity"] = "warn"
-    elif finding["share"]:
-        finding["rule_severity"] = finding["severity"]
-    else:
-        return finding
-    finding["share"] = False
-    finding["limited"] = NOT_IN_FORCE_EFFECT
-    return finding
 
 
 REPORTS_RECEIVED = N_(" Received from the partner: {reports}.")
@@ -295,7 +197,7 @@ class Engine:
             findings = [_cite_reports(f, context.view, dossier) if f["rule_id"] in citing else f for f in findings]
         if context.status["state"] != "in_force":
             effects = self._effects[pack.id]
-            findings = [_without_moc_effect(f, effects) for f in findings]
+            findings = [without_moc_effect(f, effects) for f in findings]
         counts = {"block": 0, "warn": 0, "info": 0}
         for finding in findings:
             counts[finding["severity"]] += 1
@@ -377,7 +279,7 @@ class Engine:
         pack = self.packset.packs[pack_id]
         status = pack_status(pack, as_of)
         used, warnings = self._registries_for(pack, as_of)
-        return _DateContext(status, used, _status_warnings(status) + warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
+        return _DateContext(status, used, status_warnings(status) + warnings, self.registries.view(pack.country, as_of), pack_id, as_of.isoformat())
 
     def pack_files(self, pack_id: str) -> list[Data]:
         """The pack files a report of this pack names: the pack and every pack it extends (id, version, sha256)."""
@@ -430,7 +332,7 @@ def _registry_warning(pack: Pack, kind: str, country: str, rules: tuple[Resolved
             "ja": f"{place}の{list_name}は、基準日の{age}日前に取得されたものです。最新の一覧で照合し直してください（対象のルール：{titled}）。",
             "en": f"The {country} registry '{kind}' was retrieved {age} days before the date evaluated; re-check against a current list (rules: {listed}).",
         }
-    return _warning(code, {"ja": "照合用一覧の未読込・期限超過", "en": "Registry missing or out of date"}, message, ids, kind)
+    return data_warning(code, {"ja": "照合用一覧の未読込・期限超過", "en": "Registry missing or out of date"}, message, ids, kind)
 
 
 class _Runner:

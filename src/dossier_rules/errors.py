@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .locale import N_, language, translate
-from .sources import Problem
+from .problems import Problem
 
 MESSAGES: dict[str, str] = {
     "notice.not_found": N_("no notice {notice_id}"),

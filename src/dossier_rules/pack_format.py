@@ -5,7 +5,7 @@ review diff shows what changed in the rules, not in the typing. The
 canonical layout is the one the shipped packs were written in, made exact:
 
 - **Key order**: the keys of every part of the format (``pack``, ``moc``, a
-  rule, a test case, ...) in the order :mod:`dossier_rules.packs` declares
+  rule, a test case, ...) in the order :mod:`dossier_rules.packs.format` declares
   them (``id``, ``title``, ``article`` ... ``tests`` for a rule). Keys a pack
   names itself (provisions, wording, country fields, conditions, test
   dossiers) keep the author's order, which carries meaning (country fields
@@ -27,7 +27,7 @@ canonical layout is the one the shipped packs were written in, made exact:
   that would land between a list item's dash and its first key goes before
   the dash.
 
-Reading goes through :func:`dossier_rules.sources.load_yaml` first, so a file
+Reading goes through :func:`dossier_rules.located_yaml.load_yaml` first, so a file
 fmt refuses (YAML errors, duplicate keys, alias bombs, too large) is refused
 with the same file and line as ``packs lint`` gives.
 """
@@ -47,8 +47,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .locale import _
-from .packs import PackFile
-from .sources import InputError, Problem, load_yaml
+from .located_yaml import load_yaml
+from .packs.format import PackFile
+from .problems import InputError, Problem
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ import orjson
 from . import __version__
 from .engine import Engine
 from .locale import _
+from .problems import Problem
 from .report import Checkpoint, RunHeader
 from .results import Summary, is_header
-from .sources import Problem
 
 Record = dict[str, Any]
 

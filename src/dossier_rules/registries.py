@@ -31,7 +31,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .model import parse_date
-from .sources import InputError, Problem, open_input, problems_from_validation, read_bytes
+from .problems import InputError, Problem
+from .sources import open_input, problems_from_validation, read_bytes
 
 RegistryKind = Literal["accredited-agencies", "improvement-orders", "support-organisations", "suspended-sectors", "intermediary-reports"]
 

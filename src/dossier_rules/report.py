@@ -122,6 +122,11 @@ class DataWarning(_ReportPart):
     registry: str | None = Field(default=None, description="Registry kind concerned (registry warnings)")
 
 
+def data_warning(code: str, title: dict[str, str], message: dict[str, str], rules: list[str] | None = None, registry: str | None = None) -> dict[str, Any]:
+    """A data warning with every field of :class:`dossier_rules.report.DataWarning`, in its order."""
+    return {"code": code, "title": title, "message": message, "rules": rules or [], "registry": registry}
+
+
 class RegistryUsed(_ReportPart):
     """A registry the pack's rules consult, as it was when the report was made."""
 

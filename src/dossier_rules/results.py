@@ -36,9 +36,9 @@ import orjson
 
 from .labels import term
 from .locale import _, language
+from .problems import InputError, Problem
 from .registries import comparable_name
 from .report import OUTCOMES, outcome, registry_used
-from .sources import InputError, Problem
 
 Record = dict[str, Any]
 

@@ -43,7 +43,7 @@ from typing import Any, assert_never
 
 from . import conditions as cond
 from .packs import CompiledRule, Pack, PackSet
-from .sources import InputError, Problem
+from .problems import InputError, Problem
 
 NEGATE: dict[cond.OrderingOp, str] = {"eq": "$neq", "lt": "$gte", "le": "$gt", "gt": "$lte", "ge": "$lt"}  # ne: its negation is eq, a plain match
 DURABLE: dict[cond.OrderingOp, str] = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}

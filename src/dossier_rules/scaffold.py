@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .labels import cldr_name
 from .packs import PackSet, PackSource, TestBase
-from .sources import InputError, Problem
+from .problems import InputError, Problem
 
 TODO = "TODO"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")

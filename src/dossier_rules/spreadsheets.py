@@ -39,7 +39,8 @@ from .labels import field_label, labels_for
 from .locale import N_, _
 from .model import KINDS
 from .private_files import private_output
-from .sources import MAX_QUOTED, InputError, Problem, check_dossier_data, excerpt, open_input, quote
+from .problems import InputError, Problem
+from .sources import MAX_QUOTED, check_dossier_data, excerpt, open_input, quote
 
 MAX_ROWS = 100_000
 """Rows read per sheet, counted as the sheet's XML holds them (never as it declares); a larger sheet is refused."""

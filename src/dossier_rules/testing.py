@@ -20,9 +20,10 @@ from .branch_coverage import BranchCoverage
 from .engine import Engine
 from .locale import _, language
 from .packs import Pack, PackSet, ResolvedRule, TestCase, link_sources, merge_patch, pack_files
+from .problems import InputError, Problem
 from .registries import LoadedRegistry, Registries, Registry, index_entries, keeper
 from .scaffold import todo_problems
-from .sources import Data, InputError, Problem, check_dossier_data
+from .sources import Data, check_dossier_data
 from .trace import RuleTrace, trace_rule
 
 

@@ -16,10 +16,10 @@ from rich.table import Table
 from .. import batch, workers
 from ..labels import term
 from ..locale import _, language
+from ..problems import InputError
 from ..provenance import ResumeError
 from ..report import OUTCOMES
 from ..results import severity_label
-from ..sources import InputError
 from . import views
 from .common import (
     EXIT_INPUT,

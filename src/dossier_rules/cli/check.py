@@ -24,7 +24,8 @@ from ..engine import Engine
 from ..labels import label, term
 from ..locale import N_, _, language
 from ..packs import SEVERITY_RANK
-from ..sources import InputError, load_dossier, read_bytes, read_stream
+from ..problems import InputError
+from ..sources import load_dossier, read_bytes, read_stream
 from ..trace import RuleTrace, applies, for_item, not_applied, trace_dossier
 from .common import (
     STYLE,

@@ -14,9 +14,9 @@ from ..engine import DEFAULT_MAX_REGISTRY_AGE, Engine
 from ..errors import DossierError
 from ..locale import _
 from ..packs import PackSet
+from ..problems import InputError, Problem
 from ..registries import Registries
 from ..services.workspace import Workspace, default_packs_dir
-from ..sources import InputError, Problem
 
 if TYPE_CHECKING:
     from rich.console import Console

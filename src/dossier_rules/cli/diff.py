@@ -19,8 +19,8 @@ import orjson
 from rich.console import Console
 
 from ..locale import _
+from ..problems import InputError
 from ..results import Comparison, NotSameInput, RunFacts, compare, outcome_label, read_run, run_facts
-from ..sources import InputError
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, console, print_problems
 from .language import lang_option
 from .views import text_table

@@ -19,10 +19,11 @@ from ..errors import DossierError
 from ..framework import japan, life
 from ..framework.inbox import MAX_COMMUNICATION_BYTES
 from ..locale import _, language
+from ..problems import InputError
 from ..services import framework as inbox_service
 from ..services.notices import open_notices
 from ..services.workspace import Workspace
-from ..sources import InputError, read_bytes
+from ..sources import read_bytes
 from .brief import brief_command
 from .common import (
     EXIT_FINDINGS,

@@ -24,7 +24,7 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from .serve import db_option, log_key_option, log_key_path, settings_db
 
 if TYPE_CHECKING:
-    from ..server.screening_log import LogEntry, Verification
+    from ..services.screening_log import LogEntry, Verification
     from ..storage import Database
     from ..transparency.checkpoints import Checkpoint, SigningKey, VerifierKey
 
@@ -174,7 +174,7 @@ def log_checkpoint(log_key: Path | None, db: str | None) -> None:
 
 def _signed_checkpoint(db: str | None, log_key: Path | None) -> str:
     """The newest checkpoint, signed now if the log grew; exit 2 when the log cannot be signed (it lost entries)."""
-    from ..server import screening_log
+    from ..services import screening_log
 
     key = _signing_key(db, log_key)
     try:
@@ -192,7 +192,7 @@ def _signed_checkpoint(db: str | None, log_key: Path | None) -> str:
 @db_option
 def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: str | None) -> None:
     """Print the receipt of one entry as JSON: leaf index, leaf hash, inclusion proof, signed checkpoint."""
-    from ..server import screening_log
+    from ..services import screening_log
 
     database = _database(db)
     try:
@@ -221,7 +221,7 @@ def log_prove(index: int, tree_size: int | None, log_key: Path | None, db: str |
 @db_option
 def log_consistency(first: int, second: int | None, log_key: Path | None, db: str | None) -> None:
     """Print as JSON the proof that the tree of --from entries is a prefix of the tree of --to entries."""
-    from ..server import screening_log
+    from ..services import screening_log
     from ..transparency.checkpoints import read_unverified
 
     database = _database(db)
@@ -249,7 +249,7 @@ def _watching(log: Iterable[LogEntry], wanted: str | None, seen: list[bool]) -> 
 
 
 def _verify_file(file: Path, witness: Checkpoint | None, expect_head: str | None, seen: list[bool]) -> Verification:
-    from ..server import screening_log
+    from ..services import screening_log
 
     checks = [(screening_log.WITNESS, witness)] if witness is not None else []
     return screening_log.verify_chain(_watching(_exported(file), expect_head, seen), None, checks)
@@ -275,7 +275,7 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
     the whole database was rewritten consistently. Exit 0 when the log holds,
     1 when it does not, 2 when an input cannot be used.
     """
-    from ..server import screening_log
+    from ..services import screening_log
 
     if checkpoint_file is not None and public_key is None:
         _fail(_("error: --checkpoint needs --public-key: a checkpoint is only worth the key that signed it"))
@@ -306,7 +306,7 @@ def log_verify(checkpoint_file: Path | None, public_key: Path | None, expect_hea
 
 
 def _exported(path: Path) -> Iterator[LogEntry]:
-    from ..server import screening_log
+    from ..services import screening_log
 
     with path.open("rb") as handle:
         for number, line in enumerate(iter(lambda: handle.readline(MAX_ENTRY_BYTES + 1), b""), 1):
@@ -409,7 +409,7 @@ def log_check_receipt(receipt_file: Path, public_key: Path, entry_file: Path | N
 @db_option
 def log_export(output: Path | None, after: int, db: str | None) -> None:
     """Write the log as JSON Lines, one entry per line, with its hashes (verify it with log verify --file)."""
-    from ..server import screening_log
+    from ..services import screening_log
 
     with _database(db).read() as conn, private_output(output) if output else nullcontext(sys.stdout.buffer) as stream:
         count = 0

@@ -15,10 +15,10 @@ from ..errors import DossierError
 from ..labels import term
 from ..locale import N_, _, language
 from ..packs import PackSet, pack_files
+from ..problems import InputError
 from ..results import severity_label
 from ..scaffold import write_new_pack
 from ..services import catalog
-from ..sources import InputError
 from ..testing import junit_xml, lint, run_tests
 from .common import (
     EXIT_FINDINGS,

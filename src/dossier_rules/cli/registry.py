@@ -12,11 +12,11 @@ import click
 from ..errors import DossierError
 from ..labels import label
 from ..locale import _, language
+from ..problems import InputError
 from ..registries import REGISTRY_KINDS
 from ..services import catalog
 from ..services import registries as registry_service
 from ..services.workspace import Workspace
-from ..sources import InputError
 from .common import (
     EXIT_FINDINGS,
     EXIT_INPUT,

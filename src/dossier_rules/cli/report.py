@@ -24,9 +24,9 @@ import orjson
 from ..cells import guard_row
 from ..locale import _, language
 from ..private_files import private_text
+from ..problems import InputError
 from ..report import OUTCOMES
 from ..results import Filter, Record, RunFacts, Summary, read_results, read_run
-from ..sources import InputError
 from . import views
 from .common import EXIT_INPUT, EXIT_OK, PIPE_WIDTH, console, print_problems
 from .language import lang_option

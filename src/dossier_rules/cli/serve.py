@@ -293,8 +293,8 @@ def build_app(settings: Any) -> Any:
     A database that is not SQLite, or whose schema cannot be read, stops the
     start here rather than failing every request later.
     """
+    from ..problems import InputError
     from ..server import create_app
-    from ..sources import InputError
     from ..storage import StorageError
     from ..transparency.keyfile import KeyFileError
 

@@ -98,7 +98,7 @@ HELD_BACK_REASONS = {
     "start_unknown": N_("the date the MOC with {country} took effect is not known"),
     "ended": N_("the MOC with {country} had ended by the report's date"),
 }
-"""Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.engine.pack_status`)."""
+"""Why reports were held back, by the state of their MOC on the report's date (:func:`dossier_rules.status.pack_status`)."""
 
 
 def _held_back_reason(country: str, state: str) -> str:

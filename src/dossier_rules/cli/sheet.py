@@ -11,7 +11,8 @@ from .. import spreadsheets
 from ..batch import read_input
 from ..locale import _
 from ..private_files import private_output
-from ..sources import InputError, load_dossier
+from ..problems import InputError
+from ..sources import load_dossier
 from .common import EXIT_INPUT, EXIT_OK, print_problems
 from .language import lang_option
 

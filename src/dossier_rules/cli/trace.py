@@ -10,7 +10,8 @@ import click
 
 from ..conditions import as_date
 from ..locale import _
-from ..sources import InputError, load_dossier, read_bytes
+from ..problems import InputError
+from ..sources import load_dossier, read_bytes
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, as_of_option, load_packset, load_registry_set, packs_option, print_problems, registries_option
 
 

@@ -34,8 +34,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..input_errors import choice_message
+from ..problems import InputError, Problem
 from ..registries import StrictDate
-from ..sources import InputError, Problem, problems_from_validation
+from ..sources import problems_from_validation
 from .life import MAX_TEXT, PartnerAction
 
 MAX_COMMUNICATION_BYTES = 256 * 1024

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..engine import pack_status
 from ..packs import PackSet
 from ..registries import LoadedRegistry, Registries
+from ..status import pack_status
 
 ORDERS = "improvement-orders"
 SUPPORT = "support-organisations"

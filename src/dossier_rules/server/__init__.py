@@ -27,16 +27,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .accounts import AccountError, Accounts, LoginLimited, User
+    from ..services.accounts import AccountError, Accounts, LoginLimited, User
     from .app import create_app
     from .auth import CSRF_FIELD, CSRF_HEADER, Principal, csrf_token, log_in, log_out, optional_principal, require, signed_in
     from .settings import Settings
 
 _HOME = {
-    "AccountError": "accounts",
-    "Accounts": "accounts",
-    "LoginLimited": "accounts",
-    "User": "accounts",
+    "AccountError": "..services.accounts",
+    "Accounts": "..services.accounts",
+    "LoginLimited": "..services.accounts",
+    "User": "..services.accounts",
     "create_app": "app",
     "CSRF_FIELD": "auth",
     "CSRF_HEADER": "auth",
@@ -52,12 +52,11 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load the public names on first use: the storage modules in this package are imported by the
-    application layer (:mod:`dossier_rules.services`), which the routes import in turn, so importing
-    one of them must not build the app first."""
+    """Load the public names on first use, so that importing this package for one name (the command
+    line's ``serve``, the pages' sign-in) does not build the app and every route first."""
     if name not in _HOME:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    return getattr(importlib.import_module(_HOME[name] if _HOME[name].startswith("..") else f".{_HOME[name]}", __name__), name)
 
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .accounts import AccountError, LoginLimited, NotAllowed, User
+from ..services.accounts import AccountError, LoginLimited, NotAllowed, User
 from .auth import Principal, accounts_of, client_address, log_in, log_out, signed_in
 from .contract import Text, created, refusals
 

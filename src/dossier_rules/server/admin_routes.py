@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..problems import InputError
 from ..services import accounts as account_service
 from ..services import registries as registry_service
+from ..services.accounts import LastAdmin
 from ..services.screening import use_registries
-from ..sources import InputError
 from .account_routes import UserOut
-from .accounts import LastAdmin
 from .auth import Principal, accounts_of, require
 from .catalog_routes import workspace_of
 from .contract import Day, RegistryImported, Text, created, refusals

@@ -15,12 +15,13 @@ from starlette.types import Scope
 from .. import __version__
 from ..engine import Engine
 from ..locale import N_, _
+from ..services.accounts import Accounts
+from ..services.screening_store import Screenings
 from ..services.workspace import Workspace
 from ..storage import Database, StorageError
 from ..transparency import keyfile
 from . import errors, openapi
 from .account_routes import router as account_router
-from .accounts import Accounts
 from .admin_routes import router as admin_router
 from .auth import identify
 from .catalog_routes import router as catalog_router
@@ -32,7 +33,6 @@ from .log_routes import router as log_router
 from .metrics import Metrics, RequestMetrics
 from .notice_routes import router as notice_router
 from .screening_routes import router as screening_router
-from .screenings import Screenings
 from .settings import Settings, default_log_key
 
 BATCH_PATH = "/api/v1/screenings/batch"

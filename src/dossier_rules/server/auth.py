@@ -32,7 +32,7 @@ from typing import Literal
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from .accounts import AccountError, Accounts, Role, Session, User
+from ..services.accounts import AccountError, Accounts, Role, Session, User
 from .settings import Settings, loopback
 
 SESSION_COOKIE = "__Host-dossier_rules_session"

@@ -25,7 +25,8 @@ from starlette.exceptions import HTTPException
 from ..batch import error_record
 from ..errors import DossierError
 from ..locale import N_, _, translate, use_language
-from ..sources import Problem, pointer
+from ..problems import Problem
+from ..sources import pointer
 from ..storage import Conflict, StorageError
 
 RETRY_AFTER_SECONDS = 5

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..locale import N_, _, use_language
-from ..sources import Problem
+from ..problems import Problem
 from .auth import cookie_refused
 from .errors import problem_response
 

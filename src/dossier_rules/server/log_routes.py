@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..services import screening_log
 from ..transparency.checkpoints import SigningKey, read_unverified
-from . import screening_log
 from .auth import Principal, require
 from .contract import refusals
 

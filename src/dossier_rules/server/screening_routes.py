@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from ..locale import translate
 from ..results import Filter
 from ..services.screening import ScreeningService, Viewer, viewer
+from ..services.screening_store import MAX_PAGE
 from .auth import Principal, require, settings_of
 from .contract import Day, Rescreening, ScreeningOut, ScreeningPage, StoredScreening, created, refusals
 from .errors import WRONG_TYPE, client_language, content_type
-from .screenings import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"])
 

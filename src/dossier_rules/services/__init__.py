@@ -19,10 +19,13 @@ input, call a service, and render its answer (or its error) in their own words.
   (send, answer, close, withdraw) is in :mod:`.notices`, through its gate.
 * :mod:`.registries`: importing a registry (with the refusal to overwrite the
   shipped samples) for the CLI and the API alike.
-* :mod:`.accounts`: users for the CLI and the API.
+* :mod:`.accounts`: users, roles, passwords, tokens and sessions: the store and
+  what the CLI and the API call on it.
+* :mod:`.screening_store`: screenings stored, read back, listed and re-screened
+  (``Screenings``, one per app), each one an entry of the log.
+* :mod:`.screening_log`: the tamper-evident screening log (a Merkle tree with
+  signed checkpoints) over the rows of :mod:`dossier_rules.storage.log`.
 
-Nothing here imports an interface. The storage objects (``Database``,
-``Accounts``, ``Screenings``, the screening log) still live in
-``dossier_rules.server`` until the data-access module takes them; this
-package imports them by module, never the ``server`` package's app.
+Nothing here imports an interface (``cli``, ``server``, ``web``); the SQL is in
+:mod:`dossier_rules.storage`.
 """

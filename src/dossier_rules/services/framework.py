@@ -38,20 +38,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from ..engine import pack_status
 from ..errors import DossierError
 from ..framework import consultation, inbox, japan, life
 from ..framework.life import MAX_TEXT, Answer
 from ..packs import PackSet
+from ..problems import InputError
 from ..registries import CSV_COLUMNS, REPORTS, Entry, Registries, Registry, registry_file, restore_registry
-from ..server import screening_log
-from ..sources import InputError
+from ..status import pack_status
 from ..storage import framework as rows
+from . import screening_log
 from .notices import NoticeService, Reviewer
 from .registries import check_keeper, import_registry
 
 if TYPE_CHECKING:
-    from ..server.screenings import Screenings
+    from .screening_store import Screenings
 
 KIND = "accredited-agencies"
 

@@ -21,23 +21,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import sharing
-from ..engine import pack_status
 from ..errors import DossierError
 from ..formats import NoticeFormat
 from ..framework import life
 from ..locale import N_, translate
 from ..packs import PackSet
+from ..problems import Problem
 from ..report import Report
-from ..server import screening_log
-from ..sources import Problem
+from ..status import pack_status
 from ..storage import Database, is_service_database, now_iso
 from ..storage import framework as life_rows
 from ..storage import notices as rows
 from ..transparency.checkpoints import SigningKey
-from . import receipts
+from . import receipts, screening_log
 
 if TYPE_CHECKING:
-    from ..server.screenings import Screenings
+    from .screening_store import Screenings
 
 MAX_BUILD = 500
 """Screenings one build may draw from (the API's and the page's limit)."""
@@ -313,7 +312,7 @@ def reviewer_named(service: NoticeService, name: str | None) -> Reviewer:
 
 def service_reviewer(db: Database, username: str) -> Reviewer:
     """The reviewer of the service whose database holds the notices, by user name; ``notice.not_a_reviewer`` otherwise."""
-    from ..server.accounts import AccountError, Accounts  # the service's accounts (argon2): only a service database has them
+    from .accounts import AccountError, Accounts  # the service's accounts (argon2): only a service database has them
 
     try:
         user = Accounts(db).user(username)

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
-from ..server import screening_log
 from ..storage import Database
 from ..transparency.checkpoints import SigningKey
+from . import screening_log
 
 HEADER = "Log-Receipt"
 """The response header carrying a notice change's receipt."""

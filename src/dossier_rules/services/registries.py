@@ -23,6 +23,7 @@ from ..cells import guard
 from ..errors import DossierError
 from ..packs import PackSet
 from ..private_files import private_text
+from ..problems import Problem
 from ..registries import (
     CSV_COLUMNS,
     JAPAN,
@@ -37,7 +38,6 @@ from ..registries import (
     registry_file,
     write_registry,
 )
-from ..sources import Problem
 from ..storage import Database
 from ..storage import registries as import_history
 

@@ -20,8 +20,8 @@ from ..model import personal_pointer
 from ..packs import PackSet
 from ..registries import load_registries
 from ..results import Filter
-from ..server.screenings import NotFound, Screenings, redact, redact_report, seq_of
 from . import receipts
+from .screening_store import NotFound, Screenings, redact, redact_report, seq_of
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def viewer(username: str, role: str, names_visible_to: frozenset[str]) -> Viewer
 
 @dataclass
 class ScreeningService:
-    """Screen and read back through one :class:`~dossier_rules.server.screenings.Screenings` store."""
+    """Screen and read back through one :class:`~dossier_rules.services.screening_store.Screenings` store."""
 
     store: Screenings
 

@@ -1,6 +1,6 @@
 """Rows of accounts: users, personal tokens, browser sessions, and login attempts.
 
-Only hashes of secrets are stored (see :mod:`dossier_rules.server.accounts`).
+Only hashes of secrets are stored (see :mod:`dossier_rules.services.accounts`).
 Functions take a connection from ``Database.read`` or ``Database.write``.
 """
 

@@ -38,8 +38,8 @@ from ..model import KINDS
 from ..package_data import docs_dir
 from ..results import Filter, change
 from ..server import AccountError, LoginLimited, Principal, log_in, log_out, optional_principal, require
-from ..server.accounts import Role
 from ..services import catalog as service_catalog
+from ..services.accounts import Role
 from ..services.notices import MAX_BUILD, NoticeService, Reviewer
 from ..services.screening import ScreeningService, Viewer, viewer
 from ..services.workspace import Workspace

@@ -9,7 +9,7 @@ input; only its ``source`` differs: ``api:S-…`` names the stored screening,
 Each report is stored with the dossier (or only its SHA-256 when the service
 runs with ``--no-store-dossiers``), who screened it and when, and the hashes
 of the packs and registries it was made with, as one entry of the hash-chained
-log (:mod:`dossier_rules.server.screening_log`).
+log (:mod:`dossier_rules.services.screening_log`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection
@@ -34,7 +34,6 @@ from ..storage import log as log_rows
 from ..storage import screenings as rows
 from ..transparency.checkpoints import SigningKey
 from . import screening_log
-from .metrics import Metrics
 
 BATCH_CHUNK = 64
 """Records screened and stored per transaction by the batch endpoint (one log write per chunk)."""
@@ -44,6 +43,13 @@ MAX_PAGE_BYTES = 256 * 1024
 """Bytes of summaries per page; a page stops early (with a cursor) rather than grow past it."""
 MAX_SCAN = 500
 """Stored reports a listing with finding criteria (rule, article, intermediary, sector) decodes per page."""
+
+
+class Counts(Protocol):
+    """What the store reports each screening to: the service's metrics (``server.metrics.Metrics``), kept
+    behind this protocol so the application layer does not import the interface that serves them."""
+
+    def screened(self, record: dict[str, Any]) -> None: ...
 
 
 class NotFound(DossierError):
@@ -95,7 +101,7 @@ class Screenings:
 
     db: storage.Database
     engine: Engine
-    metrics: Metrics
+    metrics: Counts
     store_dossiers: bool = True
     log_key: SigningKey | None = None
     """The screening log's signing key, for receipts (:mod:`dossier_rules.services.receipts`)."""
