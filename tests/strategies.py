@@ -33,17 +33,19 @@ PARTY_COUNTRIES = ["JP", "KH", "TH"]
 """Where a party is based: Japan, a partner country, or a third country (outside 4(1)'s 「両国内」)."""
 
 
-def _accredited() -> tuple[list[str], list[str], list[str]]:
+def _accredited() -> tuple[list[str], list[str], list[str], list[str]]:
     """Accreditation numbers and agency names from the shipped registries (every country's), plus one never listed;
-    and the numbers revoked, which the revocation rules need and a uniform draw seldom gives."""
+    and the numbers revoked, and those whose listing ended otherwise (expired), which the revocation and lapse rules
+    need and a uniform draw seldom gives."""
     entries = [e for loaded in load_registries(RULES / "registries") if loaded.key[1] == "accredited-agencies" for e in loaded.entries()]
     revoked = sorted({e.id for e in entries if e.ended_because == "revoked"})
-    return sorted({e.id for e in entries}) + ["UNKNOWN-1"], sorted({e.name for e in entries}), revoked
+    ended = sorted({e.id for e in entries if e.ended_on is not None and e.ended_because != "revoked"})
+    return sorted({e.id for e in entries}) + ["UNKNOWN-1"], sorted({e.name for e in entries}), revoked, ended
 
 
 PACKS = load_packs(RULES)
 COUNTRIES = PACKS.countries
-ACCREDITATION_NUMBERS, LISTED_NAMES, REVOKED_NUMBERS = _accredited()
+ACCREDITATION_NUMBERS, LISTED_NAMES, REVOKED_NUMBERS, ENDED_NUMBERS = _accredited()
 """Numbers some registry lists, revokes or lets expire, and the names it gives them: a dossier naming the agency
 as listed, or not."""
 
@@ -81,7 +83,7 @@ def party() -> st.SearchStrategy[Any]:
 def agency() -> st.SearchStrategy[Any]:
     """A sending agency with an accreditation number, often one the registries list, revoke or expire."""
     dates = {"valid_from": st.sampled_from(DATES), "valid_to": st.sampled_from(DATES), "revoked_on": st.sampled_from(DATES)}
-    numbers = st.one_of(st.sampled_from(ACCREDITATION_NUMBERS), st.sampled_from(REVOKED_NUMBERS))
+    numbers = st.one_of(st.sampled_from(ACCREDITATION_NUMBERS), st.sampled_from(REVOKED_NUMBERS), st.sampled_from(ENDED_NUMBERS))
     accreditation = st.fixed_dictionaries({"number": numbers}, optional=dates)
     names = st.sampled_from(["Example Agency", *LISTED_NAMES])
     return st.fixed_dictionaries({"role": st.just("sending_agency"), "accreditation": accreditation}, optional={"id": st.just("B-1"), "name": names})
@@ -140,10 +142,12 @@ CANDIDATE_FIELDS = {
         )
     ),
     "dependents": items(st.fixed_dictionaries({"relation": st.sampled_from(["spouse", "child"])}, optional={"accompanying": TRI})),
+    "intermediaries": items(party()),  # parties listed as intermediaries (4(1)): `among` and the partner's 4(1) information match them
     "receiving_organisation_id": maybe(st.sampled_from(["RO-JP-0999", "RO-JP-0310", "RO-X"])),
     "support_organisation_id": maybe(st.sampled_from(["SO-JP-0101", "SO-JP-0202", "SO-X"])),
 }
 BROKER_FIELDS = {
+    "broker_id": maybe(st.sampled_from(["B-1", "B-2"])),
     "role": maybe(st.sampled_from(["sending_agency", "intermediary"])),
     "based_in": maybe(st.sampled_from(["home", "JP", "TH"])),  # "home": the dossier's own country; TH: a third country
     "accreditation": maybe(st.one_of(agency(), party()).map(lambda p: p.get("accreditation", {}))),

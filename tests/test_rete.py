@@ -244,11 +244,15 @@ def test_generated_dossiers_agree(dossier: dict[str, Any], rete_pool: Any, nativ
 
 
 def test_generated_dossiers_exercise_every_rule(packset: PackSet, native: Engine) -> None:
-    """The differential test means something only if the generated dossiers make every rule fire."""
+    """The differential test means something only if the generated dossiers make every rule fire.
+
+    A fixed seed and budget, so the run is the same every time. When a pack change leaves a rule unreached, give
+    the generator (tests/strategies.py) the values that rule needs, as it has for revoked and expired numbers.
+    """
     fired: set[str] = set()
 
-    @seed(20261122)
-    @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @seed(2027)
+    @settings(max_examples=15_000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(dossier=dossiers())
     def collect(dossier: dict[str, Any]) -> None:
         fired.update(f["rule_id"] for f in native.evaluate_data(check_dossier_data(dossier, "generated"), timestamp=False)["findings"])

@@ -59,6 +59,7 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/framework/inbox"): "reviewer",
     ("POST", "/api/v1/framework/inbox"): "reviewer",
     ("GET", "/api/v1/framework/agenda/{country}"): "reviewer",
+    ("GET", "/api/v1/framework/brief/{country}"): "reviewer",
     ("GET", "/api/v1/framework/improvement-orders"): "reviewer",
     ("GET", "/api/v1/framework/inquiries"): "reviewer",
     ("POST", "/api/v1/framework/japan/orders"): "reviewer",
@@ -132,7 +133,7 @@ def request_for(method: str, path: str, values: dict[str, Any]) -> dict[str, Any
         "/api/v1/framework/japan/inquiries": {"country": "KH", "subject": "table"},
         "/api/v1/framework/japan/{dispatch_id}/{action}": {},
     }
-    if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/improvement-orders"):
+    if path in ("/api/v1/framework/agenda/{country}", "/api/v1/framework/brief/{country}", "/api/v1/framework/improvement-orders"):
         return {"url": url, "params": {"from": "2025-01-01", "to": "2025-12-31"}}
     if path == "/api/v1/framework/inbox" and method == "POST":
         return {"url": url, "content": b"{}", "headers": {"content-type": "application/json"}}

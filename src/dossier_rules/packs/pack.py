@@ -8,6 +8,7 @@ from its pack, and articles cited in the pack's own MOC numbering.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -15,7 +16,7 @@ from typing import Any
 
 from .. import conditions as cond
 from .. import input_errors
-from ..labels import declare, declare_currency, declared_enum, label
+from ..labels import cldr_name, declare, declare_currency, declared_enum, label
 from ..locale import _, language
 from ..problems import InputError, Problem
 from ..registries import Entry, keeper
@@ -195,9 +196,13 @@ class PackSet:
     def __post_init__(self) -> None:
         for pack in self.packs.values():
             declare_labels(pack.meta)
+        if "country_names" not in self.__dict__:  # loaded from the YAML: CLDR's names, kept for the cache
+            object.__setattr__(self, "country_names", cldr_country_names(self.packs.values()))
+        declare("country", self.__dict__["country_names"])
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled from the compiled-pack cache: the labels its packs declare are made known again."""
+        """Unpickled from the compiled-pack cache: the labels its packs declare are made known again, CLDR's names of
+        their countries among them, so a cached start names its countries without loading Babel."""
         self.__dict__.update(state)
         self.__post_init__()
 
@@ -227,6 +232,18 @@ class PackSet:
                 if rule.id == rule_id:
                     return rule
         return None
+
+
+def cldr_country_names(packs: Iterable[Pack]) -> dict[str, tuple[str, str]]:
+    """CLDR's names (ja, en) of the countries of packs that declare none of their own."""
+    names = {}
+    for pack in packs:
+        country = pack.meta.country
+        if country is not None and pack.meta.country_name is None:
+            ja, en = cldr_name(country, "ja"), cldr_name(country, "en")
+            if ja and en:
+                names[country] = (ja, en)
+    return names
 
 
 def declare_labels(meta: PackMeta) -> None:
