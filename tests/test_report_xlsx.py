@@ -121,7 +121,7 @@ def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any)
     deposits = header(sheet).index("根拠となる記載")
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[8] == "common.broker-holds-property")
     assert row[4] == severity_label("warn", "ja") == "要確認" and row[5] == "はい" and row[6] == "MOC-KG 4(1)(a)" and row[7] == "保証金を徴収する仲介機関"
-    assert row[deposits] == "名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金の徴収: はい"
+    assert row[deposits] == "名称：Chui Example Consulting (fictional)\n所在国：キルギス\n業務の実態 › 保証金の徴収：はい"
     assert row[11] == "Chui Example Consulting (fictional) (KG-BRK-0002) — 仲介機関（送出機関以外）"
 
 

@@ -143,7 +143,7 @@ pack:
   # currency: USD                     # the currency the form offers first, when fees are not quoted in CLDR's currency of the country
   extends: [{parent}]
   title:
-    ja: "{TODO}: 日本・相手国協力覚書（相手省庁名, 署名年）"
+    ja: "{TODO}: （相手国名）との特定技能に関する協力覚書（相手国省庁名、署名年）"
     en: "{TODO}: Japan-partner MOC (partner ministry, year signed)"
   moc:
     partner_ministry: {{ja: "{TODO}", en: "{TODO}", abbrev: "{TODO}"}}

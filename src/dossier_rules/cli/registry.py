@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import DossierError
-from ..labels import label
+from ..labels import label, term
 from ..locale import _, language
 from ..registries import REGISTRY_KINDS
 from ..services import catalog
@@ -115,16 +115,17 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source"))
+    lang = "ja" if language() == "ja" else "en"
+    headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source of the list"))
     body = [
         [
-            label(row["country"], "ja" if language() == "ja" else "en", "country"),
-            row["kind"],
+            label(row["country"], lang, "country"),
+            _("{name} ({kind})", name=term(row["kind"], lang, "registry"), kind=row["kind"]),
             str(row["entries"]),
             row["retrieved_on"],
             str(row["age_days"]),
             _("yes") if row["sample"] else "",
-            row["source"],
+            _("Fictional sample data (not a published list)") if row["sample"] else row["source"],
         ]
         for row in rows
     ]
@@ -144,7 +145,9 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
     reg = loaded.registry
     out = console()
     sample = " " + _("(fictional sample data)") if reg.sample else ""
-    out.print(_("{country} {kind}: {count} entries, retrieved on {day}", country=reg.country, kind=reg.kind, count=loaded.count, day=reg.retrieved_on) + sample)
+    lang = "ja" if language() == "ja" else "en"
+    names = {"country": label(reg.country, lang, "country"), "kind": term(reg.kind, lang, "registry")}
+    out.print(_("{country} {kind}: {count} entries, retrieved on {day}", **names, count=loaded.count, day=reg.retrieved_on) + sample)
     out.print(_("source: {source}", source=reg.source), markup=False)
     headers = (_("id"), _("name"), _("listed from"), _("ended on"), _("because"), _("note"))
     body = [[e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or ""] for e in loaded.entries()]
