@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import DossierError
-from ..labels import label, term
+from ..labels import Lang, label, term
 from ..locale import _, language
 from ..registries import REGISTRY_KINDS
 from ..services import catalog
@@ -115,7 +115,7 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    lang = "ja" if language() == "ja" else "en"
+    lang: Lang = "ja" if language() == "ja" else "en"
     headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source of the list"))
     body = [
         [
@@ -145,7 +145,7 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
     reg = loaded.registry
     out = console()
     sample = " " + _("(fictional sample data)") if reg.sample else ""
-    lang = "ja" if language() == "ja" else "en"
+    lang: Lang = "ja" if language() == "ja" else "en"
     names = {"country": label(reg.country, lang, "country"), "kind": term(reg.kind, lang, "registry")}
     out.print(_("{country} {kind}: {count} entries, retrieved on {day}", **names, count=loaded.count, day=reg.retrieved_on) + sample)
     out.print(_("source: {source}", source=reg.source), markup=False)
