@@ -144,11 +144,12 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
         raise click.UsageError(_("no {kind} registry for {country} is loaded", kind=kind, country=country))
     reg = loaded.registry
     out = console()
-    sample = " " + _("(fictional sample data)") if reg.sample else ""
     lang: Lang = "ja" if language() == "ja" else "en"
     names = {"country": label(reg.country, lang, "country"), "kind": term(reg.kind, lang, "registry")}
-    out.print(_("{country} {kind}: {count} entries, retrieved on {day}", **names, count=loaded.count, day=reg.retrieved_on) + sample)
-    out.print(_("source: {source}", source=reg.source), markup=False)
+    heading = _("{country} {kind}: {count} entries, retrieved on {day}", **names, count=loaded.count, day=reg.retrieved_on)
+    out.print(_("{line} (fictional sample data)", line=heading) if reg.sample else heading)
+    source = _("Fictional sample data (not a published list)") if reg.sample else reg.source
+    out.print(_("source: {source}", source=source), markup=False)
     headers = (_("id"), _("name"), _("listed from"), _("ended on"), _("because"), _("note"))
     body = [[e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or ""] for e in loaded.entries()]
     out.print(text_table(headers, body, ids=[0]))
