@@ -89,7 +89,7 @@ def test_language_from_the_locale_variables(env: dict[str, str], expected: str) 
 
 def test_lang_ja_gives_japanese_help_and_output() -> None:
     result = invoke("check", "--help", "--lang", "ja")
-    assert "使い方:" in result.output and "記録ファイル FILES を審査します" in result.output
+    assert "使い方:" in result.output and "案件ファイル FILES を審査します" in result.output
     assert "このメッセージを表示して終了します。" in result.output
     result = invoke("--lang", "ja", "check", str(SAMPLES / "kh-candidate-clean.json"))
     assert "指摘なし" in result.output and "審査1件" in result.output

@@ -121,7 +121,7 @@ def test_the_findings_sheet_has_one_row_per_finding(results: Path, book_ja: Any)
     deposits = header(sheet).index("根拠となる記載")
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[8] == "common.broker-holds-property")
     assert row[4] == severity_label("warn", "ja") == "要確認" and row[5] == "はい" and row[6] == "MOC-KG 4(1)(a)" and row[7] == "保証金を徴収する仲介機関"
-    assert row[deposits] == "名称: Chui Example Consulting (fictional)\n所在国: キルギス\n業務の実態 › 保証金の徴収: はい"
+    assert row[deposits] == "名称：Chui Example Consulting (fictional)\n所在国：キルギス\n業務の実態 › 保証金の徴収：はい"
     assert row[11] == "Chui Example Consulting (fictional) (KG-BRK-0002) — 仲介機関（送出機関以外）"
 
 
@@ -142,7 +142,7 @@ def test_the_provenance_sheet_says_what_produced_the_workbook(results: Path, boo
     assert facts["審査したプログラム"][0] == f"dossier-rules {run['engine']['version']}" and facts["ルールの実行方式"][0] == "native"
     assert facts["基準日"][0] == "各案件の提出日"
     assert facts["絞り込み条件"][0] == "なし（すべての審査結果）"
-    assert facts["入力の記録数、バイト数、sha256"][0] == 18
+    assert facts["入力の案件数、バイト数、sha256"][0] == 18
     packs = {row[0]: row[1:3] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] in ("common", "kh", "kg")}
     kh = next(p for p in run["packs"]["kh"] if p["id"] == "kh")
     assert packs["kh"] == (kh["version"], kh["sha256"])

@@ -315,7 +315,7 @@ def test_build_cli_reports_what_it_held_back(engine: Engine, tmp_path: Path) -> 
         japanese = CliRunner().invoke(main, ["--lang", "ja", "share", "build", str(reports), "--outbox", str(tmp_path / "o.sqlite")])
     finally:
         set_language("en")
-    assert "共有せず保留：審査結果 1 件、指摘 1 件。協力覚書（タジキスタン）に基づく協力の開始日が分かりません" in japanese.output
+    assert "共有せず保留：審査結果1件、指摘1件。協力覚書（タジキスタン）に基づく協力の開始日が分かりません" in japanese.output
 
 
 def test_build_cli_prints_counts_by_outcome_and_details_only_when_asked(engine: Engine, tmp_path: Path) -> None:
@@ -336,7 +336,7 @@ def test_build_cli_prints_counts_by_outcome_and_details_only_when_asked(engine: 
         japanese = CliRunner().invoke(main, ["--lang", "ja", "share", "build", str(second), "--outbox", str(outbox)])
     finally:
         set_language("en")  # the command line sets the process language: English for the tests that follow
-    assert "情報提供 0 件を作成" in japanese.output and "notice(s)" not in japanese.output
+    assert "情報提供の案を0件作成" in japanese.output and "notice(s)" not in japanese.output
 
 
 def test_export_is_refused_while_the_partners_moc_is_not_in_force(packset: PackSet, reports: Path, tmp_path: Path) -> None:
@@ -382,7 +382,7 @@ def test_a_notice_lists_every_dossier_with_its_date_and_amounts_in_words(engine:
     assert "<td>KH-CAND-0777</td><td>candidate</td><td>July 15, 2025</td><td>1,250,000 KHR</td>" in html
     assert "対象案件の一覧：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（" in html
     assert (
-        "対象案件 2 件：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者案件、基準日 2025年7月15日、金額 1,250,000 KHR）"
+        "対象案件2件：KH-CAND-0003（候補者案件、基準日 2025年6月2日、金額 3,200 USD）、KH-CAND-0777（候補者案件、基準日 2025年7月15日、金額 1,250,000 KHR）"
         in markdown
     )
 

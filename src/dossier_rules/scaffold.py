@@ -143,7 +143,7 @@ pack:
   # currency: USD                     # the currency the form offers first, when fees are not quoted in CLDR's currency of the country
   extends: [{parent}]
   title:
-    ja: "{TODO}: 日本・相手国協力覚書（相手省庁名, 署名年）"
+    ja: "{TODO}: （相手国名）との特定技能に関する協力覚書（相手国省庁名、署名年）"
     en: "{TODO}: Japan-partner MOC (partner ministry, year signed)"
   moc:
     partner_ministry: {{ja: "{TODO}", en: "{TODO}", abbrev: "{TODO}"}}
@@ -168,7 +168,7 @@ pack:
   articles:                           # the provisions only this MOC has (the coverage matrix lists them)
     - article: "{TODO}"
       title: {{ja: "{TODO}", en: "{TODO}"}}
-      not_checkable: {{ja: "{TODO}: 書類で確認できない理由、または削除して規則で扱う", en: "{TODO}: why no dossier can show it, or remove this and write a rule"}}
+      not_checkable: {{ja: "{TODO}: 案件の記載で確認できない理由、又は削除してルールで扱う", en: "{TODO}: why no dossier can show it, or remove this and write a rule"}}
   # dossier_fields:                   # facts only this MOC asks for; dossiers carry them under country_fields
   #   candidate:                      # in the order the form and the schema show them
   #     pre_departure_training: {{type: bool, title: {{ja: 出国前研修の受講, en: Pre-departure training attended}}}}

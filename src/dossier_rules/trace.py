@@ -74,7 +74,7 @@ class Step:
         head = f"{pad}[{mark}] " + (_("item {item}: ", item=self.item) if self.item is not None else "") + self.text
         read = ", ".join(f"{pointer} = {_show(value)}" for pointer, value in self.values.items())
         note = _(self.note, count=self.count) if self.note else ""
-        out = [head + ("    " + _("(read {values})", values=read) if read else "") + (f"    ({note})" if note else "")]
+        out = [head + ("    " + _("(read {values})", values=read) if read else "") + ("    " + _("({note})", note=note) if note else "")]
         for child in self.children:
             out += child.lines(indent + 1)
         return out

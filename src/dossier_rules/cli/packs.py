@@ -36,6 +36,12 @@ from .views import text_table
 CASE_NAMES = {"fire": N_("fires"), "pass": N_("does not fire")}
 """The two ways a rule's tests must exercise it (``packs test``)."""
 
+CONFIDENTIALITY_SCOPES = {
+    "third_parties": N_("no disclosure to third parties without consent"),
+    "anyone": N_("no disclosure to anyone without consent"),
+}
+"""How far each MOC's confidentiality reaches (``moc.confidentiality.scope``), in words."""
+
 
 def _in(text: object) -> str:
     """A pack's text given in both languages, in the reader's."""
@@ -97,7 +103,7 @@ def packs_show(pack_id: str, packs_dir: Path) -> None:
         confidentiality = _(
             "confidentiality (art. {article}, {scope}): {text}",
             article=moc.confidentiality.article,
-            scope=moc.confidentiality.scope,
+            scope=_(CONFIDENTIALITY_SCOPES[moc.confidentiality.scope]),
             text=_in(moc.confidentiality.text),
         )
         out.print(confidentiality, markup=False)

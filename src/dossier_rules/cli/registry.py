@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import DossierError
-from ..labels import label
+from ..labels import Lang, label, term
 from ..locale import _, language
 from ..problems import InputError
 from ..registries import REGISTRY_KINDS
@@ -115,16 +115,17 @@ def registry_list(packs_dir: Path, registries_dir: Path | None, fmt: str) -> Non
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source"))
+    lang: Lang = "ja" if language() == "ja" else "en"
+    headers = (_("country"), _("list"), _("entries"), _("retrieved on"), _("age (days)"), _("fictional sample data"), _("source of the list"))
     body = [
         [
-            label(row["country"], "ja" if language() == "ja" else "en", "country"),
-            row["kind"],
+            label(row["country"], lang, "country"),
+            _("{name} ({kind})", name=term(row["kind"], lang, "registry"), kind=row["kind"]),
             str(row["entries"]),
             row["retrieved_on"],
             str(row["age_days"]),
             _("yes") if row["sample"] else "",
-            row["source"],
+            _("Fictional sample data (not a published list)") if row["sample"] else row["source"],
         ]
         for row in rows
     ]
@@ -143,9 +144,12 @@ def registry_show(kind: str, country: str, packs_dir: Path, registries_dir: Path
         raise click.UsageError(_("no {kind} registry for {country} is loaded", kind=kind, country=country))
     reg = loaded.registry
     out = console()
-    sample = " " + _("(fictional sample data)") if reg.sample else ""
-    out.print(_("{country} {kind}: {count} entries, retrieved on {day}", country=reg.country, kind=reg.kind, count=loaded.count, day=reg.retrieved_on) + sample)
-    out.print(_("source: {source}", source=reg.source), markup=False)
+    lang: Lang = "ja" if language() == "ja" else "en"
+    names = {"country": label(reg.country, lang, "country"), "kind": term(reg.kind, lang, "registry")}
+    heading = _("{country} {kind}: {count} entries, retrieved on {day}", **names, count=loaded.count, day=reg.retrieved_on)
+    out.print(_("{line} (fictional sample data)", line=heading) if reg.sample else heading)
+    source = _("Fictional sample data (not a published list)") if reg.sample else reg.source
+    out.print(_("source: {source}", source=source), markup=False)
     headers = (_("id"), _("name"), _("listed from"), _("ended on"), _("because"), _("note"))
     body = [[e.id, e.name, str(e.listed_from or ""), str(e.ended_on or ""), e.ended_because or "", e.note or ""] for e in loaded.entries()]
     out.print(text_table(headers, body, ids=[0]))

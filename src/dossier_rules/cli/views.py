@@ -134,7 +134,7 @@ def _party(key: str, group: dict[str, Any], lang: str) -> dict[str, Any]:
         "id": value if kind == "id" else None,
         "name": name,
         "role": label(group["role"], _lang(lang), "party_role") if group.get("role") else None,
-        "acts": ", ".join(act_label(act, lang) for act in group.get("acts", ())),
+        "acts": ("、" if lang == "ja" else ", ").join(act_label(act, lang) for act in group.get("acts", ())),
         "first_seen": as_date(group.get("first_seen")),
         "last_seen": as_date(group.get("last_seen")),
         "partner_reports": "; ".join(group.get("partner_reports", ())),

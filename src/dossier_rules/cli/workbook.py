@@ -310,12 +310,12 @@ def party_words(subject: Record, lang: str | None = None) -> str:
 
 
 def evidence_words(evidence: dict[str, Any], lang: str) -> str:
-    """The values that made a rule fire, as field names and values in words (「業務の実態 › 保証金を徴収している: はい」), one per line."""
-    lines = []
+    """The values that made a rule fire, as field names and values in words (「業務の実態 › 保証金を徴収している：はい」), one per line."""
+    lines, colon = [], "：" if lang == "ja" else ": "
     for pointer, value in evidence.items():
         field = next((p for p in reversed(str(pointer).split("/")) if p and not p.isdigit()), "")
         enum = ENUM_OF_FIELD.get(field, field)
-        lines.append(f"{pointer_label(str(pointer), lang)}: {show_value(value, _lang(lang), enum)}")
+        lines.append(f"{pointer_label(str(pointer), lang)}{colon}{show_value(value, _lang(lang), enum)}")
     return "\n".join(lines)
 
 

@@ -77,7 +77,7 @@ def show_value(value: Any, lang: Lang, enum: str | None = None) -> str:
     if value.__class__ is str:  # most values quoted are text: checked first, as every finding's message calls this
         return label(value, lang, enum) if enum else value
     if value is None:
-        return "（記載なし）" if lang == "ja" else "(not provided)"
+        return "記載なし" if lang == "ja" else "(not provided)"
     if isinstance(value, bool):
         return ("はい" if value else "いいえ") if lang == "ja" else ("yes" if value else "no")
     if isinstance(value, float) and value.is_integer():
