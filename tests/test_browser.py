@@ -147,7 +147,7 @@ def test_sign_in_shows_the_pages_in_japanese(browser: Any, base_url: str, page_a
     login.get_by_label("ユーザー名").fill("screener")
     login.get_by_label("パスワード").fill("wrong password")
     login.get_by_role("button", name="サインイン").click()
-    assert login.get_by_role("alert").inner_text() == "ユーザー名かパスワードが違うか、アカウントが無効です。"
+    assert login.get_by_role("alert").inner_text() == "ユーザー名又はパスワードが正しくないか、アカウントが無効になっています。"
     context.close()
     page = page_as("screener")
     assert page.get_by_role("heading", level=1).inner_text() == "新規審査"
