@@ -319,12 +319,14 @@ def test_the_pages_read_in_english_without_japanese(service: Any) -> None:
 
 def test_a_partners_4_1_report_entered_on_the_inbox_page_warns_later_screenings_until_withdrawn(service: Any) -> None:
     csrf = _sign_in(service.client, "reviewer")
+    form = service.client.get("/exchange/inbox").text
+    assert all(f'name="act_{act}"' in form for act in "abcde") and "4(1)(e) 算出基準を示さず" in form  # each act offered, in words
     common = {"csrf_token": csrf, "country": "KH", "dated": TODAY, "received_on": TODAY, "intermediary_id": "KH-BRK-0001"}
     report = common | {"kind": "intermediary_report", "reference": "MoLVT 4(1)/7", "intermediary_name": "Angkor Example Manpower Co.", "act_e": "1"}
     report |= {"report_text": "Fees collected without a breakdown."}
     done = service.client.post("/exchange/inbox", data=report)
     assert done.status_code == 200 and _said(done.text)[0].startswith("記録しました：R-")
-    assert "仲介機関に関する情報（4(1)）" in done.text
+    assert "仲介機関に関する情報（4(1)）" in done.text and "Angkor Example Manpower Co. (KH-BRK-0001) · 4(1)(e) 算出基準を示さず" in done.text
     dossier = json.loads((SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8"))
     raw = json.dumps(dossier | {"submitted": TODAY}).encode()  # evaluated as of today: the report is known then
 

@@ -177,7 +177,6 @@ def _notice_page(
         "values": values or {},
         "send_how": _choices("send_how", get_args(life.SendHow)),
         "partner_actions": _choices("partner_action", get_args(life.PartnerAction)),
-        "acts": _choices("complaint_act", REPORTED_ACTS),
         "today": today.isoformat(),
         **extra,
     }
@@ -266,6 +265,7 @@ def _inbox_page(request: Request, who: Principal, number: int, country: str, err
         "countries": pages._countries(request),
         "kinds": _choices("communication_kind", INBOX_KINDS),
         "partner_actions": _choices("partner_action", get_args(life.PartnerAction)),
+        "acts": [(act, notice_life.act_words(act)) for act in REPORTED_ACTS],
         "errors": errors or {},
         "values": extra.pop("values", {}),
         "next_url": more,
@@ -281,7 +281,7 @@ def _inbox_page(request: Request, who: Principal, number: int, country: str, err
 def _inbox_row(row: dict[str, Any], zone: str) -> dict[str, Any]:
     body = row["body"]
     agency = body.get("agency") or body.get("intermediary") or {}
-    acts = " / ".join(term_in("complaint_act", act) for act in body.get("acts") or ())
+    acts = " / ".join(notice_life.act_words(act) for act in body.get("acts") or ())
     what = {
         "revocation": lambda: f"{agency.get('name', '')} ({agency.get('id', '')})",
         "accreditation": lambda: f"{agency.get('name', '')} ({agency.get('id', '')})",
