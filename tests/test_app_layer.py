@@ -232,7 +232,7 @@ def test_a_preview_of_a_draft_is_marked_and_logged(tmp_path: Path) -> None:
     nid = drafts(service)[0]
     for fmt in ("html", "md"):
         text = service.client.get(f"/api/v1/notices/{nid}/preview", params={"format": fmt}, headers=service.as_("reviewer")).text
-        assert "DRAFT: not approved" in text and "下書き" in text
+        assert "DRAFT: not approved" in text and "案（未承認）：承認前のため" in text
     assert [k for k in log_kinds(service) if k[0] == "notice_previewed"] == [("notice_previewed", "reviewer", nid)] * 2
     service.client.post(f"/api/v1/notices/{nid}/approve", headers=service.as_("reviewer"))
     approved = service.client.get(f"/api/v1/notices/{nid}/preview", params={"format": "md"}, headers=service.as_("reviewer")).text
