@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from dossier_rules.batch import record_digest
 from dossier_rules.cli import main
 from dossier_rules.engine import Engine
-from dossier_rules.locale import set_language
+from dossier_rules.locale import set_language, use_language
 from dossier_rules.model import DOSSIER_ADAPTER
 from dossier_rules.packs import PackSet, load_packs
 from dossier_rules.sharing import Outbox, OutboxError, provenance_problem, render
@@ -396,6 +396,11 @@ def test_a_report_that_does_not_name_its_packs_is_held_back(engine: Engine, pack
     problem = provenance_problem(pack, report.model_copy(update={"packs": None}), shared, "r.jsonl")
     assert problem is not None and problem.kind == "unverified"
     assert f"report {report.dossier_id} does not name the packs it was made with" in problem.message
+    with use_language("ja"):  # share build --lang ja words it in Japanese too
+        worded = provenance_problem(pack, report.model_copy(update={"packs": None}), shared, "r.jsonl")
+        other = provenance_problem(pack, report.model_copy(update={"packs": report.packs[:1]}), shared, "r.jsonl")
+    assert worded is not None and f"審査結果 {report.dossier_id} には、審査に用いたパックが記録されていません" in worded.message
+    assert other is not None and "現在読み込まれているパックとは異なるパック" in other.message
 
 
 def fraud_case(dossier_id: str, name: str, taken_on: str | None) -> tuple[str, dict]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import __version__, redaction
 from ..batch import record_bytes, record_digest
+from ..locale import _
 from ..problems import InputError, Problem
 from ..registries import comparable_name
 from ..report import Finding, Report
@@ -98,7 +99,7 @@ def identity_of(report: Report, source: str) -> tuple[dict[str, Any] | None, Pro
     if not report.source or report.source == "-" or report.source_sha256 is None:
         return None, Problem(
             source,
-            f"report {report.dossier_id} does not record where its dossier is and its content hash; re-screen it to share personal data",
+            _("report {id} does not record where its dossier is and its content hash; re-screen it to share personal data", id=report.dossier_id),
             kind="unverified",
         )
     try:
@@ -106,10 +107,16 @@ def identity_of(report: Report, source: str) -> tuple[dict[str, Any] | None, Pro
         dossier = load_dossier(raw, path, line)
     except (InputError, OSError):
         return None, Problem(
-            source, f"the dossier of report {report.dossier_id} cannot be read at {report.source}; personal data not attached", kind="unverified"
+            source,
+            _("the dossier of report {id} cannot be read at {source}; personal data not attached", id=report.dossier_id, source=report.source),
+            kind="unverified",
         )
     if record_digest(raw) != report.source_sha256 or dossier.get("dossier_id") != report.dossier_id:
-        message = f"{report.source} no longer holds the dossier report {report.dossier_id} was made from (content changed); personal data not attached, report not shared"
+        message = _(
+            "{source} no longer holds the dossier report {id} was made from (content changed); personal data not attached, report not shared",
+            source=report.source,
+            id=report.dossier_id,
+        )
         return None, Problem(source, message, kind="unverified")
     identity = dossier.get("identity")
     return (without_nulls(identity) if identity else None), None
@@ -120,14 +127,20 @@ def provenance_problem(pack: Any, report: Report, shared: list[Finding], source:
     if report.packs is None:  # a lean report whose batch output lost its run header
         return Problem(
             source,
-            f"report {report.dossier_id} does not name the packs it was made with (a batch output without its run header?); re-screen it before sharing",
+            _(
+                "report {id} does not name the packs it was made with (a batch output without its run header?); re-screen it before sharing",
+                id=report.dossier_id,
+            ),
             kind="unverified",
         )
     loaded = [{"id": s.id, "version": s.spec.pack.version, "sha256": s.sha256} for s in pack.chain]
     if [p.model_dump() for p in report.packs] != loaded:
         return Problem(
             source,
-            f"report {report.dossier_id} was made with packs other than those loaded now (ids, versions or hashes differ); re-screen it before sharing",
+            _(
+                "report {id} was made with packs other than those loaded now (ids, versions or hashes differ); re-screen it before sharing",
+                id=report.dossier_id,
+            ),
             kind="unverified",
         )
     articles = {r.rule.id: r.article for r in pack.rules}
@@ -135,7 +148,14 @@ def provenance_problem(pack: Any, report: Report, shared: list[Finding], source:
         if articles.get(finding.rule_id) != finding.article:
             return Problem(
                 source,
-                f"report {report.dossier_id}: finding {finding.rule_id} cites {finding.article}, which is not what pack {pack.id} ({pack.country}) cites for it; not shared",
+                _(
+                    "report {id}: finding {rule} cites {article}, which is not what pack {pack} ({country}) cites for it; not shared",
+                    id=report.dossier_id,
+                    rule=finding.rule_id,
+                    article=finding.article,
+                    pack=pack.id,
+                    country=pack.country,
+                ),
                 kind="unverified",
             )
     return None

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..batch import jsonl_items
+from ..locale import _
 from ..problems import InputError, Problem
 from ..report import Report
 from ..results import complete, is_header, is_result
@@ -59,7 +60,7 @@ def _one_json_object(line: bytes) -> bool:
 
 def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list[Problem]]]:
     header: dict[str, Any] | None = None  # a batch output's run header: what its lean reports leave out
-    for _, number, raw, problem in jsonl_items(handle, source):
+    for _item_source, number, raw, problem in jsonl_items(handle, source):
         if problem is not None:
             yield source, [problem]
             continue
@@ -67,7 +68,7 @@ def _report_lines(handle: Any, source: str) -> Iterator[tuple[str, Report | list
         try:
             record = json.loads(raw)
         except ValueError as exc:
-            yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax", line=number)]
+            yield source, [Problem(source, _("invalid JSON: {error}", error=exc), kind="syntax", line=number)]
             continue
         if isinstance(record, dict) and is_header(record):
             header = record
@@ -82,7 +83,7 @@ def _report_document(handle: Any, source: str) -> Iterator[tuple[str, Report | l
         yield source, exc.problems
         return
     except ValueError as exc:
-        yield source, [Problem(source, f"invalid JSON: {exc}", kind="syntax")]
+        yield source, [Problem(source, _("invalid JSON: {error}", error=exc), kind="syntax")]
         return
     records = whole.get("results", []) if isinstance(whole, dict) and "results" in whole else [whole]
     for record in records if isinstance(records, list) else []:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from .. import redaction, storage
 from ..errors import DossierError
+from ..locale import _
 from ..packs import PackSet
 from ..problems import Problem
 from ..report import Finding, Report
@@ -146,7 +147,11 @@ class Outbox:
             pack = packset.packs.get(report.pack)
             if pack is None or pack.country != report.country:
                 result.problems.append(
-                    Problem(source, f"report {report.dossier_id} names pack '{report.pack}', which is not loaded for {report.country}", kind="no_pack")
+                    Problem(
+                        source,
+                        _("report {id} names pack '{pack}', which is not loaded for {country}", id=report.dossier_id, pack=report.pack, country=report.country),
+                        kind="no_pack",
+                    )
                 )
                 continue
             untrusted = provenance_problem(pack, report, shared, source)
