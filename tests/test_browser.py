@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .deploy_support import running
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -41,8 +41,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service with the pages, on its own database, under uvicorn on 127.0.0.1."""
-    import uvicorn
-
     from dossier_rules.web import router
 
     from .server_support import make_service
@@ -50,16 +48,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service = make_service(tmp_path_factory.mktemp("web"))
     service.app.include_router(router)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(service.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with running(service.app, host="127.0.0.1", port=port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

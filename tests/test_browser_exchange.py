@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
+from .deploy_support import running
 from .test_browser import (  # noqa: F401 (fixtures and the skip mark)
     ROOT,
     SAMPLE,
@@ -37,8 +36,6 @@ TODAY = date.today().isoformat()
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service with the pages, on its own database and its own copy of the registries, under uvicorn on 127.0.0.1."""
-    import uvicorn
-
     from dossier_rules.web import router
 
     from .server_support import make_service
@@ -47,16 +44,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(ROOT / "rules" / "registries", where / "registries")
     service = make_service(where, registries_dir=where / "registries")
     service.app.include_router(router)
-    server = uvicorn.Server(uvicorn.Config(service.app, host="127.0.0.1", port=(port := _free_port()), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    port = _free_port()
+    with running(service.app, host="127.0.0.1", port=port):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _confirming(page: Any) -> list[str]:
