@@ -23,7 +23,10 @@ from dossier_rules.web import exchange_pages, notice_life, router
 from .conftest import SAMPLES
 from .server_support import PASSWORD, ROOT, make_service
 
-TODAY = date.today().isoformat()
+
+def today() -> str:
+    """The date of the day, read when used (a run may cross midnight)."""
+    return date.today().isoformat()
 
 
 @pytest.fixture()
@@ -115,7 +118,7 @@ def test_a_notice_is_sent_answered_and_closed_each_step_confirmed_and_in_its_his
         "ans-action": "選択肢から選んでください。",
     }
     assert "送付済み" in bad.text  # nothing was changed
-    answer = {"csrf_token": csrf, "text": "指導を行った", "received_on": TODAY, "reference": "MoLVT 7/2026", "action": "guidance"}
+    answer = {"csrf_token": csrf, "text": "指導を行った", "received_on": today(), "reference": "MoLVT 7/2026", "action": "guidance"}
     answered = service.client.post(f"/notices/{nid}/answer", data=answer)
     assert _said(answered.text) == [f"{nid}に対する相手国の回答を記録しました。"] and "MoLVT 7/2026" in answered.text and "指導" in answered.text
     closed = service.client.post(f"/notices/{nid}/close", data={"csrf_token": csrf, "note": ""})
@@ -173,12 +176,12 @@ def test_a_revocation_received_updates_the_list_and_is_listed(service: Any) -> N
         "csrf_token": csrf,
         "kind": "revocation",
         "country": "KH",
-        "dated": TODAY,
-        "received_on": TODAY,
+        "dated": today(),
+        "received_on": today(),
         "reference": "MoLVT 12/2026",
         "agency_id": "KH-SA-0999",
         "agency_name": "Example Agency",
-        "effective_on": TODAY,
+        "effective_on": today(),
     }
     done = service.client.post("/exchange/inbox", data=form)
     assert done.status_code == 200 and _said(done.text)[0].startswith("記録しました：R-")
@@ -203,9 +206,9 @@ def test_a_bad_communication_is_refused_whole_with_each_problem_next_to_its_fiel
         "in-text": "入力してください。",
         "in-action": "選択肢から選んでください。",
     }
-    later = {"csrf_token": csrf, "kind": "inquiry", "country": "KH", "dated": TODAY, "received_on": "2020-01-01", "reference": "Q-1", "subject": "質問"}
+    later = {"csrf_token": csrf, "kind": "inquiry", "country": "KH", "dated": today(), "received_on": "2020-01-01", "reference": "Q-1", "subject": "質問"}
     assert _field_errors(service.client.post("/exchange/inbox", data=later).text) == {"in-dated": "文書の日付が受領日より後になっています。"}
-    unknown = {"csrf_token": csrf, "kind": "result", "country": "KH", "dated": TODAY, "received_on": TODAY, "reference": "R-1"}
+    unknown = {"csrf_token": csrf, "kind": "result", "country": "KH", "dated": today(), "received_on": today(), "reference": "R-1"}
     answered = service.client.post("/exchange/inbox", data=unknown | {"notice_id": "N-KH-a-0-1", "text": "調査済み", "action": "guidance"})
     assert answered.status_code == 409 and "in-notice" in _field_errors(answered.text)
     assert "受領した文書はまだありません。" in service.client.get("/exchange/inbox").text
@@ -214,7 +217,7 @@ def test_a_bad_communication_is_refused_whole_with_each_problem_next_to_its_fiel
 def test_the_inbox_is_paged(service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(exchange_pages, "INBOX_PAGE", 1)
     csrf = _sign_in(service.client, "reviewer")
-    for n, received in ((1, "2026-01-02"), (2, TODAY)):
+    for n, received in ((1, "2026-01-02"), (2, today())):
         form = {
             "csrf_token": csrf,
             "kind": "inquiry",
@@ -273,19 +276,19 @@ def test_improvement_order_notices_go_to_partners_in_force_only(service: Any) ->
     csrf = _sign_in(service.client, "reviewer")
     backwards = service.client.post("/exchange/japan/orders", data={"csrf_token": csrf, "from": "2026-12-01", "to": "2026-01-01"})
     assert backwards.status_code == 422 and _field_errors(backwards.text) == {"o-to": "終期が始期より前になっています。"}
-    done = service.client.post("/exchange/japan/orders", data={"csrf_token": csrf, "from": "2000-01-01", "to": TODAY})
+    done = service.client.post("/exchange/japan/orders", data={"csrf_token": csrf, "from": "2000-01-01", "to": today()})
     said = _said(done.text)[0]
     assert said.startswith("案を作成しました：3件。") and "タジキスタン（協力覚書適用期間外）" in said
     ids = set(re.findall(r'href="/exchange/japan/(J-[A-Z]{2})-orders-', done.text))
     assert ids == {"J-KH", "J-LA", "J-KG"}
-    again = service.client.post("/exchange/japan/orders", data={"csrf_token": csrf, "from": "2000-01-01", "to": TODAY})
+    again = service.client.post("/exchange/japan/orders", data={"csrf_token": csrf, "from": "2000-01-01", "to": today()})
     assert _said(again.text)[0].startswith("案を作成しました：0件。")  # drafting the same again creates nothing
 
 
 def test_the_agenda_shows_each_topic_in_words_and_prints(service: Any) -> None:
     csrf = _sign_in(service.client, "reviewer")
     _approved_notice(service, csrf)
-    page = service.client.get(f"/exchange/agenda?country=KH&start=2020-01-01&end={TODAY}")
+    page = service.client.get(f"/exchange/agenda?country=KH&start=2020-01-01&end={today()}")
     assert page.status_code == 200 and "カンボジアとの協議事項" in page.text and "協力覚書 4(2)" in page.text
     assert "指摘数：4(1)(a) 金銭・財産の管理" in page.text and "未完了の情報提供：承認済み" in page.text
     assert '<button type="button" data-print>' in page.text and len(re.findall(r'<h3 id="t-[a-f]">', page.text)) == 6
@@ -321,14 +324,14 @@ def test_a_partners_4_1_report_entered_on_the_inbox_page_warns_later_screenings_
     csrf = _sign_in(service.client, "reviewer")
     form = service.client.get("/exchange/inbox").text
     assert all(f'name="act_{act}"' in form for act in "abcde") and "4(1)(e) 算出基準を示さず" in form  # each act offered, in words
-    common = {"csrf_token": csrf, "country": "KH", "dated": TODAY, "received_on": TODAY, "intermediary_id": "KH-BRK-0001"}
+    common = {"csrf_token": csrf, "country": "KH", "dated": today(), "received_on": today(), "intermediary_id": "KH-BRK-0001"}
     report = common | {"kind": "intermediary_report", "reference": "MoLVT 4(1)/7", "intermediary_name": "Angkor Example Manpower Co.", "act_e": "1"}
     report |= {"report_text": "Fees collected without a breakdown."}
     done = service.client.post("/exchange/inbox", data=report)
     assert done.status_code == 200 and _said(done.text)[0].startswith("記録しました：R-")
     assert "仲介機関に関する情報（4(1)）" in done.text and "Angkor Example Manpower Co. (KH-BRK-0001) · 4(1)(e) 算出基準を示さず" in done.text
     dossier = json.loads((SAMPLES / "kh-candidate-clean.json").read_text(encoding="utf-8"))
-    raw = json.dumps(dossier | {"submitted": TODAY}).encode()  # evaluated as of today: the report is known then
+    raw = json.dumps(dossier | {"submitted": today()}).encode()  # evaluated as of today: the report is known then
 
     def screened() -> str:
         return service.client.post("/screenings/upload", data={"csrf_token": csrf}, files=[("files", ("a.json", raw, "application/json"))]).text
@@ -347,7 +350,7 @@ def test_a_partners_4_1_report_entered_on_the_inbox_page_warns_later_screenings_
 
 def test_a_partners_report_without_the_intermediary_is_refused_next_to_its_fields(service: Any) -> None:
     csrf = _sign_in(service.client, "reviewer")
-    bad = {"csrf_token": csrf, "kind": "intermediary_report", "country": "KH", "dated": TODAY, "received_on": TODAY, "reference": "MoLVT 4(1)/8"}
+    bad = {"csrf_token": csrf, "kind": "intermediary_report", "country": "KH", "dated": today(), "received_on": today(), "reference": "MoLVT 4(1)/8"}
     refused = service.client.post("/exchange/inbox", data=bad)
     assert refused.status_code == 422
     assert set(_field_errors(refused.text)) == {"in-int-id", "in-int-name"}

@@ -30,7 +30,11 @@ from .test_sharing import all_samples, write_reports
 
 TODAY = date(2025, 10, 1)
 WHO = Reviewer("suzuki", "Suzuki")
-RESULT = life.Answer(text="MoLVT inspected the agency and issued guidance.", received_on=date.today(), reference="MoLVT-2025-118", action="guidance")
+
+
+def result() -> life.Answer:
+    """The partner's result, dated the day it is recorded (read when used: a run may cross midnight)."""
+    return life.Answer(text="MoLVT inspected the agency and issued guidance.", received_on=date.today(), reference="MoLVT-2025-118", action="guidance")
 
 
 @pytest.fixture()
@@ -71,8 +75,8 @@ def test_a_notice_lives_draft_approved_sent_answered_closed_and_its_history_says
     refused("framework.wrong_state", outbox.send, nid, "email", packset, TODAY, WHO)  # a draft is never sent
     sent(outbox, packset, nid)
     refused("framework.wrong_state", outbox.send, nid, "post", packset, TODAY, WHO)  # sent once
-    outbox.answer(nid, RESULT, WHO)
-    refused("framework.wrong_state", outbox.answer, nid, RESULT, WHO)
+    outbox.answer(nid, result(), WHO)
+    refused("framework.wrong_state", outbox.answer, nid, result(), WHO)
     outbox.close(nid, WHO, "guidance given")
     story = outbox.history(nid)
     assert story["state"] == "closed" and story["expects_result"]
@@ -96,7 +100,7 @@ def test_a_notice_asking_for_an_investigation_is_not_closed_without_the_result(o
 def test_a_result_dated_before_the_notice_was_sent_is_refused(outbox: NoticeService, packset: PackSet) -> None:
     nid = notice_of(outbox, "KH", "revocation")
     sent(outbox, packset, nid)
-    early = RESULT.model_copy(update={"received_on": date(2020, 1, 1)})
+    early = result().model_copy(update={"received_on": date(2020, 1, 1)})
     refused("framework.answer_before_sent", outbox.answer, nid, early, WHO)
     assert outbox.history(nid)["state"] == "sent"
 
@@ -119,7 +123,7 @@ def test_withdrawal_needs_a_reason_and_works_before_and_after_sending(outbox: No
 
 
 def test_an_unknown_notice_is_refused_by_every_change(outbox: NoticeService, packset: PackSet) -> None:
-    for call, args in ((outbox.send, ("email", packset, TODAY, WHO)), (outbox.answer, (RESULT, WHO)), (outbox.close, (WHO,)), (outbox.history, ())):
+    for call, args in ((outbox.send, ("email", packset, TODAY, WHO)), (outbox.answer, (result(), WHO)), (outbox.close, (WHO,)), (outbox.history, ())):
         refused("notice.not_found", call, "N-XX-nope", *args)
 
 
@@ -136,7 +140,7 @@ def test_an_exported_notice_counts_as_sent_and_takes_its_answer(outbox: NoticeSe
     outbox.export(nid, packset, TODAY, "json", WHO)
     (row,) = [r for r in outbox.open_notices(frozenset(["KH"]), {}, TODAY) if r["id"] == nid]
     assert (row["state"], row["sent_how"]) == ("sent", "exported")
-    outbox.answer(nid, RESULT.model_copy(update={"received_on": date.today()}), WHO)
+    outbox.answer(nid, result().model_copy(update={"received_on": date.today()}), WHO)
     assert outbox.history(nid)["state"] == "answered"
 
 
@@ -520,7 +524,7 @@ def test_the_whole_framework_on_sqlite_and_postgresql(
         service.build(packset, _read(reports))
         nid = notice_of(service, "KH", "revocation")
         sent(service, packset, nid)
-        service.answer(nid, RESULT, WHO)
+        service.answer(nid, result(), WHO)
         assert [s["kind"] for s in service.history(nid)["steps"]] == ["created", "approved", "send", "answer"]
         assert service.open_notices(frozenset(["KH"]), {}, date.today())[0]["state"] in ("approved", "answered", "draft", "sent")
         inbox_service.receive(service, packset, registries_dir, communication(), "letter.json", WHO, TODAY)
